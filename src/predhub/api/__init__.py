@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket API over the market data service."""

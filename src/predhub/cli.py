@@ -1,0 +1,169 @@
+"""The `predhub` command line.
+
+Each stage contributes its own sub-commands from `predhub/<stage>/cli.py`;
+this module wires them together and turns configuration and connection
+problems into one readable line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from predhub.db import migrate
+from predhub.db.connect import DatabaseUnavailable, connect, resolve_database
+from predhub.db.embedded import EmbeddedPostgresError
+from predhub.logging import configure_logging
+from predhub.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+app = typer.Typer(
+    name="predhub",
+    help="A self-hosted, database-first data hub for prediction markets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+
+
+class UsageProblem(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        return asyncio.run(coro)
+
+
+def load_settings(verbose: bool = False) -> Settings:
+    settings = get_settings()
+    configure_logging("DEBUG" if verbose else settings.log_level, settings.log_json)
+    return settings
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Debug logging")] = False,
+) -> None:
+    load_settings(verbose)
+
+
+@app.command("config")
+def config_cmd() -> None:
+    """Print the effective configuration (secrets masked)."""
+    settings = get_settings()
+    table = Table("setting", "value", title="predhub configuration")
+    for name, value in sorted(settings.masked().items()):
+        table.add_row(name.upper(), "" if value is None else str(value))
+    console.print(table)
+
+
+async def _upgrade(url: str) -> list[migrate.Migration]:
+    conn = await connect(url)
+    try:
+        return await migrate.upgrade(conn)
+    finally:
+        await conn.close()
+
+
+async def _status(url: str) -> migrate.SchemaStatus:
+    conn = await connect(url)
+    try:
+        return await migrate.status(conn)
+    finally:
+        await conn.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (idempotent)."""
+    db = resolve_database(get_settings())
+    applied = run_async(_upgrade(db.url))
+    if applied:
+        for m in applied:
+            console.print(f"applied {m.version:04d}_{m.name}")
+    else:
+        console.print("schema is up to date")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the schema version and pending migrations."""
+    db = resolve_database(get_settings())
+    st = run_async(_status(db.url))
+    current = f"{st.current:04d}" if st.current is not None else "none"
+    console.print(f"database: {'embedded' if db.is_embedded else 'configured'}")
+    console.print(f"schema version: {current} (latest {st.latest:04d})")
+    for m in st.pending:
+        console.print(f"pending: {m.version:04d}_{m.name}")
+
+
+def _register_stage_commands() -> None:
+    """Stages add their commands here; each lives beside the code it drives."""
+    from predhub import hub
+
+    hub.register(app)
+    for module in (
+        "predhub.sim.cli",
+        "predhub.venues.cli",
+        "predhub.ingest.cli",
+        "predhub.scheduler.cli",
+        "predhub.api.cli",
+    ):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        register: Callable[[typer.Typer], None] = mod.register
+        register(app)
+
+
+_register_stage_commands()
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(f"predhub: {message}", style="bold red", highlight=False, soft_wrap=True)
+    raise SystemExit(2)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "setting"
+    value = first.get("input")
+    return f"invalid setting {name}={value!r}: {first['msg']}"
+
+
+def main() -> None:
+    """Entry point: configuration and connection problems exit 2 with one line."""
+    try:
+        app()
+    except ValidationError as exc:
+        _fail(describe_validation_error(exc))
+    except (DatabaseUnavailable, EmbeddedPostgresError, migrate.MigrationError) as exc:
+        _fail(str(exc))
+    except UsageProblem as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

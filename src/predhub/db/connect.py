@@ -1,0 +1,97 @@
+"""Where the database is, and connection pools to it.
+
+`database()` is the one place that decides between the configured server and
+the embedded one; every command goes through it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from predhub.db.embedded import EmbeddedPostgres
+from predhub.settings import Settings
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached."""
+
+
+@dataclass
+class Database:
+    """A resolved database: its URL and, when embedded, the server handle."""
+
+    url: str
+    embedded: EmbeddedPostgres | None = None
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.embedded is not None
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def resolve_database(settings: Settings, *, stop_at_exit: bool = True) -> Database:
+    """Use DATABASE_URL (or POSTGRES_*) when set; otherwise start or attach the embedded server."""
+    explicit = settings.explicit_database_url()
+    if explicit:
+        return Database(url=explicit)
+    embedded = EmbeddedPostgres(settings.data_dir, port=settings.embedded_pg_port)
+    server = embedded.ensure_running()
+    if stop_at_exit:
+        atexit.register(embedded.stop)
+    return Database(url=server.url, embedded=embedded)
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Database]:
+    db = resolve_database(settings)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb and json columns arrive as Python objects, not strings."""
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
+    try:
+        conn = await asyncpg.connect(url, **kwargs)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, init=_init_connection, timeout=10
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
+    assert pool is not None
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def pool_for(
+    url: str, *, min_size: int = 2, max_size: int = 10
+) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(url, min_size=min_size, max_size=max_size)
+    try:
+        yield pool
+    finally:
+        await pool.close()

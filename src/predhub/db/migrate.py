@@ -1,0 +1,152 @@
+"""Versioned SQL migrations with a migrations table.
+
+Migrations are `NNNN_name.sql` files in `predhub/db/migrations/`, applied in
+order, each in its own transaction, under an advisory lock so that several
+processes starting at once apply each file exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+MIGRATION_LOCK_KEY = 0x70726564  # "pred"
+REQUIRED_EXTENSIONS = ("pg_trgm", "unaccent")
+OPTIONAL_EXTENSIONS = ("pg_stat_statements",)
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class MigrationError(RuntimeError):
+    """The schema could not be brought up to date."""
+
+
+class MissingExtension(MigrationError):
+    """The server lacks a PostgreSQL extension predhub needs."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def available_migrations() -> list[Migration]:
+    folder = resources.files("predhub.db") / "migrations"
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(versions) != len(set(versions)):
+        raise MigrationError(f"two migration files share a version: {versions}")
+    return found
+
+
+async def ensure_extensions(conn: asyncpg.Connection) -> list[str]:
+    """Create the extensions predhub uses; a missing required one is a clear error."""
+    rows = await conn.fetch("SELECT name FROM pg_available_extensions")
+    available = {r["name"] for r in rows}
+    for ext in REQUIRED_EXTENSIONS:
+        if ext not in available:
+            raise MissingExtension(
+                f"the PostgreSQL server lacks the '{ext}' extension (part of contrib), which "
+                f"predhub needs for search; install the server's contrib package or unset "
+                f"DATABASE_URL to use the embedded server"
+            )
+        await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+    missing: list[str] = []
+    for ext in OPTIONAL_EXTENSIONS:
+        if ext in available:
+            await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+        else:
+            missing.append(ext)
+            log.warning("db.extension_missing", extension=ext, effect="query monitoring is off")
+    return missing
+
+
+async def _ensure_table(conn: asyncpg.Connection) -> None:
+    await conn.execute(
+        """
+        CREATE SCHEMA IF NOT EXISTS ops;
+        CREATE TABLE IF NOT EXISTS ops.schema_migrations (
+            version     integer PRIMARY KEY,
+            name        text        NOT NULL,
+            checksum    text        NOT NULL,
+            applied_at  timestamptz NOT NULL DEFAULT now()
+        );
+        """
+    )
+
+
+async def applied_versions(conn: asyncpg.Connection) -> dict[int, str]:
+    exists = await conn.fetchval("SELECT to_regclass('ops.schema_migrations') IS NOT NULL")
+    if not exists:
+        return {}
+    rows = await conn.fetch("SELECT version, checksum FROM ops.schema_migrations")
+    return {r["version"]: r["checksum"] for r in rows}
+
+
+async def upgrade(conn: asyncpg.Connection) -> list[Migration]:
+    """Apply every pending migration; returns those applied (none when up to date)."""
+    applied_now: list[Migration] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await ensure_extensions(conn)
+        await _ensure_table(conn)
+        done = await applied_versions(conn)
+        for migration in available_migrations():
+            if migration.version in done:
+                if done[migration.version] != migration.checksum:
+                    log.warning(
+                        "db.migration_changed", version=migration.version, name=migration.name
+                    )
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO ops.schema_migrations (version, name, checksum) VALUES ($1,$2,$3)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
+            log.info("db.migrated", version=migration.version, name=migration.name)
+            applied_now.append(migration)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    return applied_now
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    current: int | None
+    latest: int
+    pending: list[Migration]
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending
+
+
+async def status(conn: asyncpg.Connection) -> SchemaStatus:
+    done = await applied_versions(conn)
+    migrations = available_migrations()
+    pending = [m for m in migrations if m.version not in done]
+    return SchemaStatus(
+        current=max(done) if done else None,
+        latest=migrations[-1].version if migrations else 0,
+        pending=pending,
+    )

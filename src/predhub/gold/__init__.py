@@ -1,0 +1,1 @@
+"""Gold analytics: top markets, price history, cross-venue matches, arbitrage."""

@@ -1,0 +1,173 @@
+"""`predhub demo` and `predhub run`: the whole hub under one supervisor.
+
+The supervisor resolves the database (starting the embedded server when no
+DATABASE_URL is set), applies migrations, then runs each component as a child
+process of its own (`predhub sim`, `predhub worker`, `predhub serve`) pointed
+at that database. Separate processes keep the components honest: they share
+nothing but PostgreSQL, exactly as they would on several machines. Ctrl-C
+stops the children first and the embedded server last.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from predhub.db.connect import Database, resolve_database
+from predhub.settings import get_settings
+
+console = Console()
+
+
+@dataclass
+class Component:
+    name: str
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+
+def _has_command(app: typer.Typer, name: str) -> bool:
+    return any(
+        (c.name or (c.callback.__name__ if c.callback else "")) == name
+        for c in app.registered_commands
+    ) or any(g.name == name for g in app.registered_groups)
+
+
+def _sim_env(host: str, port: int) -> dict[str, str]:
+    from predhub.sim.urls import adapter_env
+
+    return adapter_env(host, port)
+
+
+class Supervisor:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.components: list[Component] = []
+        self._stopping = False
+
+    def start(self, component: Component) -> None:
+        env = {**os.environ, **component.env, "DATABASE_URL": self.db.url}
+        cmd = [sys.executable, "-m", "predhub.cli", *component.args]
+        component.process = subprocess.Popen(cmd, env=env)
+        self.components.append(component)
+
+    def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        for comp in reversed(self.components):
+            if comp.process and comp.process.poll() is None:
+                comp.process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 15
+        for comp in reversed(self.components):
+            if comp.process is None:
+                continue
+            try:
+                comp.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                comp.process.kill()
+        self.db.close()
+
+    def wait(self) -> int:
+        """Block until Ctrl-C or until a component dies; returns the exit code."""
+        while True:
+            for comp in self.components:
+                if comp.process is not None and comp.process.poll() is not None:
+                    console.print(f"[red]{comp.name} exited with {comp.process.returncode}[/]")
+                    return 1
+            time.sleep(0.5)
+
+
+def _migrate(db: Database) -> None:
+    from predhub.cli import _upgrade, run_async
+
+    run_async(_upgrade(db.url))
+
+
+def run_hub(*, offline: bool, app: typer.Typer, speed: float, seed: int) -> None:
+    settings = get_settings()
+    db = resolve_database(settings, stop_at_exit=False)
+    supervisor = Supervisor(db)
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        _migrate(db)
+        console.print("[bold]predhub is up[/]")
+        where = "embedded PostgreSQL" if db.is_embedded else "configured PostgreSQL"
+        console.print(f"  database   {where}: {_mask(db.url)}")
+        if db.embedded is not None:
+            console.print(f"  data dir   {db.embedded.pgdata}")
+        env: dict[str, str] = {}
+        if offline and _has_command(app, "sim"):
+            env = _sim_env(settings.sim_host, settings.sim_port)
+            supervisor.start(
+                Component(
+                    "simulator",
+                    [
+                        "sim",
+                        "--port",
+                        str(settings.sim_port),
+                        "--speed",
+                        str(speed),
+                        "--seed",
+                        str(seed),
+                        "--quiet",
+                    ],
+                )
+            )
+            console.print(f"  simulator  http://{settings.sim_host}:{settings.sim_port}/")
+        if _has_command(app, "worker"):
+            supervisor.start(Component("worker", ["worker"], env=env))
+            console.print("  worker     syncing " + ", ".join(settings.venues))
+        if _has_command(app, "serve"):
+            supervisor.start(Component("api", ["serve"], env=env))
+            base = f"http://{settings.api_host}:{settings.api_port}"
+            console.print(f"  API        {base}/v1   docs {base}/docs   dashboard {base}/")
+        console.print("Press Ctrl-C to stop.")
+        if supervisor.components:
+            code = supervisor.wait()
+        else:
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        code = 0
+        console.print("\nstopping...")
+    finally:
+        supervisor.stop()
+        console.print("stopped")
+    raise typer.Exit(code)
+
+
+def _mask(url: str) -> str:
+    from predhub.settings import mask_url
+
+    return mask_url(url)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        speed: Annotated[
+            float, typer.Option(help="Simulated time runs this many times faster")
+        ] = 1.0,
+        seed: Annotated[int, typer.Option(help="Simulator seed")] = 7,
+    ) -> None:
+        """Run the whole hub offline: embedded database, venue simulator, workers and API."""
+        run_hub(offline=True, app=app, speed=speed, seed=seed)
+
+    @app.command("run")
+    def run() -> None:
+        """Run the hub against the live venues."""
+        run_hub(offline=False, app=app, speed=1.0, seed=0)

@@ -1,0 +1,1 @@
+"""Ingestion: raw responses into bronze, normalized rows into silver, and the loads."""

@@ -1,0 +1,38 @@
+"""structlog set-up: one event a line, a stable event name plus key=value context.
+
+Lines are JSON when stdout is not a terminal (for log shippers) and coloured
+key=value when it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
+    use_json = (not sys.stderr.isatty()) if json is None else json
+    numeric = logging.getLevelName(level.upper())
+    logging.basicConfig(level=numeric, format="%(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "asyncio", "websockets"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,1 @@
+"""The freshness engine: sync priorities, budgets, and the workers that spend them."""

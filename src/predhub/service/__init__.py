@@ -1,0 +1,1 @@
+"""The market data service: database-first reads with freshness tiers and single-flight refresh."""

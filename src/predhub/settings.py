@@ -1,0 +1,186 @@
+"""Configuration from environment variables (and an optional `.env` file).
+
+Every variable the seed documents name keeps the seed's name and default, so a
+deployment that followed those notes works unchanged; predhub's own variables
+carry the `PREDHUB_` prefix only where a bare name would be ambiguous.
+Settings are built by `get_settings()` when a command starts, never at import.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VENUE_NAMES = ("polymarket", "kalshi", "limitless", "opinion")
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("predhub", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one predhub process."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- database -------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL; unset starts the embedded server"
+    )
+    postgres_host: str | None = Field(default=None, description="Alternative to DATABASE_URL")
+    postgres_port: int = 5432
+    postgres_db: str = "postgres"
+    postgres_user: str = "postgres"
+    postgres_password: SecretStr | None = None
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias=AliasChoices("PREDHUB_DATA_DIR", "DATA_DIR"),
+        description="Where the embedded PostgreSQL keeps its data directory",
+    )
+    embedded_pg_port: int = Field(
+        default=0,
+        validation_alias=AliasChoices("PREDHUB_EMBEDDED_PG_PORT"),
+        description="TCP port of the embedded server on 127.0.0.1 (0 picks a free one)",
+    )
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+
+    # --- seed 000: top-N strategy and schedules ---------------------------------
+    top_n_markets: int = Field(default=500, ge=0)
+    polymarket_top_n: int = Field(default=300, ge=0)
+    kalshi_top_n: int = Field(default=150, ge=0)
+    limitless_top_n: int = Field(default=30, ge=0)
+    opiniontrade_top_n: int = Field(default=20, ge=0)
+    min_volume_usd: float = Field(default=10_000, ge=0)
+    static_schedule_enabled: bool = True
+    static_schedule_day: str = "sun"
+    static_schedule_hour: int = Field(default=2, ge=0, le=23)
+    delta_schedule_enabled: bool = True
+    delta_schedule_interval_hours: float = Field(default=1, gt=0)
+    delta_price_interval_minutes: float = Field(default=15, gt=0)
+    price_fetch_batch_size: int = Field(default=50, ge=1)
+    db_cache_ttl_seconds: int = Field(default=600, ge=0)
+    database_only_mode: bool = False
+
+    # --- venues -----------------------------------------------------------------
+    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
+    polymarket_clob_url: str = "https://clob.polymarket.com"
+    polymarket_data_url: str = "https://data-api.polymarket.com"
+    polymarket_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+    kalshi_url: str = "https://external-api.kalshi.com/trade-api/v2"
+    kalshi_ws_url: str = "wss://external-api.kalshi.com/trade-api/ws/v2"
+    limitless_url: str = "https://api.limitless.exchange"
+    limitless_ws_url: str = "wss://ws.limitless.exchange"
+    opinion_url: str = "https://proxy.opinion.trade:8443/openapi"
+    opinion_api_key: SecretStr | None = None
+    kalshi_api_key: SecretStr | None = None
+    enabled_venues: str = Field(
+        default=",".join(VENUE_NAMES), description="Comma-separated venues the hub syncs"
+    )
+    http_timeout_seconds: float = Field(default=15.0, gt=0)
+    http_max_retries: int = Field(default=5, ge=0)
+    http_concurrency: int = Field(default=32, ge=1)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    rate_limit_scale: float = Field(
+        default=1.0, gt=0, description="Multiplies every venue's documented request budget"
+    )
+
+    # --- ingestion and freshness engine -------------------------------------------
+    bronze_retention_days: int = Field(default=30, ge=1)
+    high_volume_24h_usd: float = Field(default=1_000, ge=0)
+    closing_soon_hours: float = Field(default=24, gt=0)
+    recently_closed_days: float = Field(default=7, gt=0)
+    hot_interest_minutes: float = Field(default=30, gt=0)
+    high_quotes_interval_seconds: float = Field(default=60, gt=0)
+    worker_lease_seconds: float = Field(default=60, gt=0)
+    worker_budget_share: float = Field(
+        default=0.8, gt=0, le=1, description="Share of each venue's rate budget workers may use"
+    )
+
+    # --- API -------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    api_workers: int = Field(default=1, ge=1)
+    admin_api_key: SecretStr | None = None
+    tier_t1_seconds: float = 30
+    tier_t2a_seconds: float = 2
+    tier_t2b_seconds: float = 15
+    tier_t3_seconds: float = 120
+    tier_t4_seconds: float = 900
+
+    # --- simulator ---------------------------------------------------------------------
+    sim_host: str = "127.0.0.1"
+    sim_port: int = Field(default=8900, ge=0, le=65535)
+
+    log_level: str = "INFO"
+    log_json: bool | None = Field(
+        default=None, description="JSON log lines; unset means JSON when stdout is not a TTY"
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @property
+    def venues(self) -> list[str]:
+        names = [v.strip().lower() for v in self.enabled_venues.split(",") if v.strip()]
+        return [v for v in names if v in VENUE_NAMES]
+
+    def explicit_database_url(self) -> str | None:
+        """The configured server, or None when the embedded one should be used."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        if self.postgres_host:
+            password = self.postgres_password.get_secret_value() if self.postgres_password else ""
+            auth = quote(self.postgres_user, safe="")
+            if password:
+                auth += ":" + quote(password, safe="")
+            return (
+                f"postgresql://{auth}@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
+            )
+        return None
+
+    def masked(self) -> dict[str, Any]:
+        """Every setting with secrets (and passwords inside URLs) masked."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            elif name == "database_url" and value is not None:
+                out[name] = mask_url(str(value))
+            else:
+                out[name] = value
+        db = self.database_url
+        if db is not None:
+            out["database_url"] = mask_url(db.get_secret_value())
+        return out
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a URL such as postgresql://user:secret@host/db."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":********"
+    return f"{scheme}://{creds}@{host}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The venue simulator: an offline world that speaks each venue's real API."""

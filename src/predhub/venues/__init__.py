@@ -1,0 +1,1 @@
+"""Venue adapters behind one interface, and the shared resilient HTTP layer."""

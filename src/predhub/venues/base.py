@@ -1,0 +1,148 @@
+"""The venue interface every adapter implements.
+
+An adapter declares what it can do in `has` (in the spirit of ccxt's `has`
+map) and implements the matching coroutines. Every call returns a `Fetched`:
+the parsed unified objects, the raw responses they came from (for bronze),
+and the items that failed validation (for quarantine). Parsing lives in pure
+functions in the adapter's module, tested on recorded responses alone.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Generic, TypeVar
+
+from predhub.models import (
+    DataError,
+    Event,
+    Market,
+    OrderBook,
+    PricePoint,
+    Quote,
+    RawResponse,
+    Trade,
+)
+
+T = TypeVar("T")
+
+
+class Capability(StrEnum):
+    LIST_EVENTS = "list_events"
+    LIST_MARKETS = "list_markets"
+    MARKETS_SINCE = "markets_since"  # list_markets(since=...) is incremental
+    MARKETS_BY_ID = "markets_by_id"
+    BATCH_QUOTES = "batch_quotes"  # many outcomes in one request
+    ORDER_BOOKS = "order_books"
+    BATCH_ORDER_BOOKS = "batch_order_books"
+    PRICE_HISTORY = "price_history"
+    TRADES = "trades"
+    LIVE_STREAM = "live_stream"
+    SEARCH = "search"
+
+
+class VenueError(Exception):
+    """Root of the errors a venue call raises."""
+
+
+class NotSupported(VenueError):
+    """The venue does not offer this capability."""
+
+
+@dataclass(slots=True)
+class Fetched(Generic[T]):
+    """Parsed items plus the raw responses and data errors behind them."""
+
+    items: list[T] = field(default_factory=list)
+    raw: list[RawResponse] = field(default_factory=list)
+    errors: list[DataError] = field(default_factory=list)
+    watermark: str | None = None  # for incremental calls: where the next call resumes
+
+    def extend(self, other: Fetched[T]) -> None:
+        self.items.extend(other.items)
+        self.raw.extend(other.raw)
+        self.errors.extend(other.errors)
+        if other.watermark is not None:
+            self.watermark = other.watermark
+
+
+@dataclass(slots=True, frozen=True)
+class OutcomeRef:
+    index: int
+    token_id: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class MarketRef:
+    """What a venue needs to address a market we already hold."""
+
+    native_id: str
+    outcomes: tuple[OutcomeRef, ...] = ()
+    condition_id: str | None = None
+    ticker: str | None = None
+    slug: str | None = None
+    event_native_id: str | None = None
+
+
+@dataclass(slots=True)
+class StreamUpdate:
+    """One message of a live stream, already normalized."""
+
+    quotes: list[Quote] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    books: list[OrderBook] = field(default_factory=list)
+    raw: RawResponse | None = None
+    resync: bool = False  # the stream detected a gap or went silent: re-read over REST
+
+
+class Venue(ABC):
+    """One prediction-market venue behind the unified model."""
+
+    name: ClassVar[str]
+    has: ClassVar[frozenset[Capability]]
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def ping(self) -> bool:
+        """Whether the configured base URL answers."""
+        raise NotSupported(self.name)
+
+    def list_events(self) -> AsyncIterator[Fetched[Event]]:
+        """Every active event, one page at a time."""
+        raise NotSupported(f"{self.name} cannot list events")
+
+    def list_markets(
+        self, *, since: datetime | None = None, active_only: bool = True
+    ) -> AsyncIterator[Fetched[Market]]:
+        """Markets (with their events' titles), one page at a time; `since` for deltas."""
+        raise NotSupported(f"{self.name} cannot list markets")
+
+    async def markets_by_id(self, refs: Sequence[MarketRef]) -> Fetched[Market]:
+        raise NotSupported(f"{self.name} cannot fetch markets by id")
+
+    async def quotes(self, refs: Sequence[MarketRef]) -> Fetched[Quote]:
+        """Current quotes for every outcome of these markets, batched where possible."""
+        raise NotSupported(f"{self.name} has no quotes")
+
+    async def order_books(self, refs: Sequence[MarketRef]) -> Fetched[OrderBook]:
+        raise NotSupported(f"{self.name} has no order books")
+
+    async def price_history(
+        self, ref: MarketRef, *, start: datetime, end: datetime, interval_seconds: int = 3600
+    ) -> Fetched[PricePoint]:
+        raise NotSupported(f"{self.name} has no price history")
+
+    def trades_since(self, ref: MarketRef, watermark: str | None) -> AsyncIterator[Fetched[Trade]]:
+        """Trades newer than `watermark`, oldest page first when the venue allows.
+
+        Each page carries the watermark to persist once the page is stored, so
+        an interrupted sync resumes without re-fetching what it already has.
+        """
+        raise NotSupported(f"{self.name} has no trades")
+
+    def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
+        raise NotSupported(f"{self.name} has no live stream")
