@@ -198,7 +198,6 @@ class EmbeddedPostgres:
                 "shared_preload_libraries = 'pg_stat_statements'\n"
                 "max_connections = 200\n"
                 "fsync = on\n"
-                "synchronous_commit = off\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.pgdata}'\n"
             )
