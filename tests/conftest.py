@@ -108,3 +108,22 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield p
     finally:
         await p.close()
+
+
+# --- venue simulator fixtures (owned by the simulator) -------------------------------
+from predhub.sim.config import SimConfig  # noqa: E402
+from predhub.sim.testing import SimHandle, running_simulator  # noqa: E402
+
+
+@pytest.fixture
+def sim() -> Iterator[SimHandle]:
+    """A small, zero-latency world on a free port; simulated time moves only by `advance`."""
+    with running_simulator(SimConfig.small()) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def sim_session() -> Iterator[SimHandle]:
+    """One shared small world for read-only tests (do not advance or inject faults)."""
+    with running_simulator(SimConfig.small(seed=11)) as handle:
+        yield handle

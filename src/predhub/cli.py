@@ -20,6 +20,7 @@ from rich.table import Table
 from predhub.db import migrate
 from predhub.db.connect import DatabaseUnavailable, connect, resolve_database
 from predhub.db.embedded import EmbeddedPostgresError
+from predhub.errors import UsageProblem
 from predhub.logging import configure_logging
 from predhub.settings import Settings, get_settings
 
@@ -36,10 +37,7 @@ db_app = typer.Typer(help="Database schema and migrations.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 
 T = TypeVar("T")
-
-
-class UsageProblem(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
+__all__ = ["UsageProblem", "app", "main", "run_async"]
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -56,7 +56,7 @@ class Supervisor:
 
     def start(self, component: Component) -> None:
         env = {**os.environ, **component.env, "DATABASE_URL": self.db.url}
-        cmd = [sys.executable, "-m", "predhub.cli", *component.args]
+        cmd = [sys.executable, "-m", "predhub", *component.args]
         component.process = subprocess.Popen(cmd, env=env)
         self.components.append(component)
 

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
     rate_limit_scale: float = Field(
         default=1.0, gt=0, description="Multiplies every venue's documented request budget"
     )
+    venue_rate_limits: str = Field(
+        default="",
+        description="Per-endpoint budget overrides: venue:endpoint=requests/seconds;...",
+    )
+    http_backoff_base_seconds: float = Field(
+        default=0.5, gt=0, description="First retry waits up to this (full jitter, doubling)"
+    )
+    http_backoff_max_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait between retries, Retry-After included"
+    )
+    ws_ping_seconds: float = Field(default=10.0, gt=0)
+    ws_silence_seconds: float = Field(
+        default=30.0, gt=0, description="A live feed silent this long is resubscribed"
+    )
 
     # --- ingestion and freshness engine -------------------------------------------
     bronze_retention_days: int = Field(default=30, ge=1)
@@ -104,6 +118,21 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(default=60, gt=0)
     worker_budget_share: float = Field(
         default=0.8, gt=0, le=1, description="Share of each venue's rate budget workers may use"
+    )
+    scheduler_cycle_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker re-plans each venue's work"
+    )
+    high_trades_interval_seconds: float = Field(default=300, gt=0)
+    books_interval_seconds: float = Field(
+        default=300, gt=0, description="Order-book snapshots of high-priority markets"
+    )
+    metadata_interval_hours: float = Field(default=24, gt=0)
+    low_priority_factor: float = Field(
+        default=4, ge=1, description="Low-priority markets refresh this many times less often"
+    )
+    worker_concurrency: int = Field(default=4, ge=1, description="Jobs run at once per venue")
+    venue_request_budgets: str = Field(
+        default="", description="Per-venue request budget overrides: venue=requests/second,..."
     )
 
     # --- API -------------------------------------------------------------------------

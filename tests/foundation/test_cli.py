@@ -18,7 +18,7 @@ def _predhub(
     *args: str, env: dict[str, str], timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "predhub.cli", *args],
+        [sys.executable, "-m", "predhub", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -76,7 +76,7 @@ def test_demo_starts_migrated_database_and_ctrl_c_stops_it(tmp_path: Path) -> No
     }
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "predhub.cli", "demo"],
+        [sys.executable, "-m", "predhub", "demo"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

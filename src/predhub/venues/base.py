@@ -146,3 +146,7 @@ class Venue(ABC):
 
     def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
         raise NotSupported(f"{self.name} has no live stream")
+
+    async def search(self, query: str, *, limit: int = 20) -> Fetched[Event]:
+        """Events matching a free-text query, as the venue's own search ranks them."""
+        raise NotSupported(f"{self.name} has no search")

@@ -112,9 +112,9 @@ CREATE INDEX markets_condition_idx ON silver.markets (condition_id) WHERE condit
 CREATE INDEX markets_ticker_idx ON silver.markets (ticker) WHERE ticker IS NOT NULL;
 CREATE INDEX markets_slug_idx ON silver.markets (slug) WHERE slug IS NOT NULL;
 CREATE INDEX markets_status_volume_idx ON silver.markets (venue, status, volume_24h DESC NULLS LAST);
-CREATE INDEX markets_priority_quotes_idx ON silver.markets (venue, sync_priority, quotes_synced_at NULLS FIRST);
+-- no sync timestamp is indexed: refreshing one must stay a HOT update of the row
+CREATE INDEX markets_priority_idx ON silver.markets (venue, sync_priority);
 CREATE INDEX markets_search_idx ON silver.markets USING gin (search_vector);
-CREATE INDEX markets_question_trgm_idx ON silver.markets USING gin (question gin_trgm_ops);
 
 CREATE TABLE silver.outcomes (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,0 +1,544 @@
+"""Benchmarks of the market data service and the HTTP API; figures are printed.
+
+1. cached single-market reads vs a bare endpoint of the same stack (wrk, 64 connections)
+2. a batch of 1,000 ids (p50/p99)
+3. upstream efficiency: two API processes, 200 clients, Zipf over the simulator's
+   markets with mixed tiers, against the minimum (one call per market per window)
+   and a naive pass-through that asks the venue on every request
+4. live feed: write of a quote (as ingestion does it, with NOTIFY) to 1,000
+   WebSocket subscribers over two API processes, p50/p99
+5. resilience: 100 concurrent requests for one stale market; a venue outage
+
+Everything runs on this machine: an embedded PostgreSQL, the venue simulator,
+uvicorn with two workers, and wrk (or, without wrk, a Python load generator).
+
+Usage: python bench/api.py [--seconds 10] [--upstream-seconds 60] [--markets 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+
+from predhub.db import migrate
+from predhub.db.connect import connect, create_pool
+from predhub.db.embedded import EmbeddedPostgres
+from predhub.ingest.pipeline import Ingestor
+from predhub.logging import configure_logging
+from predhub.service.testing import write_quote
+from predhub.sim.config import SimConfig
+from predhub.sim.testing import SimHandle, running_simulator
+from predhub.venues.base import MarketRef, OutcomeRef
+from predhub.venues.registry import build_venue
+
+TIERS = [("T2a", 2.0, 0.2), ("T2b", 15.0, 0.3), ("T3", 120.0, 0.3), ("T4", 900.0, 0.2)]
+
+
+# ---------------------------------------------------------------- the bare baseline
+def bare_app() -> Any:
+    """The same stack (FastAPI on uvicorn) returning the same payload as ready bytes."""
+    from fastapi import FastAPI
+    from starlette.responses import Response
+
+    payload = Path(os.environ["BENCH_PAYLOAD_FILE"]).read_bytes()
+    app = FastAPI()
+
+    @app.get("/v1/markets/{market_id}/price")
+    async def price(market_id: str) -> Response:
+        return Response(payload, media_type="application/json")
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return app
+
+
+# ---------------------------------------------------------------- processes
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serve(target: str, env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "uvicorn", target, "--factory", "--workers", str(workers),
+        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+        "--log-level", "warning", "--no-access-log", "--app-dir", str(Path(__file__).parent),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{target} did not start")
+            time.sleep(0.1)
+        time.sleep(1.0)  # let every worker finish its start-up
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ---------------------------------------------------------------- load generation
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def _seconds(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if not m:
+        raise ValueError(text)
+    return float(m[1]) * _UNITS[m[2]]
+
+
+def wrk(url: str, *, connections: int, seconds: int, script: str | None = None) -> dict[str, float]:
+    threads = min(2, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    pct = {p: _seconds(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M)}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50": pct["50"],
+        "p99": pct["99"],
+        "errors": float(errors[1]) if errors else 0,
+    }
+
+
+async def _pyload(
+    url: str, *, connections: int, seconds: float, method: str = "GET", body: bytes | None = None
+) -> dict[str, float]:
+    """A Python stand-in for wrk (slower: compare only ratios measured the same way)."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                r = await client.request(method, url, content=body)
+                latencies.append(time.perf_counter() - t0)
+                errors += r.status_code >= 300
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": latencies[len(latencies) // 2],
+        "p99": latencies[int(len(latencies) * 0.99)],
+        "errors": float(errors),
+    }
+
+
+def load(
+    url: str, *, connections: int, seconds: int, post_body: bytes | None = None
+) -> dict[str, float]:
+    if shutil.which("wrk"):
+        script = None
+        if post_body is not None:
+            lua = Path(tempfile.mkstemp(suffix=".lua")[1])
+            body = post_body.decode().replace("\\", "\\\\").replace('"', '\\"')
+            lua.write_text(
+                'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.body = "{body}"\n'
+            )
+            script = str(lua)
+        return wrk(url, connections=connections, seconds=seconds, script=script)
+    return asyncio.run(
+        _pyload(url, connections=connections, seconds=seconds,
+                method="POST" if post_body else "GET", body=post_body)
+    )  # fmt: skip
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.2f} ms"
+
+
+# ---------------------------------------------------------------- set-up
+async def prepare(url: str, sim: SimHandle) -> list[int]:
+    conn = await connect(url)
+    try:
+        await migrate.upgrade(conn)
+    finally:
+        await conn.close()
+    settings = sim.settings(enabled_venues="polymarket")
+    pool = await create_pool(url, min_size=1, max_size=8)
+    try:
+        venue = build_venue("polymarket", settings)
+        try:
+            await Ingestor(pool, venue, settings).static_load()
+        finally:
+            await venue.close()
+        rows = await pool.fetch(
+            "SELECT id FROM silver.markets WHERE status = 'open' AND venue = 'polymarket' "
+            "AND EXISTS (SELECT 1 FROM silver.quotes q WHERE q.market_id = silver.markets.id) "
+            "ORDER BY volume_24h DESC NULLS LAST, id"
+        )
+        return [int(r["id"]) for r in rows]
+    finally:
+        await pool.close()
+
+
+async def age_markets(url: str, ids: list[int]) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "UPDATE silver.markets SET quotes_synced_at = now() - interval '2 hours' "
+            "WHERE id = ANY($1::bigint[])",
+            ids,
+        )
+    finally:
+        await conn.close()
+    await asyncio.sleep(0.3)  # the change notifications reach every process's cache
+
+
+def quote_calls(sim: SimHandle) -> int:
+    return sim.count("polymarket", "/midpoints") + sim.count("polymarket", "/prices")
+
+
+# ---------------------------------------------------------------- 1 and 2
+def bench_reads(base: str, market_id: int, env: dict[str, str], seconds: int) -> None:
+    url = f"{base}/v1/markets/{market_id}/price?tier=T4"
+    body = httpx.get(url).content
+    payload_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    payload_file.write_bytes(body)
+    load(url, connections=64, seconds=2)  # warm every worker's cache
+    ours = load(url, connections=64, seconds=seconds)
+    with serve("api:bare_app", {**env, "BENCH_PAYLOAD_FILE": str(payload_file)}) as bare_base:
+        load(f"{bare_base}/v1/markets/{market_id}/price", connections=64, seconds=2)
+        bare = load(f"{bare_base}/v1/markets/{market_id}/price", connections=64, seconds=seconds)
+    print("1. single-market reads, no refresh needed, 64 connections, 2 workers")
+    print(f"   predhub  {ours['rps']:9.0f} req/s  p50 {ms(ours['p50'])}  p99 {ms(ours['p99'])}")
+    print(f"   bare     {bare['rps']:9.0f} req/s  p50 {ms(bare['p50'])}  p99 {ms(bare['p99'])}")
+    print(
+        f"   throughput ratio {ours['rps'] / bare['rps']:.2f} (goal >= 0.70), "
+        f"p99 ratio {ours['p99'] / bare['p99']:.2f} (goal <= 2.0), non-2xx {ours['errors']:.0f}"
+    )
+
+
+def bench_batch(base: str, ids: list[int], seconds: int) -> None:
+    body = orjson.dumps({"ids": [str(i) for i in ids[:1000]], "tier": "T4"})
+    httpx.post(f"{base}/v1/prices", content=body, timeout=30)
+    result = load(f"{base}/v1/prices", connections=1, seconds=seconds, post_body=body)
+    print(f"2. batch of {min(1000, len(ids))} ids, one connection, answers served from cache")
+    print(
+        f"   {result['rps']:.0f} batches/s  p50 {ms(result['p50'])}  p99 {ms(result['p99'])} "
+        f"(goal p99 < 30 ms), non-2xx {result['errors']:.0f}"
+    )
+
+
+# ---------------------------------------------------------------- 5
+async def bench_resilience(base: str, url: str, sim: SimHandle, ids: list[int]) -> None:
+    market = ids[-1]
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+        await age_markets(url, [market])
+        sim.reset_stats()
+        await client.get(f"{base}/v1/markets/{market}/price", params={"tier": "T2a"})
+        one = quote_calls(sim)
+        await age_markets(url, [market])
+        sim.reset_stats()
+        answers = await asyncio.gather(
+            *(
+                client.get(f"{base}/v1/markets/{market}/price", params={"tier": "T2a"})
+                for _ in range(100)
+            )
+        )
+        hundred = quote_calls(sim)
+        refreshed = sum(r.json().get("cache") == "refreshed" for r in answers)
+        print("5. resilience")
+        print(
+            f"   100 concurrent requests for one stale market: {hundred} upstream requests "
+            f"(one refresh costs {one}: {hundred / max(one, 1):.0f} refresh), "
+            f"{refreshed} answers 'refreshed'"
+        )
+        outage = ids[-60:-10]
+        await age_markets(url, outage)
+        sim.set_faults({"venue": "polymarket", "kind": "error", "status": 503})
+        try:
+
+            async def get(n: int) -> httpx.Response:
+                path = f"{base}/v1/markets/{outage[n % len(outage)]}/price"
+                try:
+                    return await client.get(path, params={"tier": "T2a"})
+                except httpx.TransportError:  # a kept-alive connection the server had closed
+                    return await client.get(path, params={"tier": "T2a"})
+
+            responses = await asyncio.gather(*(get(n) for n in range(500)))
+        finally:
+            sim.clear_faults()
+        server_errors = sum(r.status_code >= 500 for r in responses)
+        stale = sum(r.status_code == 200 and r.json().get("stale") is True for r in responses)
+        print(
+            f"   venue outage: {len(responses)} requests over {len(outage)} stale markets: "
+            f"{server_errors} server errors, {stale} served stale with a reason"
+        )
+
+
+# ---------------------------------------------------------------- 3
+def zipf_cdf(n: int, s: float = 1.1) -> list[float]:
+    weights = [1 / (k**s) for k in range(1, n + 1)]
+    total = sum(weights)
+    cdf, acc = [], 0.0
+    for w in weights:
+        acc += w / total
+        cdf.append(acc)
+    return cdf
+
+
+def pick_tier(rng: random.Random) -> tuple[str, float]:
+    x, acc = rng.random(), 0.0
+    for name, age, share in TIERS:
+        acc += share
+        if x <= acc:
+            return name, age
+    return TIERS[-1][0], TIERS[-1][1]
+
+
+def minimum_refreshes(log: list[tuple[float, int, float]]) -> int:
+    """One refresh per market whenever a request finds the last one older than its max age."""
+    by_market: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for t, market, max_age in log:
+        by_market[market].append((t, max_age))
+    needed = 0
+    for events in by_market.values():
+        events.sort()
+        last: float | None = None
+        for t, max_age in events:
+            if last is None or t - last > max_age:
+                needed += 1
+                last = t
+    return needed
+
+
+async def _zipf_run(
+    seconds: float, clients: int, ids: list[int], call: Any, seed: int = 1
+) -> list[tuple[float, int, float]]:
+    rng = random.Random(seed)
+    cdf = zipf_cdf(len(ids))
+    order = ids[:]
+    rng.shuffle(order)
+    log: list[tuple[float, int, float]] = []
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            market = order[min(bisect.bisect_left(cdf, rng.random()), len(order) - 1)]
+            tier, max_age = pick_tier(rng)
+            await call(market, tier)
+            log.append((time.perf_counter() - start, market, max_age))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return log
+
+
+async def bench_upstream(
+    base: str, url: str, sim: SimHandle, ids: list[int], seconds: float
+) -> None:
+    await age_markets(url, ids)
+    sim.reset_stats()
+    errors = 0
+    states: dict[str, int] = defaultdict(int)
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as http:
+
+        async def call(market: int, tier: str) -> None:
+            nonlocal errors
+            try:
+                r = await http.get(f"{base}/v1/markets/{market}/price", params={"tier": tier})
+            except httpx.TransportError:  # a kept-alive connection the server had closed
+                states["connection_reset"] += 1
+                return
+            errors += r.status_code >= 500
+            if r.status_code == 200:
+                states[r.json()["cache"]] += 1
+
+        log = await _zipf_run(seconds, 200, ids, call)
+    observed = quote_calls(sim)
+    minimum = minimum_refreshes(log)
+    per_refresh = 2  # the polymarket adapter's quote refresh: /midpoints and /prices
+
+    # The seeds' starting point: every request goes to the venue, same workload and time.
+    settings = sim.settings(enabled_venues="polymarket")
+    venue = build_venue("polymarket", settings)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    refs: dict[int, MarketRef] = {}
+    for r in await pool.fetch(
+        "SELECT m.id, m.native_id, m.condition_id, array_agg(o.token_id ORDER BY o.idx) AS tokens "
+        "FROM silver.markets m JOIN silver.outcomes o ON o.market_id = m.id "
+        "WHERE m.id = ANY($1::bigint[]) GROUP BY m.id",
+        ids,
+    ):
+        outcomes = tuple(OutcomeRef(i, t) for i, t in enumerate(r["tokens"]))
+        refs[int(r["id"])] = MarketRef(r["native_id"], outcomes, condition_id=r["condition_id"])
+    await pool.close()
+    sim.reset_stats()
+
+    async def naive_call(market: int, tier: str) -> None:
+        with contextlib.suppress(Exception):
+            await venue.quotes([refs[market]])
+
+    naive_log = await _zipf_run(seconds, 200, ids, naive_call, seed=2)
+    naive = quote_calls(sim)
+    await venue.close()
+    print(f"3. upstream efficiency: 2 API processes, 200 clients, Zipf over {len(ids)} markets, "
+          f"mixed tiers, {seconds:.0f} s")  # fmt: skip
+    print(
+        f"   predhub: {len(log)} requests, {observed} upstream requests = "
+        f"{observed / per_refresh:.0f} refreshes; minimum {minimum} refreshes "
+        f"-> ratio {observed / per_refresh / max(minimum, 1):.3f} (goal <= 1.05); 5xx {errors}"
+    )
+    print(
+        f"   answers by cache state: {dict(states)} (stale: the venue's request budget was spent)"
+    )
+    print(
+        f"   naive pass-through: {len(naive_log)} requests, {naive} upstream requests "
+        f"({naive / max(observed, 1):.0f}x predhub's)"
+    )
+
+
+# ---------------------------------------------------------------- 4
+async def bench_feed(base: str, url: str, ids: list[int], subscribers: int) -> None:
+    import websockets
+
+    markets = ids[:20]
+    ws_url = base.replace("http://", "ws://") + "/v1/ws"
+    received: list[float] = []
+    sent: dict[float, float] = {}
+    ready = 0
+    all_ready = asyncio.Event()
+
+    async def subscriber(n: int) -> None:
+        nonlocal ready
+        async with websockets.connect(ws_url, max_queue=None) as ws:
+            await ws.send(orjson.dumps({"op": "subscribe", "markets": [str(markets[n % 20])]}))
+            while True:
+                msg = orjson.loads(await ws.recv())
+                if msg["type"] == "subscribed":
+                    ready += 1
+                    if ready == subscribers:
+                        all_ready.set()
+                elif msg["type"] == "quote":
+                    price = msg["data"]["outcomes"][0]["price"]
+                    if price in sent:
+                        received.append(time.perf_counter() - sent[price])
+
+    tasks = [asyncio.create_task(subscriber(n)) for n in range(subscribers)]
+    await asyncio.wait_for(all_ready.wait(), timeout=120)
+    conn = await asyncpg.connect(url)
+    rounds = 20
+    try:
+        for r in range(rounds):
+            market = markets[r % 20]
+            price = round(0.01 + r * 0.001, 4)
+            sent[price] = time.perf_counter()
+            await write_quote(conn, market, [price, round(1 - price, 4)])
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
+    finally:
+        await conn.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    expected = rounds * subscribers // 20
+    received.sort()
+    print(f"4. live feed: {subscribers} subscribers over 2 API processes, {rounds} quote writes")
+    if received:
+        print(
+            f"   write+NOTIFY -> client: p50 {ms(received[len(received) // 2])}  "
+            f"p99 {ms(received[int(len(received) * 0.99)])} (goal p99 < 100 ms); "
+            f"delivered {len(received)}/{expected}"
+        )
+    else:
+        print("   nothing delivered")
+
+
+# ---------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="per wrk measurement")
+    parser.add_argument("--upstream-seconds", type=float, default=60)
+    parser.add_argument("--markets", type=int, default=5000)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    root = Path(tempfile.mkdtemp(prefix="predhub-bench-api-"))
+    server = EmbeddedPostgres(root)
+    url = server.ensure_running().url
+    config = SimConfig(
+        polymarket_markets=args.markets + args.markets // 10,
+        polymarket_events=max(10, args.markets // 4),
+        kalshi_markets=0,
+        limitless_markets=0,
+        opinion_markets=0,
+        rate_limits=False,
+        latency_scale=1.0,
+    )
+    try:
+        with running_simulator(config) as sim:
+            started = time.perf_counter()
+            ids = asyncio.run(prepare(url, sim))[: args.markets]
+            print(f"set-up: {len(ids)} open simulator markets ingested in "
+                  f"{time.perf_counter() - started:.1f} s; load generator: "
+                  f"{'wrk' if shutil.which('wrk') else 'python (install wrk for real figures)'}")  # fmt: skip
+            env = {
+                "DATABASE_URL": url,
+                **sim.env,
+                "ENABLED_VENUES": "polymarket",
+                "LOG_LEVEL": "WARNING",
+                "HTTP_MAX_RETRIES": "0",
+                "DB_POOL_MAX": "10",
+            }
+            with serve("predhub.api.app:app_from_env", env) as base:
+                bench_reads(base, ids[0], env, args.seconds)
+                bench_batch(base, ids, args.seconds)
+                asyncio.run(bench_upstream(base, url, sim, ids, args.upstream_seconds))
+                asyncio.run(bench_feed(base, url, ids, args.subscribers))
+                # Last: the outage trips the venue's circuit breaker for a while.
+                asyncio.run(bench_resilience(base, url, sim, ids))
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    _ = statistics  # figures above use plain percentiles
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The FastAPI application factory; nothing happens at import.
+
+`create_app(settings)` wires routers, error handlers and middleware; the
+database pool, the LISTEN connection, the market data service and the
+WebSocket fan-out are built in the lifespan, when a server actually starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, WebSocket
+from fastapi.openapi.utils import get_openapi
+from prometheus_client import REGISTRY
+from starlette.responses import HTMLResponse, Response
+
+from predhub.api.errors import ErrorBody, install_error_handlers
+from predhub.api.metrics import BodyLimitMiddleware, MetricsMiddleware
+from predhub.api.responses import ORJSONResponse
+from predhub.api.routers import admin, compat, events, health, history, markets, prices, search, top
+from predhub.api.state import ApiState
+from predhub.api.ws import FanOut
+from predhub.db.connect import DatabaseUnavailable, create_pool
+from predhub.service.notify import Listener
+from predhub.service.refresh import IngestRefresher, Refresher
+from predhub.service.service import MarketDataService
+from predhub.settings import Settings, get_settings
+
+MAX_BODY_BYTES = 256 * 1024  # 1,000 ids of 256 characters fit
+LOCK_POOL_SIZE = 4  # connections holding refresh locks, apart from those that write
+_venue_collector_registered = False
+
+
+def _register_venue_metrics() -> None:
+    """Export the venue HTTP layer's counters on /metrics (once per process)."""
+    global _venue_collector_registered
+    if _venue_collector_registered:
+        return
+    try:
+        from predhub.venues.metrics import VenueMetricsCollector
+    except ModuleNotFoundError:
+        return
+    REGISTRY.register(VenueMetricsCollector())
+    _venue_collector_registered = True
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    refresher: Refresher | None = None,
+) -> FastAPI:
+    """The API; `database_url` defaults to the settings' (the serve command sets it)."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _register_venue_metrics()
+        url = database_url or settings.explicit_database_url()
+        if not url:
+            raise DatabaseUnavailable("no database configured: set DATABASE_URL")
+        pool = await create_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        lock_pool = await create_pool(url, min_size=1, max_size=LOCK_POOL_SIZE)
+        listener = Listener(url)
+        used_refresher = refresher
+        owns_refresher = False
+        if used_refresher is None and not settings.database_only_mode:
+            used_refresher = IngestRefresher(pool, settings)
+            owns_refresher = True
+        try:
+            await listener.start()
+            service = MarketDataService(
+                pool, settings, refresher=used_refresher, listener=listener, lock_pool=lock_pool
+            )
+            await service.start()
+            fanout = FanOut(service, pool, listener)
+            app.state.api = ApiState(settings, pool, service, listener, fanout, used_refresher)
+            try:
+                yield
+            finally:
+                await service.stop()
+        finally:
+            await listener.stop()
+            if owns_refresher and used_refresher is not None:
+                await used_refresher.close()
+            await lock_pool.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="predhub",
+        version="1",
+        summary="A self-hosted, database-first data hub for prediction markets",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (markets, prices, history, events, search, top, compat, admin, health):
+        app.include_router(module.router)
+
+    @app.websocket("/v1/ws")
+    async def ws_endpoint(websocket: WebSocket) -> None:
+        state: ApiState = websocket.app.state.api
+        await state.fanout.serve(websocket)
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> Response:
+        page = resources.files("predhub.api") / "static" / "index.html"
+        return HTMLResponse(page.read_text(encoding="utf-8"))
+
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
+    app.add_middleware(MetricsMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with its 422 entries describing our one error shape."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    ref = {"$ref": "#/components/schemas/ErrorBody"}
+    components.setdefault(
+        "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    for name, sub in (
+        ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        .get("$defs", {})
+        .items()
+    ):
+        components.setdefault(name, sub)
+    components["ErrorBody"].pop("$defs", None)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "Invalid parameters",
+                    "content": {"application/json": {"schema": ref}},
+                }
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    app.openapi_schema = schema
+    return schema
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory`: each worker builds its app from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,77 @@
+"""`predhub serve` and `predhub keys create`."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    keys_app = typer.Typer(help="Admin API keys.", no_args_is_help=True)
+    app.add_typer(keys_app, name="keys")
+
+    @app.command("serve")
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Default API_HOST")] = None,
+        port: Annotated[int | None, typer.Option(help="Default API_PORT")] = None,
+        workers: Annotated[int | None, typer.Option(help="Default API_WORKERS")] = None,
+    ) -> None:
+        """Serve the HTTP API (migrates the database first)."""
+        import uvicorn
+
+        from predhub.cli import _upgrade, run_async
+        from predhub.db.connect import resolve_database
+        from predhub.settings import get_settings
+
+        settings = get_settings()
+        db = resolve_database(settings)
+        run_async(_upgrade(db.url))
+        os.environ["DATABASE_URL"] = db.url  # every worker builds its app from the environment
+        bind_host = host or settings.api_host
+        bind_port = settings.api_port if port is None else port
+        console.print(f"predhub API on http://{bind_host}:{bind_port}/  (docs at /docs)")
+        uvicorn.run(
+            "predhub.api.app:app_from_env",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers or settings.api_workers,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
+
+    @keys_app.command("create")
+    def keys_create(
+        name: Annotated[str, typer.Argument(help="A name to recognise the key by")],
+    ) -> None:
+        """Create an admin API key; it is printed once and only its sha256 is stored."""
+        from predhub.api.keys import create_key
+        from predhub.cli import UsageProblem, _upgrade, run_async
+        from predhub.db.connect import connect, resolve_database
+        from predhub.settings import get_settings
+
+        db = resolve_database(get_settings())
+        run_async(_upgrade(db.url))
+
+        async def _create() -> str:
+            conn = await connect(db.url)
+            try:
+                import asyncpg
+
+                try:
+                    return await create_key(conn, name)
+                except asyncpg.UniqueViolationError as exc:
+                    raise UsageProblem(f"a key named {name!r} exists already") from exc
+            finally:
+                await conn.close()
+
+        key = run_async(_create())
+        console.print(key, highlight=False, soft_wrap=True)
+        console.print("[dim]store it now: it is not shown again[/]", highlight=False)

@@ -1,0 +1,60 @@
+"""Dependency aliases, so routes read as what they need rather than how it is built."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Path, Query, Request
+
+from predhub.api.state import ApiState
+from predhub.service.service import MarketDataService
+from predhub.service.tiers import Freshness
+
+
+def get_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+def get_service(request: Request) -> MarketDataService:
+    return get_state(request).service
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return get_state(request).pool
+
+
+StateDep = Annotated[ApiState, Depends(get_state)]
+ServiceDep = Annotated[MarketDataService, Depends(get_service)]
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+MarketIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=256,
+        description="Any market id: ours, venue:native_id, condition id, token id, ticker, slug",
+    ),
+]
+TierQuery = Annotated[
+    str | None,
+    Query(
+        max_length=32,
+        description="Freshness tier: T1, T2a, T2b, T3, T4 (or execution, feed, portfolio, "
+        "dashboard, background); default T3",
+    ),
+]
+MaxAgeQuery = Annotated[
+    float | None,
+    Query(ge=0, le=1e9, description="Maximum age in seconds; overrides the tier's"),
+]
+
+
+async def get_freshness(
+    service: ServiceDep, tier: TierQuery = None, max_age: MaxAgeQuery = None
+) -> Freshness:
+    return await service.freshness(tier, max_age)
+
+
+FreshnessDep = Annotated[Freshness, Depends(get_freshness)]

@@ -1,0 +1,128 @@
+"""HTTP metrics: requests and latency per route template, as a pure ASGI middleware.
+
+A pure ASGI middleware (not Starlette's BaseHTTPMiddleware) costs a few
+microseconds per request, which matters on the cached read path. Labels use
+the route's template (`/v1/markets/{market_id}/price`), never the raw path,
+so cardinality stays bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter(
+    "predhub_http_requests_total",
+    "HTTP requests by route and status",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "predhub_http_request_seconds",
+    "HTTP request latency by route",
+    ["route", "method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # Label lookups cost more than the increments; keep the children per label set.
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            counter = self._counters.get((template, method, status))
+            if counter is None:
+                counter = REQUESTS.labels(template, method, str(status))
+                self._counters[(template, method, status)] = counter
+            timer = self._timers.get((template, method))
+            if timer is None:
+                timer = self._timers[(template, method)] = LATENCY.labels(template, method)
+            counter.inc()
+            timer.observe(time.perf_counter() - started)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over `limit` bytes with 413, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send, self.limit)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await _too_large(send, self.limit)
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is larger than allowed (413, through the usual error handler)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request bodies are at most {limit} bytes")
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = orjson.dumps(
+        {
+            "error": {
+                "code": "payload_too_large",
+                "message": f"request bodies are at most {limit} bytes",
+                "details": {"limit": limit},
+            }
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,93 @@
+"""Admin: force a refresh of a venue's markets (needs an admin API key)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Header
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from predhub.api.deps import PoolDep, ServiceDep, StateDep
+from predhub.api.errors import ERROR_RESPONSES, ApiError, ErrorBody
+from predhub.api.keys import is_admin_key
+from predhub.api.responses import json_response
+from predhub.api.routers.top import venue_top_n
+from predhub.api.schemas import RefreshResult
+from predhub.service.ids import validate_id
+from predhub.service.singleflight import REFRESH_ERRORS, describe
+
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    responses={
+        **ERROR_RESPONSES,
+        401: {"model": ErrorBody, "description": "Missing or wrong admin key"},
+    },
+)
+
+
+class RefreshRequest(BaseModel):
+    venue: Literal["polymarket", "kalshi", "limitless", "opinion"]
+    scope: Literal["quotes", "markets"] = "quotes"
+    ids: list[Annotated[str, Field(max_length=256)]] | None = Field(
+        None,
+        max_length=1000,
+        description="Markets to refresh; default: the venue's top N open markets",
+    )
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+@router.post("/refresh", response_model=RefreshResult, summary="Refresh a venue's markets now")
+async def refresh(
+    state: StateDep,
+    service: ServiceDep,
+    pool: PoolDep,
+    request: Annotated[RefreshRequest, Body()],
+    x_api_key: Annotated[str | None, Header(max_length=512)] = None,
+    authorization: Annotated[str | None, Header(max_length=600)] = None,
+) -> Response:
+    if not await is_admin_key(pool, state.settings, x_api_key or _bearer(authorization)):
+        raise ApiError(401, "unauthorized", "an admin API key is required (X-API-Key header)")
+    if request.ids:
+        resolved = await service.resolve([validate_id(i) for i in request.ids])
+        rows = await pool.fetch(
+            "SELECT id FROM silver.markets WHERE id = ANY($1::bigint[]) AND venue = $2",
+            list(resolved.values()),
+            request.venue,
+        )
+    else:
+        rows = await pool.fetch(
+            "SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' "
+            "ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2",
+            request.venue,
+            venue_top_n(state.settings)[request.venue],
+        )
+    ids = [int(r["id"]) for r in rows]
+    errors: dict[str, str] = {}
+    refresher = state.refresher
+    if refresher is None or state.settings.database_only_mode:
+        errors["*"] = "refreshes are turned off in this process"
+    elif ids:
+        try:
+            if request.scope == "quotes":
+                await refresher.refresh_quotes(request.venue, ids)
+            else:
+                await refresher.refresh_markets(request.venue, ids)
+        except REFRESH_ERRORS as exc:
+            errors["*"] = describe(exc)
+    service.cache.invalidate(ids)
+    return json_response(
+        {
+            "venue": request.venue,
+            "scope": request.scope,
+            "markets": len(ids),
+            "refreshed": 0 if errors else len(ids),
+            "errors": errors,
+        }
+    )

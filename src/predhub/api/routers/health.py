@@ -1,0 +1,48 @@
+"""Liveness, readiness (database reachable, migrations current) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncpg
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from predhub.api.deps import PoolDep, StateDep
+from predhub.api.responses import json_response
+from predhub.api.schemas import Health
+from predhub.db import migrate
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+async def healthz() -> Response:
+    return json_response({"status": "ok", "details": {}})
+
+
+@router.get(
+    "/readyz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Not ready"}},
+    summary="The database answers and its schema is current",
+)
+async def readyz(pool: PoolDep, state: StateDep) -> Response:
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            st = await migrate.status(conn)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return json_response({"status": "unavailable", "details": {"database": str(exc)}}, 503)
+    details: dict[str, object] = {
+        "schema_version": st.current,
+        "latest_version": st.latest,
+        "listener": state.listener.connected.is_set(),
+    }
+    if not st.up_to_date:
+        details["pending"] = [f"{m.version:04d}_{m.name}" for m in st.pending]
+        return json_response({"status": "migrations_pending", "details": details}, 503)
+    return json_response({"status": "ready", "details": details})
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

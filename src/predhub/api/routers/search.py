@@ -1,0 +1,68 @@
+"""Full-text search across venues, ranked by relevance then 24 h volume (seed 004's query)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from predhub.api.deps import PoolDep, ServiceDep
+from predhub.api.errors import ERROR_RESPONSES, ApiError
+from predhub.api.pagination import decode_cursor, encode_cursor
+from predhub.api.responses import json_response
+from predhub.api.routers.markets import Filters, documents
+from predhub.api.schemas import SearchPage
+
+router = APIRouter(prefix="/v1/search", tags=["search"], responses=ERROR_RESPONSES)
+
+MAX_OFFSET = 10_000
+
+
+@router.get("", response_model=SearchPage, summary="Search markets by text")
+async def search(
+    pool: PoolDep,
+    service: ServiceDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for")],
+    venue: Annotated[
+        Literal["polymarket", "kalshi", "limitless", "opinion"] | None, Query()
+    ] = None,
+    status: Annotated[Literal["open", "closed", "resolved", "voided", "any"], Query()] = "open",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    offset = 0
+    if cursor:
+        (raw,) = decode_cursor(cursor, "search", 1)
+        if not isinstance(raw, int) or not 0 <= raw <= MAX_OFFSET:
+            raise ApiError(400, "bad_cursor", "the cursor is not valid for this request")
+        offset = raw
+    f = Filters()
+    f.add("m.search_vector @@ query")
+    if venue:
+        f.add("m.venue = ?", venue)
+    if status != "any":
+        f.add("m.status = ?", status)
+    args = [q, *f.args, limit + 1, offset]
+    n = len(f.args)
+    # Parameters of the filters start at $2 ($1 is the query text).
+    where = f.where()
+    for i in range(n, 0, -1):
+        where = where.replace(f"${i}", f"${i + 1}")
+    rows = await pool.fetch(
+        f"""
+        SELECT m.id, ts_rank(m.search_vector, query) AS rank
+        FROM silver.markets m, websearch_to_tsquery('english', $1) query
+        {where}
+        ORDER BY rank DESC, m.volume_24h DESC NULLS LAST, m.id
+        LIMIT ${n + 2} OFFSET ${n + 3}
+        """,
+        *args,
+    )
+    page = rows[:limit]
+    ranks = {int(r["id"]): float(r["rank"]) for r in page}
+    docs = [{**doc, "rank": ranks[doc["id"]]} for doc in await documents(service, list(ranks))]
+    next_cursor = None
+    if len(rows) > limit and offset + limit <= MAX_OFFSET:
+        next_cursor = encode_cursor("search", offset + limit)
+    return json_response({"data": docs, "next_cursor": next_cursor})

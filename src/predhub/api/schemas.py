@@ -1,0 +1,249 @@
+"""Response models: they document the API in OpenAPI (and schemathesis holds us to them).
+
+Routes that answer from pre-rendered bytes declare these models with
+`responses=`; routes that build dicts return them through `response_model`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["open", "closed", "resolved", "voided"]
+
+
+class OutcomeQuote(BaseModel):
+    index: int
+    label: str
+    token_id: str | None = None
+    price: float | None = Field(None, description="The venue's display price (probability)")
+    best_bid: float | None = None
+    best_ask: float | None = None
+    mid: float | None = None
+    last: float | None = None
+
+
+class Resolution(BaseModel):
+    winning_outcome: int | None = None
+    is_void: bool = False
+    resolved_at: datetime | None = None
+
+
+class Market(BaseModel):
+    id: int = Field(description="Our market id")
+    venue: str
+    native_id: str
+    condition_id: str | None = None
+    ticker: str | None = None
+    slug: str | None = None
+    question: str
+    status: Status
+    event_id: int | None = None
+    event_title: str | None = None
+    category: str | None = None
+    end_at: datetime | None = None
+    volume_24h: float | None = None
+    volume_total: float | None = None
+    liquidity: float | None = None
+    resolution: Resolution | None = None
+    outcomes: list[OutcomeQuote]
+    as_of: datetime | None = Field(None, description="When the venue's data was observed")
+    fetched_at: datetime | None = Field(None, description="When we last fetched the quotes")
+
+
+class MarketPrice(Market):
+    source: Literal["database", "venue"]
+    tier: str
+    max_age: float
+    age: float | None = Field(None, description="Seconds since fetched_at, at answer time")
+    cache: Literal["hit", "refreshed", "stale"]
+    stale: bool
+    stale_reason: str | None = None
+
+
+class MarketPage(BaseModel):
+    data: list[Market]
+    next_cursor: str | None = None
+
+
+class PriceError(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class PriceErrorEntry(BaseModel):
+    error: PriceError
+
+
+class BatchPrices(BaseModel):
+    prices: dict[str, MarketPrice | PriceErrorEntry] = Field(
+        description="Each requested id, as given, to its market payload or its error"
+    )
+
+
+class Event(BaseModel):
+    id: int
+    venue: str
+    native_id: str
+    slug: str | None = None
+    title: str
+    description: str | None = None
+    category: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    status: Status
+    volume_total: float | None = None
+    market_count: int = 0
+
+
+class EventDetail(Event):
+    markets: list[Market]
+
+
+class EventPage(BaseModel):
+    data: list[Event]
+    next_cursor: str | None = None
+
+
+class SearchHit(Market):
+    rank: float = Field(description="Text relevance (ts_rank); ties broken by 24 h volume")
+
+
+class SearchPage(BaseModel):
+    data: list[SearchHit]
+    next_cursor: str | None = None
+
+
+class Candle(BaseModel):
+    t: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    points: int
+
+
+class History(BaseModel):
+    market_id: int
+    outcome: int
+    interval: Literal["1m", "1h", "1d"]
+    start: datetime
+    end: datetime
+    candles: list[Candle]
+
+
+class TradeOut(BaseModel):
+    id: int
+    trade_key: str
+    outcome: int | None = None
+    price: float
+    size: float
+    side: str | None = None
+    executed_at: datetime
+    tx_hash: str | None = None
+
+
+class TradePage(BaseModel):
+    data: list[TradeOut]
+    next_cursor: str | None = None
+
+
+class BookSide(BaseModel):
+    price: float
+    size: float
+
+
+class Book(BaseModel):
+    outcome: int
+    observed_at: datetime
+    best_bid: float | None = None
+    best_ask: float | None = None
+    bids: list[BookSide]
+    asks: list[BookSide]
+
+
+class Books(BaseModel):
+    market_id: int
+    at: datetime | None = Field(None, description="The time asked for; null for the latest")
+    books: list[Book]
+
+
+class PointPrice(BaseModel):
+    outcome: int
+    price: float | None = None
+    ts: datetime | None = None
+    source: Literal["history", "trade", "none"]
+
+
+class PriceAt(BaseModel):
+    market_id: int
+    at: datetime
+    outcomes: list[PointPrice]
+
+
+class TopMarkets(BaseModel):
+    venues: dict[str, list[Market]]
+    min_volume_usd: float
+
+
+class VenueFreshness(BaseModel):
+    name: str
+    enabled: bool
+    markets: int
+    open_markets: int
+    newest_quote_at: datetime | None = None
+    newest_metadata_at: datetime | None = None
+    open_quote_age_p50: float | None = Field(None, description="Seconds")
+    open_quote_age_p90: float | None = Field(None, description="Seconds")
+    hot_markets: int = Field(description="Markets asked for within HOT_INTEREST_MINUTES")
+
+
+class Venues(BaseModel):
+    venues: list[VenueFreshness]
+    tiers: dict[str, float]
+    database_only_mode: bool
+
+
+class RefreshResult(BaseModel):
+    venue: str
+    scope: Literal["quotes", "markets"]
+    markets: int
+    refreshed: int
+    errors: dict[str, str] = Field(default_factory=dict)
+
+
+class Health(BaseModel):
+    status: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class LegacyMarket(BaseModel):
+    """The market object of the price route that apps are moving off."""
+
+    conditionId: str | None = None
+    question: str
+    slug: str | None = None
+    outcomes: list[str]
+    outcomePrices: list[str]
+    closed: bool
+    resolved: bool
+    resolvedOutcome: str | None = None
+    endDate: datetime | None = None
+    volume: float | None = None
+    volume24hr: float | None = None
+    liquidity: float | None = None
+    bestBid: float | None = None
+    bestAsk: float | None = None
+    lastPriceUpdatedAt: datetime | None = None
+    cached: bool
+    stale: bool
+    staleReason: str | None = None
+
+
+class LegacyPrice(BaseModel):
+    success: bool
+    market: LegacyMarket

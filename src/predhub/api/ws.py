@@ -1,0 +1,302 @@
+"""WebSocket fan-out: quotes and trades pushed as ingestion writes them.
+
+Each API process holds one LISTEN connection (the service's `Listener`);
+a notification about market 42 becomes one database read and one serialized
+message, queued to every client of this process subscribed to 42. Reads are
+coalesced over a few milliseconds, so a burst of changes costs one query.
+
+Every client has a bounded queue. A client that falls behind is not dropped in
+silence: its backlog is discarded, it is sent `{"type": "resync"}` followed by
+the current state of each market it follows. Clients get a heartbeat when idle.
+
+Protocol (JSON text frames):
+  -> {"op": "subscribe", "markets": ["42", "kalshi:KX-1", ...]}
+  -> {"op": "unsubscribe", "markets": [...]}
+  -> {"op": "ping"}
+  <- {"type": "subscribed", "markets": {"42": 42}, "unknown": [...]}
+  <- {"type": "quote", "market_id": 42, "data": {...market...}}
+  <- {"type": "trades", "market_id": 42, "trades": [...]}
+  <- {"type": "heartbeat", "ts": "..."} / {"type": "pong"}
+  <- {"type": "resync", "reason": "..."} / {"type": "error", "code": ..., "message": ...}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+import structlog
+from prometheus_client import Counter, Gauge
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from predhub.service.errors import ServiceError
+from predhub.service.ids import validate_id
+from predhub.service.notify import QUOTES_CHANNEL, TRADES_CHANNEL, Listener
+from predhub.service.payload import iso, number
+from predhub.service.service import MarketDataService
+
+log = structlog.get_logger(__name__)
+
+WS_CLIENTS = Gauge("predhub_ws_clients", "WebSocket clients connected to this process")
+WS_MESSAGES = Counter("predhub_ws_messages_total", "WebSocket messages queued", ["type"])
+WS_RESYNCS = Counter("predhub_ws_resyncs_total", "Clients told to resync", ["reason"])
+
+MAX_SUBSCRIPTIONS = 1000
+_RESYNC = b""  # queue sentinel: the writer sends a resync and fresh state
+
+TRADES_SQL = """
+SELECT t.id, t.market_id, t.trade_key, o.idx AS outcome, t.price, t.size, t.side,
+       t.executed_at, t.tx_hash
+FROM silver.trades t
+JOIN unnest($1::bigint[], $2::bigint[]) AS w(market_id, after)
+  ON t.market_id = w.market_id AND t.id > w.after
+LEFT JOIN silver.outcomes o ON o.id = t.outcome_id
+ORDER BY t.id
+LIMIT 5000
+"""
+
+
+def quote_message(market_id: int, body: bytes) -> bytes:
+    return b'{"type":"quote","market_id":' + str(market_id).encode() + b',"data":' + body + b"}"
+
+
+class Client:
+    def __init__(self, ws: WebSocket, queue_size: int) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_size)
+        self.markets: set[int] = set()
+        self.resync_reason: str | None = None
+
+    def push(self, message: bytes) -> None:
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.resync("slow_consumer")
+
+    def resync(self, reason: str) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.resync_reason = reason
+        self.queue.put_nowait(_RESYNC)
+        WS_RESYNCS.labels(reason).inc()
+
+
+class FanOut:
+    def __init__(
+        self,
+        service: MarketDataService,
+        pool: asyncpg.Pool,
+        listener: Listener,
+        *,
+        heartbeat: float = 15.0,
+        queue_size: int = 256,
+        coalesce: float = 0.003,
+    ) -> None:
+        self.service = service
+        self.pool = pool
+        self.heartbeat = heartbeat
+        self.queue_size = queue_size
+        self.coalesce = coalesce
+        self.clients: set[Client] = set()
+        self.by_market: dict[int, set[Client]] = defaultdict(set)
+        self._pending_quotes: set[int] = set()
+        self._pending_trades: set[int] = set()
+        self._trade_marks: dict[int, int] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        listener.subscribe(self._on_notify)
+        listener.on_reset(self._on_reset)
+
+    # ------------------------------------------------------------ notifications
+    def _on_notify(self, channel: str, ids: list[int]) -> None:
+        watched = [i for i in ids if i in self.by_market]
+        if not watched:
+            return
+        if channel == QUOTES_CHANNEL:
+            self._pending_quotes.update(watched)
+        elif channel == TRADES_CHANNEL:
+            self._pending_trades.update(watched)
+        else:
+            return
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    def _on_reset(self) -> None:
+        for client in list(self.clients):
+            client.resync("notifications_reconnected")
+
+    async def _flush(self) -> None:
+        while self._pending_quotes or self._pending_trades:
+            await asyncio.sleep(self.coalesce)
+            quotes, self._pending_quotes = self._pending_quotes, set()
+            trades, self._pending_trades = self._pending_trades, set()
+            try:
+                if quotes:
+                    await self._send_quotes(quotes)
+                if trades:
+                    await self._send_trades(trades)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("api.ws_flush_failed", error=str(exc))
+                for market_id in quotes | trades:
+                    for client in self.by_market.get(market_id, ()):
+                        client.resync("database_error")
+
+    async def _send_quotes(self, market_ids: set[int]) -> None:
+        snaps = await self.service.snapshots(market_ids, from_database=True)
+        for market_id, snap in snaps.items():
+            message = quote_message(market_id, snap.body + b"}")
+            for client in self.by_market.get(market_id, ()):
+                client.push(message)
+                WS_MESSAGES.labels("quote").inc()
+
+    async def _send_trades(self, market_ids: set[int]) -> None:
+        ids = sorted(market_ids)
+        marks = [self._trade_marks.get(i, 0) for i in ids]
+        rows = await self.pool.fetch(TRADES_SQL, ids, marks)
+        grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            market_id = int(r["market_id"])
+            grouped[market_id].append(
+                {
+                    "id": int(r["id"]),
+                    "trade_key": r["trade_key"],
+                    "outcome": r["outcome"],
+                    "price": number(r["price"]),
+                    "size": number(r["size"]),
+                    "side": r["side"],
+                    "executed_at": iso(r["executed_at"]),
+                    "tx_hash": r["tx_hash"],
+                }
+            )
+            self._trade_marks[market_id] = max(self._trade_marks.get(market_id, 0), int(r["id"]))
+        for market_id, trades in grouped.items():
+            message = orjson.dumps({"type": "trades", "market_id": market_id, "trades": trades})
+            for client in self.by_market.get(market_id, ()):
+                client.push(message)
+                WS_MESSAGES.labels("trades").inc()
+
+    # ------------------------------------------------------------ one client
+    async def serve(self, ws: WebSocket) -> None:
+        await ws.accept()
+        client = Client(ws, self.queue_size)
+        self.clients.add(client)
+        WS_CLIENTS.inc()
+        writer = asyncio.create_task(self._writer(client))
+        try:
+            await self._reader(client)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await writer
+            self._drop(client)
+            WS_CLIENTS.dec()
+
+    def _drop(self, client: Client) -> None:
+        self.clients.discard(client)
+        for market_id in client.markets:
+            subscribers = self.by_market.get(market_id)
+            if subscribers is not None:
+                subscribers.discard(client)
+                if not subscribers:
+                    del self.by_market[market_id]
+
+    async def _writer(self, client: Client) -> None:
+        while True:
+            try:
+                message = await asyncio.wait_for(client.queue.get(), timeout=self.heartbeat)
+            except TimeoutError:
+                ts = datetime.now(UTC).isoformat()
+                await client.ws.send_text(orjson.dumps({"type": "heartbeat", "ts": ts}).decode())
+                continue
+            if message == _RESYNC:
+                reason = client.resync_reason or "resync"
+                await client.ws.send_text(
+                    orjson.dumps({"type": "resync", "reason": reason}).decode()
+                )
+                await self._send_state(client, client.markets)
+                continue
+            await client.ws.send_text(message.decode())
+
+    async def _send_state(self, client: Client, market_ids: set[int]) -> None:
+        if not market_ids:
+            return
+        snaps = await self.service.snapshots(market_ids)
+        for market_id, snap in snaps.items():
+            await client.ws.send_text(quote_message(market_id, snap.body + b"}").decode())
+
+    async def _reader(self, client: Client) -> None:
+        while True:
+            frame = await client.ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(frame.get("code", 1000))
+            data = frame.get("bytes")
+            text = frame.get("text") or (data.decode("utf-8", "replace") if data else "")
+            if len(text) > 256_000:
+                await self._error(client, "too_large", "messages are at most 256 kB")
+                continue
+            try:
+                msg = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                await self._error(client, "bad_json", "messages are JSON objects")
+                continue
+            if not isinstance(msg, dict):
+                await self._error(client, "bad_message", "messages are JSON objects")
+                continue
+            op = msg.get("op")
+            if op == "ping":
+                client.push(b'{"type":"pong"}')
+            elif op in ("subscribe", "unsubscribe"):
+                await self._subscription(client, op, msg.get("markets"))
+            else:
+                await self._error(client, "unknown_op", "op is subscribe, unsubscribe or ping")
+
+    async def _error(self, client: Client, code: str, message: str) -> None:
+        client.push(orjson.dumps({"type": "error", "code": code, "message": message}))
+
+    async def _subscription(self, client: Client, op: str, markets: object) -> None:
+        if not isinstance(markets, list) or not all(isinstance(m, str | int) for m in markets):
+            await self._error(client, "bad_message", "markets is a list of market ids")
+            return
+        try:
+            keys = [validate_id(str(m)) for m in markets]
+        except ServiceError as exc:
+            await self._error(client, exc.code, exc.message)
+            return
+        resolved = await self.service.resolve(keys)
+        if op == "unsubscribe":
+            for market_id in resolved.values():
+                client.markets.discard(market_id)
+                subscribers = self.by_market.get(market_id)
+                if subscribers is not None:
+                    subscribers.discard(client)
+                    if not subscribers:
+                        del self.by_market[market_id]
+            client.push(orjson.dumps({"type": "unsubscribed", "markets": resolved}))
+            return
+        if len(client.markets | set(resolved.values())) > MAX_SUBSCRIPTIONS:
+            await self._error(
+                client, "too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} markets per client"
+            )
+            return
+        new = set(resolved.values()) - client.markets
+        for market_id in new:
+            if market_id not in self._trade_marks:
+                self._trade_marks[market_id] = int(
+                    await self.pool.fetchval(
+                        "SELECT coalesce(max(id), 0) FROM silver.trades WHERE market_id = $1",
+                        market_id,
+                    )
+                )
+            client.markets.add(market_id)
+            self.by_market[market_id].add(client)
+        unknown = [k for k in keys if k not in resolved]
+        client.push(orjson.dumps({"type": "subscribed", "markets": resolved, "unknown": unknown}))
+        snaps = await self.service.snapshots(new)
+        for market_id, snap in snaps.items():
+            client.push(quote_message(market_id, snap.body + b"}"))

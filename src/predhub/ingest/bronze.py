@@ -1,0 +1,187 @@
+"""Bronze: every raw venue response, stored once per distinct content.
+
+A response's identity is the SHA-256 of its venue, endpoint, parameters,
+status and body (canonical JSON, keys sorted), so polling an unchanged
+endpoint adds no payload: the repeat is recorded in
+`bronze.response_sightings` instead. Rows are written in batches through
+COPY into a per-connection temporary table, then one INSERT ... ON CONFLICT
+DO NOTHING; they are never rewritten, only removed by age
+(`prune_bronze`, driven by BRONZE_RETENTION_DAYS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+
+from predhub.models import RawResponse
+
+_TEMP = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_bronze_in (
+    ord integer, venue text, endpoint text, params text, status smallint,
+    fetched_at timestamptz, content_hash bytea, payload text, raw_text text, load_id bigint
+) ON COMMIT DELETE ROWS
+"""
+_COLUMNS = (
+    "ord",
+    "venue",
+    "endpoint",
+    "params",
+    "status",
+    "fetched_at",
+    "content_hash",
+    "payload",
+    "raw_text",
+    "load_id",
+)
+
+# New contents are inserted; every row of the batch that was not the first
+# copy of a newly inserted content becomes a sighting of the stored one.
+_MERGE = """
+WITH first AS (
+    SELECT content_hash, min(ord) AS ord FROM ingest_bronze_in GROUP BY content_hash
+), ins AS (
+    INSERT INTO bronze.api_responses
+        (venue, endpoint, params, status, fetched_at, content_hash, payload, raw_text, load_id)
+    SELECT b.venue, b.endpoint, b.params::jsonb, b.status, b.fetched_at, b.content_hash,
+           b.payload::jsonb, b.raw_text, b.load_id
+    -- hash order (against deadlocks between writers) without sorting the payloads
+    FROM (SELECT ord FROM first ORDER BY content_hash) f
+    CROSS JOIN LATERAL (SELECT * FROM ingest_bronze_in x WHERE x.ord = f.ord) b
+    ON CONFLICT (content_hash) DO NOTHING
+    RETURNING id, content_hash
+), known AS (
+    SELECT id, content_hash FROM ins
+    UNION ALL
+    SELECT r.id, r.content_hash FROM bronze.api_responses r
+    WHERE r.content_hash IN (SELECT content_hash FROM ingest_bronze_in)
+), seen AS (
+    INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id)
+    SELECT k.id, b.fetched_at, b.load_id
+    FROM ingest_bronze_in b JOIN known k USING (content_hash) JOIN first f USING (content_hash)
+    WHERE NOT (b.ord = f.ord AND b.content_hash IN (SELECT content_hash FROM ins))
+)
+SELECT b.ord, k.id, (b.ord = f.ord AND i.id IS NOT NULL) AS new
+FROM ingest_bronze_in b
+JOIN known k USING (content_hash)
+JOIN first f USING (content_hash)
+LEFT JOIN ins i USING (content_hash)
+"""
+
+_ZERO = b"\\u0000"
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def content_hash(raw: RawResponse) -> bytes:
+    """The identity of a response: what was asked, and what came back."""
+    h = hashlib.sha256()
+    h.update(_dumps([raw.venue, raw.endpoint, raw.params, raw.status]))
+    h.update(b"\x00")
+    if raw.body is not None:
+        h.update(_dumps(raw.body))
+    elif raw.text is not None:
+        h.update(b"t" + raw.text.encode("utf-8", "replace"))
+    return h.digest()
+
+
+def _record(ord_: int, raw: RawResponse, load_id: int | None) -> tuple[Any, ...]:
+    payload: str | None = None
+    text = raw.text
+    if raw.body is not None:
+        data = _dumps(raw.body)
+        if _ZERO in data:  # PostgreSQL's jsonb cannot hold NUL; keep the text instead
+            text = data.decode().replace("\\u0000", "")
+        else:
+            payload = data.decode()
+    if text is not None:
+        text = text.replace("\x00", "")
+    return (
+        ord_,
+        raw.venue,
+        raw.endpoint,
+        _dumps(raw.params).decode(),
+        raw.status,
+        raw.fetched_at,
+        content_hash(raw),
+        payload,
+        text,
+        load_id,
+    )
+
+
+async def ensure_temp(conn: asyncpg.Connection) -> None:
+    await conn.execute(_TEMP)
+
+
+class BronzeResult:
+    """How many responses were new and how many were repeats."""
+
+    __slots__ = ("new", "seen")
+
+    def __init__(self, new: int = 0, seen: int = 0) -> None:
+        self.new = new
+        self.seen = seen
+
+
+async def store_responses(
+    conn: asyncpg.Connection, raws: Sequence[RawResponse], *, load_id: int | None = None
+) -> BronzeResult:
+    """Store `raws` (inside the caller's transaction) and set each one's `bronze_id`.
+
+    The same `RawResponse` object may appear several times (one page shared by
+    many items); it is stored once.
+    """
+    unique: list[RawResponse] = []
+    seen_ids: set[int] = set()
+    for raw in raws:
+        if raw.bronze_id is None and id(raw) not in seen_ids:
+            seen_ids.add(id(raw))
+            unique.append(raw)
+    if not unique:
+        return BronzeResult()
+    await ensure_temp(conn)
+    await conn.execute("TRUNCATE ingest_bronze_in")
+    await conn.copy_records_to_table(
+        "ingest_bronze_in",
+        records=[_record(i, raw, load_id) for i, raw in enumerate(unique)],
+        columns=_COLUMNS,
+    )
+    rows = await conn.fetch(_MERGE)
+    result = BronzeResult()
+    for row in rows:
+        unique[row["ord"]].bronze_id = row["id"]
+        result.new += 1 if row["new"] else 0
+    result.seen = len(unique) - result.new
+    missing = [raw for raw in unique if raw.bronze_id is None]
+    if missing:
+        # A concurrent writer stored the same content after this statement's snapshot.
+        hashes = {content_hash(raw): raw for raw in missing}
+        found = await conn.fetch(
+            "SELECT id, content_hash FROM bronze.api_responses WHERE content_hash = ANY($1)",
+            list(hashes),
+        )
+        for row in found:
+            hashes[bytes(row["content_hash"])].bronze_id = row["id"]
+        await conn.executemany(
+            "INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id) "
+            "VALUES ($1, $2, $3)",
+            [(raw.bronze_id, raw.fetched_at, load_id) for raw in missing if raw.bronze_id],
+        )
+    return result
+
+
+async def prune_bronze(conn: asyncpg.Connection, *, retention_days: int) -> int:
+    """Delete responses older than the retention (their sightings go with them)."""
+    status = await conn.execute(
+        "DELETE FROM bronze.api_responses WHERE fetched_at < now() - $1::interval",
+        timedelta(days=retention_days),
+    )
+    return int(status.split()[-1])

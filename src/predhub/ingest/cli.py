@@ -1,0 +1,143 @@
+"""`predhub ingest ...`: the loads, by hand (seed 002's command names).
+
+    predhub ingest static polymarket
+    predhub ingest delta kalshi -v
+    predhub ingest trades polymarket --limit 100
+    predhub ingest backfill polymarket
+    predhub ingest sweep polymarket
+
+Each command resolves the database (embedded unless DATABASE_URL is set),
+brings the schema up to date, runs one load and prints its summary table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from predhub.ingest.summary import COUNTERS, LoadSummary
+
+if TYPE_CHECKING:
+    from predhub.ingest.pipeline import Ingestor
+
+console = Console()
+ingest_app = typer.Typer(help="Load venue data into bronze and silver.", no_args_is_help=True)
+
+Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Debug logging")]
+VenueName = Annotated[str, typer.Argument(help="polymarket, kalshi, limitless or opinion")]
+
+# One load, given the ingestor (the pipeline is imported lazily to keep the CLI fast).
+Load = Callable[["Ingestor"], Awaitable[LoadSummary]]
+
+
+def summary_table(title: str, summary: LoadSummary) -> Table:
+    table = Table(title=title)
+    for name in (*COUNTERS, "seconds"):
+        table.add_column(name, justify="right")
+    figures = summary.as_dict()
+    table.add_row(
+        *(
+            f"{figures[name]:.2f}" if name == "seconds" else str(figures[name])
+            for name in (*COUNTERS, "seconds")
+        )
+    )
+    return table
+
+
+async def _run(venue_name: str, kind: str, load: Load) -> LoadSummary:
+    import asyncpg
+
+    from predhub.cli import UsageProblem
+    from predhub.db import migrate
+    from predhub.db.connect import DatabaseUnavailable, connect, create_pool, resolve_database
+    from predhub.ingest.pipeline import Ingestor
+    from predhub.settings import get_settings
+    from predhub.venues.base import VenueError
+    from predhub.venues.registry import UnknownVenue, build_venue
+
+    settings = get_settings()
+    try:
+        venue = build_venue(venue_name, settings)
+    except UnknownVenue as exc:
+        raise UsageProblem(str(exc.args[0])) from None
+    db = resolve_database(settings)
+    conn = await connect(db.url)
+    try:
+        await migrate.upgrade(conn)
+    finally:
+        await conn.close()
+    pool = await create_pool(db.url, min_size=1, max_size=settings.db_pool_max)
+    try:
+        return await load(Ingestor(pool, venue, settings))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseUnavailable(f"database error during the {kind} load: {exc}") from exc
+    except VenueError as exc:
+        raise UsageProblem(f"{venue_name}: {exc}") from exc
+    finally:
+        await venue.close()
+        await pool.close()
+
+
+def _command(venue: str, kind: str, verbose: bool, load: Load) -> None:
+    from predhub.cli import load_settings, run_async
+
+    if verbose:
+        load_settings(verbose=True)
+    summary = run_async(_run(venue, kind, load))
+    console.print(summary_table(f"{kind} load of {venue}", summary))
+    if summary.failures:
+        raise typer.Exit(1)
+
+
+@ingest_app.command("static")
+def static_cmd(venue: VenueName, verbose: Verbose = False) -> None:
+    """The whole active catalogue, then quotes for every active outcome."""
+    _command(venue, "static", verbose, lambda ing: ing.static_load(progress=True))
+
+
+@ingest_app.command("delta")
+def delta_cmd(venue: VenueName, verbose: Verbose = False) -> None:
+    """Markets changed since the last run's watermark, plus quotes for the active ones."""
+    _command(venue, "delta", verbose, lambda ing: ing.delta_load(progress=True))
+
+
+@ingest_app.command("trades")
+def trades_cmd(
+    venue: VenueName,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the N busiest open markets")
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """New trades of open markets, from each market's watermark."""
+
+    async def load(ing: Ingestor) -> LoadSummary:
+        rows = await ing.pool.fetch(
+            "SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' "
+            "ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2",
+            ing.name,
+            limit,
+        )
+        return await ing.sync_trades([r["id"] for r in rows])
+
+    _command(venue, "trades", verbose, load)
+
+
+@ingest_app.command("backfill")
+def backfill_cmd(venue: VenueName, verbose: Verbose = False) -> None:
+    """Price history of markets never synced (resumable)."""
+    _command(venue, "backfill", verbose, lambda ing: ing.backfill_history())
+
+
+@ingest_app.command("sweep")
+def sweep_cmd(venue: VenueName, verbose: Verbose = False) -> None:
+    """Re-read recently closed markets until their resolution is final."""
+    _command(venue, "sweep", verbose, lambda ing: ing.resolution_sweep())
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")

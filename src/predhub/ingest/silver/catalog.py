@@ -1,0 +1,280 @@
+"""Silver writers for the catalogue: events, markets and their outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from predhub.ingest.silver.common import WriteResult, copy_in, dumps, last_wins
+from predhub.models import Event, Market
+
+_EVENT_DDL = """
+    venue text, native_id text, slug text, title text, description text, category text,
+    tags text[], start_at timestamptz, end_at timestamptz, neg_risk boolean,
+    mutually_exclusive boolean, status text, volume_total numeric, extra text, bronze_id bigint
+"""
+_EVENT_COLS = (
+    "venue",
+    "native_id",
+    "slug",
+    "title",
+    "description",
+    "category",
+    "tags",
+    "start_at",
+    "end_at",
+    "neg_risk",
+    "mutually_exclusive",
+    "status",
+    "volume_total",
+    "extra",
+    "bronze_id",
+)
+_EVENT_DATA = [c for c in _EVENT_COLS if c not in ("venue", "native_id", "bronze_id")]
+
+
+def _cast(col: str, prefix: str = "") -> str:
+    return f"{prefix}{col}::jsonb AS {col}" if col in ("extra", "payouts") else f"{prefix}{col}"
+
+
+def _upsert_sql(
+    target: str,
+    alias: str,
+    cols: Sequence[str],
+    data: Sequence[str],
+    source: str,
+    stamps: Sequence[str] = (),
+) -> str:
+    """Upsert rows of `source` into `target`, touching only new or changed ones.
+
+    Rows identical to the stored ones are filtered out by a join before the
+    INSERT, so they cost neither a row lock nor the generated columns an
+    INSERT attempt computes; the ON CONFLICT clause covers a concurrent writer.
+    """
+    sets = ", ".join(f"{c} = excluded.{c}" for c in (*data, "bronze_id"))
+    sets += "".join(f", {c} = coalesce(excluded.{c}, {alias}.{c})" for c in stamps)
+    old = ", ".join(f"{alias}.{c}" for c in data)
+    new = ", ".join(f"excluded.{c}" for c in data)
+    cur = ", ".join(f"cur.{c}" for c in data)
+    src = ", ".join(f"s.{c}" for c in data)
+    col_list = ", ".join(cols)
+    return f"""
+WITH src AS ({source}
+), delta AS (
+    SELECT s.* FROM src s
+    LEFT JOIN {target} cur ON cur.venue = s.venue AND cur.native_id = s.native_id
+    WHERE cur.id IS NULL OR ({cur}) IS DISTINCT FROM ({src})
+), up AS (
+    INSERT INTO {target} AS {alias} ({col_list})
+    SELECT {col_list} FROM delta ORDER BY venue, native_id
+    ON CONFLICT (venue, native_id) DO UPDATE SET {sets}, updated_at = now()
+    WHERE ({old}) IS DISTINCT FROM ({new})
+    RETURNING id, (xmax = 0) AS inserted
+)
+SELECT id, inserted FROM up
+"""
+
+
+_EVENTS_SQL = _upsert_sql(
+    "silver.events",
+    "e",
+    _EVENT_COLS,
+    _EVENT_DATA,
+    "SELECT " + ", ".join(_cast(c) for c in _EVENT_COLS) + " FROM ingest_events_in",
+)
+
+
+def _event_record(e: Event) -> tuple[Any, ...]:
+    return (
+        e.venue,
+        e.native_id,
+        e.slug,
+        e.title,
+        e.description,
+        e.category,
+        list(e.tags),
+        e.start_at,
+        e.end_at,
+        e.neg_risk,
+        e.mutually_exclusive,
+        str(e.status),
+        e.volume_total,
+        dumps(e.extra),
+        e.raw.bronze_id if e.raw else None,
+    )
+
+
+async def upsert_events(conn: asyncpg.Connection, events: Sequence[Event]) -> WriteResult:
+    """Insert new events, update changed ones, leave identical ones untouched."""
+    batch = last_wins(events, lambda e: (e.venue, e.native_id))
+    if not batch:
+        return WriteResult()
+    await copy_in(conn, "ingest_events_in", _EVENT_DDL, _EVENT_COLS, map(_event_record, batch))
+    rows = await conn.fetch(_EVENTS_SQL)
+    inserted = sum(1 for r in rows if r["inserted"])
+    updated = len(rows) - inserted
+    return WriteResult(inserted=inserted, updated=updated, unchanged=len(batch) - len(rows))
+
+
+_MARKET_DDL = """
+    venue text, native_id text, event_native_id text, event_title text, condition_id text,
+    ticker text, slug text, question text, description text, category text, status text,
+    end_at timestamptz, venue_updated_at timestamptz, volume_total numeric, volume_24h numeric,
+    liquidity numeric, open_interest numeric, fee_bps numeric, tick_size numeric,
+    winning_outcome smallint, is_void boolean, payouts text, resolution_source text,
+    resolved_at timestamptz, extra text, bronze_id bigint
+"""
+_MARKET_COLS = (
+    "venue",
+    "native_id",
+    "event_native_id",
+    "event_title",
+    "condition_id",
+    "ticker",
+    "slug",
+    "question",
+    "description",
+    "category",
+    "status",
+    "end_at",
+    "venue_updated_at",
+    "volume_total",
+    "volume_24h",
+    "liquidity",
+    "open_interest",
+    "fee_bps",
+    "tick_size",
+    "winning_outcome",
+    "is_void",
+    "payouts",
+    "resolution_source",
+    "resolved_at",
+    "extra",
+    "bronze_id",
+)
+_MARKET_DATA = [c for c in _MARKET_COLS if c not in ("venue", "native_id", "bronze_id")]
+
+# $1: the metadata sync time to record on rows written (NULL: leave it).
+_MARKETS_SQL = _upsert_sql(
+    "silver.markets",
+    "m",
+    (*_MARKET_COLS, "event_id", "metadata_synced_at"),
+    (*_MARKET_DATA, "event_id"),
+    "SELECT "
+    + ", ".join(_cast(c, "t.") for c in _MARKET_COLS)
+    + ", ev.id AS event_id, $1::timestamptz AS metadata_synced_at FROM ingest_markets_in t"
+    + " LEFT JOIN silver.events ev ON ev.venue = t.venue AND ev.native_id = t.event_native_id",
+    stamps=("metadata_synced_at",),
+)
+
+# Rows the upsert left alone were still synced: record that, and nothing else.
+_STAMP_UNCHANGED_SQL = """
+UPDATE silver.markets m SET metadata_synced_at = $1
+FROM ingest_markets_in t
+WHERE m.venue = t.venue AND m.native_id = t.native_id AND NOT (m.id = ANY($2::bigint[]))
+"""
+
+# Markets may reference events only their own listing names: create minimal ones
+# (never overwriting a full event the events listing wrote).
+_MINIMAL_EVENTS_SQL = """
+WITH ins AS (
+    INSERT INTO silver.events (venue, native_id, title, bronze_id)
+    SELECT DISTINCT ON (venue, event_native_id)
+           venue, event_native_id, coalesce(event_title, event_native_id), bronze_id
+    FROM ingest_markets_in
+    WHERE event_native_id IS NOT NULL
+    ORDER BY venue, event_native_id
+    ON CONFLICT (venue, native_id) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM ins
+"""
+
+_OUTCOME_DDL = "venue text, market_native_id text, idx smallint, label text, token_id text"
+_OUTCOME_COLS = ("venue", "market_native_id", "idx", "label", "token_id")
+_OUTCOMES_SQL = """
+WITH up AS (
+    INSERT INTO silver.outcomes AS o (market_id, idx, label, token_id)
+    SELECT m.id, t.idx, t.label, t.token_id
+    FROM ingest_outcomes_in t
+    JOIN silver.markets m ON m.venue = t.venue AND m.native_id = t.market_native_id
+    LEFT JOIN silver.outcomes cur ON cur.market_id = m.id AND cur.idx = t.idx
+    WHERE cur.id IS NULL OR (cur.label, cur.token_id) IS DISTINCT FROM (t.label, t.token_id)
+    ORDER BY m.id, t.idx
+    ON CONFLICT (market_id, idx) DO UPDATE SET label = excluded.label, token_id = excluded.token_id
+    WHERE (o.label, o.token_id) IS DISTINCT FROM (excluded.label, excluded.token_id)
+    RETURNING market_id
+)
+SELECT DISTINCT market_id FROM up
+"""
+
+
+def _market_record(m: Market) -> tuple[Any, ...]:
+    r = m.resolution
+    return (
+        m.venue,
+        m.native_id,
+        m.event_native_id,
+        m.event_title,
+        m.condition_id,
+        m.ticker,
+        m.slug,
+        m.question,
+        m.description,
+        m.category,
+        str(m.status),
+        m.end_at,
+        m.updated_at,
+        m.volume_total,
+        m.volume_24h,
+        m.liquidity,
+        m.open_interest,
+        m.fee_bps,
+        m.tick_size,
+        r.winning_outcome if r else None,
+        r.is_void if r else False,
+        dumps([str(p) for p in r.payouts]) if r and r.payouts is not None else None,
+        r.source if r else None,
+        r.resolved_at if r else None,
+        dumps(m.extra),
+        m.raw.bronze_id if m.raw else None,
+    )
+
+
+async def upsert_markets(
+    conn: asyncpg.Connection, markets: Sequence[Market], *, synced_at: datetime | None = None
+) -> WriteResult:
+    """Upsert markets with their outcomes; create the events they name if missing.
+
+    Counts are of markets; a market whose outcomes alone changed counts as
+    updated. With `synced_at`, every market of the batch gets it as its
+    `metadata_synced_at`: written rows in the upsert itself, the others by a
+    narrow update (never a second rewrite of a changed row).
+    """
+    batch = last_wins(markets, lambda m: (m.venue, m.native_id))
+    if not batch:
+        return WriteResult()
+    await copy_in(conn, "ingest_markets_in", _MARKET_DDL, _MARKET_COLS, map(_market_record, batch))
+    await conn.fetchval(_MINIMAL_EVENTS_SQL)
+    rows = await conn.fetch(_MARKETS_SQL, synced_at)
+    outcomes = [
+        (m.venue, m.native_id, o.index, o.label, o.token_id)
+        for m in batch
+        for o in last_wins(m.outcomes, lambda o: o.index)
+    ]
+    new = {r["id"] for r in rows if r["inserted"]}
+    changed = {r["id"] for r in rows if not r["inserted"]}
+    if outcomes:
+        await copy_in(conn, "ingest_outcomes_in", _OUTCOME_DDL, _OUTCOME_COLS, outcomes)
+        changed |= {r["market_id"] for r in await conn.fetch(_OUTCOMES_SQL)} - new
+    if synced_at is not None and len(rows) < len(batch):
+        await conn.execute(_STAMP_UNCHANGED_SQL, synced_at, [r["id"] for r in rows])
+    return WriteResult(
+        inserted=len(new),
+        updated=len(changed),
+        unchanged=len(batch) - len(new) - len(changed),
+        markets=new | changed,
+    )

@@ -1,0 +1,197 @@
+"""One transactional write: bronze first, then silver, then quarantine.
+
+`write_batch` is the single path every load takes into the database: it
+stores the raw responses (so each silver row and quarantined item can point
+at its bronze id), validates the parsed items, bulk-upserts the good ones and
+quarantines the rest, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import asyncpg
+
+from predhub.ingest import silver, validate
+from predhub.ingest.bronze import store_responses
+from predhub.ingest.quarantine import quarantine
+from predhub.ingest.silver.common import WriteResult
+from predhub.ingest.summary import LoadSummary
+from predhub.models import (
+    DataError,
+    Event,
+    Market,
+    OrderBook,
+    PricePoint,
+    Quote,
+    RawResponse,
+    Trade,
+)
+
+SyncColumn = Literal[
+    "metadata_synced_at",
+    "quotes_synced_at",
+    "trades_synced_at",
+    "books_synced_at",
+    "history_synced_at",
+]
+
+
+@dataclass
+class Batch:
+    """Everything one step fetched, ready to be written together."""
+
+    raw: list[RawResponse] = field(default_factory=list)
+    errors: list[DataError] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    markets: list[Market] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)  # batch endpoints: merged
+    partial_quotes: list[Quote] = field(default_factory=list)  # books, streams: merged
+    fill_quotes: list[Quote] = field(default_factory=list)  # listings: fill unknown prices only
+    points: list[PricePoint] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    books: list[OrderBook] = field(default_factory=list)
+    metadata_synced: bool = False  # stamp the markets' metadata_synced_at
+
+    @property
+    def fetched(self) -> int:
+        return (
+            len(self.events)
+            + len(self.markets)
+            + len(self.quotes)
+            + len(self.partial_quotes)
+            + len(self.fill_quotes)
+            + len(self.points)
+            + len(self.trades)
+            + len(self.books)
+            + len(self.errors)
+        )
+
+    def all_raw(self) -> list[RawResponse]:
+        """The batch's responses plus any its items or errors point at."""
+        out = list(self.raw)
+        groups: Sequence[Sequence[Any]] = (
+            self.errors,
+            self.events,
+            self.markets,
+            self.quotes,
+            self.partial_quotes,
+            self.fill_quotes,
+            self.points,
+            self.trades,
+            self.books,
+        )
+        for group in groups:
+            out.extend(item.raw for item in group if item.raw is not None)
+        return out
+
+
+def _add(summary: LoadSummary, result: WriteResult, errors: list[DataError], what: str) -> None:
+    summary.inserted += result.inserted
+    summary.updated += result.updated
+    summary.unchanged += result.unchanged
+    summary.markets |= result.markets
+    for item in result.unresolved:
+        errors.append(
+            validate.rejected(
+                item,
+                f"unknown {what} target: market {getattr(item, 'market_native_id', '?')!r}"
+                f" outcome {getattr(item, 'outcome_index', None)!r} is not in silver",
+                item_id=getattr(item, "trade_key", None) or getattr(item, "market_native_id", None),
+            )
+        )
+
+
+async def write_batch(
+    conn: asyncpg.Connection,
+    batch: Batch,
+    *,
+    load_id: int | None = None,
+    fetched_at: datetime | None = None,
+) -> LoadSummary:
+    """Write `batch` inside the caller's transaction; returns what changed.
+
+    Counts are of silver rows (markets, events, quotes, points, trades, books)
+    plus quarantined items, so fetched = inserted + updated + unchanged +
+    quarantined when a batch repeats no key.
+
+    `summary.markets` holds the silver ids of markets whose rows, quotes or
+    trades changed (the ones a NOTIFY was sent for, plus changed catalogue rows).
+    """
+    now = fetched_at or datetime.now(UTC)
+    summary = LoadSummary(fetched=batch.fetched)
+    await store_responses(conn, batch.all_raw(), load_id=load_id)
+    errors = list(batch.errors)
+
+    def _id(attr: str) -> Any:
+        return lambda item: getattr(item, attr)
+
+    events, bad = validate.partition(batch.events, validate.check_event, item_id=_id("native_id"))
+    errors += bad
+    markets, bad = validate.partition(
+        batch.markets, validate.check_market, item_id=_id("native_id")
+    )
+    errors += bad
+    quotes, bad = validate.partition(
+        batch.quotes, validate.check_quote, item_id=_id("market_native_id")
+    )
+    errors += bad
+    partial, bad = validate.partition(
+        batch.partial_quotes, validate.check_quote, item_id=_id("market_native_id")
+    )
+    errors += bad
+    fill, bad = validate.partition(
+        batch.fill_quotes, validate.check_quote, item_id=_id("market_native_id")
+    )
+    errors += bad
+    points, bad = validate.partition(
+        batch.points, validate.check_point, item_id=_id("market_native_id")
+    )
+    errors += bad
+    trades, bad = validate.partition(batch.trades, validate.check_trade, item_id=_id("trade_key"))
+    errors += bad
+    books, bad = validate.partition(
+        batch.books, validate.check_book, item_id=_id("market_native_id")
+    )
+    errors += bad
+
+    if events:
+        _add(summary, await silver.upsert_events(conn, events), errors, "event")
+    if markets:
+        synced = now if batch.metadata_synced else None
+        result = await silver.upsert_markets(conn, markets, synced_at=synced)
+        _add(summary, result, errors, "market")
+    if quotes:
+        # Batch endpoints omit what they do not carry (a last trade price, say);
+        # merging keeps those prices instead of flipping them to NULL and back.
+        result = await silver.upsert_quotes(conn, quotes, fetched_at=now, mode="merge")
+        _add(summary, result, errors, "quote")
+    if partial:
+        result = await silver.upsert_quotes(conn, partial, fetched_at=now, mode="merge")
+        _add(summary, result, errors, "quote")
+    if fill:
+        result = await silver.upsert_quotes(conn, fill, fetched_at=now, mode="fill")
+        _add(summary, result, errors, "quote")
+    if points:
+        _add(summary, await silver.upsert_price_history(conn, points), errors, "price")
+    if trades:
+        _add(summary, await silver.insert_trades(conn, trades), errors, "trade")
+    if books:
+        _add(summary, await silver.insert_books(conn, books, fetched_at=now), errors, "book")
+    summary.quarantined = await quarantine(conn, errors)
+    return summary
+
+
+async def stamp(
+    conn: asyncpg.Connection, column: SyncColumn, market_ids: Sequence[int], at: datetime
+) -> None:
+    """Record that these markets' `column` data was synced at `at` (for the scheduler)."""
+    if market_ids:
+        await conn.execute(
+            f"UPDATE silver.markets SET {column} = $2 WHERE id = ANY($1::bigint[])",
+            list(market_ids),
+            at,
+        )

@@ -1,0 +1,91 @@
+"""`predhub worker` and `predhub status`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from predhub.db import migrate
+from predhub.db.connect import connect, create_pool, resolve_database
+from predhub.settings import Settings, get_settings
+
+console = Console()
+
+
+def _venues(settings: Settings, chosen: list[str] | None) -> list[str]:
+    from predhub.cli import UsageProblem
+
+    if not chosen:
+        return settings.venues
+    names = [v.strip().lower() for item in chosen for v in item.split(",") if v.strip()]
+    unknown = [n for n in names if n not in settings.venues]
+    if unknown:
+        raise UsageProblem(
+            f"venue {', '.join(unknown)} is not enabled (ENABLED_VENUES={settings.enabled_venues})"
+        )
+    return names
+
+
+async def _worker(settings: Settings, venues: list[str], once: bool) -> None:
+    from predhub.scheduler.process import run_worker
+
+    db = resolve_database(settings)
+    conn = await connect(db.url)
+    try:
+        await migrate.upgrade(conn)
+    finally:
+        await conn.close()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    pool = await create_pool(db.url, min_size=1, max_size=settings.db_pool_max)
+    try:
+        reports = await run_worker(pool, settings, venues=venues, once=once, stop=stop)
+        for r in reports:
+            console.print(
+                f"{r.venue}: {r.jobs_done} jobs done, {r.jobs_failed} failed, "
+                f"{r.requests} requests" + (" (breaker open)" if r.breaker_open else ""),
+                highlight=False,
+            )
+    finally:
+        await pool.close()
+
+
+async def _status(settings: Settings) -> None:
+    from predhub.scheduler.status import collect_status, render
+
+    db = resolve_database(settings)
+    conn = await connect(db.url)
+    try:
+        report = await collect_status(conn, settings, datetime.now(UTC))
+    finally:
+        await conn.close()
+    render(report, console)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("worker")
+    def worker(
+        once: Annotated[bool, typer.Option(help="Run one cycle, finish its jobs, exit")] = False,
+        venue: Annotated[
+            list[str] | None, typer.Option(help="Only this venue (repeatable or comma-separated)")
+        ] = None,
+    ) -> None:
+        """Keep the database fresh: priorities, budgets, jobs and live streams (until Ctrl-C)."""
+        from predhub.cli import run_async
+
+        settings = get_settings()
+        run_async(_worker(settings, _venues(settings, venue), once))
+
+    @app.command("status")
+    def status() -> None:
+        """Freshness per venue and priority, requests against budgets, errors, quarantine."""
+        from predhub.cli import run_async
+
+        run_async(_status(get_settings()))

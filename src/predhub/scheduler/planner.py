@@ -1,0 +1,124 @@
+"""The budget planner: a pure function from market states to venue requests.
+
+For every market and data kind it computes how overdue the data is (staleness
+divided by the cadence of the market's priority) times the value of that
+priority and kind; due items are grouped into batch-sized requests (markets of
+one priority together, so cutting a request never strands a high-priority
+market behind low ones), the requests are ranked by score and cut to the
+venue's budget for the cycle. No I/O: it is tested on plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from predhub.models import SyncPriority
+from predhub.scheduler.budget import VenueProfile
+from predhub.scheduler.cadence import (
+    KIND_VALUE,
+    PRIORITY_ORDER,
+    PRIORITY_VALUE,
+    Cadences,
+    DataKind,
+)
+
+# A never-synced market counts as this many cadences overdue: urgent within
+# its priority, yet below a merely due market of the priority above.
+NEVER_SYNCED_RATIO = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class MarketState:
+    """One market as the planner sees it: its priority and last sync per kind."""
+
+    id: int
+    priority: SyncPriority
+    synced: Mapping[DataKind, datetime | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRequest:
+    """One job's worth of requests: one batch request, or a few single-market ones."""
+
+    kind: DataKind
+    priority: SyncPriority
+    market_ids: tuple[int, ...]
+    cost: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    market_id: int
+    score: float
+
+
+def overdue_ratio(
+    last: datetime | None, now: datetime, cadence: float, *, lead_seconds: float = 0.0
+) -> float:
+    """Staleness (plus `lead_seconds`, the wait until the next cycle) over the cadence."""
+    if last is None:
+        return NEVER_SYNCED_RATIO
+    return max(0.0, (now - last).total_seconds() + lead_seconds) / cadence
+
+
+def plan(
+    markets: Iterable[MarketState],
+    *,
+    now: datetime,
+    cadences: Cadences,
+    profile: VenueProfile,
+    budget: int,
+    kinds: Sequence[DataKind] = tuple(DataKind),
+    busy: Mapping[DataKind, set[int]] | None = None,
+    lead_seconds: float = 0.0,
+) -> list[PlannedRequest]:
+    """The requests worth making this cycle, highest priority first, within `budget`.
+
+    An item is due when it will be at least one cadence old by the next cycle
+    (`lead_seconds` ahead). Markets in `busy[kind]` (already in a queued or
+    running job of that kind) are left out.
+    """
+    busy = busy or {}
+    due: dict[tuple[DataKind, SyncPriority], list[_Due]] = {}
+    for market in markets:
+        for kind in kinds:
+            cadence = cadences.get(market.priority, kind)
+            if cadence is None or market.id in busy.get(kind, ()):
+                continue
+            ratio = overdue_ratio(market.synced.get(kind), now, cadence, lead_seconds=lead_seconds)
+            if ratio < 1.0:
+                continue
+            score = ratio * PRIORITY_VALUE[market.priority] * KIND_VALUE[kind]
+            due.setdefault((kind, market.priority), []).append(_Due(market.id, score))
+
+    candidates: list[PlannedRequest] = []
+    for (kind, priority), items in due.items():
+        items.sort(key=lambda d: (-d.score, d.market_id))
+        size = profile.job_size(kind)
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            candidates.append(
+                PlannedRequest(
+                    kind=kind,
+                    priority=priority,
+                    market_ids=tuple(d.market_id for d in chunk),
+                    cost=profile.job_cost(kind, len(chunk)),
+                    score=chunk[0].score,
+                )
+            )
+
+    candidates.sort(key=lambda r: (-r.score, r.kind.value, r.market_ids))
+    chosen: list[PlannedRequest] = []
+    left = budget
+    for request in candidates:
+        if request.cost <= left:
+            chosen.append(request)
+            left -= request.cost
+        if left <= 0:
+            break
+    rank = {p: i for i, p in enumerate(PRIORITY_ORDER)}
+    chosen.sort(key=lambda r: (rank[r.priority], -r.score))
+    return chosen

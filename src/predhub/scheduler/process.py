@@ -1,0 +1,112 @@
+"""One worker process: a loop per enabled venue, plus live streams where venues have them.
+
+Venues are independent tasks: an adapter that cannot be built, or a venue
+that is down, is logged and left out (or backs off) while the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import asyncpg
+import structlog
+
+from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.budget import minute_of
+from predhub.scheduler.streams import StreamConsumer
+from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, worker_id
+from predhub.settings import Settings
+from predhub.venues.base import Capability, Venue, VenueError
+from predhub.venues.registry import build_venue
+
+log = structlog.get_logger(__name__)
+
+STOP_GRACE_SECONDS = 10.0
+ONCE_MAX_CYCLES = 30
+BuildVenue = Callable[[str, Settings], Venue]
+
+
+async def catch_up(worker: VenueWorker, *, max_cycles: int = ONCE_MAX_CYCLES) -> CycleReport:
+    """Cycles (each draining its jobs) until one finds nothing to do; the last report.
+
+    A static load in the first cycle brings markets the next cycle plans, so
+    "once" means "until caught up", which is what a cron job or a test wants.
+    """
+    total = CycleReport(worker.name, 0)
+    for _ in range(max_cycles):
+        report = await worker.cycle(drain=True)
+        total.cycle = report.cycle
+        total.planned |= report.planned
+        total.enqueued += report.enqueued
+        total.jobs_done += report.jobs_done
+        total.jobs_failed += report.jobs_failed
+        total.requests += report.requests
+        total.deferred += report.deferred
+        total.breaker_open = report.breaker_open
+        if report.deferred:  # the shared budget is spent: wait for the next minute
+            now = worker.clock()
+            await asyncio.sleep((minute_of(now) + timedelta(minutes=1) - now).total_seconds())
+            continue
+        if not report.jobs_done or report.jobs_failed:
+            break
+    return total
+
+
+async def run_worker(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    venues: Sequence[str] | None = None,
+    once: bool = False,
+    stop: asyncio.Event | None = None,
+    clock: Clock = utc_now,
+    build: BuildVenue = build_venue,
+    streams: bool = True,
+) -> list[CycleReport]:
+    """Run the engine for `venues` (default: the enabled ones) until `stop`, or one cycle.
+
+    With `once`, every venue catches up (`catch_up`) and the reports are
+    returned; otherwise the cycles repeat until `stop` is set.
+    """
+    stop = stop or asyncio.Event()
+    owner = worker_id()
+    names = list(venues) if venues else settings.venues
+    adapters: list[Venue] = []
+    workers: list[VenueWorker] = []
+    consumers: list[StreamConsumer] = []
+    for name in names:
+        try:
+            adapter = build(name, settings)
+        except (KeyError, ValueError, VenueError) as exc:
+            log.warning("worker.venue_unavailable", venue=name, error=str(exc))
+            continue
+        adapters.append(adapter)
+        ingestor = Ingestor(pool, adapter, settings)
+        workers.append(VenueWorker(pool, adapter, ingestor, settings, owner=owner, clock=clock))
+        if streams and Capability.LIVE_STREAM in adapter.has:
+            consumers.append(StreamConsumer(pool, adapter, ingestor, settings))
+    log.info("worker.start", owner=owner, venues=[w.name for w in workers], once=once)
+    try:
+        if once:
+            return list(await asyncio.gather(*(catch_up(w) for w in workers)))
+        tasks = [asyncio.create_task(w.run(stop), name=f"predhub-worker-{w.name}") for w in workers]
+        tasks += [
+            asyncio.create_task(c.run(stop), name=f"predhub-stream-{c.name}") for c in consumers
+        ]
+        await stop.wait()
+        # Let running jobs finish (their leases would otherwise have to expire).
+        _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS) if tasks else ((), ())
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return []
+    finally:
+        for adapter in adapters:
+            with contextlib.suppress(VenueError, OSError, RuntimeError):
+                await adapter.close()
+        log.info("worker.stop", owner=owner)

@@ -1,0 +1,103 @@
+"""Market id resolution: any id form a caller holds, to our market id, in one query.
+
+Accepted forms, tried in this order (the first that matches wins, so our own
+numeric id is never mistaken for a venue's):
+
+1. our id (`123`);
+2. `venue:native_id` (`kalshi:KXBTC-25DEC31-T100000`, `polymarket:0xabc...`);
+3. a Polymarket (or Limitless) condition id (`0x` + 64 hex digits);
+4. an outcome token id (Polymarket CLOB token ids are long decimal strings);
+5. a Kalshi ticker;
+6. a bare native id of any venue;
+7. a slug.
+
+When one form matches several markets (a slug used by two venues), the one
+with the highest 24 h volume wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import asyncpg
+
+from predhub.service.errors import MalformedId
+from predhub.settings import VENUE_NAMES
+
+MAX_ID_LENGTH = 256
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII, no spaces or controls
+
+RESOLVE_SQL = """
+WITH keys AS (
+    SELECT k, ord FROM unnest($1::text[]) WITH ORDINALITY AS t(k, ord)
+), candidates AS (
+    SELECT keys.k, m.id, 1 AS rank, m.volume_24h FROM keys
+      JOIN silver.markets m ON m.id = CASE WHEN keys.k ~ '^[0-9]{1,18}$' THEN keys.k::bigint END
+    UNION ALL
+    SELECT keys.k, m.id, 2, m.volume_24h FROM keys
+      JOIN silver.markets m
+        ON strpos(keys.k, ':') > 0
+       AND m.venue = lower(split_part(keys.k, ':', 1))
+       AND m.native_id = substr(keys.k, strpos(keys.k, ':') + 1)
+    UNION ALL
+    SELECT keys.k, m.id, 3, m.volume_24h FROM keys
+      JOIN silver.markets m ON m.condition_id IN (keys.k, lower(keys.k))
+    UNION ALL
+    SELECT keys.k, o.market_id, 4, m.volume_24h FROM keys
+      JOIN silver.outcomes o ON o.token_id = keys.k
+      JOIN silver.markets m ON m.id = o.market_id
+    UNION ALL
+    SELECT keys.k, m.id, 5, m.volume_24h FROM keys
+      JOIN silver.markets m ON m.ticker IN (keys.k, upper(keys.k))
+    UNION ALL
+    SELECT keys.k, m.id, 6, m.volume_24h FROM keys
+      JOIN silver.markets m ON m.native_id = keys.k AND m.venue = ANY($2::text[])
+    UNION ALL
+    SELECT keys.k, m.id, 7, m.volume_24h FROM keys
+      JOIN silver.markets m ON m.slug = keys.k
+)
+SELECT DISTINCT ON (k) k, id
+FROM candidates
+ORDER BY k, rank, volume_24h DESC NULLS LAST, id
+"""
+
+
+def validate_id(raw: str) -> str:
+    """A usable id, or `MalformedId` saying what is wrong with it."""
+    key = raw.strip()
+    if not key:
+        raise MalformedId("a market id must not be empty", id=raw)
+    if len(key) > MAX_ID_LENGTH:
+        raise MalformedId(f"a market id is at most {MAX_ID_LENGTH} characters", id=raw[:64])
+    if not _PRINTABLE.match(key):
+        raise MalformedId("a market id holds visible ASCII characters only", id=raw[:64])
+    if key.startswith("-") or key == ":":
+        raise MalformedId("not a market id", id=raw)
+    if ":" in key:
+        venue, native = key.split(":", 1)
+        if venue.lower() not in VENUE_NAMES or not native:
+            raise MalformedId(
+                f"'venue:native_id' ids name one of {', '.join(VENUE_NAMES)} and a native id",
+                id=raw,
+            )
+    return key
+
+
+def parse_venue_ref(key: str) -> tuple[str, str] | None:
+    """`("kalshi", "TICKER")` for a `venue:native_id` key, else None."""
+    if ":" not in key:
+        return None
+    venue, native = key.split(":", 1)
+    return venue.lower(), native
+
+
+async def resolve_ids(
+    conn: asyncpg.Connection | asyncpg.Pool, keys: Sequence[str]
+) -> dict[str, int]:
+    """Map each validated key to our market id; keys that match nothing are left out."""
+    if not keys:
+        return {}
+    unique = list(dict.fromkeys(keys))
+    rows = await conn.fetch(RESOLVE_SQL, unique, list(VENUE_NAMES))
+    return {row["k"]: int(row["id"]) for row in rows}

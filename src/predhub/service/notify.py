@@ -1,0 +1,130 @@
+"""One LISTEN connection per process, fanned out to in-process subscribers.
+
+PostgreSQL delivers every NOTIFY to every listening session, so each API
+process sees every quote, trade and market change no matter which process or
+worker wrote it. The connection is watched: when it drops, subscribers are
+told to reset (the cache clears itself, WebSocket clients get a resync) and
+the listener reconnects with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+import asyncpg
+import structlog
+
+from predhub.db.connect import DatabaseUnavailable, connect
+
+log = structlog.get_logger(__name__)
+
+QUOTES_CHANNEL = "predhub_quotes"
+TRADES_CHANNEL = "predhub_trades"
+MARKETS_CHANNEL = "predhub_market_changed"
+CHANNELS = (QUOTES_CHANNEL, TRADES_CHANNEL, MARKETS_CHANNEL)
+
+Handler = Callable[[str, list[int]], None]
+ResetHandler = Callable[[], None]
+
+
+def parse_ids(payload: str) -> list[int]:
+    """Market ids from a payload: one id, or several separated by commas or spaces."""
+    ids: list[int] = []
+    for part in payload.replace(",", " ").split():
+        if part.isdigit():
+            ids.append(int(part))
+    return ids
+
+
+class Listener:
+    def __init__(self, url: str, channels: Sequence[str] = CHANNELS) -> None:
+        self._url = url
+        self._channels = tuple(channels)
+        self._handlers: list[Handler] = []
+        self._reset_handlers: list[ResetHandler] = []
+        self._conn: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.received = 0
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    def on_reset(self, handler: ResetHandler) -> None:
+        self._reset_handlers.append(handler)
+
+    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        self.received += 1
+        ids = parse_ids(payload)
+        if not ids:
+            return
+        for handler in self._handlers:
+            handler(channel, ids)
+
+    def _terminated(self, _conn: object) -> None:
+        self._lost.set()
+
+    async def _connect(self) -> None:
+        conn = await connect(self._url)
+        for channel in self._channels:
+            await conn.add_listener(channel, self._dispatch)
+        conn.add_termination_listener(self._terminated)
+        self._conn = conn
+        self._lost.clear()
+        self.connected.set()
+
+    async def start(self) -> None:
+        await self._connect()
+        self._task = asyncio.create_task(self._watch(), name="predhub-listener")
+
+    async def _watch(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.wait_for(self._lost.wait(), timeout=5.0)
+            except TimeoutError:
+                if await self._alive():
+                    continue
+            self.connected.clear()
+            log.warning("service.listener_lost")
+            for handler in self._reset_handlers:
+                handler()
+            await self._close_conn()
+            while True:
+                try:
+                    await self._connect()
+                    log.info("service.listener_reconnected")
+                    for handler in self._reset_handlers:
+                        handler()
+                    delay = 0.5
+                    break
+                except DatabaseUnavailable:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+
+    async def _alive(self) -> bool:
+        conn = self._conn
+        if conn is None or conn.is_closed():
+            return False
+        try:
+            await asyncio.wait_for(conn.execute("SELECT 1"), timeout=5.0)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            return False
+        return True
+
+    async def _close_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.wait_for(conn.close(), timeout=2.0)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close_conn()

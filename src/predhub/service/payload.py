@@ -1,0 +1,151 @@
+"""Market payloads: built once per database read, serialized once, reused.
+
+A snapshot keeps the market's JSON object pre-serialized without its closing
+brace; each answer appends only its own few fields (tier, cache state, ...).
+That keeps a cached read down to a dictionary lookup and a byte join, which is
+what lets the database-first design serve close to a bare endpoint's rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from predhub.service.freshness import CacheState, age_seconds
+
+_MARKET_FIELDS = (
+    "id",
+    "venue",
+    "native_id",
+    "condition_id",
+    "ticker",
+    "slug",
+    "question",
+    "status",
+    "event_id",
+    "event_title",
+    "category",
+    "end_at",
+    "volume_24h",
+    "volume_total",
+    "liquidity",
+)
+_OUTCOME_PRICE_FIELDS = ("price", "best_bid", "best_ask", "mid", "last")
+
+
+def number(value: Any) -> float | None:
+    """A numeric column as a JSON number (Decimal is not JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    return float(value)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def outcomes_of(raw: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """The outcomes column (a JSON array built by the query) in payload form."""
+    out: list[dict[str, Any]] = []
+    for item in raw or ():
+        entry: dict[str, Any] = {
+            "index": item.get("index"),
+            "label": item.get("label"),
+            "token_id": item.get("token_id"),
+        }
+        for name in _OUTCOME_PRICE_FIELDS:
+            entry[name] = number(item.get(name))
+        out.append(entry)
+    return out
+
+
+def resolution_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    if row["status"] not in ("resolved", "voided") and row["winning_outcome"] is None:
+        return None
+    return {
+        "winning_outcome": row["winning_outcome"],
+        "is_void": bool(row["is_void"]),
+        "resolved_at": iso(row["resolved_at"]),
+    }
+
+
+def market_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The market part of every price answer, from one row of `MARKET_SNAPSHOT_SQL`."""
+    doc = {name: plain(row[name]) for name in _MARKET_FIELDS}
+    doc["resolution"] = resolution_of(row)
+    doc["outcomes"] = outcomes_of(row["outcomes"])
+    doc["as_of"] = iso(row["as_of"])
+    doc["fetched_at"] = iso(row["quotes_synced_at"])
+    return doc
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One market as last read from the database, ready to answer with."""
+
+    id: int
+    venue: str
+    status: str
+    quotes_synced_at: datetime | None
+    body: bytes  # the JSON object without its closing brace
+    document: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Snapshot:
+        doc = market_document(row)
+        encoded = orjson.dumps(doc)
+        return cls(
+            id=int(row["id"]),
+            venue=row["venue"],
+            status=row["status"],
+            quotes_synced_at=row["quotes_synced_at"],
+            body=encoded[:-1],
+            document=doc,
+        )
+
+
+def answer_fields(
+    *,
+    tier: str,
+    max_age: float,
+    cache: CacheState,
+    stale_reason: str | None,
+    synced_at: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    age = age_seconds(synced_at, now)
+    return {
+        "source": "venue" if cache is CacheState.REFRESHED else "database",
+        "tier": tier,
+        "max_age": max_age,
+        "age": round(age, 3) if age is not None else None,
+        "cache": cache.value,
+        "stale": cache is CacheState.STALE,
+        "stale_reason": stale_reason,
+    }
+
+
+def render(snapshot: Snapshot, fields: Mapping[str, Any]) -> bytes:
+    """The full answer for one market: the snapshot plus this request's fields."""
+    return snapshot.body + b"," + orjson.dumps(fields)[1:]
+
+
+def render_map(items: Sequence[tuple[str, bytes]]) -> bytes:
+    """A JSON object from already-serialized values, keyed by the ids as asked."""
+    parts = [orjson.dumps(key) + b":" + value for key, value in items]
+    return b"{" + b",".join(parts) + b"}"

@@ -1,0 +1,275 @@
+"""The market data service: every read of market prices goes through here.
+
+Read path for a batch of ids (one id is a batch of one):
+
+1. resolve each id form to our market id (one query, remembered in-process);
+2. take each market's snapshot from the in-process cache, or read the missing
+   ones from the database in one query;
+3. decide per market (`freshness.decide`): fresh, closed and resolved rows are
+   served as they are; stale or missing ones are refreshed through the
+   single-flight, grouped per venue into batch calls;
+4. re-read the refreshed rows and answer; a failed or slow refresh serves the
+   last known row with `stale: true` and the reason, never an error;
+5. remember the markets as wanted, for the scheduler.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+
+from predhub.service import metrics, queries
+from predhub.service.cache import SnapshotCache
+from predhub.service.errors import NotFound, ServiceError, TooManyIds
+from predhub.service.freshness import (
+    DATABASE_ONLY_REASON,
+    CacheState,
+    Decision,
+    decide,
+)
+from predhub.service.ids import resolve_ids, validate_id
+from predhub.service.interest import InterestMarker
+from predhub.service.notify import MARKETS_CHANNEL, QUOTES_CHANNEL, Listener
+from predhub.service.payload import Snapshot, answer_fields, render
+from predhub.service.refresh import Refresher
+from predhub.service.singleflight import Outcome, SingleFlight, wait_outcomes
+from predhub.service.tiers import Freshness, TierTable
+from predhub.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+MAX_BATCH_IDS = 1000
+DEFAULT_REFRESH_WAIT = 5.0
+NO_REFRESHER_REASON = "no refresh path is configured in this process"
+_MAX_KEYS = 200_000
+
+
+def unknown_market(key: str) -> NotFound:
+    return NotFound(
+        f"no market matches id {key!r}: it is not in the database, and a market this hub has "
+        "never seen cannot be fetched by id (catalogue loads add new markets)",
+        id=key,
+        reason="unknown_market",
+    )
+
+
+@dataclass(slots=True)
+class Answer:
+    """One requested id's answer: the rendered market, or why there is none."""
+
+    key: str
+    market_id: int | None
+    body: bytes | None = None
+    cache: CacheState | None = None
+    error: ServiceError | None = None
+
+
+class MarketDataService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        *,
+        refresher: Refresher | None = None,
+        listener: Listener | None = None,
+        refresh_wait: float = DEFAULT_REFRESH_WAIT,
+        cache: SnapshotCache | None = None,
+        lock_pool: asyncpg.Pool | None = None,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.tiers = TierTable(settings)
+        self.cache = cache or SnapshotCache()
+        self.listener = listener
+        self.refresher = refresher
+        self.flight = (
+            SingleFlight(pool, refresher, lock_pool=lock_pool) if refresher is not None else None
+        )
+        self.interest = InterestMarker(pool)
+        self.refresh_wait = refresh_wait
+        self.database_only = settings.database_only_mode
+        self._keys: dict[str, int] = {}
+        if listener is None:
+            self.cache.enabled = False  # nothing would tell us when rows change
+        else:
+            listener.subscribe(self._on_notify)
+            listener.on_reset(self._on_reset)
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        await self.tiers.load(self.pool)
+        self.interest.start()
+
+    async def stop(self) -> None:
+        await self.interest.stop()
+        if self.flight is not None:
+            await self.flight.close()
+
+    def _on_notify(self, channel: str, ids: list[int]) -> None:
+        if channel in (QUOTES_CHANNEL, MARKETS_CHANNEL):
+            self.cache.invalidate(ids)
+            metrics.CACHE_EVENTS.labels("invalidated").inc(len(ids))
+
+    def _on_reset(self) -> None:
+        self.cache.clear()
+        self._keys.clear()
+
+    # ------------------------------------------------------------ building blocks
+    async def freshness(self, tier: str | None, max_age: float | None) -> Freshness:
+        await self.tiers.current(self.pool)
+        return self.tiers.resolve(tier, max_age)
+
+    async def resolve(self, keys: Iterable[str]) -> dict[str, int]:
+        """Known keys to market ids; unknown keys are absent."""
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for key in keys:
+            market_id = self._keys.get(key)
+            if market_id is None:
+                missing.append(key)
+            else:
+                found[key] = market_id
+        if missing:
+            resolved = await resolve_ids(self.pool, missing)
+            if len(self._keys) > _MAX_KEYS:
+                self._keys.clear()
+            self._keys.update(resolved)
+            found.update(resolved)
+        return found
+
+    async def resolve_one(self, key: str) -> int:
+        key = validate_id(key)
+        found = await self.resolve([key])
+        if key not in found:
+            raise unknown_market(key)
+        return found[key]
+
+    async def snapshots(
+        self, market_ids: Iterable[int], *, from_database: bool = False
+    ) -> dict[int, Snapshot]:
+        out: dict[int, Snapshot] = {}
+        missing: list[int] = []
+        for market_id in market_ids:
+            snap = None if from_database else self.cache.get(market_id)
+            if snap is None:
+                missing.append(market_id)
+            else:
+                out[market_id] = snap
+        if not from_database:
+            metrics.CACHE_EVENTS.labels("hit").inc(len(out))
+            metrics.CACHE_EVENTS.labels("miss").inc(len(missing))
+        if missing:
+            tokens = {market_id: self.cache.token(market_id) for market_id in missing}
+            rows = await self.pool.fetch(queries.MARKET_SNAPSHOTS, missing)
+            for row in rows:
+                snap = Snapshot.from_row(row)
+                self.cache.put(snap, tokens[snap.id])
+                out[snap.id] = snap
+        return out
+
+    # ------------------------------------------------------------ the read path
+    async def prices(
+        self, keys: Sequence[str], freshness: Freshness, *, live: bool = False
+    ) -> list[Answer]:
+        """One answer per key, in order; refreshes what the freshness requires."""
+        if len(keys) > MAX_BATCH_IDS:
+            raise TooManyIds(
+                f"at most {MAX_BATCH_IDS} ids per request, got {len(keys)}", count=len(keys)
+            )
+        clean = [validate_id(k) for k in keys]
+        resolved = await self.resolve(clean)
+        snaps = await self.snapshots(set(resolved.values()))
+        now = datetime.now(UTC)
+
+        states: dict[int, tuple[CacheState, str | None]] = {}
+        to_refresh: dict[int, str] = {}
+        for market_id, snap in snaps.items():
+            decision = decide(
+                status=snap.status,
+                synced_at=snap.quotes_synced_at,
+                now=now,
+                max_age=0.0 if live else freshness.max_age,
+                database_only=self.database_only,
+            )
+            if live and decision is Decision.SERVE and snap.status == "open":
+                decision = Decision.SERVE_STALE if self.database_only else Decision.REFRESH
+            if decision is Decision.SERVE:
+                states[market_id] = (CacheState.HIT, None)
+            elif decision is Decision.SERVE_STALE:
+                states[market_id] = (CacheState.STALE, DATABASE_ONLY_REASON)
+            else:
+                to_refresh[market_id] = snap.venue
+
+        if to_refresh:
+            outcomes = await self._refresh(to_refresh, freshness.max_age, force=live)
+            ok = [market_id for market_id, reason in outcomes.items() if reason is None]
+            if ok:
+                snaps.update(await self.snapshots(ok, from_database=True))
+            after = datetime.now(UTC)
+            for market_id, reason in outcomes.items():
+                if reason is None:
+                    snap = snaps[market_id]
+                    still = decide(
+                        status=snap.status,
+                        synced_at=snap.quotes_synced_at,
+                        now=after,
+                        max_age=max(freshness.max_age, after.timestamp() - now.timestamp()),
+                    )
+                    if still is Decision.REFRESH:
+                        reason = "the venue returned no current data for this market"
+                states[market_id] = (
+                    (CacheState.REFRESHED, None) if reason is None else (CacheState.STALE, reason)
+                )
+
+        self.interest.mark(snaps)
+        counts: Counter[str] = Counter()
+        answers: list[Answer] = []
+        for key in clean:
+            found = resolved.get(key)
+            if found is None or found not in snaps:
+                answers.append(Answer(key, None, error=unknown_market(key)))
+                continue
+            snap = snaps[found]
+            state, reason = states[found]
+            counts[state.value] += 1
+            fields = answer_fields(
+                tier=freshness.tier,
+                max_age=freshness.max_age,
+                cache=state,
+                stale_reason=reason,
+                synced_at=snap.quotes_synced_at,
+                now=now,
+            )
+            answers.append(Answer(key, found, render(snap, fields), state))
+        for state_name, n in counts.items():
+            metrics.ANSWERS.labels(freshness.tier, state_name).inc(n)
+        return answers
+
+    async def price(self, key: str, freshness: Freshness, *, live: bool = False) -> Answer:
+        answer = (await self.prices([key], freshness, live=live))[0]
+        if answer.error is not None:
+            raise answer.error
+        return answer
+
+    async def _refresh(
+        self, venues: dict[int, str], max_age: float, *, force: bool
+    ) -> dict[int, Outcome]:
+        if self.flight is None:
+            return dict.fromkeys(venues, NO_REFRESHER_REASON)
+        outcomes: dict[int, Outcome] = {}
+        wanted: dict[int, str] = {}
+        for market_id, venue in venues.items():
+            failure = self.flight.recent_failure(venue)
+            if failure is not None:
+                outcomes[market_id] = f"{venue} failed just now: {failure}"
+            else:
+                wanted[market_id] = venue
+        if wanted:
+            futures = self.flight.start(wanted, max_age, force=force)
+            outcomes.update(await wait_outcomes(futures, self.refresh_wait))
+        return outcomes

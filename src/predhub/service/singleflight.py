@@ -1,0 +1,239 @@
+"""Exactly one refresh per market at a time, inside a process and across processes.
+
+Inside a process, the first request for a stale market creates a future and
+starts the refresh as a task of its own; later requests for the same market
+await that future (a cancelled client never cancels the refresh others wait
+for). Across processes, the refresh runs while holding a transaction-scoped
+PostgreSQL advisory lock keyed on the market id. A process that cannot take a
+lock waits for it, then re-reads: the row the other process wrote back is
+then fresh and no upstream call is made.
+
+Markets are grouped per venue so that one batch refresh covers many markets:
+300 stale ids cost the adapter's few batch requests, not 300.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import asyncpg
+import httpx
+import structlog
+
+from predhub.service import metrics, queries
+from predhub.service.refresh import Refresher, RefreshFailed, RefreshUnavailable
+from predhub.venues.base import VenueError
+
+log = structlog.get_logger(__name__)
+
+LOCK_NAMESPACE = 0x70726571  # "preq": market refresh locks
+LOCK_WAIT_SECONDS = 15.0
+FAILURE_BACKOFF_SECONDS = 2.0
+BATCH_WINDOW_SECONDS = 0.002
+
+# What a failed refresh can raise; anything else is a bug and propagates.
+REFRESH_ERRORS: tuple[type[BaseException], ...] = (
+    VenueError,
+    RefreshUnavailable,
+    RefreshFailed,
+    httpx.HTTPError,
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    ValueError,
+    KeyError,
+)
+
+# The result for each market: None when refreshed, else the reason it was not.
+Outcome = str | None
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+class SingleFlight:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        refresher: Refresher,
+        *,
+        refresh_timeout: float = 30.0,
+        failure_backoff: float = FAILURE_BACKOFF_SECONDS,
+        lock_pool: asyncpg.Pool | None = None,
+        batch_window: float = BATCH_WINDOW_SECONDS,
+    ) -> None:
+        # Lock-holding transactions must never take the connections the refresh itself
+        # needs to write back: with one pool, enough concurrent leaders would starve
+        # ingestion and wait forever. A separate lock pool (or, sharing one, at most
+        # half of it) bounds them.
+        self._pool = lock_pool or pool
+        slots = lock_pool.get_max_size() if lock_pool is not None else pool.get_max_size() // 2
+        self._slots = asyncio.Semaphore(max(1, slots))
+        self._batch_window = batch_window
+        self._pending: dict[tuple[str, float, bool], list[int]] = {}
+        self._refresher = refresher
+        self._refresh_timeout = refresh_timeout
+        self._failure_backoff = failure_backoff
+        self._inflight: dict[int, asyncio.Future[Outcome]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._venue_failures: dict[str, tuple[float, str]] = {}
+        self.upstream_batches = 0
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def recent_failure(self, venue: str) -> str | None:
+        """The reason a venue's last refresh failed, while still within the backoff."""
+        failure = self._venue_failures.get(venue)
+        if failure is None:
+            return None
+        at, reason = failure
+        if time.monotonic() - at > self._failure_backoff:
+            return None
+        return reason
+
+    def start(
+        self, venues: Mapping[int, str], max_age: float, *, force: bool = False
+    ) -> dict[int, asyncio.Future[Outcome]]:
+        """Futures for these markets' refreshes, joining any already running."""
+        futures: dict[int, asyncio.Future[Outcome]] = {}
+        mine: dict[str, list[int]] = defaultdict(list)
+        loop = asyncio.get_running_loop()
+        for market_id, venue in venues.items():
+            running = self._inflight.get(market_id)
+            if running is not None:
+                metrics.SINGLEFLIGHT_JOINS.labels("process").inc()
+                futures[market_id] = running
+                continue
+            future: asyncio.Future[Outcome] = loop.create_future()
+            self._inflight[market_id] = future
+            futures[market_id] = future
+            mine[venue].append(market_id)
+        for venue, ids in mine.items():
+            key = (venue, max_age, force)
+            pending = self._pending.get(key)
+            if pending is not None:
+                pending.extend(ids)  # a batch for this venue is about to leave: ride along
+                continue
+            self._pending[key] = list(ids)
+            task = asyncio.create_task(self._batch(key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return futures
+
+    async def _batch(self, key: tuple[str, float, bool]) -> None:
+        """Gather the stale ids of concurrent requests, then refresh them in one batch.
+
+        The batch stays open while it waits for a lock slot, so under load the ids of
+        many requests leave together: fewer, larger upstream calls instead of a queue.
+        """
+        venue, max_age, force = key
+        async with self._slots:
+            await asyncio.sleep(self._batch_window)
+            ids = self._pending.pop(key, [])
+            await self._lead(venue, sorted(set(ids)), max_age, force)
+
+    def _settle(self, outcomes: Mapping[int, Outcome]) -> None:
+        for market_id, outcome in outcomes.items():
+            future = self._inflight.pop(market_id, None)
+            if future is not None and not future.done():
+                future.set_result(outcome)
+
+    async def _lead(self, venue: str, ids: list[int], max_age: float, force: bool) -> None:
+        outcomes: dict[int, Outcome] = {}
+        try:
+            outcomes = await self._refresh_locked(venue, ids, max_age, force)
+        except REFRESH_ERRORS as exc:
+            reason = describe(exc)
+            outcomes = dict.fromkeys(ids, reason)
+        finally:
+            for market_id in ids:
+                outcomes.setdefault(market_id, "refresh did not complete")
+            self._settle(outcomes)
+
+    async def _refresh_locked(
+        self, venue: str, ids: list[int], max_age: float, force: bool
+    ) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = sorted(
+                int(r["k"]) for r in await conn.fetch(queries.TRY_LOCKS, ids, LOCK_NAMESPACE)
+            )
+            if locked:
+                stale = locked
+                if not force:
+                    rows = await conn.fetch(queries.STILL_STALE, locked, max_age)
+                    stale = sorted(int(r["id"]) for r in rows)
+                    outcomes.update(dict.fromkeys(set(locked) - set(stale)))
+                if stale:
+                    outcomes.update(await self._call_venue(venue, stale))
+        waiting = sorted(set(ids) - set(outcomes))
+        if waiting:
+            metrics.SINGLEFLIGHT_JOINS.labels("cluster").inc(len(waiting))
+            outcomes.update(await self._wait_for_others(waiting, max_age))
+        return outcomes
+
+    async def _call_venue(self, venue: str, ids: list[int]) -> dict[int, Outcome]:
+        self.upstream_batches += 1
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._refresh_timeout):
+                await self._refresher.refresh_quotes(venue, ids)
+        except REFRESH_ERRORS as exc:
+            reason = describe(exc)
+            self._venue_failures[venue] = (time.monotonic(), reason)
+            metrics.REFRESHES.labels(venue, "error").inc()
+            log.warning("service.refresh_failed", venue=venue, markets=len(ids), reason=reason)
+            return dict.fromkeys(ids, reason)
+        finally:
+            metrics.REFRESH_SECONDS.labels(venue).observe(time.perf_counter() - started)
+        self._venue_failures.pop(venue, None)
+        metrics.REFRESHES.labels(venue, "ok").inc()
+        metrics.REFRESHED_MARKETS.labels(venue).inc(len(ids))
+        return dict.fromkeys(ids)
+
+    async def _wait_for_others(self, ids: list[int], max_age: float) -> dict[int, Outcome]:
+        """Wait until other processes' refreshes of these markets end, then re-check."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{int(LOCK_WAIT_SECONDS * 1000)}ms'")
+            try:
+                await conn.fetchval(queries.WAIT_LOCKS, ids, LOCK_NAMESPACE)
+            except asyncpg.LockNotAvailableError:
+                return dict.fromkeys(ids, "a refresh in another process is still running")
+            rows = await conn.fetch(queries.STILL_STALE, ids, max_age)
+        still = {int(r["id"]) for r in rows}
+        return {
+            i: ("the refresh in another process did not complete" if i in still else None)
+            for i in ids
+        }
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def wait_outcomes(
+    futures: Mapping[int, asyncio.Future[Outcome]], wait_seconds: float
+) -> dict[int, Outcome]:
+    """Each future's outcome, or a 'still running' reason for those past the timeout."""
+    if not futures:
+        return {}
+    pending: Sequence[asyncio.Future[Outcome]] = list(futures.values())
+    await asyncio.wait([asyncio.shield(f) for f in pending], timeout=wait_seconds)
+    out: dict[int, Outcome] = {}
+    for market_id, future in futures.items():
+        if future.done() and not future.cancelled():
+            out[market_id] = future.result()
+        else:
+            out[market_id] = f"the refresh is still running after {wait_seconds:g} s"
+    return out

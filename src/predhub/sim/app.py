@@ -1,0 +1,88 @@
+"""The simulator's one Starlette application: every venue under its prefix.
+
+A request to a path no route knows is counted under the venue whose prefix it
+falls in, so stray calls show up in the stats too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from predhub.sim import admin, kalshi, limitless, opinion, polymarket, ws
+from predhub.sim.fmt import json_response
+from predhub.sim.runtime import Sim
+from predhub.sim.urls import PREFIXES, WS_PREFIXES
+
+_VENUE_OF = {
+    "POLYMARKET_GAMMA_URL": "polymarket",
+    "POLYMARKET_CLOB_URL": "polymarket",
+    "POLYMARKET_DATA_URL": "polymarket",
+    "KALSHI_URL": "kalshi",
+    "LIMITLESS_URL": "limitless",
+    "OPINION_URL": "opinion",
+}
+
+
+def _not_found(venue: str) -> Any:
+    async def handler(request: Request) -> Response:
+        request.app.state.sim.control.record(venue, "<unknown>", 404)
+        return json_response({"error": "not found"}, 404)
+
+    return handler
+
+
+async def _index(request: Request) -> Response:
+    host = request.url.hostname or "127.0.0.1"
+    port = request.url.port or 80
+    from predhub.sim.urls import adapter_env
+
+    return json_response({"simulator": "predhub", "venues": adapter_env(host, port)})
+
+
+def build_app(sim: Sim) -> Starlette:
+    tables: dict[str, list[BaseRoute]] = {}
+    for part in (polymarket.routes(), kalshi.routes(), limitless.routes(), opinion.routes()):
+        tables.update(part)
+    routes: list[BaseRoute] = [
+        Route("/", _index),
+        Mount("/admin", routes=list(admin.routes())),
+    ]
+    routes += [
+        WebSocketRoute(WS_PREFIXES["POLYMARKET_WS_URL"], ws.polymarket_market_channel),
+    ]
+    # longest prefix first, so /polymarket/gamma is tried before anything shorter
+    for name in sorted(PREFIXES, key=lambda n: -len(PREFIXES[n])):
+        catch_all = Route(
+            "/{rest:path}", _not_found(_VENUE_OF[name]), methods=["GET", "POST", "PUT", "DELETE"]
+        )
+        routes.append(Mount(PREFIXES[name], routes=[*tables.get(name, []), catch_all]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_ticker(sim))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.sim = sim
+    return app
+
+
+async def _ticker(sim: Sim) -> None:
+    """Step the world in the background so work is spread and streams have news."""
+    while True:
+        await asyncio.sleep(sim.config.tick_seconds)
+        sim.sync()
+        ws.notify(sim)

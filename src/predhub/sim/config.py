@@ -1,0 +1,95 @@
+"""Configuration of one simulated world.
+
+Everything that changes what the world looks like (seed, counts, start time)
+is fixed when the world is built; what only changes how it is served (speed,
+latency, rate limits, faults) can also be changed at run time through the
+admin endpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+FaultKind = Literal[
+    "error",  # an HTTP error status (a 5xx burst by default)
+    "timeout",  # hold the request for `seconds` before answering
+    "drop",  # close the connection after the headers, without a body
+    "malformed",  # 200 with a truncated JSON body
+    "missing_field",  # remove `field` wherever it appears in the body
+    "renamed_field",  # rename `field` to `rename_to` wherever it appears
+    "rate_limit",  # answer the venue's own 429
+    "ws_silent",  # WebSocket stops sending frames (connection stays open)
+]
+
+
+class FaultRule(BaseModel):
+    """One injected fault: where it applies, what it does and how often."""
+
+    venue: str = "*"
+    endpoint: str = "*"  # a path template such as "/markets/keyset", or "*"
+    kind: FaultKind = "error"
+    rate: float = Field(default=1.0, ge=0, le=1)  # share of matching requests hit
+    count: int | None = Field(default=None, ge=0)  # hits left; None = until cleared
+    status: int = 503
+    seconds: float = Field(default=30.0, ge=0)
+    field: str | None = None
+    rename_to: str | None = None
+    retry_after: float | None = Field(
+        default=None, ge=0, description="Adds a Retry-After header to error and rate_limit answers"
+    )
+
+    def matches(self, venue: str, endpoint: str) -> bool:
+        return self.venue in ("*", venue) and self.endpoint in ("*", endpoint)
+
+
+class SimConfig(BaseModel):
+    """What the simulator builds and how it serves it."""
+
+    seed: int = 7
+    polymarket_markets: int = Field(default=5_500, ge=0)
+    polymarket_events: int = Field(default=1_500, ge=0)
+    kalshi_markets: int = Field(default=3_000, ge=0)
+    limitless_markets: int = Field(default=300, ge=0)
+    opinion_markets: int = Field(default=200, ge=0)
+    cross_listed: int | None = Field(
+        default=None, ge=0, description="Propositions listed on several venues (None: automatic)"
+    )
+    start: float | None = Field(
+        default=None, description="World start as unix seconds (None: the current time)"
+    )
+    history_hours: float = Field(
+        default=2.0, ge=0, description="Trading simulated before the start, so history exists"
+    )
+    trades_per_market_hour: float = Field(
+        default=3.0,
+        ge=0,
+        description="Mean trade rate per open market (heavy-tailed across markets)",
+    )
+    speed: float = Field(
+        default=1.0, ge=0, description="Simulated seconds per real second; 0 freezes time"
+    )
+    latency_scale: float = Field(default=1.0, ge=0)
+    rate_limits: bool = True
+    faults: list[FaultRule] = Field(default_factory=list)
+    tick_seconds: float = Field(
+        default=0.5, gt=0, description="Real seconds between background world steps"
+    )
+
+    @classmethod
+    def small(cls, **overrides: object) -> SimConfig:
+        """A world small and fast enough for a unit test: frozen time, no latency."""
+        base: dict[str, object] = {
+            "polymarket_markets": 200,
+            "polymarket_events": 60,
+            "kalshi_markets": 120,
+            "limitless_markets": 40,
+            "opinion_markets": 30,
+            "speed": 0.0,
+            "latency_scale": 0.0,
+            "rate_limits": False,
+            "start": 1_790_000_000.0,
+        }
+        base.update(overrides)
+        return cls.model_validate(base)

@@ -1,0 +1,355 @@
+"""Populating a new world: events, markets, ids, lifecycle times and links.
+
+Each venue gets its configured number of markets open at the start, plus a
+tenth more that were already resolved (so `closed=true` queries find
+something) and a few that open later. Cross-listed propositions are created
+first and count toward each venue's total.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from predhub.sim.names import (
+    ASSETS,
+    PLACES,
+    EventSpec,
+    MarketSpec,
+    day_text,
+    hex_id,
+    money,
+    person,
+    slugify,
+    strikes,
+    token_id,
+)
+from predhub.sim.world import (
+    DAY,
+    HOUR,
+    LinkGroup,
+    LinkMember,
+    SimEvent,
+    SimMarket,
+    build_events,
+    spec_for,
+)
+
+if TYPE_CHECKING:
+    from predhub.sim.world import World
+
+RESOLVED_SHARE = 0.10
+UPCOMING_SHARE = 0.03
+TICKS = {"polymarket": 0.01, "kalshi": 0.01, "limitless": 0.001, "opinion": 0.001}
+
+
+class _Builder:
+    def __init__(self, world: World) -> None:
+        self.w = world
+        self.rng = world._gen
+        self.seed = world.seed
+        self.start = world.start
+        self.counter = {v: 0 for v in TICKS}
+        self.ev_counter = {v: 0 for v in TICKS}
+        self.slugs: set[str] = set()
+
+    # --- times and numbers ------------------------------------------------------
+    def times(self, klass: str) -> tuple[float, float, float, float]:
+        """(created, open, close, resolve) for a lifecycle class."""
+        r, s = self.rng, self.start
+        if klass == "resolved":
+            close = s - r.uniform(HOUR, 60 * DAY)
+            created = close - r.uniform(2 * DAY, 90 * DAY)
+            return created, created, close, close + r.uniform(300, 2 * HOUR)
+        if klass == "upcoming":
+            opened = s - self.w.config.history_hours * HOUR + r.uniform(0, 54 * HOUR)
+            close = opened + r.uniform(2 * DAY, 120 * DAY)
+            return opened, opened, close, close + r.uniform(300, 2 * HOUR)
+        created = s - r.uniform(DAY, 120 * DAY)
+        if r.random() < 0.06:
+            close = s + r.expovariate(1 / (8 * HOUR)) + 60
+        else:
+            close = s + r.uniform(2 * DAY, 300 * DAY)
+        return created, created, close, close + r.uniform(300, 2 * HOUR)
+
+    def klass(self) -> str:
+        x = self.rng.random()
+        if x < RESOLVED_SHARE / (1 + RESOLVED_SHARE + UPCOMING_SHARE):
+            return "resolved"
+        if x < (RESOLVED_SHARE + UPCOMING_SHARE) / (1 + RESOLVED_SHARE + UPCOMING_SHARE):
+            return "upcoming"
+        return "active"
+
+    def weight(self) -> float:
+        return min(150.0, self.rng.paretovariate(1.4)) / 3.5
+
+    def prices(self, n: int, exclusive: bool) -> list[float]:
+        r = self.rng
+        if exclusive and n > 1:
+            g = [r.gammavariate(0.6, 1.0) + 1e-3 for _ in range(n)]
+            total = sum(g)
+            return [min(0.99, max(0.002, x / total)) for x in g]
+        return [min(0.97, max(0.03, r.betavariate(0.9, 0.9))) for _ in range(n)]
+
+    # --- ids --------------------------------------------------------------------
+    def unique_slug(self, text: str) -> str:
+        base = slugify(text) or "market"
+        slug, i = base, 1
+        while slug in self.slugs:
+            i += 1
+            slug = f"{base}-{i}"
+        self.slugs.add(slug)
+        return slug
+
+    def event_id(self, venue: str, spec: EventSpec, close_at: float) -> str:
+        j = self.ev_counter[venue]
+        self.ev_counter[venue] += 1
+        if venue == "polymarket":
+            return str(20_000 + j)
+        if venue == "kalshi":
+            d = datetime.fromtimestamp(close_at, UTC)
+            return f"{spec.series or 'KXSIM'}-{d:%y%b%d}{j:04d}".upper()
+        if venue == "opinion":
+            return str(5_000 + j)
+        return str(90_000 + j)
+
+    def market_id(self, venue: str, ev_id: str, ms: MarketSpec, k: int, i: int) -> str:
+        if venue == "polymarket":
+            return str(500_000 + k)
+        if venue == "kalshi":
+            if ms.strike is not None:
+                return f"{ev_id}-T{ms.strike:g}"
+            initials = "".join(w[0] for w in ms.label.split() if w[:1].isalnum()).upper()
+            return f"{ev_id}-{initials or 'Y'}{i + 1}"
+        if venue == "opinion":
+            return str(10_000 + k)
+        return ""  # limitless markets are addressed by slug, set below
+
+    # --- building ---------------------------------------------------------------
+    def add(
+        self, venue: str, spec: EventSpec, klass: str, forced_prices: list[float] | None = None
+    ) -> SimEvent:
+        w, r, seed = self.w, self.rng, self.seed
+        created, opened, close, resolve = self.times(klass)
+        ev_id = self.event_id(venue, spec, close)
+        ev = w.add_event(
+            SimEvent(
+                venue=venue,
+                native_id=ev_id,
+                title=spec.title,
+                slug=self.unique_slug(spec.title) if venue == "polymarket" else slugify(spec.title),
+                category=spec.category,
+                exclusive=spec.exclusive and len(spec.markets) > 1,
+                kind=spec.kind,
+                series=spec.series,
+                created_at=created,
+            )
+        )
+        void = r.random() < (0.0 if venue == "kalshi" else 0.03)
+        prices = forced_prices or self.prices(len(spec.markets), ev.exclusive)
+        for i, ms in enumerate(spec.markets):
+            k = self.counter[venue]
+            self.counter[venue] += 1
+            wgt = self.weight()
+            native = self.market_id(venue, ev_id, ms, k, i)
+            slug = self.unique_slug(ms.question)
+            if venue == "limitless":
+                slug = f"{slug}-{int(created * 1000)}"
+                native = slug
+            m = SimMarket(
+                idx=len(w.markets),
+                venue=venue,
+                native_id=native,
+                event=ev,
+                question=ms.question,
+                label=ms.label,
+                slug=slug,
+                condition_id=hex_id(seed, "condition", venue, native),
+                question_id=hex_id(seed, "question", venue, native),
+                token_ids=(token_id(seed, venue, native, 0), token_id(seed, venue, native, 1)),
+                created_at=created,
+                open_at=opened,
+                close_at=close,
+                resolve_at=resolve,
+                price=prices[i],
+                tick=TICKS[venue],
+                half_spread=r.uniform(0.004, 0.02) * (2.0 if wgt < 0.2 else 1.0),
+                rate=wgt * w.config.trades_per_market_hour / HOUR,
+                base_volume=round(
+                    wgt * r.uniform(2_000, 60_000) * (1 + (self.start - created) / (30 * DAY)), 2
+                ),
+                strike=ms.strike,
+                void_planned=void,
+            )
+            m.prev_price = m.price
+            m.vol24 = m.base_volume * r.uniform(0.005, 0.05)
+            m.vol24_at = w.now
+            if venue == "limitless":
+                m.extra["trade_type"] = "amm" if r.random() < 0.3 else "clob"
+                m.extra["numeric_id"] = 30_000 + k
+            w.add_market(m)
+        return ev
+
+    def fill(self, venue: str, n_markets: int, n_events: int, single_share: float) -> None:
+        if n_markets <= 0:
+            return
+        extra = 1 + RESOLVED_SHARE + UPCOMING_SHARE
+        target = math.ceil(n_markets * extra)
+        sizes = build_events(self.rng, target, math.ceil(n_events * extra), single_share)
+        for size in sizes:
+            klass = self.klass()
+            probe = self.start + self.rng.uniform(2 * DAY, 60 * DAY)
+            self.add(venue, spec_for(self.rng, size, probe), klass)
+
+    # --- cross-listing ------------------------------------------------------------
+    def cross_list(self, n_groups: int) -> None:
+        venues = [v for v in ("polymarket", "kalshi", "limitless", "opinion") if self._wanted(v)]
+        if len(venues) < 2:
+            return
+        r = self.rng
+        for g in range(n_groups):
+            crypto = r.random() < 0.7
+            close = self.start + r.uniform(3 * DAY, 90 * DAY)
+            members = venues[:2] + [v for v in venues[2:] if r.random() < 0.4]
+            group = LinkGroup(
+                gid=len(self.w.links), relation="equivalent", shared_price=r.uniform(0.15, 0.85)
+            )
+            self.w.links.append(group)
+            if crypto:
+                name, sym, base = r.choice(ASSETS)
+                k = strikes(r, base, 1)[0]
+                subject = (name, sym, k)
+            else:
+                who, place = person(r), r.choice(PLACES)
+                subject = (who, place, 0.0)
+            for j, venue in enumerate(members):
+                inverted = j > 0 and r.random() < 0.25
+                q = self._wording(venue, crypto, subject, close, inverted)
+                p = 1.0 - group.shared_price if inverted else group.shared_price
+                ev = self._single(
+                    venue, q, "Crypto" if crypto else "Politics", close, p, crypto, subject
+                )
+                m = ev.markets[0]
+                m.link = LinkMember(group.gid, inverted)
+                group.members.append(m)
+            group.note = group.members[0].question
+            if g % 3 == 0:  # a decoy that looks alike but is another contract
+                venue = members[1]
+                if crypto:
+                    name, sym, k = subject
+                    other = (name, sym, round(k * 1.025, 4 if k < 100 else 0))
+                    other_close = close
+                else:
+                    other = subject
+                    other_close = close + 366 * DAY
+                q = self._wording(venue, crypto, other, other_close, False)
+                ev = self._single(
+                    venue,
+                    q,
+                    "Crypto" if crypto else "Politics",
+                    other_close,
+                    r.uniform(0.1, 0.9),
+                    crypto,
+                    other,
+                )
+                decoy = LinkGroup(gid=len(self.w.links), relation="lookalike", shared_price=0.5)
+                decoy.members = [group.members[0], ev.markets[0]]
+                decoy.note = "different threshold" if crypto else "different year"
+                self.w.links.append(decoy)
+                ev.markets[0].link = LinkMember(decoy.gid, False)
+
+    def _wanted(self, venue: str) -> bool:
+        c = self.w.config
+        return {
+            "polymarket": c.polymarket_markets,
+            "kalshi": c.kalshi_markets,
+            "limitless": c.limitless_markets,
+            "opinion": c.opinion_markets,
+        }[venue] > 0
+
+    def _single(
+        self,
+        venue: str,
+        q: str,
+        category: str,
+        close: float,
+        price: float,
+        crypto: bool,
+        subject: tuple[str, str, float],
+    ) -> SimEvent:
+        series = f"KX{subject[1]}D" if crypto else "KXELECT"
+        spec = EventSpec(
+            "cross",
+            category,
+            q,
+            False,
+            [MarketSpec(q, "", subject[2] if crypto else None)],
+            series=series,
+        )
+        ev = self.add(venue, spec, "active", [min(0.97, max(0.03, price))])
+        m = ev.markets[0]
+        m.close_at, m.resolve_at = close, close + 900
+        return ev
+
+    @staticmethod
+    def _wording(
+        venue: str, crypto: bool, subject: tuple[str, str, float], close: float, inverted: bool
+    ) -> str:
+        d = datetime.fromtimestamp(close, UTC)
+        if crypto:
+            name, sym, k = subject
+            if inverted:
+                return {
+                    "polymarket": f"Will {name} stay below {money(k)} on {day_text(close)}?",
+                    "kalshi": f"{sym} below {k:g} on {d:%b} {d.day}, {d.year}?",
+                    "limitless": f"${sym} under {money(k)} on {d:%b} {d.day}, 12:00 UTC?",
+                    "opinion": f"{name} < {money(k)} on {d:%Y-%m-%d}",
+                }[venue]
+            return {
+                "polymarket": f"Will {name} be above {money(k)} on {day_text(close)}?",
+                "kalshi": f"{sym} price above {k:g} on {d:%b} {d.day}, {d.year}?",
+                "limitless": f"${sym} above {money(k)} on {d:%b} {d.day}, 12:00 UTC?",
+                "opinion": f"{name} > {money(k)} on {d:%Y-%m-%d}",
+            }[venue]
+        who, place, _ = subject
+        if inverted:
+            return {
+                "polymarket": f"Will {who} lose the {d.year} {place} election?",
+                "kalshi": f"{place} election {d.year}: {who} does not win?",
+                "limitless": f"{who} loses {place} {d.year}?",
+                "opinion": f"{who} fails to win {place} {d.year}",
+            }[venue]
+        return {
+            "polymarket": f"Will {who} win the {d.year} {place} election?",
+            "kalshi": f"{place} election {d.year}: will {who} win?",
+            "limitless": f"{who} wins {place} {d.year}?",
+            "opinion": f"{place} {d.year} election winner: {who}",
+        }[venue]
+
+
+def populate(world: World) -> None:
+    c = world.config
+    b = _Builder(world)
+    n_groups = c.cross_listed
+    if n_groups is None:
+        n_groups = (
+            max(3, min(60, c.kalshi_markets // 50))
+            if c.kalshi_markets and c.polymarket_markets
+            else 0
+        )
+    b.cross_list(n_groups)
+    taken = {v: b.counter[v] for v in TICKS}
+
+    def rest(n: int, v: str) -> int:
+        return max(0, n - taken[v])
+
+    pm_events = max(1, c.polymarket_events - taken["polymarket"]) if c.polymarket_markets else 0
+    b.fill("polymarket", rest(c.polymarket_markets, "polymarket"), pm_events, 0.55)
+    b.fill("kalshi", rest(c.kalshi_markets, "kalshi"), max(1, c.kalshi_markets // 3), 0.35)
+    b.fill("limitless", rest(c.limitless_markets, "limitless"), c.limitless_markets, 1.0)
+    b.fill(
+        "opinion", rest(c.opinion_markets, "opinion"), max(1, int(c.opinion_markets * 0.8)), 0.75
+    )
+    _ = random  # the builder's stream is the world's generation stream

@@ -1,0 +1,384 @@
+"""The Kalshi adapter: trade API v2 over `VenueHttp`, parsed by `kalshi.parse`.
+
+Kalshi's public reads are cursor-paginated (`cursor` in the body, "" on the
+last page) and rate limited by token buckets (Basic tier: 200 tokens/s, 10
+per read, so 20 reads/s). Markets settled before the venue's historical
+cutoff move to `/historical/*`; lookups that miss the live set retry there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from predhub.models import (
+    Event,
+    Market,
+    MarketStatus,
+    OrderBook,
+    PricePoint,
+    Quote,
+    RawResponse,
+    Trade,
+)
+from predhub.settings import Settings
+from predhub.venues.base import Capability, Fetched, MarketRef, Venue
+from predhub.venues.errors import FatalError, NotFound
+from predhub.venues.http import RateLimit, VenueHttp, utc_now
+from predhub.venues.kalshi import parse
+from predhub.venues.normalize import ItemInvalid, iso_time, page_error, to_unix, with_raw
+from predhub.venues.pagination import CursorGuard
+
+log = structlog.get_logger(__name__)
+
+VENUE = parse.VENUE
+LIMITS = {"*": RateLimit(20, 1)}  # 200 tokens/s at 10 tokens per read
+MARKETS_PAGE = 200  # the venue allows 1000, but big pages are slow and costly to retry
+EVENTS_PAGE = 200
+TRADES_PAGE = 1000
+TICKERS_PER_CALL = 100  # /markets?tickers= and /markets/orderbooks accept up to 100
+CANDLES_PER_CALL = 5000
+PERIODS = (1, 60, 1440)  # candlestick periods Kalshi offers, in minutes
+
+
+def ticker_of(ref: MarketRef) -> str:
+    return ref.ticker or ref.native_id
+
+
+def series_of(ref: MarketRef) -> str:
+    """The series ticker: the event ticker's first segment (KXBTCD-26SEP2620 -> KXBTCD)."""
+    return (ref.event_native_id or ticker_of(ref)).split("-", 1)[0]
+
+
+def period_for(interval_seconds: int) -> int:
+    """The longest Kalshi candle period (minutes) not longer than the interval asked for."""
+    minutes = max(1, interval_seconds // 60)
+    return max((p for p in PERIODS if p <= minutes), default=PERIODS[0])
+
+
+def chunks(items: Sequence[str], size: int) -> list[list[str]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+class KalshiVenue(Venue):
+    """Kalshi (CFTC-regulated exchange), public market data."""
+
+    name = "kalshi"
+    has = frozenset(
+        {
+            Capability.LIST_EVENTS,
+            Capability.LIST_MARKETS,
+            Capability.MARKETS_SINCE,
+            Capability.MARKETS_BY_ID,
+            Capability.BATCH_QUOTES,
+            Capability.ORDER_BOOKS,
+            Capability.BATCH_ORDER_BOOKS,
+            Capability.PRICE_HISTORY,
+            Capability.TRADES,
+        }
+    )
+
+    def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
+        self.settings = settings
+        self.http = http or VenueHttp.for_venue(VENUE, settings.kalshi_url, settings, limits=LIMITS)
+        self._events: dict[str, Event] = {}  # events seen, to title markets read without them
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def ping(self) -> bool:
+        return await self.http.ping("/markets", params={"limit": 1})
+
+    # --- listings -------------------------------------------------------------------
+
+    async def list_events(self) -> AsyncIterator[Fetched[Event]]:
+        """Open events, with their nested markets folded into status and volume."""
+        async for page, _markets in self._event_pages(status="open"):
+            yield page
+
+    async def _event_pages(
+        self, *, status: str | None
+    ) -> AsyncIterator[tuple[Fetched[Event], list[Market]]]:
+        """`/events?with_nested_markets=true` pages: the events and all their markets."""
+        endpoint = "/events"
+        guard = CursorGuard(VENUE, endpoint)
+        cursor: str | None = None
+        while True:
+            params = {
+                "limit": EVENTS_PAGE,
+                "status": status,
+                "with_nested_markets": "true",
+                "cursor": cursor,
+            }
+            body, raw = await self.http.get_json(endpoint, params=params)
+            page: Fetched[Event] = Fetched(raw=[raw])
+            try:
+                events, markets, errors, next_cursor = parse.parse_events_page(body, endpoint)
+            except ItemInvalid as exc:
+                page.errors.append(page_error(VENUE, endpoint, exc, body, raw))
+                yield page, []
+                return
+            page.items, page.errors = events, errors
+            with_raw([*events, *markets, *errors], raw)
+            self._events.update((e.native_id, e) for e in events)
+            yield page, markets
+            cursor = guard.advance(next_cursor)
+            if cursor is None:
+                return
+
+    async def list_markets(
+        self, *, since: datetime | None = None, active_only: bool = True
+    ) -> AsyncIterator[Fetched[Market]]:
+        """Markets page by page, with their events' titles and categories.
+
+        A full listing walks `/events?with_nested_markets=true` (200 events
+        per call): Kalshi's `/markets` rows lack the event title and category
+        that search and filters need, and the nested listing carries them at
+        no extra request. A delta (`since`) reads `/markets?min_updated_ts`
+        (which takes no status filter) and fills titles from events already
+        seen by this adapter.
+        """
+        if since is None:
+            async for events, markets in self._event_pages(status="open" if active_only else None):
+                if active_only:
+                    markets = [m for m in markets if m.status is MarketStatus.OPEN]
+                yield Fetched(items=markets, raw=events.raw, errors=events.errors)
+            return
+        params: dict[str, Any] = {
+            "limit": MARKETS_PAGE,
+            "mve_filter": "exclude",
+            "min_updated_ts": to_unix(since),
+        }
+        async for page in self._markets_pages("/markets", params):
+            for market in page.items:
+                self._fill_event(market)
+            yield page
+
+    def _fill_event(self, market: Market) -> None:
+        event = self._events.get(market.event_native_id or "")
+        if event is None:
+            return
+        market.event_title = market.event_title or event.title
+        market.category = market.category or event.category
+        if series := event.extra.get("series_ticker"):
+            market.extra.setdefault("series_ticker", series)
+
+    async def _markets_pages(
+        self, endpoint: str, params: dict[str, Any]
+    ) -> AsyncIterator[Fetched[Market]]:
+        guard = CursorGuard(VENUE, endpoint)
+        cursor: str | None = None
+        while True:
+            body, raw = await self.http.get_json(endpoint, params={**params, "cursor": cursor})
+            page, next_cursor = self._markets_page(endpoint, body, raw)
+            yield page
+            cursor = guard.advance(next_cursor)
+            if cursor is None:
+                return
+
+    @staticmethod
+    def _markets_page(endpoint: str, body: Any, raw: RawResponse) -> tuple[Fetched[Market], str]:
+        """One markets page and the next cursor ("" = none)."""
+        page: Fetched[Market] = Fetched(raw=[raw])
+        try:
+            markets, errors, cursor = parse.parse_markets_page(body, endpoint)
+        except ItemInvalid as exc:
+            page.errors.append(page_error(VENUE, endpoint, exc, body, raw))
+            return page, ""
+        page.items, page.errors = markets, errors
+        with_raw([*markets, *errors], raw)
+        return page, cursor
+
+    async def markets_by_id(self, refs: Sequence[MarketRef]) -> Fetched[Market]:
+        """Batch lookups by ticker; tickers missing from the live set are tried in /historical."""
+        tickers = list(dict.fromkeys(ticker_of(r) for r in refs))
+        out: Fetched[Market] = Fetched()
+        await self._by_tickers("/markets", tickers, out)
+        found = {m.native_id for m in out.items}
+        missing = [t for t in tickers if t not in found]
+        if missing:
+            await self._by_tickers("/historical/markets", missing, out)
+        for market in out.items:
+            self._fill_event(market)
+        return out
+
+    async def _by_tickers(self, endpoint: str, tickers: list[str], out: Fetched[Market]) -> None:
+        for batch in chunks(tickers, TICKERS_PER_CALL):
+            params = {"tickers": ",".join(batch), "limit": MARKETS_PAGE}
+            async for page in self._markets_pages(endpoint, params):
+                out.extend(page)
+
+    async def quotes(self, refs: Sequence[MarketRef]) -> Fetched[Quote]:
+        """Both outcomes' quotes from the markets' own bid/ask/last, 100 markets per call."""
+        markets = await self.markets_by_id(refs)
+        out: Fetched[Quote] = Fetched(raw=markets.raw, errors=markets.errors)
+        for market in markets.items:
+            observed = market.raw.fetched_at if market.raw else utc_now()
+            for quote in parse.quotes_from_market(market, observed):
+                quote.raw = market.raw
+                out.items.append(quote)
+        return out
+
+    async def order_books(self, refs: Sequence[MarketRef]) -> Fetched[OrderBook]:
+        """Bids-only books as unified Yes/No books, 100 markets per batch call.
+
+        A ticker the batch answer leaves out is asked for on its own
+        (`/markets/{ticker}/orderbook`), so a market is never skipped quietly.
+        """
+        tickers = list(dict.fromkeys(ticker_of(r) for r in refs))
+        out: Fetched[OrderBook] = Fetched()
+        endpoint = "/markets/orderbooks"
+        for batch in chunks(tickers, TICKERS_PER_CALL):
+            try:
+                body, raw = await self.http.get_json(endpoint, params={"tickers": ",".join(batch)})
+            except FatalError as exc:
+                if exc.status not in (400, 404):
+                    raise
+                body, raw = None, None  # no batch endpoint here: one call per market
+            found: set[str] = set()
+            if raw is not None:
+                out.raw.append(raw)
+                try:
+                    books, errors = parse.parse_orderbooks_page(body, raw.fetched_at, endpoint)
+                except ItemInvalid as exc:
+                    out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
+                    continue
+                with_raw([*books, *errors], raw)
+                out.items.extend(books)
+                out.errors.extend(errors)
+                found = {b.market_native_id for b in books} | {e.item_id or "" for e in errors}
+            missing = [t for t in batch if t not in found]
+            for result in await asyncio.gather(*(self.order_book(t) for t in missing)):
+                out.extend(result)
+        return out
+
+    async def order_book(self, ticker: str) -> Fetched[OrderBook]:
+        """One market's book from `/markets/{ticker}/orderbook` (nothing if it is unknown)."""
+        endpoint = "/markets/{ticker}/orderbook"
+        try:
+            body, raw = await self.http.get_json(endpoint, f"/markets/{ticker}/orderbook")
+        except NotFound:
+            log.info("market_not_found", venue=VENUE, ticker=ticker)
+            return Fetched()
+        out: Fetched[OrderBook] = Fetched(raw=[raw])
+        try:
+            out.items = parse.parse_orderbook_body(ticker, body, raw.fetched_at)
+        except ItemInvalid as exc:
+            out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
+        with_raw([*out.items, *out.errors], raw)
+        return out
+
+    # --- history ----------------------------------------------------------------------
+
+    async def price_history(
+        self, ref: MarketRef, *, start: datetime, end: datetime, interval_seconds: int = 3600
+    ) -> Fetched[PricePoint]:
+        """Candlestick closes; a market archived past the cutoff is read from /historical."""
+        ticker = ticker_of(ref)
+        period = period_for(interval_seconds)
+        out: Fetched[PricePoint] = Fetched()
+        span = timedelta(minutes=period * CANDLES_PER_CALL)
+        lo = start
+        while lo < end:
+            hi = min(end, lo + span)
+            await self._candles(ref, ticker, period, lo, hi, out)
+            lo = hi
+        seen: set[tuple[int, datetime]] = set()
+        unique = []
+        for point in out.items:  # window edges can repeat a candle
+            if start <= point.ts <= end and (point.outcome_index, point.ts) not in seen:
+                seen.add((point.outcome_index, point.ts))
+                unique.append(point)
+        out.items = unique
+        return out
+
+    async def _candles(
+        self,
+        ref: MarketRef,
+        ticker: str,
+        period: int,
+        lo: datetime,
+        hi: datetime,
+        out: Fetched[PricePoint],
+    ) -> None:
+        params = {"start_ts": to_unix(lo), "end_ts": to_unix(hi), "period_interval": period}
+        endpoint = "/series/{series_ticker}/markets/{ticker}/candlesticks"
+        path = f"/series/{series_of(ref)}/markets/{ticker}/candlesticks"
+        historical = False
+        try:
+            body, raw = await self.http.get_json(endpoint, path, params)
+        except NotFound:
+            endpoint = "/historical/markets/{ticker}/candlesticks"
+            path = f"/historical/markets/{ticker}/candlesticks"
+            historical = True
+            body, raw = await self.http.get_json(endpoint, path, params)
+        out.raw.append(raw)
+        try:
+            points, errors = parse.parse_candlesticks(ticker, body, endpoint, historical=historical)
+        except ItemInvalid as exc:
+            out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
+            return
+        with_raw([*points, *errors], raw)
+        out.items.extend(points)
+        out.errors.extend(errors)
+
+    async def trades_since(
+        self, ref: MarketRef, watermark: str | None
+    ) -> AsyncIterator[Fetched[Trade]]:
+        """Trades newer than `watermark` (an ISO time), handed out oldest first.
+
+        Kalshi pages trades newest first, so the new ones (`min_ts` narrows the
+        read to the watermark's second) are read to the end, then handed out
+        oldest first in pages, each carrying the time of its newest trade as
+        its watermark: a sync interrupted after any page resumes without a gap.
+        A page never splits trades of the same instant, so "newer than the
+        watermark" loses none of them.
+        """
+        endpoint = "/markets/trades"
+        after = iso_time(watermark, "watermark") if watermark else None
+        params: dict[str, Any] = {"ticker": ticker_of(ref), "limit": TRADES_PAGE}
+        if after is not None:
+            params["min_ts"] = to_unix(after)
+        guard = CursorGuard(VENUE, endpoint)
+        collected: Fetched[Trade] = Fetched()
+        cursor: str | None = None
+        while True:
+            body, raw = await self.http.get_json(endpoint, params={**params, "cursor": cursor})
+            collected.raw.append(raw)
+            try:
+                trades, errors, next_cursor = parse.parse_trades_page(body, endpoint)
+            except ItemInvalid as exc:
+                collected.errors.append(page_error(VENUE, endpoint, exc, body, raw))
+                break
+            with_raw([*trades, *errors], raw)
+            collected.items.extend(t for t in trades if after is None or t.executed_at > after)
+            collected.errors.extend(errors)
+            cursor = guard.advance(next_cursor)
+            if cursor is None:
+                break
+        trades = sorted(collected.items, key=lambda t: t.executed_at)
+        if not trades:
+            yield Fetched(raw=collected.raw, errors=collected.errors, watermark=watermark)
+            return
+        first = True
+        for chunk in _same_instant_chunks(trades, TRADES_PAGE):
+            page: Fetched[Trade] = Fetched(items=chunk, watermark=chunk[-1].executed_at.isoformat())
+            if first:
+                page.raw, page.errors = collected.raw, collected.errors
+                first = False
+            yield page
+
+
+def _same_instant_chunks(trades: list[Trade], size: int) -> list[list[Trade]]:
+    """Chunks of about `size` trades, never splitting trades that share an instant."""
+    chunks_: list[list[Trade]] = [[]]
+    for trade in trades:
+        current = chunks_[-1]
+        if len(current) >= size and current[-1].executed_at != trade.executed_at:
+            chunks_.append([])
+        chunks_[-1].append(trade)
+    return chunks_

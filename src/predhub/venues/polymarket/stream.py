@@ -1,0 +1,110 @@
+"""The Polymarket market channel over WebSocket.
+
+Subscribe with `{"assets_ids": [...], "type": "market"}`; the venue then
+sends `book` snapshots (the first one wrapped in a JSON array),
+`price_change` and `last_trade_price` events. The client sends a text
+`PING` every `ws_ping_seconds` (10 s, as the venue asks) and the venue
+answers `PONG`. A feed can go silent while the socket stays open and PONGs
+keep coming: when no data frame arrives for `ws_silence_seconds`, the
+stream yields `StreamUpdate(resync=True)` (re-read over REST) and
+reconnects, which resubscribes and brings a fresh `book`. A dropped
+connection does the same, with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
+import structlog
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from predhub.models import RawResponse
+from predhub.settings import Settings
+from predhub.venues.base import MarketRef, StreamUpdate
+from predhub.venues.http import utc_now
+from predhub.venues.polymarket.parse import VENUE, parse_ws_message
+
+log = structlog.get_logger(__name__)
+ENDPOINT = "ws:/ws/market"
+
+
+async def _pinger(ws: ClientConnection, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        await ws.send("PING")
+
+
+async def _next_data(ws: ClientConnection) -> str | bytes:
+    """The next frame that is not a PONG."""
+    while True:
+        frame = await ws.recv()
+        if frame not in ("PONG", b"PONG"):
+            return frame
+
+
+def subscribed_tokens(refs: Sequence[MarketRef]) -> dict[str, tuple[str, int]]:
+    return {
+        str(o.token_id): (ref.native_id, o.index)
+        for ref in refs
+        for o in ref.outcomes
+        if o.token_id
+    }
+
+
+def decode(frame: str | bytes, tokens: dict[str, tuple[str, int]]) -> StreamUpdate:
+    """One frame -> a `StreamUpdate` (pure, apart from the clock)."""
+    now = utc_now()
+    try:
+        message: Any = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        text = frame.decode(errors="replace") if isinstance(frame, bytes) else frame
+        log.warning("polymarket_ws_not_json", excerpt=text[:120])
+        raw = RawResponse(VENUE, ENDPOINT, {}, 200, now, None, text=text[:10_000])
+        return StreamUpdate(raw=raw)
+    quotes, trades, books, errors = parse_ws_message(message, tokens, now)
+    for item_id, reason in errors:
+        log.warning("polymarket_ws_bad_item", item_id=item_id, reason=reason)
+    raw = RawResponse(VENUE, ENDPOINT, {}, 200, now, message)
+    return StreamUpdate(quotes=quotes, trades=trades, books=books, raw=raw)
+
+
+async def market_stream(
+    settings: Settings, refs: Sequence[MarketRef]
+) -> AsyncIterator[StreamUpdate]:
+    """Live updates for these markets' tokens until the consumer stops iterating."""
+    tokens = subscribed_tokens(refs)
+    if not tokens:
+        return
+    subscribe = orjson.dumps({"assets_ids": list(tokens), "type": "market"}).decode()
+    backoff = settings.http_backoff_base_seconds
+    while True:
+        try:
+            async with connect(settings.polymarket_ws_url, ping_interval=None) as ws:
+                await ws.send(subscribe)
+                pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds))
+                try:
+                    while True:
+                        try:
+                            frame = await asyncio.wait_for(
+                                _next_data(ws), settings.ws_silence_seconds
+                            )
+                        except TimeoutError:
+                            log.info("polymarket_ws_silent", seconds=settings.ws_silence_seconds)
+                            yield StreamUpdate(resync=True)
+                            break  # reconnect: a new subscription brings a fresh book
+                        backoff = settings.http_backoff_base_seconds
+                        yield decode(frame, tokens)
+                finally:
+                    pinger.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, WebSocketException):
+                        await pinger
+        except (OSError, WebSocketException, TimeoutError) as exc:
+            log.info("polymarket_ws_reconnect", error=type(exc).__name__, delay=backoff)
+            yield StreamUpdate(resync=True)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, settings.http_backoff_max_seconds)

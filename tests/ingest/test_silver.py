@@ -1,0 +1,194 @@
+"""Silver writers on hand-built model objects, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import asyncpg
+
+from ingest.factories import T0, market, quote, raw, trade
+from predhub.ingest.store import Batch, write_batch
+from predhub.models import Market, Outcome
+
+
+async def _stats(conn: asyncpg.Connection, table: str) -> tuple[int, int]:
+    """(n_tup_ins, n_tup_upd) of a silver table, as this backend's own counters see them."""
+    row = await conn.fetchrow(
+        "SELECT n_tup_ins + coalesce(x.ins, 0) AS ins, n_tup_upd + coalesce(x.upd, 0) AS upd "
+        "FROM pg_stat_all_tables s "
+        "LEFT JOIN LATERAL (SELECT n_tup_ins AS ins, n_tup_upd AS upd FROM pg_stat_xact_all_tables "
+        "  WHERE relid = s.relid) x ON true "
+        "WHERE s.schemaname = 'silver' AND s.relname = $1",
+        table,
+    )
+    assert row is not None
+    return row["ins"], row["upd"]
+
+
+async def _write(conn: asyncpg.Connection, batch: Batch) -> tuple[int, int, int, int]:
+    async with conn.transaction():
+        s = await write_batch(conn, batch, fetched_at=T0)
+    return s.inserted, s.updated, s.unchanged, s.quarantined
+
+
+async def test_market_upsert_counts_and_unchanged_rows_are_not_rewritten(
+    conn: asyncpg.Connection,
+) -> None:
+    page = raw(page=1)
+    markets = [market(i, page=page) for i in range(20)]
+    assert await _write(conn, Batch(raw=[page], markets=markets)) == (20, 0, 0, 0)
+    assert await conn.fetchval("SELECT count(*) FROM silver.outcomes") == 40
+    assert await conn.fetchval("SELECT count(*) FROM silver.events") == 2
+    xmins = await conn.fetch("SELECT id, xmin::text FROM silver.markets ORDER BY id")
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    before = {t: await _stats(conn, t) for t in ("markets", "outcomes", "events")}
+
+    again = [market(i, page=raw(page=1)) for i in range(20)]
+    assert await _write(conn, Batch(markets=again)) == (0, 0, 20, 0)
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    after = {t: await _stats(conn, t) for t in ("markets", "outcomes", "events")}
+    assert after == before, "an unchanged batch rewrote rows"
+    assert await conn.fetch("SELECT id, xmin::text FROM silver.markets ORDER BY id") == xmins
+
+    changed = [market(i, page=raw(page=2)) for i in range(20)]
+    changed[3] = market(3, question="Renamed?", page=changed[3].raw)
+    changed[5].outcomes[1] = Outcome(1, "Nope", token_id="t5n")
+    assert await _write(conn, Batch(markets=changed)) == (0, 2, 18, 0)
+    row = await conn.fetchrow(
+        "SELECT m.question, m.event_id, m.event_title, m.bronze_id, e.native_id "
+        "FROM silver.markets m JOIN silver.events e ON e.id = m.event_id WHERE m.native_id = 'm3'"
+    )
+    assert row is not None
+    assert (row["question"], row["native_id"], row["event_title"]) == ("Renamed?", "e0", "Event 0")
+    assert row["bronze_id"] == changed[3].raw.bronze_id
+    assert (
+        await conn.fetchval(
+            "SELECT o.label FROM silver.outcomes o JOIN silver.markets m ON m.id = o.market_id "
+            "WHERE m.native_id = 'm5' AND o.idx = 1"
+        )
+        == "Nope"
+    )
+
+
+async def test_quarantine_keeps_the_rest_of_the_page(conn: asyncpg.Connection) -> None:
+    page = raw(page=1)
+    markets = [market(i, page=page) for i in range(5)]
+    markets[2] = Market(
+        venue="polymarket",
+        native_id="m2",
+        question="Broken?",
+        outcomes=[Outcome(0, "Yes", price=Decimal("1.7"))],
+        raw=page,
+    )
+    markets[4].question = ""
+    assert await _write(conn, Batch(raw=[page], markets=markets)) == (3, 0, 0, 2)
+    rows = await conn.fetch(
+        "SELECT item_id, reason, bronze_id, item->>'question' AS q FROM ops.quarantine ORDER BY item_id"
+    )
+    assert [(r["item_id"], r["bronze_id"]) for r in rows] == [
+        ("m2", page.bronze_id),
+        ("m4", page.bronze_id),
+    ]
+    assert "not a probability" in rows[0]["reason"] and rows[0]["q"] == "Broken?"
+    assert rows[1]["reason"] == "question is missing"
+    native = await conn.fetch("SELECT native_id FROM silver.markets ORDER BY native_id")
+    assert [r["native_id"] for r in native] == ["m0", "m1", "m3"]
+
+
+async def test_quotes_for_unknown_markets_are_quarantined(conn: asyncpg.Connection) -> None:
+    await _write(conn, Batch(markets=[market(1)]))
+    result = await _write(conn, Batch(quotes=[quote(1, 0, "0.4"), quote(9, 0, "0.4")]))
+    assert result == (1, 0, 0, 1)
+    assert await conn.fetchval("SELECT item_id FROM ops.quarantine") == "m9"
+
+
+async def _listen(db_url: str, channel: str) -> tuple[asyncpg.Connection, list[str]]:
+    listener = await asyncpg.connect(db_url)
+    got: list[str] = []
+    await listener.add_listener(channel, lambda *args: got.append(args[3]))
+    return listener, got
+
+
+async def test_quote_changes_notify_once_per_market(conn: asyncpg.Connection, db_url: str) -> None:
+    await _write(conn, Batch(markets=[market(1), market(2)]))
+    ids = {
+        r["native_id"]: r["id"]
+        for r in await conn.fetch("SELECT native_id, id FROM silver.markets")
+    }
+    listener, got = await _listen(db_url, "predhub_quotes")
+    try:
+        first = [quote(1, 0, "0.4"), quote(1, 1, "0.6"), quote(2, 0, "0.3")]
+        assert await _write(conn, Batch(quotes=first)) == (3, 0, 0, 0)
+        await asyncio.sleep(0.2)
+        assert sorted(got) == sorted([str(ids["m1"]), str(ids["m2"])])
+
+        got.clear()
+        assert await _write(conn, Batch(quotes=[quote(1, 0, "0.4"), quote(2, 0, "0.3")])) == (
+            0,
+            0,
+            2,
+            0,
+        )
+        await asyncio.sleep(0.2)
+        assert got == [], "unchanged quotes must not notify"
+
+        assert await _write(conn, Batch(quotes=[quote(1, 0, "0.4"), quote(2, 0, "0.35")])) == (
+            0,
+            1,
+            1,
+            0,
+        )
+        await asyncio.sleep(0.2)
+        assert got == [str(ids["m2"])]
+        price = await conn.fetchval(
+            "SELECT q.price FROM silver.quotes q JOIN silver.outcomes o ON o.id = q.outcome_id "
+            "WHERE q.market_id = $1 AND o.idx = 0",
+            ids["m2"],
+        )
+        assert price == Decimal("0.35")
+    finally:
+        await listener.close()
+
+
+async def test_partial_quotes_keep_prices_they_lack(conn: asyncpg.Connection) -> None:
+    await _write(conn, Batch(markets=[market(1)]))
+    await _write(conn, Batch(quotes=[quote(1, 0, "0.4")]))
+    only_price = quote(1, 0, "0.4")
+    only_price.best_bid = only_price.best_ask = None
+    only_price.price = Decimal("0.41")
+    assert await _write(conn, Batch(partial_quotes=[only_price])) == (0, 1, 0, 0)
+    row = await conn.fetchrow("SELECT best_bid, best_ask, price FROM silver.quotes")
+    assert row is not None
+    assert tuple(row) == (Decimal("0.39"), Decimal("0.41"), Decimal("0.41"))
+    assert await _write(conn, Batch(partial_quotes=[only_price])) == (0, 0, 1, 0)
+
+
+async def test_trades_dedupe_by_trade_key_and_notify(conn: asyncpg.Connection, db_url: str) -> None:
+    await _write(conn, Batch(markets=[market(1)]))
+    listener, got = await _listen(db_url, "predhub_trades")
+    try:
+        page = raw(endpoint="/trades", page=1)
+        assert await _write(conn, Batch(trades=[trade(1, k, page=page) for k in range(5)])) == (
+            5,
+            0,
+            0,
+            0,
+        )
+        await asyncio.sleep(0.2)
+        assert len(got) == 1
+        got.clear()
+        overlap = [trade(1, k) for k in range(3, 8)] + [trade(1, 7)]
+        assert await _write(conn, Batch(trades=overlap)) == (3, 0, 2, 0)
+        assert await _write(conn, Batch(trades=[trade(1, 1)])) == (0, 0, 1, 0)
+        await asyncio.sleep(0.2)
+        assert len(got) == 1
+    finally:
+        await listener.close()
+    rows = await conn.fetch(
+        "SELECT t.trade_key, o.idx, t.bronze_id FROM silver.trades t "
+        "JOIN silver.outcomes o ON o.id = t.outcome_id ORDER BY t.executed_at"
+    )
+    assert [r["trade_key"] for r in rows] == [f"tx1-{k}" for k in range(8)]
+    assert [r["idx"] for r in rows] == [k % 2 for k in range(8)]
+    assert rows[0]["bronze_id"] == page.bronze_id

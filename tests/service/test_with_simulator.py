@@ -1,0 +1,139 @@
+"""The service on the real pipeline: venue adapters and ingestion against the simulator over HTTP.
+
+Upstream calls are counted by the simulator itself (`stats()`), so "exactly one
+refresh" means exactly the requests one refresh makes, as the venue saw them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import orjson
+import pytest
+
+from predhub.ingest.pipeline import Ingestor
+from predhub.service.freshness import CacheState
+from predhub.service.notify import Listener
+from predhub.service.refresh import IngestRefresher
+from predhub.service.service import MarketDataService
+from predhub.service.tiers import Freshness
+from predhub.sim.testing import SimHandle
+from predhub.venues.registry import build_venue
+
+T2A = Freshness("T2a", 2.0)
+VENUES = ("polymarket", "kalshi")
+
+
+@pytest.fixture
+async def loaded(sim: SimHandle, pool: asyncpg.Pool) -> AsyncIterator[SimHandle]:
+    """The simulator's polymarket and kalshi catalogues ingested into a fresh database."""
+    settings = sim.settings(enabled_venues=",".join(VENUES))
+    for name in VENUES:
+        venue = build_venue(name, settings)
+        try:
+            await Ingestor(pool, venue, settings).static_load()
+        finally:
+            await venue.close()
+    sim.reset_stats()
+    yield sim
+
+
+@pytest.fixture
+async def sim_service(
+    loaded: SimHandle, pool: asyncpg.Pool, db_url: str
+) -> AsyncIterator[MarketDataService]:
+    settings = loaded.settings(enabled_venues=",".join(VENUES), http_max_retries=0)
+    listener = Listener(db_url)
+    await listener.start()
+    refresher = IngestRefresher(pool, settings)
+    svc = MarketDataService(pool, settings, refresher=refresher, listener=listener)
+    await svc.start()
+    try:
+        yield svc
+    finally:
+        await svc.stop()
+        await refresher.close()
+        await listener.stop()
+
+
+async def _open_ids(pool: asyncpg.Pool, venue: str, n: int) -> list[int]:
+    rows = await pool.fetch(
+        "SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' ORDER BY id LIMIT $2",
+        venue,
+        n,
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def _make_stale(pool: asyncpg.Pool, ids: list[int], svc: MarketDataService) -> None:
+    """Age the rows, then wait for the change notification to reach the service's cache."""
+    await pool.execute(
+        "UPDATE silver.markets SET quotes_synced_at = now() - interval '1 hour' "
+        "WHERE id = ANY($1::bigint[])",
+        ids,
+    )
+    for _ in range(200):
+        if all(svc.cache.get(i) is None for i in ids):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the cache was not invalidated")
+
+
+async def test_100_concurrent_requests_cost_one_refresh_upstream(
+    sim_service: MarketDataService, loaded: SimHandle, pool: asyncpg.Pool
+) -> None:
+    for venue in VENUES:
+        (market_id,) = await _open_ids(pool, venue, 1)
+        # What one refresh of this market costs upstream, measured alone.
+        await _make_stale(pool, [market_id], sim_service)
+        loaded.reset_stats()
+        single = await sim_service.price(str(market_id), T2A)
+        assert single.cache is CacheState.REFRESHED
+        one_refresh = loaded.count(venue)
+        assert one_refresh >= 1
+        await _make_stale(pool, [market_id], sim_service)
+        loaded.reset_stats()
+        answers = await asyncio.gather(
+            *(sim_service.price(str(market_id), T2A) for _ in range(100))
+        )
+        assert {a.cache for a in answers} == {CacheState.REFRESHED}
+        assert loaded.count(venue) == one_refresh
+
+
+async def test_batch_of_300_stale_ids_makes_a_handful_of_calls(
+    sim_service: MarketDataService, loaded: SimHandle, pool: asyncpg.Pool
+) -> None:
+    rows = await pool.fetch(
+        "SELECT id FROM silver.markets WHERE status = 'open' ORDER BY venue, id LIMIT 300"
+    )
+    ids = [int(r["id"]) for r in rows]
+    assert len(ids) == 300
+    await _make_stale(pool, ids, sim_service)
+    loaded.reset_stats()
+    answers = await sim_service.prices([str(i) for i in ids], T2A)
+    assert all(a.cache is CacheState.REFRESHED for a in answers)
+    calls = loaded.stats()["total"]
+    assert 2 <= calls <= 15, loaded.stats()
+    synced = await pool.fetchval(
+        "SELECT count(*) FROM silver.markets WHERE id = ANY($1::bigint[]) "
+        "AND quotes_synced_at > now() - interval '1 minute'",
+        ids,
+    )
+    assert synced == 300
+
+
+async def test_venue_outage_serves_stale_with_the_reason(
+    sim_service: MarketDataService, loaded: SimHandle, pool: asyncpg.Pool
+) -> None:
+    (market_id,) = await _open_ids(pool, "kalshi", 1)
+    await _make_stale(pool, [market_id], sim_service)
+    loaded.set_faults({"venue": "kalshi", "kind": "error", "status": 503})
+    answers = await asyncio.gather(*(sim_service.price(str(market_id), T2A) for _ in range(20)))
+    for answer in answers:
+        doc = orjson.loads(answer.body or b"")
+        assert doc["stale"] is True and doc["cache"] == "stale"
+        assert "kalshi" in doc["stale_reason"]
+        assert doc["outcomes"], "the last known quotes are still served"
+    loaded.clear_faults()

@@ -1,0 +1,252 @@
+"""The Kalshi adapter over real HTTP against the simulator, checked against its ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from predhub.models import MarketStatus
+from predhub.settings import Settings
+from predhub.sim.testing import SimHandle
+from predhub.venues.base import MarketRef
+from predhub.venues.errors import NotJsonError
+from predhub.venues.kalshi import KalshiVenue
+from predhub.venues.kalshi import venue as kalshi_venue
+
+from .conftest import Reply, ScriptedServer
+
+STATUS = {
+    "open": MarketStatus.OPEN,
+    "closed": MarketStatus.CLOSED,
+    "resolved": MarketStatus.RESOLVED,
+    "voided": MarketStatus.VOIDED,
+}
+
+
+@pytest.fixture
+async def kalshi(sim_session: SimHandle) -> AsyncIterator[KalshiVenue]:
+    venue = KalshiVenue(sim_session.settings())
+    yield venue
+    await venue.close()
+
+
+def truth(sim: SimHandle, **kw: Any) -> dict[str, Any]:
+    result: dict[str, Any] = sim.truth("kalshi", trades=False, **kw)
+    return result
+
+
+async def all_markets(venue: KalshiVenue, **kw: Any) -> list[Any]:
+    markets = []
+    async for page in venue.list_markets(**kw):
+        assert page.errors == [] and len(page.raw) == 1
+        assert all(m.raw is page.raw[0] for m in page.items)
+        markets.extend(page.items)
+    return markets
+
+
+async def test_list_markets_is_every_open_market(
+    kalshi: KalshiVenue, sim_session: SimHandle
+) -> None:
+    listed = await all_markets(kalshi)
+    expected = {m["market"] for m in truth(sim_session)["markets"] if m["status"] == "open"}
+    assert [m.native_id for m in listed] == list(dict.fromkeys(m.native_id for m in listed))
+    assert {m.native_id for m in listed} == expected
+    assert all(m.status is MarketStatus.OPEN and len(m.outcomes) == 2 for m in listed)
+
+
+async def test_list_markets_since_uses_updated_time(
+    kalshi: KalshiVenue, sim_session: SimHandle
+) -> None:
+    world = truth(sim_session)
+    since = world["now"] - 3600
+    delta = await all_markets(kalshi, since=datetime.fromtimestamp(since, UTC))
+    live = {m["market"] for m in world["markets"] if m["updated_at"] > since}
+    got = {m.native_id for m in delta}
+    assert got and got <= live
+    assert all(m.updated_at and m.updated_at.timestamp() > since - 1 for m in delta)
+
+
+async def test_events_carry_titles(kalshi: KalshiVenue, sim_session: SimHandle) -> None:
+    events = []
+    async for page in kalshi.list_events():
+        assert page.errors == []
+        events.extend(page.items)
+    open_events = {m["event"] for m in truth(sim_session)["markets"] if m["status"] == "open"}
+    assert {e.native_id for e in events} == open_events
+    assert all(e.title for e in events)
+
+
+async def test_markets_by_id_reach_settled_and_archived_markets(
+    kalshi: KalshiVenue, sim_session: SimHandle
+) -> None:
+    world = truth(sim_session)
+    settled = [m for m in world["markets"] if m["status"] in ("resolved", "voided")]
+    archived = [m for m in settled if world["now"] - (m["resolved_at"] or 0) > 30 * 86400]
+    assert archived and len(archived) < len(settled), "the world should hold both kinds"
+    picks = settled[:150] + [m for m in world["markets"] if m["status"] == "open"][:3]
+    got = await kalshi.markets_by_id([MarketRef(m["market"], ticker=m["market"]) for m in picks])
+    assert got.errors == []
+    by_id = {m.native_id: m for m in got.items}
+    assert set(by_id) == {m["market"] for m in picks}
+    assert all(m in picks for m in archived)
+    assert any(r.endpoint == "/historical/markets" for r in got.raw)
+    for m in picks:
+        market = by_id[m["market"]]
+        assert market.status is STATUS[m["status"]], m["market"]
+        if m["status"] == "resolved":
+            assert market.resolution and market.resolution.winning_outcome == m["winner"]
+
+
+async def test_quotes_and_books_match_truth(kalshi: KalshiVenue, sim_session: SimHandle) -> None:
+    world = [m for m in truth(sim_session)["markets"] if m["status"] == "open"][:120]
+    refs = [MarketRef(m["market"], ticker=m["market"]) for m in world]
+    books = await kalshi.order_books(refs)
+    assert books.errors == [] and len(books.items) == 2 * len(world)
+    assert sum(r.endpoint == "/markets/orderbooks" for r in books.raw) == 2  # 100 per call
+    quotes = await kalshi.quotes(refs)
+    assert len(quotes.items) == 2 * len(world)
+    book_of = {(b.market_native_id, b.outcome_index): b for b in books.items}
+    quote_of = {(q.market_native_id, q.outcome_index): q for q in quotes.items}
+    for m in world:
+        yes, no = book_of[(m["market"], 0)], book_of[(m["market"], 1)]
+        want = m["outcomes"][0]
+        assert yes.best_bid == Decimal(f"{want['best_bid']:.4f}")
+        assert yes.best_ask == Decimal(f"{want['best_ask']:.4f}")
+        assert no.best_bid == 1 - yes.best_ask and no.best_ask == 1 - yes.best_bid  # type: ignore[operator]
+        assert quote_of[(m["market"], 0)].best_bid == yes.best_bid
+        assert quote_of[(m["market"], 1)].best_ask == no.best_ask
+
+
+async def test_price_history_from_candles(kalshi: KalshiVenue, sim_session: SimHandle) -> None:
+    world = truth(sim_session)
+    busy = max(
+        (m for m in world["markets"] if m["status"] == "open"), key=lambda m: m["trade_count"]
+    )
+    end = datetime.fromtimestamp(world["now"], UTC)
+    start = end - timedelta(hours=5)
+    ref = MarketRef(busy["market"], ticker=busy["market"], event_native_id=busy["event"])
+    history = await kalshi.price_history(ref, start=start, end=end, interval_seconds=3600)
+    assert history.errors == [] and history.items
+    yes = [p for p in history.items if p.outcome_index == 0]
+    no = {p.ts: p.price for p in history.items if p.outcome_index == 1}
+    assert all(start <= p.ts <= end for p in history.items)
+    assert all(p.price + no[p.ts] == 1 for p in yes)
+    assert [p.ts for p in yes] == sorted({p.ts for p in yes})
+
+
+async def test_trades_resume_from_watermark(
+    sim: SimHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kalshi_venue, "TRADES_PAGE", 7)  # many venue pages and many chunks
+    venue = KalshiVenue(sim.settings())
+    try:
+        world = sim.truth("kalshi")
+        busy = max(world["markets"], key=lambda m: m["trade_count"])
+        assert busy["trade_count"] > 20
+        ref = MarketRef(busy["market"], ticker=busy["market"])
+        pages = [page async for page in venue.trades_since(ref, None)]
+        seen = [t.trade_key for page in pages for t in page.items]
+        assert sorted(seen) == sorted(t["trade_id"] for t in busy["trades"])
+        assert len(seen) == len(set(seen))
+        times = [t.executed_at for page in pages for t in page.items]
+        assert times == sorted(times)  # oldest first
+        marks = [page.watermark for page in pages]
+        assert all(m is not None for m in marks) and marks == sorted(marks)  # type: ignore[type-var]
+        assert all(page.watermark == page.items[-1].executed_at.isoformat() for page in pages)
+        newest = max(t["ts_ms"] for t in busy["trades"])
+        assert datetime.fromisoformat(marks[-1] or "") == datetime.fromtimestamp(newest / 1000, UTC)
+
+        # an interrupted sync resumes from any page's watermark without a gap
+        middle = len(pages) // 2
+        rest = [
+            t.trade_key async for page in venue.trades_since(ref, marks[middle]) for t in page.items
+        ]
+        assert rest == [t.trade_key for page in pages[middle + 1 :] for t in page.items]
+
+        sim.advance(3 * 3600)
+        after = sim.truth("kalshi", market=busy["market"])
+        new_ids = {t["trade_id"] for t in after["trades"]} - set(seen)
+        fresh = [
+            t.trade_key async for page in venue.trades_since(ref, marks[-1]) for t in page.items
+        ]
+        assert set(fresh) == new_ids and len(fresh) == len(new_ids)
+    finally:
+        await venue.close()
+
+
+async def test_drifted_response_becomes_data_errors(sim: SimHandle) -> None:
+    venue = KalshiVenue(sim.settings())
+    try:
+        sim.set_faults(
+            {
+                "venue": "kalshi",
+                "endpoint": "/events",
+                "kind": "missing_field",
+                "field": "status",
+                "count": 1,
+            }
+        )
+        first = await anext(aiter(venue.list_markets()))
+        assert first.items == [] and len(first.errors) > 0
+        error = first.errors[0]
+        assert (error.venue, error.endpoint, error.reason) == (
+            "kalshi",
+            "/events",
+            "missing field 'status'",
+        )
+        assert error.item_id and error.raw is first.raw[0] and error.item is not None
+    finally:
+        await venue.close()
+
+
+async def test_body_that_is_not_json_is_classified(sim: SimHandle) -> None:
+    venue = KalshiVenue(sim.settings(http_max_retries=0))
+    try:
+        sim.set_faults({"venue": "kalshi", "endpoint": "/events", "kind": "malformed", "count": 1})
+        with pytest.raises(NotJsonError) as info:
+            await anext(aiter(venue.list_markets()))
+        assert info.value.excerpt
+    finally:
+        await venue.close()
+
+
+async def test_books_left_out_of_a_batch_are_asked_for_alone(scripted: ScriptedServer) -> None:
+    book = {"yes_dollars": [["0.4000", "10.00"]], "no_dollars": [["0.5500", "3.50"]]}
+    scripted.script(
+        "/markets/orderbooks", Reply(200, {"orderbooks": [{"ticker": "A", "orderbook_fp": book}]})
+    )
+    scripted.script("/markets/B/orderbook", Reply(200, {"orderbook_fp": book}))
+    scripted.script("/markets/C/orderbook", Reply(404, {"error": {"code": "not_found"}}))
+    venue = KalshiVenue(Settings(kalshi_url=scripted.url))
+    try:
+        books = await venue.order_books([MarketRef("A"), MarketRef("B"), MarketRef("C")])
+    finally:
+        await venue.close()
+    assert scripted.seen[0].query["tickers"] == ["A,B,C"]
+    assert sorted({b.market_native_id for b in books.items}) == ["A", "B"]
+    yes = next(b for b in books.items if b.market_native_id == "B" and b.outcome_index == 0)
+    assert (yes.best_bid, yes.best_ask) == (Decimal("0.4000"), Decimal("0.4500"))
+    assert {r.endpoint for r in books.raw} == {"/markets/orderbooks", "/markets/{ticker}/orderbook"}
+
+
+async def test_listed_markets_carry_event_titles(sim: SimHandle) -> None:
+    venue = KalshiVenue(sim.settings())
+    try:
+        pages = [page async for page in venue.list_markets()]
+        assert all(r.endpoint == "/events" for page in pages for r in page.raw)
+        events = {e.native_id: e async for page in venue.list_events() for e in page.items}
+        for market in (m for page in pages for m in page.items):
+            event = events[market.event_native_id or ""]
+            assert (market.event_title, market.category) == (event.title, event.category)
+            assert market.extra["series_ticker"] == event.extra["series_ticker"]
+        # a delta read from /markets is titled from the events already seen
+        since = datetime.fromtimestamp(sim.truth("kalshi", trades=False)["now"] - 7200, UTC)
+        delta = [m async for page in venue.list_markets(since=since) for m in page.items]
+        assert delta and all(m.raw and m.raw.endpoint == "/markets" for m in delta)
+        assert all(m.event_title for m in delta if m.event_native_id in events)
+    finally:
+        await venue.close()
