@@ -26,7 +26,6 @@ import random
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -537,7 +536,6 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
-    _ = statistics  # figures above use plain percentiles
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 
@@ -61,20 +62,20 @@ class Supervisor:
         self.components.append(component)
 
     def stop(self) -> None:
+        """Stop components in reverse start order (the simulator last), then the database."""
         if self._stopping:
             return
         self._stopping = True
         for comp in reversed(self.components):
-            if comp.process and comp.process.poll() is None:
-                comp.process.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 15
-        for comp in reversed(self.components):
             if comp.process is None:
                 continue
+            if comp.process.poll() is None:
+                comp.process.send_signal(signal.SIGINT)
             try:
-                comp.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                comp.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 comp.process.kill()
+                comp.process.wait()
         self.db.close()
 
     def wait(self) -> int:
@@ -85,6 +86,19 @@ class Supervisor:
                     console.print(f"[red]{comp.name} exited with {comp.process.returncode}[/]")
                     return 1
             time.sleep(0.5)
+
+
+def wait_until_answering(url: str, seconds: float = 60) -> bool:
+    """Poll a URL until it answers, so that clients do not start against a closed port."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def _migrate(db: Database) -> None:
@@ -127,7 +141,11 @@ def run_hub(*, offline: bool, app: typer.Typer, speed: float, seed: int) -> None
                     ],
                 )
             )
-            console.print(f"  simulator  http://{settings.sim_host}:{settings.sim_port}/")
+            sim_url = f"http://{settings.sim_host}:{settings.sim_port}"
+            if not wait_until_answering(f"{sim_url}/admin/stats"):
+                console.print("[red]the simulator did not start[/]")
+                raise typer.Exit(1)
+            console.print(f"  simulator  {sim_url}/")
         if _has_command(app, "worker"):
             supervisor.start(Component("worker", ["worker"], env=env))
             console.print("  worker     syncing " + ", ".join(settings.venues))

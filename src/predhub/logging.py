@@ -12,6 +12,20 @@ import sys
 import structlog
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the moment of writing.
+
+    Loggers are cached on first use; binding them to the stream object of that
+    moment would break when the stream is swapped (test runners, CliRunner).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     use_json = (not sys.stderr.isatty()) if json is None else json
     numeric = logging.getLevelName(level.upper())
@@ -33,6 +47,6 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )

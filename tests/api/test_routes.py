@@ -150,6 +150,8 @@ async def test_bad_input_is_4xx_with_the_error_shape(
         "payload_too_large",
     )
     assert_error(await client.get("/v1/no/such/route"), 404, "not_found")
+    assert_error(await client.get("/v1/markets?category=a%00b"), 400, "bad_request")
+    assert_error(await client.get("/v1/search?q=%00"), 400, "bad_request")
     assert_error(await client.get("/v1/markets?sort=random"), 422)
     assert_error(
         await client.get(f"/v1/markets/{mid}/history?interval=1m&start=2000-01-01T00:00:00Z"), 400

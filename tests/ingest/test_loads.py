@@ -320,3 +320,66 @@ async def test_stream_update_merges_quotes_and_adds_trades(
     assert after["best_bid"] != row["best_bid"]
     assert (after["best_ask"], after["price"]) == (row["best_ask"], row["price"])
     assert (await ingestor.apply_stream_update(update)).written == 0
+
+
+async def test_backfill_also_syncs_trades_of_markets_never_synced(
+    sim: SimHandle, polymarket: Venue, pool: asyncpg.Pool
+) -> None:
+    ingestor = Ingestor(pool, polymarket, sim.settings())
+    await ingestor.static_load()
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM silver.markets ORDER BY id LIMIT 5")]
+    await ingestor.sync_trades(ids)  # these are synced already: backfill must not refetch them
+    stamped = dict(
+        await pool.fetch("SELECT id, trades_synced_at FROM silver.markets WHERE id = ANY($1)", ids)
+    )
+
+    await ingestor.backfill_history(days=1.0)
+    pending = await pool.fetchval(
+        "SELECT count(*) FROM silver.markets WHERE trades_synced_at IS NULL"
+    )
+    assert pending == 0
+    every = [r["id"] for r in await pool.fetch("SELECT id FROM silver.markets")]
+    held = await _trades_by_market(pool, every)
+    assert held == _truth_counts(sim, set(held)) and sum(held.values()) > 0
+    after = dict(
+        await pool.fetch("SELECT id, trades_synced_at FROM silver.markets WHERE id = ANY($1)", ids)
+    )
+    assert after == stamped
+
+    again = await ingestor.backfill_history(days=1.0)
+    assert (again.inserted, again.unchanged) == (0, 0), "a resumed backfill refetched trades"
+
+
+async def test_resolution_sweep_records_outcomes_the_venue_settled(
+    sim: SimHandle, polymarket: Venue, pool: asyncpg.Pool
+) -> None:
+    ingestor = Ingestor(pool, polymarket, sim.settings())
+    await ingestor.static_load()
+    before = _open_truth(sim, "polymarket")
+    sim.advance(20 * 86400)
+    settled = {
+        m["market"]: m
+        for m in sim.truth(venue="polymarket", trades=False)["markets"]
+        if m["market"] in before and m["status"] == "resolved"
+    }
+    assert settled, "the simulated world resolved nothing; advance further"
+    # The sweep picks markets past their end by the database clock; the
+    # simulated clock is its own, so place these just past their end.
+    await pool.execute(
+        "UPDATE silver.markets SET end_at = now() - interval '1 hour' "
+        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
+        list(settled),
+    )
+
+    swept = await ingestor.resolution_sweep()
+    assert swept.updated >= len(settled) and swept.quarantined == 0
+    rows = await pool.fetch(
+        "SELECT native_id, status, winning_outcome, resolved_at FROM silver.markets "
+        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
+        list(settled),
+    )
+    assert len(rows) == len(settled)
+    for r in rows:
+        assert r["status"] == "resolved", r["native_id"]
+        assert r["winning_outcome"] == settled[r["native_id"]]["winner"], r["native_id"]
+        assert r["resolved_at"] is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import orjson
 import structlog
 from fastapi import FastAPI, Request
@@ -116,6 +117,11 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers.update(exc.headers)
         return response
 
+    async def on_data_error(_req: Request, exc: Exception) -> Response:
+        # Input PostgreSQL cannot take (a value out of range, bytes it cannot encode):
+        # the request's fault, not the server's.
+        return error_response(400, "invalid_input", f"the database refused a value: {exc}")
+
     async def on_unexpected(req: Request, exc: Exception) -> Response:
         log.exception("api.unhandled", path=req.url.path, error=repr(exc))
         return error_response(500, "internal_error", "internal error; see the server log")
@@ -124,4 +130,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(asyncpg.DataError, on_data_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -77,6 +77,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        query = scope.get("query_string") or b""
+        if b"%00" in query or "\x00" in scope.get("path", ""):
+            await _reject(send, 400, "bad_request", "NUL characters are not allowed in a request")
+            return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _too_large(send, self.limit)
@@ -106,19 +110,17 @@ class BodyTooLarge(HTTPException):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = orjson.dumps(
-        {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"request bodies are at most {limit} bytes",
-                "details": {"limit": limit},
-            }
-        }
+    await _reject(
+        send, 413, "payload_too_large", f"request bodies are at most {limit} bytes", limit=limit
     )
+
+
+async def _reject(send: Send, status: int, code: str, message: str, **details: Any) -> None:
+    body = orjson.dumps({"error": {"code": code, "message": message, "details": details}})
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -73,6 +73,19 @@ JOIN first f USING (content_hash)
 LEFT JOIN ins i USING (content_hash)
 """
 
+# A sighting for every response whose content is stored already; returns their ids.
+_SIGHT_KNOWN = """
+WITH known AS (
+    SELECT id, content_hash FROM bronze.api_responses WHERE content_hash = ANY($1::bytea[])
+), seen AS (
+    INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id)
+    SELECT k.id, i.fetched_at, $3::bigint
+    FROM unnest($1::bytea[], $2::timestamptz[]) AS i (content_hash, fetched_at)
+    JOIN known k USING (content_hash)
+)
+SELECT id, content_hash FROM known
+"""
+
 _ZERO = b"\\u0000"
 
 
@@ -80,13 +93,17 @@ def _dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
 
 
-def content_hash(raw: RawResponse) -> bytes:
-    """The identity of a response: what was asked, and what came back."""
+def content_hash(raw: RawResponse, body: bytes | None = None) -> bytes:
+    """The identity of a response: what was asked, and what came back.
+
+    `body` is the body's canonical JSON when the caller already has it (the
+    serialisation is the costly part of hashing a large page: do it once).
+    """
     h = hashlib.sha256()
     h.update(_dumps([raw.venue, raw.endpoint, raw.params, raw.status]))
     h.update(b"\x00")
     if raw.body is not None:
-        h.update(_dumps(raw.body))
+        h.update(body if body is not None else _dumps(raw.body))
     elif raw.text is not None:
         h.update(b"t" + raw.text.encode("utf-8", "replace"))
     return h.digest()
@@ -95,6 +112,7 @@ def content_hash(raw: RawResponse) -> bytes:
 def _record(ord_: int, raw: RawResponse, load_id: int | None) -> tuple[Any, ...]:
     payload: str | None = None
     text = raw.text
+    data: bytes | None = None
     if raw.body is not None:
         data = _dumps(raw.body)
         if _ZERO in data:  # PostgreSQL's jsonb cannot hold NUL; keep the text instead
@@ -110,7 +128,7 @@ def _record(ord_: int, raw: RawResponse, load_id: int | None) -> tuple[Any, ...]
         _dumps(raw.params).decode(),
         raw.status,
         raw.fetched_at,
-        content_hash(raw),
+        content_hash(raw, data),
         payload,
         text,
         load_id,
@@ -147,18 +165,24 @@ async def store_responses(
             unique.append(raw)
     if not unique:
         return BronzeResult()
-    await ensure_temp(conn)
-    await conn.execute("TRUNCATE ingest_bronze_in")
-    await conn.copy_records_to_table(
-        "ingest_bronze_in",
-        records=[_record(i, raw, load_id) for i, raw in enumerate(unique)],
-        columns=_COLUMNS,
+    records = [_record(i, raw, load_id) for i, raw in enumerate(unique)]
+    # Contents stored already (a re-polled, unchanged page) only need a
+    # sighting: record those first, so their payloads never cross the wire.
+    known = await conn.fetch(
+        _SIGHT_KNOWN, [r[6] for r in records], [raw.fetched_at for raw in unique], load_id
     )
-    rows = await conn.fetch(_MERGE)
+    ids = {bytes(row["content_hash"]): row["id"] for row in known}
+    for raw, rec in zip(unique, records, strict=True):
+        raw.bronze_id = ids.get(rec[6])
+    fresh = [rec for rec in records if rec[6] not in ids]
     result = BronzeResult()
-    for row in rows:
-        unique[row["ord"]].bronze_id = row["id"]
-        result.new += 1 if row["new"] else 0
+    if fresh:
+        await ensure_temp(conn)
+        await conn.execute("TRUNCATE ingest_bronze_in")
+        await conn.copy_records_to_table("ingest_bronze_in", records=fresh, columns=_COLUMNS)
+        for row in await conn.fetch(_MERGE):
+            unique[row["ord"]].bronze_id = row["id"]
+            result.new += 1 if row["new"] else 0
     result.seen = len(unique) - result.new
     missing = [raw for raw in unique if raw.bronze_id is None]
     if missing:

@@ -430,9 +430,23 @@ class Ingestor:
     async def backfill_history(
         self, market_ids: Sequence[int] | None = None, *, days: float = BACKFILL_DAYS
     ) -> LoadSummary:
-        """Price history of markets never synced; each market is marked done in its own
-        transaction, so an interrupted backfill resumes with the markets still missing."""
+        """Price history, and trades, of markets never synced.
+
+        Each market is marked done in its own transaction (history_synced_at;
+        trades_synced_at with each trades page), so an interrupted backfill
+        resumes with the markets still missing.
+        """
         async with self._load("backfill") as run:
+            if market_ids is None:
+                # Trades first: they are cheap (one page for most markets), and
+                # markets listed but never traded-synced would otherwise wait
+                # for the scheduler's trades cadence.
+                rows = await self.pool.fetch(
+                    "SELECT id FROM silver.markets WHERE venue = $1 AND trades_synced_at IS NULL "
+                    "ORDER BY volume_24h DESC NULLS LAST, id",
+                    self.name,
+                )
+                await self._sync_trades(run, [r["id"] for r in rows])
             if Capability.PRICE_HISTORY not in self.venue.has:
                 return run.summary
             if market_ids is None:

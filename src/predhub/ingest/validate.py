@@ -85,6 +85,21 @@ def check_quote(q: Quote) -> str | None:
 
 
 def check_trade(t: Trade) -> str | None:
+    # Trades come by the hundred thousand: let the common, valid case through
+    # with a few comparisons before building the per-check messages.
+    price, size = t.price, t.size
+    if (
+        t.trade_key
+        and t.market_native_id
+        and "\x00" not in t.trade_key
+        and "\x00" not in t.market_native_id
+        and (price is None or (price.is_finite() and 0 <= price <= 1))
+        and size is not None
+        and size.is_finite()
+        and size >= 0
+        and t.executed_at is not None
+    ):
+        return None
     return _first(
         _text("trade_key", t.trade_key, required=True),
         _text("market_native_id", t.market_native_id, required=True),

@@ -49,9 +49,9 @@ PRIORITY_VALUE: dict[SyncPriority, float] = {
 # Within one priority, quotes matter most (the API serves them), then trades.
 KIND_VALUE: dict[DataKind, float] = {
     DataKind.QUOTES: 1.0,
-    DataKind.TRADES: 0.5,
-    DataKind.BOOKS: 0.4,
-    DataKind.METADATA: 0.3,
+    DataKind.TRADES: 0.25,
+    DataKind.BOOKS: 0.2,
+    DataKind.METADATA: 0.15,
 }
 
 

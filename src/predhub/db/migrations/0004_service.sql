@@ -1,11 +1,9 @@
 -- The market data service: notifications that keep every API process's cache correct.
 --
--- Each statement that changes what a market's answer shows sends one
+-- Each change to what a market's answer shows sends a
 -- NOTIFY predhub_market_changed with the ids it touched (comma-separated, in
--- chunks that stay under NOTIFY's payload limit). Statement-level triggers with
--- transition tables cost one notification per statement, not one per row, and
--- changes to bookkeeping columns alone (interest_at, the *_synced_at columns
--- other than quotes') notify nothing.
+-- chunks that stay under NOTIFY's payload limit), and changes to bookkeeping
+-- columns alone (interest_at, trades and books stamps) notify nothing.
 
 CREATE OR REPLACE FUNCTION silver.notify_market_ids(ids bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -22,28 +20,30 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION silver.markets_changed() RETURNS trigger
+-- Markets: a row-level trigger whose WHEN clause skips rows whose shown
+-- columns did not change. pg_notify folds identical payloads within one
+-- transaction, so a market updated twice in a load is announced once.
+-- (A statement-level trigger joining the old and new transition tables was
+-- tried first: the join has no statistics and went quadratic on big loads.)
+CREATE OR REPLACE FUNCTION silver.market_row_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM silver.notify_market_ids(ARRAY(
-        SELECT DISTINCT n.id
-        FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (n.status, n.question, n.slug, n.quotes_synced_at, n.metadata_synced_at,
-               n.winning_outcome, n.is_void, n.resolved_at, n.end_at, n.volume_24h,
-               n.volume_total, n.liquidity, n.event_id, n.event_title, n.category)
-              IS DISTINCT FROM
-              (o.status, o.question, o.slug, o.quotes_synced_at, o.metadata_synced_at,
-               o.winning_outcome, o.is_void, o.resolved_at, o.end_at, o.volume_24h,
-               o.volume_total, o.liquidity, o.event_id, o.event_title, o.category)
-        ORDER BY n.id));
+    PERFORM pg_notify('predhub_market_changed', NEW.id::text);
     RETURN NULL;
 END;
 $$;
 
 CREATE TRIGGER markets_changed_notify
     AFTER UPDATE ON silver.markets
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_changed();
+    FOR EACH ROW
+    WHEN ((NEW.status, NEW.question, NEW.slug, NEW.quotes_synced_at, NEW.metadata_synced_at,
+           NEW.winning_outcome, NEW.is_void, NEW.resolved_at, NEW.end_at, NEW.volume_24h,
+           NEW.volume_total, NEW.liquidity, NEW.event_id, NEW.event_title, NEW.category)
+          IS DISTINCT FROM
+          (OLD.status, OLD.question, OLD.slug, OLD.quotes_synced_at, OLD.metadata_synced_at,
+           OLD.winning_outcome, OLD.is_void, OLD.resolved_at, OLD.end_at, OLD.volume_24h,
+           OLD.volume_total, OLD.liquidity, OLD.event_id, OLD.event_title, OLD.category))
+    EXECUTE FUNCTION silver.market_row_changed();
 
 CREATE OR REPLACE FUNCTION silver.quotes_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$

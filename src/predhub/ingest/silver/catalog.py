@@ -50,31 +50,54 @@ def _upsert_sql(
 ) -> str:
     """Upsert rows of `source` into `target`, touching only new or changed ones.
 
-    Rows identical to the stored ones are filtered out by a join before the
-    INSERT, so they cost neither a row lock nor the generated columns an
-    INSERT attempt computes; the ON CONFLICT clause covers a concurrent writer.
+    Rows identical to the stored ones are filtered out by a join first, so
+    they cost neither a row lock nor a generated-column computation. Changed
+    rows that exist are then UPDATEd by id, and only new rows go through
+    INSERT ... ON CONFLICT: an INSERT that meets a conflict has already
+    computed the proposed row's generated columns (silver.markets' search
+    vector, the costliest expression of a load), which the UPDATE then
+    computes again; sending existing rows straight to UPDATE halves that
+    work. Rows to update are locked in (venue, native_id) order first, the
+    order the INSERT uses too, so concurrent writers cannot deadlock; the
+    ON CONFLICT clause covers a row a concurrent writer inserted meanwhile.
     """
     sets = ", ".join(f"{c} = excluded.{c}" for c in (*data, "bronze_id"))
     sets += "".join(f", {c} = coalesce(excluded.{c}, {alias}.{c})" for c in stamps)
+    upd_sets = ", ".join(f"{c} = d.{c}" for c in (*data, "bronze_id"))
+    upd_sets += "".join(f", {c} = coalesce(d.{c}, {alias}.{c})" for c in stamps)
     old = ", ".join(f"{alias}.{c}" for c in data)
     new = ", ".join(f"excluded.{c}" for c in data)
+    fresh = ", ".join(f"d.{c}" for c in data)
     cur = ", ".join(f"cur.{c}" for c in data)
     src = ", ".join(f"s.{c}" for c in data)
     col_list = ", ".join(cols)
     return f"""
 WITH src AS ({source}
 ), delta AS (
-    SELECT s.* FROM src s
+    SELECT s.*, cur.id AS cur_id FROM src s
     LEFT JOIN {target} cur ON cur.venue = s.venue AND cur.native_id = s.native_id
     WHERE cur.id IS NULL OR ({cur}) IS DISTINCT FROM ({src})
-), up AS (
+), locked AS MATERIALIZED (
+    SELECT x.id FROM {target} x
+    WHERE x.id IN (SELECT cur_id FROM delta WHERE cur_id IS NOT NULL)
+    ORDER BY x.venue, x.native_id
+    FOR UPDATE
+), upd AS (
+    UPDATE {target} AS {alias} SET {upd_sets}, updated_at = now()
+    FROM delta d
+    WHERE {alias}.id = d.cur_id AND {alias}.id IN (SELECT id FROM locked)
+      AND ({old}) IS DISTINCT FROM ({fresh})
+    RETURNING {alias}.id
+), ins AS (
     INSERT INTO {target} AS {alias} ({col_list})
-    SELECT {col_list} FROM delta ORDER BY venue, native_id
+    SELECT {col_list} FROM delta WHERE cur_id IS NULL ORDER BY venue, native_id
     ON CONFLICT (venue, native_id) DO UPDATE SET {sets}, updated_at = now()
     WHERE ({old}) IS DISTINCT FROM ({new})
     RETURNING id, (xmax = 0) AS inserted
 )
-SELECT id, inserted FROM up
+SELECT id, false AS inserted FROM upd
+UNION ALL
+SELECT id, inserted FROM ins
 """
 
 

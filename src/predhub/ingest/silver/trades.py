@@ -38,15 +38,17 @@ _TRADE_COLS = (
 )
 _TRADES_SQL = f"""
 WITH res AS (
-    SELECT t.*, m.id AS market_id, o.id AS outcome_id
+    SELECT t.*, m.id AS market_id, coalesce(oi.id, ot.id) AS outcome_id
     FROM ingest_trades_in t
     LEFT JOIN silver.markets m ON m.venue = t.venue AND m.native_id = t.market_native_id
+    -- by index: a hash join, not one index probe per trade
+    LEFT JOIN silver.outcomes oi ON oi.market_id = m.id AND oi.idx = t.outcome_index
+    -- by token, only for trades that carry no index
     LEFT JOIN LATERAL (
         SELECT o.id FROM silver.outcomes o
-        WHERE o.market_id = m.id
-          AND (o.idx = t.outcome_index OR (t.outcome_index IS NULL AND o.token_id = t.token_id))
+        WHERE t.outcome_index IS NULL AND o.market_id = m.id AND o.token_id = t.token_id
         LIMIT 1
-    ) o ON true
+    ) ot ON true
 ), ins AS (
     INSERT INTO silver.trades
         (venue, market_id, outcome_id, trade_key, price, size, side, executed_at, tx_hash,
