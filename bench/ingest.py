@@ -42,8 +42,9 @@ What was removed: existing changed rows go straight to UPDATE instead of
 INSERT ... ON CONFLICT (which computed the search vector once for the
 proposed row and again for the update); trades resolve their outcome by a
 hash join instead of one index probe per trade; bronze serialises each page
-once (it was serialised twice, for the hash and for the payload); trades
-are validated by a fast path. Unchanged rows are filtered by a join before
+once (it was serialised twice, for the hash and for the payload) and
+contents already stored only add a sighting, their payloads never sent
+again; trades are validated by a fast path. Unchanged rows are filtered by a join before
 any write, so re-applying a batch updates nothing (`n_tup_upd` +0).
 """
 
@@ -246,10 +247,22 @@ def normalize_trades(page: RawResponse) -> list[Trade]:
     ]
 
 
-async def n_tup_upd(conn: asyncpg.Connection, table: str) -> int:
-    # Pool connections flush their counters at most once a second, when idle.
-    await conn.execute("SELECT pg_stat_force_next_flush()")
-    await asyncio.sleep(1.2)
+async def n_tup_upd(pool: asyncpg.Pool, conn: asyncpg.Connection, table: str) -> int:
+    """The table's cumulative updated-row count, with every writer's counters flushed.
+
+    A backend reports its counters at the end of a transaction at most once a
+    second; pg_stat_force_next_flush() makes its next transaction report. So
+    hold every pool connection at once and end one transaction on each.
+    """
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        for c in held:
+            await c.execute("SELECT pg_stat_force_next_flush()")
+            await c.execute("SELECT 1")
+    finally:
+        for c in held:
+            await pool.release(c)
+    await asyncio.sleep(0.05)
     await conn.execute("SELECT pg_stat_clear_snapshot()")
     value: int = await conn.fetchval(
         "SELECT n_tup_upd FROM pg_stat_all_tables WHERE schemaname = 'silver' AND relname = $1",
@@ -336,11 +349,11 @@ async def bench_db(n_markets: int, trades_per_market: int) -> None:
                 f" ratio to it {ours / (n_markets / floor_s):.2f}"
             )
 
-            upd0 = await n_tup_upd(conn, "markets")
+            upd0 = await n_tup_upd(pool, conn, "markets")
             same = await _load_markets(pool, market_pages(n_markets, 100, version=0), chunk=10)
-            upd1 = await n_tup_upd(conn, "markets")
+            upd1 = await n_tup_upd(pool, conn, "markets")
             changed = await _load_markets(pool, market_pages(n_markets, 100, version=1), chunk=10)
-            upd2 = await n_tup_upd(conn, "markets")
+            upd2 = await n_tup_upd(pool, conn, "markets")
             print(
                 f"re-apply unchanged: {same:.2f}s, n_tup_upd {upd0} -> {upd1} (+{upd1 - upd0}); "
                 f"changed: {changed:.2f}s, n_tup_upd +{upd2 - upd1}; "

@@ -192,3 +192,32 @@ async def test_trades_dedupe_by_trade_key_and_notify(conn: asyncpg.Connection, d
     assert [r["trade_key"] for r in rows] == [f"tx1-{k}" for k in range(8)]
     assert [r["idx"] for r in rows] == [k % 2 for k in range(8)]
     assert rows[0]["bronze_id"] == page.bronze_id
+
+
+async def test_changed_markets_update_in_place_with_stamps_and_search(
+    conn: asyncpg.Connection,
+) -> None:
+    """Existing rows that changed take the UPDATE path: same ids, fresh search vector."""
+    from predhub.ingest.silver import upsert_markets
+
+    first = [market(i, page=raw(page=1)) for i in range(4)]
+    async with conn.transaction():
+        await upsert_markets(conn, first)
+    ids = await conn.fetch("SELECT native_id, id, updated_at FROM silver.markets ORDER BY id")
+
+    later = T0.replace(year=2027)
+    changed = [market(i, page=raw(page=2)) for i in range(4)]
+    changed[1] = market(1, question="Will the zeppelin land?", page=changed[1].raw)
+    async with conn.transaction():
+        result = await upsert_markets(conn, changed, synced_at=later)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 3)
+    rows = await conn.fetch(
+        "SELECT native_id, id, updated_at, metadata_synced_at, "
+        "search_vector @@ to_tsquery('english', 'zeppelin') AS found "
+        "FROM silver.markets ORDER BY id"
+    )
+    assert [(r["native_id"], r["id"]) for r in rows] == [(r["native_id"], r["id"]) for r in ids]
+    assert all(r["metadata_synced_at"] == later for r in rows), "every synced row is stamped"
+    assert [r["found"] for r in rows] == [False, True, False, False]
+    assert rows[1]["updated_at"] > ids[1]["updated_at"]
+    assert [r["updated_at"] for r in rows[2:]] == [r["updated_at"] for r in ids[2:]]

@@ -3,9 +3,10 @@
 A response's identity is the SHA-256 of its venue, endpoint, parameters,
 status and body (canonical JSON, keys sorted), so polling an unchanged
 endpoint adds no payload: the repeat is recorded in
-`bronze.response_sightings` instead. Rows are written in batches through
-COPY into a per-connection temporary table, then one INSERT ... ON CONFLICT
-DO NOTHING; they are never rewritten, only removed by age
+`bronze.response_sightings` instead. A batch first records sightings of the
+contents already stored (one statement, hashes only); the new contents are
+then written through COPY into a per-connection temporary table and one
+INSERT ... ON CONFLICT DO NOTHING; they are never rewritten, only removed by age
 (`prune_bronze`, driven by BRONZE_RETENTION_DAYS).
 """
 
