@@ -66,9 +66,19 @@ async def assert_trades_match_truth(pool: asyncpg.Pool, sim: SimHandle, venue: s
         for m in held
         if truth.get(m, Counter()) != stored.get(m, Counter())
     }
-    assert not mismatched, (
-        f"markets whose trades differ (truth, silver): {dict(list(mismatched.items())[:5])}"
-    )
+    if mismatched:
+        state = await pool.fetch(
+            "SELECT native_id, status, sync_priority, trades_synced_at, trades_watermark,"
+            " metadata_synced_at, created_at FROM silver.markets"
+            " WHERE venue = $1 AND native_id = ANY($2::text[])",
+            venue,
+            list(mismatched)[:5],
+        )
+        details = [dict(r) for r in state]
+        raise AssertionError(
+            f"markets whose trades differ (truth, silver): {dict(list(mismatched.items())[:5])}; "
+            f"their sync state: {details}"
+        )
     return sum(sum(stored.get(m, Counter()).values()) for m in held)
 
 

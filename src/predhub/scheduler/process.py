@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
 ONCE_MAX_CYCLES = 30
+PENDING_WAIT_MAX_SECONDS = 30.0
 BuildVenue = Callable[[str, Settings], Venue]
 
 
@@ -51,8 +52,26 @@ async def catch_up(worker: VenueWorker, *, max_cycles: int = ONCE_MAX_CYCLES) ->
             await asyncio.sleep((minute_of(now) + timedelta(minutes=1) - now).total_seconds())
             continue
         if not report.jobs_done or report.jobs_failed:
-            break
+            wait = await seconds_until_pending_work(worker)
+            if wait is None:
+                break
+            # Jobs are still owed: a failed job waiting for its retry, or a dead
+            # worker's job whose lease has not run out. Their markets are busy,
+            # so the planner skips them; stopping now would leave them unsynced.
+            await asyncio.sleep(min(max(wait, 0.05), PENDING_WAIT_MAX_SECONDS))
     return total
+
+
+async def seconds_until_pending_work(worker: VenueWorker) -> float | None:
+    """Seconds until the venue's earliest queued retry or expiring lease; None when none."""
+    row = await worker.pool.fetchrow(
+        "SELECT min(CASE WHEN status = 'queued' THEN run_after ELSE lease_expires_at END)"
+        " AS due FROM ops.jobs WHERE venue = $1 AND status IN ('queued', 'running')",
+        worker.name,
+    )
+    if row is None or row["due"] is None:
+        return None
+    return float((row["due"] - worker.clock()).total_seconds())
 
 
 async def run_worker(

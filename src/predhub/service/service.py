@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
+from prometheus_client import Counter as Counter_
 
 from predhub.service import metrics, queries
 from predhub.service.cache import SnapshotCache
@@ -47,6 +48,9 @@ MAX_BATCH_IDS = 1000
 DEFAULT_REFRESH_WAIT = 5.0
 NO_REFRESHER_REASON = "no refresh path is configured in this process"
 _MAX_KEYS = 200_000
+# Label lookups cost more than increments on the hot path: keep the children.
+_CACHE_HIT = metrics.CACHE_EVENTS.labels("hit")
+_CACHE_MISS = metrics.CACHE_EVENTS.labels("miss")
 
 
 def unknown_market(key: str) -> NotFound:
@@ -94,6 +98,7 @@ class MarketDataService:
         self.refresh_wait = refresh_wait
         self.database_only = settings.database_only_mode
         self._keys: dict[str, int] = {}
+        self._answer_counters: dict[str, Counter_] = {}
         if listener is None:
             self.cache.enabled = False  # nothing would tell us when rows change
         else:
@@ -161,8 +166,8 @@ class MarketDataService:
             else:
                 out[market_id] = snap
         if not from_database:
-            metrics.CACHE_EVENTS.labels("hit").inc(len(out))
-            metrics.CACHE_EVENTS.labels("miss").inc(len(missing))
+            _CACHE_HIT.inc(len(out))
+            _CACHE_MISS.inc(len(missing))
         if missing:
             tokens = {market_id: self.cache.token(market_id) for market_id in missing}
             rows = await self.pool.fetch(queries.MARKET_SNAPSHOTS, missing)
@@ -173,6 +178,54 @@ class MarketDataService:
         return out
 
     # ------------------------------------------------------------ the read path
+    def cached_price(self, key: str, tier: str | None, max_age: float | None) -> bytes | None:
+        """One market's answer when the cache alone can give it, else None.
+
+        The hot path of the API: no await, no database round trip, no validation
+        beyond what the full path already did when it remembered the key. Whatever
+        it cannot answer exactly as `price` would (unknown key, empty cache entry,
+        stale row, tier table due for a reload, bad tier) returns None, and the
+        caller takes the full path, which also produces every error.
+        """
+        if not self.cache.enabled or self.tiers.reload_due():
+            return None
+        market_id = self._keys.get(key)  # only keys that passed `validate_id` are here
+        if market_id is None:
+            return None
+        snap = self.cache.get(market_id)
+        if snap is None:
+            return None
+        try:
+            freshness = self.tiers.resolve(tier, max_age)
+        except ServiceError:
+            return None
+        now = datetime.now(UTC)
+        decision = decide(
+            status=snap.status,
+            synced_at=snap.quotes_synced_at,
+            now=now,
+            max_age=freshness.max_age,
+            database_only=self.database_only,
+        )
+        if decision is not Decision.SERVE:
+            return None
+        self.interest.mark((market_id,))
+        _CACHE_HIT.inc()
+        answered = self._answer_counters.get(freshness.tier)
+        if answered is None:
+            answered = metrics.ANSWERS.labels(freshness.tier, CacheState.HIT.value)
+            self._answer_counters[freshness.tier] = answered
+        answered.inc()
+        fields = answer_fields(
+            tier=freshness.tier,
+            max_age=freshness.max_age,
+            cache=CacheState.HIT,
+            stale_reason=None,
+            synced_at=snap.quotes_synced_at,
+            now=now,
+        )
+        return render(snap, fields)
+
     async def prices(
         self, keys: Sequence[str], freshness: Freshness, *, live: bool = False
     ) -> list[Answer]:

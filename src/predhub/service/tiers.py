@@ -105,6 +105,10 @@ class TierTable:
         self._loaded_at = time.monotonic()
         return merged
 
+    def reload_due(self) -> bool:
+        """Whether the next `current` would read the database (the fast path then steps aside)."""
+        return time.monotonic() - self._loaded_at > RELOAD_SECONDS
+
     async def current(self, pool: asyncpg.Pool) -> dict[str, float]:
         if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
             await self.load(pool)

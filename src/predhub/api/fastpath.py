@@ -1,0 +1,103 @@
+"""The cached single-market price read, answered before FastAPI's routing.
+
+`GET /v1/markets/{market_id}/price` is the hottest request of the hub, and
+when the in-process cache holds a fresh enough row the answer is a dictionary
+lookup and a byte join. Routing, parameter validation and dependency solving
+would cost more than that, so this middleware recognises the path by hand and
+asks the service for a cached answer. Anything it is not sure about (another
+query parameter, a value that needs validating, a cache miss, a stale row)
+goes on to the documented FastAPI route, which stays the single source of the
+behaviour, the error shapes and the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+PRICE_TEMPLATE = "/v1/markets/{market_id}/price"
+_PREFIX = "/v1/markets/"
+_SUFFIX = "/price"
+# Values the route's own validation would accept unchanged; anything else falls through.
+_TIER = re.compile(r"[A-Za-z0-9_]{1,32}")
+_MAX_AGE = re.compile(r"\d{1,9}(?:\.\d{1,6})?")
+
+
+def _query(raw: bytes) -> tuple[str | None, float | None] | None:
+    """`tier` and `max_age` from a plain query string, or None to take the full path."""
+    tier: str | None = None
+    max_age: float | None = None
+    if not raw:
+        return tier, max_age
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    for part in text.split("&"):
+        name, sep, value = part.partition("=")
+        if not sep:
+            return None
+        if name == "tier" and tier is None and _TIER.fullmatch(value):
+            tier = value
+        elif name == "max_age" and max_age is None and _MAX_AGE.fullmatch(value):
+            max_age = float(value)
+            if max_age > 1e9:
+                return None
+        else:
+            return None
+    return tier, max_age
+
+
+class CachedPriceMiddleware:
+    """Answers cache hits of the price route; passes every other request on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._route: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            body = self._answer(scope)
+            if body is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-length", str(len(body)).encode()),
+                            (b"content-type", b"application/json"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def _answer(self, scope: Scope) -> bytes | None:
+        path: str = scope["path"]
+        if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
+            return None
+        key = path[len(_PREFIX) : -len(_SUFFIX)]
+        if not key or "/" in key:
+            return None
+        params = _query(scope.get("query_string") or b"")
+        if params is None:
+            return None
+        app = scope.get("app")
+        state = getattr(getattr(app, "state", None), "api", None)
+        if state is None:
+            return None
+        body: bytes | None = state.service.cached_price(key, *params)
+        if body is not None:
+            scope["route"] = self._price_route(app)  # for the metrics' route label
+        return body
+
+    def _price_route(self, app: Any) -> Any:
+        if self._route is None:
+            for route in app.router.routes:
+                if getattr(route, "path", None) == PRICE_TEMPLATE:
+                    self._route = route
+                    break
+        return self._route

@@ -1,0 +1,66 @@
+"""The cached price read answered before routing: same answers, same errors, kept correct."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from predhub.api.fastpath import _query
+from predhub.service.testing import SeedMarket, seed_market
+
+
+def _without_age(doc: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in doc.items() if k != "age"}
+
+
+async def test_hit_matches_the_full_route_and_follows_changes(
+    app: FastAPI, client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    service = app.state.api.service
+    mid = await seed_market(conn, SeedMarket(native_id="fp", question="Fast?", synced_ago=5))
+    url = f"/v1/markets/{mid}/price"
+    assert service.cached_price(str(mid), "T3", None) is None  # nothing remembered yet
+    first = await client.get(url, params={"tier": "T3"})  # the full route fills the cache
+    assert service.cached_price(str(mid), "T3", None) is not None
+    second = await client.get(url, params={"tier": "T3"})  # answered by the fast path
+    assert second.status_code == 200 and second.headers["content-type"] == "application/json"
+    assert _without_age(second.json()) == _without_age(first.json())
+    assert second.json()["cache"] == "hit"
+
+    # A change of the row reaches the cache through the notification; the next read sees it.
+    await conn.execute("UPDATE silver.markets SET question = 'Changed?' WHERE id = $1", mid)
+    for _ in range(100):
+        if service.cached_price(str(mid), "T3", None) is None:
+            break
+        await asyncio.sleep(0.02)
+    assert (await client.get(url, params={"tier": "T3"})).json()["question"] == "Changed?"
+
+    # A stale row for a stricter tier is never answered from the cache.
+    assert service.cached_price(str(mid), None, 1.0) is None
+
+    # Errors still come from the documented route, with its shape, for cached markets too.
+    bad = await client.get(url, params={"tier": "T9"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_tier"
+    assert (await client.get(url, params={"max_age": "-1"})).status_code == 422
+
+
+async def test_metrics_label_the_route_for_fast_answers(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    mid = await seed_market(conn, SeedMarket(native_id="fm", synced_ago=5))
+    for _ in range(3):
+        assert (await client.get(f"/v1/markets/{mid}/price")).status_code == 200
+    text = (await client.get("/metrics")).text
+    assert 'route="/v1/markets/{market_id}/price"' in text
+    assert 'cache="hit"' in text
+
+
+def test_query_parsing_takes_only_plain_values() -> None:
+    assert _query(b"") == (None, None)
+    assert _query(b"tier=T4") == ("T4", None)
+    assert _query(b"max_age=2.5&tier=feed") == ("feed", 2.5)
+    for raw in (b"tier=", b"max_age=-1", b"max_age=1e3", b"other=1", b"tier=a&tier=b", b"x"):
+        assert _query(raw) is None, raw
