@@ -167,6 +167,20 @@ class OrderBook:
     def best_ask(self) -> Decimal | None:
         return self.asks[0].price if self.asks else None
 
+    def quote(self, *, last: Decimal | None = None) -> Quote:
+        """The book's best bid and ask as a quote of the same outcome (mid left to the caller)."""
+        return Quote(
+            venue=self.venue,
+            market_native_id=self.market_native_id,
+            outcome_index=self.outcome_index,
+            observed_at=self.observed_at,
+            token_id=self.token_id,
+            best_bid=self.best_bid,
+            best_ask=self.best_ask,
+            last=last,
+            raw=self.raw,
+        )
+
 
 @dataclass(slots=True)
 class PricePoint:

@@ -39,13 +39,4 @@ def book_quote(book: OrderBook) -> Quote | None:
     """The best bid and ask of a book, as a partial quote."""
     if book.best_bid is None and book.best_ask is None:
         return None
-    return Quote(
-        venue=book.venue,
-        market_native_id=book.market_native_id,
-        outcome_index=book.outcome_index,
-        observed_at=book.observed_at,
-        token_id=book.token_id,
-        best_bid=book.best_bid,
-        best_ask=book.best_ask,
-        raw=book.raw,
-    )
+    return book.quote()

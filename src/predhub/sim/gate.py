@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from predhub.sim.config import FaultRule
@@ -155,3 +156,14 @@ def endpoint(
         return json_response(body, status)
 
     return run
+
+
+def venue_route(
+    style: VenueStyle,
+    path: str,
+    handler: Handler,
+    latency: float,
+    methods: list[str] | None = None,
+) -> Route:
+    """A route serving `handler` at `path` under the venue's rules (GET unless told)."""
+    return Route(path, endpoint(style, path, handler, latency), methods=methods or ["GET"])

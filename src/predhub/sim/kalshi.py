@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from predhub.sim.books import top_sizes, yes_book
 from predhub.sim.fmt import dollars, fp, iso, iso_s
-from predhub.sim.gate import Limit, Reply, VenueStyle, endpoint
+from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
 from predhub.sim.names import uuid_like
 from predhub.sim.runtime import Sim
 from predhub.sim.trades import TradeRecord
@@ -429,7 +429,7 @@ def candlesticks(request: Request, sim: Sim) -> Any:
 
 def routes() -> dict[str, list[BaseRoute]]:
     def r(path: str, handler: Any, latency: float) -> Route:
-        return Route(path, endpoint(STYLE, path, handler, latency), methods=["GET"])
+        return venue_route(STYLE, path, handler, latency)
 
     return {
         "KALSHI_URL": [

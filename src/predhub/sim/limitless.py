@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from predhub.sim.books import yes_book
 from predhub.sim.fmt import iso
-from predhub.sim.gate import Limit, Reply, VenueStyle, endpoint
+from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
 from predhub.sim.polymarket import price_points
 from predhub.sim.runtime import Sim
 from predhub.sim.world import OPEN, RESOLVED, VOIDED, SimMarket, World
@@ -224,7 +224,7 @@ def historical_price(request: Request, sim: Sim) -> Any:
 
 def routes() -> dict[str, list[BaseRoute]]:
     def r(path: str, handler: Any, latency: float) -> Route:
-        return Route(path, endpoint(STYLE, path, handler, latency), methods=["GET"])
+        return venue_route(STYLE, path, handler, latency)
 
     return {
         "LIMITLESS_URL": [

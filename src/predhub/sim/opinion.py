@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from predhub.sim.books import outcome_book
-from predhub.sim.gate import Limit, Reply, VenueStyle, endpoint
+from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
 from predhub.sim.polymarket import price_points
 from predhub.sim.runtime import Sim
 from predhub.sim.world import CLOSED, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
@@ -267,7 +267,7 @@ def price_history(request: Request, sim: Sim) -> Any:
 
 def routes() -> dict[str, list[BaseRoute]]:
     def r(path: str, handler: Any, latency: float) -> Route:
-        return Route(path, endpoint(STYLE, path, handler, latency), methods=["GET"])
+        return venue_route(STYLE, path, handler, latency)
 
     return {
         "OPINION_URL": [

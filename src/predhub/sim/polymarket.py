@@ -20,11 +20,11 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from predhub.sim.books import outcome_book
 from predhub.sim.fmt import day, iso, num, pg_time
-from predhub.sim.gate import Limit, Reply, VenueStyle, endpoint
+from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
 from predhub.sim.names import hex_id, slugify
 from predhub.sim.runtime import Sim
 from predhub.sim.trades import TradeRecord
@@ -806,38 +806,33 @@ def routes() -> dict[str, list[BaseRoute]]:
     """Routes per base-URL prefix name (see `predhub.sim.urls`)."""
     g, c, d = _style("gamma"), _style("clob"), _style("data")
 
-    def r(
-        style: VenueStyle, path: str, handler: Any, latency: float, methods: list[str] | None = None
-    ) -> Route:
-        return Route(path, endpoint(style, path, handler, latency), methods=methods or ["GET"])
-
     return {
         "POLYMARKET_GAMMA_URL": [
-            r(g, "/markets", markets_list, 0.35),
-            r(g, "/markets/keyset", markets_keyset, 0.35),
-            r(g, "/markets/slug/{slug}", market_by_slug, 0.12),
-            r(g, "/markets/{id}", market_by_id, 0.12),
-            r(g, "/events", events_list, 0.35),
-            r(g, "/events/keyset", events_keyset, 0.35),
-            r(g, "/events/{id}", event_by_id, 0.12),
-            r(g, "/public-search", public_search, 0.25),
+            venue_route(g, "/markets", markets_list, 0.35),
+            venue_route(g, "/markets/keyset", markets_keyset, 0.35),
+            venue_route(g, "/markets/slug/{slug}", market_by_slug, 0.12),
+            venue_route(g, "/markets/{id}", market_by_id, 0.12),
+            venue_route(g, "/events", events_list, 0.35),
+            venue_route(g, "/events/keyset", events_keyset, 0.35),
+            venue_route(g, "/events/{id}", event_by_id, 0.12),
+            venue_route(g, "/public-search", public_search, 0.25),
         ],
         "POLYMARKET_CLOB_URL": [
-            r(c, "/book", book, 0.06),
-            r(c, "/books", books, 0.1, ["POST"]),
-            r(c, "/price", price, 0.05),
-            r(c, "/prices", prices_get, 0.08),
-            Route("/prices", endpoint(c, "/prices", prices_post, 0.08), methods=["POST"]),
-            r(c, "/midpoint", midpoint, 0.05),
-            r(c, "/midpoints", midpoints_get, 0.08),
-            Route("/midpoints", endpoint(c, "/midpoints", midpoints_post, 0.08), methods=["POST"]),
-            r(c, "/last-trade-price", last_trade_price, 0.05),
-            r(c, "/spread", spread, 0.05),
-            r(c, "/tick-size", tick_size, 0.05),
-            r(c, "/prices-history", prices_history, 0.12),
-            r(c, "/markets/{condition_id}", clob_market_by_condition, 0.08),
+            venue_route(c, "/book", book, 0.06),
+            venue_route(c, "/books", books, 0.1, ["POST"]),
+            venue_route(c, "/price", price, 0.05),
+            venue_route(c, "/prices", prices_get, 0.08),
+            venue_route(c, "/prices", prices_post, 0.08, ["POST"]),
+            venue_route(c, "/midpoint", midpoint, 0.05),
+            venue_route(c, "/midpoints", midpoints_get, 0.08),
+            venue_route(c, "/midpoints", midpoints_post, 0.08, ["POST"]),
+            venue_route(c, "/last-trade-price", last_trade_price, 0.05),
+            venue_route(c, "/spread", spread, 0.05),
+            venue_route(c, "/tick-size", tick_size, 0.05),
+            venue_route(c, "/prices-history", prices_history, 0.12),
+            venue_route(c, "/markets/{condition_id}", clob_market_by_condition, 0.08),
         ],
-        "POLYMARKET_DATA_URL": [r(d, "/trades", trades, 0.15)],
+        "POLYMARKET_DATA_URL": [venue_route(d, "/trades", trades, 0.15)],
     }
 
 

@@ -397,18 +397,8 @@ def quotes_from_books(books: list[OrderBook], last_yes: Decimal | None) -> list[
         last = None
         if last_yes is not None:
             last = last_yes if book.outcome_index == 0 else complement(last_yes)
-        quotes.append(
-            Quote(
-                venue=VENUE,
-                market_native_id=book.market_native_id,
-                outcome_index=book.outcome_index,
-                observed_at=book.observed_at,
-                token_id=book.token_id,
-                best_bid=bid,
-                best_ask=ask,
-                mid=mid,
-                last=last,
-                price=mid if mid is not None else last,
-            )
-        )
+        quote = book.quote(last=last)
+        quote.mid = mid
+        quote.price = mid if mid is not None else last
+        quotes.append(quote)
     return quotes

@@ -468,18 +468,7 @@ def parse_ws_message(
                 market_id, index = tokens[token]
                 book = parse_book(frame, market_id, index)
                 books.append(book)
-                quotes.append(
-                    Quote(
-                        VENUE,
-                        market_id,
-                        index,
-                        book.observed_at,
-                        token_id=token,
-                        best_bid=book.best_bid,
-                        best_ask=book.best_ask,
-                        last=opt(frame, "last_trade_price", price),
-                    )
-                )
+                quotes.append(book.quote(last=opt(frame, "last_trade_price", price)))
             elif kind == "price_change":
                 at = opt(frame, "timestamp", unix_millis) or received_at
                 changes = frame.get("price_changes")
