@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -115,23 +115,14 @@ def db_status() -> None:
 def _register_stage_commands() -> None:
     """Stages add their commands here; each lives beside the code it drives."""
     from predhub import hub
+    from predhub.api import cli as api_cli
+    from predhub.ingest import cli as ingest_cli
+    from predhub.scheduler import cli as scheduler_cli
+    from predhub.sim import cli as sim_cli
+    from predhub.venues import cli as venues_cli
 
-    hub.register(app)
-    for module in (
-        "predhub.sim.cli",
-        "predhub.venues.cli",
-        "predhub.ingest.cli",
-        "predhub.scheduler.cli",
-        "predhub.api.cli",
-    ):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        register: Callable[[typer.Typer], None] = mod.register
-        register(app)
+    for stage in (hub, sim_cli, scheduler_cli, api_cli, venues_cli, ingest_cli):
+        stage.register(app)
 
 
 _register_stage_commands()

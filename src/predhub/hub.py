@@ -36,13 +36,6 @@ class Component:
     process: subprocess.Popen[bytes] | None = None
 
 
-def _has_command(app: typer.Typer, name: str) -> bool:
-    return any(
-        (c.name or (c.callback.__name__ if c.callback else "")) == name
-        for c in app.registered_commands
-    ) or any(g.name == name for g in app.registered_groups)
-
-
 def _sim_env(host: str, port: int) -> dict[str, str]:
     from predhub.sim.urls import adapter_env
 
@@ -107,7 +100,7 @@ def _migrate(db: Database) -> None:
     run_async(_upgrade(db.url))
 
 
-def run_hub(*, offline: bool, app: typer.Typer, speed: float, seed: int) -> None:
+def run_hub(*, offline: bool, speed: float, seed: int) -> None:
     settings = get_settings()
     db = resolve_database(settings, stop_at_exit=False)
     supervisor = Supervisor(db)
@@ -124,7 +117,7 @@ def run_hub(*, offline: bool, app: typer.Typer, speed: float, seed: int) -> None
         if db.embedded is not None:
             console.print(f"  data dir   {db.embedded.pgdata}")
         env: dict[str, str] = {}
-        if offline and _has_command(app, "sim"):
+        if offline:
             env = _sim_env(settings.sim_host, settings.sim_port)
             supervisor.start(
                 Component(
@@ -146,19 +139,13 @@ def run_hub(*, offline: bool, app: typer.Typer, speed: float, seed: int) -> None
                 console.print("[red]the simulator did not start[/]")
                 raise typer.Exit(1)
             console.print(f"  simulator  {sim_url}/")
-        if _has_command(app, "worker"):
-            supervisor.start(Component("worker", ["worker"], env=env))
-            console.print("  worker     syncing " + ", ".join(settings.venues))
-        if _has_command(app, "serve"):
-            supervisor.start(Component("api", ["serve"], env=env))
-            base = f"http://{settings.api_host}:{settings.api_port}"
-            console.print(f"  API        {base}/v1   docs {base}/docs   dashboard {base}/")
+        supervisor.start(Component("worker", ["worker"], env=env))
+        console.print("  worker     syncing " + ", ".join(settings.venues))
+        supervisor.start(Component("api", ["serve"], env=env))
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        console.print(f"  API        {base}/v1   docs {base}/docs   dashboard {base}/")
         console.print("Press Ctrl-C to stop.")
-        if supervisor.components:
-            code = supervisor.wait()
-        else:
-            while True:
-                time.sleep(3600)
+        code = supervisor.wait()
     except KeyboardInterrupt:
         code = 0
         console.print("\nstopping...")
@@ -183,9 +170,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Simulator seed")] = 7,
     ) -> None:
         """Run the whole hub offline: embedded database, venue simulator, workers and API."""
-        run_hub(offline=True, app=app, speed=speed, seed=seed)
+        run_hub(offline=True, speed=speed, seed=seed)
 
     @app.command("run")
     def run() -> None:
         """Run the hub against the live venues."""
-        run_hub(offline=False, app=app, speed=1.0, seed=0)
+        run_hub(offline=False, speed=1.0, seed=0)
