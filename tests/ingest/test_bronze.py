@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from ingest.factories import raw
+from predhub.db.connect import connect
 from predhub.ingest.bronze import content_hash, prune_bronze, store_responses
 
 
@@ -81,3 +83,36 @@ async def test_retention_prunes_old_responses_only(conn: asyncpg.Connection) -> 
         await store_responses(conn, [old, new])
     assert await prune_bronze(conn, retention_days=30) == 1
     assert await conn.fetchval("SELECT array_agg(id) FROM bronze.api_responses") == [new.bronze_id]
+
+
+async def test_a_concurrent_writer_of_the_same_content_leaves_one_row(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    """The second writer cannot see the first's uncommitted row when it looks for
+    known contents; its COPY waits on the unique hash, then it takes the staged
+    path and records a sighting of the first writer's row."""
+    other = await connect(db_url)
+    try:
+        first = other.transaction()
+        await first.start()
+        mine = raw(page=9)
+        await store_responses(other, [mine], load_id=1)
+
+        async def second_writer() -> tuple[int, int, int | None]:
+            theirs = raw(page=9)
+            async with conn.transaction():
+                result = await store_responses(conn, [theirs, raw(page=10)], load_id=2)
+            return result.new, result.seen, theirs.bronze_id
+
+        second = asyncio.create_task(second_writer())
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second writer waits for the first's unique hash"
+        await first.commit()
+        new, seen, bronze_id = await second
+    finally:
+        await other.close()
+    assert (new, seen) == (1, 1)
+    assert bronze_id == mine.bronze_id
+    assert await conn.fetchval("SELECT count(*) FROM bronze.api_responses") == 2
+    sightings = await conn.fetch("SELECT response_id, load_id FROM bronze.response_sightings")
+    assert [(s["response_id"], s["load_id"]) for s in sightings] == [(mine.bronze_id, 2)]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import asyncpg
 
 from ingest.factories import T0, market, quote, raw, trade
+from predhub.db.connect import connect
 from predhub.ingest.store import Batch, write_batch
 from predhub.models import Market, Outcome
 
@@ -221,3 +224,41 @@ async def test_changed_markets_update_in_place_with_stamps_and_search(
     assert [r["found"] for r in rows] == [False, True, False, False]
     assert rows[1]["updated_at"] > ids[1]["updated_at"]
     assert [r["updated_at"] for r in rows[2:]] == [r["updated_at"] for r in ids[2:]]
+
+
+async def test_a_trade_the_venue_re_dates_is_still_stored_once(conn: asyncpg.Connection) -> None:
+    """The stored-key lookup only looks at or after the batch's oldest trade; the
+    unique key catches what it misses, and the batch takes the staged path."""
+    await _write(conn, Batch(markets=[market(1)]))
+    assert await _write(conn, Batch(trades=[trade(1, 0)])) == (1, 0, 0, 0)
+    re_dated = replace(trade(1, 0), executed_at=T0 + timedelta(hours=1))
+    later = [replace(trade(1, k), executed_at=T0 + timedelta(hours=1, seconds=k)) for k in (1, 2)]
+    assert await _write(conn, Batch(trades=[re_dated, *later])) == (2, 0, 1, 0)
+    rows = await conn.fetch("SELECT trade_key, executed_at FROM silver.trades ORDER BY trade_key")
+    assert [(r["trade_key"], r["executed_at"]) for r in rows] == [
+        ("tx1-0", T0),
+        ("tx1-1", T0 + timedelta(hours=1, seconds=1)),
+        ("tx1-2", T0 + timedelta(hours=1, seconds=2)),
+    ]
+
+
+async def test_concurrent_writers_of_the_same_trades_store_each_once(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    """A second writer that misses the first's uncommitted trades waits on the
+    unique key, then falls back to the staged insert: nothing is stored twice."""
+    await _write(conn, Batch(markets=[market(1)]))
+    other = await connect(db_url)
+    try:
+        first = other.transaction()
+        await first.start()
+        await write_batch(other, Batch(trades=[trade(1, k) for k in range(4)]), fetched_at=T0)
+        second = asyncio.create_task(_write(conn, Batch(trades=[trade(1, k) for k in range(2, 6)])))
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second writer waits for the first's unique keys"
+        await first.commit()
+        assert await second == (2, 0, 2, 0)
+    finally:
+        await other.close()
+    keys = await conn.fetch("SELECT trade_key FROM silver.trades ORDER BY trade_key")
+    assert [r["trade_key"] for r in keys] == [f"tx1-{k}" for k in range(6)]

@@ -60,10 +60,43 @@ def database(settings: Settings) -> Iterator[Database]:
         db.close()
 
 
+class JsonText(str):
+    """JSON that is already serialised: sent to a json or jsonb column as it is.
+
+    Large payloads (bronze pages) are serialised once, canonically, for their
+    content hash; encoding them again per column would double that cost.
+    """
+
+    __slots__ = ()
+
+
+def _encode_json(value: Any) -> bytes:
+    return (value if isinstance(value, JsonText) else json.dumps(value)).encode()
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + _encode_json(value)  # jsonb's binary format: version 1, then the text
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    """jsonb and json columns arrive as Python objects, not strings."""
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    """jsonb and json columns arrive as Python objects, not strings.
+
+    The binary format lets COPY (which always sends binary) write jsonb too.
+    """
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        schema="pg_catalog",
+        format="binary",
+    )
+    await conn.set_type_codec(
+        "json", encoder=_encode_json, decoder=json.loads, schema="pg_catalog", format="binary"
+    )
 
 
 async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:

@@ -4,10 +4,13 @@ A response's identity is the SHA-256 of its venue, endpoint, parameters,
 status and body (canonical JSON, keys sorted), so polling an unchanged
 endpoint adds no payload: the repeat is recorded in
 `bronze.response_sightings` instead. A batch first records sightings of the
-contents already stored (one statement, hashes only); the new contents are
-then written through COPY into a per-connection temporary table and one
-INSERT ... ON CONFLICT DO NOTHING; they are never rewritten, only removed by age
-(`prune_bronze`, driven by BRONZE_RETENTION_DAYS).
+contents already stored (one statement, hashes only); the new contents then
+go straight into the table by COPY, with ids reserved from its sequence
+beforehand. If a concurrent writer stored one of the same contents meanwhile
+(a unique violation inside the COPY's savepoint), the batch takes the staged
+path instead: COPY into a per-connection temporary table and one
+INSERT ... ON CONFLICT DO NOTHING. Responses are never rewritten, only removed
+by age (`prune_bronze`, driven by BRONZE_RETENTION_DAYS).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from predhub.db.connect import JsonText
 from predhub.models import RawResponse
 
 _TEMP = """
@@ -177,6 +181,11 @@ async def store_responses(
         raw.bronze_id = ids.get(rec[6])
     fresh = [rec for rec in records if rec[6] not in ids]
     result = BronzeResult()
+    stored = await _copy_new(conn, unique, fresh, load_id) if fresh else 0
+    if stored is not None:
+        result.new = stored
+        result.seen = len(unique) - stored
+        return result
     if fresh:
         await ensure_temp(conn)
         await conn.execute("TRUNCATE ingest_bronze_in")
@@ -201,6 +210,81 @@ async def store_responses(
             [(raw.bronze_id, raw.fetched_at, load_id) for raw in missing if raw.bronze_id],
         )
     return result
+
+
+_RESERVE_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('bronze.api_responses', 'id'))"
+    " FROM generate_series(1, $1)"
+)
+_DIRECT_COLUMNS = (
+    "id",
+    "venue",
+    "endpoint",
+    "params",
+    "status",
+    "fetched_at",
+    "content_hash",
+    "payload",
+    "raw_text",
+    "load_id",
+)
+
+
+async def _copy_new(
+    conn: asyncpg.Connection,
+    unique: Sequence[RawResponse],
+    fresh: Sequence[tuple[Any, ...]],
+    load_id: int | None,
+) -> int | None:
+    """COPY new contents straight into bronze; how many, or None if a concurrent writer interfered.
+
+    The first response of each new content is stored (in hash order, the
+    order every writer uses, so two writers cannot deadlock on each other's
+    keys); later responses with the same content in this batch become
+    sightings of it.
+    """
+    first: dict[bytes, tuple[Any, ...]] = {}
+    for rec in fresh:
+        first.setdefault(rec[6], rec)
+    ordered = sorted(first.values(), key=lambda rec: rec[6])
+    new_ids = [row[0] for row in await conn.fetch(_RESERVE_IDS, len(ordered))]
+    rows = [
+        (
+            new_id,
+            rec[1],
+            rec[2],
+            JsonText(rec[3]),
+            rec[4],
+            rec[5],
+            rec[6],
+            None if rec[7] is None else JsonText(rec[7]),
+            rec[8],
+            rec[9],
+        )
+        for new_id, rec in zip(new_ids, ordered, strict=True)
+    ]
+    try:
+        async with conn.transaction():  # a savepoint: the staged path needs this undone
+            await conn.copy_records_to_table(
+                "api_responses", schema_name="bronze", records=rows, columns=_DIRECT_COLUMNS
+            )
+    except asyncpg.UniqueViolationError:
+        return None
+    id_of = {row[6]: row[0] for row in rows}
+    first_ords = {rec[0] for rec in ordered}
+    repeats: list[tuple[int, Any, int | None]] = []
+    for rec in fresh:
+        raw = unique[rec[0]]
+        raw.bronze_id = id_of[rec[6]]
+        if rec[0] not in first_ords:
+            repeats.append((raw.bronze_id, raw.fetched_at, load_id))
+    if repeats:
+        await conn.executemany(
+            "INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id) "
+            "VALUES ($1, $2, $3)",
+            repeats,
+        )
+    return len(rows)
 
 
 async def prune_bronze(conn: asyncpg.Connection, *, retention_days: int) -> int:
