@@ -262,3 +262,23 @@ async def test_concurrent_writers_of_the_same_trades_store_each_once(
         await other.close()
     keys = await conn.fetch("SELECT trade_key FROM silver.trades ORDER BY trade_key")
     assert [r["trade_key"] for r in keys] == [f"tx1-{k}" for k in range(6)]
+
+
+async def test_a_row_changed_outside_the_writer_is_compared_again(conn: asyncpg.Connection) -> None:
+    """Unchanged markets are recognised by their stored fingerprint; a content
+    change made without one (by hand) clears it, so the next load of the venue's
+    unchanged data still puts the venue's values back."""
+    assert await _write(conn, Batch(markets=[market(1), market(2)])) == (2, 0, 0, 0)
+    assert (
+        await conn.fetchval("SELECT count(*) FROM silver.markets WHERE row_fingerprint IS NULL")
+        == 0
+    )
+    await conn.execute("UPDATE silver.markets SET question = 'Edited?' WHERE native_id = 'm1'")
+    assert await conn.fetchval(
+        "SELECT row_fingerprint IS NULL FROM silver.markets WHERE native_id = 'm1'"
+    )
+    assert await _write(conn, Batch(markets=[market(1), market(2)])) == (0, 1, 1, 0)
+    assert await conn.fetchval("SELECT question FROM silver.markets WHERE native_id = 'm1'") == (
+        "Will thing 1 happen?"
+    )
+    assert await _write(conn, Batch(markets=[market(1), market(2)])) == (0, 0, 2, 0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from predhub.ingest.silver.common import WriteResult, copy_in, dumps, last_wins
 from predhub.models import Event, Market
@@ -148,7 +150,7 @@ _MARKET_DDL = """
     end_at timestamptz, venue_updated_at timestamptz, volume_total numeric, volume_24h numeric,
     liquidity numeric, open_interest numeric, fee_bps numeric, tick_size numeric,
     winning_outcome smallint, is_void boolean, payouts text, resolution_source text,
-    resolved_at timestamptz, extra text, bronze_id bigint
+    resolved_at timestamptz, extra text, row_fingerprint bigint, bronze_id bigint
 """
 _MARKET_COLS = (
     "venue",
@@ -176,6 +178,7 @@ _MARKET_COLS = (
     "resolution_source",
     "resolved_at",
     "extra",
+    "row_fingerprint",
     "bronze_id",
 )
 _MARKET_DATA = [c for c in _MARKET_COLS if c not in ("venue", "native_id", "bronze_id")]
@@ -194,10 +197,16 @@ _MARKETS_SQL = _upsert_sql(
 )
 
 # Rows the upsert left alone were still synced: record that, and nothing else.
-_STAMP_UNCHANGED_SQL = """
-UPDATE silver.markets m SET metadata_synced_at = $1
-FROM ingest_markets_in t
-WHERE m.venue = t.venue AND m.native_id = t.native_id AND NOT (m.id = ANY($2::bigint[]))
+_STAMP_UNCHANGED_SQL = (
+    "UPDATE silver.markets SET metadata_synced_at = $1 WHERE id = ANY($2::bigint[])"
+)
+
+# Markets whose stored fingerprint equals the batch's: identical content.
+_SAME_FINGERPRINT_SQL = """
+SELECT m.id, k.native_id
+FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k (venue, native_id, fingerprint)
+JOIN silver.markets m ON m.venue = k.venue AND m.native_id = k.native_id
+WHERE m.row_fingerprint = k.fingerprint
 """
 
 # Markets may reference events only their own listing names: create minimal ones
@@ -235,9 +244,20 @@ SELECT DISTINCT market_id FROM up
 """
 
 
+def fingerprint(record: Sequence[Any], m: Market) -> int:
+    """A 64-bit digest of what a market's row and outcomes hold (not where they came from).
+
+    Re-polled catalogues are mostly unchanged: comparing one stored number
+    per market drops those rows before anything is staged or joined.
+    """
+    content = (record[:-2], [(o.index, o.label, o.token_id) for o in m.outcomes])
+    digest = hashlib.blake2b(orjson.dumps(content, default=str), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _market_record(m: Market) -> tuple[Any, ...]:
     r = m.resolution
-    return (
+    record = (
         m.venue,
         m.native_id,
         m.event_native_id,
@@ -263,8 +283,10 @@ def _market_record(m: Market) -> tuple[Any, ...]:
         r.source if r else None,
         r.resolved_at if r else None,
         dumps(m.extra),
+        None,
         m.raw.bronze_id if m.raw else None,
     )
+    return (*record[:-2], fingerprint(record, m), record[-1])
 
 
 async def upsert_markets(
@@ -280,24 +302,51 @@ async def upsert_markets(
     batch = last_wins(markets, lambda m: (m.venue, m.native_id))
     if not batch:
         return WriteResult()
-    await copy_in(conn, "ingest_markets_in", _MARKET_DDL, _MARKET_COLS, map(_market_record, batch))
-    await conn.fetchval(_MINIMAL_EVENTS_SQL)
-    rows = await conn.fetch(_MARKETS_SQL, synced_at)
-    outcomes = [
-        (m.venue, m.native_id, o.index, o.label, o.token_id)
-        for m in batch
-        for o in last_wins(m.outcomes, lambda o: o.index)
-    ]
-    new = {r["id"] for r in rows if r["inserted"]}
-    changed = {r["id"] for r in rows if not r["inserted"]}
-    if outcomes:
-        await copy_in(conn, "ingest_outcomes_in", _OUTCOME_DDL, _OUTCOME_COLS, outcomes)
-        changed |= {r["market_id"] for r in await conn.fetch(_OUTCOMES_SQL)} - new
-    if synced_at is not None and len(rows) < len(batch):
-        await conn.execute(_STAMP_UNCHANGED_SQL, synced_at, [r["id"] for r in rows])
+    records = [_market_record(m) for m in batch]
+    same = await conn.fetch(
+        _SAME_FINGERPRINT_SQL,
+        [r[0] for r in records],
+        [r[1] for r in records],
+        [r[-2] for r in records],
+    )
+    if same:
+        identical = {r["native_id"] for r in same}
+        keep = [i for i, m in enumerate(batch) if m.native_id not in identical]
+        batch, records = [batch[i] for i in keep], [records[i] for i in keep]
+    new: set[int] = set()
+    changed: set[int] = set()
+    written: list[int] = []
+    if batch:
+        await copy_in(conn, "ingest_markets_in", _MARKET_DDL, _MARKET_COLS, records)
+        await conn.fetchval(_MINIMAL_EVENTS_SQL)
+        rows = await conn.fetch(_MARKETS_SQL, synced_at)
+        written = [r["id"] for r in rows]
+        new = {r["id"] for r in rows if r["inserted"]}
+        changed = {r["id"] for r in rows if not r["inserted"]}
+        outcomes = [
+            (m.venue, m.native_id, o.index, o.label, o.token_id)
+            for m in batch
+            for o in last_wins(m.outcomes, lambda o: o.index)
+        ]
+        if outcomes:
+            await copy_in(conn, "ingest_outcomes_in", _OUTCOME_DDL, _OUTCOME_COLS, outcomes)
+            changed |= {r["market_id"] for r in await conn.fetch(_OUTCOMES_SQL)} - new
+        if synced_at is not None and len(rows) < len(batch):
+            # Staged rows the upsert found identical (a fingerprint stored before
+            # fingerprints existed, say): they were synced all the same.
+            stale = await conn.fetch(
+                "SELECT m.id FROM ingest_markets_in t JOIN silver.markets m "
+                "ON m.venue = t.venue AND m.native_id = t.native_id "
+                "WHERE NOT (m.id = ANY($1::bigint[]))",
+                written,
+            )
+            await conn.execute(_STAMP_UNCHANGED_SQL, synced_at, [r["id"] for r in stale])
+    if synced_at is not None and same:
+        await conn.execute(_STAMP_UNCHANGED_SQL, synced_at, [r["id"] for r in same])
+    total = len(batch) + len(same)
     return WriteResult(
         inserted=len(new),
         updated=len(changed),
-        unchanged=len(batch) - len(new) - len(changed),
+        unchanged=total - len(new) - len(changed),
         markets=new | changed,
     )
