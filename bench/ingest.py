@@ -8,44 +8,47 @@
 The database is the embedded PostgreSQL in a temporary directory, or the
 server named by DATABASE_URL (a scratch database is created on it).
 
-What `db` compares, and why the ratio stays well under 1
---------------------------------------------------------
+What `db` measures
+------------------
 Our figure is the whole write path: parsing venue JSON into the unified model
 (Decimal and datetime construction), validation, bronze (canonical JSON,
-SHA-256, the raw pages stored as jsonb), then silver in one transaction per
-ten pages. The baseline is a binary COPY of the very same silver records into
-an unindexed table without constraints, in the same run: the price of moving
-the bytes, nothing else. A second baseline, "search-vector floor", COPYs the
-same rows into a table with only silver.markets' stored search vector, its
-unique key and its GIN index: no loader can beat it without changing the
-schema.
+SHA-256, the raw pages stored as jsonb), then silver, ten pages a transaction,
+with two writers at once by default (the worker runs its jobs concurrently; on
+two cores one writer's Python work overlaps the other's database work;
+`--writers 1` shows the serial figure). The baseline is a binary COPY, in the
+same run, of the very same rows into unindexed tables without constraints:
+the silver records and the bronze pages (jsonb), the price of moving the bytes
+and nothing else. The ratio against the silver records alone is printed too.
 
-Where the remaining time goes (measured with EXPLAIN (ANALYZE, BUFFERS) and
-per-statement timing on 5,500 markets / 80,000 trades):
+Where the time goes (EXPLAIN ANALYZE and per-statement timing, 5,500 markets
+and 220,000 trades):
 
-- markets: the stored `search_vector` (three to_tsvector('english', ...) calls
-  over question, event title and description) costs about 80 us a row, more
-  than the whole plain COPY of that row; PostgreSQL recomputes it on every
-  UPDATE of the row, whichever column changed. Then nine indexes (GIN
-  included) and the outcomes (two rows a market, each with a foreign-key
-  check and two indexes). The `markets_changed_notify` row trigger is cheap
-  (about 7 ms per 2,000 updated rows).
-- trades: the two foreign keys (market_id, outcome_id) fire one RI check per
-  row, about 45% of the insert statement; then three indexes (primary key,
-  the (venue, trade_key) dedupe key, (market_id, executed_at)).
-- bronze: parsing each page into jsonb and compressing it (pglz; this build
-  has no lz4) - about 5 ms per 200 KB page.
-- Python: normalising (a third of the markets' wall time) and building the
-  COPY records.
+- markets: the insert itself, about 50 us a row: ten index entries a row
+  (lookups by condition id, slug, event, venue and status, priority, the
+  backfill and closing queues, the GIN search index), the search-vector
+  trigger (two to_tsvector calls, about 12 us) and the event foreign key
+  (about 5 us). The GIN index alone, with its vector, costs more than the
+  plain COPY of the row ("search-vector floor" prints that floor). Then the
+  outcomes (two rows a market, staged and joined to resolve market ids).
+- trades: the COPY into silver.trades with its three indexes (primary key,
+  the (venue, trade_key) dedupe key, (market_id, executed_at)); normalising
+  (Decimal and datetime construction) is a fifth of the wall time.
+- bronze: the server parsing each page into jsonb and compressing it (pglz;
+  this PostgreSQL build has no lz4).
 
-What was removed: existing changed rows go straight to UPDATE instead of
-INSERT ... ON CONFLICT (which computed the search vector once for the
-proposed row and again for the update); trades resolve their outcome by a
-hash join instead of one index probe per trade; bronze serialises each page
-once (it was serialised twice, for the hash and for the payload) and
-contents already stored only add a sighting, their payloads never sent
-again; trades are validated by a fast path. Unchanged rows are filtered by a join before
-any write, so re-applying a batch updates nothing (`n_tup_upd` +0).
+What was removed: trades and new bronze contents COPY straight into their
+tables (a staging table cost as much as the COPY itself), with a savepoint
+and the staged INSERT ... ON CONFLICT as the fallback when a concurrent
+writer stored the same keys; the stored-trade lookup is one index range scan
+per market, not a probe per trade; trades have no per-row foreign-key checks
+(the writer resolves both ids from silver in the same transaction); the
+search vector covers question and event title and is recomputed only when
+they change (it was a generated column over the description too, recomputed
+on every update); a duplicate index on markets went; markets carry a content
+fingerprint, so re-polled unchanged markets are dropped by comparing one
+number before anything is staged; bronze serialises each page once. Unchanged
+rows are never rewritten, so re-applying a batch updates nothing (`n_tup_upd`
++0).
 """
 
 from __future__ import annotations

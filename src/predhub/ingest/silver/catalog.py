@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from predhub.db.connect import JsonText
 from predhub.ingest.silver.common import WriteResult, copy_in, dumps, last_wins
 from predhub.models import Event, Market
 
@@ -201,13 +202,38 @@ _STAMP_UNCHANGED_SQL = (
     "UPDATE silver.markets SET metadata_synced_at = $1 WHERE id = ANY($2::bigint[])"
 )
 
-# Markets whose stored fingerprint equals the batch's: identical content.
-_SAME_FINGERPRINT_SQL = """
-SELECT m.id, k.native_id
+# The batch's markets that exist, and whether their content is identical
+# (same fingerprint).
+_EXISTING_SQL = """
+SELECT m.id, m.venue, m.native_id, m.row_fingerprint IS NOT DISTINCT FROM k.fingerprint AS same
 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k (venue, native_id, fingerprint)
 JOIN silver.markets m ON m.venue = k.venue AND m.native_id = k.native_id
-WHERE m.row_fingerprint = k.fingerprint
 """
+
+# New markets' events: create the missing ones (minimal, as below) and return
+# the ids of all of them.
+_EVENT_IDS_SQL = """
+WITH k AS (
+    SELECT DISTINCT ON (venue, native_id) venue, native_id, title, bronze_id
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+        AS k (venue, native_id, title, bronze_id)
+    ORDER BY venue, native_id
+), ins AS (
+    INSERT INTO silver.events (venue, native_id, title, bronze_id)
+    SELECT venue, native_id, coalesce(title, native_id), bronze_id FROM k
+    ON CONFLICT (venue, native_id) DO NOTHING
+    RETURNING venue, native_id, id
+)
+SELECT venue, native_id, id FROM ins
+UNION ALL
+SELECT e.venue, e.native_id, e.id FROM k JOIN silver.events e USING (venue, native_id)
+"""
+_RESERVE_MARKET_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('silver.markets', 'id')) FROM generate_series(1, $1)"
+)
+_COPY_MARKET_COLS = ("id", *_MARKET_COLS, "event_id", "metadata_synced_at")
+_JSON_AT = (_MARKET_COLS.index("payouts"), _MARKET_COLS.index("extra"))
+_COPY_OUTCOME_COLS = ("market_id", "idx", "label", "token_id")
 
 # Markets may reference events only their own listing names: create minimal ones
 # (never overwriting a full event the events listing wrote).
@@ -294,59 +320,135 @@ async def upsert_markets(
 ) -> WriteResult:
     """Upsert markets with their outcomes; create the events they name if missing.
 
+    Markets whose stored fingerprint matches are left alone; new markets go
+    straight into silver by COPY (`_copy_new`); changed ones, and new ones a
+    concurrent writer inserted meanwhile, take the staged upsert.
+
     Counts are of markets; a market whose outcomes alone changed counts as
     updated. With `synced_at`, every market of the batch gets it as its
-    `metadata_synced_at`: written rows in the upsert itself, the others by a
+    `metadata_synced_at`: written rows in the write itself, the others by a
     narrow update (never a second rewrite of a changed row).
     """
     batch = last_wins(markets, lambda m: (m.venue, m.native_id))
     if not batch:
         return WriteResult()
     records = [_market_record(m) for m in batch]
-    same = await conn.fetch(
-        _SAME_FINGERPRINT_SQL,
+    existing = await conn.fetch(
+        _EXISTING_SQL,
         [r[0] for r in records],
         [r[1] for r in records],
         [r[-2] for r in records],
     )
-    if same:
-        identical = {r["native_id"] for r in same}
-        keep = [i for i, m in enumerate(batch) if m.native_id not in identical]
-        batch, records = [batch[i] for i in keep], [records[i] for i in keep]
+    known = {(r["venue"], r["native_id"]) for r in existing}
+    same = [r["id"] for r in existing if r["same"]]
+    identical = {(r["venue"], r["native_id"]) for r in existing if r["same"]}
+    fresh = [i for i, m in enumerate(batch) if (m.venue, m.native_id) not in known]
+    staged = [
+        i
+        for i, m in enumerate(batch)
+        if (m.venue, m.native_id) in known and (m.venue, m.native_id) not in identical
+    ]
     new: set[int] = set()
-    changed: set[int] = set()
-    written: list[int] = []
-    if batch:
-        await copy_in(conn, "ingest_markets_in", _MARKET_DDL, _MARKET_COLS, records)
-        await conn.fetchval(_MINIMAL_EVENTS_SQL)
-        rows = await conn.fetch(_MARKETS_SQL, synced_at)
-        written = [r["id"] for r in rows]
-        new = {r["id"] for r in rows if r["inserted"]}
-        changed = {r["id"] for r in rows if not r["inserted"]}
-        outcomes = [
-            (m.venue, m.native_id, o.index, o.label, o.token_id)
-            for m in batch
-            for o in last_wins(m.outcomes, lambda o: o.index)
-        ]
-        if outcomes:
-            await copy_in(conn, "ingest_outcomes_in", _OUTCOME_DDL, _OUTCOME_COLS, outcomes)
-            changed |= {r["market_id"] for r in await conn.fetch(_OUTCOMES_SQL)} - new
-        if synced_at is not None and len(rows) < len(batch):
-            # Staged rows the upsert found identical (a fingerprint stored before
-            # fingerprints existed, say): they were synced all the same.
-            stale = await conn.fetch(
-                "SELECT m.id FROM ingest_markets_in t JOIN silver.markets m "
-                "ON m.venue = t.venue AND m.native_id = t.native_id "
-                "WHERE NOT (m.id = ANY($1::bigint[]))",
-                written,
+    if fresh:
+        copied = await _copy_new(
+            conn, [batch[i] for i in fresh], [records[i] for i in fresh], synced_at
+        )
+        if copied is None:
+            staged = sorted(staged + fresh)
+        else:
+            new = set(copied)
+    result = WriteResult(inserted=len(new), markets=set(new))
+    if staged:
+        result.merge(
+            await _upsert_staged(
+                conn, [batch[i] for i in staged], [records[i] for i in staged], synced_at
             )
-            await conn.execute(_STAMP_UNCHANGED_SQL, synced_at, [r["id"] for r in stale])
+        )
     if synced_at is not None and same:
-        await conn.execute(_STAMP_UNCHANGED_SQL, synced_at, [r["id"] for r in same])
-    total = len(batch) + len(same)
-    return WriteResult(
-        inserted=len(new),
-        updated=len(changed),
-        unchanged=total - len(new) - len(changed),
-        markets=new | changed,
-    )
+        await conn.execute(_STAMP_UNCHANGED_SQL, synced_at, same)
+    result.unchanged = len(batch) - result.inserted - result.updated
+    return result
+
+
+async def _copy_new(
+    conn: asyncpg.Connection,
+    batch: Sequence[Market],
+    records: Sequence[tuple[Any, ...]],
+    synced_at: datetime | None,
+) -> list[int] | None:
+    """COPY markets not in silver, and their outcomes, straight in; their ids.
+
+    None when a concurrent writer inserted one of them meanwhile (a unique
+    violation inside the savepoint): the caller then stages them instead.
+    Rows go in (venue, native_id) order, the order every writer uses.
+    """
+    order = sorted(range(len(batch)), key=lambda i: (batch[i].venue, batch[i].native_id))
+    named = [records[i] for i in order if records[i][2] is not None]
+    event_ids = {
+        (r["venue"], r["native_id"]): r["id"]
+        for r in await conn.fetch(
+            _EVENT_IDS_SQL,
+            [r[0] for r in named],
+            [r[2] for r in named],
+            [r[3] for r in named],
+            [r[-1] for r in named],
+        )
+    }
+    ids = [r[0] for r in await conn.fetch(_RESERVE_MARKET_IDS, len(order))]
+    rows: list[tuple[Any, ...]] = []
+    outcomes: list[tuple[Any, ...]] = []
+    for market_id, i in zip(ids, order, strict=True):
+        row = list(records[i])
+        for at in _JSON_AT:
+            row[at] = None if row[at] is None else JsonText(row[at])
+        event_id = event_ids.get((row[0], row[2])) if row[2] is not None else None
+        rows.append((market_id, *row, event_id, synced_at))
+        outcomes.extend(
+            (market_id, o.index, o.label, o.token_id)
+            for o in last_wins(batch[i].outcomes, lambda o: o.index)
+        )
+    try:
+        async with conn.transaction():  # a savepoint: the staged path needs this undone
+            await conn.copy_records_to_table(
+                "markets", schema_name="silver", records=rows, columns=_COPY_MARKET_COLS
+            )
+            if outcomes:
+                await conn.copy_records_to_table(
+                    "outcomes", schema_name="silver", records=outcomes, columns=_COPY_OUTCOME_COLS
+                )
+    except asyncpg.UniqueViolationError:
+        return None
+    return ids
+
+
+async def _upsert_staged(
+    conn: asyncpg.Connection,
+    batch: Sequence[Market],
+    records: Sequence[tuple[Any, ...]],
+    synced_at: datetime | None,
+) -> WriteResult:
+    """Stage markets and upsert them, touching only rows whose content changed."""
+    await copy_in(conn, "ingest_markets_in", _MARKET_DDL, _MARKET_COLS, records)
+    await conn.fetchval(_MINIMAL_EVENTS_SQL)
+    rows = await conn.fetch(_MARKETS_SQL, synced_at)
+    new = {r["id"] for r in rows if r["inserted"]}
+    changed = {r["id"] for r in rows if not r["inserted"]}
+    outcomes = [
+        (m.venue, m.native_id, o.index, o.label, o.token_id)
+        for m in batch
+        for o in last_wins(m.outcomes, lambda o: o.index)
+    ]
+    if outcomes:
+        await copy_in(conn, "ingest_outcomes_in", _OUTCOME_DDL, _OUTCOME_COLS, outcomes)
+        changed |= {r["market_id"] for r in await conn.fetch(_OUTCOMES_SQL)} - new
+    if synced_at is not None and len(rows) < len(batch):
+        # Rows the upsert found identical (stored before fingerprints were, say)
+        # were synced all the same.
+        await conn.execute(
+            "UPDATE silver.markets m SET metadata_synced_at = $1 FROM ingest_markets_in t "
+            "WHERE m.venue = t.venue AND m.native_id = t.native_id "
+            "AND NOT (m.id = ANY($2::bigint[]))",
+            synced_at,
+            [r["id"] for r in rows],
+        )
+    return WriteResult(inserted=len(new), updated=len(changed), markets=new | changed)
