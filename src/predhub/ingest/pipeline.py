@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ BACKFILL_DAYS = 30
 QUOTE_BATCH_MARKETS = 100
 BACKFILL_INTERVAL_SECONDS = 3600
 _END = object()
+_DEADLOCK_ATTEMPTS = 4
 
 
 @dataclass
@@ -134,17 +136,34 @@ class Ingestor:
         stamp_ids: Sequence[int] = (),
         after: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     ) -> LoadSummary:
-        """Write one batch in one transaction; stamp the markets it synced."""
-        now = datetime.now(UTC)
-        async with self.pool.acquire() as conn, conn.transaction():
-            part = await write_batch(conn, batch, load_id=run.load_id, fetched_at=now)
-            ids = list(stamp_ids)
-            if stamps and stamp_native:
-                ids += (await ids_by_native(conn, self.name, stamp_native)).values()
-            for column in stamps:
-                await stamp(conn, column, ids, now)
-            if after is not None:
-                await after(conn)
+        """Write one batch in one transaction; stamp the markets it synced.
+
+        Concurrent jobs lock markets and quotes in different orders (a load
+        writes markets then their quotes; a quotes job writes quotes then
+        stamps their markets), so PostgreSQL may pick this transaction as a
+        deadlock's victim: it is rolled back whole and simply run again.
+        """
+        unstored = [raw for raw in batch.all_raw() if raw.bronze_id is None]
+        for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+            now = datetime.now(UTC)
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    part = await write_batch(conn, batch, load_id=run.load_id, fetched_at=now)
+                    ids = list(stamp_ids)
+                    if stamps and stamp_native:
+                        ids += (await ids_by_native(conn, self.name, stamp_native)).values()
+                    for column in stamps:
+                        await stamp(conn, column, ids, now)
+                    if after is not None:
+                        await after(conn)
+                break
+            except asyncpg.DeadlockDetectedError:
+                if attempt == _DEADLOCK_ATTEMPTS:
+                    raise
+                for raw in unstored:  # the bronze ids given out were rolled back
+                    raw.bronze_id = None
+                log.info("ingest.deadlock_retry", venue=self.name, attempt=attempt)
+                await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
         part.requests = len({id(r) for r in batch.raw})
         run.add(part)
         return part

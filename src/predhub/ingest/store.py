@@ -190,8 +190,12 @@ async def stamp(
 ) -> None:
     """Record that these markets' `column` data was synced at `at` (for the scheduler)."""
     if market_ids:
+        # Rows are locked in id order, as every stamp does, so two stamping
+        # transactions cannot deadlock on each other.
         await conn.execute(
-            f"UPDATE silver.markets SET {column} = $2 WHERE id = ANY($1::bigint[])",
+            f"""UPDATE silver.markets m SET {column} = $2
+            FROM (SELECT id FROM silver.markets WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) l
+            WHERE m.id = l.id""",
             list(market_ids),
             at,
         )

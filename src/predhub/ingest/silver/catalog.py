@@ -198,9 +198,11 @@ _MARKETS_SQL = _upsert_sql(
 )
 
 # Rows the upsert left alone were still synced: record that, and nothing else.
-_STAMP_UNCHANGED_SQL = (
-    "UPDATE silver.markets SET metadata_synced_at = $1 WHERE id = ANY($2::bigint[])"
-)
+_STAMP_UNCHANGED_SQL = """
+UPDATE silver.markets m SET metadata_synced_at = $1
+FROM (SELECT id FROM silver.markets WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE) l
+WHERE m.id = l.id
+"""
 
 # The batch's markets that exist, and whether their content is identical
 # (same fingerprint).
