@@ -383,3 +383,59 @@ async def test_resolution_sweep_records_outcomes_the_venue_settled(
         assert r["status"] == "resolved", r["native_id"]
         assert r["winning_outcome"] == settled[r["native_id"]]["winner"], r["native_id"]
         assert r["resolved_at"] is not None
+
+
+async def test_a_write_chosen_as_a_deadlock_victim_is_run_again(
+    pool: asyncpg.Pool, polymarket: Venue, sim: SimHandle
+) -> None:
+    """A quotes write locks quote rows, then stamps the market; another
+    transaction holding the market and wanting the quote closes the cycle.
+    PostgreSQL aborts the write that waited first (ours); it is run again
+    once the other transaction is done, and nothing of it is lost."""
+    from ingest.factories import market, quote, raw
+    from predhub.ingest.pipeline import _Run
+
+    async with pool.acquire() as conn, conn.transaction():
+        await write_batch(conn, Batch(markets=[market(1)], quotes=[quote(1, 0, "0.40")]))
+    market_id = await pool.fetchval("SELECT id FROM silver.markets WHERE native_id = 'm1'")
+    ingestor = Ingestor(pool, polymarket, sim.settings())
+    page = raw(endpoint="/prices", page=1)
+    other = await pool.acquire()
+    try:
+        held = other.transaction()
+        await held.start()
+        await other.execute("SELECT 1 FROM silver.markets WHERE id = $1 FOR UPDATE", market_id)
+        write = asyncio.create_task(
+            ingestor._write(
+                _Run(load_id=None),
+                Batch(raw=[page], quotes=[quote(1, 0, "0.55", page=page)]),
+                stamps=("quotes_synced_at",),
+                stamp_ids=[market_id],
+            )
+        )
+        await asyncio.sleep(0.3)
+        # Waits for our write's quote row until PostgreSQL breaks the cycle.
+        await other.execute(
+            "UPDATE silver.quotes SET fetched_at = fetched_at WHERE market_id = $1", market_id
+        )
+        await held.commit()
+        part = await asyncio.wait_for(write, timeout=10)
+    finally:
+        await pool.release(other)
+    assert part.updated == 1
+    row = await pool.fetchrow(
+        "SELECT q.price, m.quotes_synced_at IS NOT NULL AS stamped, q.bronze_id "
+        "FROM silver.quotes q JOIN silver.markets m ON m.id = q.market_id "
+        "WHERE q.market_id = $1 AND q.outcome_id = (SELECT min(id) FROM silver.outcomes "
+        "WHERE market_id = $1)",
+        market_id,
+    )
+    assert row is not None
+    assert (row["price"], row["stamped"]) == (Decimal("0.55"), True)
+    assert row["bronze_id"] == page.bronze_id
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM bronze.api_responses WHERE id = $1", page.bronze_id
+        )
+        == 1
+    )
