@@ -394,24 +394,17 @@ async def bench_db(n_markets: int, trades_per_market: int, writers: int) -> None
                 f" GIN index only) {floor_s:.2f}s = {n_markets / floor_s:,.0f}/s"
             )
 
+            async def apply(version: int) -> float:
+                pages = market_pages(n_markets, 100, version=version)
+                seconds, _ = await _write_pages(
+                    pool, pages, normalize, "markets", chunk=10, writers=writers
+                )
+                return seconds
+
             upd0 = await n_tup_upd(pool, conn, "markets")
-            same, _ = await _write_pages(
-                pool,
-                market_pages(n_markets, 100, version=0),
-                normalize,
-                "markets",
-                chunk=10,
-                writers=writers,
-            )
+            same = await apply(0)
             upd1 = await n_tup_upd(pool, conn, "markets")
-            changed, _ = await _write_pages(
-                pool,
-                market_pages(n_markets, 100, version=1),
-                normalize,
-                "markets",
-                chunk=10,
-                writers=writers,
-            )
+            changed = await apply(1)
             upd2 = await n_tup_upd(pool, conn, "markets")
             print(
                 f"re-apply unchanged: {same:.2f}s, n_tup_upd {upd0} -> {upd1} (+{upd1 - upd0}); "

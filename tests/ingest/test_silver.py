@@ -282,3 +282,27 @@ async def test_a_row_changed_outside_the_writer_is_compared_again(conn: asyncpg.
         "Will thing 1 happen?"
     )
     assert await _write(conn, Batch(markets=[market(1), market(2)])) == (0, 0, 2, 0)
+
+
+async def test_concurrent_writers_of_the_same_new_markets_store_each_once(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    """New markets are COPied straight in; a writer that meets another's
+    uncommitted copies waits on the unique key, then takes the staged upsert."""
+    other = await connect(db_url)
+    try:
+        first = other.transaction()
+        await first.start()
+        await write_batch(other, Batch(markets=[market(i) for i in range(3)]), fetched_at=T0)
+        second = asyncio.create_task(_write(conn, Batch(markets=[market(i) for i in range(1, 5)])))
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second writer waits for the first's unique keys"
+        await first.commit()
+        assert await second == (2, 0, 2, 0)
+    finally:
+        await other.close()
+    rows = await conn.fetch(
+        "SELECT m.native_id, count(o.id) AS outcomes FROM silver.markets m "
+        "JOIN silver.outcomes o ON o.market_id = m.id GROUP BY m.native_id ORDER BY m.native_id"
+    )
+    assert [(r["native_id"], r["outcomes"]) for r in rows] == [(f"m{i}", 2) for i in range(5)]

@@ -216,18 +216,7 @@ _RESERVE_IDS = (
     "SELECT nextval(pg_get_serial_sequence('bronze.api_responses', 'id'))"
     " FROM generate_series(1, $1)"
 )
-_DIRECT_COLUMNS = (
-    "id",
-    "venue",
-    "endpoint",
-    "params",
-    "status",
-    "fetched_at",
-    "content_hash",
-    "payload",
-    "raw_text",
-    "load_id",
-)
+_DIRECT_COLUMNS = ("id", *_COLUMNS[1:])  # the staged columns, with the reserved id for `ord`
 
 
 async def _copy_new(

@@ -117,14 +117,11 @@ _COPY_COLS = (
     "venue",
     "market_id",
     "outcome_id",
-    "trade_key",
-    "price",
-    "size",
-    "side",
-    "executed_at",
-    "tx_hash",
-    "extra",
-    "bronze_id",
+    *(
+        c
+        for c in _TRADE_COLS
+        if c not in ("ord", "venue", "market_native_id", "outcome_index", "token_id")
+    ),
 )
 
 MarketKey = tuple[str, str]
