@@ -23,7 +23,14 @@ MAX_OFFSET = 10_000
 async def search(
     pool: PoolDep,
     service: ServiceDep,
-    q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Words to look for in market questions and event titles",
+        ),
+    ],
     venue: Annotated[
         Literal["polymarket", "kalshi", "limitless", "opinion"] | None, Query()
     ] = None,
