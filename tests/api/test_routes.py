@@ -104,6 +104,30 @@ async def test_price_hit_and_refresh(
     assert live["cache"] == "refreshed" and live["id"] == ids["fed"]
 
 
+async def test_quote_follows_the_tier_like_price(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, refresher: WritingRefresher
+) -> None:
+    ids = await _seed_world(conn)
+    hit = (await client.get(f"/v1/markets/{ids['eth']}/quote", params={"max_age": 3600})).json()
+    assert (hit["cache"], hit["stale"], refresher.calls) == ("hit", False, [])
+    fresh = (await client.get(f"/v1/markets/{ids['eth']}/quote", params={"max_age": 0})).json()
+    assert fresh["cache"] == "refreshed" and fresh["outcomes"][0]["price"] == 0.7
+    assert refresher.calls == [("polymarket", [ids["eth"]])]
+    assert_error(await client.get(f"/v1/markets/{ids['eth']}/quote?tier=T9"), 400)
+
+
+async def test_a_never_seen_id_asks_the_venue_and_says_what_it_answered(
+    client: httpx.AsyncClient, refresher: WritingRefresher
+) -> None:
+    unknown = await client.get("/v1/markets/" + "0x" + "ef" * 32 + "/price")
+    assert_error(unknown, 404, "not_found")
+    assert "polymarket has no market" in unknown.json()["error"]["message"]
+    assert refresher.calls == [("polymarket", [])]
+    unnamed = await client.get("/v1/markets/no-such-slug")
+    assert_error(unnamed, 404, "not_found")
+    assert "does not name a venue" in unnamed.json()["error"]["message"]
+
+
 async def test_batch_prices(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     ids = await _seed_world(conn)
     body = {"ids": [str(ids["btc"]), "KXFED-26", "nope-never"], "tier": "dashboard"}

@@ -358,6 +358,23 @@ class Ingestor:
             await self._bounded(self._quote_jobs(run, refs))
         return run.summary
 
+    async def discover(self, key: str) -> tuple[list[int], LoadSummary]:
+        """Load the markets an id names at the venue, for a market never loaded; their ids.
+
+        Written as any load writes them: the markets (with bronze and the
+        listing's prices), then their quotes through the batch endpoints.
+        Venue errors propagate: the caller says why the market is unknown.
+        """
+        async with self._load(None) as run:
+            fetched = linked(await self.venue.find_markets(key))
+            if fetched.raw:
+                await self._write(run, self._market_batch(fetched))
+            found = await ids_by_native(self.pool, self.name, [m.native_id for m in fetched.items])
+            ids = sorted(found.values())
+            if ids:
+                await self._bounded(self._quote_jobs(run, await self.market_refs(ids)))
+        return ids, run.summary
+
     async def refresh_markets(self, market_ids: Sequence[int]) -> LoadSummary:
         """Metadata, status and resolution (and the listing's prices); stamps metadata_synced_at."""
         async with self._load(None) as run:

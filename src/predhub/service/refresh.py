@@ -28,6 +28,10 @@ class Refresher(Protocol):
 
     async def refresh_markets(self, venue: str, market_ids: Sequence[int]) -> None: ...
 
+    async def discover(self, venue: str, key: str) -> list[int]:
+        """Load the markets a venue id names (never loaded before); their ids, or none."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -92,6 +96,13 @@ class IngestRefresher:
         ingestor = self._ingestor(venue)
         before = _error_kinds(venue)
         _check(venue, await ingestor.refresh_markets(list(market_ids)), before)
+
+    async def discover(self, venue: str, key: str) -> list[int]:
+        ingestor = self._ingestor(venue)
+        before = _error_kinds(venue)
+        ids, summary = await ingestor.discover(key)
+        _check(venue, summary, before)
+        return list(ids)
 
     async def close(self) -> None:
         for adapter in self._venues:

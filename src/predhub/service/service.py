@@ -26,6 +26,8 @@ from prometheus_client import Counter as Counter_
 
 from predhub.service import metrics, queries
 from predhub.service.cache import SnapshotCache
+from predhub.service.discover import MAX_PER_REQUEST as DISCOVER_PER_REQUEST
+from predhub.service.discover import Discovery
 from predhub.service.errors import NotFound, ServiceError, TooManyIds
 from predhub.service.freshness import (
     DATABASE_ONLY_REASON,
@@ -45,6 +47,7 @@ from predhub.settings import Settings
 log = structlog.get_logger(__name__)
 
 MAX_BATCH_IDS = 1000
+MAX_DISCOVER_IDS = DISCOVER_PER_REQUEST
 DEFAULT_REFRESH_WAIT = 5.0
 NO_REFRESHER_REASON = "no refresh path is configured in this process"
 _MAX_KEYS = 200_000
@@ -53,13 +56,12 @@ _CACHE_HIT = metrics.CACHE_EVENTS.labels("hit")
 _CACHE_MISS = metrics.CACHE_EVENTS.labels("miss")
 
 
-def unknown_market(key: str) -> NotFound:
-    return NotFound(
-        f"no market matches id {key!r}: it is not in the database, and a market this hub has "
-        "never seen cannot be fetched by id (catalogue loads add new markets)",
-        id=key,
-        reason="unknown_market",
+def unknown_market(key: str, why: str | None = None) -> NotFound:
+    why = why or (
+        "it is not in the database, and this process fetches nothing from the venues"
+        " (DATABASE_ONLY_MODE, or no refresh path)"
     )
+    return NotFound(f"no market matches id {key!r}: {why}", id=key, reason="unknown_market")
 
 
 @dataclass(slots=True)
@@ -94,6 +96,11 @@ class MarketDataService:
         self.flight = (
             SingleFlight(pool, refresher, lock_pool=lock_pool) if refresher is not None else None
         )
+        self.discovery = (
+            Discovery(pool, refresher, settings.venues, lock_pool=lock_pool)
+            if refresher is not None and not settings.database_only_mode
+            else None
+        )
         self.interest = InterestMarker(pool)
         self.refresh_wait = refresh_wait
         self.database_only = settings.database_only_mode
@@ -114,6 +121,8 @@ class MarketDataService:
         await self.interest.stop()
         if self.flight is not None:
             await self.flight.close()
+        if self.discovery is not None:
+            await self.discovery.close()
 
     def _on_notify(self, channel: str, ids: list[int]) -> None:
         if channel in (QUOTES_CHANNEL, MARKETS_CHANNEL):
@@ -151,7 +160,9 @@ class MarketDataService:
         key = validate_id(key)
         found = await self.resolve([key])
         if key not in found:
-            raise unknown_market(key)
+            why = await self._discover([key], found)
+            if key not in found:
+                raise unknown_market(key, why.get(key) or None)
         return found[key]
 
     async def snapshots(
@@ -236,12 +247,17 @@ class MarketDataService:
             )
         clean = [validate_id(k) for k in keys]
         resolved = await self.resolve(clean)
+        unknown = await self._discover([k for k in clean if k not in resolved], resolved)
+        discovered = {resolved[k] for k, why in unknown.items() if not why}
         snaps = await self.snapshots(set(resolved.values()))
         now = datetime.now(UTC)
 
         states: dict[int, tuple[CacheState, str | None]] = {}
         to_refresh: dict[int, str] = {}
         for market_id, snap in snaps.items():
+            if market_id in discovered:
+                states[market_id] = (CacheState.REFRESHED, None)
+                continue
             decision = decide(
                 status=snap.status,
                 synced_at=snap.quotes_synced_at,
@@ -285,7 +301,9 @@ class MarketDataService:
         for key in clean:
             found = resolved.get(key)
             if found is None or found not in snaps:
-                answers.append(Answer(key, None, error=unknown_market(key)))
+                answers.append(
+                    Answer(key, None, error=unknown_market(key, unknown.get(key) or None))
+                )
                 continue
             snap = snaps[found]
             state, reason = states[found]
@@ -302,6 +320,29 @@ class MarketDataService:
         for state_name, n in counts.items():
             metrics.ANSWERS.labels(freshness.tier, state_name).inc(n)
         return answers
+
+    async def _discover(self, keys: Sequence[str], resolved: dict[str, int]) -> dict[str, str]:
+        """Fetch never-seen markets from their venues; adds what it found to `resolved`.
+
+        Returns every key looked at, mapped to why it is still unknown ("" when found).
+        """
+        if not keys or self.discovery is None:
+            return {}
+        wanted = list(dict.fromkeys(keys))
+        looked = wanted[:MAX_DISCOVER_IDS]
+        out = dict.fromkeys(
+            wanted[MAX_DISCOVER_IDS:],
+            f"it is not in the database, and at most {MAX_DISCOVER_IDS} never-seen ids are"
+            " fetched from the venues per request",
+        )
+        for key, found in (await self.discovery.find(looked)).items():
+            if isinstance(found, int):
+                resolved[key] = found
+                self._keys[key] = found
+                out[key] = ""
+            else:
+                out[key] = found
+        return out
 
     async def price(self, key: str, freshness: Freshness, *, live: bool = False) -> Answer:
         answer = (await self.prices([key], freshness, live=live))[0]

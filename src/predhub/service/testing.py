@@ -189,5 +189,13 @@ class WritingRefresher:
     async def refresh_markets(self, venue: str, market_ids: Sequence[int]) -> None:
         await self.refresh_quotes(venue, market_ids)
 
+    async def discover(self, venue: str, key: str) -> list[int]:
+        """The markets seeded so far are all this venue has: a never-seen id is unknown."""
+        self.calls.append((venue, []))
+        await asyncio.sleep(self.latency)
+        if self.fail is not None:
+            raise VenueError(self.fail)
+        return []
+
     async def close(self) -> None:
         return None

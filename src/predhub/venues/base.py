@@ -124,6 +124,18 @@ class Venue(ABC):
     async def markets_by_id(self, refs: Sequence[MarketRef]) -> Fetched[Market]:
         raise NotSupported(f"{self.name} cannot fetch markets by id")
 
+    async def find_markets(self, key: str) -> Fetched[Market]:
+        """The markets an id of this venue names, for a market never loaded before.
+
+        `key` is what a caller holds: by default the venue's own market id
+        (a Kalshi ticker, a Limitless slug, an Opinion market id); adapters
+        whose venue has other public ids (Polymarket's condition and token
+        ids) accept those too. No items when the venue knows no such market.
+        """
+        if Capability.MARKETS_BY_ID not in self.has:
+            raise NotSupported(f"{self.name} cannot fetch markets by id")
+        return await self.markets_by_id([MarketRef(native_id=key)])
+
     async def quotes(self, refs: Sequence[MarketRef]) -> Fetched[Quote]:
         """Current quotes for every outcome of these markets, batched where possible."""
         raise NotSupported(f"{self.name} has no quotes")

@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from predhub.api.deps import MarketIdPath, PoolDep, ServiceDep
+from predhub.api.deps import MarketIdPath, MaxAgeQuery, PoolDep, ServiceDep, TierQuery
 from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
-from predhub.api.responses import json_response
-from predhub.api.schemas import Market, MarketPage, OutcomeQuote
+from predhub.api.responses import json_response, raw_json
+from predhub.api.schemas import Market, MarketPage, MarketPrice, OutcomeQuote
 from predhub.service.service import MarketDataService
 
 router = APIRouter(prefix="/v1/markets", tags=["markets"], responses=ERROR_RESPONSES)
@@ -158,10 +158,14 @@ async def market_outcomes(market_id: MarketIdPath, service: ServiceDep) -> Respo
 
 @router.get(
     "/{market_id}/quote",
-    response_model=Market,
-    summary="Its current quote as the database holds it (never refreshes)",
+    response_model=MarketPrice,
+    summary="Its current quote, fresh enough for the tier (or max_age); refreshed if stale",
 )
-async def market_quote(market_id: MarketIdPath, service: ServiceDep) -> Response:
-    resolved = await service.resolve_one(market_id)
-    docs = await documents(service, [resolved])
-    return json_response(docs[0])
+async def market_quote(
+    market_id: MarketIdPath,
+    service: ServiceDep,
+    tier: TierQuery = None,
+    max_age: MaxAgeQuery = None,
+) -> Response:
+    answer = await service.price(market_id, await service.freshness(tier, max_age))
+    return raw_json(answer.body or b"{}")

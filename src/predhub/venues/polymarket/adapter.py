@@ -8,6 +8,7 @@ token id and markets by `condition_id`, both carried in the `MarketRef`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -61,6 +62,8 @@ DATA_LIMITS = {"*": RateLimit(1000, 10), "/trades": RateLimit(200, 10)}
 MARKETS_PAGE = 500
 EVENTS_PAGE = 200
 BY_ID_CHUNK = 50
+CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
+TOKEN_ID = re.compile(r"^[0-9]{19,80}$")  # CLOB token ids: uint256 in decimal; Gamma ids are short
 TOKENS_PER_REQUEST = 200  # the CLOB accepts up to 500 items per batch request
 TRADES_PAGE = 500
 TRADES_OFFSET_CAP = 10_000
@@ -209,6 +212,21 @@ class PolymarketVenue(Venue):
                 out.extend(
                     self._page(raw.endpoint, raw, items, parse.parse_gamma_market, key_id("id"))
                 )
+        return out
+
+    async def find_markets(self, key: str) -> Fetched[Market]:
+        """A market by any public id: condition id, CLOB token id, Gamma id or slug."""
+        if CONDITION_ID.match(key):
+            params: dict[str, Any] = {"condition_ids": [key.lower()]}
+        elif TOKEN_ID.match(key):
+            params = {"clob_token_ids": [key]}
+        elif key.isdigit():
+            params = {"id": [key]}
+        else:
+            return await self.market_by_slug(key)
+        out: Fetched[Market] = Fetched()
+        async for raw, items in self._keyset("/markets/keyset", "markets", {**params, "limit": 10}):
+            out.extend(self._page(raw.endpoint, raw, items, parse.parse_gamma_market, key_id("id")))
         return out
 
     async def market_by_slug(self, slug: str) -> Fetched[Market]:

@@ -1,0 +1,156 @@
+"""Markets the hub has never seen, fetched by id the first time someone asks.
+
+Catalogue loads are how markets normally arrive; an id they have not brought
+yet (a market listed a minute ago, a venue's long tail) is looked up at the
+venue the id names, through ingestion like any refresh. Only ids that name a
+venue without doubt are looked up: `venue:native_id`, a Polymarket condition
+id or CLOB token id, a Kalshi ticker. A bare word could be any venue's slug,
+and guessing would spend rate budget on every typo.
+
+One lookup per id at a time: inside the process a shared future, across
+processes a transaction-scoped advisory lock keyed on the id; whoever waited
+re-resolves the id in the database before asking the venue again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+
+import asyncpg
+import structlog
+
+from predhub.service import metrics
+from predhub.service.ids import parse_venue_ref, resolve_ids
+from predhub.service.refresh import Refresher
+from predhub.service.singleflight import REFRESH_ERRORS, describe
+
+log = structlog.get_logger(__name__)
+
+LOCK_NAMESPACE = 0x70726564  # "pred": lookups of never-seen ids
+MAX_PER_REQUEST = 25
+LOOKUP_TIMEOUT_SECONDS = 15.0
+
+CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
+TOKEN_ID = re.compile(r"^[0-9]{19,80}$")  # longer than any id of ours
+KALSHI_TICKER = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9.]+)+$")
+
+NOT_NAMED = (
+    "it is not in the database, and the id does not name a venue to fetch it from "
+    "(use venue:native_id, a Polymarket condition or token id, or a Kalshi ticker)"
+)
+
+# A market id, or the reason there is none.
+Lookup = int | str
+
+
+def venue_keys(key: str, enabled: Sequence[str]) -> list[tuple[str, str]]:
+    """(venue, the venue's id) pairs an id names unambiguously, among enabled venues."""
+    ref = parse_venue_ref(key)
+    if ref is not None:
+        candidates = [ref]
+    elif CONDITION_ID.match(key) or TOKEN_ID.match(key):
+        candidates = [("polymarket", key)]
+    elif KALSHI_TICKER.match(key):
+        candidates = [("kalshi", key)]
+    else:
+        candidates = []
+    return [(venue, native) for venue, native in candidates if venue in enabled]
+
+
+class Discovery:
+    """Looks up never-seen ids at their venue, once per id at a time."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        refresher: Refresher,
+        enabled_venues: Sequence[str],
+        *,
+        lock_pool: asyncpg.Pool | None = None,
+        timeout: float = LOOKUP_TIMEOUT_SECONDS,
+    ) -> None:
+        self._pool = pool
+        self._lock_pool = lock_pool or pool
+        # Lock holders must leave connections for the writes they wait on.
+        slots = lock_pool.get_max_size() if lock_pool is not None else pool.get_max_size() // 2
+        self._slots = asyncio.Semaphore(max(1, slots))
+        self._refresher = refresher
+        self._enabled = tuple(enabled_venues)
+        self._timeout = timeout
+        self._inflight: dict[str, asyncio.Future[Lookup]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def find(self, keys: Sequence[str]) -> dict[str, Lookup]:
+        """Each key's market id, fetched from its venue if need be, or why there is none."""
+        out: dict[str, Lookup] = {}
+        futures: dict[str, asyncio.Future[Lookup]] = {}
+        for key in dict.fromkeys(keys):
+            if not venue_keys(key, self._enabled):
+                out[key] = NOT_NAMED if parse_venue_ref(key) is None else _disabled(key)
+                continue
+            running = self._inflight.get(key)
+            if running is None:
+                running = asyncio.get_running_loop().create_future()
+                self._inflight[key] = running
+                task = asyncio.create_task(self._lead(key, running))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                metrics.SINGLEFLIGHT_JOINS.labels("process").inc()
+            futures[key] = running
+        for key, future in futures.items():
+            out[key] = await asyncio.shield(future)
+        return out
+
+    async def _lead(self, key: str, future: asyncio.Future[Lookup]) -> None:
+        result: Lookup = "the lookup did not complete"
+        try:
+            result = await self._locked_lookup(key)
+        except REFRESH_ERRORS as exc:
+            result = describe(exc)
+        finally:
+            self._inflight.pop(key, None)
+            if not future.done():
+                future.set_result(result)
+
+    async def _locked_lookup(self, key: str) -> Lookup:
+        async with self._slots, self._lock_pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, key
+            )
+            known = await resolve_ids(conn, [key])
+            if key in known:  # another process fetched it while we waited
+                metrics.SINGLEFLIGHT_JOINS.labels("cluster").inc()
+                return known[key]
+            return await self._ask_venues(key)
+
+    async def _ask_venues(self, key: str) -> Lookup:
+        reasons: list[str] = []
+        for venue, native in venue_keys(key, self._enabled):
+            try:
+                async with asyncio.timeout(self._timeout):
+                    ids = await self._refresher.discover(venue, native)
+            except REFRESH_ERRORS as exc:
+                metrics.REFRESHES.labels(venue, "error").inc()
+                reasons.append(f"{venue} could not be asked: {describe(exc)}")
+                continue
+            metrics.REFRESHES.labels(venue, "ok").inc()
+            if ids:
+                log.info("service.discovered", venue=venue, key=key, markets=len(ids))
+                known = await resolve_ids(self._pool, [key])
+                return known.get(key, ids[0])
+            reasons.append(f"{venue} has no market {native!r}")
+        return "it is not in the database, and " + "; ".join(reasons)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _disabled(key: str) -> str:
+    venue = key.split(":", 1)[0].lower()
+    return f"it is not in the database, and venue {venue} is not enabled in this deployment"
