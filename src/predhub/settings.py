@@ -91,7 +91,12 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=30.0, gt=0)
     rate_limit_scale: float = Field(
-        default=1.0, gt=0, description="Multiplies every venue's documented request budget"
+        default=0.9,
+        gt=0,
+        description=(
+            "Multiplies every venue's documented request budget; a margin under it, since"
+            " network jitter bunches requests up on their way to the venue"
+        ),
     )
     venue_rate_limits: str = Field(
         default="",
