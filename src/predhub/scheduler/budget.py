@@ -5,15 +5,18 @@ engine polls) × `worker_budget_share` × `rate_limit_scale`, counted per
 minute. Every worker reserves a job's requests in the venue's row for the
 current minute *before* running it, with one conditional upsert that refuses
 to pass the cap, so any number of workers on any number of machines together
-never exceed the budget. After the job, the difference between the estimate
-and the requests actually made is booked, errors too, for `predhub status`.
+never exceed the budget. A job that needs more than its estimate reserves
+more as it goes, or waits for the next minute (`Allowance`); what it reserved
+and did not use is given back, and its errors are booked for `predhub status`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -171,3 +174,64 @@ async def used_this_minute(
         minute_of(now),
     )
     return int(value or 0)
+
+
+class Allowance:
+    """The requests one job may send: its reservation, extended as it goes.
+
+    A job may need more requests than planned (a trade sync paging through a
+    busy market). Each request past the reservation reserves a few more from
+    the venue's shared minute budget, up to the full cap; when the minute's
+    budget is spent, the request waits for the next minute instead. So the
+    budget is a ceiling, and the job still finishes: stopping it half-way
+    would throw away the pages already read.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        venue: str,
+        *,
+        reserved: int,
+        cap: int,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        block: int = 5,
+    ) -> None:
+        self.pool = pool
+        self.venue = venue
+        self.reserved = reserved
+        self.used = 0
+        self.waited = 0.0
+        self._cap = cap
+        self._clock = clock
+        self._sleep = sleep
+        self._block = max(1, block)
+        self._lock = asyncio.Lock()
+        self._minute = minute_of(clock())  # of the latest reservation
+
+    async def spend(self) -> None:
+        """Count one request, reserving more of the budget first if need be."""
+        async with self._lock:  # concurrent requests of one job extend it once
+            self.used += 1
+            while self.used > self.reserved:
+                now = self._clock()
+                short = self.used - self.reserved
+                for size in dict.fromkeys((max(self._block, short), short)):
+                    if await reserve(self.pool, self.venue, size, cap=self._cap, now=now):
+                        if minute_of(now) != self._minute:  # what is left of an old minute is gone
+                            self.reserved, self._minute = self.used - 1, minute_of(now)
+                        self.reserved += size
+                        break
+                else:
+                    wait = (minute_of(now) + timedelta(minutes=1) - now).total_seconds()
+                    pause = min(max(wait, 0.05), 1.0)  # re-check the clock every second
+                    self.waited += pause
+                    await self._sleep(pause)
+
+    async def release(self) -> None:
+        """Give back what the job reserved but did not use, if its minute is still on."""
+        spare = self.reserved - self.used
+        if spare > 0 and minute_of(self._clock()) == self._minute:
+            await book(self.pool, self.venue, now=self._clock(), requests=-spare)
+        self.reserved = self.used

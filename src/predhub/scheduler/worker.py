@@ -43,6 +43,7 @@ from predhub.scheduler.priority import recompute_priorities
 from predhub.scheduler.runner import KIND_PRIORITY, IngestorLike, JobKind, run_job
 from predhub.settings import Settings
 from predhub.venues.base import Capability, Venue
+from predhub.venues.http import REQUEST_GATE
 
 log = structlog.get_logger(__name__)
 
@@ -330,6 +331,10 @@ class VenueWorker:
         keeper = asyncio.create_task(self._keep_lease(job))
         error: str | None = None
         summary = LoadSummary()
+        allowance = budget.Allowance(
+            self.pool, self.name, reserved=job.cost, cap=self.cap, clock=self.clock
+        )
+        gate = REQUEST_GATE.set(allowance.spend)
         try:
             summary = await run_job(self.ingestor, job.kind, job.market_ids)
         # The job boundary: whatever one job raises is recorded against that
@@ -337,18 +342,20 @@ class VenueWorker:
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         finally:
+            REQUEST_GATE.reset(gate)
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
         now = self.clock()
         if error is None and summary.failures:
             error = f"{summary.failures} venue call(s) failed"
-        extra = summary.requests - job.cost
+        # Every request was reserved before it left (the allowance): give back
+        # what was reserved and not used, then book errors and retries.
+        await allowance.release()
         await budget.book(
             self.pool,
             self.name,
             now=now,
-            requests=extra if extra > 0 else 0,
             errors=summary.failures + (1 if error and not summary.failures else 0),
             retries=summary.retries,
         )

@@ -53,7 +53,8 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +93,13 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 EXCERPT_CHARS = 200
+
+# Awaited before every attempt of a request made in this context, retries
+# included. The scheduler sets it around each job so that the job's requests
+# are drawn from the venue's shared budget, never past it; elsewhere unset.
+REQUEST_GATE: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "venue_request_gate", default=None
+)
 USER_AGENT = "predhub (+https://github.com/predhub/predhub)"
 
 
@@ -292,7 +300,10 @@ class VenueHttp:
         shared = self._shared
         query = {k: v for k, v in (params or {}).items() if v is not None}
         attempts = shared.settings.http_max_retries + 1
+        gate = REQUEST_GATE.get()
         for attempt in range(attempts):
+            if gate is not None:
+                await gate()
             try:
                 return await self._attempt(method, endpoint, path, query, json_body, cost)
             except RetriableError as exc:
