@@ -21,6 +21,7 @@ FaultKind = Literal[
     "renamed_field",  # rename `field` to `rename_to` wherever it appears
     "rate_limit",  # answer the venue's own 429
     "ws_silent",  # WebSocket stops sending frames (connection stays open)
+    "ws_close",  # WebSocket connections are closed by the server (once per `count`)
 ]
 
 

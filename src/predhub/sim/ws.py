@@ -4,7 +4,9 @@ After the client subscribes ({"assets_ids": [...], "type": "market"}) it gets
 one `book` frame per asset wrapped in a JSON array, then, as the world moves,
 a `price_change` and a `last_trade_price` frame per trade. Text "PING" gets
 "PONG". A `ws_silent` fault makes the server stop sending anything while the
-connection stays open, which is what a stalled feed looks like to a client.
+connection stays open, which is what a stalled feed looks like to a client; a
+`ws_close` fault makes it close open connections (code 1011), and the trades
+of the moments until the client has subscribed again never reach it: a gap.
 """
 
 from __future__ import annotations
@@ -111,9 +113,15 @@ def notify(sim: Sim) -> None:
                 sub.markets[idx] = n
 
 
-async def _sender(ws: WebSocket, sub: _Sub) -> None:
+async def _sender(ws: WebSocket, sub: _Sub, sim: Sim) -> None:
     while True:
-        frame = await sub.queue.get()
+        try:
+            frame = await asyncio.wait_for(sub.queue.get(), timeout=0.1)
+        except TimeoutError:
+            if sim.control.pick_fault("polymarket", ENDPOINT, frozenset({"ws_close"})):
+                await ws.close(code=1011)
+                return
+            continue
         await ws.send_text(frame)
 
 
@@ -123,7 +131,7 @@ async def polymarket_market_channel(ws: WebSocket) -> None:
     sim.control.record("polymarket", ENDPOINT, 101)
     sub = _Sub()
     _subscribers.setdefault(id(sim), set()).add(sub)
-    sender = asyncio.create_task(_sender(ws, sub))
+    sender = asyncio.create_task(_sender(ws, sub, sim))
     try:
         while True:
             text = await ws.receive_text()
@@ -167,7 +175,7 @@ async def polymarket_market_channel(ws: WebSocket) -> None:
                 )
             if books:
                 await sub.queue.put(orjson.dumps(books).decode())
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):  # the client left, or a ws_close fault
         pass
     finally:
         sender.cancel()
