@@ -15,12 +15,11 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket
 from fastapi.openapi.utils import get_openapi
-from prometheus_client import REGISTRY
 from starlette.responses import HTMLResponse, Response
 
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
-from predhub.api.metrics import BodyLimitMiddleware, MetricsMiddleware
+from predhub.api.metrics import BodyLimitMiddleware, MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse
 from predhub.api.routers import admin, compat, events, health, history, markets, prices, search, top
 from predhub.api.state import ApiState
@@ -33,20 +32,6 @@ from predhub.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 256 * 1024  # 1,000 ids of 256 characters fit
 LOCK_POOL_SIZE = 4  # connections holding refresh locks, apart from those that write
-_venue_collector_registered = False
-
-
-def _register_venue_metrics() -> None:
-    """Export the venue HTTP layer's counters on /metrics (once per process)."""
-    global _venue_collector_registered
-    if _venue_collector_registered:
-        return
-    try:
-        from predhub.venues.metrics import VenueMetricsCollector
-    except ModuleNotFoundError:
-        return
-    REGISTRY.register(VenueMetricsCollector())
-    _venue_collector_registered = True
 
 
 def create_app(
@@ -60,7 +45,6 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _register_venue_metrics()
         url = database_url or settings.explicit_database_url()
         if not url:
             raise DatabaseUnavailable("no database configured: set DATABASE_URL")
@@ -89,6 +73,7 @@ def create_app(
                 yield
             finally:
                 await service.stop()
+                process_exited()
         finally:
             await listener.stop()
             if owns_refresher and used_refresher is not None:

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 console = Console()
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
+
+
+@contextlib.contextmanager
+def _shared_metrics(processes: int) -> Iterator[None]:
+    """Several workers: a directory where each writes its metrics, so /metrics sums them.
+
+    The workers inherit the variable (a directory the operator set is kept);
+    the directory is emptied on start, as prometheus_client requires.
+    """
+    if processes <= 1:
+        yield
+        return
+    own = MULTIPROC_ENV not in os.environ
+    path = os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="predhub-metrics-")
+    for stale in Path(path).glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        if own:
+            del os.environ[MULTIPROC_ENV]
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,17 +64,19 @@ def register(app: typer.Typer) -> None:
         bind_host = host or settings.api_host
         bind_port = settings.api_port if port is None else port
         console.print(f"predhub API on http://{bind_host}:{bind_port}/  (docs at /docs)")
-        uvicorn.run(
-            "predhub.api.app:app_from_env",
-            factory=True,
-            host=bind_host,
-            port=bind_port,
-            workers=workers or settings.api_workers,
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            loop="uvloop",
-            http="httptools",
-        )
+        processes = workers or settings.api_workers
+        with _shared_metrics(processes):
+            uvicorn.run(
+                "predhub.api.app:app_from_env",
+                factory=True,
+                host=bind_host,
+                port=bind_port,
+                workers=processes,
+                log_level=settings.log_level.lower(),
+                access_log=False,
+                loop="uvloop",
+                http="httptools",
+            )
 
     @keys_app.command("create")
     def keys_create(

@@ -4,15 +4,21 @@ A pure ASGI middleware (not Starlette's BaseHTTPMiddleware) costs a few
 microseconds per request, which matters on the cached read path. Labels use
 the route's template (`/v1/markets/{market_id}/price`), never the raw path,
 so cardinality stays bounded.
+
+With several worker processes (`predhub serve --workers N`), each process
+writes its metrics to files in `PROMETHEUS_MULTIPROC_DIR` (prometheus_client's
+multiprocess mode, which `serve` turns on for N > 1), and a scrape, whichever
+process answers it, reports the sum over all of them.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import orjson
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +33,25 @@ LATENCY = Histogram(
     ["route", "method"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def exposition() -> bytes:
+    """The Prometheus text of every metric, summed over the worker processes if several."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if not path:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def process_exited() -> None:
+    """Drop this process's live gauges from the shared files (a stopping worker)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 class MetricsMiddleware:

@@ -42,7 +42,7 @@ from predhub.service.service import MarketDataService
 
 log = structlog.get_logger(__name__)
 
-WS_CLIENTS = Gauge("predhub_ws_clients", "WebSocket clients connected to this process")
+WS_CLIENTS = Gauge("predhub_ws_clients", "WebSocket clients connected", multiprocess_mode="livesum")
 WS_MESSAGES = Counter("predhub_ws_messages_total", "WebSocket messages queued", ["type"])
 WS_RESYNCS = Counter("predhub_ws_resyncs_total", "Clients told to resync", ["reason"])
 

@@ -1,13 +1,14 @@
 """Process-wide counters of venue traffic, per venue and endpoint template.
 
 The counters are plain Python data (`VENUE_METRICS.snapshot()` returns
-`{(venue, endpoint): EndpointStats}`), so tests and `predhub venues check`
-can read them without a metrics library. `VenueMetricsCollector` exposes the
-same data to prometheus_client: the API registers it once with
-`prometheus_client.REGISTRY.register(VenueMetricsCollector())` and /metrics
-then exports `predhub_venue_requests_total`, `..._errors_total` (by error
-class), `..._retries_total`, `..._response_bytes_total` and the
-`predhub_venue_request_seconds` histogram, labelled by venue and endpoint.
+`{(venue, endpoint): EndpointStats}`), so ingestion, tests and `predhub venues
+check` can read them without a metrics library. The same events also feed
+prometheus_client's metrics (`predhub_venue_requests_total`,
+`..._errors_total` by error class, `..._retries_total`,
+`..._response_bytes_total` and the `predhub_venue_request_seconds`
+histogram, labelled by venue and endpoint), which /metrics exports, summed
+over every API worker process. `VenueMetricsCollector` exports one
+`VenueMetrics` instance to a registry of one's own (tests do).
 """
 
 from __future__ import annotations
@@ -18,10 +19,23 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+_LABELS = ("venue", "endpoint")
+PROM_REQUESTS = PromCounter("predhub_venue_requests", "HTTP requests sent to venues", _LABELS)
+PROM_ERRORS = PromCounter(
+    "predhub_venue_errors", "Failed venue requests by kind", (*_LABELS, "kind")
+)
+PROM_RETRIES = PromCounter("predhub_venue_retries", "Venue requests retried", _LABELS)
+PROM_BYTES = PromCounter("predhub_venue_response_bytes", "Response body bytes read", _LABELS)
+PROM_LATENCY = Histogram(
+    "predhub_venue_request_seconds", "Venue request latency", _LABELS, buckets=LATENCY_BUCKETS
+)
 
 
 @dataclass(slots=True)
@@ -51,11 +65,15 @@ class EndpointStats:
 
 
 class VenueMetrics:
-    """Thread-safe counters; one instance per process (`VENUE_METRICS`)."""
+    """Thread-safe counters; one instance per process (`VENUE_METRICS`).
 
-    def __init__(self) -> None:
+    With `export`, every event also goes to the prometheus_client metrics.
+    """
+
+    def __init__(self, *, export: bool = False) -> None:
         self._lock = threading.Lock()
         self._stats: dict[tuple[str, str], EndpointStats] = {}
+        self._export = export
 
     def _get(self, venue: str, endpoint: str) -> EndpointStats:
         key = (venue, endpoint)
@@ -72,14 +90,22 @@ class VenueMetrics:
             s.bytes += nbytes
             s.latency_sum += seconds
             s.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        if self._export:
+            PROM_REQUESTS.labels(venue, endpoint).inc()
+            PROM_BYTES.labels(venue, endpoint).inc(nbytes)
+            PROM_LATENCY.labels(venue, endpoint).observe(seconds)
 
     def error(self, venue: str, endpoint: str, kind: str) -> None:
         with self._lock:
             self._get(venue, endpoint).errors[kind] += 1
+        if self._export:
+            PROM_ERRORS.labels(venue, endpoint, kind).inc()
 
     def retry(self, venue: str, endpoint: str) -> None:
         with self._lock:
             self._get(venue, endpoint).retries += 1
+        if self._export:
+            PROM_RETRIES.labels(venue, endpoint).inc()
 
     def snapshot(self) -> dict[tuple[str, str], EndpointStats]:
         with self._lock:
@@ -102,7 +128,7 @@ class VenueMetrics:
         return total
 
 
-VENUE_METRICS = VenueMetrics()
+VENUE_METRICS = VenueMetrics(export=True)
 
 
 class VenueMetricsCollector(Collector):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 from fastapi import APIRouter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
 from predhub.api.deps import PoolDep, StateDep
+from predhub.api.metrics import exposition
 from predhub.api.responses import json_response
 from predhub.api.schemas import Health
 from predhub.db import migrate
@@ -45,4 +46,4 @@ async def readyz(pool: PoolDep, state: StateDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
