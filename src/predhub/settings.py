@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     ws_silence_seconds: float = Field(
         default=30.0, gt=0, description="A live feed silent this long is resubscribed"
     )
+    stream_flush_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        description="Live-stream updates are written in batches at least this often",
+    )
 
     # --- ingestion and freshness engine -------------------------------------------
     bronze_retention_days: int = Field(default=30, ge=1)

@@ -64,7 +64,7 @@ class StreamConsumer:
         ingestor: IngestorLike,
         settings: Settings,
         *,
-        flush_seconds: float = 1.0,
+        flush_seconds: float | None = None,
         max_batch: int = 500,
         recheck_seconds: float = 30.0,
     ) -> None:
@@ -73,7 +73,9 @@ class StreamConsumer:
         self.name = venue.name
         self.ingestor = ingestor
         self.settings = settings
-        self.flush_seconds = flush_seconds
+        self.flush_seconds = (
+            settings.stream_flush_seconds if flush_seconds is None else flush_seconds
+        )
         self.max_batch = max_batch
         self.recheck_seconds = recheck_seconds
         self.silence_seconds = settings.ws_silence_seconds
