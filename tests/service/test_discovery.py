@@ -116,6 +116,10 @@ async def test_an_id_the_venue_does_not_know_is_a_404_that_says_so(
 ) -> None:
     with pytest.raises(NotFound, match="polymarket has no market"):
         await empty_hub.price("0x" + "ab" * 32, T3)
+    asked = sim.count("polymarket")
+    with pytest.raises(NotFound, match="polymarket has no market"):
+        await empty_hub.price("0x" + "ab" * 32, T3)
+    assert sim.count("polymarket") == asked, "a miss is remembered for a while"
     with pytest.raises(NotFound, match="does not name a venue"):
         await empty_hub.price("some-slug-nobody-has", T3)
     with pytest.raises(NotFound, match="not enabled"):
@@ -129,6 +133,9 @@ async def test_an_unreachable_venue_is_a_404_naming_the_failure(
     sim.set_faults(FaultRule(venue="polymarket", kind="error", status=503))
     with pytest.raises(NotFound, match="polymarket could not be asked"):
         await empty_hub.price(truth["condition_id"], T3)
+    sim.clear_faults()
+    answer = await empty_hub.price(truth["condition_id"], T3)
+    assert answer.cache is CacheState.REFRESHED, "a failure to ask is not remembered as a miss"
 
 
 async def test_database_only_mode_never_asks_a_venue(

@@ -9,13 +9,16 @@ and guessing would spend rate budget on every typo.
 
 One lookup per id at a time: inside the process a shared future, across
 processes a transaction-scoped advisory lock keyed on the id; whoever waited
-re-resolves the id in the database before asking the venue again.
+re-resolves the id in the database before asking the venue again. An id no
+venue knew is answered from memory for a minute, so a client retrying a typo
+does not spend the venue's budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Sequence
 
 import asyncpg
@@ -31,6 +34,8 @@ log = structlog.get_logger(__name__)
 LOCK_NAMESPACE = 0x70726564  # "pred": lookups of never-seen ids
 MAX_PER_REQUEST = 25
 LOOKUP_TIMEOUT_SECONDS = 15.0
+MISS_TTL_SECONDS = 60.0  # an id a venue did not know is not asked about again this soon
+_MAX_MISSES = 10_000
 
 CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 TOKEN_ID = re.compile(r"^[0-9]{19,80}$")  # longer than any id of ours
@@ -81,6 +86,7 @@ class Discovery:
         self._timeout = timeout
         self._inflight: dict[str, asyncio.Future[Lookup]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._misses: dict[str, tuple[float, str]] = {}
 
     async def find(self, keys: Sequence[str]) -> dict[str, Lookup]:
         """Each key's market id, fetched from its venue if need be, or why there is none."""
@@ -89,6 +95,10 @@ class Discovery:
         for key in dict.fromkeys(keys):
             if not venue_keys(key, self._enabled):
                 out[key] = NOT_NAMED if parse_venue_ref(key) is None else _disabled(key)
+                continue
+            miss = self._misses.get(key)
+            if miss is not None and time.monotonic() - miss[0] < MISS_TTL_SECONDS:
+                out[key] = miss[1]
                 continue
             running = self._inflight.get(key)
             if running is None:
@@ -128,12 +138,14 @@ class Discovery:
 
     async def _ask_venues(self, key: str) -> Lookup:
         reasons: list[str] = []
+        failed = False
         for venue, native in venue_keys(key, self._enabled):
             try:
                 async with asyncio.timeout(self._timeout):
                     ids = await self._refresher.discover(venue, native)
             except REFRESH_ERRORS as exc:
                 metrics.REFRESHES.labels(venue, "error").inc()
+                failed = True
                 reasons.append(f"{venue} could not be asked: {describe(exc)}")
                 continue
             metrics.REFRESHES.labels(venue, "ok").inc()
@@ -142,7 +154,12 @@ class Discovery:
                 known = await resolve_ids(self._pool, [key])
                 return known.get(key, ids[0])
             reasons.append(f"{venue} has no market {native!r}")
-        return "it is not in the database, and " + "; ".join(reasons)
+        reason = "it is not in the database, and " + "; ".join(reasons)
+        if not failed:  # every venue asked said it has no such market
+            if len(self._misses) > _MAX_MISSES:
+                self._misses.clear()
+            self._misses[key] = (time.monotonic(), reason)
+        return reason
 
     async def close(self) -> None:
         for task in list(self._tasks):
