@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="A live feed silent this long is resubscribed"
     )
     stream_flush_seconds: float = Field(
-        default=0.05,
+        default=0.02,
         gt=0,
         description="Live-stream updates are written in batches at least this often",
     )
