@@ -106,6 +106,28 @@ async def test_quotes_for_unknown_markets_are_quarantined(conn: asyncpg.Connecti
     assert await conn.fetchval("SELECT item_id FROM ops.quarantine") == "m9"
 
 
+async def _race(
+    conn: asyncpg.Connection, db_url: str, first: Batch, second: Batch
+) -> tuple[int, int, int, int]:
+    """Write `second` while another connection holds `first` uncommitted; its counts.
+
+    The second writer cannot see the first's rows, so its COPY meets their
+    unique keys and waits; once the first commits, it takes the staged path.
+    """
+    other = await connect(db_url)
+    try:
+        held = other.transaction()
+        await held.start()
+        await write_batch(other, first, fetched_at=T0)
+        waiting = asyncio.create_task(_write(conn, second))
+        await asyncio.sleep(0.3)
+        assert not waiting.done(), "the second writer waits for the first's unique keys"
+        await held.commit()
+        return await waiting
+    finally:
+        await other.close()
+
+
 async def _listen(db_url: str, channel: str) -> tuple[asyncpg.Connection, list[str]]:
     listener = await asyncpg.connect(db_url)
     got: list[str] = []
@@ -248,18 +270,9 @@ async def test_concurrent_writers_of_the_same_trades_store_each_once(
     """A second writer that misses the first's uncommitted trades waits on the
     unique key, then falls back to the staged insert: nothing is stored twice."""
     await _write(conn, Batch(markets=[market(1)]))
-    other = await connect(db_url)
-    try:
-        first = other.transaction()
-        await first.start()
-        await write_batch(other, Batch(trades=[trade(1, k) for k in range(4)]), fetched_at=T0)
-        second = asyncio.create_task(_write(conn, Batch(trades=[trade(1, k) for k in range(2, 6)])))
-        await asyncio.sleep(0.3)
-        assert not second.done(), "the second writer waits for the first's unique keys"
-        await first.commit()
-        assert await second == (2, 0, 2, 0)
-    finally:
-        await other.close()
+    first = Batch(trades=[trade(1, k) for k in range(4)])
+    second = Batch(trades=[trade(1, k) for k in range(2, 6)])
+    assert await _race(conn, db_url, first, second) == (2, 0, 2, 0)
     keys = await conn.fetch("SELECT trade_key FROM silver.trades ORDER BY trade_key")
     assert [r["trade_key"] for r in keys] == [f"tx1-{k}" for k in range(6)]
 
@@ -289,18 +302,9 @@ async def test_concurrent_writers_of_the_same_new_markets_store_each_once(
 ) -> None:
     """New markets are COPied straight in; a writer that meets another's
     uncommitted copies waits on the unique key, then takes the staged upsert."""
-    other = await connect(db_url)
-    try:
-        first = other.transaction()
-        await first.start()
-        await write_batch(other, Batch(markets=[market(i) for i in range(3)]), fetched_at=T0)
-        second = asyncio.create_task(_write(conn, Batch(markets=[market(i) for i in range(1, 5)])))
-        await asyncio.sleep(0.3)
-        assert not second.done(), "the second writer waits for the first's unique keys"
-        await first.commit()
-        assert await second == (2, 0, 2, 0)
-    finally:
-        await other.close()
+    first = Batch(markets=[market(i) for i in range(3)])
+    second = Batch(markets=[market(i) for i in range(1, 5)])
+    assert await _race(conn, db_url, first, second) == (2, 0, 2, 0)
     rows = await conn.fetch(
         "SELECT m.native_id, count(o.id) AS outcomes FROM silver.markets m "
         "JOIN silver.outcomes o ON o.market_id = m.id GROUP BY m.native_id ORDER BY m.native_id"

@@ -9,11 +9,10 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
+from service_support import running_service
 
 from predhub.service.errors import NotFound
 from predhub.service.freshness import CacheState
-from predhub.service.notify import Listener
-from predhub.service.refresh import IngestRefresher
 from predhub.service.service import MarketDataService
 from predhub.service.tiers import Freshness
 from predhub.sim.config import FaultRule
@@ -27,17 +26,8 @@ async def _service(
     sim: SimHandle, pool: asyncpg.Pool, db_url: str, **overrides: Any
 ) -> AsyncIterator[MarketDataService]:
     settings = sim.settings(enabled_venues=VENUES, http_max_retries=0, **overrides)
-    listener = Listener(db_url)
-    await listener.start()
-    refresher = IngestRefresher(pool, settings)
-    svc = MarketDataService(pool, settings, refresher=refresher, listener=listener)
-    await svc.start()
-    try:
+    async with running_service(pool, db_url, settings) as svc:
         yield svc
-    finally:
-        await svc.stop()
-        await refresher.close()
-        await listener.stop()
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import orjson
 import pytest
+from service_support import running_service
 
 from predhub.ingest.pipeline import Ingestor
 from predhub.service.freshness import CacheState
-from predhub.service.notify import Listener
-from predhub.service.refresh import IngestRefresher
 from predhub.service.service import MarketDataService
 from predhub.service.tiers import Freshness
 from predhub.sim.testing import SimHandle
@@ -45,17 +44,8 @@ async def sim_service(
     loaded: SimHandle, pool: asyncpg.Pool, db_url: str
 ) -> AsyncIterator[MarketDataService]:
     settings = loaded.settings(enabled_venues=",".join(VENUES), http_max_retries=0)
-    listener = Listener(db_url)
-    await listener.start()
-    refresher = IngestRefresher(pool, settings)
-    svc = MarketDataService(pool, settings, refresher=refresher, listener=listener)
-    await svc.start()
-    try:
+    async with running_service(pool, db_url, settings) as svc:
         yield svc
-    finally:
-        await svc.stop()
-        await refresher.close()
-        await listener.stop()
 
 
 async def _open_ids(pool: asyncpg.Pool, venue: str, n: int) -> list[int]:
