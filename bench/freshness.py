@@ -69,6 +69,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
             enabled_venues="polymarket",
             venue_request_budgets=f"polymarket={args.rps}",
             worker_budget_share=1.0,
+            rate_limit_scale=1.0,  # the budget is this run's parameter, not a venue's limit
             scheduler_cycle_seconds=args.cycle,
         )
         pool = await create_pool(url, min_size=2, max_size=12)
@@ -80,7 +81,13 @@ async def run(args: argparse.Namespace, url: str) -> None:
         await pool.execute("DELETE FROM ops.venue_usage")
 
         clock = SimClock(datetime.now(UTC).replace(microsecond=0))
-        worker = VenueWorker(pool, venue, ingestor, settings, clock=clock, restamp=True)
+
+        async def wait(seconds: float) -> None:
+            """A job waiting for the next minute's budget: simulated time passes."""
+            clock.now += timedelta(seconds=seconds)
+            await asyncio.to_thread(sim.advance, seconds)
+
+        worker = VenueWorker(pool, venue, ingestor, settings, clock=clock, sleep=wait, restamp=True)
         if args.quotes_only:
             worker.kinds = [DataKind.QUOTES]
         await pool.execute(

@@ -27,7 +27,7 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -123,6 +123,7 @@ class VenueWorker:
         *,
         owner: str | None = None,
         clock: Clock = utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         restamp: bool = False,
     ) -> None:
         self.pool = pool
@@ -132,6 +133,7 @@ class VenueWorker:
         self.settings = settings
         self.owner = owner or worker_id()
         self.clock = clock
+        self.sleep = sleep  # how a job waits for the next minute's budget (on `clock`)
         # With a simulated clock, ingestion's wall-clock stamps would be in
         # another time line; the engine then stamps the markets it synced itself.
         self.restamp = restamp
@@ -332,7 +334,12 @@ class VenueWorker:
         error: str | None = None
         summary = LoadSummary()
         allowance = budget.Allowance(
-            self.pool, self.name, reserved=job.cost, cap=self.cap, clock=self.clock
+            self.pool,
+            self.name,
+            reserved=job.cost,
+            cap=self.cap,
+            clock=self.clock,
+            sleep=self.sleep,
         )
         gate = REQUEST_GATE.set(allowance.spend)
         try:
