@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import asyncpg
 import orjson
@@ -15,6 +16,7 @@ import pytest
 from service_support import running_service
 
 from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.budget import minute_of, venue_cap_per_minute
 from predhub.service.freshness import CacheState
 from predhub.service.service import MarketDataService
 from predhub.service.tiers import Freshness
@@ -127,3 +129,53 @@ async def test_venue_outage_serves_stale_with_the_reason(
         assert "kalshi" in doc["stale_reason"]
         assert doc["outcomes"], "the last known quotes are still served"
     loaded.clear_faults()
+
+
+async def _early_in_a_minute() -> None:
+    """Wait out the last seconds of a minute, so a test's budget row stays the current one."""
+    now = datetime.now(UTC)
+    if now.second >= 50:
+        await asyncio.sleep(60.5 - now.second - now.microsecond / 1e6)
+
+
+async def test_refreshes_draw_from_the_venues_shared_budget(
+    sim_service: MarketDataService, loaded: SimHandle, pool: asyncpg.Pool
+) -> None:
+    """API refreshes book their requests where workers do, and stop at the venue's cap."""
+    venue = "polymarket"
+    settings = loaded.settings(enabled_venues=",".join(VENUES))
+    cap = venue_cap_per_minute(venue, settings)
+    first, second = await _open_ids(pool, venue, 2)
+    await _early_in_a_minute()
+    minute = minute_of(datetime.now(UTC))
+    await pool.execute("DELETE FROM ops.venue_usage WHERE venue = $1", venue)
+
+    await _make_stale(pool, [first], sim_service)
+    loaded.reset_stats()
+    answer = await sim_service.price(str(first), T2A)
+    assert answer.cache is CacheState.REFRESHED
+    sent = loaded.count(venue)
+    assert sent >= 1
+    booked = await pool.fetchval(
+        "SELECT requests FROM ops.venue_usage WHERE venue = $1 AND minute = $2", venue, minute
+    )
+    assert booked == sent
+
+    # Workers (or other API processes) have spent the rest of this minute's budget.
+    await pool.execute(
+        "UPDATE ops.venue_usage SET requests = $3 WHERE venue = $1 AND minute = $2",
+        venue,
+        minute,
+        cap,
+    )
+    await _make_stale(pool, [second], sim_service)
+    loaded.reset_stats()
+    doc = orjson.loads((await sim_service.price(str(second), T2A)).body or b"")
+    assert loaded.count(venue) == 0, "no request goes out past the cap"
+    assert doc["stale"] is True and doc["cache"] == "stale"
+    assert "budget" in doc["stale_reason"] and venue in doc["stale_reason"]
+    assert doc["outcomes"], "the last known quotes are still served"
+    used = await pool.fetchval(
+        "SELECT requests FROM ops.venue_usage WHERE venue = $1 AND minute = $2", venue, minute
+    )
+    assert used == cap

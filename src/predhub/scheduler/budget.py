@@ -115,6 +115,17 @@ def budget_per_minute(venue: str, settings: Settings) -> int:
     return max(1, math.floor(rps * 60 * settings.worker_budget_share * settings.rate_limit_scale))
 
 
+def venue_cap_per_minute(venue: str, settings: Settings) -> int:
+    """Requests per minute the whole hub (workers and API refreshes) may send to `venue`.
+
+    Workers stop at their share of it (`budget_per_minute`); the rest is kept
+    for refreshes that API callers ask for, which draw from the same minute's
+    row and may use whatever the workers left.
+    """
+    rps = profile_for(venue, settings).requests_per_second
+    return max(1, math.floor(rps * 60 * settings.rate_limit_scale))
+
+
 def minute_of(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 

@@ -8,15 +8,23 @@ The service decides *when* and *which* markets to refresh; ingestion owns *how*
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
 import structlog
 
+from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.budget import reserve, venue_cap_per_minute
 from predhub.settings import Settings
+from predhub.venues.base import Venue
+from predhub.venues.errors import BudgetSpent
+from predhub.venues.http import REQUEST_GATE
+from predhub.venues.metrics import VENUE_METRICS
+from predhub.venues.registry import build_venue
 
 log = structlog.get_logger(__name__)
 
@@ -44,12 +52,7 @@ class RefreshFailed(RuntimeError):
 
 
 def _error_kinds(venue: str) -> Counter[str]:
-    try:
-        metrics = importlib.import_module("predhub.venues.metrics")
-    except ModuleNotFoundError:
-        return Counter()
-    kinds: Counter[str] = metrics.VENUE_METRICS.venue_totals(venue).errors
-    return Counter(kinds)
+    return Counter(VENUE_METRICS.venue_totals(venue).errors)
 
 
 def _check(venue: str, summary: Any, before: Counter[str]) -> None:
@@ -62,46 +65,88 @@ def _check(venue: str, summary: Any, before: Counter[str]) -> None:
     raise RefreshFailed(f"{venue} did not answer ({how})")
 
 
+class SharedBudgetGate:
+    """Draws each upstream request of one refresh from the venue's shared minute budget.
+
+    Workers and every API process book their requests in the same
+    `ops.venue_usage` row, so the hub as a whole stays under the venue's
+    limit however many processes refresh at once. Workers stop at their share
+    of the cap; a refresh may use what they left. When the minute's budget is
+    spent the refresh fails at once (the caller is served the stored row,
+    stale, with this reason) rather than waiting for the next minute.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, venue: str, cap: int) -> None:
+        self.pool = pool
+        self.venue = venue
+        self.cap = cap
+        self.refused = False
+
+    async def __call__(self) -> None:
+        if not await reserve(self.pool, self.venue, 1, cap=self.cap, now=datetime.now(UTC)):
+            self.refused = True
+            raise BudgetSpent(
+                f"this minute's request budget ({self.cap}) is spent", venue=self.venue
+            )
+
+
 class IngestRefresher:
     """One `Ingestor` per venue, built on first use and kept for the process."""
 
     def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
         self._pool = pool
         self._settings = settings
-        self._ingestors: dict[str, Any] = {}
-        self._venues: list[Any] = []
+        self._ingestors: dict[str, Ingestor] = {}
+        self._venues: list[Venue] = []
 
-    def _ingestor(self, venue: str) -> Any:
+    def _ingestor(self, venue: str) -> Ingestor:
         if venue in self._ingestors:
             return self._ingestors[venue]
         if venue not in self._settings.venues:
             raise RefreshUnavailable(f"venue {venue} is not enabled")
-        try:
-            registry = importlib.import_module("predhub.venues.registry")
-            pipeline = importlib.import_module("predhub.ingest.pipeline")
-        except ModuleNotFoundError as exc:
-            raise RefreshUnavailable(f"no refresh path: {exc}") from exc
-        adapter = registry.build_venue(venue, self._settings)
+        adapter = build_venue(venue, self._settings)
         self._venues.append(adapter)
-        ingestor = pipeline.Ingestor(self._pool, adapter, self._settings)
+        ingestor = Ingestor(self._pool, adapter, self._settings)
         self._ingestors[venue] = ingestor
         return ingestor
+
+    @contextlib.contextmanager
+    def _budgeted(self, venue: str) -> Iterator[SharedBudgetGate]:
+        """Run the block's venue requests through the shared budget; say so if it ran out."""
+        gate = SharedBudgetGate(self._pool, venue, venue_cap_per_minute(venue, self._settings))
+        token = REQUEST_GATE.set(gate)
+        try:
+            yield gate
+        finally:
+            REQUEST_GATE.reset(token)
+
+    def _finish(
+        self, venue: str, gate: SharedBudgetGate, summary: Any, before: Counter[str]
+    ) -> None:
+        if gate.refused:
+            raise RefreshFailed(f"{venue}: this minute's request budget ({gate.cap}) is spent")
+        _check(venue, summary, before)
 
     async def refresh_quotes(self, venue: str, market_ids: Sequence[int]) -> None:
         ingestor = self._ingestor(venue)
         before = _error_kinds(venue)
-        _check(venue, await ingestor.refresh_quotes(list(market_ids)), before)
+        with self._budgeted(venue) as gate:
+            summary = await ingestor.refresh_quotes(list(market_ids))
+        self._finish(venue, gate, summary, before)
 
     async def refresh_markets(self, venue: str, market_ids: Sequence[int]) -> None:
         ingestor = self._ingestor(venue)
         before = _error_kinds(venue)
-        _check(venue, await ingestor.refresh_markets(list(market_ids)), before)
+        with self._budgeted(venue) as gate:
+            summary = await ingestor.refresh_markets(list(market_ids))
+        self._finish(venue, gate, summary, before)
 
     async def discover(self, venue: str, key: str) -> list[int]:
         ingestor = self._ingestor(venue)
         before = _error_kinds(venue)
-        ids, summary = await ingestor.discover(key)
-        _check(venue, summary, before)
+        with self._budgeted(venue) as gate:
+            ids, summary = await ingestor.discover(key)
+        self._finish(venue, gate, summary, before)
         return list(ids)
 
     async def close(self) -> None:

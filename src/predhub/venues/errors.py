@@ -59,6 +59,10 @@ class RateLimited(RetriableError):
     """The venue answered 429 Too Many Requests."""
 
 
+class BudgetSpent(RetriableError):
+    """The hub's own request budget for this venue is spent for this minute."""
+
+
 class NotJsonError(RetriableError):
     """The venue answered with a body that is not JSON."""
 
