@@ -594,6 +594,10 @@ def main() -> None:
                 "LOG_LEVEL": "WARNING",
                 "HTTP_MAX_RETRIES": "0",
                 "DB_POOL_MAX": "10",
+                # The simulator runs without rate limits here: lift the hub's own
+                # per-minute venue budget too, so part 3 measures how many calls
+                # the refreshes need, not where a budget cuts them off.
+                "VENUE_REQUEST_BUDGETS": "polymarket=1000",
             }
             with serve("predhub.api.app:app_from_env", env) as base:
                 parts = {p.strip() for p in args.parts.split(",")}
