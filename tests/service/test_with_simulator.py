@@ -73,18 +73,26 @@ async def _make_stale(pool: asyncpg.Pool, ids: list[int], svc: MarketDataService
     raise AssertionError("the cache was not invalidated")
 
 
+async def _refresh_counted(
+    svc: MarketDataService, sim: SimHandle, pool: asyncpg.Pool, market_id: int, venue: str
+) -> int:
+    """Refresh one stale market through the service; the requests the venue saw."""
+    await _make_stale(pool, [market_id], svc)
+    sim.reset_stats()
+    answer = await svc.price(str(market_id), T2A)
+    assert answer.cache is CacheState.REFRESHED
+    sent = sim.count(venue)
+    assert sent >= 1
+    return sent
+
+
 async def test_100_concurrent_requests_cost_one_refresh_upstream(
     sim_service: MarketDataService, loaded: SimHandle, pool: asyncpg.Pool
 ) -> None:
     for venue in VENUES:
         (market_id,) = await _open_ids(pool, venue, 1)
         # What one refresh of this market costs upstream, measured alone.
-        await _make_stale(pool, [market_id], sim_service)
-        loaded.reset_stats()
-        single = await sim_service.price(str(market_id), T2A)
-        assert single.cache is CacheState.REFRESHED
-        one_refresh = loaded.count(venue)
-        assert one_refresh >= 1
+        one_refresh = await _refresh_counted(sim_service, loaded, pool, market_id, venue)
         await _make_stale(pool, [market_id], sim_service)
         loaded.reset_stats()
         answers = await asyncio.gather(
@@ -150,12 +158,7 @@ async def test_refreshes_draw_from_the_venues_shared_budget(
     minute = minute_of(datetime.now(UTC))
     await pool.execute("DELETE FROM ops.venue_usage WHERE venue = $1", venue)
 
-    await _make_stale(pool, [first], sim_service)
-    loaded.reset_stats()
-    answer = await sim_service.price(str(first), T2A)
-    assert answer.cache is CacheState.REFRESHED
-    sent = loaded.count(venue)
-    assert sent >= 1
+    sent = await _refresh_counted(sim_service, loaded, pool, first, venue)
     booked = await pool.fetchval(
         "SELECT requests FROM ops.venue_usage WHERE venue = $1 AND minute = $2", venue, minute
     )
