@@ -146,6 +146,14 @@ async def _early_in_a_minute() -> None:
         await asyncio.sleep(60.5 - now.second - now.microsecond / 1e6)
 
 
+async def _used(pool: asyncpg.Pool, venue: str, minute: datetime) -> int | None:
+    """The requests booked against `venue` in `minute` (None: no row)."""
+    value: int | None = await pool.fetchval(
+        "SELECT requests FROM ops.venue_usage WHERE venue = $1 AND minute = $2", venue, minute
+    )
+    return value
+
+
 async def test_refreshes_draw_from_the_venues_shared_budget(
     sim_service: MarketDataService, loaded: SimHandle, pool: asyncpg.Pool
 ) -> None:
@@ -159,10 +167,7 @@ async def test_refreshes_draw_from_the_venues_shared_budget(
     await pool.execute("DELETE FROM ops.venue_usage WHERE venue = $1", venue)
 
     sent = await _refresh_counted(sim_service, loaded, pool, first, venue)
-    booked = await pool.fetchval(
-        "SELECT requests FROM ops.venue_usage WHERE venue = $1 AND minute = $2", venue, minute
-    )
-    assert booked == sent
+    assert await _used(pool, venue, minute) == sent
 
     # Workers (or other API processes) have spent the rest of this minute's budget.
     await pool.execute(
@@ -178,7 +183,4 @@ async def test_refreshes_draw_from_the_venues_shared_budget(
     assert doc["stale"] is True and doc["cache"] == "stale"
     assert "budget" in doc["stale_reason"] and venue in doc["stale_reason"]
     assert doc["outcomes"], "the last known quotes are still served"
-    used = await pool.fetchval(
-        "SELECT requests FROM ops.venue_usage WHERE venue = $1 AND minute = $2", venue, minute
-    )
-    assert used == cap
+    assert await _used(pool, venue, minute) == cap

@@ -111,8 +111,7 @@ def profile_for(venue: str, settings: Settings) -> VenueProfile:
 
 def budget_per_minute(venue: str, settings: Settings) -> int:
     """Requests per minute the workers together may send to `venue`."""
-    rps = profile_for(venue, settings).requests_per_second
-    return max(1, math.floor(rps * 60 * settings.worker_budget_share * settings.rate_limit_scale))
+    return _per_minute(venue, settings, settings.worker_budget_share)
 
 
 def venue_cap_per_minute(venue: str, settings: Settings) -> int:
@@ -122,8 +121,12 @@ def venue_cap_per_minute(venue: str, settings: Settings) -> int:
     for refreshes that API callers ask for, which draw from the same minute's
     row and may use whatever the workers left.
     """
+    return _per_minute(venue, settings, 1.0)
+
+
+def _per_minute(venue: str, settings: Settings, share: float) -> int:
     rps = profile_for(venue, settings).requests_per_second
-    return max(1, math.floor(rps * 60 * settings.rate_limit_scale))
+    return max(1, math.floor(rps * 60 * share * settings.rate_limit_scale))
 
 
 def minute_of(now: datetime) -> datetime:

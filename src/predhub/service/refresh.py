@@ -8,11 +8,10 @@ The service decides *when* and *which* markets to refresh; ingestion owns *how*
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -27,6 +26,8 @@ from predhub.venues.metrics import VENUE_METRICS
 from predhub.venues.registry import build_venue
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class Refresher(Protocol):
@@ -80,14 +81,14 @@ class SharedBudgetGate:
         self.pool = pool
         self.venue = venue
         self.cap = cap
-        self.refused = False
+        self.refusal: BudgetSpent | None = None
 
     async def __call__(self) -> None:
         if not await reserve(self.pool, self.venue, 1, cap=self.cap, now=datetime.now(UTC)):
-            self.refused = True
-            raise BudgetSpent(
+            self.refusal = BudgetSpent(
                 f"this minute's request budget ({self.cap}) is spent", venue=self.venue
             )
+            raise self.refusal
 
 
 class IngestRefresher:
@@ -110,44 +111,45 @@ class IngestRefresher:
         self._ingestors[venue] = ingestor
         return ingestor
 
-    @contextlib.contextmanager
-    def _budgeted(self, venue: str) -> Iterator[SharedBudgetGate]:
-        """Run the block's venue requests through the shared budget; say so if it ran out."""
+    async def _budgeted(
+        self, venue: str, load: Callable[[Ingestor], Awaitable[tuple[T, Any]]]
+    ) -> T:
+        """Run `load` with its venue requests drawn from the shared budget; raise if it failed.
+
+        Ingestion logs a failed venue call and carries on; the service must
+        know, so a refused budget or a venue error becomes `RefreshFailed`.
+        """
+        ingestor = self._ingestor(venue)
+        before = _error_kinds(venue)
         gate = SharedBudgetGate(self._pool, venue, venue_cap_per_minute(venue, self._settings))
         token = REQUEST_GATE.set(gate)
         try:
-            yield gate
+            result, summary = await load(ingestor)
         finally:
             REQUEST_GATE.reset(token)
-
-    def _finish(
-        self, venue: str, gate: SharedBudgetGate, summary: Any, before: Counter[str]
-    ) -> None:
-        if gate.refused:
-            raise RefreshFailed(f"{venue}: this minute's request budget ({gate.cap}) is spent")
+        if gate.refusal is not None:
+            raise RefreshFailed(str(gate.refusal))
         _check(venue, summary, before)
+        return result
 
     async def refresh_quotes(self, venue: str, market_ids: Sequence[int]) -> None:
-        ingestor = self._ingestor(venue)
-        before = _error_kinds(venue)
-        with self._budgeted(venue) as gate:
-            summary = await ingestor.refresh_quotes(list(market_ids))
-        self._finish(venue, gate, summary, before)
+        async def load(ingestor: Ingestor) -> tuple[None, Any]:
+            return None, await ingestor.refresh_quotes(list(market_ids))
+
+        await self._budgeted(venue, load)
 
     async def refresh_markets(self, venue: str, market_ids: Sequence[int]) -> None:
-        ingestor = self._ingestor(venue)
-        before = _error_kinds(venue)
-        with self._budgeted(venue) as gate:
-            summary = await ingestor.refresh_markets(list(market_ids))
-        self._finish(venue, gate, summary, before)
+        async def load(ingestor: Ingestor) -> tuple[None, Any]:
+            return None, await ingestor.refresh_markets(list(market_ids))
+
+        await self._budgeted(venue, load)
 
     async def discover(self, venue: str, key: str) -> list[int]:
-        ingestor = self._ingestor(venue)
-        before = _error_kinds(venue)
-        with self._budgeted(venue) as gate:
+        async def load(ingestor: Ingestor) -> tuple[list[int], Any]:
             ids, summary = await ingestor.discover(key)
-        self._finish(venue, gate, summary, before)
-        return list(ids)
+            return list(ids), summary
+
+        return await self._budgeted(venue, load)
 
     async def close(self) -> None:
         for adapter in self._venues:
