@@ -51,7 +51,11 @@ class Supervisor:
     def start(self, component: Component) -> None:
         env = {**os.environ, **component.env, "DATABASE_URL": self.db.url}
         cmd = [sys.executable, "-m", "predhub", *component.args]
-        component.process = subprocess.Popen(cmd, env=env)
+        # A process group of its own: Ctrl-C reaches the supervisor alone, which
+        # then stops each component once, in order. (Sharing the terminal's
+        # group, the API got a second SIGINT from `stop` and uvicorn skipped
+        # its graceful shutdown.)
+        component.process = subprocess.Popen(cmd, env=env, process_group=0)
         self.components.append(component)
 
     def stop(self) -> None:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from predhub.db.embedded import read_running
 from predhub.settings import Settings
 
@@ -31,6 +33,18 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _answers(url: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def test_non_numeric_setting_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -81,6 +95,7 @@ def test_demo_starts_migrated_database_and_ctrl_c_stops_it(tmp_path: Path) -> No
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # a group of its own, as a terminal's foreground job has
     )
     output: list[str] = []
     try:
@@ -97,11 +112,13 @@ def test_demo_starts_migrated_database_and_ctrl_c_stops_it(tmp_path: Path) -> No
         assert any("embedded PostgreSQL" in line for line in output)
         running = read_running(tmp_path / "pgdata")
         assert running is not None
-        proc.send_signal(signal.SIGINT)
+        assert _answers(f"http://127.0.0.1:{env['API_PORT']}/healthz"), "".join(output)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
         rest, _ = proc.communicate(timeout=60)
         output.append(rest)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, "".join(output)
+    assert "Traceback" not in "".join(output), "every component shuts down gracefully"
     assert read_running(tmp_path / "pgdata") is None
