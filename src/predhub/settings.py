@@ -150,6 +150,16 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=0, le=65535)
     api_workers: int = Field(default=1, ge=1)
     admin_api_key: SecretStr | None = None
+    cors_allow_origins: str = Field(
+        default="",
+        description="Comma-separated origins browsers may call the API from; empty: CORS off",
+    )
+    api_max_body_bytes: int = Field(
+        default=256 * 1024, ge=1, description="Larger request bodies get a 413"
+    )
+    api_max_header_bytes: int = Field(
+        default=32 * 1024, ge=1024, description="Larger request headers (all together) get a 431"
+    )
     tier_t1_seconds: float = 30
     tier_t2a_seconds: float = 2
     tier_t2b_seconds: float = 15
@@ -177,6 +187,10 @@ class Settings(BaseSettings):
     def venues(self) -> list[str]:
         names = [v.strip().lower() for v in self.enabled_venues.split(",") if v.strip()]
         return [v for v in names if v in VENUE_NAMES]
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
 
     def explicit_database_url(self) -> str | None:
         """The configured server, or None when the embedded one should be used."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+import httpx
+
 from predhub.settings import Settings
 
 ADMIN_KEY = "test-admin-key"
@@ -20,3 +22,15 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:
+    """`response` is a `status` in the API's one error shape (with `code`, when given)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body

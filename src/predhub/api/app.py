@@ -14,12 +14,15 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import HTMLResponse, Response
 
+from predhub.api.docs import install_docs
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
-from predhub.api.metrics import BodyLimitMiddleware, MetricsMiddleware, process_exited
+from predhub.api.guards import ADMIN_KEY_HEADER, AdminAuthMiddleware, RequestLimitMiddleware
+from predhub.api.metrics import MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse
 from predhub.api.routers import admin, compat, events, health, history, markets, prices, search, top
 from predhub.api.state import ApiState
@@ -30,7 +33,6 @@ from predhub.service.refresh import IngestRefresher, Refresher
 from predhub.service.service import MarketDataService
 from predhub.settings import Settings, get_settings
 
-MAX_BODY_BYTES = 256 * 1024  # 1,000 ids of 256 characters fit
 LOCK_POOL_SIZE = 4  # connections holding refresh locks, apart from those that write
 
 
@@ -87,8 +89,11 @@ def create_app(
         summary="A self-hosted, database-first data hub for prediction markets",
         default_response_class=ORJSONResponse,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
     for module in (markets, prices, history, events, search, top, compat, admin, health):
         app.include_router(module.router)
 
@@ -102,9 +107,23 @@ def create_app(
         page = resources.files("predhub.api") / "static" / "index.html"
         return HTMLResponse(page.read_text(encoding="utf-8"))
 
-    app.add_middleware(CachedPriceMiddleware)  # innermost: after the NUL and size checks
-    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
+    # Listed innermost first: the cached read path runs after the key and size checks.
+    app.add_middleware(CachedPriceMiddleware)
+    app.add_middleware(AdminAuthMiddleware)
+    app.add_middleware(
+        RequestLimitMiddleware,
+        max_body=settings.api_max_body_bytes,
+        max_headers=settings.api_max_header_bytes,
+    )
     app.add_middleware(MetricsMiddleware)
+    if settings.cors_origins:  # outermost, so refusals carry CORS headers too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", ADMIN_KEY_HEADER.decode()],
+            max_age=600,
+        )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -17,9 +17,7 @@ import os
 import time
 from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
@@ -89,67 +87,3 @@ class MetricsMiddleware:
                 timer = self._timers[(template, method)] = LATENCY.labels(template, method)
             counter.inc()
             timer.observe(time.perf_counter() - started)
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies over `limit` bytes with 413, before anything parses them."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        query = scope.get("query_string") or b""
-        if b"%00" in query or "\x00" in scope.get("path", ""):
-            await _reject(send, 400, "bad_request", "NUL characters are not allowed in a request")
-            return
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await _too_large(send, self.limit)
-
-
-class BodyTooLarge(HTTPException):
-    """The request body is larger than allowed (413, through the usual error handler)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request bodies are at most {limit} bytes")
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    await _reject(
-        send, 413, "payload_too_large", f"request bodies are at most {limit} bytes", limit=limit
-    )
-
-
-async def _reject(send: Send, status: int, code: str, message: str, **details: Any) -> None:
-    body = orjson.dumps({"error": {"code": code, "message": message, "details": details}})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -7,11 +7,18 @@ Routes that answer from pre-rendered bytes declare these models with
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 Status = Literal["open", "closed", "resolved", "voided"]
+
+
+# A market id in a request body: any string form, or our numeric id as a JSON number.
+MarketKey = (
+    Annotated[str, Field(max_length=256)]
+    | Annotated[StrictInt, Field(ge=0, le=999_999_999_999_999_999)]
+)
 
 
 class OutcomeQuote(BaseModel):
@@ -208,12 +215,22 @@ class Venues(BaseModel):
     database_only_mode: bool
 
 
+class RefreshOutcome(BaseModel):
+    status: Literal["refreshed", "not_found", "wrong_venue", "invalid", "failed"]
+    market_id: int | None = Field(None, description="Our id, when the id named a market")
+    reason: str | None = Field(None, description="Why it was not refreshed")
+
+
 class RefreshResult(BaseModel):
     venue: str
     scope: Literal["quotes", "markets"]
-    markets: int
+    markets: int = Field(description="Markets of the venue that were to be refreshed")
     refreshed: int
     errors: dict[str, str] = Field(default_factory=dict)
+    outcomes: dict[str, RefreshOutcome] = Field(
+        default_factory=dict,
+        description="Each requested id (or, without ids, each market refreshed) to its outcome",
+    )
 
 
 class Health(BaseModel):

@@ -26,6 +26,8 @@ from predhub.service.errors import MalformedId
 from predhub.settings import VENUE_NAMES
 
 MAX_ID_LENGTH = 256
+MAX_ID_DIGITS = 18  # every 18-digit number fits a PostgreSQL bigint
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII, no spaces or controls
 
 RESOLVE_SQL = """
@@ -61,6 +63,23 @@ SELECT DISTINCT ON (k) k, id
 FROM candidates
 ORDER BY k, rank, volume_24h DESC NULLS LAST, id
 """
+
+
+def ascii_int(text: str | bytes, max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """The number `text` spells in ASCII digits (at most `max_digits`), else None.
+
+    `str.isdigit()` also accepts superscripts, circled and Arabic-Indic digits,
+    which `int()` rejects or silently reads as other numbers; every numeric id
+    that arrives from outside goes through here instead.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    if not 0 < len(text) <= max_digits or not _ASCII_DIGITS.fullmatch(text):
+        return None
+    return int(text)
 
 
 def validate_id(raw: str) -> str:

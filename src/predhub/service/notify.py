@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from predhub.db.connect import DatabaseUnavailable, connect
+from predhub.service.ids import ascii_int
 
 log = structlog.get_logger(__name__)
 
@@ -33,8 +34,9 @@ def parse_ids(payload: str) -> list[int]:
     """Market ids from a payload: one id, or several separated by commas or spaces."""
     ids: list[int] = []
     for part in payload.replace(",", " ").split():
-        if part.isdigit():
-            ids.append(int(part))
+        number = ascii_int(part)
+        if number is not None:
+            ids.append(number)
     return ids
 
 

@@ -1,8 +1,12 @@
-"""Admin: force a refresh of a venue's markets (needs an admin API key)."""
+"""Admin: force a refresh of a venue's markets (needs an admin API key).
+
+The key is checked by `AdminAuthMiddleware` before the body is read; the
+check here repeats it, so the route stays closed wherever it is mounted.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, Field
@@ -13,7 +17,8 @@ from predhub.api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from predhub.api.keys import is_admin_key
 from predhub.api.responses import json_response
 from predhub.api.routers.top import venue_top_n
-from predhub.api.schemas import RefreshResult
+from predhub.api.schemas import MarketKey, RefreshResult
+from predhub.service.errors import ServiceError
 from predhub.service.ids import validate_id
 from predhub.service.singleflight import REFRESH_ERRORS, describe
 
@@ -30,7 +35,7 @@ router = APIRouter(
 class RefreshRequest(BaseModel):
     venue: Literal["polymarket", "kalshi", "limitless", "opinion"]
     scope: Literal["quotes", "markets"] = "quotes"
-    ids: list[Annotated[str, Field(max_length=256)]] | None = Field(
+    ids: list[MarketKey] | None = Field(
         None,
         max_length=1000,
         description="Markets to refresh; default: the venue's top N open markets",
@@ -41,6 +46,10 @@ def _bearer(authorization: str | None) -> str | None:
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return None
+
+
+def _outcome(status: str, market_id: int | None = None, reason: str | None = None) -> Any:
+    return {"status": status, "market_id": market_id, "reason": reason}
 
 
 @router.post("/refresh", response_model=RefreshResult, summary="Refresh a venue's markets now")
@@ -54,13 +63,32 @@ async def refresh(
 ) -> Response:
     if not await is_admin_key(pool, state.settings, x_api_key or _bearer(authorization)):
         raise ApiError(401, "unauthorized", "an admin API key is required (X-API-Key header)")
+    outcomes: dict[str, dict[str, Any]] = {}
+    targets: dict[str, int] = {}  # the id as asked for (or ours) -> our market id
     if request.ids:
-        resolved = await service.resolve([validate_id(i) for i in request.ids])
+        valid: dict[str, str] = {}
+        for original in dict.fromkeys(str(i) for i in request.ids):
+            try:
+                valid[original] = validate_id(original)
+            except ServiceError as exc:
+                outcomes[original] = _outcome("invalid", reason=exc.message)
+        resolved = await service.resolve(valid.values())
         rows = await pool.fetch(
-            "SELECT id FROM silver.markets WHERE id = ANY($1::bigint[]) AND venue = $2",
-            list(resolved.values()),
-            request.venue,
+            "SELECT id, venue FROM silver.markets WHERE id = ANY($1::bigint[])",
+            list(set(resolved.values())),
         )
+        venues = {int(r["id"]): str(r["venue"]) for r in rows}
+        for original, key in valid.items():
+            market_id = resolved.get(key)
+            venue = venues.get(market_id) if market_id is not None else None
+            if market_id is None or venue is None:
+                outcomes[original] = _outcome("not_found", reason="no market has this id")
+            elif venue != request.venue:
+                outcomes[original] = _outcome(
+                    "wrong_venue", market_id, f"the market is on {venue}, not {request.venue}"
+                )
+            else:
+                targets[original] = market_id
     else:
         rows = await pool.fetch(
             "SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' "
@@ -68,7 +96,8 @@ async def refresh(
             request.venue,
             venue_top_n(state.settings)[request.venue],
         )
-    ids = [int(r["id"]) for r in rows]
+        targets = {str(r["id"]): int(r["id"]) for r in rows}
+    ids = list(dict.fromkeys(targets.values()))
     errors: dict[str, str] = {}
     refresher = state.refresher
     if refresher is None or state.settings.database_only_mode:
@@ -82,6 +111,11 @@ async def refresh(
         except REFRESH_ERRORS as exc:
             errors["*"] = describe(exc)
     service.cache.invalidate(ids)
+    failure = errors.get("*")
+    for original, market_id in targets.items():
+        outcomes[original] = (
+            _outcome("failed", market_id, failure) if failure else _outcome("refreshed", market_id)
+        )
     return json_response(
         {
             "venue": request.venue,
@@ -89,5 +123,6 @@ async def refresh(
             "markets": len(ids),
             "refreshed": 0 if errors else len(ids),
             "errors": errors,
+            "outcomes": outcomes,
         }
     )

@@ -14,6 +14,7 @@ from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.routers.markets import Filters, documents
 from predhub.api.schemas import EventDetail, EventPage
+from predhub.service.ids import ascii_int
 from predhub.service.payload import plain
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONSES)
@@ -75,9 +76,10 @@ async def event_detail(
     ],
 ) -> Response:
     key = event_id.strip()
-    if key.isdigit() and len(key) <= 18:
+    number = ascii_int(key)
+    if number is not None:
         row = await pool.fetchrow(
-            f"SELECT {EVENT_COLUMNS} FROM silver.events e WHERE e.id = $1", int(key)
+            f"SELECT {EVENT_COLUMNS} FROM silver.events e WHERE e.id = $1", number
         )
     elif ":" in key:
         venue, native = key.split(":", 1)

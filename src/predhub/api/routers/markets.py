@@ -15,6 +15,7 @@ from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response, raw_json
 from predhub.api.schemas import Market, MarketPage, MarketPrice, OutcomeQuote
+from predhub.service.ids import ascii_int
 from predhub.service.service import MarketDataService
 
 router = APIRouter(prefix="/v1/markets", tags=["markets"], responses=ERROR_RESPONSES)
@@ -109,8 +110,9 @@ async def list_markets(
     if category:
         f.add("lower(m.category) = lower(?)", category)
     if event:
-        if event.isdigit() and len(event) <= 18:
-            f.add("(m.event_id = ?::bigint OR m.event_native_id = ?)", int(event), event)
+        number = ascii_int(event)
+        if number is not None:
+            f.add("(m.event_id = ?::bigint OR m.event_native_id = ?)", number, event)
         else:
             f.add("m.event_native_id = ?", event)
     if min_volume is not None:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from predhub.api.deps import MarketIdPath, MaxAgeQuery, ServiceDep, TierQuery
 from predhub.api.errors import ERROR_RESPONSES
 from predhub.api.responses import raw_json
-from predhub.api.schemas import BatchPrices, MarketPrice
+from predhub.api.schemas import BatchPrices, MarketKey, MarketPrice
 from predhub.service.payload import render_map
 from predhub.service.service import MAX_BATCH_IDS, MarketDataService
 from predhub.service.tiers import Freshness
@@ -50,8 +50,9 @@ async def live_price(market_id: MarketIdPath, service: ServiceDep) -> Response:
 
 
 class BatchRequest(BaseModel):
-    ids: list[Annotated[str, Field(max_length=256)]] = Field(
-        min_length=1, description=f"Up to {MAX_BATCH_IDS} market ids of any form"
+    ids: list[MarketKey] = Field(
+        min_length=1,
+        description=f"Up to {MAX_BATCH_IDS} market ids of any form (our ids also as numbers)",
     )
     tier: str | None = Field(None, max_length=32)
     max_age: float | None = Field(None, ge=0, le=1e9)
@@ -64,10 +65,11 @@ class BatchRequest(BaseModel):
 )
 async def batch_prices(service: ServiceDep, request: Annotated[BatchRequest, Body()]) -> Response:
     freshness = await service.freshness(request.tier, request.max_age)
-    answers = await service.prices(request.ids, freshness)
+    keys = [str(i) for i in request.ids]  # answers are keyed by the id's text either way
+    answers = await service.prices(keys, freshness)
     items: list[tuple[str, bytes]] = []
     seen: set[str] = set()
-    for original, answer in zip(request.ids, answers, strict=True):
+    for original, answer in zip(keys, answers, strict=True):
         if original in seen:
             continue
         seen.add(original)

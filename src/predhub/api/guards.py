@@ -1,0 +1,151 @@
+"""Checks every request passes before routing or body parsing, as pure ASGI middleware.
+
+They run ahead of FastAPI, so what they refuse never reaches a parser: NUL
+characters, oversized headers (431) and bodies (413, counted as they arrive, so
+a chunked body without Content-Length is bounded too), and admin routes without
+an admin key (401, before the body is validated, so an anonymous caller learns
+nothing about what the route expects). Refusals use the API's one error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from predhub.api.keys import is_admin_key
+from predhub.service.ids import ascii_int
+
+ADMIN_PREFIX = "/v1/admin"
+ADMIN_KEY_HEADER = b"x-api-key"
+MAX_KEY_HEADER = 600  # longer credentials are refused unread
+
+
+class RequestLimitMiddleware:
+    """Refuse NUL characters (400), large headers (431) and large bodies (413)."""
+
+    def __init__(self, app: ASGIApp, max_body: int, max_headers: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_headers = max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+        size = sum(len(name) + len(value) for name, value in headers)
+        if size > self.max_headers:
+            message = f"request headers are at most {self.max_headers} bytes in all"
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1009, "reason": message})
+            else:
+                await reject(
+                    send, 431, "headers_too_large", message, limit=self.max_headers, size=size
+                )
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string") or b""
+        if b"%00" in query or "\x00" in scope.get("path", ""):
+            await reject(send, 400, "bad_request", "NUL characters are not allowed in a request")
+            return
+        declared = dict(headers).get(b"content-length")
+        if declared is not None:
+            length = ascii_int(declared, max_digits=19)
+            if length is None:
+                await reject(send, 400, "bad_request", "Content-Length is not a number")
+                return
+            if length > self.max_body:
+                await _too_large(send, self.max_body)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge(self.max_body)
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await _too_large(send, self.max_body)
+
+
+class AdminAuthMiddleware:
+    """Admin routes answer 401 without an admin key, whatever their body holds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_admin_path(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        state = getattr(getattr(scope.get("app"), "state", None), "api", None)
+        presented = presented_key(scope.get("headers") or [])
+        if state is None or not await is_admin_key(state.pool, state.settings, presented):
+            await reject(
+                send, 401, "unauthorized", "an admin API key is required (X-API-Key header)"
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_admin_path(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The key in X-API-Key or `Authorization: Bearer`, or None."""
+    raw: bytes | None = None
+    bearer: bytes | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == ADMIN_KEY_HEADER and raw is None:
+            raw = value
+        elif lowered == b"authorization" and value[:7].lower() == b"bearer ":
+            bearer = value[7:]
+    chosen = raw if raw else bearer
+    if not chosen or len(chosen) > MAX_KEY_HEADER:
+        return None
+    try:
+        return chosen.decode("ascii").strip() or None
+    except UnicodeDecodeError:
+        return None
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is larger than allowed (413, through the usual error handler)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request bodies are at most {limit} bytes")
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    await reject(
+        send, 413, "payload_too_large", f"request bodies are at most {limit} bytes", limit=limit
+    )
+
+
+async def reject(send: Send, status: int, code: str, message: str, **details: Any) -> None:
+    """Answer with the API's error shape without going through FastAPI."""
+    body = orjson.dumps({"error": {"code": code, "message": message, "details": details}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
