@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 from predhub.settings import Settings
 
@@ -34,3 +39,23 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     assert body["error"]["message"]
     if code is not None:
         assert body["error"]["code"] == code, body
+
+
+@contextlib.asynccontextmanager
+async def serve_live(application: FastAPI) -> AsyncIterator[str]:
+    """`application` served by uvicorn (httptools, as `predhub serve`) on a free port."""
+    port = free_port()
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, log_level="warning", http="httptools"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

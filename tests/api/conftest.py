@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
-from api_support import free_port, make_settings
+from api_support import make_settings, serve_live
 from fastapi import FastAPI
 
 from predhub.api.app import create_app
@@ -39,16 +37,5 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def live_url(db_url: str, refresher: WritingRefresher) -> AsyncIterator[str]:
     """The app served by uvicorn on a free port, in this event loop."""
     application = create_app(make_settings(), database_url=db_url, refresher=refresher)
-    port = free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_live(application) as url:
+        yield url
