@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -31,15 +33,28 @@ def _clean_env() -> dict[str, str]:
 
 
 def _predhub(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    """Run the CLI; should it start anything after all, its whole group is stopped."""
+    proc = subprocess.Popen(
         [sys.executable, "-m", "predhub", *args],
         env=env,
         cwd=cwd,  # a directory without a .env file
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 BAD_SETTINGS: list[tuple[str, str, str]] = [
@@ -103,7 +118,14 @@ def test_bad_setting_is_one_line_naming_it_exit_2(
 def test_every_command_refuses_bad_settings_the_same_way(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    env = {**_clean_env(), "STATIC_SCHEDULE_DAY": "funday"}
+    env = {
+        **_clean_env(),
+        "STATIC_SCHEDULE_DAY": "funday",
+        # should the command start anyway, it stays out of everyone's way
+        "PREDHUB_DATA_DIR": str(tmp_path),
+        "API_PORT": str(_free_port()),
+        "SIM_PORT": str(_free_port()),
+    }
     result = _predhub(*command, env=env, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
