@@ -22,7 +22,7 @@ from predhub.db.connect import DatabaseUnavailable, connect, resolve_database
 from predhub.db.embedded import EmbeddedPostgresError
 from predhub.errors import UsageProblem
 from predhub.logging import configure_logging
-from predhub.settings import Settings, get_settings
+from predhub.settings import Settings, get_settings, mask_url
 
 console = Console()
 err_console = Console(stderr=True)
@@ -64,11 +64,11 @@ def _root(
 
 @app.command("config")
 def config_cmd() -> None:
-    """Print the effective configuration (secrets masked)."""
+    """Print the effective configuration (secrets masked), by the variable that sets each."""
     settings = get_settings()
-    table = Table("setting", "value", title="predhub configuration")
-    for name, value in sorted(settings.masked().items()):
-        table.add_row(name.upper(), "" if value is None else str(value))
+    table = Table("variable", "value", title="predhub configuration")
+    for name, value in sorted(settings.display().items()):
+        table.add_row(name, value)
     console.print(table)
 
 
@@ -134,10 +134,20 @@ def _fail(message: str) -> NoReturn:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "setting"
+    """One line: the variable as the user spelled it, its value (secrets masked), what is allowed."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = str(first["loc"][0]) if first["loc"] else ""
+    field = Settings.field_for(loc) if loc else None
+    name = Settings.env_name_as_set(field) if field else (loc.upper() or "setting")
     value = first.get("input")
-    return f"invalid setting {name}={value!r}: {first['msg']}"
+    if field == "database_url" and isinstance(value, str):
+        value = mask_url(value)
+    elif field is not None and Settings.is_secret(field):
+        value = "********"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"invalid setting {name}={value!r}: {message}{more}"
 
 
 def main() -> None:

@@ -3,21 +3,58 @@
 Every variable the seed documents name keeps the seed's name and default, so a
 deployment that followed those notes works unchanged; predhub's own variables
 carry the `PREDHUB_` prefix only where a bare name would be ambiguous.
-Settings are built by `get_settings()` when a command starts, never at import.
+Settings are built by `get_settings()` when a command starts, never at import,
+and every value is checked then: numbers against their ranges, URLs against
+their schemes, and structured strings (venue lists, budgets, rate limits, the
+static schedule's day) parsed into typed values by `predhub.config_values`, so
+a mistake stops the command with one line instead of surfacing later.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args
 from urllib.parse import quote
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-VENUE_NAMES = ("polymarket", "kalshi", "limitless", "opinion")
+from predhub.config_values import (
+    HTTP_SCHEMES,
+    VENUE_NAMES,
+    WS_SCHEMES,
+    StaticDay,
+    check_postgres_url,
+    check_url,
+    format_rate_limits,
+    parse_rate_limits,
+    parse_request_budgets,
+    parse_static_day,
+    parse_venue_list,
+)
+from predhub.venues.ratelimit import RateLimit
+
+__all__ = ["VENUE_NAMES", "Settings", "get_settings", "mask_url"]
+
+HttpUrl = Annotated[str, AfterValidator(lambda value: check_url(value, HTTP_SCHEMES))]
+WsUrl = Annotated[str, AfterValidator(lambda value: check_url(value, WS_SCHEMES))]
+VenueList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(parse_venue_list)]
+RequestBudgets = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_request_budgets)]
+RateLimits = Annotated[
+    dict[str, dict[str, RateLimit]], NoDecode, BeforeValidator(parse_rate_limits)
+]
 
 
 def _default_data_dir() -> Path:
@@ -28,7 +65,11 @@ class Settings(BaseSettings):
     """The effective configuration of one predhub process."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        allow_inf_nan=False,
     )
 
     # --- database -------------------------------------------------------------
@@ -36,9 +77,9 @@ class Settings(BaseSettings):
         default=None, description="PostgreSQL URL; unset starts the embedded server"
     )
     postgres_host: str | None = Field(default=None, description="Alternative to DATABASE_URL")
-    postgres_port: int = 5432
-    postgres_db: str = "postgres"
-    postgres_user: str = "postgres"
+    postgres_port: int = Field(default=5432, ge=1, le=65535)
+    postgres_db: str = Field(default="postgres", min_length=1)
+    postgres_user: str = Field(default="postgres", min_length=1)
     postgres_password: SecretStr | None = None
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -47,11 +88,13 @@ class Settings(BaseSettings):
     )
     embedded_pg_port: int = Field(
         default=0,
+        ge=0,
+        le=65535,
         validation_alias=AliasChoices("PREDHUB_EMBEDDED_PG_PORT"),
         description="TCP port of the embedded server on 127.0.0.1 (0 picks a free one)",
     )
     db_pool_min: int = Field(default=2, ge=1)
-    db_pool_max: int = Field(default=10, ge=1)
+    db_pool_max: int = Field(default=10, ge=1, description="At least DB_POOL_MIN")
 
     # --- seed 000: top-N strategy and schedules ---------------------------------
     top_n_markets: int = Field(default=500, ge=0)
@@ -61,7 +104,9 @@ class Settings(BaseSettings):
     opiniontrade_top_n: int = Field(default=20, ge=0)
     min_volume_usd: float = Field(default=10_000, ge=0)
     static_schedule_enabled: bool = True
-    static_schedule_day: str = "sun"
+    static_schedule_day: Annotated[StaticDay, BeforeValidator(parse_static_day)] = Field(
+        default="sun", description="mon … sun, or daily"
+    )
     static_schedule_hour: int = Field(default=2, ge=0, le=23)
     delta_schedule_enabled: bool = True
     delta_schedule_interval_hours: float = Field(default=1, gt=0)
@@ -71,19 +116,19 @@ class Settings(BaseSettings):
     database_only_mode: bool = False
 
     # --- venues -----------------------------------------------------------------
-    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
-    polymarket_clob_url: str = "https://clob.polymarket.com"
-    polymarket_data_url: str = "https://data-api.polymarket.com"
-    polymarket_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
-    kalshi_url: str = "https://external-api.kalshi.com/trade-api/v2"
-    kalshi_ws_url: str = "wss://external-api.kalshi.com/trade-api/ws/v2"
-    limitless_url: str = "https://api.limitless.exchange"
-    limitless_ws_url: str = "wss://ws.limitless.exchange"
-    opinion_url: str = "https://proxy.opinion.trade:8443/openapi"
+    polymarket_gamma_url: HttpUrl = "https://gamma-api.polymarket.com"
+    polymarket_clob_url: HttpUrl = "https://clob.polymarket.com"
+    polymarket_data_url: HttpUrl = "https://data-api.polymarket.com"
+    polymarket_ws_url: WsUrl = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+    kalshi_url: HttpUrl = "https://external-api.kalshi.com/trade-api/v2"
+    kalshi_ws_url: WsUrl = "wss://external-api.kalshi.com/trade-api/ws/v2"
+    limitless_url: HttpUrl = "https://api.limitless.exchange"
+    limitless_ws_url: WsUrl = "wss://ws.limitless.exchange"
+    opinion_url: HttpUrl = "https://proxy.opinion.trade:8443/openapi"
     opinion_api_key: SecretStr | None = None
     kalshi_api_key: SecretStr | None = None
-    enabled_venues: str = Field(
-        default=",".join(VENUE_NAMES), description="Comma-separated venues the hub syncs"
+    enabled_venues: VenueList = Field(
+        default=VENUE_NAMES, description="Comma-separated venues the hub syncs"
     )
     http_timeout_seconds: float = Field(default=15.0, gt=0)
     http_max_retries: int = Field(default=5, ge=0)
@@ -98,8 +143,8 @@ class Settings(BaseSettings):
             " network jitter bunches requests up on their way to the venue"
         ),
     )
-    venue_rate_limits: str = Field(
-        default="",
+    venue_rate_limits: RateLimits = Field(
+        default_factory=dict,
         description="Per-endpoint budget overrides: venue:endpoint=requests/seconds;...",
     )
     http_backoff_base_seconds: float = Field(
@@ -141,12 +186,13 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Low-priority markets refresh this many times less often"
     )
     worker_concurrency: int = Field(default=4, ge=1, description="Jobs run at once per venue")
-    venue_request_budgets: str = Field(
-        default="", description="Per-venue request budget overrides: venue=requests/second,..."
+    venue_request_budgets: RequestBudgets = Field(
+        default_factory=dict,
+        description="Per-venue request budget overrides: venue=requests/second,...",
     )
 
     # --- API -------------------------------------------------------------------------
-    api_host: str = "127.0.0.1"
+    api_host: str = Field(default="127.0.0.1", min_length=1)
     api_port: int = Field(default=8000, ge=0, le=65535)
     api_workers: int = Field(default=1, ge=1)
     admin_api_key: SecretStr | None = None
@@ -160,14 +206,14 @@ class Settings(BaseSettings):
     api_max_header_bytes: int = Field(
         default=32 * 1024, ge=1024, description="Larger request headers (all together) get a 431"
     )
-    tier_t1_seconds: float = 30
-    tier_t2a_seconds: float = 2
-    tier_t2b_seconds: float = 15
-    tier_t3_seconds: float = 120
-    tier_t4_seconds: float = 900
+    tier_t1_seconds: float = Field(default=30, gt=0)
+    tier_t2a_seconds: float = Field(default=2, gt=0)
+    tier_t2b_seconds: float = Field(default=15, gt=0)
+    tier_t3_seconds: float = Field(default=120, gt=0)
+    tier_t4_seconds: float = Field(default=900, gt=0)
 
     # --- simulator ---------------------------------------------------------------------
-    sim_host: str = "127.0.0.1"
+    sim_host: str = Field(default="127.0.0.1", min_length=1)
     sim_port: int = Field(default=8900, ge=0, le=65535)
 
     log_level: str = "INFO"
@@ -183,10 +229,91 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        return SecretStr(check_postgres_url(value.get_secret_value()))
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_given(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must be a directory path, not empty")
+        return value
+
+    @field_validator("db_pool_max")
+    @classmethod
+    def _pool_max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("db_pool_min")
+        if low is not None and value < low:
+            raise ValueError(f"must be at least DB_POOL_MIN ({low})")
+        return value
+
+    @field_validator("http_backoff_max_seconds")
+    @classmethod
+    def _backoff_max_not_below_base(cls, value: float, info: ValidationInfo) -> float:
+        base = info.data.get("http_backoff_base_seconds")
+        if base is not None and value < base:
+            raise ValueError(f"must be at least HTTP_BACKOFF_BASE_SECONDS ({base:g})")
+        return value
+
     @property
     def venues(self) -> list[str]:
-        names = [v.strip().lower() for v in self.enabled_venues.split(",") if v.strip()]
-        return [v for v in names if v in VENUE_NAMES]
+        return list(self.enabled_venues)
+
+    @classmethod
+    def env_names(cls, field: str) -> tuple[str, ...]:
+        """The environment variables that set `field`, the preferred one first."""
+        info: FieldInfo = cls.model_fields[field]
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            return tuple(str(choice).upper() for choice in alias.choices)
+        if isinstance(alias, str):
+            return (alias.upper(),)
+        return (field.upper(),)
+
+    @classmethod
+    def field_for(cls, name: str) -> str | None:
+        """The field a name refers to: a field name or any of its variables, any case."""
+        key = name.upper()
+        for field in cls.model_fields:
+            if key == field.upper() or key in cls.env_names(field):
+                return field
+        return None
+
+    @classmethod
+    def env_name_as_set(cls, field: str) -> str:
+        """The variable the user set for `field` (for errors), else the preferred one."""
+        names = cls.env_names(field)
+        present = {key.upper() for key in os.environ}
+        return next((name for name in names if name in present), names[0])
+
+    @classmethod
+    def is_secret(cls, field: str) -> bool:
+        """Whether `field` holds a secret, never to be printed."""
+        annotation = cls.model_fields[field].annotation
+        return SecretStr in (get_args(annotation) or (annotation,))
+
+    def display(self) -> dict[str, str]:
+        """{variable: value as it would be written}, secrets masked; for `predhub config`."""
+        masked = self.masked()
+        out: dict[str, str] = {}
+        for field in type(self).model_fields:
+            value = getattr(self, field)
+            if field == "venue_rate_limits":
+                text = format_rate_limits(value)
+            elif field == "venue_request_budgets":
+                text = ",".join(f"{venue}={rate:g}" for venue, rate in value.items())
+            elif field == "enabled_venues":
+                text = ",".join(value)
+            elif isinstance(value, bool):
+                text = str(value).lower()
+            else:
+                text = "" if masked[field] is None else str(masked[field])
+            out[self.env_names(field)[0]] = text
+        return out
 
     @property
     def cors_origins(self) -> list[str]:

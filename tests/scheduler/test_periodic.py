@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from predhub.scheduler.periodic import claim_slot, due_slots, interval_slot, static_slot
 from predhub.settings import Settings
@@ -30,9 +31,11 @@ def test_daily_static_slot() -> None:
     )
 
 
-def test_bad_static_day_is_refused() -> None:
-    with pytest.raises(ValueError, match="STATIC_SCHEDULE_DAY"):
-        static_slot(datetime(2026, 4, 29, tzinfo=UTC), "someday", 2)
+def test_static_day_is_parsed_when_settings_load() -> None:
+    assert Settings(static_schedule_day=" Sunday ").static_schedule_day == "sun"
+    assert Settings(static_schedule_day="*").static_schedule_day == "daily"
+    with pytest.raises(ValidationError, match="weekday"):
+        Settings(static_schedule_day="someday")
 
 
 def test_due_slots_follow_settings() -> None:

@@ -24,7 +24,7 @@ from predhub.venues.errors import (
 )
 from predhub.venues.http import VenueHttp, parse_retry_after
 from predhub.venues.metrics import VenueMetrics, VenueMetricsCollector
-from predhub.venues.ratelimit import RateLimit
+from predhub.venues.ratelimit import RateLimit, parse_overrides
 
 from .conftest import Reply, ScriptedServer
 
@@ -277,7 +277,10 @@ async def test_rate_limit_scale_and_overrides_from_settings(
     scripted: ScriptedServer, fast_settings: Settings
 ) -> None:
     settings = fast_settings.model_copy(
-        update={"rate_limit_scale": 0.5, "venue_rate_limits": "v:/o=4/1;other:*=1/1"}
+        update={
+            "rate_limit_scale": 0.5,
+            "venue_rate_limits": parse_overrides("v:/o=4/1;other:*=1/1"),
+        }
     )
     client = VenueHttp.for_venue("v", scripted.url, settings, limits={"/o": RateLimit(1000, 1)})
     try:

@@ -79,25 +79,10 @@ PROFILES: dict[str, VenueProfile] = {
 OVERSHOOT_HEADROOM = 0.1  # share of the cap kept free for jobs that need more than estimated
 
 
-def parse_budget_overrides(text: str) -> dict[str, float]:
-    """Parse `venue=requests_per_second,...` (commas or semicolons)."""
-    out: dict[str, float] = {}
-    for item in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
-        name, sep, value = item.partition("=")
-        try:
-            rate = float(value)
-        except ValueError:
-            rate = -1.0
-        if not sep or rate <= 0:
-            raise ValueError(f"bad venue budget {item!r}: want venue=requests_per_second")
-        out[name.strip().lower()] = rate
-    return out
-
-
 def profile_for(venue: str, settings: Settings) -> VenueProfile:
     """The venue's profile with any `VENUE_REQUEST_BUDGETS` override applied."""
     base = PROFILES.get(venue, VenueProfile(venue, 5.0))
-    override = parse_budget_overrides(settings.venue_request_budgets).get(venue)
+    override = settings.venue_request_budgets.get(venue)
     # ingestion splits every batch call at PRICE_FETCH_BATCH_SIZE markets
     chunk = max(1, settings.price_fetch_batch_size)
     return VenueProfile(

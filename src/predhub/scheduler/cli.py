@@ -26,7 +26,7 @@ def _venues(settings: Settings, chosen: list[str] | None) -> list[str]:
     unknown = [n for n in names if n not in settings.venues]
     if unknown:
         raise UsageProblem(
-            f"venue {', '.join(unknown)} is not enabled (ENABLED_VENUES={settings.enabled_venues})"
+            f"venue {', '.join(unknown)} is not enabled (ENABLED_VENUES={','.join(settings.venues)})"
         )
     return names
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from predhub.config_values import WEEKDAYS, StaticDay
 from predhub.settings import Settings
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAILY = frozenset({"daily", "*", "every", "all"})
+DAYS = WEEKDAYS
 
 
 def interval_slot(now: datetime, seconds: float) -> int:
@@ -26,18 +26,20 @@ def interval_slot(now: datetime, seconds: float) -> int:
     return math.floor(now.timestamp() / seconds)
 
 
-def static_slot(now: datetime, day: str, hour: int) -> int:
-    """Unix time of the latest scheduled static load at or before `now`."""
+def static_slot(now: datetime, day: StaticDay, hour: int) -> int:
+    """Unix time of the latest scheduled static load at or before `now`.
+
+    `day` is already parsed (`Settings.static_schedule_day`): `mon` … `sun` or `daily`.
+    """
     now = now.astimezone(UTC)
     at = now.replace(hour=hour, minute=0, second=0, microsecond=0)
-    key = day.strip().lower()[:3] if day.strip().lower() not in DAILY else "daily"
-    if key == "daily":
+    if day == "daily":
         if at > now:
             at -= timedelta(days=1)
         return int(at.timestamp())
-    if key not in DAYS:
+    if day not in DAYS:
         raise ValueError(f"STATIC_SCHEDULE_DAY must be a weekday or 'daily', not {day!r}")
-    at -= timedelta(days=(at.weekday() - DAYS.index(key)) % 7)
+    at -= timedelta(days=(at.weekday() - DAYS.index(day)) % 7)
     if at > now:
         at -= timedelta(days=7)
     return int(at.timestamp())

@@ -75,7 +75,7 @@ from predhub.venues.errors import (
     RetriableError,
 )
 from predhub.venues.metrics import VENUE_METRICS, VenueMetrics
-from predhub.venues.ratelimit import RateLimit, RateLimiter, Sleep, parse_overrides
+from predhub.venues.ratelimit import RateLimit, RateLimiter, Sleep
 
 __all__ = [
     "BreakerOpen",
@@ -167,7 +167,7 @@ class _Shared:
         self.sleep: Sleep = sleep or asyncio.sleep
         self.rng = rng or random.Random()
         self.metrics = metrics
-        self.overrides = parse_overrides(settings.venue_rate_limits).get(venue, {})
+        self.overrides = settings.venue_rate_limits.get(venue, {})
 
 
 class VenueHttp:

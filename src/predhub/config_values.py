@@ -1,0 +1,142 @@
+"""Parsers for settings written as structured strings, run when settings load.
+
+An environment variable is one string, but several settings hold a list, a
+table or a URL. Each is parsed here into a typed value once, when `Settings`
+is built, so a mistake stops the process at start-up with a message saying
+what is allowed, and the code that uses a setting never parses it again.
+Every parser raises `ValueError` with a short reason; pydantic adds the
+variable's name and value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Literal, cast, get_args
+from urllib.parse import urlsplit
+
+from predhub.venues.ratelimit import RateLimit, parse_overrides
+
+VENUE_NAMES = ("polymarket", "kalshi", "limitless", "opinion")
+StaticDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily"]
+WEEKDAYS: tuple[str, ...] = get_args(StaticDay)[:7]
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAILY = frozenset({"daily", "*", "every", "all"})
+HTTP_SCHEMES = frozenset({"http", "https"})
+WS_SCHEMES = frozenset({"ws", "wss"})
+POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
+
+
+def _items(text: str, separators: str) -> list[str]:
+    for sep in separators[1:]:
+        text = text.replace(sep, separators[0])
+    return [item.strip() for item in text.split(separators[0]) if item.strip()]
+
+
+def _known_venue(name: str) -> str:
+    venue = name.strip().lower()
+    if venue not in VENUE_NAMES:
+        raise ValueError(f"unknown venue {name.strip()!r}; venues are {', '.join(VENUE_NAMES)}")
+    return venue
+
+
+def parse_venue_list(value: object) -> tuple[str, ...]:
+    """`polymarket,kalshi` (or a sequence) into known venue names, duplicates dropped."""
+    names = _items(value, ",") if isinstance(value, str) else [str(v) for v in _iter(value)]
+    return tuple(dict.fromkeys(_known_venue(name) for name in names))
+
+
+def _iter(value: object) -> Iterable[object]:
+    if isinstance(value, list | tuple | set | frozenset):
+        return value
+    raise ValueError("must be a comma-separated list")
+
+
+def parse_request_budgets(value: object) -> dict[str, float]:
+    """`venue=requests_per_second,...` (commas or semicolons) into {venue: rate}."""
+    if isinstance(value, dict):
+        items = [f"{k}={v}" for k, v in value.items()]
+    elif isinstance(value, str):
+        items = _items(value, ",;")
+    else:
+        raise ValueError("must be venue=requests_per_second,...")
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, number = item.partition("=")
+        try:
+            rate = float(number)
+        except ValueError:
+            rate = math.nan
+        if not sep or not math.isfinite(rate) or rate <= 0:
+            raise ValueError(
+                f"bad item {item!r}: want venue=requests_per_second with a positive number"
+            )
+        out[_known_venue(name)] = rate
+    return out
+
+
+def parse_rate_limits(value: object) -> dict[str, dict[str, RateLimit]]:
+    """`venue:endpoint=requests/seconds;...` into {venue: {endpoint: limit}}."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be venue:endpoint=requests/seconds;...")
+    parsed = parse_overrides(value)
+    for venue, limits in parsed.items():
+        _known_venue(venue)
+        for endpoint, limit in limits.items():
+            if endpoint != "*" and not endpoint.startswith("/"):
+                raise ValueError(f"bad endpoint {endpoint!r}: want '*' or a path such as /markets")
+            if not (math.isfinite(limit.requests) and math.isfinite(limit.per_seconds)):
+                raise ValueError(f"bad rate limit for {venue}:{endpoint}: must be finite")
+    return parsed
+
+
+def parse_static_day(value: object) -> StaticDay:
+    """A weekday (`sun`, `Sunday`) or `daily` into its three-letter form or `daily`."""
+    text = str(value).strip().lower()
+    if text in _DAILY:
+        return "daily"
+    if text in _FULL_DAYS:
+        text = text[:3]
+    if text in get_args(StaticDay):
+        return cast(StaticDay, text)
+    raise ValueError("must be a weekday (mon, tue, wed, thu, fri, sat, sun) or daily")
+
+
+def check_url(value: str, schemes: frozenset[str]) -> str:
+    """A URL with one of `schemes` and a host."""
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        want = " or ".join(f"{s}://" for s in sorted(schemes))
+        raise ValueError(f"must be a URL starting with {want} and naming a host")
+    return value.strip()
+
+
+def check_postgres_url(value: str) -> str:
+    """A PostgreSQL connection URL (`postgresql://` or `postgres://`).
+
+    The host may be left out (`postgresql:///db?host=/run/postgresql` reaches
+    a Unix socket), so only the scheme and the port are checked.
+    """
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in POSTGRES_SCHEMES:
+        raise ValueError("must be a URL starting with postgresql:// or postgres://")
+    return value.strip()
+
+
+def format_rate_limits(limits: dict[str, dict[str, RateLimit]]) -> str:
+    """The `VENUE_RATE_LIMITS` syntax of parsed limits (for `predhub config`)."""
+    return ";".join(
+        f"{venue}:{endpoint}={limit.requests:g}/{limit.per_seconds:g}"
+        for venue, by_endpoint in limits.items()
+        for endpoint, limit in by_endpoint.items()
+    )
