@@ -211,7 +211,9 @@ def _clear_stale_pidfile(pgdata: Path) -> None:
         pid = int(pidfile.read_text().splitlines()[0])
     except (FileNotFoundError, PermissionError, IndexError, ValueError):
         return
-    if pid != os.getpid() and not _is_postgres(pid):
+    import psutil
+
+    if pid != os.getpid() and psutil.pid_exists(pid) and not _is_postgres(pid):
         log.info("embedded_pg.stale_pidfile", pid=pid)
         pidfile.unlink(missing_ok=True)
 
@@ -299,6 +301,8 @@ class EmbeddedPostgres:
                 log.info("embedded_pg.attached", pid=running.pid, port=running.port)
                 self.server = running
                 return running
+            if self.port:
+                _ensure_port_free(self.port)
             self._user = _run_as_user()
             if not (self.pgdata / "PG_VERSION").exists():
                 if self.pgdata.exists():
@@ -307,8 +311,6 @@ class EmbeddedPostgres:
             elif self._user:
                 _chown_tree(self.pgdata, self._user)
             _clear_stale_pidfile(self.pgdata)
-            if self.port:
-                _ensure_port_free(self.port)
             port = self.port or _free_port()
             started = time.perf_counter()
             self._pg(
