@@ -55,14 +55,16 @@ def register(app: typer.Typer) -> None:
 
         from predhub.cli import _upgrade, run_async
         from predhub.db.connect import resolve_database
+        from predhub.ports import ensure_port_free
         from predhub.settings import get_settings
 
         settings = get_settings()
+        bind_host = host or settings.api_host
+        bind_port = settings.api_port if port is None else port
+        ensure_port_free(bind_host, bind_port, "API_PORT" if port is None else "--port")
         db = resolve_database(settings)
         run_async(_upgrade(db.url))
         os.environ["DATABASE_URL"] = db.url  # every worker builds its app from the environment
-        bind_host = host or settings.api_host
-        bind_port = settings.api_port if port is None else port
         console.print(f"predhub API on http://{bind_host}:{bind_port}/  (docs at /docs)")
         processes = workers or settings.api_workers
         with _shared_metrics(processes):

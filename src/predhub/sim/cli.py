@@ -59,8 +59,16 @@ def register(app: typer.Typer) -> None:
             latency_scale=latency_scale,
             rate_limits=not no_rate_limits,
         )
+        from predhub.errors import UsageProblem
+        from predhub.ports import ensure_port_free
+
+        ensure_port_free(host, port, "SIM_PORT" if port == settings.sim_port else "--port")
         sim = Sim(config)
-        server, sock = make_server(sim, host, port, log_level="error" if quiet else "warning")
+        try:
+            server, sock = make_server(sim, host, port, log_level="error" if quiet else "warning")
+        except OSError as exc:
+            sim.close()
+            raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         bound = sock.getsockname()[1]
         if not quiet:
             console.print(
