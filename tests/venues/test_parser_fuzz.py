@@ -39,7 +39,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2026, 9, 26, tzinfo=UTC)
 TYPED = (ItemInvalid, opinion.EnvelopeError)
 QUICK = 40
-LONG = 2000
+LONG = 1000
 
 
 def _load(relative: str) -> Any:
