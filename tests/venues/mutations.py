@@ -108,12 +108,28 @@ def _drop(doc: Any, path: Path) -> Any:
     return doc
 
 
+def _place(doc: Any) -> st.SearchStrategy[Path]:
+    """A place to break: half the time any place, half the time one of a field name's
+    places, so that a field seen once is picked as often as one repeated in every item."""
+    everywhere = places(doc)
+    by_name: dict[str | int, list[Path]] = {}
+    for path in everywhere:
+        if path and isinstance(path[-1], str):
+            by_name.setdefault(path[-1], []).append(path)
+    if not by_name:
+        return st.sampled_from(everywhere)
+    named = st.sampled_from(sorted(by_name, key=str)).flatmap(
+        lambda name: st.sampled_from(by_name[name])
+    )
+    return st.one_of(st.sampled_from(everywhere), named)
+
+
 @st.composite
 def mutated(draw: st.DrawFn, page: Any, max_mutations: int = 3) -> Any:
     """A copy of `page` with one to `max_mutations` places broken."""
     doc = copy.deepcopy(page)
     for _ in range(draw(st.integers(min_value=1, max_value=max_mutations))):
-        where = draw(st.sampled_from(places(doc)))
+        where = draw(_place(doc))
         how = draw(
             st.sampled_from(
                 ["drop", "null", "replace", "replace", "replace", "wrap_list", "wrap_object"]
