@@ -1,16 +1,22 @@
-"""Property-based run against the app's own OpenAPI schema: no 5xx, no off-schema response.
+"""Property-based runs against the app's own OpenAPI schema: no 5xx, no off-schema response.
 
-The app runs under uvicorn in a thread of its own (on its own database, seeded
-with a few markets so that generated ids sometimes hit), and schemathesis
-drives every operation over real HTTP with a bounded number of examples.
+The app runs under uvicorn in a thread of its own, on its own database. The
+per-operation run seeds a few markets so that generated ids sometimes hit and
+drives every operation over real HTTP with a bounded number of examples. The
+stateful run loads two venues from the simulator through real ingestion and
+lets schemathesis chain calls along the links it infers between operations
+(a market's id from a listing fed to its detail, history and trades), so the
+calls reach rows that exist.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -26,9 +32,21 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from predhub.api.app import create_app
+from predhub.db.connect import create_pool
+from predhub.ingest.pipeline import Ingestor
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
+from predhub.sim.testing import SimHandle
+from predhub.venues.registry import build_venue
 
 EXAMPLES_PER_OPERATION = 25
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
+SCENARIOS = 30
+SCENARIO_STEPS = 8
 
 
 def _url_for(server_url: str, name: str) -> str:
@@ -53,10 +71,9 @@ async def _prepare(pg_server_url: str, template: str, name: str) -> str:
     return url
 
 
-@pytest.fixture
-def served_app(pg_server_url: str, template_db: str) -> Iterator[str]:
-    name = f"predhub_st_{uuid.uuid4().hex[:8]}"
-    url = asyncio.run(_prepare(pg_server_url, template_db, name))
+@contextlib.contextmanager
+def _serving(pg_server_url: str, name: str, url: str) -> Iterator[str]:
+    """The real app on database `name` (at `url`) under uvicorn in a thread; drops it after."""
     port = free_port()
     state: dict[str, uvicorn.Server] = {}
 
@@ -100,14 +117,55 @@ def served_app(pg_server_url: str, template_db: str) -> Iterator[str]:
         asyncio.run(drop())
 
 
+@pytest.fixture
+def served_app(pg_server_url: str, template_db: str) -> Iterator[str]:
+    name = f"predhub_st_{uuid.uuid4().hex[:8]}"
+    url = asyncio.run(_prepare(pg_server_url, template_db, name))
+    with _serving(pg_server_url, name, url) as base:
+        yield base
+
+
+async def _load(pg_server_url: str, template: str, name: str, sim: SimHandle) -> str:
+    """A database holding what real loads of two venues from the simulator wrote."""
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    url = _url_for(pg_server_url, name)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    try:
+        for venue_name in ("polymarket", "kalshi"):
+            venue = build_venue(venue_name, sim.settings())
+            try:
+                ingestor = Ingestor(pool, venue, sim.settings())
+                await ingestor.static_load()
+                ids = [
+                    r["id"]
+                    for r in await pool.fetch(
+                        "SELECT id FROM silver.markets WHERE venue = $1 ORDER BY id LIMIT 5",
+                        venue_name,
+                    )
+                ]
+                await ingestor.sync_trades(ids)
+            finally:
+                await venue.close()
+    finally:
+        await pool.close()
+    return url
+
+
+@pytest.fixture
+def loaded_app(pg_server_url: str, template_db: str, sim: SimHandle) -> Iterator[str]:
+    name = f"predhub_sf_{uuid.uuid4().hex[:8]}"
+    url = asyncio.run(_load(pg_server_url, template_db, name, sim))
+    with _serving(pg_server_url, name, url) as base:
+        yield base
+
+
 def test_schema_holds_under_generated_requests(served_app: str) -> None:
     schema = schemathesis.openapi.from_url(f"{served_app}/openapi.json")
-    checks = [
-        not_a_server_error,
-        response_schema_conformance,
-        status_code_conformance,
-        content_type_conformance,
-    ]
+    checks = CHECKS
     tested = 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -126,3 +184,45 @@ def test_schema_holds_under_generated_requests(served_app: str) -> None:
         run()
         tested += 1
     assert tested >= 15
+
+
+def _stateful_settings(scenarios: int) -> settings:
+    return settings(
+        max_examples=scenarios,
+        stateful_step_count=SCENARIO_STEPS,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def _run_stateful(base_url: str, scenarios: int) -> dict[str, set[int]]:
+    """Run the link-following state machine; returns the statuses each operation answered."""
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    machine = schema.as_state_machine()
+    links = [link for op in machine._transitions.operations.values() for link in op.outgoing]
+    reached: dict[str, set[int]] = {}
+
+    class Scenario(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"base_url": base_url, "timeout": 30}
+
+        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+            reached.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    assert links, "schemathesis inferred no links between the API's operations"
+    Scenario.run(settings=_stateful_settings(scenarios))
+    return reached
+
+
+def test_linked_call_sequences_hold_on_loaded_data(loaded_app: str) -> None:
+    reached = _run_stateful(loaded_app, SCENARIOS)
+    # a listed market's id was followed to its detail, which found the loaded row
+    assert 200 in reached.get("GET /v1/markets/{market_id}", set())
+
+
+@pytest.mark.slow
+def test_linked_call_sequences_hold_on_loaded_data_long(loaded_app: str) -> None:
+    reached = _run_stateful(loaded_app, SCENARIOS * 20)
+    assert sum(200 in statuses for statuses in reached.values()) >= 8

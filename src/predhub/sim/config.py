@@ -8,7 +8,7 @@ admin endpoints.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,6 +19,7 @@ FaultKind = Literal[
     "malformed",  # 200 with a truncated JSON body
     "missing_field",  # remove `field` wherever it appears in the body
     "renamed_field",  # rename `field` to `rename_to` wherever it appears
+    "replaced_field",  # set `field` to `value` (any JSON) wherever it appears
     "rate_limit",  # answer the venue's own 429
     "ws_silent",  # WebSocket stops sending frames (connection stays open)
     "ws_close",  # WebSocket connections are closed by the server (once per `count`)
@@ -37,6 +38,7 @@ class FaultRule(BaseModel):
     seconds: float = Field(default=30.0, ge=0)
     field: str | None = None
     rename_to: str | None = None
+    value: Any = None  # what a "replaced_field" fault puts in place of the field's value
     retry_after: float | None = Field(
         default=None, ge=0, description="Adds a Retry-After header to error and rate_limit answers"
     )

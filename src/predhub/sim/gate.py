@@ -84,6 +84,8 @@ def _apply_field_fault(body: Any, rule: FaultRule) -> Any:
             if k == rule.field:
                 if rule.kind == "renamed_field":
                     out[rule.rename_to or f"{k}_renamed"] = v
+                elif rule.kind == "replaced_field":
+                    out[k] = rule.value
                 continue
             out[k] = _apply_field_fault(v, rule)
         return out
@@ -151,7 +153,7 @@ def endpoint(
             return Response(
                 raw[: max(1, len(raw) // 2)], status_code=200, media_type="application/json"
             )
-        if rule is not None and rule.kind in ("missing_field", "renamed_field"):
+        if rule is not None and rule.kind in ("missing_field", "renamed_field", "replaced_field"):
             body = _apply_field_fault(body, rule)
         return json_response(body, status)
 

@@ -50,6 +50,7 @@ from predhub.venues.normalize import (
     amount,
     decimal,
     iso_time,
+    key_id,
     obj,
     opt,
     opt_str,
@@ -499,5 +500,6 @@ def parse_ws_message(
             else:
                 errors.append((None, f"unknown event_type {str(kind)[:30]!r}"))
         except ItemInvalid as exc:
-            errors.append((exc.item_id or opt_str(frame, "asset_id"), exc.reason))
+            # the frame's own asset_id may be what was malformed: read it leniently
+            errors.append((exc.item_id or key_id("asset_id")(frame), exc.reason))
     return quotes, trades, books, errors
