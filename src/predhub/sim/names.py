@@ -181,6 +181,18 @@ def team(rng: random.Random) -> str:
     return f"{rng.choice(CITIES)} {rng.choice(MASCOTS)}"
 
 
+def two_teams(rng: random.Random) -> tuple[str, str]:
+    """Two different teams for one game.
+
+    Drawing each side with `team()` independently sometimes names both sides
+    after one team; sampling city and mascot without replacement keeps the
+    sides apart (and from sharing a city or a nickname, which reads as one team).
+    """
+    home_city, away_city = rng.sample(CITIES, 2)
+    home_mascot, away_mascot = rng.sample(MASCOTS, 2)
+    return f"{home_city} {home_mascot}", f"{away_city} {away_mascot}"
+
+
 def day_text(ts: float) -> str:
     d = datetime.fromtimestamp(ts, UTC)
     return f"{MONTHS[d.month - 1]} {d.day}"
@@ -268,7 +280,7 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
             )
         return ev
     if kind == "match":
-        a, b = team(rng), team(rng)
+        a, b = two_teams(rng)
         ev = EventSpec(kind, "Sports", f"{a} vs. {b}", False, series="KXGAME")
         ev.markets.append(MarketSpec(f"Will the {a} beat the {b} on {day}?", ""))
         return ev
