@@ -14,7 +14,8 @@ LEFT JOIN LATERAL (
            json_agg(json_build_object(
                'index', o.idx, 'label', o.label, 'token_id', o.token_id,
                'price', qq.price, 'best_bid', qq.best_bid, 'best_ask', qq.best_ask,
-               'mid', qq.mid, 'last', qq.last) ORDER BY o.idx) AS outcomes
+               'mid', qq.mid, 'last', qq.last, 'price_source', qq.price_source)
+               ORDER BY o.idx) AS outcomes
     FROM silver.outcomes o
     LEFT JOIN silver.quotes qq ON qq.outcome_id = o.id
     WHERE o.market_id = m.id
