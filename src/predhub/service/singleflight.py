@@ -14,7 +14,8 @@ at or after `t - a` (`not_before`). A row written by a refresh that finished
 after the caller asked is fresh enough for it, even with a max age of 0, which
 "synced within 0 seconds of now" can never be once the caller has waited. A
 row the other process wrote before the caller asked (its lock was still held
-when the caller arrived) is not: the caller then takes the lock and refreshes.
+when the caller arrived) is not: the waiting process, then holding the lock,
+refreshes it itself.
 
 Markets are grouped per venue so that one batch refresh covers many markets:
 300 stale ids cost the adapter's few batch requests, not 300.
@@ -43,10 +44,6 @@ LOCK_NAMESPACE = 0x70726571  # "preq": market refresh locks
 LOCK_WAIT_SECONDS = 15.0
 FAILURE_BACKOFF_SECONDS = 2.0
 BATCH_WINDOW_SECONDS = 0.002
-# Times a batch takes the locks again after waiting on another process's refresh that
-# did not bring a row up to the batch's `not_before` (it was written before the caller
-# asked); each round the other holder's refresh is a newer one.
-LOCK_ROUNDS = 3
 
 # What a failed refresh can raise; anything else is a bug and propagates.
 REFRESH_ERRORS: tuple[type[BaseException], ...] = (
@@ -64,8 +61,6 @@ REFRESH_ERRORS: tuple[type[BaseException], ...] = (
 
 # The result for each market: None when refreshed, else the reason it was not.
 Outcome = str | None
-# After waiting on another process: its row is still older than the caller accepts.
-_TOO_OLD = "the row is still older than the caller accepts"
 
 
 def describe(exc: BaseException) -> str:
@@ -142,7 +137,7 @@ class SingleFlight:
                 metrics.SINGLEFLIGHT_JOINS.labels("process").inc()
                 futures[market_id] = running
                 pending = self._pending.get((venue, force))
-                if pending is not None and market_id in pending.ids:
+                if pending is not None:  # not left yet: hold it to this caller's freshness
                     pending.not_before = max(pending.not_before, not_before)
                 continue
             future: asyncio.Future[Outcome] = loop.create_future()
@@ -199,38 +194,23 @@ class SingleFlight:
     async def _refresh_locked(
         self, venue: str, ids: list[int], not_before: datetime, force: bool
     ) -> dict[int, Outcome]:
-        """Refresh the ids whose locks this process takes; wait for the others' holders.
-
-        A holder may have written its row before our callers asked (it still held
-        the lock when they arrived): such rows are taken round again, now as leader
-        or behind a newer holder, instead of being answered stale.
-        """
         outcomes: dict[int, Outcome] = {}
-        remaining = ids
-        for _ in range(LOCK_ROUNDS):
-            async with self._pool.acquire() as conn, conn.transaction():
-                locked = sorted(
-                    int(r["k"])
-                    for r in await conn.fetch(queries.TRY_LOCKS, remaining, LOCK_NAMESPACE)
-                )
-                if locked:
-                    stale = locked
-                    if not force:
-                        rows = await conn.fetch(queries.STILL_STALE, locked, not_before)
-                        stale = sorted(int(r["id"]) for r in rows)
-                        outcomes.update(dict.fromkeys(set(locked) - set(stale)))
-                    if stale:
-                        outcomes.update(await self._call_venue(venue, stale))
-            waiting = sorted(set(remaining) - set(outcomes))
-            if not waiting:
-                return outcomes
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = sorted(
+                int(r["k"]) for r in await conn.fetch(queries.TRY_LOCKS, ids, LOCK_NAMESPACE)
+            )
+            if locked:
+                stale = locked
+                if not force:
+                    rows = await conn.fetch(queries.STILL_STALE, locked, not_before)
+                    stale = sorted(int(r["id"]) for r in rows)
+                    outcomes.update(dict.fromkeys(set(locked) - set(stale)))
+                if stale:
+                    outcomes.update(await self._call_venue(venue, stale))
+        waiting = sorted(set(ids) - set(outcomes))
+        if waiting:
             metrics.SINGLEFLIGHT_JOINS.labels("cluster").inc(len(waiting))
-            waited = await self._wait_for_others(waiting, not_before)
-            remaining = sorted(i for i, reason in waited.items() if reason == _TOO_OLD)
-            outcomes.update({i: r for i, r in waited.items() if r != _TOO_OLD})
-            if not remaining:
-                return outcomes
-        outcomes.update(dict.fromkeys(remaining, "the refresh in another process did not complete"))
+            outcomes.update(await self._wait_then_lead(venue, waiting, not_before))
         return outcomes
 
     async def _call_venue(self, venue: str, ids: list[int]) -> dict[int, Outcome]:
@@ -252,11 +232,16 @@ class SingleFlight:
         metrics.REFRESHED_MARKETS.labels(venue).inc(len(ids))
         return dict.fromkeys(ids)
 
-    async def _wait_for_others(self, ids: list[int], not_before: datetime) -> dict[int, Outcome]:
-        """Wait until other processes' refreshes of these markets end, then re-check.
+    async def _wait_then_lead(
+        self, venue: str, ids: list[int], not_before: datetime
+    ) -> dict[int, Outcome]:
+        """Wait for other processes' refreshes of these markets, then re-check, holding the locks.
 
-        Each id maps to None (fresh now), `_TOO_OLD` (still synced before
-        `not_before`: the caller should try again) or the reason it cannot be had.
+        The row the other process wrote is usually fresh enough. When it is not
+        (that refresh fetched before our callers asked, or its callers were
+        content with an older row), this process, now holding the locks,
+        refreshes those rows itself: waiting again could meet yet another
+        holder with older callers, and the caller would be answered stale.
         """
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(f"SET LOCAL lock_timeout = '{int(LOCK_WAIT_SECONDS * 1000)}ms'")
@@ -265,8 +250,11 @@ class SingleFlight:
             except asyncpg.LockNotAvailableError:
                 return dict.fromkeys(ids, "a refresh in another process is still running")
             rows = await conn.fetch(queries.STILL_STALE, ids, not_before)
-        still = {int(r["id"]) for r in rows}
-        return {i: (_TOO_OLD if i in still else None) for i in ids}
+            still = sorted(int(r["id"]) for r in rows)
+            outcomes: dict[int, Outcome] = dict.fromkeys(ids)
+            if still:
+                outcomes.update(await self._call_venue(venue, still))
+        return outcomes
 
     async def close(self) -> None:
         for task in list(self._tasks):
