@@ -184,12 +184,16 @@ def team(rng: random.Random) -> str:
 def two_teams(rng: random.Random) -> tuple[str, str]:
     """Two different teams for one game.
 
-    Drawing each side with `team()` independently sometimes names both sides
-    after one team; sampling city and mascot without replacement keeps the
-    sides apart (and from sharing a city or a nickname, which reads as one team).
+    Each side is drawn as before (the same draws, so a seed's world keeps its
+    shape); when the away side shares the home side's city or nickname, which
+    reads as one team playing itself, it moves to the next city or nickname.
     """
-    home_city, away_city = rng.sample(CITIES, 2)
-    home_mascot, away_mascot = rng.sample(MASCOTS, 2)
+    home_city, home_mascot = rng.choice(CITIES), rng.choice(MASCOTS)
+    away_city, away_mascot = rng.choice(CITIES), rng.choice(MASCOTS)
+    if away_city == home_city:
+        away_city = CITIES[(CITIES.index(home_city) + 1) % len(CITIES)]
+    if away_mascot == home_mascot:
+        away_mascot = MASCOTS[(MASCOTS.index(home_mascot) + 1) % len(MASCOTS)]
     return f"{home_city} {home_mascot}", f"{away_city} {away_mascot}"
 
 
