@@ -179,14 +179,14 @@ async def test_quote_changes_notify_once_per_market(conn: asyncpg.Connection, db
 async def test_partial_quotes_keep_prices_they_lack(conn: asyncpg.Connection) -> None:
     await _write(conn, Batch(markets=[market(1)]))
     await _write(conn, Batch(quotes=[quote(1, 0, "0.4")]))
-    only_price = quote(1, 0, "0.4")
-    only_price.best_bid = only_price.best_ask = None
-    only_price.price = Decimal("0.41")
-    assert await _write(conn, Batch(partial_quotes=[only_price])) == (0, 1, 0, 0)
-    row = await conn.fetchrow("SELECT best_bid, best_ask, price FROM silver.quotes")
+    only_last = quote(1, 0, "0.4")
+    only_last.best_bid = only_last.best_ask = only_last.price = None
+    only_last.last = Decimal("0.41")
+    assert await _write(conn, Batch(partial_quotes=[only_last])) == (0, 1, 0, 0)
+    row = await conn.fetchrow("SELECT best_bid, best_ask, last, price FROM silver.quotes")
     assert row is not None
-    assert tuple(row) == (Decimal("0.39"), Decimal("0.41"), Decimal("0.41"))
-    assert await _write(conn, Batch(partial_quotes=[only_price])) == (0, 0, 1, 0)
+    assert tuple(row) == (Decimal("0.39"), Decimal("0.41"), Decimal("0.41"), Decimal("0.40"))
+    assert await _write(conn, Batch(partial_quotes=[only_last])) == (0, 0, 1, 0)
 
 
 async def test_trades_dedupe_by_trade_key_and_notify(conn: asyncpg.Connection, db_url: str) -> None:

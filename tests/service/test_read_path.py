@@ -164,7 +164,10 @@ async def test_100_concurrent_requests_make_one_upstream_call(
     market_id = await seed_market(conn, SeedMarket(synced_ago=30))
     answers = await asyncio.gather(*(service.price(str(market_id), T2A) for _ in range(100)))
     assert len(refresher.calls) == 1
-    assert all(a.cache is CacheState.REFRESHED for a in answers)
+    # A caller the loaded event loop starts only after the refresh wrote finds the row
+    # fresh (a hit); none is served stale.
+    assert {a.cache for a in answers} <= {CacheState.REFRESHED, CacheState.HIT}
+    assert sum(a.cache is CacheState.REFRESHED for a in answers) >= 1
 
 
 async def test_a_stale_batch_is_grouped_into_one_call_per_venue(

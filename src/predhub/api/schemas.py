@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictInt
 
 Status = Literal["open", "closed", "resolved", "voided"]
+PriceSource = Literal["mid", "last_trade", "display"]
 
 
 # A market id in a request body: any string form, or our numeric id as a JSON number.
@@ -26,6 +27,15 @@ class OutcomeQuote(BaseModel):
     label: str
     token_id: str | None = None
     price: float | None = Field(None, description="The venue's display price (probability)")
+    price_source: PriceSource | None = Field(
+        None,
+        description=(
+            "The rule that produced `price`: `mid` (midpoint of best_bid and best_ask), "
+            "`last_trade` (the spread is wider than the venue shows a midpoint for, "
+            "Polymarket 10c, or one side is missing), `display` (the venue's own "
+            "displayed price, no bid, ask or last trade known)"
+        ),
+    )
     best_bid: float | None = None
     best_ask: float | None = None
     mid: float | None = None

@@ -70,6 +70,9 @@ def outcomes_of(raw: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]
         }
         for name in _OUTCOME_PRICE_FIELDS:
             entry[name] = number(item.get(name))
+        # Which display rule produced `price` (see migration 0006): the price is
+        # the midpoint of the bid and ask served beside it, or labelled otherwise.
+        entry["price_source"] = item.get("price_source")
         out.append(entry)
     return out
 

@@ -14,7 +14,8 @@ LEFT JOIN LATERAL (
            json_agg(json_build_object(
                'index', o.idx, 'label', o.label, 'token_id', o.token_id,
                'price', qq.price, 'best_bid', qq.best_bid, 'best_ask', qq.best_ask,
-               'mid', qq.mid, 'last', qq.last) ORDER BY o.idx) AS outcomes
+               'mid', qq.mid, 'last', qq.last, 'price_source', qq.price_source)
+               ORDER BY o.idx) AS outcomes
     FROM silver.outcomes o
     LEFT JOIN silver.quotes qq ON qq.outcome_id = o.id
     WHERE o.market_id = m.id
@@ -22,12 +23,15 @@ LEFT JOIN LATERAL (
 WHERE m.id = ANY($1::bigint[])
 """
 
-# Ids (of those given) whose quotes are older than $2 seconds and still trade.
+# Ids (of those given) whose quotes were synced before $2 (the oldest sync the
+# caller accepts: its arrival minus its max age) and that still trade. Compared
+# with the caller's arrival, not with now(): a row refreshed after the caller
+# asked is fresh enough for it, whatever its age by the time it is checked.
 STILL_STALE = """
 SELECT id FROM silver.markets
 WHERE id = ANY($1::bigint[])
   AND status = 'open'
-  AND (quotes_synced_at IS NULL OR quotes_synced_at < now() - make_interval(secs => $2))
+  AND (quotes_synced_at IS NULL OR quotes_synced_at < $2::timestamptz)
 """
 
 SYNCED_AT = "SELECT id, quotes_synced_at FROM silver.markets WHERE id = ANY($1::bigint[])"

@@ -15,10 +15,11 @@ Read path for a batch of ids (one id is a batch of one):
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -50,6 +51,9 @@ MAX_BATCH_IDS = 1000
 MAX_DISCOVER_IDS = DISCOVER_PER_REQUEST
 DEFAULT_REFRESH_WAIT = 5.0
 NO_REFRESHER_REASON = "no refresh path is configured in this process"
+NO_CURRENT_DATA_REASON = "the venue returned no current data for this market"
+# Refreshes one request may start for a market whose joined refresh fetched before it asked.
+REFRESH_ROUNDS = 3
 _MAX_KEYS = 200_000
 # Label lookups cost more than increments on the hot path: keep the children.
 _CACHE_HIT = metrics.CACHE_EVENTS.labels("hit")
@@ -275,22 +279,11 @@ class MarketDataService:
                 to_refresh[market_id] = snap.venue
 
         if to_refresh:
-            outcomes = await self._refresh(to_refresh, freshness.max_age, force=live)
-            ok = [market_id for market_id, reason in outcomes.items() if reason is None]
-            if ok:
-                snaps.update(await self.snapshots(ok, from_database=True))
-            after = datetime.now(UTC)
+            max_age = 0.0 if live else freshness.max_age
+            outcomes = await self._refresh_until_fresh(
+                to_refresh, snaps, arrived=now, max_age=max_age, force=live
+            )
             for market_id, reason in outcomes.items():
-                if reason is None:
-                    snap = snaps[market_id]
-                    still = decide(
-                        status=snap.status,
-                        synced_at=snap.quotes_synced_at,
-                        now=after,
-                        max_age=max(freshness.max_age, after.timestamp() - now.timestamp()),
-                    )
-                    if still is Decision.REFRESH:
-                        reason = "the venue returned no current data for this market"
                 states[market_id] = (
                     (CacheState.REFRESHED, None) if reason is None else (CacheState.STALE, reason)
                 )
@@ -350,8 +343,57 @@ class MarketDataService:
             raise answer.error
         return answer
 
+    async def _refresh_until_fresh(
+        self,
+        venues: dict[int, str],
+        snaps: dict[int, Snapshot],
+        *,
+        arrived: datetime,
+        max_age: float,
+        force: bool,
+    ) -> dict[int, Outcome]:
+        """Refresh until each row is fresh for a caller that arrived at `arrived`.
+
+        Fresh means synced at or after `arrived - max_age`: a refresh that ended
+        after the caller asked serves it, even with a max age of 0. A joined
+        refresh (of this process or another) may have fetched before the caller
+        asked; its row is then too old for this caller, and the market is
+        refreshed again rather than answered stale, a few rounds at most within
+        the refresh wait. Refreshed rows are put in `snaps`.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.refresh_wait
+        not_before = arrived - timedelta(seconds=max_age)
+        outcomes: dict[int, Outcome] = {}
+        pending = dict(venues)
+        for _ in range(REFRESH_ROUNDS):
+            got = await self._refresh(pending, not_before, force=force, wait=deadline - loop.time())
+            ok = [market_id for market_id, reason in got.items() if reason is None]
+            if ok:
+                snaps.update(await self.snapshots(ok, from_database=True))
+            pending = {}
+            for market_id, reason in got.items():
+                snap = snaps[market_id]
+                too_old = reason is None and (
+                    decide(
+                        status=snap.status,
+                        synced_at=snap.quotes_synced_at,
+                        now=arrived,
+                        max_age=max_age,
+                    )
+                    is Decision.REFRESH
+                )
+                if too_old:
+                    pending[market_id] = venues[market_id]
+                else:
+                    outcomes[market_id] = reason
+            if not pending or loop.time() >= deadline:
+                break
+        outcomes.update(dict.fromkeys(pending, NO_CURRENT_DATA_REASON))
+        return outcomes
+
     async def _refresh(
-        self, venues: dict[int, str], max_age: float, *, force: bool
+        self, venues: dict[int, str], not_before: datetime, *, force: bool, wait: float
     ) -> dict[int, Outcome]:
         if self.flight is None:
             return dict.fromkeys(venues, NO_REFRESHER_REASON)
@@ -364,6 +406,6 @@ class MarketDataService:
             else:
                 wanted[market_id] = venue
         if wanted:
-            futures = self.flight.start(wanted, max_age, force=force)
-            outcomes.update(await wait_outcomes(futures, self.refresh_wait))
+            futures = self.flight.start(wanted, not_before, force=force)
+            outcomes.update(await wait_outcomes(futures, max(0.0, wait)))
         return outcomes

@@ -8,6 +8,15 @@ PostgreSQL advisory lock keyed on the market id. A process that cannot take a
 lock waits for it, then re-reads: the row the other process wrote back is
 then fresh and no upstream call is made.
 
+"Fresh" is measured against the caller's arrival, not against the moment of
+the check: a caller asking at `t` with max age `a` is served by any row synced
+at or after `t - a` (`not_before`). A row written by a refresh that finished
+after the caller asked is fresh enough for it, even with a max age of 0, which
+"synced within 0 seconds of now" can never be once the caller has waited. A
+row the other process wrote before the caller asked (its lock was still held
+when the caller arrived) is not: the waiting process, then holding the lock,
+refreshes it itself.
+
 Markets are grouped per venue so that one batch refresh covers many markets:
 300 stale ids cost the adapter's few batch requests, not 300.
 """
@@ -18,6 +27,8 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
 import httpx
@@ -58,6 +69,14 @@ def describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A venue's batch about to leave: the ids riding on it, and the newest `not_before`."""
+
+    not_before: datetime
+    ids: list[int] = field(default_factory=list)
+
+
 class SingleFlight:
     def __init__(
         self,
@@ -77,7 +96,7 @@ class SingleFlight:
         slots = lock_pool.get_max_size() if lock_pool is not None else pool.get_max_size() // 2
         self._slots = asyncio.Semaphore(max(1, slots))
         self._batch_window = batch_window
-        self._pending: dict[tuple[str, float, bool], list[int]] = {}
+        self._pending: dict[tuple[str, bool], _Pending] = {}
         self._refresher = refresher
         self._refresh_timeout = refresh_timeout
         self._failure_backoff = failure_backoff
@@ -101,9 +120,14 @@ class SingleFlight:
         return reason
 
     def start(
-        self, venues: Mapping[int, str], max_age: float, *, force: bool = False
+        self, venues: Mapping[int, str], not_before: datetime, *, force: bool = False
     ) -> dict[int, asyncio.Future[Outcome]]:
-        """Futures for these markets' refreshes, joining any already running."""
+        """Futures for these markets' refreshes, joining any already running.
+
+        `not_before` is the oldest sync the caller accepts (its arrival minus its
+        max age). A joined refresh may have fetched before the caller asked: the
+        caller checks the row it gets and starts again if it is still too old.
+        """
         futures: dict[int, asyncio.Future[Outcome]] = {}
         mine: dict[str, list[int]] = defaultdict(list)
         loop = asyncio.get_running_loop()
@@ -112,34 +136,42 @@ class SingleFlight:
             if running is not None:
                 metrics.SINGLEFLIGHT_JOINS.labels("process").inc()
                 futures[market_id] = running
+                pending = self._pending.get((venue, force))
+                if pending is not None:  # not left yet: hold it to this caller's freshness
+                    pending.not_before = max(pending.not_before, not_before)
                 continue
             future: asyncio.Future[Outcome] = loop.create_future()
             self._inflight[market_id] = future
             futures[market_id] = future
             mine[venue].append(market_id)
         for venue, ids in mine.items():
-            key = (venue, max_age, force)
+            key = (venue, force)
             pending = self._pending.get(key)
             if pending is not None:
-                pending.extend(ids)  # a batch for this venue is about to leave: ride along
+                # A batch for this venue is about to leave: ride along, and hold it to
+                # the strictest freshness any of its riders asked for.
+                pending.ids.extend(ids)
+                pending.not_before = max(pending.not_before, not_before)
                 continue
-            self._pending[key] = list(ids)
+            self._pending[key] = _Pending(not_before, list(ids))
             task = asyncio.create_task(self._batch(key))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return futures
 
-    async def _batch(self, key: tuple[str, float, bool]) -> None:
+    async def _batch(self, key: tuple[str, bool]) -> None:
         """Gather the stale ids of concurrent requests, then refresh them in one batch.
 
         The batch stays open while it waits for a lock slot, so under load the ids of
         many requests leave together: fewer, larger upstream calls instead of a queue.
         """
-        venue, max_age, force = key
+        venue, force = key
         async with self._slots:
             await asyncio.sleep(self._batch_window)
-            ids = self._pending.pop(key, [])
-            await self._lead(venue, sorted(set(ids)), max_age, force)
+            pending = self._pending.pop(key, None)
+            if pending is None:
+                return
+            await self._lead(venue, sorted(set(pending.ids)), pending.not_before, force)
 
     def _settle(self, outcomes: Mapping[int, Outcome]) -> None:
         for market_id, outcome in outcomes.items():
@@ -147,10 +179,10 @@ class SingleFlight:
             if future is not None and not future.done():
                 future.set_result(outcome)
 
-    async def _lead(self, venue: str, ids: list[int], max_age: float, force: bool) -> None:
+    async def _lead(self, venue: str, ids: list[int], not_before: datetime, force: bool) -> None:
         outcomes: dict[int, Outcome] = {}
         try:
-            outcomes = await self._refresh_locked(venue, ids, max_age, force)
+            outcomes = await self._refresh_locked(venue, ids, not_before, force)
         except REFRESH_ERRORS as exc:
             reason = describe(exc)
             outcomes = dict.fromkeys(ids, reason)
@@ -160,7 +192,7 @@ class SingleFlight:
             self._settle(outcomes)
 
     async def _refresh_locked(
-        self, venue: str, ids: list[int], max_age: float, force: bool
+        self, venue: str, ids: list[int], not_before: datetime, force: bool
     ) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
         async with self._pool.acquire() as conn, conn.transaction():
@@ -170,7 +202,7 @@ class SingleFlight:
             if locked:
                 stale = locked
                 if not force:
-                    rows = await conn.fetch(queries.STILL_STALE, locked, max_age)
+                    rows = await conn.fetch(queries.STILL_STALE, locked, not_before)
                     stale = sorted(int(r["id"]) for r in rows)
                     outcomes.update(dict.fromkeys(set(locked) - set(stale)))
                 if stale:
@@ -178,7 +210,7 @@ class SingleFlight:
         waiting = sorted(set(ids) - set(outcomes))
         if waiting:
             metrics.SINGLEFLIGHT_JOINS.labels("cluster").inc(len(waiting))
-            outcomes.update(await self._wait_for_others(waiting, max_age))
+            outcomes.update(await self._wait_then_lead(venue, waiting, not_before))
         return outcomes
 
     async def _call_venue(self, venue: str, ids: list[int]) -> dict[int, Outcome]:
@@ -200,20 +232,29 @@ class SingleFlight:
         metrics.REFRESHED_MARKETS.labels(venue).inc(len(ids))
         return dict.fromkeys(ids)
 
-    async def _wait_for_others(self, ids: list[int], max_age: float) -> dict[int, Outcome]:
-        """Wait until other processes' refreshes of these markets end, then re-check."""
+    async def _wait_then_lead(
+        self, venue: str, ids: list[int], not_before: datetime
+    ) -> dict[int, Outcome]:
+        """Wait for other processes' refreshes of these markets, then re-check, holding the locks.
+
+        The row the other process wrote is usually fresh enough. When it is not
+        (that refresh fetched before our callers asked, or its callers were
+        content with an older row), this process, now holding the locks,
+        refreshes those rows itself: waiting again could meet yet another
+        holder with older callers, and the caller would be answered stale.
+        """
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(f"SET LOCAL lock_timeout = '{int(LOCK_WAIT_SECONDS * 1000)}ms'")
             try:
                 await conn.fetchval(queries.WAIT_LOCKS, ids, LOCK_NAMESPACE)
             except asyncpg.LockNotAvailableError:
                 return dict.fromkeys(ids, "a refresh in another process is still running")
-            rows = await conn.fetch(queries.STILL_STALE, ids, max_age)
-        still = {int(r["id"]) for r in rows}
-        return {
-            i: ("the refresh in another process did not complete" if i in still else None)
-            for i in ids
-        }
+            rows = await conn.fetch(queries.STILL_STALE, ids, not_before)
+            still = sorted(int(r["id"]) for r in rows)
+            outcomes: dict[int, Outcome] = dict.fromkeys(ids)
+            if still:
+                outcomes.update(await self._call_venue(venue, still))
+        return outcomes
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -112,8 +112,8 @@ async def seed_market(conn: asyncpg.Connection, m: SeedMarket) -> int:
             await conn.execute(
                 """
                 INSERT INTO silver.quotes (outcome_id, market_id, best_bid, best_ask, mid, price,
-                    observed_at, fetched_at)
-                VALUES ($1, $2, $3, $4, $5, $5, $6, $6)
+                    price_source, observed_at, fetched_at)
+                VALUES ($1, $2, $3, $4, $5, $5, 'mid', $6, $6)
                 """,
                 outcome_id,
                 market_id,

@@ -181,6 +181,22 @@ def team(rng: random.Random) -> str:
     return f"{rng.choice(CITIES)} {rng.choice(MASCOTS)}"
 
 
+def two_teams(rng: random.Random) -> tuple[str, str]:
+    """Two different teams for one game.
+
+    Each side is drawn as before (the same draws, so a seed's world keeps its
+    shape); when the away side shares the home side's city or nickname, which
+    reads as one team playing itself, it moves to the next city or nickname.
+    """
+    home_city, home_mascot = rng.choice(CITIES), rng.choice(MASCOTS)
+    away_city, away_mascot = rng.choice(CITIES), rng.choice(MASCOTS)
+    if away_city == home_city:
+        away_city = CITIES[(CITIES.index(home_city) + 1) % len(CITIES)]
+    if away_mascot == home_mascot:
+        away_mascot = MASCOTS[(MASCOTS.index(home_mascot) + 1) % len(MASCOTS)]
+    return f"{home_city} {home_mascot}", f"{away_city} {away_mascot}"
+
+
 def day_text(ts: float) -> str:
     d = datetime.fromtimestamp(ts, UTC)
     return f"{MONTHS[d.month - 1]} {d.day}"
@@ -268,7 +284,7 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
             )
         return ev
     if kind == "match":
-        a, b = team(rng), team(rng)
+        a, b = two_teams(rng)
         ev = EventSpec(kind, "Sports", f"{a} vs. {b}", False, series="KXGAME")
         ev.markets.append(MarketSpec(f"Will the {a} beat the {b} on {day}?", ""))
         return ev

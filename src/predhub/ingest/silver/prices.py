@@ -58,6 +58,19 @@ def _pick(mode: QuoteMode, incoming: str, stored: str) -> str:
     return incoming
 
 
+def _derived(venue: str, merged: dict[str, str]) -> tuple[str, str]:
+    """The price and its source, by the venue's display rule over the merged prices.
+
+    The rule lives in the database (`silver.quote_price`, migration 0006), so
+    the price can never disagree with the bid, ask and last stored beside it,
+    whichever writer merged into the row last.
+    """
+    args = ", ".join(
+        [venue, merged["best_bid"], merged["best_ask"], merged["last"], merged["price"]]
+    )
+    return f"silver.quote_price({args})", f"silver.quote_price_source({args})"
+
+
 def _quotes_sql(mode: QuoteMode) -> str:
     """How incoming prices combine with stored ones.
 
@@ -65,26 +78,39 @@ def _quotes_sql(mode: QuoteMode) -> str:
     - merge: partial quotes (streams, books) replace the prices they carry;
     - fill: a listing's prices only fill prices not known yet, so a listing's
       display price never fights the batch endpoints' quotes.
+
+    Whatever the mode, `price` and `price_source` are then derived from the
+    merged row: a book merged next to an older price re-derives the price.
     """
-    new = [_pick(mode, f"excluded.{c}", f"q.{c}") for c in _PRICE_COLS]
-    sets = ", ".join(f"{c} = {expr}" for c, expr in zip(_PRICE_COLS, new, strict=True))
-    old = ", ".join(f"q.{c}" for c in _PRICE_COLS)
-    cur = ", ".join(f"cur.{c}" for c in _PRICE_COLS)
-    incoming = ", ".join(_pick(mode, f"r.{c}", f"cur.{c}") for c in _PRICE_COLS)
+    merged = {c: _pick(mode, f"excluded.{c}", f"q.{c}") for c in _PRICE_COLS}
+    venue_of_q = "(SELECT m.venue FROM silver.markets m WHERE m.id = q.market_id)"
+    merged["price"], source = _derived(venue_of_q, merged)
+    sets = ", ".join(f"{c} = {merged[c]}" for c in _PRICE_COLS)
+    old = ", ".join(f"q.{c}" for c in (*_PRICE_COLS, "price_source"))
+    new = ", ".join([*(merged[c] for c in _PRICE_COLS), source])
+
+    incoming = {c: _pick(mode, f"r.{c}", f"cur.{c}") for c in _PRICE_COLS}
+    incoming["price"], incoming_source = _derived("r.venue", incoming)
+    fresh = {c: f"r.{c}" for c in _PRICE_COLS}
+    fresh["price"], fresh_source = _derived("r.venue", fresh)
+    cur = ", ".join(f"cur.{c}" for c in (*_PRICE_COLS, "price_source"))
+    incoming_row = ", ".join([*(incoming[c] for c in _PRICE_COLS), incoming_source])
     return f"""
 WITH res AS ({_RESOLVE.format(temp="ingest_quotes_in")}
 ), up AS (
     INSERT INTO silver.quotes AS q
-        (outcome_id, market_id, {", ".join(_PRICE_COLS)}, observed_at, fetched_at, bronze_id)
-    SELECT r.outcome_id, r.market_id, {", ".join(f"r.{c}" for c in _PRICE_COLS)}, r.observed_at,
-           r.fetched_at, r.bronze_id
+        (outcome_id, market_id, {", ".join(_PRICE_COLS)}, price_source, observed_at, fetched_at,
+         bronze_id)
+    SELECT r.outcome_id, r.market_id, {", ".join(fresh[c] for c in _PRICE_COLS)}, {fresh_source},
+           r.observed_at, r.fetched_at, r.bronze_id
     FROM res r LEFT JOIN silver.quotes cur ON cur.outcome_id = r.outcome_id
     WHERE r.outcome_id IS NOT NULL
-      AND (cur.outcome_id IS NULL OR ({cur}) IS DISTINCT FROM ({incoming}))
+      AND (cur.outcome_id IS NULL OR ({cur}) IS DISTINCT FROM ({incoming_row}))
     ORDER BY r.outcome_id
-    ON CONFLICT (outcome_id) DO UPDATE SET {sets}, observed_at = excluded.observed_at,
-        fetched_at = excluded.fetched_at, bronze_id = excluded.bronze_id
-    WHERE ({old}) IS DISTINCT FROM ({", ".join(new)})
+    ON CONFLICT (outcome_id) DO UPDATE SET {sets}, price_source = {source},
+        observed_at = excluded.observed_at, fetched_at = excluded.fetched_at,
+        bronze_id = excluded.bronze_id
+    WHERE ({old}) IS DISTINCT FROM ({new})
     RETURNING market_id, (xmax = 0) AS inserted
 ), changed AS (
     SELECT market_id, pg_notify('{QUOTES_CHANNEL}', market_id::text) FROM up GROUP BY market_id
