@@ -22,7 +22,14 @@ import asyncpg
 import pytest
 
 from predhub.sim.testing import SimHandle, running_simulator
-from reliability.stack import dedicated_server, migrated, predhub_process, stack_env
+from reliability.stack import (
+    Proc,
+    dedicated_server,
+    migrated,
+    predhub_process,
+    stack_env,
+    wait_for_markets,
+)
 from reliability.test_db_chaos import wait_for_truth
 from scheduler.simtools import silver_trades, tiny_world, truth_trades
 
@@ -71,13 +78,13 @@ def sim() -> Iterator[SimHandle]:
         yield handle
 
 
-async def wait_for_disk_full(log: Path, within: float = 90) -> None:
+async def wait_for_disk_full(worker: Proc, within: float = 90) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if any(marker in log.read_text(errors="replace") for marker in DISK_FULL_MARKERS):
+        if any(marker in worker.log() for marker in DISK_FULL_MARKERS):
             return
         await asyncio.sleep(0.5)
-    raise AssertionError(f"ingestion never hit the full disk:\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"ingestion never hit the full disk:\n{worker.log()[-3000:]}")
 
 
 async def assert_silver_consistent(url: str, sim: SimHandle) -> None:
@@ -111,6 +118,7 @@ async def assert_silver_consistent(url: str, sim: SimHandle) -> None:
         )
 
 
+@pytest.mark.slow  # a world big enough that the disk fills mid-sync takes a minute
 async def test_disk_full_fails_cleanly_and_resumes(tmp_path: Path, sim: SimHandle) -> None:
     with (
         small_tmpfs(tmp_path / "disk", TMPFS_MEGABYTES) as disk,
@@ -119,10 +127,12 @@ async def test_disk_full_fails_cleanly_and_resumes(tmp_path: Path, sim: SimHandl
         assert server.server is not None
         url = server.server.url
         await migrated(url)
-        filler = fill_disk(disk, LEFT_FREE_BYTES)
-        env = stack_env(url, sim)
+        env = stack_env(url, sim, RATE_LIMIT_SCALE="0.5")
         with predhub_process(["worker"], env, tmp_path / "worker.log") as worker:
-            await wait_for_disk_full(worker.log_path)
+            # the catalogue is in and trade pages are being written when space runs out
+            await wait_for_markets(url, 1)
+            filler = fill_disk(disk, LEFT_FREE_BYTES)
+            await wait_for_disk_full(worker)
             await asyncio.sleep(3.0)  # a few more failing cycles
             assert worker.alive(), f"the worker died on a full disk:\n{worker.log()[-3000:]}"
             log = worker.log()
