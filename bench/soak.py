@@ -103,8 +103,11 @@ class Record:
     server_errors: list[str] = field(default_factory=list)
     ws_messages: int = 0
     ws_errors: list[str] = field(default_factory=list)
+    closed: bool = False  # past the measured duration: answers still arriving are not counted
 
     def add(self, seconds: float, status: int, what: str) -> None:
+        if self.closed:
+            return
         self.latencies[int((time.monotonic() - self.started) // 60)].append(seconds)
         self.statuses[status] += 1
         if status >= 500:
@@ -223,9 +226,12 @@ async def run(
     await asyncio.sleep(min(WARM_UP_SECONDS, args.seconds / 4))
     start_rss = {name: rss_mb(p) for name, p in procs.items()}
     record.latencies.clear()
+    record.statuses.clear()
+    record.server_errors.clear()
     record.started = time.monotonic()
     await asyncio.sleep(args.seconds)
     end_rss = {name: rss_mb(p) for name, p in procs.items()}
+    record.closed = True
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
 
