@@ -74,10 +74,14 @@ _STATUS_CODES = {
 # What a lost or refusing database raises: the socket refused or reset (OSError,
 # which includes a pool's acquire timeout), a connection closed under a query
 # (InterfaceError), the server shutting down or starting up (class 57), a broken
-# connection (class 08) or a full disk or connection table (class 53).
+# connection (class 08) or a full disk or connection table (class 53); and
+# asyncpg's InternalClientError, which a connection whose session was terminated
+# in the middle of a statement can raise on its next use ("cannot switch to
+# state ..."), before the pool replaces it.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
     asyncpg.InsufficientResourcesError,

@@ -70,7 +70,12 @@ _DATA_KINDS = frozenset(k.value for k in DataKind)
 _PRIORITY_RANK = {p: len(PRIORITY_ORDER) - i for i, p in enumerate(PRIORITY_ORDER)}
 
 # What a lost, restarting or full database raises.
-DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+DATABASE_ERRORS = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # a terminated session's connection, reused
+)
 
 _STATES = """
 SELECT id, sync_priority, quotes_synced_at, trades_synced_at, books_synced_at,
