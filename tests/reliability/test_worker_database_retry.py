@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from predhub.db.connect import create_pool
@@ -40,6 +41,21 @@ async def wait_for(condition: object, what: str, within: float = 60) -> None:
     raise AssertionError(f"{what} did not happen within {within} s")
 
 
+async def jobs_done(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM ops.jobs WHERE status = 'done'"))
+
+
+async def wait_until_jobs_done(pool: asyncpg.Pool, more_than: int, within: float = 60) -> None:
+    """Poll (bounded) until the worker has finished more than `more_than` jobs."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            if await jobs_done(pool) > more_than:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the worker finished no more than {more_than} jobs in {within} s")
+
+
 async def test_worker_retries_a_lost_database_closely_and_resumes(
     tmp_path: Path, sim: SimHandle
 ) -> None:
@@ -53,7 +69,8 @@ async def test_worker_retries_a_lost_database_closely_and_resumes(
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:
-            await wait_for(lambda: worker.failed_cycles == 0 and not task.done(), "a first cycle")
+            await wait_until_jobs_done(pool, more_than=0)
+            done_before = await jobs_done(pool)
             server.stop()
             await wait_for(
                 lambda: worker.database_failures >= FAILURES_SEEN, "repeated database failures"
@@ -64,8 +81,8 @@ async def test_worker_retries_a_lost_database_closely_and_resumes(
             assert worker.failed_cycles == 0  # the venue is not to blame
             restart(server)
             await wait_for(lambda: worker.database_failures == 0, "a cycle after the return")
-            held = await pool.fetchval("SELECT count(*) FROM silver.markets")
-            assert held > 0
+            await wait_until_jobs_done(pool, more_than=done_before)  # ingestion goes on
+            assert not task.done()
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
