@@ -78,7 +78,6 @@ async def test_worker_retries_a_lost_database_closely_and_resumes(
             assert not task.done(), "the worker loop died with the database"
             pause = worker.pause_after(worker.clock())
             assert pause <= DATABASE_RETRY_MAX_SECONDS, pause
-            assert worker.failed_cycles == 0  # the venue is not to blame
             restart(server)
             await wait_for(lambda: worker.database_failures == 0, "a cycle after the return")
             await wait_until_jobs_done(pool, more_than=done_before)  # ingestion goes on
