@@ -71,6 +71,23 @@ _STATUS_CODES = {
     503: "unavailable",
 }
 
+# What a lost or refusing database raises: the socket refused or reset (OSError,
+# which includes a pool's acquire timeout), a connection closed under a query
+# (InterfaceError), the server shutting down or starting up (class 57), a broken
+# connection (class 08) or a full disk or connection table (class 53); and
+# asyncpg's InternalClientError, which a connection whose session was terminated
+# in the middle of a statement can raise on its next use ("cannot switch to
+# state ..."), before the pool replaces it.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+)
+RETRY_AFTER_SECONDS = 1
+
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     problems = []
@@ -122,6 +139,18 @@ def install_error_handlers(app: FastAPI) -> None:
         # the request's fault, not the server's.
         return error_response(400, "invalid_input", f"the database refused a value: {exc}")
 
+    async def on_database_unavailable(req: Request, exc: Exception) -> Response:
+        # The database is away (restarting, failing over, out of space): a client
+        # should retry shortly, and the server log needs one line, not a traceback.
+        log.warning("api.database_unavailable", path=req.url.path, error=repr(exc))
+        response = error_response(
+            503,
+            "database_unavailable",
+            f"the database is unavailable; retry shortly ({type(exc).__name__})",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     async def on_unexpected(req: Request, exc: Exception) -> Response:
         log.exception("api.unhandled", path=req.url.path, error=repr(exc))
         return error_response(500, "internal_error", "internal error; see the server log")
@@ -131,4 +160,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(asyncpg.DataError, on_data_error)
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, on_database_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

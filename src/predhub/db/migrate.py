@@ -100,8 +100,15 @@ async def applied_versions(conn: asyncpg.Connection) -> dict[int, str]:
     return {r["version"]: r["checksum"] for r in rows}
 
 
-async def upgrade(conn: asyncpg.Connection) -> list[Migration]:
-    """Apply every pending migration; returns those applied (none when up to date)."""
+async def upgrade(conn: asyncpg.Connection, *, target: int | None = None) -> list[Migration]:
+    """Apply every pending migration up to `target` (default: the latest); returns those applied.
+
+    A target lets a test build the schema an earlier release left, then upgrade
+    it with data in place, as a deployment does.
+    """
+    known = [m.version for m in available_migrations()]
+    if target is not None and target not in known:
+        raise MigrationError(f"no migration has version {target}; known versions: {known}")
     applied_now: list[Migration] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
@@ -109,6 +116,8 @@ async def upgrade(conn: asyncpg.Connection) -> list[Migration]:
         await _ensure_table(conn)
         done = await applied_versions(conn)
         for migration in available_migrations():
+            if target is not None and migration.version > target:
+                break
             if migration.version in done:
                 if done[migration.version] != migration.checksum:
                     log.warning(

@@ -52,6 +52,10 @@ Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
+# A venue that fails is backed off for minutes, sparing its rate limits; the
+# database costs nothing to ask again, and every second of waiting after it
+# returns is a second of ingestion lost, so its retries stay this close together.
+DATABASE_RETRY_MAX_SECONDS = 2.0
 DONE_RETENTION = timedelta(hours=6)
 LOAD_COST = 10  # requests reserved for a catalogue load; the rest is booked afterwards
 
@@ -64,6 +68,14 @@ KIND_CAPABILITY: dict[DataKind, frozenset[Capability]] = {
 _KIND_RANK = {k: len(DataKind) - i for i, k in enumerate(DataKind)}
 _DATA_KINDS = frozenset(k.value for k in DataKind)
 _PRIORITY_RANK = {p: len(PRIORITY_ORDER) - i for i, p in enumerate(PRIORITY_ORDER)}
+
+# What a lost, restarting or full database raises.
+DATABASE_ERRORS = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # a terminated session's connection, reused
+)
 
 _STATES = """
 SELECT id, sync_priority, quotes_synced_at, trades_synced_at, books_synced_at,
@@ -148,6 +160,7 @@ class VenueWorker:
         self.profile = profile
         self.kinds = data_kinds(venue)
         self.failed_cycles = 0
+        self.database_failures = 0  # cycles in a row the database failed
 
     # ------------------------------------------------------------------ helpers
     def cycle_number(self, now: datetime) -> int:
@@ -321,13 +334,21 @@ class VenueWorker:
         period = max(0.5, self.settings.worker_lease_seconds / 3)
         while True:
             await asyncio.sleep(period)
-            await jobs.extend_lease(
-                self.pool,
-                job,
-                self.owner,
-                now=self.clock(),
-                lease_seconds=self.settings.worker_lease_seconds,
-            )
+            # A failed extension (the database restarting, its disk full) is tried
+            # again next period; should the lease run out meanwhile, another worker
+            # retakes the job, which is safe: its pages commit with their watermark.
+            try:
+                await jobs.extend_lease(
+                    self.pool,
+                    job,
+                    self.owner,
+                    now=self.clock(),
+                    lease_seconds=self.settings.worker_lease_seconds,
+                )
+            except DATABASE_ERRORS as exc:
+                log.warning(
+                    "worker.lease_extend_failed", venue=self.name, job=job.id, error=str(exc)
+                )
 
     async def _run_one(self, job: jobs.Job, report: CycleReport) -> None:
         keeper = asyncio.create_task(self._keep_lease(job))
@@ -353,6 +374,25 @@ class VenueWorker:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+        try:
+            await self._record(job, report, summary, error, allowance)
+        except DATABASE_ERRORS as exc:
+            # The job ran but its outcome could not be written: its lease runs out
+            # and it is taken again, so nothing is lost; one line says why.
+            report.jobs_failed += 1
+            log.warning(
+                "worker.job_unrecorded", venue=self.name, job=job.id, kind=job.kind, error=str(exc)
+            )
+
+    async def _record(
+        self,
+        job: jobs.Job,
+        report: CycleReport,
+        summary: LoadSummary,
+        error: str | None,
+        allowance: budget.Allowance,
+    ) -> None:
+        """Book the job's budget and finish it: done, or failed and requeued with backoff."""
         now = self.clock()
         if error is None and summary.failures:
             error = f"{summary.failures} venue call(s) failed"
@@ -442,6 +482,9 @@ class VenueWorker:
         """Seconds to wait before the next cycle: the rest of the cycle, more when failing."""
         cycle = self.settings.scheduler_cycle_seconds
         elapsed = (self.clock() - started).total_seconds()
+        if self.database_failures:
+            retry = cycle * 2.0 ** min(self.database_failures - 1, 10)
+            return min(DATABASE_RETRY_MAX_SECONDS, retry)
         if self.failed_cycles:
             backoff = min(MAX_BACKOFF_SECONDS, cycle * 2.0 ** min(self.failed_cycles, 10))
             log.info("worker.backoff", venue=self.name, seconds=backoff, failed=self.failed_cycles)
@@ -454,8 +497,9 @@ class VenueWorker:
             started = self.clock()
             try:
                 await self.cycle()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.failed_cycles += 1
+                self.database_failures = 0
+            except DATABASE_ERRORS as exc:
+                self.database_failures += 1
                 log.warning("worker.cycle_failed", venue=self.name, error=str(exc))
             pause = self.pause_after(started)
             if pause > 0:

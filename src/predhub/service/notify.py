@@ -26,6 +26,10 @@ TRADES_CHANNEL = "predhub_trades"
 MARKETS_CHANNEL = "predhub_market_changed"
 CHANNELS = (QUOTES_CHANNEL, TRADES_CHANNEL, MARKETS_CHANNEL)
 
+# Reconnecting is one cheap attempt; a short ceiling brings LISTEN back within a
+# second or so of the database's return instead of after a long backoff.
+MAX_RECONNECT_DELAY_SECONDS = 1.0
+
 Handler = Callable[[str, list[int]], None]
 ResetHandler = Callable[[], None]
 
@@ -105,7 +109,7 @@ class Listener:
                     break
                 except DatabaseUnavailable:
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, 10.0)
+                    delay = min(delay * 2, MAX_RECONNECT_DELAY_SECONDS)
 
     async def _alive(self) -> bool:
         conn = self._conn
