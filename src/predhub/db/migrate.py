@@ -15,12 +15,15 @@ from importlib import resources
 import asyncpg
 import structlog
 
+from predhub.db.queries import load
+
 log = structlog.get_logger(__name__)
 
 MIGRATION_LOCK_KEY = 0x70726564  # "pred"
 REQUIRED_EXTENSIONS = ("pg_trgm", "unaccent")
 OPTIONAL_EXTENSIONS = ("pg_stat_statements",)
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_Q = load("migrate")
 
 
 class MigrationError(RuntimeError):
@@ -58,7 +61,7 @@ def available_migrations() -> list[Migration]:
 
 async def ensure_extensions(conn: asyncpg.Connection) -> list[str]:
     """Create the extensions predhub uses; a missing required one is a clear error."""
-    rows = await conn.fetch("SELECT name FROM pg_available_extensions")
+    rows = await conn.fetch(_Q.available_extensions)
     available = {r["name"] for r in rows}
     for ext in REQUIRED_EXTENSIONS:
         if ext not in available:
@@ -67,36 +70,33 @@ async def ensure_extensions(conn: asyncpg.Connection) -> list[str]:
                 f"predhub needs for search; install the server's contrib package or unset "
                 f"DATABASE_URL to use the embedded server"
             )
-        await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+        await _create_extension(conn, ext)
     missing: list[str] = []
     for ext in OPTIONAL_EXTENSIONS:
         if ext in available:
-            await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+            await _create_extension(conn, ext)
         else:
             missing.append(ext)
             log.warning("db.extension_missing", extension=ext, effect="query monitoring is off")
     return missing
 
 
+async def _create_extension(conn: asyncpg.Connection, ext: str) -> None:
+    """CREATE EXTENSION takes no bind parameter, so the name is interpolated: only the
+    runner's own constants are accepted, never a name from input."""
+    assert ext in REQUIRED_EXTENSIONS + OPTIONAL_EXTENSIONS, ext
+    await conn.execute(_Q.create_extension.format(extension=f'"{ext}"'))
+
+
 async def _ensure_table(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        """
-        CREATE SCHEMA IF NOT EXISTS ops;
-        CREATE TABLE IF NOT EXISTS ops.schema_migrations (
-            version     integer PRIMARY KEY,
-            name        text        NOT NULL,
-            checksum    text        NOT NULL,
-            applied_at  timestamptz NOT NULL DEFAULT now()
-        );
-        """
-    )
+    await conn.execute(_Q.ensure_migrations_table)
 
 
 async def applied_versions(conn: asyncpg.Connection) -> dict[int, str]:
-    exists = await conn.fetchval("SELECT to_regclass('ops.schema_migrations') IS NOT NULL")
+    exists = await conn.fetchval(_Q.migrations_table_exists)
     if not exists:
         return {}
-    rows = await conn.fetch("SELECT version, checksum FROM ops.schema_migrations")
+    rows = await conn.fetch(_Q.applied_migrations)
     return {r["version"]: r["checksum"] for r in rows}
 
 
@@ -110,7 +110,7 @@ async def upgrade(conn: asyncpg.Connection, *, target: int | None = None) -> lis
     if target is not None and target not in known:
         raise MigrationError(f"no migration has version {target}; known versions: {known}")
     applied_now: list[Migration] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    await conn.execute(_Q.lock_migrations, MIGRATION_LOCK_KEY)
     try:
         await ensure_extensions(conn)
         await _ensure_table(conn)
@@ -127,7 +127,7 @@ async def upgrade(conn: asyncpg.Connection, *, target: int | None = None) -> lis
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(
-                    "INSERT INTO ops.schema_migrations (version, name, checksum) VALUES ($1,$2,$3)",
+                    _Q.record_migration,
                     migration.version,
                     migration.name,
                     migration.checksum,
@@ -135,7 +135,7 @@ async def upgrade(conn: asyncpg.Connection, *, target: int | None = None) -> lis
             log.info("db.migrated", version=migration.version, name=migration.name)
             applied_now.append(migration)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        await conn.execute(_Q.unlock_migrations, MIGRATION_LOCK_KEY)
     return applied_now
 
 
