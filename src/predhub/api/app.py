@@ -64,8 +64,8 @@ def create_app(
                 pool, settings, refresher=used_refresher, listener=listener, lock_pool=lock_pool
             )
             await service.start()
-            fanout = FanOut(service, pool, listener)
-            app.state.api = ApiState(settings, pool, service, listener, fanout, used_refresher)
+            fanout = FanOut(service, listener)
+            app.state.api = ApiState(settings, service, listener, fanout, used_refresher)
             # Everything built so far (modules, routes, schemas) lives as long as the
             # process: moving it out of the collector's reach keeps full collections,
             # which a batch of 1,000 answers triggers, from scanning it (the batch p99).

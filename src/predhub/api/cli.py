@@ -96,11 +96,11 @@ def register(app: typer.Typer) -> None:
         async def _create() -> str:
             conn = await connect(db.url)
             try:
-                import asyncpg
+                from predhub.service.catalog import KeyNameTaken
 
                 try:
                     return await create_key(conn, name)
-                except asyncpg.UniqueViolationError as exc:
+                except KeyNameTaken as exc:
                     raise UsageProblem(f"a key named {name!r} exists already") from exc
             finally:
                 await conn.close()

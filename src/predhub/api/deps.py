@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Path, Query, Request
 
 from predhub.api.state import ApiState
@@ -21,13 +20,8 @@ def get_service(request: Request) -> MarketDataService:
     return get_state(request).service
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
-    return get_state(request).pool
-
-
 StateDep = Annotated[ApiState, Depends(get_state)]
 ServiceDep = Annotated[MarketDataService, Depends(get_service)]
-PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 
 MarketIdPath = Annotated[
     str,

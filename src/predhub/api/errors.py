@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import orjson
 import structlog
 from fastapi import FastAPI, Request
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from predhub.service.catalog import DATABASE_UNAVAILABLE, DatabaseValueError
 from predhub.service.errors import ServiceError
 
 log = structlog.get_logger(__name__)
@@ -71,21 +71,6 @@ _STATUS_CODES = {
     503: "unavailable",
 }
 
-# What a lost or refusing database raises: the socket refused or reset (OSError,
-# which includes a pool's acquire timeout), a connection closed under a query
-# (InterfaceError), the server shutting down or starting up (class 57), a broken
-# connection (class 08) or a full disk or connection table (class 53); and
-# asyncpg's InternalClientError, which a connection whose session was terminated
-# in the middle of a statement can raise on its next use ("cannot switch to
-# state ..."), before the pool replaces it.
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InsufficientResourcesError,
-)
 RETRY_AFTER_SECONDS = 1
 
 
@@ -159,7 +144,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(asyncpg.DataError, on_data_error)
+    app.add_exception_handler(DatabaseValueError, on_data_error)
     for kind in DATABASE_UNAVAILABLE:
         app.add_exception_handler(kind, on_database_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

@@ -91,7 +91,7 @@ class AdminAuthMiddleware:
             return
         state = getattr(getattr(scope.get("app"), "state", None), "api", None)
         presented = presented_key(scope.get("headers") or [])
-        if state is None or not await is_admin_key(state.pool, state.settings, presented):
+        if state is None or not await is_admin_key(state.service, state.settings, presented):
             await reject(
                 send, 401, "unauthorized", "an admin API key is required (X-API-Key header)"
             )

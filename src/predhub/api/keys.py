@@ -10,8 +10,8 @@ import hashlib
 import hmac
 import secrets
 
-import asyncpg
-
+from predhub.service.catalog import Connection, store_key
+from predhub.service.service import MarketDataService
 from predhub.settings import Settings
 
 KEY_PREFIX = "phk_"
@@ -25,27 +25,19 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def create_key(conn: asyncpg.Connection, name: str, scopes: list[str] | None = None) -> str:
+async def create_key(conn: Connection, name: str, scopes: list[str] | None = None) -> str:
     """Store a new key's hash under `name`; returns the key, which is never stored."""
     key = new_key()
-    await conn.execute(
-        "INSERT INTO ops.api_keys (name, key_hash, scopes) VALUES ($1, $2, $3)",
-        name,
-        hash_key(key),
-        scopes or ["admin"],
-    )
+    await store_key(conn, name, hash_key(key), scopes or ["admin"])
     return key
 
 
-async def is_admin_key(pool: asyncpg.Pool, settings: Settings, presented: str | None) -> bool:
+async def is_admin_key(
+    service: MarketDataService, settings: Settings, presented: str | None
+) -> bool:
     if not presented or len(presented) > 512:
         return False
     configured = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
     if configured and hmac.compare_digest(hash_key(presented), hash_key(configured)):
         return True
-    found = await pool.fetchval(
-        "SELECT 1 FROM ops.api_keys WHERE key_hash = $1 AND revoked_at IS NULL "
-        "AND 'admin' = ANY(scopes)",
-        hash_key(presented),
-    )
-    return found is not None
+    return await service.admin_key_known(hash_key(presented))

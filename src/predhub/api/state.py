@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from predhub.api.ws import FanOut
 from predhub.service.notify import Listener
 from predhub.service.refresh import Refresher
@@ -16,7 +14,6 @@ from predhub.settings import Settings
 @dataclass
 class ApiState:
     settings: Settings
-    pool: asyncpg.Pool
     service: MarketDataService
     listener: Listener
     fanout: FanOut

@@ -28,16 +28,15 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import orjson
 import structlog
 from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from predhub.service.catalog import DatabaseFailure
 from predhub.service.errors import ServiceError
 from predhub.service.ids import validate_id
 from predhub.service.notify import QUOTES_CHANNEL, TRADES_CHANNEL, Listener
-from predhub.service.payload import iso, number
 from predhub.service.service import MarketDataService
 
 log = structlog.get_logger(__name__)
@@ -48,17 +47,6 @@ WS_RESYNCS = Counter("predhub_ws_resyncs_total", "Clients told to resync", ["rea
 
 MAX_SUBSCRIPTIONS = 1000
 _RESYNC = b""  # queue sentinel: the writer sends a resync and fresh state
-
-TRADES_SQL = """
-SELECT t.id, t.market_id, t.trade_key, o.idx AS outcome, t.price, t.size, t.side,
-       t.executed_at, t.tx_hash
-FROM silver.trades t
-JOIN unnest($1::bigint[], $2::bigint[]) AS w(market_id, after)
-  ON t.market_id = w.market_id AND t.id > w.after
-LEFT JOIN silver.outcomes o ON o.id = t.outcome_id
-ORDER BY t.id
-LIMIT 5000
-"""
 
 
 def quote_message(market_id: int, body: bytes) -> bytes:
@@ -90,7 +78,6 @@ class FanOut:
     def __init__(
         self,
         service: MarketDataService,
-        pool: asyncpg.Pool,
         listener: Listener,
         *,
         heartbeat: float = 15.0,
@@ -98,7 +85,6 @@ class FanOut:
         coalesce: float = 0.003,
     ) -> None:
         self.service = service
-        self.pool = pool
         self.heartbeat = heartbeat
         self.queue_size = queue_size
         self.coalesce = coalesce
@@ -139,7 +125,7 @@ class FanOut:
                     await self._send_quotes(quotes)
                 if trades:
                     await self._send_trades(trades)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DatabaseFailure as exc:
                 log.warning("api.ws_flush_failed", error=str(exc))
                 for market_id in quotes | trades:
                     for client in self.by_market.get(market_id, ()):
@@ -154,25 +140,13 @@ class FanOut:
                 WS_MESSAGES.labels("quote").inc()
 
     async def _send_trades(self, market_ids: set[int]) -> None:
-        ids = sorted(market_ids)
-        marks = [self._trade_marks.get(i, 0) for i in ids]
-        rows = await self.pool.fetch(TRADES_SQL, ids, marks)
+        marks = {i: self._trade_marks.get(i, 0) for i in market_ids}
         grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for r in rows:
-            market_id = int(r["market_id"])
-            grouped[market_id].append(
-                {
-                    "id": int(r["id"]),
-                    "trade_key": r["trade_key"],
-                    "outcome": r["outcome"],
-                    "price": number(r["price"]),
-                    "size": number(r["size"]),
-                    "side": r["side"],
-                    "executed_at": iso(r["executed_at"]),
-                    "tx_hash": r["tx_hash"],
-                }
+        for trade in await self.service.trades_after(marks):
+            grouped[trade.market_id].append(trade.document())
+            self._trade_marks[trade.market_id] = max(
+                self._trade_marks.get(trade.market_id, 0), trade.id
             )
-            self._trade_marks[market_id] = max(self._trade_marks.get(market_id, 0), int(r["id"]))
         for market_id, trades in grouped.items():
             message = orjson.dumps({"type": "trades", "market_id": market_id, "trades": trades})
             for client in self.by_market.get(market_id, ()):
@@ -287,12 +261,7 @@ class FanOut:
         new = set(resolved.values()) - client.markets
         for market_id in new:
             if market_id not in self._trade_marks:
-                self._trade_marks[market_id] = int(
-                    await self.pool.fetchval(
-                        "SELECT coalesce(max(id), 0) FROM silver.trades WHERE market_id = $1",
-                        market_id,
-                    )
-                )
+                self._trade_marks[market_id] = await self.service.last_trade_id(market_id)
             client.markets.add(market_id)
             self.by_market[market_id].add(client)
         unknown = [k for k in keys if k not in resolved]

@@ -20,8 +20,11 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.scheduler.cadence import DataKind
 from predhub.settings import Settings
+
+_Q = load("scheduler_budget")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,21 +121,9 @@ def minute_of(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-_RESERVE = """
-INSERT INTO ops.venue_usage AS u (venue, minute, requests) VALUES ($1, $2, $3)
-ON CONFLICT (venue, minute) DO UPDATE SET requests = u.requests + EXCLUDED.requests
-WHERE u.requests + EXCLUDED.requests <= $4
-RETURNING requests
-"""
+_RESERVE = _Q.reserve_requests
 
-_BOOK = """
-INSERT INTO ops.venue_usage AS u (venue, minute, requests, errors, retries)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (venue, minute) DO UPDATE SET
-    requests = u.requests + EXCLUDED.requests,
-    errors = u.errors + EXCLUDED.errors,
-    retries = u.retries + EXCLUDED.retries
-"""
+_BOOK = _Q.book_usage
 
 
 async def reserve(
@@ -168,7 +159,7 @@ async def used_this_minute(
     conn: asyncpg.Connection | asyncpg.Pool, venue: str, now: datetime
 ) -> int:
     value = await conn.fetchval(
-        "SELECT requests FROM ops.venue_usage WHERE venue = $1 AND minute = $2",
+        _Q.minute_requests,
         venue,
         minute_of(now),
     )

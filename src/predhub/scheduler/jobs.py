@@ -21,6 +21,10 @@ from typing import Any
 
 import asyncpg
 
+from predhub.db.queries import load
+
+_Q = load("scheduler_jobs")
+
 ACTIVE = ("queued", "running")
 
 
@@ -67,17 +71,7 @@ class Job:
         )
 
 
-_ENQUEUE_COLS = """
-INSERT INTO ops.jobs (venue, kind, dedupe_key, market_ids, priority, cost, cycle, payload,
-                      run_after)
-SELECT j.venue, j.kind, j.dedupe_key, j.markets::bigint[], j.priority, j.cost, j.cycle,
-       j.payload, j.run_after
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[],
-            $7::bigint[], $8::jsonb[], $9::timestamptz[])
-    AS j(venue, kind, dedupe_key, markets, priority, cost, cycle, payload, run_after)
-ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
-RETURNING id
-"""
+_ENQUEUE_COLS = _Q.enqueue
 
 
 async def enqueue(
@@ -101,23 +95,7 @@ async def enqueue(
     return len(rows)
 
 
-_CLAIM = """
-WITH picked AS (
-    SELECT id FROM ops.jobs
-    WHERE venue = $1
-      AND ((status = 'queued' AND run_after <= $3)
-           OR (status = 'running' AND lease_expires_at < $3))
-    ORDER BY priority DESC, id
-    LIMIT $4
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE ops.jobs j
-SET status = 'running', lease_owner = $2, lease_expires_at = $3::timestamptz + $5::float8 * interval '1 second',
-    attempts = j.attempts + 1, started_at = $3
-FROM picked
-WHERE j.id = picked.id
-RETURNING j.*
-"""
+_CLAIM = _Q.claim
 
 
 async def claim(
@@ -146,8 +124,7 @@ async def extend_lease(
 ) -> bool:
     """Keep a long job's lease alive; False when another worker took it over."""
     status = await conn.execute(
-        "UPDATE ops.jobs SET lease_expires_at = $3::timestamptz + $4::float8 * interval '1 second'"
-        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+        _Q.extend_lease,
         job.id,
         owner,
         now,
@@ -161,8 +138,7 @@ async def complete(
 ) -> bool:
     """Mark the job done; False when the lease had passed to another worker."""
     status = await conn.execute(
-        "UPDATE ops.jobs SET status = 'done', finished_at = $3, lease_expires_at = NULL,"
-        " last_error = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+        _Q.complete,
         job.id,
         owner,
         now,
@@ -186,15 +162,7 @@ async def fail(
     had passed to another worker.
     """
     row = await conn.fetchrow(
-        """
-        UPDATE ops.jobs
-        SET status = CASE WHEN attempts >= $4::int THEN 'failed' ELSE 'queued' END,
-            run_after = $3::timestamptz + $5::float8 * interval '1 second',
-            finished_at = CASE WHEN attempts >= $4::int THEN $3::timestamptz END,
-            lease_owner = NULL, lease_expires_at = NULL, last_error = left($6, 2000)
-        WHERE id = $1 AND lease_owner = $2 AND status = 'running'
-        RETURNING status
-        """,
+        _Q.fail,
         job.id,
         owner,
         now,
@@ -214,9 +182,7 @@ async def release(
 ) -> None:
     """Give a claimed job back untouched (no budget left): it does not count as an attempt."""
     await conn.execute(
-        "UPDATE ops.jobs SET status = 'queued', run_after = $3, lease_owner = NULL,"
-        " lease_expires_at = NULL, attempts = greatest(attempts - 1, 0)"
-        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+        _Q.release,
         job.id,
         owner,
         run_after,
@@ -226,8 +192,7 @@ async def release(
 async def busy_markets(conn: asyncpg.Connection | asyncpg.Pool, venue: str) -> dict[str, set[int]]:
     """Markets in live jobs of `venue`, by job kind (the planner leaves them out)."""
     rows = await conn.fetch(
-        "SELECT kind, unnest(market_ids) AS market_id FROM ops.jobs"
-        " WHERE venue = $1 AND status IN ('queued', 'running')",
+        _Q.busy_markets,
         venue,
     )
     out: dict[str, set[int]] = {}
@@ -243,8 +208,7 @@ async def drop_unstarted(conn: asyncpg.Connection | asyncpg.Pool, venue: str) ->
     claim commits the row is running and no longer matches, so it survives.
     """
     status = await conn.execute(
-        "DELETE FROM ops.jobs WHERE venue = $1 AND status = 'queued' AND attempts = 0"
-        " AND cycle IS NOT NULL",
+        _Q.drop_unstarted,
         venue,
     )
     return int(status.split()[-1])
@@ -253,7 +217,7 @@ async def drop_unstarted(conn: asyncpg.Connection | asyncpg.Pool, venue: str) ->
 async def queued_cost(conn: asyncpg.Connection | asyncpg.Pool, venue: str) -> int:
     """Requests already waiting in the queue for `venue`."""
     value = await conn.fetchval(
-        "SELECT coalesce(sum(cost), 0) FROM ops.jobs WHERE venue = $1 AND status = 'queued'",
+        _Q.queued_cost,
         venue,
     )
     return int(value)
@@ -261,7 +225,5 @@ async def queued_cost(conn: asyncpg.Connection | asyncpg.Pool, venue: str) -> in
 
 async def prune(conn: asyncpg.Connection | asyncpg.Pool, *, before: datetime) -> int:
     """Delete finished jobs older than `before` (the queue stays small)."""
-    status = await conn.execute(
-        "DELETE FROM ops.jobs WHERE status IN ('done', 'failed') AND finished_at < $1", before
-    )
+    status = await conn.execute(_Q.prune, before)
     return int(status.split()[-1])

@@ -16,7 +16,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from predhub.config_values import WEEKDAYS, StaticDay
+from predhub.db.queries import load
 from predhub.settings import Settings
+
+_Q = load("scheduler_worker")
 
 DAYS = WEEKDAYS
 
@@ -59,13 +62,7 @@ def due_slots(now: datetime, settings: Settings) -> dict[str, int]:
     return slots
 
 
-_CLAIM_SLOT = """
-INSERT INTO ops.sync_state AS s (venue, kind, watermark, updated_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (venue, kind) DO UPDATE SET watermark = EXCLUDED.watermark,
-                                        updated_at = EXCLUDED.updated_at
-WHERE s.watermark IS NULL OR s.watermark::bigint < EXCLUDED.watermark::bigint
-RETURNING (xmax = 0) AS first
-"""
+_CLAIM_SLOT = _Q.claim_schedule_slot
 
 
 async def claim_slot(

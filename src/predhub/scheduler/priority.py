@@ -21,31 +21,12 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.settings import Settings
 
-_RECOMPUTE = """
-WITH rules AS (
-    SELECT id,
-           CASE
-               WHEN status IN ('resolved', 'voided')
-                    AND coalesce(resolved_at, end_at, venue_updated_at, updated_at) >= $5
-                    THEN 'low'
-               WHEN status IN ('resolved', 'voided') THEN 'archived'
-               WHEN interest_at >= $2 THEN 'high'
-               WHEN status = 'open' AND (
-                        coalesce(volume_24h, 0) >= $3
-                        OR (end_at IS NOT NULL AND end_at > $6 AND end_at <= $4)) THEN 'high'
-               WHEN status = 'open' THEN 'normal'
-               WHEN coalesce(end_at, venue_updated_at, updated_at) >= $5 THEN 'normal'
-               ELSE 'low'
-           END AS priority
-    FROM silver.markets
-    WHERE venue = $1
-)
-UPDATE silver.markets m SET sync_priority = r.priority
-FROM rules r
-WHERE m.id = r.id AND m.sync_priority IS DISTINCT FROM r.priority
-"""
+_Q = load("scheduler_worker")
+
+_RECOMPUTE = _Q.recompute_priorities
 
 
 async def recompute_priorities(

@@ -14,6 +14,7 @@ from datetime import timedelta
 import asyncpg
 import structlog
 
+from predhub.db.queries import load
 from predhub.ingest.pipeline import Ingestor
 from predhub.scheduler.budget import minute_of
 from predhub.scheduler.streams import StreamConsumer
@@ -21,6 +22,8 @@ from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, w
 from predhub.settings import Settings
 from predhub.venues.base import Capability, Venue, VenueError
 from predhub.venues.registry import build_venue
+
+_Q = load("scheduler_jobs")
 
 log = structlog.get_logger(__name__)
 
@@ -65,8 +68,7 @@ async def catch_up(worker: VenueWorker, *, max_cycles: int = ONCE_MAX_CYCLES) ->
 async def seconds_until_pending_work(worker: VenueWorker) -> float | None:
     """Seconds until the venue's earliest queued retry or expiring lease; None when none."""
     row = await worker.pool.fetchrow(
-        "SELECT min(CASE WHEN status = 'queued' THEN run_after ELSE lease_expires_at END)"
-        " AS due FROM ops.jobs WHERE venue = $1 AND status IN ('queued', 'running')",
+        _Q.next_due,
         worker.name,
     )
     if row is None or row["due"] is None:

@@ -14,40 +14,24 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
+from predhub.db.queries import load
 from predhub.scheduler.budget import budget_per_minute, minute_of
 from predhub.scheduler.cadence import PRIORITY_ORDER, DataKind
 from predhub.settings import Settings
 
+_Q = load("scheduler_status")
+
 _PRIORITY_RANK = {p.value: i for i, p in enumerate(PRIORITY_ORDER)}
 
-_STALENESS = """
-SELECT venue, sync_priority, count(*) AS markets,
-{columns}
-FROM silver.markets
-GROUP BY venue, sync_priority
-"""
+_STALENESS = _Q.staleness
 _KIND_COLUMNS = """
   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - {col})) AS {kind}_p50,
   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - {col})) AS {kind}_p95,
   count(*) FILTER (WHERE {col} IS NULL) AS {kind}_never"""
 
-_USAGE = """
-SELECT venue,
-       coalesce(sum(requests) FILTER (WHERE minute = $1), 0) AS minute_requests,
-       coalesce(sum(requests), 0) AS hour_requests,
-       coalesce(sum(errors), 0) AS hour_errors,
-       coalesce(sum(retries), 0) AS hour_retries
-FROM ops.venue_usage WHERE minute > $1 - interval '1 hour'
-GROUP BY venue
-"""
-_JOBS = """
-SELECT venue,
-       count(*) FILTER (WHERE status = 'queued') AS queued,
-       count(*) FILTER (WHERE status = 'running') AS running,
-       count(*) FILTER (WHERE status = 'failed') AS failed
-FROM ops.jobs GROUP BY venue
-"""
-_QUARANTINE = "SELECT venue, count(*) AS n FROM ops.quarantine GROUP BY venue"
+_USAGE = _Q.usage
+_JOBS = _Q.jobs
+_QUARANTINE = _Q.quarantine
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,22 +26,20 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from predhub.db.queries import load
 from predhub.ingest.refs import held_markets
 from predhub.scheduler.runner import IngestorLike
 from predhub.settings import Settings
 from predhub.venues.base import StreamUpdate, Venue, VenueError
+
+_Q = load("scheduler_worker")
 
 log = structlog.get_logger(__name__)
 
 _END = object()
 MAX_SUBSCRIBED = 500
 
-_HIGH = """
-SELECT id FROM silver.markets
-WHERE venue = $1 AND sync_priority = 'high' AND status = 'open'
-ORDER BY volume_24h DESC NULLS LAST, id
-LIMIT $2
-"""
+_HIGH = _Q.high_priority_markets
 
 
 def merge(updates: Sequence[StreamUpdate]) -> StreamUpdate:
@@ -92,7 +90,7 @@ class StreamConsumer:
         self.resyncs += 1
         log.info("stream.resync", venue=self.name, markets=len(market_ids), reason=reason)
         await self.pool.execute(
-            "UPDATE silver.markets SET trades_synced_at = NULL WHERE id = ANY($1::bigint[])",
+            _Q.forget_trades_synced,
             list(market_ids),
         )
         try:
@@ -100,7 +98,7 @@ class StreamConsumer:
         except VenueError as exc:
             log.warning("stream.resync_failed", venue=self.name, error=str(exc))
             await self.pool.execute(
-                "UPDATE silver.markets SET quotes_synced_at = NULL WHERE id = ANY($1::bigint[])",
+                _Q.forget_quotes_synced,
                 list(market_ids),
             )
 
@@ -114,7 +112,7 @@ class StreamConsumer:
 
     async def _stamp(self, market_ids: Sequence[int]) -> None:
         await self.pool.execute(
-            "UPDATE silver.markets SET quotes_synced_at = $2 WHERE id = ANY($1::bigint[])",
+            _Q.stamp_quotes_synced,
             list(market_ids),
             datetime.now(UTC),
         )

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
+from predhub.db.queries import load
 from predhub.ingest.summary import LoadSummary
 from predhub.models import SyncPriority
 from predhub.scheduler import budget, jobs, periodic
@@ -44,6 +45,8 @@ from predhub.scheduler.runner import KIND_PRIORITY, IngestorLike, JobKind, run_j
 from predhub.settings import Settings
 from predhub.venues.base import Capability, Venue
 from predhub.venues.http import REQUEST_GATE
+
+_Q = load("scheduler_worker")
 
 log = structlog.get_logger(__name__)
 
@@ -77,12 +80,7 @@ DATABASE_ERRORS = (
     asyncpg.exceptions.InternalClientError,  # a terminated session's connection, reused
 )
 
-_STATES = """
-SELECT id, sync_priority, quotes_synced_at, trades_synced_at, books_synced_at,
-       metadata_synced_at
-FROM silver.markets
-WHERE venue = $1 AND sync_priority <> 'archived'
-"""
+_STATES = _Q.market_states
 
 
 def utc_now() -> datetime:
@@ -191,9 +189,7 @@ class VenueWorker:
     async def schedule_loads(self, now: datetime) -> int:
         """Enqueue the periodic loads whose slot has come; returns jobs enqueued."""
         new: list[jobs.NewJob] = []
-        held = await self.pool.fetchval(
-            "SELECT count(*) FROM silver.markets WHERE venue = $1", self.name
-        )
+        held = await self.pool.fetchval(_Q.count_markets, self.name)
         if not held:  # an empty database fills with a static load, now
             new.append(self._load_job(JobKind.STATIC_LOAD, "initial"))
         for kind, slot in periodic.due_slots(now, self.settings).items():
@@ -223,9 +219,7 @@ class VenueWorker:
         """
         report = CycleReport(self.name, self.cycle_number(now))
         async with self.pool.acquire() as conn, conn.transaction():
-            got = await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtext($1))", plan_lock_key(self.name)
-            )
+            got = await conn.fetchval(_Q.try_plan_lock, plan_lock_key(self.name))
             if not got:
                 return report
             report.planned = True
@@ -446,7 +440,7 @@ class VenueWorker:
 
     async def _stamp(self, kind: DataKind, market_ids: Sequence[int], now: datetime) -> None:
         await self.pool.execute(
-            f"UPDATE silver.markets SET {kind.synced_column} = $2 WHERE id = ANY($1::bigint[])",
+            _Q.stamp_synced.format(column=kind.synced_column),
             list(market_ids),
             now,
         )

@@ -24,10 +24,13 @@ from collections.abc import Sequence
 import asyncpg
 import structlog
 
+from predhub.db.queries import load
 from predhub.service import metrics
 from predhub.service.ids import parse_venue_ref, resolve_ids
 from predhub.service.refresh import Refresher
 from predhub.service.singleflight import REFRESH_ERRORS, describe
+
+_Q = load("service_reads")
 
 log = structlog.get_logger(__name__)
 
@@ -127,9 +130,7 @@ class Discovery:
 
     async def _locked_lookup(self, key: str) -> Lookup:
         async with self._slots, self._lock_pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, key
-            )
+            await conn.execute(_Q.lock_discovery, LOCK_NAMESPACE, key)
             known = await resolve_ids(conn, [key])
             if key in known:  # another process fetched it while we waited
                 metrics.SINGLEFLIGHT_JOINS.labels("cluster").inc()

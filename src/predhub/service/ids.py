@@ -22,47 +22,18 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.service.errors import MalformedId
 from predhub.settings import VENUE_NAMES
+
+_Q = load("service_reads")
 
 MAX_ID_LENGTH = 256
 MAX_ID_DIGITS = 18  # every 18-digit number fits a PostgreSQL bigint
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII, no spaces or controls
 
-RESOLVE_SQL = """
-WITH keys AS (
-    SELECT k, ord FROM unnest($1::text[]) WITH ORDINALITY AS t(k, ord)
-), candidates AS (
-    SELECT keys.k, m.id, 1 AS rank, m.volume_24h FROM keys
-      JOIN silver.markets m ON m.id = CASE WHEN keys.k ~ '^[0-9]{1,18}$' THEN keys.k::bigint END
-    UNION ALL
-    SELECT keys.k, m.id, 2, m.volume_24h FROM keys
-      JOIN silver.markets m
-        ON strpos(keys.k, ':') > 0
-       AND m.venue = lower(split_part(keys.k, ':', 1))
-       AND m.native_id = substr(keys.k, strpos(keys.k, ':') + 1)
-    UNION ALL
-    SELECT keys.k, m.id, 3, m.volume_24h FROM keys
-      JOIN silver.markets m ON m.condition_id IN (keys.k, lower(keys.k))
-    UNION ALL
-    SELECT keys.k, o.market_id, 4, m.volume_24h FROM keys
-      JOIN silver.outcomes o ON o.token_id = keys.k
-      JOIN silver.markets m ON m.id = o.market_id
-    UNION ALL
-    SELECT keys.k, m.id, 5, m.volume_24h FROM keys
-      JOIN silver.markets m ON m.ticker IN (keys.k, upper(keys.k))
-    UNION ALL
-    SELECT keys.k, m.id, 6, m.volume_24h FROM keys
-      JOIN silver.markets m ON m.native_id = keys.k AND m.venue = ANY($2::text[])
-    UNION ALL
-    SELECT keys.k, m.id, 7, m.volume_24h FROM keys
-      JOIN silver.markets m ON m.slug = keys.k
-)
-SELECT DISTINCT ON (k) k, id
-FROM candidates
-ORDER BY k, rank, volume_24h DESC NULLS LAST, id
-"""
+RESOLVE_SQL = _Q.resolve_ids
 
 
 def ascii_int(text: str | bytes, max_digits: int = MAX_ID_DIGITS) -> int | None:

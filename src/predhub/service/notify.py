@@ -17,7 +17,10 @@ import asyncpg
 import structlog
 
 from predhub.db.connect import DatabaseUnavailable, connect
+from predhub.db.queries import load
 from predhub.service.ids import ascii_int
+
+_Q = load("service_reads")
 
 log = structlog.get_logger(__name__)
 
@@ -116,7 +119,7 @@ class Listener:
         if conn is None or conn.is_closed():
             return False
         try:
-            await asyncio.wait_for(conn.execute("SELECT 1"), timeout=5.0)
+            await asyncio.wait_for(conn.execute(_Q.ping), timeout=5.0)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             return False
         return True

@@ -25,8 +25,11 @@ import asyncpg
 import structlog
 from prometheus_client import Counter as Counter_
 
+from predhub.db import migrate
+from predhub.db.migrate import SchemaStatus
 from predhub.service import metrics, queries
 from predhub.service.cache import SnapshotCache
+from predhub.service.catalog import CatalogReads
 from predhub.service.discover import MAX_PER_REQUEST as DISCOVER_PER_REQUEST
 from predhub.service.discover import Discovery
 from predhub.service.errors import NotFound, ServiceError, TooManyIds
@@ -36,6 +39,7 @@ from predhub.service.freshness import (
     Decision,
     decide,
 )
+from predhub.service.history import HistoryReads
 from predhub.service.ids import resolve_ids, validate_id
 from predhub.service.interest import InterestMarker
 from predhub.service.notify import MARKETS_CHANNEL, QUOTES_CHANNEL, Listener
@@ -79,7 +83,7 @@ class Answer:
     error: ServiceError | None = None
 
 
-class MarketDataService:
+class MarketDataService(CatalogReads, HistoryReads):
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -138,6 +142,15 @@ class MarketDataService:
         self._keys.clear()
 
     # ------------------------------------------------------------ building blocks
+    async def tier_table(self) -> dict[str, float]:
+        """The freshness tiers with their maximum ages (reloaded when due)."""
+        return await self.tiers.current(self.pool)
+
+    async def schema_status(self) -> SchemaStatus:
+        """Whether the database answers (within 2 s) and its schema is current: readiness."""
+        async with self.pool.acquire(timeout=2) as conn:
+            return await migrate.status(conn)
+
     async def freshness(self, tier: str | None, max_age: float | None) -> Freshness:
         await self.tiers.current(self.pool)
         return self.tiers.resolve(tier, max_age)

@@ -16,7 +16,10 @@ from typing import Any
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.venues.base import VenueError
+
+_Q = load("service_testing")
 
 
 @dataclass
@@ -48,12 +51,7 @@ async def _event_id(conn: asyncpg.Connection, m: SeedMarket) -> int | None:
     if m.event_native_id is None:
         return None
     row = await conn.fetchval(
-        """
-        INSERT INTO silver.events (venue, native_id, title, category)
-        VALUES ($1, $2, $3, $4)
-        ON CONFLICT (venue, native_id) DO UPDATE SET title = EXCLUDED.title
-        RETURNING id
-        """,
+        _Q.upsert_event,
         m.venue,
         m.event_native_id,
         m.event_title or m.event_native_id,
@@ -68,15 +66,7 @@ async def seed_market(conn: asyncpg.Connection, m: SeedMarket) -> int:
     synced_at = None if m.synced_ago is None else now - timedelta(seconds=m.synced_ago)
     event_id = await _event_id(conn, m)
     market_id = await conn.fetchval(
-        """
-        INSERT INTO silver.markets (venue, native_id, question, status, condition_id, ticker,
-            slug, category, description, event_id, event_native_id, event_title, volume_24h,
-            volume_total, liquidity, end_at, quotes_synced_at, metadata_synced_at,
-            winning_outcome, resolved_at)
-        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$17,$18,
-            CASE WHEN $4 = 'resolved' THEN $19::timestamptz END)
-        RETURNING id
-        """,
+        _Q.insert_market,
         m.venue,
         m.native_id,
         m.question,
@@ -100,8 +90,7 @@ async def seed_market(conn: asyncpg.Connection, m: SeedMarket) -> int:
     tokens = list(m.token_ids) if m.token_ids is not None else [None] * len(m.outcomes)
     for idx, label in enumerate(m.outcomes):
         outcome_id = await conn.fetchval(
-            "INSERT INTO silver.outcomes (market_id, idx, label, token_id) "
-            "VALUES ($1, $2, $3, $4) RETURNING id",
+            _Q.insert_outcome,
             market_id,
             idx,
             label,
@@ -110,11 +99,7 @@ async def seed_market(conn: asyncpg.Connection, m: SeedMarket) -> int:
         if m.prices is not None and synced_at is not None:
             price = Decimal(str(m.prices[idx]))
             await conn.execute(
-                """
-                INSERT INTO silver.quotes (outcome_id, market_id, best_bid, best_ask, mid, price,
-                    price_source, observed_at, fetched_at)
-                VALUES ($1, $2, $3, $4, $5, $5, 'mid', $6, $6)
-                """,
+                _Q.insert_quote,
                 outcome_id,
                 market_id,
                 max(Decimal(0), price - Decimal("0.01")),
@@ -131,30 +116,19 @@ async def write_quote(
     """What ingestion does after fetching quotes: upsert them, stamp the market, notify."""
     now = datetime.now(UTC)
     async with conn.transaction():
-        outcomes = await conn.fetch(
-            "SELECT id, idx FROM silver.outcomes WHERE market_id = $1 ORDER BY idx", market_id
-        )
+        outcomes = await conn.fetch(_Q.outcomes_of_market, market_id)
         for row in outcomes:
             price = Decimal(str(prices[row["idx"]]))
             await conn.execute(
-                """
-                INSERT INTO silver.quotes (outcome_id, market_id, mid, price, observed_at,
-                    fetched_at)
-                VALUES ($1, $2, $3, $3, $4, $4)
-                ON CONFLICT (outcome_id) DO UPDATE SET mid = EXCLUDED.mid,
-                    price = EXCLUDED.price, observed_at = EXCLUDED.observed_at,
-                    fetched_at = EXCLUDED.fetched_at
-                """,
+                _Q.upsert_quote,
                 row["id"],
                 market_id,
                 price,
                 now,
             )
-        await conn.execute(
-            "UPDATE silver.markets SET quotes_synced_at = $2 WHERE id = $1", market_id, now
-        )
+        await conn.execute(_Q.stamp_quotes_synced, market_id, now)
         if notify:
-            await conn.execute("SELECT pg_notify('predhub_quotes', $1)", str(market_id))
+            await conn.execute(_Q.notify_quotes, str(market_id))
 
 
 def _dec(value: float | None) -> Decimal | None:

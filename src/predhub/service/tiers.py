@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.service.errors import BadRequest, UnknownTier
 from predhub.settings import Settings
+
+_Q = load("service_reads")
 
 RELOAD_SECONDS = 30.0
 DEFAULT_TIER = "T3"
@@ -93,7 +96,7 @@ class TierTable:
         return self._tiers
 
     async def load(self, pool: asyncpg.Pool) -> dict[str, float]:
-        rows = await pool.fetch("SELECT name, max_age_seconds FROM ops.freshness_tiers")
+        rows = await pool.fetch(_Q.freshness_tiers)
         merged = dict(self._defaults)
         for row in rows:
             try:

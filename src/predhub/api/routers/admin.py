@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from predhub.api.deps import PoolDep, ServiceDep, StateDep
+from predhub.api.deps import ServiceDep, StateDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from predhub.api.keys import is_admin_key
 from predhub.api.responses import json_response
@@ -56,12 +56,11 @@ def _outcome(status: str, market_id: int | None = None, reason: str | None = Non
 async def refresh(
     state: StateDep,
     service: ServiceDep,
-    pool: PoolDep,
     request: Annotated[RefreshRequest, Body()],
     x_api_key: Annotated[str | None, Header(max_length=512)] = None,
     authorization: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Response:
-    if not await is_admin_key(pool, state.settings, x_api_key or _bearer(authorization)):
+    if not await is_admin_key(service, state.settings, x_api_key or _bearer(authorization)):
         raise ApiError(401, "unauthorized", "an admin API key is required (X-API-Key header)")
     outcomes: dict[str, dict[str, Any]] = {}
     targets: dict[str, int] = {}  # the id as asked for (or ours) -> our market id
@@ -73,11 +72,7 @@ async def refresh(
             except ServiceError as exc:
                 outcomes[original] = _outcome("invalid", reason=exc.message)
         resolved = await service.resolve(valid.values())
-        rows = await pool.fetch(
-            "SELECT id, venue FROM silver.markets WHERE id = ANY($1::bigint[])",
-            list(set(resolved.values())),
-        )
-        venues = {int(r["id"]): str(r["venue"]) for r in rows}
+        venues = await service.market_venues(list(set(resolved.values())))
         for original, key in valid.items():
             market_id = resolved.get(key)
             venue = venues.get(market_id) if market_id is not None else None
@@ -90,13 +85,10 @@ async def refresh(
             else:
                 targets[original] = market_id
     else:
-        rows = await pool.fetch(
-            "SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' "
-            "ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2",
-            request.venue,
-            venue_top_n(state.settings)[request.venue],
+        top = await service.top_open_market_ids(
+            request.venue, venue_top_n(state.settings)[request.venue]
         )
-        targets = {str(r["id"]): int(r["id"]) for r in rows}
+        targets = {str(market_id): market_id for market_id in top}
     ids = list(dict.fromkeys(targets.values()))
     errors: dict[str, str] = {}
     refresher = state.refresher

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncpg
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from predhub.api.deps import PoolDep, StateDep
+from predhub.api.deps import StateDep
 from predhub.api.metrics import exposition
 from predhub.api.responses import json_response
 from predhub.api.schemas import Health
-from predhub.db import migrate
+from predhub.service.catalog import DatabaseFailure
 
 router = APIRouter(tags=["operations"])
 
@@ -27,11 +26,10 @@ async def healthz() -> Response:
     responses={503: {"model": Health, "description": "Not ready"}},
     summary="The database answers and its schema is current",
 )
-async def readyz(pool: PoolDep, state: StateDep) -> Response:
+async def readyz(state: StateDep) -> Response:
     try:
-        async with pool.acquire(timeout=2) as conn:
-            st = await migrate.status(conn)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        st = await state.service.schema_status()
+    except DatabaseFailure as exc:
         return json_response({"status": "unavailable", "details": {"database": str(exc)}}, 503)
     details: dict[str, object] = {
         "schema_version": st.current,

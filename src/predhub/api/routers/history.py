@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from predhub.api.deps import MarketIdPath, PoolDep, ServiceDep
+from predhub.api.deps import MarketIdPath, ServiceDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
@@ -19,18 +19,6 @@ router = APIRouter(prefix="/v1/markets", tags=["history"], responses=ERROR_RESPO
 
 INTERVALS = {"1m": 60, "1h": 3600, "1d": 86400}
 MAX_CANDLES = 10_000
-
-CANDLES_SQL = """
-SELECT date_bin(make_interval(secs => $2), ph.ts, 'epoch'::timestamptz) AS t,
-       (array_agg(ph.price ORDER BY ph.ts))[1] AS open,
-       max(ph.price) AS high, min(ph.price) AS low,
-       (array_agg(ph.price ORDER BY ph.ts DESC))[1] AS close,
-       count(*) AS points
-FROM silver.price_history ph
-JOIN silver.outcomes o ON o.id = ph.outcome_id
-WHERE o.market_id = $1 AND o.idx = $3 AND ph.ts >= $4 AND ph.ts < $5
-GROUP BY 1 ORDER BY 1
-"""
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -48,7 +36,6 @@ OutcomeQuery = Annotated[int, Query(ge=0, le=255, description="Outcome index")]
 async def history(
     market_id: MarketIdPath,
     service: ServiceDep,
-    pool: PoolDep,
     interval: Annotated[Literal["1m", "1h", "1d"], Query()] = "1h",
     start: Annotated[datetime | None, Query(description="Default: end minus 7 days")] = None,
     end: Annotated[datetime | None, Query(description="Default: now")] = None,
@@ -66,17 +53,19 @@ async def history(
             "range_too_large",
             f"at most {MAX_CANDLES} candles per request; narrow the range or widen the interval",
         )
-    rows = await pool.fetch(CANDLES_SQL, resolved, float(step), outcome, start_at, end_at)
+    rows = await service.candles(
+        resolved, step=float(step), outcome=outcome, start=start_at, end=end_at
+    )
     candles = [
         {
-            "t": iso(r["t"]),
-            "open": number(r["open"]),
-            "high": number(r["high"]),
-            "low": number(r["low"]),
-            "close": number(r["close"]),
-            "points": int(r["points"]),
+            "t": iso(c.t),
+            "open": number(c.open),
+            "high": number(c.high),
+            "low": number(c.low),
+            "close": number(c.close),
+            "points": c.points,
         }
-        for r in rows
+        for c in rows
     ]
     return json_response(
         {
@@ -94,50 +83,25 @@ async def history(
 async def trades(
     market_id: MarketIdPath,
     service: ServiceDep,
-    pool: PoolDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
-    args: list[object] = [resolved, limit + 1]
-    keyset = ""
+    before: tuple[datetime, int] | None = None
     if cursor:
         raw_ts, raw_id = decode_cursor(cursor, "trades", 2)
         if not isinstance(raw_ts, str) or not isinstance(raw_id, int):
             raise ApiError(400, "bad_cursor", "the cursor is not valid for this request")
         try:
-            ts = datetime.fromisoformat(raw_ts)
+            before = (datetime.fromisoformat(raw_ts), raw_id)
         except ValueError as exc:
             raise ApiError(400, "bad_cursor", "the cursor is not valid for this request") from exc
-        args += [ts, raw_id]
-        keyset = "AND (t.executed_at, t.id) < ($3, $4)"
-    rows = await pool.fetch(
-        f"""
-        SELECT t.id, t.trade_key, o.idx AS outcome, t.price, t.size, t.side, t.executed_at,
-               t.tx_hash
-        FROM silver.trades t LEFT JOIN silver.outcomes o ON o.id = t.outcome_id
-        WHERE t.market_id = $1 {keyset}
-        ORDER BY t.executed_at DESC, t.id DESC LIMIT $2
-        """,
-        *args,
-    )
+    rows = await service.trades(resolved, limit=limit + 1, before=before)
     page = rows[:limit]
-    data = [
-        {
-            "id": int(r["id"]),
-            "trade_key": r["trade_key"],
-            "outcome": r["outcome"],
-            "price": number(r["price"]),
-            "size": number(r["size"]),
-            "side": r["side"],
-            "executed_at": iso(r["executed_at"]),
-            "tx_hash": r["tx_hash"],
-        }
-        for r in page
-    ]
+    data = [t.document() for t in page]
     next_cursor = None
     if len(rows) > limit and page:
-        next_cursor = encode_cursor("trades", iso(page[-1]["executed_at"]), int(page[-1]["id"]))
+        next_cursor = encode_cursor("trades", iso(page[-1].executed_at), page[-1].id)
     return json_response({"data": data, "next_cursor": next_cursor})
 
 
@@ -156,31 +120,20 @@ def _levels(raw: object) -> list[dict[str, float]]:
 async def book(
     market_id: MarketIdPath,
     service: ServiceDep,
-    pool: PoolDep,
     at: Annotated[datetime | None, Query(description="The latest book at or before this")] = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
     when = _aware(at, "at") if at else None
-    rows = await pool.fetch(
-        """
-        SELECT DISTINCT ON (o.idx) o.idx, b.observed_at, b.best_bid, b.best_ask, b.bids, b.asks
-        FROM silver.order_book_snapshots b JOIN silver.outcomes o ON o.id = b.outcome_id
-        WHERE b.market_id = $1 AND ($2::timestamptz IS NULL OR b.observed_at <= $2)
-        ORDER BY o.idx, b.observed_at DESC
-        """,
-        resolved,
-        when,
-    )
     books = [
         {
-            "outcome": r["idx"],
-            "observed_at": iso(r["observed_at"]),
-            "best_bid": number(r["best_bid"]),
-            "best_ask": number(r["best_ask"]),
-            "bids": _levels(r["bids"]),
-            "asks": _levels(r["asks"]),
+            "outcome": b.outcome,
+            "observed_at": iso(b.observed_at),
+            "best_bid": number(b.best_bid),
+            "best_ask": number(b.best_ask),
+            "bids": _levels(b.bids),
+            "asks": _levels(b.asks),
         }
-        for r in rows
+        for b in await service.books(resolved, when)
     ]
     return json_response({"market_id": resolved, "at": iso(when), "books": books})
 
@@ -191,48 +144,12 @@ async def book(
 async def price_at(
     market_id: MarketIdPath,
     service: ServiceDep,
-    pool: PoolDep,
     at: Annotated[datetime, Query(description="The point in time")],
 ) -> Response:
     resolved = await service.resolve_one(market_id)
     when = _aware(at, "at")
-    rows = await pool.fetch(
-        """
-        SELECT o.idx, h.price AS h_price, h.ts AS h_ts, t.price AS t_price, t.executed_at AS t_ts
-        FROM silver.outcomes o
-        LEFT JOIN LATERAL (
-            SELECT price, ts FROM silver.price_history
-            WHERE outcome_id = o.id AND ts <= $2 ORDER BY ts DESC LIMIT 1) h ON true
-        LEFT JOIN LATERAL (
-            SELECT price, executed_at FROM silver.trades
-            WHERE market_id = o.market_id AND outcome_id = o.id AND executed_at <= $2
-            ORDER BY executed_at DESC LIMIT 1) t ON true
-        WHERE o.market_id = $1 ORDER BY o.idx
-        """,
-        resolved,
-        when,
-    )
-    outcomes = []
-    for r in rows:
-        use_trade = r["t_ts"] is not None and (r["h_ts"] is None or r["t_ts"] > r["h_ts"])
-        if use_trade:
-            outcomes.append(
-                {
-                    "outcome": r["idx"],
-                    "price": number(r["t_price"]),
-                    "ts": iso(r["t_ts"]),
-                    "source": "trade",
-                }
-            )
-        elif r["h_ts"] is not None:
-            outcomes.append(
-                {
-                    "outcome": r["idx"],
-                    "price": number(r["h_price"]),
-                    "ts": iso(r["h_ts"]),
-                    "source": "history",
-                }
-            )
-        else:
-            outcomes.append({"outcome": r["idx"], "price": None, "ts": None, "source": "none"})
+    outcomes = [
+        {"outcome": p.outcome, "price": number(p.price), "ts": iso(p.ts), "source": p.source}
+        for p in await service.prices_at(resolved, when)
+    ]
     return json_response({"market_id": resolved, "at": iso(when), "outcomes": outcomes})

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from predhub.api.deps import PoolDep, ServiceDep
+from predhub.api.deps import ServiceDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
-from predhub.api.routers.markets import Filters, documents
+from predhub.api.routers.markets import documents
 from predhub.api.schemas import SearchPage
 
 router = APIRouter(prefix="/v1/search", tags=["search"], responses=ERROR_RESPONSES)
@@ -21,7 +21,6 @@ MAX_OFFSET = 10_000
 
 @router.get("", response_model=SearchPage, summary="Search markets by text")
 async def search(
-    pool: PoolDep,
     service: ServiceDep,
     q: Annotated[
         str,
@@ -44,30 +43,15 @@ async def search(
         if not isinstance(raw, int) or not 0 <= raw <= MAX_OFFSET:
             raise ApiError(400, "bad_cursor", "the cursor is not valid for this request")
         offset = raw
-    f = Filters()
-    f.add("m.search_vector @@ query")
-    if venue:
-        f.add("m.venue = ?", venue)
-    if status != "any":
-        f.add("m.status = ?", status)
-    args = [q, *f.args, limit + 1, offset]
-    n = len(f.args)
-    # Parameters of the filters start at $2 ($1 is the query text).
-    where = f.where()
-    for i in range(n, 0, -1):
-        where = where.replace(f"${i}", f"${i + 1}")
-    rows = await pool.fetch(
-        f"""
-        SELECT m.id, ts_rank(m.search_vector, query) AS rank
-        FROM silver.markets m, websearch_to_tsquery('english', $1) query
-        {where}
-        ORDER BY rank DESC, m.volume_24h DESC NULLS LAST, m.id
-        LIMIT ${n + 2} OFFSET ${n + 3}
-        """,
-        *args,
+    rows = await service.search(
+        q,
+        venue=venue,
+        status=None if status == "any" else status,
+        limit=limit + 1,
+        offset=offset,
     )
     page = rows[:limit]
-    ranks = {int(r["id"]): float(r["rank"]) for r in page}
+    ranks = {r.id: r.rank for r in page}
     docs = [{**doc, "rank": ranks[doc["id"]]} for doc in await documents(service, list(ranks))]
     next_cursor = None
     if len(rows) > limit and offset + limit <= MAX_OFFSET:

@@ -1,0 +1,94 @@
+-- What the API lists (predhub.service.catalog): market ids by filters and sorts, events,
+-- full-text search, the top markets per venue, venue freshness and the admin refresh's
+-- targets. Market documents themselves come from the snapshot cache, so these return ids.
+-- {where}, {sort_key}, {order}, {limit} and {offset} are filled by the service from its own
+-- fragments and parameter numbers, never from input.
+
+-- name: market_page
+-- One page of market ids with their sort key, ordered by it then by id (a total order, so the
+-- keyset cursor in {where} pages without gaps); one row more than the page says there is more.
+SELECT m.id, {sort_key} AS sort_key FROM silver.markets m {where} ORDER BY sort_key {order}, m.id {order} LIMIT {limit};
+
+-- name: event_page
+-- One page of events by total volume (unknown volume last), then id, with their sort key.
+SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
+    e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count, coalesce(e.volume_total, -1) AS sort_key FROM silver.events e {where} ORDER BY sort_key DESC, e.id DESC LIMIT {limit};
+
+-- name: event_by_id
+-- One event by our id.
+SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
+    e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count FROM silver.events e WHERE e.id = $1;
+
+-- name: event_by_native_id
+-- One event by venue $1 and its native id $2.
+SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
+    e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count FROM silver.events e WHERE e.venue = $1 AND e.native_id = $2;
+
+-- name: event_by_slug
+-- One event by slug or native id on any venue; the busiest wins when several match.
+SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
+    e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count FROM silver.events e WHERE e.slug = $1 OR e.native_id = $1 ORDER BY e.volume_total DESC NULLS LAST LIMIT 1;
+
+-- name: event_market_ids
+-- An event's markets, busiest first, at most 1000.
+SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS LAST, id LIMIT 1000;
+
+-- name: search
+-- Markets matching the words of $1 (web-search syntax), by relevance then 24 h volume, with
+-- their rank; filters in {where} use parameters from $2.
+SELECT m.id, ts_rank(m.search_vector, query) AS rank
+FROM silver.markets m, websearch_to_tsquery('english', $1) query
+{where}
+ORDER BY rank DESC, m.volume_24h DESC NULLS LAST, m.id
+LIMIT {limit} OFFSET {offset};
+
+-- name: top_markets
+-- The top open markets of venues $1: each venue's first N ($3, a JSON object venue -> N) by
+-- 24 h volume above the floor $2, then at most $4 overall, busiest first.
+SELECT id, venue FROM (
+    SELECT m.id, m.venue, m.volume_24h,
+           row_number() OVER (PARTITION BY m.venue ORDER BY m.volume_24h DESC NULLS LAST, m.id)
+               AS venue_rank
+    FROM silver.markets m
+    WHERE m.status = 'open' AND m.venue = ANY($1::text[])
+      AND coalesce(m.volume_24h, m.volume_total, 0) >= $2
+) ranked
+WHERE venue_rank <= ($3::jsonb ->> venue)::int
+ORDER BY volume_24h DESC NULLS LAST, id
+LIMIT $4;
+
+-- name: venue_stats
+-- Per venue: markets, open markets, newest syncs, open quote age percentiles and markets
+-- wanted in the last $1 minutes, so operators see how fresh each venue is.
+SELECT m.venue,
+       count(*) AS markets,
+       count(*) FILTER (WHERE m.status = 'open') AS open_markets,
+       max(m.quotes_synced_at) AS newest_quote_at,
+       max(m.metadata_synced_at) AS newest_metadata_at,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM now() - m.quotes_synced_at))
+           FILTER (WHERE m.status = 'open') AS p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM now() - m.quotes_synced_at))
+           FILTER (WHERE m.status = 'open') AS p90,
+       count(*) FILTER (WHERE m.interest_at > now() - make_interval(mins => $1)) AS hot
+FROM silver.markets m
+GROUP BY m.venue;
+
+-- name: market_venues
+-- The venue of each of the given markets (the admin refresh checks ids against its venue).
+SELECT id, venue FROM silver.markets WHERE id = ANY($1::bigint[]);
+
+-- name: top_open_markets
+-- A venue's $2 busiest open markets: the admin refresh's default targets.
+SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2;
+
+-- name: admin_key_known
+-- Whether an unrevoked key with the admin scope has this sha256.
+SELECT 1 FROM ops.api_keys WHERE key_hash = $1 AND revoked_at IS NULL AND 'admin' = ANY(scopes);
+
+-- name: store_key
+-- Stores a new API key's hash under a unique name (the key itself is never stored).
+INSERT INTO ops.api_keys (name, key_hash, scopes) VALUES ($1, $2, $3);

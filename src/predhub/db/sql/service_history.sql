@@ -1,0 +1,71 @@
+-- A market's history as the API serves it (predhub.service.history): price candles,
+-- trades newest first, order books now or then, each outcome's price at a time, and the
+-- trades feed of the WebSocket fan-out.
+
+-- name: candles
+-- OHLC candles of outcome $3 of market $1 in $2-second buckets over [$4, $5), aligned to the
+-- epoch so that pages of a range line up.
+SELECT date_bin(make_interval(secs => $2), ph.ts, 'epoch'::timestamptz) AS t,
+       (array_agg(ph.price ORDER BY ph.ts))[1] AS open,
+       max(ph.price) AS high, min(ph.price) AS low,
+       (array_agg(ph.price ORDER BY ph.ts DESC))[1] AS close,
+       count(*) AS points
+FROM silver.price_history ph
+JOIN silver.outcomes o ON o.id = ph.outcome_id
+WHERE o.market_id = $1 AND o.idx = $3 AND ph.ts >= $4 AND ph.ts < $5
+GROUP BY 1 ORDER BY 1;
+
+-- name: trades_page
+-- The first page of a market's trades, newest first; one row more than the page says
+-- whether there is a next one.
+SELECT t.id, t.trade_key, o.idx AS outcome, t.price, t.size, t.side, t.executed_at,
+       t.tx_hash
+FROM silver.trades t LEFT JOIN silver.outcomes o ON o.id = t.outcome_id
+WHERE t.market_id = $1
+ORDER BY t.executed_at DESC, t.id DESC LIMIT $2;
+
+-- name: trades_page_after
+-- A later page of a market's trades: those before the cursor's ($3 executed_at, $4 id),
+-- a keyset so pages stay stable while new trades arrive.
+SELECT t.id, t.trade_key, o.idx AS outcome, t.price, t.size, t.side, t.executed_at,
+       t.tx_hash
+FROM silver.trades t LEFT JOIN silver.outcomes o ON o.id = t.outcome_id
+WHERE t.market_id = $1 AND (t.executed_at, t.id) < ($3, $4)
+ORDER BY t.executed_at DESC, t.id DESC LIMIT $2;
+
+-- name: books
+-- Each outcome's latest order book snapshot, at or before $2 when given (else the latest).
+SELECT DISTINCT ON (o.idx) o.idx, b.observed_at, b.best_bid, b.best_ask, b.bids, b.asks
+FROM silver.order_book_snapshots b JOIN silver.outcomes o ON o.id = b.outcome_id
+WHERE b.market_id = $1 AND ($2::timestamptz IS NULL OR b.observed_at <= $2)
+ORDER BY o.idx, b.observed_at DESC;
+
+-- name: prices_at
+-- Each outcome's last price-history point and last trade at or before $2; the caller keeps
+-- the later of the two.
+SELECT o.idx, h.price AS h_price, h.ts AS h_ts, t.price AS t_price, t.executed_at AS t_ts
+FROM silver.outcomes o
+LEFT JOIN LATERAL (
+    SELECT price, ts FROM silver.price_history
+    WHERE outcome_id = o.id AND ts <= $2 ORDER BY ts DESC LIMIT 1) h ON true
+LEFT JOIN LATERAL (
+    SELECT price, executed_at FROM silver.trades
+    WHERE market_id = o.market_id AND outcome_id = o.id AND executed_at <= $2
+    ORDER BY executed_at DESC LIMIT 1) t ON true
+WHERE o.market_id = $1 ORDER BY o.idx;
+
+-- name: trades_after
+-- New trades of many markets in one read: for each market $1[i], those with an id above
+-- $2[i] (the last one sent), oldest first, capped so one burst stays one bounded read.
+SELECT t.id, t.market_id, t.trade_key, o.idx AS outcome, t.price, t.size, t.side,
+       t.executed_at, t.tx_hash
+FROM silver.trades t
+JOIN unnest($1::bigint[], $2::bigint[]) AS w(market_id, after)
+  ON t.market_id = w.market_id AND t.id > w.after
+LEFT JOIN silver.outcomes o ON o.id = t.outcome_id
+ORDER BY t.id
+LIMIT 5000;
+
+-- name: last_trade_id
+-- The id of a market's newest trade (0 when none), where a new subscriber's feed starts.
+SELECT coalesce(max(id), 0) FROM silver.trades WHERE market_id = $1;

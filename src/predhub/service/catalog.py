@@ -1,0 +1,269 @@
+"""What the API lists: market ids by filters and sorts, events, search, top markets, venues.
+
+Listing reads return ids (and sort keys for cursors); the market documents
+themselves come through `MarketDataService.snapshots`, so a listed market is
+rendered exactly as a single read of it. The SQL lives in `service_catalog.sql`;
+the filter fragments below are joined into its `{where}` with numbered
+parameters, so no input is ever spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import asyncpg
+
+from predhub.db.queries import load
+from predhub.service.ids import ascii_int
+from predhub.service.payload import plain
+
+_Q = load("service_catalog")
+
+SortName = Literal["volume_24h", "liquidity", "end_date", "change_24h"]
+
+CHANGE_24H = """(
+    (SELECT q.price FROM silver.outcomes o JOIN silver.quotes q ON q.outcome_id = o.id
+      WHERE o.market_id = m.id AND o.idx = 0)
+  - (SELECT ph.price FROM silver.outcomes o JOIN silver.price_history ph ON ph.outcome_id = o.id
+      WHERE o.market_id = m.id AND o.idx = 0 AND ph.ts <= now() - interval '24 hours'
+      ORDER BY ph.ts DESC LIMIT 1))"""
+
+
+@dataclass(frozen=True)
+class Sort:
+    expr: str  # never NULL, so keyset comparisons are total
+    sql_type: str
+    descending: bool
+
+
+SORTS: dict[str, Sort] = {
+    "volume_24h": Sort("coalesce(m.volume_24h, -1)", "numeric", True),
+    "liquidity": Sort("coalesce(m.liquidity, -1)", "numeric", True),
+    "end_date": Sort("coalesce(m.end_at, 'infinity'::timestamptz)", "timestamptz", False),
+    "change_24h": Sort(f"coalesce({CHANGE_24H}, -2)", "numeric", True),
+}
+EVENT_SORT_KEY = "coalesce(e.volume_total, -1)"
+
+
+class Filters:
+    """WHERE clauses with numbered parameters, built one filter at a time."""
+
+    def __init__(self, first: int = 1) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = []
+        self._first = first
+
+    def add(self, clause: str, *values: Any) -> None:
+        for value in values:
+            self.args.append(value)
+            clause = clause.replace("?", f"${len(self.args) + self._first - 1}", 1)
+        self.clauses.append(clause)
+
+    def where(self) -> str:
+        return ("WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
+
+    def next_param(self) -> str:
+        """The placeholder of the parameter after the filters' own."""
+        return f"${len(self.args) + self._first}"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketFilter:
+    venue: str | None = None
+    status: str | None = None
+    category: str | None = None
+    event: str | None = None
+    min_volume: float | None = None
+    closing_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    """A listed id with the key it was sorted by (what the next page's cursor holds)."""
+
+    id: int
+    sort_key: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    id: int
+    rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class VenueStats:
+    venue: str
+    markets: int
+    open_markets: int
+    newest_quote_at: datetime | None
+    newest_metadata_at: datetime | None
+    open_quote_age_p50: float | None
+    open_quote_age_p90: float | None
+    hot_markets: int
+
+
+def event_document(row: asyncpg.Record) -> dict[str, Any]:
+    doc = {key: plain(value) for key, value in row.items() if key != "sort_key"}
+    doc["tags"] = list(row["tags"] or [])
+    return doc
+
+
+class CatalogReads:
+    """Listing reads of `MarketDataService` (needs its `pool`)."""
+
+    pool: asyncpg.Pool
+
+    async def market_page(
+        self, where: MarketFilter, sort: SortName, *, limit: int, after: tuple[Any, int] | None
+    ) -> list[Keyed]:
+        """Up to `limit` market ids in `sort` order, after the `after` keyset when given."""
+        spec = SORTS[sort]
+        f = Filters()
+        if where.venue:
+            f.add("m.venue = ?", where.venue)
+        if where.status:
+            f.add("m.status = ?", where.status)
+        if where.category:
+            f.add("lower(m.category) = lower(?)", where.category)
+        if where.event:
+            number = ascii_int(where.event)
+            if number is not None:
+                f.add("(m.event_id = ?::bigint OR m.event_native_id = ?)", number, where.event)
+            else:
+                f.add("m.event_native_id = ?", where.event)
+        if where.min_volume is not None:
+            f.add("m.volume_24h >= ?", Decimal(str(where.min_volume)))
+        if where.closing_before is not None:
+            f.add("m.end_at < ?", where.closing_before)
+        if after is not None:
+            op = "<" if spec.descending else ">"
+            f.add(f"({spec.expr}, m.id) {op} (?::{spec.sql_type}, ?::bigint)", *after)
+        order = "DESC" if spec.descending else "ASC"
+        sql = _Q.market_page.format(
+            sort_key=spec.expr, where=f.where(), order=order, limit=f.next_param()
+        )
+        rows = await self.pool.fetch(sql, *f.args, limit)
+        return [Keyed(int(r["id"]), r["sort_key"]) for r in rows]
+
+    async def event_page(
+        self,
+        *,
+        venue: str | None,
+        status: str | None,
+        category: str | None,
+        limit: int,
+        after: tuple[float, int] | None,
+    ) -> list[tuple[dict[str, Any], float]]:
+        """Up to `limit` event documents by total volume, each with its sort key."""
+        f = Filters()
+        if venue:
+            f.add("e.venue = ?", venue)
+        if status:
+            f.add("e.status = ?", status)
+        if category:
+            f.add("lower(e.category) = lower(?)", category)
+        if after is not None:
+            f.add(f"({EVENT_SORT_KEY}, e.id) < (?::numeric, ?::bigint)", *after)
+        sql = _Q.event_page.format(where=f.where(), limit=f.next_param())
+        rows = await self.pool.fetch(sql, *f.args, limit)
+        return [(event_document(r), float(r["sort_key"])) for r in rows]
+
+    async def event(self, key: str) -> dict[str, Any] | None:
+        """One event's document by our id, venue:native_id, or slug; None when unknown."""
+        number = ascii_int(key)
+        if number is not None:
+            row = await self.pool.fetchrow(_Q.event_by_id, number)
+        elif ":" in key:
+            venue, native = key.split(":", 1)
+            row = await self.pool.fetchrow(_Q.event_by_native_id, venue.lower(), native)
+        else:
+            row = await self.pool.fetchrow(_Q.event_by_slug, key)
+        return None if row is None else event_document(row)
+
+    async def event_market_ids(self, event_id: int) -> list[int]:
+        return [int(r["id"]) for r in await self.pool.fetch(_Q.event_market_ids, event_id)]
+
+    async def search(
+        self, text: str, *, venue: str | None, status: str | None, limit: int, offset: int
+    ) -> list[Ranked]:
+        """Market ids matching `text` by relevance; `status` None means any status."""
+        f = Filters(first=2)  # $1 is the query text
+        f.add("m.search_vector @@ query")
+        if venue:
+            f.add("m.venue = ?", venue)
+        if status is not None:
+            f.add("m.status = ?", status)
+        limit_param = f.next_param()
+        f.args.append(limit)
+        sql = _Q.search.format(where=f.where(), limit=limit_param, offset=f.next_param())
+        rows = await self.pool.fetch(sql, text, *f.args, offset)
+        return [Ranked(int(r["id"]), float(r["rank"])) for r in rows]
+
+    async def top_market_ids(
+        self, venues: Sequence[str], *, floor: float, per_venue: dict[str, int], overall: int
+    ) -> list[int]:
+        rows = await self.pool.fetch(_Q.top_markets, list(venues), floor, per_venue, overall)
+        return [int(r["id"]) for r in rows]
+
+    async def venue_stats(self, hot_minutes: float) -> dict[str, VenueStats]:
+        out: dict[str, VenueStats] = {}
+        for r in await self.pool.fetch(_Q.venue_stats, hot_minutes):
+            out[r["venue"]] = VenueStats(
+                venue=r["venue"],
+                markets=int(r["markets"]),
+                open_markets=int(r["open_markets"]),
+                newest_quote_at=r["newest_quote_at"],
+                newest_metadata_at=r["newest_metadata_at"],
+                open_quote_age_p50=None if r["p50"] is None else float(r["p50"]),
+                open_quote_age_p90=None if r["p90"] is None else float(r["p90"]),
+                hot_markets=int(r["hot"]),
+            )
+        return out
+
+    async def market_venues(self, market_ids: list[int]) -> dict[int, str]:
+        rows = await self.pool.fetch(_Q.market_venues, market_ids)
+        return {int(r["id"]): str(r["venue"]) for r in rows}
+
+    async def top_open_market_ids(self, venue: str, n: int) -> list[int]:
+        return [int(r["id"]) for r in await self.pool.fetch(_Q.top_open_markets, venue, n)]
+
+    async def admin_key_known(self, key_hash: str) -> bool:
+        return await self.pool.fetchval(_Q.admin_key_known, key_hash) is not None
+
+
+async def store_key(conn: asyncpg.Connection, name: str, key_hash: str, scopes: list[str]) -> None:
+    """Store an API key's hash under `name`; a taken name raises `KeyNameTaken`."""
+    try:
+        await conn.execute(_Q.store_key, name, key_hash, scopes)
+    except asyncpg.UniqueViolationError as exc:
+        raise KeyNameTaken(name) from exc
+
+
+class KeyNameTaken(ValueError):
+    """An API key with this name exists already (names identify keys)."""
+
+
+Connection = asyncpg.Connection
+DatabaseValueError = asyncpg.DataError  # input PostgreSQL refused: the request's fault
+DatabaseFailure = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+# What a lost or refusing database raises: the socket refused or reset (OSError,
+# which includes a pool's acquire timeout), a connection closed under a query
+# (InterfaceError), the server shutting down or starting up (class 57), a broken
+# connection (class 08) or a full disk or connection table (class 53); and
+# asyncpg's InternalClientError, which a connection whose session was terminated
+# in the middle of a statement can raise on its next use ("cannot switch to
+# state ..."), before the pool replaces it.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+)

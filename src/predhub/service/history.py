@@ -1,0 +1,141 @@
+"""A market's history, read for the API: candles, trades, order books, prices at a time.
+
+These reads are plain database reads (history never needs a venue refresh);
+they live in the service so that the API layer never talks to the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import asyncpg
+
+from predhub.db.queries import load
+from predhub.service.payload import iso, number
+
+_Q = load("service_history")
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    t: datetime
+    open: Decimal | None
+    high: Decimal | None
+    low: Decimal | None
+    close: Decimal | None
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    id: int
+    market_id: int
+    trade_key: str | None
+    outcome: int | None
+    price: Decimal | None
+    size: Decimal | None
+    side: str | None
+    executed_at: datetime
+    tx_hash: str | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record, market_id: int | None = None) -> Trade:
+        return cls(
+            id=int(row["id"]),
+            market_id=int(row["market_id"]) if market_id is None else market_id,
+            trade_key=row["trade_key"],
+            outcome=row["outcome"],
+            price=row["price"],
+            size=row["size"],
+            side=row["side"],
+            executed_at=row["executed_at"],
+            tx_hash=row["tx_hash"],
+        )
+
+    def document(self) -> dict[str, Any]:
+        """The trade as the API and the WebSocket feed show it."""
+        return {
+            "id": self.id,
+            "trade_key": self.trade_key,
+            "outcome": self.outcome,
+            "price": number(self.price),
+            "size": number(self.size),
+            "side": self.side,
+            "executed_at": iso(self.executed_at),
+            "tx_hash": self.tx_hash,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    outcome: int
+    observed_at: datetime
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    bids: object  # levels as stored: [[price, size], ...] or [{"price", "size"}, ...]
+    asks: object
+
+
+@dataclass(frozen=True, slots=True)
+class PriceAt:
+    """An outcome's price at a time: from the later of its last trade and history point."""
+
+    outcome: int
+    price: Decimal | None
+    ts: datetime | None
+    source: Literal["trade", "history", "none"]
+
+
+class HistoryReads:
+    """History reads of `MarketDataService` (needs its `pool`)."""
+
+    pool: asyncpg.Pool
+
+    async def candles(
+        self, market_id: int, *, step: float, outcome: int, start: datetime, end: datetime
+    ) -> list[Candle]:
+        rows = await self.pool.fetch(_Q.candles, market_id, step, outcome, start, end)
+        return [
+            Candle(r["t"], r["open"], r["high"], r["low"], r["close"], int(r["points"]))
+            for r in rows
+        ]
+
+    async def trades(
+        self, market_id: int, *, limit: int, before: tuple[datetime, int] | None = None
+    ) -> list[Trade]:
+        """Up to `limit` trades, newest first, older than the `before` keyset when given."""
+        if before is None:
+            rows = await self.pool.fetch(_Q.trades_page, market_id, limit)
+        else:
+            rows = await self.pool.fetch(_Q.trades_page_after, market_id, limit, *before)
+        return [Trade.from_row(r, market_id) for r in rows]
+
+    async def books(self, market_id: int, at: datetime | None = None) -> list[Book]:
+        rows = await self.pool.fetch(_Q.books, market_id, at)
+        return [
+            Book(r["idx"], r["observed_at"], r["best_bid"], r["best_ask"], r["bids"], r["asks"])
+            for r in rows
+        ]
+
+    async def prices_at(self, market_id: int, at: datetime) -> list[PriceAt]:
+        out: list[PriceAt] = []
+        for r in await self.pool.fetch(_Q.prices_at, market_id, at):
+            if r["t_ts"] is not None and (r["h_ts"] is None or r["t_ts"] > r["h_ts"]):
+                out.append(PriceAt(r["idx"], r["t_price"], r["t_ts"], "trade"))
+            elif r["h_ts"] is not None:
+                out.append(PriceAt(r["idx"], r["h_price"], r["h_ts"], "history"))
+            else:
+                out.append(PriceAt(r["idx"], None, None, "none"))
+        return out
+
+    async def trades_after(self, marks: dict[int, int]) -> list[Trade]:
+        """New trades of each market after the trade id it maps to, oldest first."""
+        ids = sorted(marks)
+        rows = await self.pool.fetch(_Q.trades_after, ids, [marks[i] for i in ids])
+        return [Trade.from_row(r) for r in rows]
+
+    async def last_trade_id(self, market_id: int) -> int:
+        return int(await self.pool.fetchval(_Q.last_trade_id, market_id))
