@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
+from predhub.venues.descriptor import venue_names
 from predhub.venues.ratelimit import RateLimit, parse_overrides
 
-VENUE_NAMES = ("polymarket", "kalshi", "limitless", "opinion")
+VENUE_NAMES = venue_names()  # from the venue registry
 StaticDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily"]
 WEEKDAYS: tuple[str, ...] = get_args(StaticDay)[:7]
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -41,7 +42,7 @@ def _known_venue(name: str) -> str:
 
 
 def parse_venue_list(value: object) -> tuple[str, ...]:
-    """`polymarket,kalshi` (or a sequence) into known venue names, duplicates dropped."""
+    """`venue_a,venue_b` (or a sequence) into known venue names, duplicates dropped."""
     names = _items(value, ",") if isinstance(value, str) else [str(v) for v in _iter(value)]
     return tuple(dict.fromkeys(_known_venue(name) for name in names))
 

@@ -13,9 +13,10 @@ a mistake stops the command with one line instead of surfacing later.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 from urllib.parse import quote
 
 import platformdirs
@@ -26,6 +27,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 from pydantic.fields import FieldInfo
@@ -44,6 +46,7 @@ from predhub.config_values import (
     parse_static_day,
     parse_venue_list,
 )
+from predhub.venues.descriptor import descriptor, descriptors
 from predhub.venues.ratelimit import RateLimit
 
 __all__ = ["VENUE_NAMES", "Settings", "get_settings", "mask_url"]
@@ -57,11 +60,53 @@ RateLimits = Annotated[
 ]
 
 
+def _venue_fields() -> dict[str, Any]:
+    """One field per venue setting, named `<prefix>_<key>` as its environment variable."""
+    fields: dict[str, Any] = {}
+    for desc in descriptors():
+        spec = desc.settings
+        fields[spec.top_n_field] = (
+            int,
+            Field(default=spec.top_n, ge=0, description=f"Top-N {desc.display_name} markets"),
+        )
+        for key, default in spec.urls.items():
+            kind = WsUrl if default.startswith(("ws://", "wss://")) else HttpUrl
+            fields[spec.field(key)] = (
+                kind,
+                Field(default=default, description=f"{desc.display_name} {key.replace('_', ' ')}"),
+            )
+        for key in spec.secrets:
+            fields[spec.field(key)] = (SecretStr | None, None)
+    return fields
+
+
+if TYPE_CHECKING:  # the type checker sees the common fields; venue fields go through venue()
+    _VenueFields = BaseSettings
+else:
+    _VenueFields = create_model("_VenueFields", __base__=BaseSettings, **_venue_fields())
+
+
+@dataclass(frozen=True, slots=True)
+class VenueConfig:
+    """One venue's settings, gathered from its `Settings` fields."""
+
+    name: str
+    urls: dict[str, str]
+    secrets: dict[str, SecretStr | None]
+    top_n: int
+
+    def url(self, key: str = "url") -> str:
+        return self.urls[key]
+
+    def secret(self, key: str = "api_key") -> SecretStr | None:
+        return self.secrets[key]
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("predhub", appauthor=False))
 
 
-class Settings(BaseSettings):
+class Settings(_VenueFields):
     """The effective configuration of one predhub process."""
 
     model_config = SettingsConfigDict(
@@ -97,11 +142,7 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(default=10, ge=1, description="At least DB_POOL_MIN")
 
     # --- seed 000: top-N strategy and schedules ---------------------------------
-    top_n_markets: int = Field(default=500, ge=0)
-    polymarket_top_n: int = Field(default=300, ge=0)
-    kalshi_top_n: int = Field(default=150, ge=0)
-    limitless_top_n: int = Field(default=30, ge=0)
-    opiniontrade_top_n: int = Field(default=20, ge=0)
+    top_n_markets: int = Field(default=500, ge=0)  # each venue's own top-N is a venue field
     min_volume_usd: float = Field(default=10_000, ge=0)
     static_schedule_enabled: bool = True
     static_schedule_day: Annotated[StaticDay, BeforeValidator(parse_static_day)] = Field(
@@ -116,17 +157,7 @@ class Settings(BaseSettings):
     database_only_mode: bool = False
 
     # --- venues -----------------------------------------------------------------
-    polymarket_gamma_url: HttpUrl = "https://gamma-api.polymarket.com"
-    polymarket_clob_url: HttpUrl = "https://clob.polymarket.com"
-    polymarket_data_url: HttpUrl = "https://data-api.polymarket.com"
-    polymarket_ws_url: WsUrl = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
-    kalshi_url: HttpUrl = "https://external-api.kalshi.com/trade-api/v2"
-    kalshi_ws_url: WsUrl = "wss://external-api.kalshi.com/trade-api/ws/v2"
-    limitless_url: HttpUrl = "https://api.limitless.exchange"
-    limitless_ws_url: WsUrl = "wss://ws.limitless.exchange"
-    opinion_url: HttpUrl = "https://proxy.opinion.trade:8443/openapi"
-    opinion_api_key: SecretStr | None = None
-    kalshi_api_key: SecretStr | None = None
+    # each venue's URLs, keys and top-N are fields from its descriptor (see `venue()`)
     enabled_venues: VenueList = Field(
         default=VENUE_NAMES, description="Comma-separated venues the hub syncs"
     )
@@ -262,6 +293,16 @@ class Settings(BaseSettings):
     @property
     def venues(self) -> list[str]:
         return list(self.enabled_venues)
+
+    def venue(self, name: str) -> VenueConfig:
+        """The settings of venue `name` (`UnknownVenueName` if no package declares it)."""
+        spec = descriptor(name).settings
+        return VenueConfig(
+            name=name,
+            urls={key: str(getattr(self, spec.field(key))) for key in spec.urls},
+            secrets={key: getattr(self, spec.field(key)) for key in spec.secrets},
+            top_n=int(getattr(self, spec.top_n_field)),
+        )
 
     @classmethod
     def env_names(cls, field: str) -> tuple[str, ...]:

@@ -14,8 +14,8 @@ from predhub.settings import Settings
 from predhub.sim.testing import SimHandle
 from predhub.venues.base import MarketRef
 from predhub.venues.errors import NotJsonError
-from predhub.venues.kalshi import KalshiVenue
 from predhub.venues.kalshi import venue as kalshi_venue
+from predhub.venues.kalshi.venue import KalshiVenue
 
 from .conftest import Reply, ScriptedServer
 

@@ -15,7 +15,7 @@ from predhub.models import Market, MarketStatus
 from predhub.settings import Settings
 from predhub.sim.testing import SimHandle
 from predhub.venues.base import MarketRef, OutcomeRef
-from predhub.venues.limitless import LimitlessVenue
+from predhub.venues.limitless.venue import LimitlessVenue
 
 from .conftest import Reply, ScriptedServer
 

@@ -16,7 +16,7 @@ from predhub.settings import Settings
 from predhub.sim.testing import SimHandle
 from predhub.venues.base import MarketRef, OutcomeRef
 from predhub.venues.errors import FatalError
-from predhub.venues.opinion import OpinionVenue
+from predhub.venues.opinion.venue import OpinionVenue
 
 from .conftest import Reply, ScriptedServer
 

@@ -16,7 +16,7 @@ from predhub.sim.config import FaultRule
 from predhub.sim.testing import SimHandle
 from predhub.venues.base import MarketRef, OutcomeRef, StreamUpdate
 from predhub.venues.errors import CursorLoop
-from predhub.venues.polymarket import PolymarketVenue
+from predhub.venues.polymarket.adapter import PolymarketVenue
 
 from .conftest import Reply, ScriptedServer
 from .test_polymarket_parse import load as load_fixture

@@ -10,7 +10,7 @@ silence: its backlog is discarded, it is sent `{"type": "resync"}` followed by
 the current state of each market it follows. Clients get a heartbeat when idle.
 
 Protocol (JSON text frames):
-  -> {"op": "subscribe", "markets": ["42", "kalshi:KX-1", ...]}
+  -> {"op": "subscribe", "markets": ["42", "<venue>:KX-1", ...]}
   -> {"op": "unsubscribe", "markets": [...]}
   -> {"op": "ping"}
   <- {"type": "subscribed", "markets": {"42": 42}, "unknown": [...]}

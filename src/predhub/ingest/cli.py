@@ -1,10 +1,10 @@
 """`predhub ingest ...`: the loads, by hand (seed 002's command names).
 
-    predhub ingest static polymarket
-    predhub ingest delta kalshi -v
-    predhub ingest trades polymarket --limit 100
-    predhub ingest backfill polymarket
-    predhub ingest sweep polymarket
+    predhub ingest static <venue>
+    predhub ingest delta <venue> -v
+    predhub ingest trades <venue> --limit 100
+    predhub ingest backfill <venue>
+    predhub ingest sweep <venue>
 
 Each command resolves the database (embedded unless DATABASE_URL is set),
 brings the schema up to date, runs one load and prints its summary table.
@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from predhub.ingest.summary import COUNTERS, LoadSummary
+from predhub.venues.descriptor import venue_names
 
 if TYPE_CHECKING:
     from predhub.ingest.pipeline import Ingestor
@@ -28,7 +29,9 @@ console = Console()
 ingest_app = typer.Typer(help="Load venue data into bronze and silver.", no_args_is_help=True)
 
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Debug logging")]
-VenueName = Annotated[str, typer.Argument(help="polymarket, kalshi, limitless or opinion")]
+VenueName = Annotated[
+    str, typer.Argument(help=", ".join(venue_names()[:-1]) + " or " + venue_names()[-1])
+]
 
 # One load, given the ingestor (the pipeline is imported lazily to keep the CLI fast).
 Load = Callable[["Ingestor"], Awaitable[LoadSummary]]

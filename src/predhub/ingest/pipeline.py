@@ -61,7 +61,7 @@ T = TypeVar("T")
 
 BACKFILL_DAYS = 30
 # Markets per batch-quote call: two outcomes each fill one 200-token batch request
-# (Polymarket's CLOB takes up to 500); calls run concurrently.
+# (the largest venue batch endpoints take up to 500); calls run concurrently.
 QUOTE_BATCH_MARKETS = 100
 BACKFILL_INTERVAL_SECONDS = 3600
 _END = object()

@@ -23,6 +23,7 @@ import asyncpg
 from predhub.db.queries import load
 from predhub.scheduler.cadence import DataKind
 from predhub.settings import Settings
+from predhub.venues.descriptor import descriptor
 
 _Q = load("scheduler_budget")
 
@@ -58,25 +59,20 @@ class VenueProfile:
         return max(1, self.cost.get(kind, 1))
 
 
-# From the venues' published limits: Polymarket Data /trades 200 per 10 s (the
-# tightest endpoint polled; CLOB /prices and /books batches take hundreds of
-# tokens per request), Kalshi basic reads 200 tokens/s at 10 tokens a call,
-# Opinion 15 requests/s. Limitless publishes no figure; its SDK backs off from
-# a few requests a second, so we stay there.
-PROFILES: dict[str, VenueProfile] = {
-    "polymarket": VenueProfile(
-        "polymarket",
-        20.0,
-        batch={DataKind.QUOTES: 100, DataKind.BOOKS: 50, DataKind.METADATA: 50},
-    ),
-    "kalshi": VenueProfile(
-        "kalshi",
-        20.0,
-        batch={DataKind.QUOTES: 100, DataKind.BOOKS: 100, DataKind.METADATA: 100},
-    ),
-    "limitless": VenueProfile("limitless", 5.0),
-    "opinion": VenueProfile("opinion", 15.0, cost={DataKind.QUOTES: 2, DataKind.BOOKS: 2}),
-}
+def venue_profile(venue: str) -> VenueProfile:
+    """The planner's profile of `venue`, from its descriptor (`UnknownVenueName` if none).
+
+    The requests per second are the adapter limiter's own figure for the
+    tightest endpoint the engine polls, so planner and limiter agree.
+    """
+    desc = descriptor(venue)
+    return VenueProfile(
+        desc.name,
+        desc.requests_per_second,
+        {DataKind(kind): size for kind, size in desc.planner.batch.items()},
+        {DataKind(kind): cost for kind, cost in desc.planner.cost.items()},
+        desc.planner.job_requests,
+    )
 
 
 OVERSHOOT_HEADROOM = 0.1  # share of the cap kept free for jobs that need more than estimated
@@ -84,7 +80,7 @@ OVERSHOOT_HEADROOM = 0.1  # share of the cap kept free for jobs that need more t
 
 def profile_for(venue: str, settings: Settings) -> VenueProfile:
     """The venue's profile with any `VENUE_REQUEST_BUDGETS` override applied."""
-    base = PROFILES.get(venue, VenueProfile(venue, 5.0))
+    base = venue_profile(venue)
     override = settings.venue_request_budgets.get(venue)
     # ingestion splits every batch call at PRICE_FETCH_BATCH_SIZE markets
     chunk = max(1, settings.price_fetch_batch_size)

@@ -13,6 +13,7 @@ from rich.console import Console
 from predhub.db import migrate
 from predhub.db.connect import connect, create_pool, resolve_database
 from predhub.settings import Settings, get_settings
+from predhub.venues.descriptor import venue_names
 
 console = Console()
 
@@ -74,7 +75,10 @@ def register(app: typer.Typer) -> None:
     def worker(
         once: Annotated[bool, typer.Option(help="Run one cycle, finish its jobs, exit")] = False,
         venue: Annotated[
-            list[str] | None, typer.Option(help="Only this venue (repeatable or comma-separated)")
+            list[str] | None,
+            typer.Option(
+                help="Only this venue (repeatable or comma-separated): " + ", ".join(venue_names())
+            ),
         ] = None,
     ) -> None:
         """Keep the database fresh: priorities, budgets, jobs and live streams (until Ctrl-C)."""

@@ -3,8 +3,9 @@
 Catalogue loads are how markets normally arrive; an id they have not brought
 yet (a market listed a minute ago, a venue's long tail) is looked up at the
 venue the id names, through ingestion like any refresh. Only ids that name a
-venue without doubt are looked up: `venue:native_id`, a Polymarket condition
-id or CLOB token id, a Kalshi ticker. A bare word could be any venue's slug,
+venue without doubt are looked up: `venue:native_id`, or an id form a venue's
+descriptor claims (`lookup_ids`: an on-chain condition or token id, a ticker).
+A bare word could be any venue's slug,
 and guessing would spend rate budget on every typo.
 
 One lookup per id at a time: inside the process a shared future, across
@@ -17,7 +18,6 @@ does not spend the venue's budget.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Sequence
 
@@ -29,6 +29,7 @@ from predhub.service import metrics
 from predhub.service.ids import parse_venue_ref, resolve_ids
 from predhub.service.refresh import Refresher
 from predhub.service.singleflight import REFRESH_ERRORS, describe
+from predhub.venues.descriptor import descriptors
 
 _Q = load("service_reads")
 
@@ -40,14 +41,18 @@ LOOKUP_TIMEOUT_SECONDS = 15.0
 MISS_TTL_SECONDS = 60.0  # an id a venue did not know is not asked about again this soon
 _MAX_MISSES = 10_000
 
-CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
-TOKEN_ID = re.compile(r"^[0-9]{19,80}$")  # longer than any id of ours
-KALSHI_TICKER = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9.]+)+$")
 
-NOT_NAMED = (
-    "it is not in the database, and the id does not name a venue to fetch it from "
-    "(use venue:native_id, a Polymarket condition or token id, or a Kalshi ticker)"
-)
+def _not_named() -> str:
+    """Why an id cannot be looked up, listing the id forms every venue recognises."""
+    forms = ["venue:native_id"] + [p.description for d in descriptors() for p in d.lookup_ids]
+    listed = ", ".join(forms[:-1]) + f", or {forms[-1]}" if len(forms) > 1 else forms[0]
+    return (
+        "it is not in the database, and the id does not name a venue to fetch it from "
+        f"(use {listed})"
+    )
+
+
+NOT_NAMED = _not_named()
 
 # A market id, or the reason there is none.
 Lookup = int | str
@@ -58,12 +63,9 @@ def venue_keys(key: str, enabled: Sequence[str]) -> list[tuple[str, str]]:
     ref = parse_venue_ref(key)
     if ref is not None:
         candidates = [ref]
-    elif CONDITION_ID.match(key) or TOKEN_ID.match(key):
-        candidates = [("polymarket", key)]
-    elif KALSHI_TICKER.match(key):
-        candidates = [("kalshi", key)]
-    else:
-        candidates = []
+    else:  # the first venue (in registry order) whose id forms match claims the id
+        owners = [d.name for d in descriptors() if any(p.matches(key) for p in d.lookup_ids)]
+        candidates = [(owners[0], key)] if owners else []
     return [(venue, native) for venue, native in candidates if venue in enabled]
 
 

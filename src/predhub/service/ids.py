@@ -4,10 +4,10 @@ Accepted forms, tried in this order (the first that matches wins, so our own
 numeric id is never mistaken for a venue's):
 
 1. our id (`123`);
-2. `venue:native_id` (`kalshi:KXBTC-25DEC31-T100000`, `polymarket:0xabc...`);
-3. a Polymarket (or Limitless) condition id (`0x` + 64 hex digits);
-4. an outcome token id (Polymarket CLOB token ids are long decimal strings);
-5. a Kalshi ticker;
+2. `venue:native_id` (`<venue>:KXBTC-25DEC31-T100000`, `<venue>:0xabc...`);
+3. an on-chain condition id (`0x` + 64 hex digits);
+4. an outcome token id (on-chain token ids are long decimal strings);
+5. a ticker;
 6. a bare native id of any venue;
 7. a slug.
 
@@ -75,7 +75,7 @@ def validate_id(raw: str) -> str:
 
 
 def parse_venue_ref(key: str) -> tuple[str, str] | None:
-    """`("kalshi", "TICKER")` for a `venue:native_id` key, else None."""
+    """`("venue", "NATIVE")` for a `venue:native_id` key, else None."""
     if ":" not in key:
         return None
     venue, native = key.split(":", 1)

@@ -18,13 +18,14 @@ import asyncpg
 
 from predhub.db.queries import load
 from predhub.venues.base import VenueError
+from predhub.venues.descriptor import venue_names
 
 _Q = load("service_testing")
 
 
 @dataclass
 class SeedMarket:
-    venue: str = "polymarket"
+    venue: str = field(default_factory=lambda: venue_names()[0])
     native_id: str = "m1"
     question: str = "Will it rain tomorrow?"
     status: str = "open"

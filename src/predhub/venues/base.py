@@ -128,9 +128,9 @@ class Venue(ABC):
         """The markets an id of this venue names, for a market never loaded before.
 
         `key` is what a caller holds: by default the venue's own market id
-        (a Kalshi ticker, a Limitless slug, an Opinion market id); adapters
-        whose venue has other public ids (Polymarket's condition and token
-        ids) accept those too. No items when the venue knows no such market.
+        (a ticker, a slug, a numeric market id); adapters whose venue has
+        other public ids (on-chain condition and token ids, declared in the
+        descriptor's `lookup_ids`) accept those too. No items when the venue knows no such market.
         """
         if Capability.MARKETS_BY_ID not in self.has:
             raise NotSupported(f"{self.name} cannot fetch markets by id")

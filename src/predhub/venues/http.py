@@ -4,13 +4,14 @@ An adapter builds one `VenueHttp` per venue API host and calls
 `get_json` / `post_json`, which return the decoded JSON *and* the
 `RawResponse` that ingestion keeps in bronze::
 
-    http = VenueHttp.for_venue("opinion", settings.opinion_url, settings,
+    config = settings.venue(VENUE)
+    http = VenueHttp.for_venue(VENUE, config.url(), settings,
                                limits={"*": RateLimit(15, 1)},
-                               secret_headers={"apikey": settings.opinion_api_key})
+                               secret_headers={"apikey": config.secret("api_key")})
     body, raw = await http.get_json("/market/{id}", f"/market/{market_id}")
     body, raw = await http.get_json("/market", params={"page": 1, "limit": 20})
     body, raw = await http.post_json("/books", json_body=[{"token_id": t}])
-    other = http.sibling(settings.polymarket_clob_url, limits=CLOB_LIMITS)
+    other = http.sibling(config.url("clob_url"), limits=CLOB_LIMITS)
 
 `endpoint` is always the path *template* (it labels metrics, rate-limit
 buckets, raw responses and errors); `path` is the concrete path when it
@@ -32,7 +33,7 @@ What is raised (see `predhub.venues.errors`): `RetriableError` (and its
 `RateLimited`, `NotJsonError`) after the retries are spent, `FatalError`
 (and `NotFound`), `BreakerOpen`. All are `predhub.venues.base.VenueError`.
 
-Hosts of one venue (Polymarket's Gamma, CLOB and Data API) are siblings:
+Hosts of one venue (a catalog API, an order-book API, a trades API) are siblings:
 they share the client (keep-alive), the circuit breaker (one per venue), the
 concurrency cap and the backoff sleep, each with its own token buckets.
 Budgets are scaled by `settings.rate_limit_scale` and can be overridden per

@@ -1,6 +1,6 @@
 """Pagination guards shared by the adapters.
 
-Venues paginate with opaque cursors (Gamma keyset, Kalshi, the CLOB) or with
+Venues paginate with opaque cursors (keyset cursors, page tokens) or with
 offsets. A venue that hands back a cursor it already gave us would make a
 naive loop spin forever; `CursorGuard` turns that into a `CursorLoop`
 (a `FatalError`), and caps the number of pages as a second line of defence.

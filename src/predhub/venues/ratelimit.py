@@ -7,7 +7,7 @@ the host bucket and from the bucket of the longest matching endpoint prefix
 but not `/marketsfoo`). Budgets are multiplied by `rate_limit_scale` and can
 be overridden per endpoint with the `VENUE_RATE_LIMITS` setting, written as
 `venue:endpoint=requests/seconds` items separated by `;`, e.g.
-`polymarket:/markets=150/10;opinion:*=10/1`.
+`<venue>:/markets=150/10;<other venue>:*=10/1`.
 
 Waiting for tokens is cooperative (an `asyncio.Lock` per bucket keeps
 waiters in arrival order), so a burst of tasks is spread over time instead

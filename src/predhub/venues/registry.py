@@ -1,8 +1,8 @@
-"""Which venues exist: every `Venue` subclass found in the `predhub.venues` package.
+"""Which adapters exist: every `Venue` subclass found in the `predhub.venues` package.
 
-Adding a venue means adding one module (or subpackage) under
-`predhub.venues` whose `Venue` subclass sets `name` and `has`; nothing here
-changes. Discovery imports every module of the package once (the shared
+Adding a venue means adding one subpackage under `predhub.venues` with a
+`descriptor` module (see `predhub.venues.descriptor`) and a `Venue` subclass
+whose `name` and `has` come from it; nothing here changes. Discovery imports every module of the package once (the shared
 infrastructure modules are cheap to import), then collects the concrete
 subclasses. Each adapter is built from settings alone: its constructor takes
 `(settings: Settings)`.
@@ -16,10 +16,11 @@ import pkgutil
 from functools import cache
 
 import predhub.venues as venues_pkg
-from predhub.settings import VENUE_NAMES, Settings
+from predhub.settings import Settings
 from predhub.venues.base import Venue
+from predhub.venues.descriptor import venue_names as descriptor_names
 
-_SKIP = frozenset({"base", "cli", "registry"})
+_SKIP = frozenset({"base", "cli", "registry", "descriptor"})
 
 
 class UnknownVenue(KeyError):
@@ -56,10 +57,14 @@ def venue_classes() -> dict[str, type[Venue]]:
 
 
 def venue_names() -> list[str]:
-    """Registered venue names, the well-known ones first in their usual order."""
-    names = venue_classes()
-    known = [n for n in VENUE_NAMES if n in names]
-    return known + sorted(n for n in names if n not in known)
+    """Venue names in the descriptors' order; each descriptor must have its adapter."""
+    classes = venue_classes()
+    names = list(descriptor_names())
+    missing = [n for n in names if n not in classes]
+    extra = sorted(set(classes) - set(names))
+    if missing or extra:
+        raise RuntimeError(f"adapters and descriptors differ: missing {missing}, extra {extra}")
+    return names
 
 
 def build_venue(name: str, settings: Settings) -> Venue:

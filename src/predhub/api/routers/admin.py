@@ -18,6 +18,7 @@ from predhub.api.keys import is_admin_key
 from predhub.api.responses import json_response
 from predhub.api.routers.top import venue_top_n
 from predhub.api.schemas import MarketKey, RefreshResult
+from predhub.api.venue_param import VenueName
 from predhub.service.errors import ServiceError
 from predhub.service.ids import validate_id
 from predhub.service.singleflight import REFRESH_ERRORS, describe
@@ -33,7 +34,7 @@ router = APIRouter(
 
 
 class RefreshRequest(BaseModel):
-    venue: Literal["polymarket", "kalshi", "limitless", "opinion"]
+    venue: VenueName
     scope: Literal["quotes", "markets"] = "quotes"
     ids: list[MarketKey] | None = Field(
         None,
@@ -62,6 +63,7 @@ async def refresh(
 ) -> Response:
     if not await is_admin_key(service, state.settings, x_api_key or _bearer(authorization)):
         raise ApiError(401, "unauthorized", "an admin API key is required (X-API-Key header)")
+    wanted = str(request.venue)  # the plain name (the parameter is an Enum member)
     outcomes: dict[str, dict[str, Any]] = {}
     targets: dict[str, int] = {}  # the id as asked for (or ours) -> our market id
     if request.ids:
@@ -78,16 +80,14 @@ async def refresh(
             venue = venues.get(market_id) if market_id is not None else None
             if market_id is None or venue is None:
                 outcomes[original] = _outcome("not_found", reason="no market has this id")
-            elif venue != request.venue:
+            elif venue != wanted:
                 outcomes[original] = _outcome(
-                    "wrong_venue", market_id, f"the market is on {venue}, not {request.venue}"
+                    "wrong_venue", market_id, f"the market is on {venue}, not {wanted}"
                 )
             else:
                 targets[original] = market_id
     else:
-        top = await service.top_open_market_ids(
-            request.venue, venue_top_n(state.settings)[request.venue]
-        )
+        top = await service.top_open_market_ids(wanted, venue_top_n(state.settings)[wanted])
         targets = {str(market_id): market_id for market_id in top}
     ids = list(dict.fromkeys(targets.values()))
     errors: dict[str, str] = {}
@@ -97,9 +97,9 @@ async def refresh(
     elif ids:
         try:
             if request.scope == "quotes":
-                await refresher.refresh_quotes(request.venue, ids)
+                await refresher.refresh_quotes(wanted, ids)
             else:
-                await refresher.refresh_markets(request.venue, ids)
+                await refresher.refresh_markets(wanted, ids)
         except REFRESH_ERRORS as exc:
             errors["*"] = describe(exc)
     service.cache.invalidate(ids)
@@ -110,7 +110,7 @@ async def refresh(
         )
     return json_response(
         {
-            "venue": request.venue,
+            "venue": wanted,
             "scope": request.scope,
             "markets": len(ids),
             "refreshed": 0 if errors else len(ids),

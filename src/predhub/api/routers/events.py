@@ -13,6 +13,7 @@ from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.routers.markets import documents
 from predhub.api.schemas import EventDetail, EventPage
+from predhub.api.venue_param import VenueName, venue_value
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 
@@ -20,14 +21,13 @@ router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONS
 @router.get("", response_model=EventPage, summary="List events, by total volume")
 async def list_events(
     service: ServiceDep,
-    venue: Annotated[
-        Literal["polymarket", "kalshi", "limitless", "opinion"] | None, Query()
-    ] = None,
+    venue: Annotated[VenueName | None, Query()] = None,
     status: Annotated[Literal["open", "closed", "resolved", "voided"] | None, Query()] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
+    venue = venue_value(venue)
     after: tuple[float, int] | None = None
     if cursor:
         raw_key, raw_id = decode_cursor(cursor, "events", 2)

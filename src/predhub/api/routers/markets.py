@@ -14,14 +14,13 @@ from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response, raw_json
 from predhub.api.schemas import Market, MarketPage, MarketPrice, OutcomeQuote
+from predhub.api.venue_param import VenueName, venue_value
 from predhub.service.catalog import SORTS, MarketFilter, Sort, SortName
 from predhub.service.service import MarketDataService
 
 router = APIRouter(prefix="/v1/markets", tags=["markets"], responses=ERROR_RESPONSES)
 
-VenueQuery = Annotated[
-    Literal["polymarket", "kalshi", "limitless", "opinion"] | None, Query(description="Venue")
-]
+VenueQuery = Annotated[VenueName | None, Query(description="Venue")]
 StatusQuery = Annotated[
     Literal["open", "closed", "resolved", "voided"] | None, Query(description="Market status")
 ]
@@ -67,7 +66,7 @@ async def list_markets(
         if not isinstance(raw_id, int):
             raise ApiError(400, "bad_cursor", "the cursor is not valid for this request")
         after = (_cursor_value(raw_key, SORTS[sort]), raw_id)
-    where = MarketFilter(venue, status, category, event, min_volume, closing_before)
+    where = MarketFilter(venue_value(venue), status, category, event, min_volume, closing_before)
     rows = await service.market_page(where, sort, limit=limit + 1, after=after)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None

@@ -13,6 +13,7 @@ from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.routers.markets import documents
 from predhub.api.schemas import SearchPage
+from predhub.api.venue_param import VenueName, venue_value
 
 router = APIRouter(prefix="/v1/search", tags=["search"], responses=ERROR_RESPONSES)
 
@@ -30,13 +31,12 @@ async def search(
             description="Words to look for in market questions and event titles",
         ),
     ],
-    venue: Annotated[
-        Literal["polymarket", "kalshi", "limitless", "opinion"] | None, Query()
-    ] = None,
+    venue: Annotated[VenueName | None, Query()] = None,
     status: Annotated[Literal["open", "closed", "resolved", "voided", "any"], Query()] = "open",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
+    venue = venue_value(venue)
     offset = 0
     if cursor:
         (raw,) = decode_cursor(cursor, "search", 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -12,6 +12,7 @@ from predhub.api.errors import ERROR_RESPONSES
 from predhub.api.responses import json_response
 from predhub.api.routers.markets import documents
 from predhub.api.schemas import TopMarkets, Venues
+from predhub.api.venue_param import VenueName, venue_value
 from predhub.service.payload import iso
 from predhub.settings import VENUE_NAMES, Settings
 
@@ -19,22 +20,15 @@ router = APIRouter(tags=["venues"], responses=ERROR_RESPONSES)
 
 
 def venue_top_n(settings: Settings) -> dict[str, int]:
-    """Seed 000's per-venue N (OPINIONTRADE_TOP_N is the opinion venue's)."""
-    return {
-        "polymarket": settings.polymarket_top_n,
-        "kalshi": settings.kalshi_top_n,
-        "limitless": settings.limitless_top_n,
-        "opinion": settings.opiniontrade_top_n,
-    }
+    """Seed 000's per-venue N, each venue's `<PREFIX>_TOP_N` setting."""
+    return {name: settings.venue(name).top_n for name in VENUE_NAMES}
 
 
 @router.get("/v1/top", response_model=TopMarkets, summary="Top markets per venue")
 async def top_markets(
     state: StateDep,
     service: ServiceDep,
-    venue: Annotated[
-        Literal["polymarket", "kalshi", "limitless", "opinion"] | None, Query()
-    ] = None,
+    venue: Annotated[VenueName | None, Query()] = None,
     n: Annotated[
         int | None, Query(ge=1, le=1000, description="Per venue; default settings")
     ] = None,
@@ -43,6 +37,7 @@ async def top_markets(
     ] = None,
 ) -> Response:
     settings = state.settings
+    venue = venue_value(venue)
     venues = [venue] if venue else [v for v in settings.venues if v in VENUE_NAMES]
     per_venue = venue_top_n(settings)
     if n is not None:

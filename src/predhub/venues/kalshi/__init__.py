@@ -1,5 +1,1 @@
-"""Kalshi: pure parsers in `parse`, the adapter in `venue`."""
-
-from predhub.venues.kalshi.venue import KalshiVenue
-
-__all__ = ["KalshiVenue"]
+"""Kalshi: the descriptor in `descriptor`, pure parsers in `parse`, the adapter in `venue`."""

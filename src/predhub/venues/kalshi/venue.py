@@ -26,17 +26,18 @@ from predhub.models import (
     Trade,
 )
 from predhub.settings import Settings
-from predhub.venues.base import Capability, Fetched, MarketRef, Venue
+from predhub.venues.base import Fetched, MarketRef, Venue
 from predhub.venues.errors import FatalError, NotFound
-from predhub.venues.http import RateLimit, VenueHttp, utc_now
+from predhub.venues.http import VenueHttp, utc_now
 from predhub.venues.kalshi import parse
+from predhub.venues.kalshi.descriptor import DESCRIPTOR
 from predhub.venues.normalize import ItemInvalid, iso_time, page_error, to_unix, with_raw
 from predhub.venues.pagination import CursorGuard
 
 log = structlog.get_logger(__name__)
 
 VENUE = parse.VENUE
-LIMITS = {"*": RateLimit(20, 1)}  # 200 tokens/s at 10 tokens per read
+LIMITS = DESCRIPTOR.limits["url"]
 MARKETS_PAGE = 200  # the venue allows 1000, but big pages are slow and costly to retry
 EVENTS_PAGE = 200
 TRADES_PAGE = 1000
@@ -67,24 +68,14 @@ def chunks(items: Sequence[str], size: int) -> list[list[str]]:
 class KalshiVenue(Venue):
     """Kalshi (CFTC-regulated exchange), public market data."""
 
-    name = "kalshi"
-    has = frozenset(
-        {
-            Capability.LIST_EVENTS,
-            Capability.LIST_MARKETS,
-            Capability.MARKETS_SINCE,
-            Capability.MARKETS_BY_ID,
-            Capability.BATCH_QUOTES,
-            Capability.ORDER_BOOKS,
-            Capability.BATCH_ORDER_BOOKS,
-            Capability.PRICE_HISTORY,
-            Capability.TRADES,
-        }
-    )
+    name = DESCRIPTOR.name
+    has = DESCRIPTOR.has
 
     def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
         self.settings = settings
-        self.http = http or VenueHttp.for_venue(VENUE, settings.kalshi_url, settings, limits=LIMITS)
+        self.http = http or VenueHttp.for_venue(
+            VENUE, settings.venue(VENUE).url(), settings, limits=LIMITS
+        )
         self._events: dict[str, Event] = {}  # events seen, to title markets read without them
 
     async def close(self) -> None:

@@ -1,5 +1,1 @@
-"""Limitless: pure parsers in `parse`, the adapter in `venue`."""
-
-from predhub.venues.limitless.venue import LimitlessVenue
-
-__all__ = ["LimitlessVenue"]
+"""Limitless: the descriptor in `descriptor`, pure parsers in `parse`, the adapter in `venue`."""

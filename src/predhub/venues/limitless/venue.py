@@ -17,16 +17,17 @@ import structlog
 
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote
 from predhub.settings import Settings
-from predhub.venues.base import Capability, Fetched, MarketRef, Venue
+from predhub.venues.base import Fetched, MarketRef, Venue
 from predhub.venues.errors import FatalError, NotFound
-from predhub.venues.http import RateLimit, VenueHttp
+from predhub.venues.http import VenueHttp
 from predhub.venues.limitless import parse
+from predhub.venues.limitless.descriptor import DESCRIPTOR
 from predhub.venues.normalize import ItemInvalid, page_error, with_raw
 
 log = structlog.get_logger(__name__)
 
 VENUE = parse.VENUE
-LIMITS = {"*": RateLimit(10, 1)}  # undocumented; the official SDK backs off on 429
+LIMITS = DESCRIPTOR.limits["url"]
 PAGE_SIZE = 25
 MAX_PAGES = 10_000
 INTERVALS = ((3600, "1h"), (6 * 3600, "6h"), (86400, "1d"), (7 * 86400, "1w"))
@@ -47,21 +48,13 @@ def interval_for(seconds: int) -> str:
 class LimitlessVenue(Venue):
     """Limitless Exchange (Base chain): AMM and CLOB binary markets, and groups."""
 
-    name = "limitless"
-    has = frozenset(
-        {
-            Capability.LIST_EVENTS,
-            Capability.LIST_MARKETS,
-            Capability.MARKETS_BY_ID,
-            Capability.ORDER_BOOKS,
-            Capability.PRICE_HISTORY,
-        }
-    )
+    name = DESCRIPTOR.name
+    has = DESCRIPTOR.has
 
     def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
         self.settings = settings
         self.http = http or VenueHttp.for_venue(
-            VENUE, settings.limitless_url, settings, limits=LIMITS
+            VENUE, settings.venue(VENUE).url(), settings, limits=LIMITS
         )
 
     async def close(self) -> None:

@@ -1,5 +1,1 @@
-"""Opinion: pure parsers in `parse`, the adapter in `venue`."""
-
-from predhub.venues.opinion.venue import OpinionVenue
-
-__all__ = ["OpinionVenue"]
+"""Opinion: the descriptor in `descriptor`, pure parsers in `parse`, the adapter in `venue`."""

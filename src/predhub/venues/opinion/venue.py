@@ -18,16 +18,17 @@ import structlog
 
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote, RawResponse
 from predhub.settings import Settings
-from predhub.venues.base import Capability, Fetched, MarketRef, OutcomeRef, Venue
+from predhub.venues.base import Fetched, MarketRef, OutcomeRef, Venue
 from predhub.venues.errors import FatalError
-from predhub.venues.http import RateLimit, VenueHttp
+from predhub.venues.http import VenueHttp
 from predhub.venues.normalize import ItemInvalid, page_error, to_unix, with_raw
 from predhub.venues.opinion import parse
+from predhub.venues.opinion.descriptor import DESCRIPTOR
 
 log = structlog.get_logger(__name__)
 
 VENUE = parse.VENUE
-LIMITS = {"*": RateLimit(15, 1)}
+LIMITS = DESCRIPTOR.limits["url"]
 PAGE_SIZE = 20  # the venue's maximum
 MAX_PAGES = 10_000
 ALL_TYPES = 2  # marketType filter: binary and categorical
@@ -45,25 +46,17 @@ def interval_for(seconds: int) -> str:
 class OpinionVenue(Venue):
     """Opinion (BNB chain): binary and categorical markets through its OpenAPI."""
 
-    name = "opinion"
-    has = frozenset(
-        {
-            Capability.LIST_EVENTS,
-            Capability.LIST_MARKETS,
-            Capability.MARKETS_BY_ID,
-            Capability.ORDER_BOOKS,
-            Capability.PRICE_HISTORY,
-        }
-    )
+    name = DESCRIPTOR.name
+    has = DESCRIPTOR.has
 
     def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
         self.settings = settings
         self.http = http or VenueHttp.for_venue(
             VENUE,
-            settings.opinion_url,
+            settings.venue(VENUE).url(),
             settings,
             limits=LIMITS,
-            secret_headers={"apikey": settings.opinion_api_key},
+            secret_headers={"apikey": settings.venue(VENUE).secret()},
         )
 
     async def close(self) -> None:

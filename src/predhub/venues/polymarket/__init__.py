@@ -1,5 +1,2 @@
-"""Polymarket: pure parsers in `parse`, HTTP I/O in `adapter`, the live feed in `stream`."""
-
-from predhub.venues.polymarket.adapter import PolymarketVenue
-
-__all__ = ["PolymarketVenue"]
+"""Polymarket: the descriptor in `descriptor`, pure parsers in `parse`, HTTP I/O in
+`adapter`, the live feed in `stream`."""

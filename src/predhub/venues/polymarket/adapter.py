@@ -8,7 +8,6 @@ token id and markets by `condition_id`, both carried in the `MarketRef`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -32,38 +31,23 @@ from predhub.venues.base import (
     Venue,
 )
 from predhub.venues.errors import NotFound
-from predhub.venues.http import RateLimit, VenueHttp
+from predhub.venues.http import VenueHttp
 from predhub.venues.normalize import ItemInvalid, key_id, obj, page_list, parse_page, price, to_unix
 from predhub.venues.pagination import CursorGuard, OffsetGuard
 from predhub.venues.polymarket import parse
+from predhub.venues.polymarket.descriptor import CONDITION_ID, DESCRIPTOR, TOKEN_ID
 from predhub.venues.polymarket.parse import VENUE
 
 T = TypeVar("T")
 
 # Documented limits, requests per 10 s (docs.polymarket.com, rate limits).
-GAMMA_LIMITS = {
-    "*": RateLimit(4000, 10),
-    "/markets": RateLimit(300, 10),
-    "/events": RateLimit(500, 10),
-    "/public-search": RateLimit(350, 10),
-}
-CLOB_LIMITS = {
-    "*": RateLimit(9000, 10),
-    "/book": RateLimit(1500, 10),
-    "/price": RateLimit(1500, 10),
-    "/midpoint": RateLimit(1500, 10),
-    "/books": RateLimit(500, 10),
-    "/prices": RateLimit(500, 10),
-    "/midpoints": RateLimit(500, 10),
-    "/prices-history": RateLimit(1000, 10),
-}
-DATA_LIMITS = {"*": RateLimit(1000, 10), "/trades": RateLimit(200, 10)}
+GAMMA_LIMITS = DESCRIPTOR.limits["gamma_url"]
+CLOB_LIMITS = DESCRIPTOR.limits["clob_url"]
+DATA_LIMITS = DESCRIPTOR.limits["data_url"]
 
 MARKETS_PAGE = 500
 EVENTS_PAGE = 200
 BY_ID_CHUNK = 50
-CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
-TOKEN_ID = re.compile(r"^[0-9]{19,80}$")  # CLOB token ids: uint256 in decimal; Gamma ids are short
 TOKENS_PER_REQUEST = 200  # the CLOB accepts up to 500 items per batch request
 TRADES_PAGE = 500
 TRADES_OFFSET_CAP = 10_000
@@ -89,16 +73,17 @@ class PolymarketVenue(Venue):
     """Polymarket: Gamma catalog, CLOB quotes and books, Data API trades, WS market channel."""
 
     name: ClassVar[str] = VENUE
-    has: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    has: ClassVar[frozenset[Capability]] = DESCRIPTOR.has
     markets_page_size = MARKETS_PAGE  # per instance, so tests can force many pages
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        config = settings.venue(VENUE)
         self.gamma = VenueHttp.for_venue(
-            VENUE, settings.polymarket_gamma_url, settings, limits=GAMMA_LIMITS
+            VENUE, config.url("gamma_url"), settings, limits=GAMMA_LIMITS
         )
-        self.clob = self.gamma.sibling(settings.polymarket_clob_url, limits=CLOB_LIMITS)
-        self.data = self.gamma.sibling(settings.polymarket_data_url, limits=DATA_LIMITS)
+        self.clob = self.gamma.sibling(config.url("clob_url"), limits=CLOB_LIMITS)
+        self.data = self.gamma.sibling(config.url("data_url"), limits=DATA_LIMITS)
 
     @property
     def http(self) -> VenueHttp:

@@ -84,7 +84,7 @@ async def market_stream(
     backoff = settings.http_backoff_base_seconds
     while True:
         try:
-            async with connect(settings.polymarket_ws_url, ping_interval=None) as ws:
+            async with connect(settings.venue(VENUE).url("ws_url"), ping_interval=None) as ws:
                 await ws.send(subscribe)
                 pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds))
                 try:

@@ -1,0 +1,59 @@
+"""Kalshi's descriptor: one REST API (trade-api v2) and its WebSocket."""
+
+from __future__ import annotations
+
+import re
+
+from predhub.venues.base import Capability
+from predhub.venues.descriptor import (
+    FeeModel,
+    IdPattern,
+    LinkTemplates,
+    PlannerProfile,
+    VenueDescriptor,
+    VenueSettingsSpec,
+)
+from predhub.venues.ratelimit import RateLimit
+
+TICKER = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9.]+)+$")
+
+DESCRIPTOR = VenueDescriptor(
+    name="kalshi",
+    display_name="Kalshi",
+    order=1,
+    has=frozenset(
+        {
+            Capability.LIST_EVENTS,
+            Capability.LIST_MARKETS,
+            Capability.MARKETS_SINCE,
+            Capability.MARKETS_BY_ID,
+            Capability.BATCH_QUOTES,
+            Capability.ORDER_BOOKS,
+            Capability.BATCH_ORDER_BOOKS,
+            Capability.PRICE_HISTORY,
+            Capability.TRADES,
+        }
+    ),
+    limits={"url": {"*": RateLimit(20, 1)}},  # basic tier: 200 tokens/s at 10 tokens per read
+    planner=PlannerProfile(
+        budget_endpoint=("url", "*"),
+        batch={"quotes": 100, "books": 100, "metadata": 100},
+    ),
+    settings=VenueSettingsSpec(
+        env_prefix="KALSHI",
+        urls={
+            "url": "https://external-api.kalshi.com/trade-api/v2",
+            "ws_url": "wss://external-api.kalshi.com/trade-api/ws/v2",
+        },
+        top_n=150,
+        secrets=("api_key",),
+    ),
+    # taker fee 0.07 × C × P × (1 − P), rounded up to $0.0001 per trade
+    fees=FeeModel("quadratic", 0.07, step=0.0001),
+    # the site resolves an event ticker under /markets; a market's page is its event's
+    links=LinkTemplates(
+        market="https://kalshi.com/markets/{event_id}",
+        event="https://kalshi.com/markets/{event_id}",
+    ),
+    lookup_ids=(IdPattern(TICKER, "a Kalshi ticker"),),
+)

@@ -1,0 +1,44 @@
+"""Limitless's descriptor: one public REST API; markets are addressed by slug."""
+
+from __future__ import annotations
+
+from predhub.venues.base import Capability
+from predhub.venues.descriptor import (
+    FeeModel,
+    LinkTemplates,
+    PlannerProfile,
+    VenueDescriptor,
+    VenueSettingsSpec,
+)
+from predhub.venues.ratelimit import RateLimit
+
+DESCRIPTOR = VenueDescriptor(
+    name="limitless",
+    display_name="Limitless",
+    order=2,
+    has=frozenset(
+        {
+            Capability.LIST_EVENTS,
+            Capability.LIST_MARKETS,
+            Capability.MARKETS_BY_ID,
+            Capability.ORDER_BOOKS,
+            Capability.PRICE_HISTORY,
+        }
+    ),
+    # no published figure; the official SDK backs off on 429 from a few requests
+    # a second, so we stay there
+    limits={"url": {"*": RateLimit(5, 1)}},
+    planner=PlannerProfile(budget_endpoint=("url", "*")),
+    settings=VenueSettingsSpec(
+        env_prefix="LIMITLESS",
+        urls={"url": "https://api.limitless.exchange", "ws_url": "wss://ws.limitless.exchange"},
+        top_n=30,
+    ),
+    # takers only; CLOB orders carry the profile's feeRateBps, 300 (3 %) by default,
+    # the top of the CLOB range (AMM trades pay a flat 0.40 %)
+    fees=FeeModel("notional", 0.03),
+    links=LinkTemplates(
+        market="https://limitless.exchange/markets/{market_slug}",
+        event="https://limitless.exchange/markets/{event_slug}",
+    ),
+)
