@@ -17,9 +17,9 @@ from starlette.routing import Route
 
 from predhub.sim.config import FaultRule
 from predhub.sim.fmt import json_response
+from predhub.sim.plugins import sim_venues
 from predhub.sim.runtime import Sim
 from predhub.sim.truth import market_truth, matches
-from predhub.sim.world import VENUES
 
 
 def _sim(request: Request) -> Sim:
@@ -42,7 +42,7 @@ async def truth(request: Request) -> Response:
     venue = request.query_params.get("venue")
     market = request.query_params.get("market")
     with_trades = request.query_params.get("trades", "true").lower() != "false"
-    if venue is not None and venue not in VENUES:
+    if venue is not None and venue not in sim_venues():
         return json_response({"error": f"unknown venue {venue}"}, 400)
     w = sim.world
     if market is not None:

@@ -14,21 +14,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route
 
-from predhub.sim import admin, kalshi, limitless, opinion, polymarket, ws
+from predhub.sim import admin
 from predhub.sim.fmt import json_response
+from predhub.sim.plugins import plugins
 from predhub.sim.runtime import Sim
-from predhub.sim.urls import PREFIXES, WS_PREFIXES
-
-_VENUE_OF = {
-    "POLYMARKET_GAMMA_URL": "polymarket",
-    "POLYMARKET_CLOB_URL": "polymarket",
-    "POLYMARKET_DATA_URL": "polymarket",
-    "KALSHI_URL": "kalshi",
-    "LIMITLESS_URL": "limitless",
-    "OPINION_URL": "opinion",
-}
 
 
 def _not_found(venue: str) -> Any:
@@ -58,21 +49,23 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
 
 def build_app(sim: Sim) -> Starlette:
     tables: dict[str, list[BaseRoute]] = {}
-    for part in (polymarket.routes(), kalshi.routes(), limitless.routes(), opinion.routes()):
-        tables.update(part)
+    venue_of: dict[str, str] = {}
+    prefixes: dict[str, str] = {}
     routes: list[BaseRoute] = [
         Route("/", _index),
         Mount("/admin", routes=list(admin.routes())),
     ]
-    routes += [
-        WebSocketRoute(WS_PREFIXES["POLYMARKET_WS_URL"], ws.polymarket_market_channel),
-    ]
-    # longest prefix first, so /polymarket/gamma is tried before anything shorter
-    for name in sorted(PREFIXES, key=lambda n: -len(PREFIXES[n])):
+    for plugin in plugins():
+        tables.update(plugin.routes())
+        prefixes.update(plugin.prefixes)
+        venue_of.update(dict.fromkeys(plugin.prefixes, plugin.name))
+        routes += plugin.ws_routes()
+    # longest prefix first, so /<venue>/gamma is tried before anything shorter
+    for name in sorted(prefixes, key=lambda n: -len(prefixes[n])):
         catch_all = Route(
-            "/{rest:path}", _not_found(_VENUE_OF[name]), methods=["GET", "POST", "PUT", "DELETE"]
+            "/{rest:path}", _not_found(venue_of[name]), methods=["GET", "POST", "PUT", "DELETE"]
         )
-        routes.append(Mount(PREFIXES[name], routes=[*tables.get(name, []), catch_all]))
+        routes.append(Mount(prefixes[name], routes=[*tables.get(name, []), catch_all]))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -96,4 +89,6 @@ async def _ticker(sim: Sim) -> None:
     while True:
         await asyncio.sleep(sim.config.tick_seconds)
         sim.sync()
-        ws.notify(sim)
+        for plugin in plugins():
+            if plugin.on_tick is not None:
+                plugin.on_tick(sim)

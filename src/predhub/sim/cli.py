@@ -13,6 +13,31 @@ from predhub.sim.urls import adapter_env
 console = Console()
 
 
+def _defaults(kind: str) -> str:
+    from predhub.sim.plugins import plugins
+
+    if kind == "markets":
+        return ", ".join(f"{p.name}={p.markets}" for p in plugins())
+    return ", ".join(f"{p.name}={p.events}" for p in plugins() if p.events is not None)
+
+
+def _counts(items: list[str] | None, option: str) -> dict[str, int]:
+    """`["venue=N", ...]` as a dict; a bad item is a usage error naming the venues."""
+    from predhub.cli import UsageProblem
+    from predhub.sim.plugins import sim_venues
+
+    out: dict[str, int] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in sim_venues() or not value.strip().isdigit():
+            raise UsageProblem(
+                f"{option} {item!r}: want VENUE=N with VENUE one of {', '.join(sim_venues())}"
+            )
+        out[name] = int(value)
+    return out
+
+
 def register(app: typer.Typer) -> None:
     @app.command("sim")
     def sim_cmd(
@@ -20,11 +45,19 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port (default SIM_PORT)")] = None,
         seed: Annotated[int, typer.Option(help="World seed")] = 7,
         speed: Annotated[float, typer.Option(help="Simulated seconds per real second")] = 1.0,
-        polymarket: Annotated[int, typer.Option(help="Active Polymarket markets")] = 5_500,
-        polymarket_events: Annotated[int, typer.Option(help="Polymarket events")] = 1_500,
-        kalshi: Annotated[int, typer.Option(help="Active Kalshi markets")] = 3_000,
-        limitless: Annotated[int, typer.Option(help="Active Limitless markets")] = 300,
-        opinion: Annotated[int, typer.Option(help="Active Opinion markets")] = 200,
+        markets: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="VENUE=N active markets of a venue (repeatable); defaults: "
+                + _defaults("markets")
+            ),
+        ] = None,
+        events: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="VENUE=N events of a venue (repeatable); defaults: " + _defaults("events")
+            ),
+        ] = None,
         latency_scale: Annotated[
             float, typer.Option(help="Multiplies each endpoint's latency (0 = none)")
         ] = 1.0,
@@ -36,7 +69,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors")] = False,
     ) -> None:
-        """Run the offline venue simulator (Polymarket, Kalshi, Limitless, Opinion)."""
+        """Run the offline venue simulator (every venue in the registry)."""
         settings = get_settings()
         host = host or settings.sim_host
         port = settings.sim_port if port is None else port
@@ -51,11 +84,8 @@ def register(app: typer.Typer) -> None:
         config = SimConfig(
             seed=seed,
             speed=speed,
-            polymarket_markets=polymarket,
-            polymarket_events=polymarket_events,
-            kalshi_markets=kalshi,
-            limitless_markets=limitless,
-            opinion_markets=opinion,
+            markets=_counts(markets, "--markets"),
+            events=_counts(events, "--events"),
             latency_scale=latency_scale,
             rate_limits=not no_rate_limits,
         )

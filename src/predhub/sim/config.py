@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 FaultKind = Literal[
     "error",  # an HTTP error status (a 5xx burst by default)
@@ -51,11 +51,14 @@ class SimConfig(BaseModel):
     """What the simulator builds and how it serves it."""
 
     seed: int = 7
-    polymarket_markets: int = Field(default=5_500, ge=0)
-    polymarket_events: int = Field(default=1_500, ge=0)
-    kalshi_markets: int = Field(default=3_000, ge=0)
-    limitless_markets: int = Field(default=300, ge=0)
-    opinion_markets: int = Field(default=200, ge=0)
+    markets: dict[str, int] = Field(
+        default_factory=dict,
+        description="Active markets per venue (`<venue>_markets=N` also works); default per plug-in",
+    )
+    events: dict[str, int] = Field(
+        default_factory=dict,
+        description="Events per venue where its plug-in takes a count (`<venue>_events=N`)",
+    )
     cross_listed: int | None = Field(
         default=None, ge=0, description="Propositions listed on several venues (None: automatic)"
     )
@@ -80,15 +83,44 @@ class SimConfig(BaseModel):
         default=0.5, gt=0, description="Real seconds between background world steps"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _per_venue_counts(cls, data: Any) -> Any:
+        """Gather `<venue>_markets` / `<venue>_events` keys; fill in each plug-in's default."""
+        if not isinstance(data, dict):
+            return data
+        from predhub.sim.plugins import plugins
+
+        data = dict(data)
+        markets = dict(data.get("markets") or {})
+        events = dict(data.get("events") or {})
+        small = bool(data.pop("_small", False))
+        for p in plugins():
+            if f"{p.name}_markets" in data:
+                markets[p.name] = data.pop(f"{p.name}_markets")
+            if f"{p.name}_events" in data:
+                events[p.name] = data.pop(f"{p.name}_events")
+            markets.setdefault(p.name, p.small_markets if small else p.markets)
+            default_events = p.small_events if small else p.events
+            if default_events is not None:
+                events.setdefault(p.name, default_events)
+        unknown = [k for k in data if k.endswith(("_markets", "_events"))]
+        unknown += [k for k in [*markets, *events] if k not in {p.name for p in plugins()}]
+        if unknown:
+            raise ValueError(f"unknown venue counts {sorted(set(unknown))}")
+        if any(n < 0 for n in [*markets.values(), *events.values()]):
+            raise ValueError("market and event counts must be >= 0")
+        data["markets"], data["events"] = markets, events
+        return data
+
+    def market_count(self, venue: str) -> int:
+        return self.markets.get(venue, 0)
+
     @classmethod
     def small(cls, **overrides: object) -> SimConfig:
         """A world small and fast enough for a unit test: frozen time, no latency."""
         base: dict[str, object] = {
-            "polymarket_markets": 200,
-            "polymarket_events": 60,
-            "kalshi_markets": 120,
-            "limitless_markets": 40,
-            "opinion_markets": 30,
+            "_small": True,
             "speed": 0.0,
             "latency_scale": 0.0,
             "rate_limits": False,

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 @lru_cache(maxsize=16_384)
 def iso(ts: float) -> str:
-    """ISO-8601 with microseconds and a Z, as Gamma and Kalshi write it."""
+    """ISO-8601 with microseconds and a Z, as the venues write it."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -43,12 +43,12 @@ def num(x: float, places: int = 4) -> str:
 
 
 def dollars(x: float, places: int = 4) -> str:
-    """Kalshi's fixed-point dollars: always `places` decimals."""
+    """Fixed-point dollars: always `places` decimals."""
     return f"{x:.{places}f}"
 
 
 def fp(x: float) -> str:
-    """Kalshi's fixed-point counts: two decimals."""
+    """Fixed-point counts: two decimals."""
     return f"{x:.2f}"
 
 

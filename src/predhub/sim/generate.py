@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from predhub.sim.names import (
@@ -18,14 +17,13 @@ from predhub.sim.names import (
     PLACES,
     EventSpec,
     MarketSpec,
-    day_text,
     hex_id,
-    money,
     person,
     slugify,
     strikes,
     token_id,
 )
+from predhub.sim.plugins import Subject, plugin, plugins
 from predhub.sim.world import (
     DAY,
     HOUR,
@@ -42,7 +40,6 @@ if TYPE_CHECKING:
 
 RESOLVED_SHARE = 0.10
 UPCOMING_SHARE = 0.03
-TICKS = {"polymarket": 0.01, "kalshi": 0.01, "limitless": 0.001, "opinion": 0.001}
 
 
 class _Builder:
@@ -51,8 +48,8 @@ class _Builder:
         self.rng = world._gen
         self.seed = world.seed
         self.start = world.start
-        self.counter = {v: 0 for v in TICKS}
-        self.ev_counter = {v: 0 for v in TICKS}
+        self.counter = {p.name: 0 for p in plugins()}
+        self.ev_counter = {p.name: 0 for p in plugins()}
         self.slugs: set[str] = set()
 
     # --- times and numbers ------------------------------------------------------
@@ -106,26 +103,7 @@ class _Builder:
     def event_id(self, venue: str, spec: EventSpec, close_at: float) -> str:
         j = self.ev_counter[venue]
         self.ev_counter[venue] += 1
-        if venue == "polymarket":
-            return str(20_000 + j)
-        if venue == "kalshi":
-            d = datetime.fromtimestamp(close_at, UTC)
-            return f"{spec.series or 'KXSIM'}-{d:%y%b%d}{j:04d}".upper()
-        if venue == "opinion":
-            return str(5_000 + j)
-        return str(90_000 + j)
-
-    def market_id(self, venue: str, ev_id: str, ms: MarketSpec, k: int, i: int) -> str:
-        if venue == "polymarket":
-            return str(500_000 + k)
-        if venue == "kalshi":
-            if ms.strike is not None:
-                return f"{ev_id}-T{ms.strike:g}"
-            initials = "".join(w[0] for w in ms.label.split() if w[:1].isalnum()).upper()
-            return f"{ev_id}-{initials or 'Y'}{i + 1}"
-        if venue == "opinion":
-            return str(10_000 + k)
-        return ""  # limitless markets are addressed by slug, set below
+        return plugin(venue).event_id(j, spec, close_at)
 
     # --- building ---------------------------------------------------------------
     def add(
@@ -134,12 +112,17 @@ class _Builder:
         w, r, seed = self.w, self.rng, self.seed
         created, opened, close, resolve = self.times(klass)
         ev_id = self.event_id(venue, spec, close)
+        venue_plugin = plugin(venue)
         ev = w.add_event(
             SimEvent(
                 venue=venue,
                 native_id=ev_id,
                 title=spec.title,
-                slug=self.unique_slug(spec.title) if venue == "polymarket" else slugify(spec.title),
+                slug=(
+                    self.unique_slug(spec.title)
+                    if venue_plugin.unique_event_slugs
+                    else slugify(spec.title)
+                ),
                 category=spec.category,
                 exclusive=spec.exclusive and len(spec.markets) > 1,
                 kind=spec.kind,
@@ -147,17 +130,17 @@ class _Builder:
                 created_at=created,
             )
         )
-        void = r.random() < (0.0 if venue == "kalshi" else 0.03)
+        void = r.random() < venue_plugin.void_share
         prices = forced_prices or self.prices(len(spec.markets), ev.exclusive)
         for i, ms in enumerate(spec.markets):
             k = self.counter[venue]
             self.counter[venue] += 1
             wgt = self.weight()
-            native = self.market_id(venue, ev_id, ms, k, i)
             slug = self.unique_slug(ms.question)
-            if venue == "limitless":
-                slug = f"{slug}-{int(created * 1000)}"
-                native = slug
+            if venue_plugin.slug_id is not None:  # markets addressed by slug
+                slug = native = venue_plugin.slug_id(slug, created)
+            else:
+                native = venue_plugin.market_id(ev_id, ms, k, i, slug, created)
             m = SimMarket(
                 idx=len(w.markets),
                 venue=venue,
@@ -174,7 +157,7 @@ class _Builder:
                 close_at=close,
                 resolve_at=resolve,
                 price=prices[i],
-                tick=TICKS[venue],
+                tick=venue_plugin.tick,
                 half_spread=r.uniform(0.004, 0.02) * (2.0 if wgt < 0.2 else 1.0),
                 rate=wgt * w.config.trades_per_market_hour / HOUR,
                 base_volume=round(
@@ -186,9 +169,8 @@ class _Builder:
             m.prev_price = m.price
             m.vol24 = m.base_volume * r.uniform(0.005, 0.05)
             m.vol24_at = w.now
-            if venue == "limitless":
-                m.extra["trade_type"] = "amm" if r.random() < 0.3 else "clob"
-                m.extra["numeric_id"] = 30_000 + k
+            if venue_plugin.finish_market is not None:
+                venue_plugin.finish_market(m, k, r)
             w.add_market(m)
         return ev
 
@@ -205,7 +187,7 @@ class _Builder:
 
     # --- cross-listing ------------------------------------------------------------
     def cross_list(self, n_groups: int) -> None:
-        venues = [v for v in ("polymarket", "kalshi", "limitless", "opinion") if self._wanted(v)]
+        venues = [p.name for p in plugins() if self._wanted(p.name)]
         if len(venues) < 2:
             return
         r = self.rng
@@ -261,13 +243,7 @@ class _Builder:
                 ev.markets[0].link = LinkMember(decoy.gid, False)
 
     def _wanted(self, venue: str) -> bool:
-        c = self.w.config
-        return {
-            "polymarket": c.polymarket_markets,
-            "kalshi": c.kalshi_markets,
-            "limitless": c.limitless_markets,
-            "opinion": c.opinion_markets,
-        }[venue] > 0
+        return self.w.config.market_count(venue) > 0
 
     def _single(
         self,
@@ -294,62 +270,25 @@ class _Builder:
         return ev
 
     @staticmethod
-    def _wording(
-        venue: str, crypto: bool, subject: tuple[str, str, float], close: float, inverted: bool
-    ) -> str:
-        d = datetime.fromtimestamp(close, UTC)
-        if crypto:
-            name, sym, k = subject
-            if inverted:
-                return {
-                    "polymarket": f"Will {name} stay below {money(k)} on {day_text(close)}?",
-                    "kalshi": f"{sym} below {k:g} on {d:%b} {d.day}, {d.year}?",
-                    "limitless": f"${sym} under {money(k)} on {d:%b} {d.day}, 12:00 UTC?",
-                    "opinion": f"{name} < {money(k)} on {d:%Y-%m-%d}",
-                }[venue]
-            return {
-                "polymarket": f"Will {name} be above {money(k)} on {day_text(close)}?",
-                "kalshi": f"{sym} price above {k:g} on {d:%b} {d.day}, {d.year}?",
-                "limitless": f"${sym} above {money(k)} on {d:%b} {d.day}, 12:00 UTC?",
-                "opinion": f"{name} > {money(k)} on {d:%Y-%m-%d}",
-            }[venue]
-        who, place, _ = subject
-        if inverted:
-            return {
-                "polymarket": f"Will {who} lose the {d.year} {place} election?",
-                "kalshi": f"{place} election {d.year}: {who} does not win?",
-                "limitless": f"{who} loses {place} {d.year}?",
-                "opinion": f"{who} fails to win {place} {d.year}",
-            }[venue]
-        return {
-            "polymarket": f"Will {who} win the {d.year} {place} election?",
-            "kalshi": f"{place} election {d.year}: will {who} win?",
-            "limitless": f"{who} wins {place} {d.year}?",
-            "opinion": f"{place} {d.year} election winner: {who}",
-        }[venue]
+    def _wording(venue: str, crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
+        return plugin(venue).wording(crypto, subject, close, inverted)
 
 
 def populate(world: World) -> None:
     c = world.config
     b = _Builder(world)
     n_groups = c.cross_listed
-    if n_groups is None:
+    if n_groups is None:  # cross-listing scales with the second venue's size
+        first, second = (p.name for p in plugins()[:2])
         n_groups = (
-            max(3, min(60, c.kalshi_markets // 50))
-            if c.kalshi_markets and c.polymarket_markets
+            max(3, min(60, c.market_count(second) // 50))
+            if c.market_count(first) and c.market_count(second)
             else 0
         )
     b.cross_list(n_groups)
-    taken = {v: b.counter[v] for v in TICKS}
-
-    def rest(n: int, v: str) -> int:
-        return max(0, n - taken[v])
-
-    pm_events = max(1, c.polymarket_events - taken["polymarket"]) if c.polymarket_markets else 0
-    b.fill("polymarket", rest(c.polymarket_markets, "polymarket"), pm_events, 0.55)
-    b.fill("kalshi", rest(c.kalshi_markets, "kalshi"), max(1, c.kalshi_markets // 3), 0.35)
-    b.fill("limitless", rest(c.limitless_markets, "limitless"), c.limitless_markets, 1.0)
-    b.fill(
-        "opinion", rest(c.opinion_markets, "opinion"), max(1, int(c.opinion_markets * 0.8)), 0.75
-    )
+    for p in plugins():
+        taken = b.counter[p.name]
+        total = c.market_count(p.name)
+        events = p.event_count(total, c.events.get(p.name), taken) if total else 0
+        b.fill(p.name, max(0, total - taken), events, p.single_share)
     _ = random  # the builder's stream is the world's generation stream

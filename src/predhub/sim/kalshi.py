@@ -10,6 +10,7 @@ answers 429 {"error":"too many requests"} with no Retry-After.
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +19,8 @@ from starlette.routing import BaseRoute, Route
 from predhub.sim.books import top_sizes, yes_book
 from predhub.sim.fmt import dollars, fp, iso, iso_s
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
-from predhub.sim.names import uuid_like
+from predhub.sim.names import EventSpec, MarketSpec, uuid_like
+from predhub.sim.plugins import SimPlugin, Subject
 from predhub.sim.runtime import Sim
 from predhub.sim.trades import TradeRecord
 from predhub.sim.world import CLOSED, DAY, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
@@ -446,3 +448,48 @@ def routes() -> dict[str, list[BaseRoute]]:
             r("/historical/markets/{ticker}", historical_market, 0.08),
         ]
     }
+
+
+def _event_id(j: int, spec: EventSpec, close: float) -> str:
+    d = datetime.fromtimestamp(close, UTC)
+    return f"{spec.series or 'KXSIM'}-{d:%y%b%d}{j:04d}".upper()
+
+
+def _market_id(ev_id: str, ms: MarketSpec, k: int, i: int, slug: str, created: float) -> str:
+    if ms.strike is not None:
+        return f"{ev_id}-T{ms.strike:g}"
+    initials = "".join(w[0] for w in ms.label.split() if w[:1].isalnum()).upper()
+    return f"{ev_id}-{initials or 'Y'}{i + 1}"
+
+
+def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
+    d = datetime.fromtimestamp(close, UTC)
+    if crypto:
+        _, sym, k = subject
+        if inverted:
+            return f"{sym} below {k:g} on {d:%b} {d.day}, {d.year}?"
+        return f"{sym} price above {k:g} on {d:%b} {d.day}, {d.year}?"
+    who, place, _ = subject
+    if inverted:
+        return f"{place} election {d.year}: {who} does not win?"
+    return f"{place} election {d.year}: will {who} win?"
+
+
+PLUGIN = SimPlugin(
+    name=VENUE,
+    prefixes={"KALSHI_URL": "/kalshi/trade-api/v2"},
+    routes=routes,
+    ws_prefixes={"KALSHI_WS_URL": "/kalshi/trade-api/ws/v2"},
+    markets=3_000,
+    small_markets=120,
+    event_count=lambda markets, events, taken: max(1, markets // 3),
+    single_share=0.35,
+    tick=0.01,
+    void_share=0.0,
+    event_id=_event_id,
+    market_id=_market_id,
+    wording=_wording,
+    trade_id=lambda world, m, seq: uuid_like(world.seed, "kalshi-trade", m.native_id, seq),
+    fee=lambda p: 0.07 * p * (1 - p),
+    fee_text="0.07*p*(1-p)",
+)

@@ -8,6 +8,7 @@ strings beside a formatted copy; timestamps are milliseconds. Errors are
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from starlette.routing import BaseRoute, Route
 from predhub.sim.books import yes_book
 from predhub.sim.fmt import iso
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.names import money
+from predhub.sim.plugins import SimPlugin, Subject
 from predhub.sim.polymarket import price_points
 from predhub.sim.runtime import Sim
 from predhub.sim.world import OPEN, RESOLVED, VOIDED, SimMarket, World
@@ -234,3 +237,36 @@ def routes() -> dict[str, list[BaseRoute]]:
             r("/markets/{key}", market, 0.1),
         ]
     }
+
+
+def _finish(m: SimMarket, k: int, rng: random.Random) -> None:
+    m.extra["trade_type"] = "amm" if rng.random() < 0.3 else "clob"
+    m.extra["numeric_id"] = 30_000 + k
+
+
+def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
+    d = datetime.fromtimestamp(close, UTC)
+    if crypto:
+        _, sym, k = subject
+        return f"${sym} {'under' if inverted else 'above'} {money(k)} on {d:%b} {d.day}, 12:00 UTC?"
+    who, place, _ = subject
+    return f"{who} {'loses' if inverted else 'wins'} {place} {d.year}?"
+
+
+PLUGIN = SimPlugin(
+    name=VENUE,
+    prefixes={"LIMITLESS_URL": "/limitless"},
+    routes=routes,
+    ws_prefixes={"LIMITLESS_WS_URL": "/limitless/ws"},
+    markets=300,
+    small_markets=40,
+    event_count=lambda markets, events, taken: markets,
+    single_share=1.0,
+    tick=0.001,
+    event_id=lambda j, spec, close: str(90_000 + j),
+    slug_id=lambda slug, created: f"{slug}-{int(created * 1000)}",
+    finish_market=_finish,
+    wording=_wording,
+    fee=lambda p: 0.01 * p,
+    fee_text="0.01*p",
+)

@@ -159,7 +159,7 @@ def hex_id(seed: int, *parts: object, nbytes: int = 32) -> str:
 
 
 def token_id(seed: int, *parts: object) -> str:
-    """A 76-77 digit decimal id, like Polymarket's ERC-1155 position ids."""
+    """A 76-77 digit decimal id, like on-chain ERC-1155 position ids."""
     return str(int.from_bytes(digest(seed, "token", *parts), "big") % 10**77)
 
 

@@ -7,6 +7,7 @@ Times are unix seconds except order-book and price timestamps (milliseconds).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -14,6 +15,8 @@ from starlette.routing import BaseRoute, Route
 
 from predhub.sim.books import outcome_book
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.names import money
+from predhub.sim.plugins import SimPlugin, Subject
 from predhub.sim.polymarket import price_points
 from predhub.sim.runtime import Sim
 from predhub.sim.world import CLOSED, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
@@ -279,3 +282,32 @@ def routes() -> dict[str, list[BaseRoute]]:
             r("/token/price-history", price_history, 0.15),
         ]
     }
+
+
+def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
+    d = datetime.fromtimestamp(close, UTC)
+    if crypto:
+        name, _, k = subject
+        return f"{name} {'<' if inverted else '>'} {money(k)} on {d:%Y-%m-%d}"
+    who, place, _ = subject
+    if inverted:
+        return f"{who} fails to win {place} {d.year}"
+    return f"{place} {d.year} election winner: {who}"
+
+
+PLUGIN = SimPlugin(
+    name=VENUE,
+    prefixes={"OPINION_URL": "/opinion/openapi"},
+    routes=routes,
+    extra_env={"OPINION_API_KEY": "sim-key"},
+    markets=200,
+    small_markets=30,
+    event_count=lambda markets, events, taken: max(1, int(markets * 0.8)),
+    single_share=0.75,
+    tick=0.001,
+    event_id=lambda j, spec, close: str(5_000 + j),
+    market_id=lambda ev_id, ms, k, i, slug, created: str(10_000 + k),
+    wording=_wording,
+    fee=lambda p: 0.02 * p * (1 - p),
+    fee_text="0.02*p*(1-p)",
+)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -25,7 +26,8 @@ from starlette.routing import BaseRoute
 from predhub.sim.books import outcome_book
 from predhub.sim.fmt import day, iso, num, pg_time
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
-from predhub.sim.names import hex_id, slugify
+from predhub.sim.names import day_text, hex_id, money, slugify
+from predhub.sim.plugins import SimPlugin, Subject
 from predhub.sim.runtime import Sim
 from predhub.sim.trades import TradeRecord
 from predhub.sim.world import CLOSED, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
@@ -837,3 +839,57 @@ def routes() -> dict[str, list[BaseRoute]]:
 
 
 __all__ = ["OPEN", "clob_book", "data_trade", "gamma_market", "routes", "trade_hash"]
+
+
+def _ws_routes() -> list[BaseRoute]:
+    from starlette.routing import WebSocketRoute
+
+    from predhub.sim.polymarket_ws import market_channel
+
+    return [WebSocketRoute(WS_PREFIXES["POLYMARKET_WS_URL"], market_channel)]
+
+
+def _notify(sim: Sim) -> None:
+    from predhub.sim.polymarket_ws import notify
+
+    notify(sim)
+
+
+def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
+    if crypto:
+        name, _, k = subject
+        verb = "stay below" if inverted else "be above"
+        return f"Will {name} {verb} {money(k)} on {day_text(close)}?"
+    who, place, _ = subject
+    year = datetime.fromtimestamp(close, UTC).year
+    return f"Will {who} {'lose' if inverted else 'win'} the {year} {place} election?"
+
+
+WS_PREFIXES = {"POLYMARKET_WS_URL": "/polymarket/ws/market"}
+
+PLUGIN = SimPlugin(
+    name=VENUE,
+    prefixes={
+        "POLYMARKET_GAMMA_URL": "/polymarket/gamma",
+        "POLYMARKET_CLOB_URL": "/polymarket/clob",
+        "POLYMARKET_DATA_URL": "/polymarket/data",
+    },
+    routes=routes,
+    ws_prefixes=WS_PREFIXES,
+    ws_routes=_ws_routes,
+    on_tick=_notify,
+    markets=5_500,
+    small_markets=200,
+    events=1_500,
+    small_events=60,
+    event_count=lambda markets, events, taken: max(1, (events or 0) - taken),
+    single_share=0.55,
+    tick=0.01,
+    unique_event_slugs=True,
+    event_id=lambda j, spec, close: str(20_000 + j),
+    market_id=lambda ev_id, ms, k, i, slug, created: str(500_000 + k),
+    wording=_wording,
+    trade_id=lambda world, m, seq: trade_hash(world.seed, m, seq),
+    fee=lambda price: 0.0,  # the fee-free markets
+    fee_text="0",
+)

@@ -36,7 +36,7 @@ class SimHandle:
         self._http = httpx.Client(base_url=self.base_url, timeout=30)
 
     def url(self, name: str) -> str:
-        """The base URL of one venue API by its setting name, e.g. "KALSHI_URL"."""
+        """The base URL of one venue API by its setting name, e.g. "<PREFIX>_URL"."""
         return self.env[name]
 
     def settings(self, **overrides: Any) -> Settings:

@@ -1,34 +1,20 @@
 """Ground truth: what every market really did, and which markets are the same.
 
-Trade ids here are exactly the ids the venue endpoints expose (Polymarket's
-transactionHash, Kalshi's trade_id); for venues without a public trade feed
-they are the simulator's own stable ids.
+Trade ids here are exactly the ids the venue endpoints expose (each plug-in's
+`trade_id`: a transaction hash, a venue's own trade id); for venues without a
+public trade feed they are the simulator's own stable ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from predhub.sim.names import uuid_like
+from predhub.sim.plugins import SimPlugin, plugin, plugins
 from predhub.sim.world import LinkGroup, SimMarket, World
-
-# Taker fee per contract as a function of price, per venue (approximations of the
-# published schedules; Polymarket's fee-free markets charge nothing).
-FEES: dict[str, Callable[[float], float]] = {
-    "polymarket": lambda p: 0.0,
-    "kalshi": lambda p: 0.07 * p * (1 - p),
-    "limitless": lambda p: 0.01 * p,
-    "opinion": lambda p: 0.02 * p * (1 - p),
-}
 
 
 def trade_id(world: World, m: SimMarket, seq: int) -> str:
-    if m.venue == "kalshi":
-        return uuid_like(world.seed, "kalshi-trade", m.native_id, seq)
-    from predhub.sim.polymarket import trade_hash
-
-    return trade_hash(world.seed, m, seq)
+    return plugin(m.venue).trade_id(world, m, seq)
 
 
 def market_truth(world: World, m: SimMarket, with_trades: bool = True) -> dict[str, Any]:
@@ -97,7 +83,7 @@ def _arbitrage(group: LinkGroup) -> list[dict[str, Any]]:
             yes_a = a.quote(1 if a.link and a.link.inverted else 0)[1]
             no_b = b.quote(0 if b.link and b.link.inverted else 1)[1]
             cost = yes_a + no_b
-            fees = FEES[a.venue](yes_a) + FEES[b.venue](no_b)
+            fees = plugin(a.venue).fee(yes_a) + plugin(b.venue).fee(no_b)
             edge = 1.0 - cost - fees
             if edge > 0:
                 out.append(
@@ -127,5 +113,10 @@ def matches(world: World) -> dict[str, Any]:
         )
     return {
         "groups": groups,
-        "fee_model": "kalshi 0.07*p*(1-p), limitless 0.01*p, opinion 0.02*p*(1-p), polymarket 0",
+        # taker fee per contract at price p, per venue (the simulated schedules)
+        "fee_model": ", ".join(f"{p.name} {p.fee_text}" for p in sorted(plugins(), key=_name)),
     }
+
+
+def _name(p: SimPlugin) -> str:
+    return p.name

@@ -30,12 +30,12 @@ from predhub.sim.names import (
     slugify,
     token_id,
 )
+from predhub.sim.plugins import sim_venues
 from predhub.sim.trades import TradeStore
 
 DAY = 86_400.0
 HOUR = 3_600.0
 OPEN, CLOSED, RESOLVED, VOIDED, UPCOMING = "open", "closed", "resolved", "voided", "upcoming"
-VENUES = ("polymarket", "kalshi", "limitless", "opinion")
 _OPEN_EV, _CLOSE_EV, _RESOLVE_EV = 0, 1, 2
 ARB_START = 0.01  # chance, per trade of a twin, that a cross-listed price starts to stray
 ARB_MEAN_SECONDS = 1_200.0
@@ -161,8 +161,8 @@ class World:
         self.now = start - config.history_hours * HOUR
         self.markets: list[SimMarket] = []
         self.events: list[SimEvent] = []
-        self.by_venue: dict[str, list[SimMarket]] = {v: [] for v in VENUES}
-        self.events_by_venue: dict[str, list[SimEvent]] = {v: [] for v in VENUES}
+        self.by_venue: dict[str, list[SimMarket]] = {v: [] for v in sim_venues()}
+        self.events_by_venue: dict[str, list[SimEvent]] = {v: [] for v in sim_venues()}
         self.index: dict[tuple[str, str], SimMarket] = {}
         self.event_index: dict[tuple[str, str], SimEvent] = {}
         self.token_index: dict[str, tuple[SimMarket, int]] = {}

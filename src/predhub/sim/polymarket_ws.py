@@ -125,7 +125,7 @@ async def _sender(ws: WebSocket, sub: _Sub, sim: Sim) -> None:
         await ws.send_text(frame)
 
 
-async def polymarket_market_channel(ws: WebSocket) -> None:
+async def market_channel(ws: WebSocket) -> None:
     sim: Sim = ws.app.state.sim
     await ws.accept()
     sim.control.record("polymarket", ENDPOINT, 101)
