@@ -1,9 +1,11 @@
 """The contract every venue adapter passes, over real HTTP against the venue simulator.
 
-Parametrized by `venue_names()`: a new adapter module gets these tests for
-free. Each test builds a fresh adapter (fresh breaker) with fast backoff and
-steers the shared simulator through its fault admin endpoint, clearing the
-faults afterwards.
+Parametrized by the venue registry: a new venue package gets these tests for
+free, and each capability its descriptor declares in `has` (events, by-id
+lookups, incremental listing, quotes, books, history, trades, streams,
+search) is checked against the simulator's ground truth. Each test builds a
+fresh adapter (fresh breaker) with fast backoff and steers the shared
+simulator through its fault admin endpoint, clearing the faults afterwards.
 """
 
 from __future__ import annotations
@@ -13,29 +15,31 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from predhub.models import DataError, Market
+from predhub.ingest.refs import ref_of
+from predhub.models import DataError, Market, MarketStatus, Trade
 from predhub.settings import Settings
 from predhub.sim.config import FaultRule, SimConfig
+from predhub.sim.plugins import plugin
 from predhub.sim.testing import SimHandle, running_simulator
-from predhub.venues.base import Capability, Venue
+from predhub.venues.base import Capability, StreamUpdate, Venue
+from predhub.venues.descriptor import descriptor
 from predhub.venues.errors import BreakerOpen, NotJsonError, RetriableError
 from predhub.venues.http import VenueHttp
 from predhub.venues.registry import UnknownVenue, build_venue, venue_names
 
 VENUES = venue_names()
 
-# A field each venue's market parser requires (removed to simulate schema drift).
-DRIFT_FIELD = {
-    "polymarket": "question",
-    "kalshi": "status",
-    "limitless": "title",
-    "opinion": "marketTitle",
-}
+
+def having(capability: Capability) -> list[str]:
+    """The venues whose descriptor declares `capability` (each gets the capability's test)."""
+    return [name for name in VENUES if capability in descriptor(name).has]
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +121,7 @@ def test_every_adapter_is_registered() -> None:
     for name in VENUES:
         cls = type(build_venue(name, Settings()))
         assert cls.name == name
+        assert cls.has == descriptor(name).has
         assert Capability.LIST_MARKETS in cls.has
     with pytest.raises(UnknownVenue, match="dome"):
         build_venue("dome", Settings())  # shut down in April 2026: no adapter
@@ -210,10 +215,10 @@ async def test_breaker_opens_fails_fast_and_closes(name: str, sim: SimHandle, ma
 
 @pytest.mark.parametrize("name", VENUES)
 async def test_schema_drift_costs_items_not_pages(name: str, sim: SimHandle, make: Any) -> None:
-    assert name in DRIFT_FIELD, f"add a required market field of {name} to DRIFT_FIELD"
+    drift_field = plugin(name).required_field  # removed to simulate schema drift
     venue = make(name)
     clean, _, clean_pages = await all_pages(venue)
-    sim.set_faults(FaultRule(venue=name, kind="missing_field", field=DRIFT_FIELD[name], count=1))
+    sim.set_faults(FaultRule(venue=name, kind="missing_field", field=drift_field, count=1))
     items, errors, pages = await all_pages(venue)
     assert pages == clean_pages, "the drifted page did not end the run"
     assert errors, "drifted items are reported"
@@ -253,3 +258,206 @@ def test_venues_check_prints_capabilities_and_reachability(world: SimHandle) -> 
     result = run_cli(env, "venues", "check", "--venue", "kalshi")
     assert result.returncode == 1
     assert "no answer" in result.stdout
+
+
+# --- every capability in `has`, against the ground truth ------------------------------
+
+
+def truth_by_id(sim: SimHandle, name: str) -> dict[str, dict[str, Any]]:
+    return {t["market"]: t for t in sim.truth(venue=name, trades=False)["markets"]}
+
+
+async def open_listed(venue: Venue, sim: SimHandle, n: int) -> list[Market]:
+    """Up to `n` open markets of the venue's first page, as ingestion would hold them."""
+    items, errors = await first_page(venue)
+    assert not errors
+    truth = truth_by_id(sim, venue.name)
+    return [m for m in items if truth[m.native_id]["status"] == "open"][:n]
+
+
+def near(value: object, want: float) -> bool:
+    return value is not None and abs(float(value) - want) < 1e-9  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", having(Capability.LIST_EVENTS))
+async def test_events_are_the_worlds_with_titles(name: str, sim: SimHandle, make: Any) -> None:
+    venue = make(name)
+    events = []
+    async for page in venue.list_events():
+        assert page.errors == [] and page.raw
+        events += page.items
+    truth = list(truth_by_id(sim, name).values())
+    open_per_event = Counter(t["event"] for t in truth if t["status"] == "open")
+    grouped = {event for event, n in open_per_event.items() if n > 1}
+    listed = {e.native_id for e in events}
+    # every open group of markets is listed (single markets may or may not be events)
+    assert grouped <= listed <= {t["event"] for t in truth}
+    assert all(e.venue == name and e.title for e in events)
+
+
+@pytest.mark.parametrize("name", having(Capability.MARKETS_BY_ID))
+async def test_lookups_by_id(name: str, sim: SimHandle, make: Any) -> None:
+    """`markets_by_id` for held markets, and `find_markets` for every id form the
+    venue's descriptor claims (the forms discovery sends straight to the venue)."""
+    venue = make(name)
+    markets = await open_listed(venue, sim, 3)
+    got = await venue.markets_by_id([ref_of(m) for m in markets])
+    assert got.errors == []
+    assert sorted(m.native_id for m in got.items) == sorted(m.native_id for m in markets)
+    assert all(m.status is MarketStatus.OPEN for m in got.items)
+    market = markets[0]
+    keys = [market.native_id, market.condition_id, market.ticker]
+    keys += [o.token_id for o in market.outcomes]
+    patterns = descriptor(name).lookup_ids
+    claimed = [k for k in keys if k and any(p.matches(k) for p in patterns)]
+    assert len(claimed) >= len(patterns), "every declared id form is exercised"
+    for key in [market.native_id, *claimed]:
+        found = await venue.find_markets(key)
+        assert market.native_id in {m.native_id for m in found.items}, key
+
+
+@pytest.mark.parametrize("name", having(Capability.MARKETS_SINCE))
+async def test_incremental_listing_returns_what_changed(
+    name: str, sim: SimHandle, make: Any
+) -> None:
+    venue = make(name)
+    truth = [t for t in truth_by_id(sim, name).values() if t["status"] == "open"]
+    stamps = sorted(t["updated_at"] for t in truth)
+    since = stamps[-5]  # the five most recently changed
+    got: set[str] = set()
+    async for page in venue.list_markets(since=datetime.fromtimestamp(since, UTC)):
+        assert page.errors == []
+        got |= {m.native_id for m in page.items}
+    changed = {t["market"] for t in truth if t["updated_at"] >= since - 1}
+    newest = max(truth, key=lambda t: t["updated_at"])["market"]
+    assert newest in got and got <= changed
+
+
+@pytest.mark.parametrize("name", VENUES)
+async def test_quotes_and_books_match_truth(name: str, sim: SimHandle, make: Any) -> None:
+    venue = make(name)
+    markets = await open_listed(venue, sim, 6)
+    truth = truth_by_id(sim, name)
+    refs = [ref_of(m) for m in markets]
+    quotes = await venue.quotes(refs)
+    assert quotes.errors == [] and len(quotes.items) == 2 * len(refs)
+    for q in quotes.items:
+        want = truth[q.market_native_id]["outcomes"][q.outcome_index]
+        if q.best_bid is not None:  # a venue quoting its book's top quotes the world's
+            assert near(q.best_bid, want["best_bid"]) and near(q.best_ask, want["best_ask"])
+        prices = [v for v in (q.price, q.last, q.mid, q.best_bid) if v is not None]
+        assert prices and all(0 <= v <= 1 for v in prices), q
+    if Capability.ORDER_BOOKS not in descriptor(name).has:
+        return
+    books = await venue.order_books(refs)
+    assert books.errors == [] and books.items
+    if Capability.BATCH_ORDER_BOOKS in descriptor(name).has:
+        assert len(books.items) == 2 * len(refs)
+    for b in books.items:
+        want = truth[b.market_native_id]["outcomes"][b.outcome_index]
+        assert near(b.best_bid, want["best_bid"]) and near(b.best_ask, want["best_ask"])
+        assert b.bids and b.asks
+
+
+@pytest.mark.parametrize("name", having(Capability.PRICE_HISTORY))
+async def test_price_history_is_in_range(name: str, sim: SimHandle, make: Any) -> None:
+    venue = make(name)
+    truth = truth_by_id(sim, name)
+    market = max(await open_listed(venue, sim, 50), key=lambda m: truth[m.native_id]["trade_count"])
+    end = datetime.fromtimestamp(sim.truth(venue=name, trades=False)["now"], UTC)
+    start = end - timedelta(hours=6)
+    history = await venue.price_history(ref_of(market), start=start, end=end)
+    assert history.errors == [] and history.items
+    assert {p.outcome_index for p in history.items} == {0, 1}
+    assert all(0 <= p.price <= 1 and start <= p.ts <= end for p in history.items)
+
+
+@pytest.mark.parametrize("name", having(Capability.TRADES))
+async def test_trades_are_the_worlds_and_resume(name: str) -> None:
+    """Every trade of the busiest market, oldest first; after time moves, reading from
+    the last watermark brings exactly the new ones (same-second neighbours aside)."""
+    with running_simulator(SimConfig.small(seed=5)) as fresh:
+        venue = build_venue(name, fast(fresh))
+        try:
+            listed, _, _ = await all_pages(venue)
+            truth = {t["market"]: t for t in fresh.truth(venue=name)["markets"]}
+            market = max(listed, key=lambda m: truth[m.native_id]["trade_count"])
+            before = truth[market.native_id]
+            assert before["trade_count"] > 5
+            first: list[Trade] = []
+            mark = None
+            async for page in venue.trades_since(ref_of(market), None):
+                assert page.errors == []
+                first += page.items
+                mark = page.watermark or mark
+            assert sorted(t.tx_hash or t.trade_key for t in first) == sorted(
+                t["trade_id"] for t in before["trades"]
+            )
+            assert first == sorted(first, key=lambda t: t.executed_at)
+            fresh.advance(3 * 3600)
+            after = fresh.truth(venue=name, market=market.native_id)
+            newer = [
+                t async for page in venue.trades_since(ref_of(market), mark) for t in page.items
+            ]
+            old = {t.trade_key for t in first}
+            new = [t for t in newer if t.trade_key not in old]
+            assert len(new) == after["trade_count"] - before["trade_count"] > 0
+            assert len(newer) - len(new) <= 5
+        finally:
+            await venue.close()
+
+
+@pytest.mark.parametrize("name", having(Capability.LIVE_STREAM))
+async def test_stream_books_then_silence_resyncs(name: str, sim: SimHandle, make: Any) -> None:
+    venue = make(name, ws_silence_seconds=0.5, ws_ping_seconds=0.2)
+    market = (await open_listed(venue, sim, 1))[0]
+    truth = truth_by_id(sim, name)[market.native_id]
+    updates: list[StreamUpdate] = []
+
+    async def consume() -> None:
+        phase = "first book"
+        async for update in venue.stream([ref_of(market)]):
+            updates.append(update)
+            if phase == "first book" and update.books:
+                sim.set_faults(FaultRule(venue=name, kind="ws_silent"))
+                phase = "silent"
+            elif phase == "silent" and update.resync:
+                sim.clear_faults()
+                phase = "resubscribed"
+            elif phase == "resubscribed" and update.books:
+                return
+
+    await asyncio.wait_for(consume(), 10)
+    first = updates[0]
+    assert {b.outcome_index for b in first.books} == {0, 1}
+    for b in first.books:
+        assert near(b.best_bid, truth["outcomes"][b.outcome_index]["best_bid"])
+    assert any(u.resync for u in updates)
+    assert updates[-1].books  # resubscribed: a fresh book after the resync
+
+
+@pytest.mark.parametrize("name", having(Capability.SEARCH))
+async def test_search_finds_a_listed_question(name: str, sim: SimHandle, make: Any) -> None:
+    venue = make(name)
+    market = (await open_listed(venue, sim, 1))[0]
+    word = max(market.question.split(), key=len)
+    found = await venue.search(word)
+    assert found.errors == [] and found.items, f"nothing found for {word!r}"
+
+
+def test_the_contract_covers_every_capability() -> None:
+    """A capability no contract test checks would let a new venue claim it untested."""
+    checked = {
+        Capability.LIST_MARKETS,  # test_paginates_to_the_end
+        Capability.LIST_EVENTS,
+        Capability.MARKETS_BY_ID,
+        Capability.MARKETS_SINCE,
+        Capability.BATCH_QUOTES,  # test_quotes_and_books_match_truth
+        Capability.ORDER_BOOKS,
+        Capability.BATCH_ORDER_BOOKS,
+        Capability.PRICE_HISTORY,
+        Capability.TRADES,
+        Capability.LIVE_STREAM,
+        Capability.SEARCH,
+    }
+    assert checked == set(Capability)

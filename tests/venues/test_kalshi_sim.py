@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -48,38 +48,6 @@ async def all_markets(venue: KalshiVenue, **kw: Any) -> list[Any]:
     return markets
 
 
-async def test_list_markets_is_every_open_market(
-    kalshi: KalshiVenue, sim_session: SimHandle
-) -> None:
-    listed = await all_markets(kalshi)
-    expected = {m["market"] for m in truth(sim_session)["markets"] if m["status"] == "open"}
-    assert [m.native_id for m in listed] == list(dict.fromkeys(m.native_id for m in listed))
-    assert {m.native_id for m in listed} == expected
-    assert all(m.status is MarketStatus.OPEN and len(m.outcomes) == 2 for m in listed)
-
-
-async def test_list_markets_since_uses_updated_time(
-    kalshi: KalshiVenue, sim_session: SimHandle
-) -> None:
-    world = truth(sim_session)
-    since = world["now"] - 3600
-    delta = await all_markets(kalshi, since=datetime.fromtimestamp(since, UTC))
-    live = {m["market"] for m in world["markets"] if m["updated_at"] > since}
-    got = {m.native_id for m in delta}
-    assert got and got <= live
-    assert all(m.updated_at and m.updated_at.timestamp() > since - 1 for m in delta)
-
-
-async def test_events_carry_titles(kalshi: KalshiVenue, sim_session: SimHandle) -> None:
-    events = []
-    async for page in kalshi.list_events():
-        assert page.errors == []
-        events.extend(page.items)
-    open_events = {m["event"] for m in truth(sim_session)["markets"] if m["status"] == "open"}
-    assert {e.native_id for e in events} == open_events
-    assert all(e.title for e in events)
-
-
 async def test_markets_by_id_reach_settled_and_archived_markets(
     kalshi: KalshiVenue, sim_session: SimHandle
 ) -> None:
@@ -99,43 +67,6 @@ async def test_markets_by_id_reach_settled_and_archived_markets(
         assert market.status is STATUS[m["status"]], m["market"]
         if m["status"] == "resolved":
             assert market.resolution and market.resolution.winning_outcome == m["winner"]
-
-
-async def test_quotes_and_books_match_truth(kalshi: KalshiVenue, sim_session: SimHandle) -> None:
-    world = [m for m in truth(sim_session)["markets"] if m["status"] == "open"][:120]
-    refs = [MarketRef(m["market"], ticker=m["market"]) for m in world]
-    books = await kalshi.order_books(refs)
-    assert books.errors == [] and len(books.items) == 2 * len(world)
-    assert sum(r.endpoint == "/markets/orderbooks" for r in books.raw) == 2  # 100 per call
-    quotes = await kalshi.quotes(refs)
-    assert len(quotes.items) == 2 * len(world)
-    book_of = {(b.market_native_id, b.outcome_index): b for b in books.items}
-    quote_of = {(q.market_native_id, q.outcome_index): q for q in quotes.items}
-    for m in world:
-        yes, no = book_of[(m["market"], 0)], book_of[(m["market"], 1)]
-        want = m["outcomes"][0]
-        assert yes.best_bid == Decimal(f"{want['best_bid']:.4f}")
-        assert yes.best_ask == Decimal(f"{want['best_ask']:.4f}")
-        assert no.best_bid == 1 - yes.best_ask and no.best_ask == 1 - yes.best_bid  # type: ignore[operator]
-        assert quote_of[(m["market"], 0)].best_bid == yes.best_bid
-        assert quote_of[(m["market"], 1)].best_ask == no.best_ask
-
-
-async def test_price_history_from_candles(kalshi: KalshiVenue, sim_session: SimHandle) -> None:
-    world = truth(sim_session)
-    busy = max(
-        (m for m in world["markets"] if m["status"] == "open"), key=lambda m: m["trade_count"]
-    )
-    end = datetime.fromtimestamp(world["now"], UTC)
-    start = end - timedelta(hours=5)
-    ref = MarketRef(busy["market"], ticker=busy["market"], event_native_id=busy["event"])
-    history = await kalshi.price_history(ref, start=start, end=end, interval_seconds=3600)
-    assert history.errors == [] and history.items
-    yes = [p for p in history.items if p.outcome_index == 0]
-    no = {p.ts: p.price for p in history.items if p.outcome_index == 1}
-    assert all(start <= p.ts <= end for p in history.items)
-    assert all(p.price + no[p.ts] == 1 for p in yes)
-    assert [p.ts for p in yes] == sorted({p.ts for p in yes})
 
 
 async def test_trades_resume_from_watermark(

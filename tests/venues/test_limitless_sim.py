@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from predhub.models import Market, MarketStatus
+from predhub.models import Market
 from predhub.settings import Settings
 from predhub.sim.testing import SimHandle
 from predhub.venues.base import MarketRef, OutcomeRef
@@ -81,29 +80,6 @@ async def test_books_and_quotes(limitless: LimitlessVenue, sim_session: SimHandl
     by_key = {(q.market_native_id, q.outcome_index): q for q in quotes.items}
     assert by_key[(clob[0].native_id, 0)].best_bid is not None
     assert by_key[(amm[0].native_id, 0)].price == amm[0].outcomes[0].price
-
-
-async def test_markets_by_slug(limitless: LimitlessVenue) -> None:
-    markets = (await listing(limitless))[:4]
-    got = await limitless.markets_by_id([ref(m) for m in markets] + [MarketRef("no-such-market")])
-    assert [m.native_id for m in got.items] == [m.native_id for m in markets]
-    assert all(m.status is MarketStatus.OPEN for m in got.items)
-
-
-async def test_price_history_in_unit_range(
-    limitless: LimitlessVenue, sim_session: SimHandle
-) -> None:
-    now, _ = truth_by_id(sim_session)
-    markets = await listing(limitless)
-    end = datetime.fromtimestamp(now, UTC)
-    start = end - timedelta(hours=6)
-    for kind in ("amm", "clob"):
-        market = next(m for m in markets if m.extra["trade_type"] == kind)
-        history = await limitless.price_history(ref(market), start=start, end=end)
-        assert history.errors == [] and history.items, kind
-        assert all(Decimal(0) <= p.price <= 1 for p in history.items)
-        assert {p.outcome_index for p in history.items} == {0, 1}
-        assert all(start <= p.ts <= end for p in history.items)
 
 
 async def test_groups_and_amm_books_over_http(scripted: ScriptedServer) -> None:

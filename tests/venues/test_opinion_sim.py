@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -63,24 +61,6 @@ async def test_listing_flattens_categorical_markets(
     async for page in opinion.list_events():
         events.extend(page.items)
     assert {e.native_id for e in events} == {m.event_native_id for m in children}
-
-
-async def test_quotes_books_and_history(opinion: OpinionVenue, sim_session: SimHandle) -> None:
-    now, world = truth(sim_session)
-    markets = [m for m in await listing(opinion) if world[m.native_id]["status"] == "open"][:3]
-    books = await opinion.order_books([ref(m) for m in markets])
-    assert books.errors == [] and len(books.items) == 6
-    for book in books.items:
-        want = world[book.market_native_id]["outcomes"][book.outcome_index]
-        assert book.best_bid == Decimal(f"{want['best_bid']:.3f}")
-        assert book.best_ask == Decimal(f"{want['best_ask']:.3f}")
-    # refs without token ids are looked up first
-    quotes = await opinion.quotes([ref(m, with_tokens=False) for m in markets])
-    assert quotes.errors == [] and len(quotes.items) == 6
-    assert all(q.last is not None and 0 <= q.last <= 1 for q in quotes.items)
-    end = datetime.fromtimestamp(now, UTC)
-    history = await opinion.price_history(ref(markets[0]), start=end - timedelta(hours=6), end=end)
-    assert history.errors == [] and {p.outcome_index for p in history.items} == {0, 1}
 
 
 async def test_markets_by_id_keep_their_event(opinion: OpinionVenue) -> None:

@@ -492,4 +492,5 @@ PLUGIN = SimPlugin(
     trade_id=lambda world, m, seq: uuid_like(world.seed, "kalshi-trade", m.native_id, seq),
     fee=lambda p: 0.07 * p * (1 - p),
     fee_text="0.07*p*(1-p)",
+    required_field="status",
 )

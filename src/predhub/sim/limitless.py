@@ -18,9 +18,9 @@ from starlette.routing import BaseRoute, Route
 from predhub.sim.books import yes_book
 from predhub.sim.fmt import iso
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.history import price_points
 from predhub.sim.names import money
 from predhub.sim.plugins import SimPlugin, Subject
-from predhub.sim.polymarket import price_points
 from predhub.sim.runtime import Sim
 from predhub.sim.world import OPEN, RESOLVED, VOIDED, SimMarket, World
 
@@ -269,4 +269,5 @@ PLUGIN = SimPlugin(
     wording=_wording,
     fee=lambda p: 0.01 * p,
     fee_text="0.01*p",
+    required_field="title",
 )

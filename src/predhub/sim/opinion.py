@@ -15,9 +15,9 @@ from starlette.routing import BaseRoute, Route
 
 from predhub.sim.books import outcome_book
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.history import price_points
 from predhub.sim.names import money
 from predhub.sim.plugins import SimPlugin, Subject
-from predhub.sim.polymarket import price_points
 from predhub.sim.runtime import Sim
 from predhub.sim.world import CLOSED, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
 
@@ -310,4 +310,5 @@ PLUGIN = SimPlugin(
     wording=_wording,
     fee=lambda p: 0.02 * p * (1 - p),
     fee_text="0.02*p*(1-p)",
+    required_field="marketTitle",
 )

@@ -71,6 +71,9 @@ class SimPlugin:
     trade_id: Callable[[World, SimMarket, int], str] = hashed_trade_id
     fee: Callable[[float], float] = lambda price: 0.0  # taker fee per contract at a price
     fee_text: str = "0"
+    # a field of the venue's market payload its adapter cannot do without (the
+    # contract tests remove it to check that schema drift costs items, not pages)
+    required_field: str = ""
 
 
 @cache

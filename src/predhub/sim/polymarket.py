@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute
 from predhub.sim.books import outcome_book
 from predhub.sim.fmt import day, iso, num, pg_time
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.history import price_points
 from predhub.sim.names import day_text, hex_id, money, slugify
 from predhub.sim.plugins import SimPlugin, Subject
 from predhub.sim.runtime import Sim
@@ -692,36 +693,6 @@ def clob_market_by_condition(request: Request, sim: Sim) -> Any:
 _INTERVALS = {"1m": 60, "1h": 3600, "6h": 6 * 3600, "1d": 86400, "1w": 7 * 86400, "max": 10**9}
 
 
-def price_points(
-    sim: Sim, m: SimMarket, outcome: int, start: float, end: float, step: float
-) -> list[tuple[int, float]]:
-    """The last traded price at each step boundary in [start, end] (carried forward)."""
-    w = sim.world
-    trades = w.trades.get(m.idx, 0, w.trades.count(m.idx))
-    start = max(start, m.created_at)
-    end = min(end, w.now)
-    if end < start or step <= 0:
-        return []
-    out: list[tuple[int, float]] = []
-    price: float | None = None
-    i = 0
-    t = start
-    first_yes = (
-        trades[0].price
-        if trades and trades[0].outcome == 0
-        else (1 - trades[0].price if trades else m.price)
-    )
-    while t <= end and len(out) < 20_000:
-        while i < len(trades) and trades[i].ts_ms <= t * 1000:
-            tr = trades[i]
-            price = tr.price if tr.outcome == 0 else 1 - tr.price
-            i += 1
-        yes = price if price is not None else first_yes
-        out.append((int(t), round(yes if outcome == 0 else 1 - yes, 4)))
-        t += step
-    return out
-
-
 def prices_history(request: Request, sim: Sim) -> Any:
     q = request.query_params
     m, outcome = _token(sim, q.get("market"))
@@ -892,4 +863,5 @@ PLUGIN = SimPlugin(
     trade_id=lambda world, m, seq: trade_hash(world.seed, m, seq),
     fee=lambda price: 0.0,  # the fee-free markets
     fee_text="0",
+    required_field="question",
 )

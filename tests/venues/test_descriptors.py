@@ -1,0 +1,182 @@
+"""The venue descriptors are the single source of truth about venues.
+
+Settings, planner budgets, the API's venue parameter, id discovery and the
+simulator are all derived from them; these tests check the derivations, the
+fee models against the venues' documented examples, and that no source file
+outside a venue's own adapter package and simulator plug-in names the venue.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from predhub.scheduler.budget import parse_budget_overrides, profile_for, venue_profile
+from predhub.service.discover import NOT_NAMED, venue_keys
+from predhub.settings import VENUE_NAMES, Settings
+from predhub.sim.plugins import plugin, sim_venues
+from predhub.venues.descriptor import UnknownVenueName, descriptor, descriptors, venue_names
+from predhub.venues.registry import build_venue
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "predhub"
+
+# Files that may name a venue although they are not its own. Each needs a reason.
+NAMING_EXCEPTIONS: dict[str, set[str]] = {
+    # The legacy route's path, /api/<venue>/price, is a published URL that existing
+    # apps call: it is part of the API's contract, not a fact about the venue.
+    "api/routers/compat.py": {"polymarket"},
+}
+
+
+def own_files(name: str) -> set[Path]:
+    """A venue's adapter package and its simulator plug-in module(s)."""
+    files = set((SRC / "venues" / name).rglob("*.py"))
+    files |= set((SRC / "sim").glob(f"{name}.py")) | set((SRC / "sim").glob(f"{name}_*.py"))
+    return files
+
+
+@pytest.mark.parametrize("name", venue_names())
+def test_no_file_outside_a_venues_own_names_it(name: str) -> None:
+    """Strings, identifiers, comments, case-insensitive: a venue is named only at home."""
+    pattern = re.compile(re.escape(name), re.IGNORECASE)
+    allowed = own_files(name) | {
+        SRC / path for path, names in NAMING_EXCEPTIONS.items() if name in names
+    }
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in sorted(SRC.rglob("*.py"))
+        if path not in allowed and pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == [], f"{name} is named outside its adapter and simulator plug-in"
+
+
+def test_every_venue_has_its_adapter_and_simulator_plug_in() -> None:
+    assert venue_names() == VENUE_NAMES == sim_venues()
+    for desc in descriptors():
+        assert (SRC / "venues" / desc.name / "descriptor.py").is_file()
+        assert plugin(desc.name).name == desc.name
+        adapter = build_venue(desc.name, Settings())
+        assert adapter.has == desc.has
+
+
+def test_planner_and_limiter_agree_on_the_rate() -> None:
+    """One figure per venue: the profile's rate is the limiter's own for its endpoint."""
+    for desc in descriptors():
+        host, endpoint = desc.planner.budget_endpoint
+        assert venue_profile(desc.name).requests_per_second == desc.limits[host][endpoint].rate
+    assert venue_profile("limitless").requests_per_second == 5.0
+    assert venue_profile("polymarket").requests_per_second == 20.0  # Data API /trades
+
+
+def test_unknown_venues_fail_loudly() -> None:
+    with pytest.raises(UnknownVenueName, match="known: polymarket, kalshi"):
+        descriptor("foo")
+    with pytest.raises(UnknownVenueName):
+        profile_for("foo", Settings())
+    with pytest.raises(ValueError, match="unknown venue"):
+        parse_budget_overrides("foo=3")
+    with pytest.raises(ValidationError, match="unknown venue foo; allowed: polymarket"):
+        Settings(enabled_venues="kalshi,foo")
+
+
+def test_enabled_venues_foo_is_a_one_line_settings_error() -> None:
+    env = {**os.environ, "ENABLED_VENUES": "foo"}
+    result = subprocess.run(
+        [sys.executable, "-m", "predhub.cli", "config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "ENABLED_VENUES" in lines[0] and "allowed: polymarket, kalshi" in lines[0]
+
+
+def test_settings_keep_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {
+        "POLYMARKET_GAMMA_URL": "http://gamma.test",
+        "KALSHI_URL": "http://kalshi.test",
+        "OPINION_API_KEY": "k-123",
+        "POLYMARKET_TOP_N": "7",
+        "OPINIONTRADE_TOP_N": "3",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.venue("polymarket").url("gamma_url") == "http://gamma.test"
+    assert settings.venue("kalshi").url() == "http://kalshi.test"
+    secret = settings.venue("opinion").secret("api_key")
+    assert secret is not None and secret.get_secret_value() == "k-123"
+    assert settings.venue("polymarket").top_n == 7
+    assert settings.venue("opinion").top_n == 3
+    assert settings.venue("limitless").top_n == descriptor("limitless").settings.top_n
+    assert settings.venues == list(VENUE_NAMES)
+
+
+def test_id_forms_come_from_the_descriptors() -> None:
+    ticker, condition = "KXBTC-25DEC31-T100000", "0x" + "ab" * 32
+    assert venue_keys(ticker, VENUE_NAMES) == [("kalshi", ticker)]
+    assert venue_keys(condition, VENUE_NAMES) == [("polymarket", condition)]
+    assert venue_keys(condition, ["kalshi"]) == []  # its venue is not enabled
+    assert venue_keys("some-slug", VENUE_NAMES) == []
+    assert "a Kalshi ticker" in NOT_NAMED and "a Polymarket condition id" in NOT_NAMED
+
+
+# --- fees: the documented examples -------------------------------------------------------
+
+
+def test_kalshi_fee_rounds_up_to_a_hundredth_of_a_cent() -> None:
+    """A recorded taker fill of 1 contract at 0.52 paid 0.017500 (0.017472 rounded up)."""
+    fees = descriptor("kalshi").fees
+    assert fees.fee(1, 0.52) == pytest.approx(0.0175)
+    assert fees.fee(100, 0.5) == pytest.approx(1.75)  # 0.07 × 100 × 0.25, already on the step
+    assert fees.fee(0, 0.5) == 0
+
+
+def test_polymarket_fee_is_quadratic_at_the_markets_rate() -> None:
+    """Crypto markets (rate 0.07): 1.75 USDC per 100 shares at 0.50."""
+    fees = descriptor("polymarket").fees
+    assert fees.fee(100, 0.5) == pytest.approx(1.75)
+    assert fees.fee(100, 0.99) < fees.fee(100, 0.5)  # cheapest at the extremes
+    assert fees.with_rate(0.0).fee(100, 0.5) == 0  # geopolitics: fee-free
+
+
+def test_opinion_fee_peaks_at_one_percent_with_a_minimum() -> None:
+    """r = 4 %: at p = 0.5 the fee is 1 % of volume; a small trade pays the $0.25 minimum."""
+    fees = descriptor("opinion").fees
+    assert fees.fee(1000, 0.5) == pytest.approx(10.0)
+    assert fees.fee(10, 0.5) == pytest.approx(0.25)
+
+
+def test_limitless_fee_is_a_share_of_the_notional() -> None:
+    """CLOB orders default to feeRateBps 300: 3 % of the money traded."""
+    fees = descriptor("limitless").fees
+    assert fees.fee(100, 0.5) == pytest.approx(1.5)
+    with pytest.raises(ValueError):
+        fees.fee(1, 1.5)
+
+
+def test_deep_links() -> None:
+    links = descriptor("polymarket").links
+    assert links.event_url(event_slug="fed-rates") == "https://polymarket.com/event/fed-rates"
+    assert (
+        links.market_url(event_slug="fed-rates", market_slug="cut-in-june")
+        == "https://polymarket.com/event/fed-rates/cut-in-june"
+    )
+    assert (
+        descriptor("limitless").links.market_url(market_slug="btc-100k")
+        == "https://limitless.exchange/markets/btc-100k"
+    )
+    assert (
+        descriptor("opinion").links.market_url(market_id="1274")
+        == "https://app.opinion.trade/detail?topicId=1274"
+    )
