@@ -45,17 +45,9 @@ def _start(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
     ]  # fmt: skip
     if args.small:
         cmd += [
-            "--polymarket",
-            "500",
-            "--polymarket-events",
-            "150",
-            "--kalshi",
-            "300",
-            "--limitless",
-            "50",
-            "--opinion",
-            "40",
-        ]
+            "--markets", "polymarket=500", "--events", "polymarket=150",
+            "--markets", "kalshi=300", "--markets", "limitless=50", "--markets", "opinion=40",
+        ]  # fmt: skip
     return subprocess.Popen(cmd, env={**os.environ, "LOG_LEVEL": "WARNING"})
 
 

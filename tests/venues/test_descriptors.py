@@ -31,6 +31,9 @@ NAMING_EXCEPTIONS: dict[str, set[str]] = {
     # The legacy route's path, /api/<venue>/price, is a published URL that existing
     # apps call: it is part of the API's contract, not a fact about the venue.
     "api/routers/compat.py": {"polymarket"},
+    # An applied migration never changes (its checksum is recorded in every database);
+    # its column comments say which venue ids the columns first held.
+    "db/migrations/0001_initial.sql": {"polymarket", "kalshi", "limitless"},
 }
 
 
@@ -43,14 +46,17 @@ def own_files(name: str) -> set[Path]:
 
 @pytest.mark.parametrize("name", venue_names())
 def test_no_file_outside_a_venues_own_names_it(name: str) -> None:
-    """Strings, identifiers, comments, case-insensitive: a venue is named only at home."""
+    """Strings, identifiers, comments, case-insensitive, in every source file (Python,
+    SQL, the dashboard): a venue is named only at home."""
     pattern = re.compile(re.escape(name), re.IGNORECASE)
     allowed = own_files(name) | {
         SRC / path for path, names in NAMING_EXCEPTIONS.items() if name in names
     }
+    sources = [p for p in sorted(SRC.rglob("*")) if p.is_file() and p.suffix != ".pyc"]
+    assert any(p.suffix == ".sql" for p in sources) and any(p.suffix == ".html" for p in sources)
     offenders = [
         str(path.relative_to(SRC))
-        for path in sorted(SRC.rglob("*.py"))
+        for path in sources
         if path not in allowed and pattern.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == [], f"{name} is named outside its adapter and simulator plug-in"

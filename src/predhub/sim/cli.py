@@ -73,6 +73,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         host = host or settings.sim_host
         port = settings.sim_port if port is None else port
+        counts = {"markets": _counts(markets, "--markets"), "events": _counts(events, "--events")}
         if env:
             for name, value in adapter_env(host, port).items():
                 typer.echo(f"export {name}={value}")
@@ -84,8 +85,8 @@ def register(app: typer.Typer) -> None:
         config = SimConfig(
             seed=seed,
             speed=speed,
-            markets=_counts(markets, "--markets"),
-            events=_counts(events, "--events"),
+            markets=counts["markets"],
+            events=counts["events"],
             latency_scale=latency_scale,
             rate_limits=not no_rate_limits,
         )
