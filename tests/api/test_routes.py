@@ -12,6 +12,7 @@ from api_support import ADMIN_KEY
 
 from predhub.api.keys import create_key
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
+from predhub.venues.descriptor import venue_names
 
 COND = "0x" + "cd" * 32
 
@@ -416,3 +417,20 @@ async def test_metrics_expose_routes_tiers_and_joins(
 async def test_dashboard_and_docs_are_served(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 200
+
+
+async def test_the_venue_parameter_lists_the_registry(client: httpx.AsyncClient) -> None:
+    """Every venue filter takes exactly the registry's names: OpenAPI lists them,
+    anything else is a 422 that says which names are allowed."""
+    names = list(venue_names())
+    schema = (await client.get("/openapi.json")).json()
+    for path in ("/v1/markets", "/v1/events", "/v1/search", "/v1/top"):
+        params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        ref = params["venue"]["schema"]["anyOf"][0]["$ref"].rsplit("/", 1)[-1]
+        assert schema["components"]["schemas"][ref]["enum"] == names, path
+    for path in ("/v1/markets", "/v1/events", "/v1/top"):
+        response = await client.get(path, params={"venue": "foo"})
+        assert_error(response, 422)
+        assert "kalshi" in response.text
+    for name in names:  # each venue has its own top-N setting
+        assert (await client.get("/v1/top", params={"venue": name})).status_code == 200
