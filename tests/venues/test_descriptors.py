@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from predhub.scheduler.budget import parse_budget_overrides, profile_for, venue_profile
+from predhub.scheduler.budget import profile_for, venue_profile
 from predhub.service.discover import NOT_NAMED, venue_keys
 from predhub.settings import VENUE_NAMES, Settings
 from predhub.sim.plugins import plugin, sim_venues
@@ -85,9 +85,9 @@ def test_unknown_venues_fail_loudly() -> None:
         descriptor("foo")
     with pytest.raises(UnknownVenueName):
         profile_for("foo", Settings())
-    with pytest.raises(ValueError, match="unknown venue"):
-        parse_budget_overrides("foo=3")
-    with pytest.raises(ValidationError, match="unknown venue foo; allowed: polymarket"):
+    with pytest.raises(ValidationError, match="unknown venue 'foo'; venues are polymarket"):
+        Settings(venue_request_budgets="foo=3")
+    with pytest.raises(ValidationError, match="unknown venue 'foo'; venues are polymarket"):
         Settings(enabled_venues="kalshi,foo")
 
 
@@ -104,7 +104,7 @@ def test_enabled_venues_foo_is_a_one_line_settings_error() -> None:
     assert result.returncode == 2
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert len(lines) == 1, lines
-    assert "ENABLED_VENUES" in lines[0] and "allowed: polymarket, kalshi" in lines[0]
+    assert "ENABLED_VENUES" in lines[0] and "venues are polymarket, kalshi" in lines[0]
 
 
 def test_settings_keep_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
