@@ -34,6 +34,9 @@ NAMING_EXCEPTIONS: dict[str, set[str]] = {
     # An applied migration never changes (its checksum is recorded in every database);
     # its column comments say which venue ids the columns first held.
     "db/migrations/0001_initial.sql": {"polymarket", "kalshi", "limitless"},
+    # Same: this applied migration derives the price in SQL with one venue's display
+    # spread (10c) written in; a later migration should read it from the descriptors.
+    "db/migrations/0006_price_source.sql": {"polymarket"},
 }
 
 

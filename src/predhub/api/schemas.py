@@ -32,7 +32,7 @@ class OutcomeQuote(BaseModel):
         description=(
             "The rule that produced `price`: `mid` (midpoint of best_bid and best_ask), "
             "`last_trade` (the spread is wider than the venue shows a midpoint for, "
-            "Polymarket 10c, or one side is missing), `display` (the venue's own "
+            "or one side is missing), `display` (the venue's own "
             "displayed price, no bid, ask or last trade known)"
         ),
     )
