@@ -31,11 +31,11 @@ from predhub.db.embedded import EmbeddedPostgres
 from predhub.ingest.pipeline import Ingestor
 from predhub.logging import configure_logging
 from predhub.models import SyncPriority
-from predhub.scheduler.budget import budget_per_minute
 from predhub.scheduler.cadence import PRIORITY_ORDER, Cadences, DataKind
 from predhub.scheduler.worker import VenueWorker
 from predhub.sim.config import SimConfig
 from predhub.sim.testing import running_simulator
+from predhub.venues.budget import budget_per_minute
 from predhub.venues.registry import build_venue
 
 

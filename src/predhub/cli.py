@@ -18,9 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from predhub.db import migrate
-from predhub.db.connect import DatabaseUnavailable, connect, resolve_database
-from predhub.db.embedded import EmbeddedPostgresError
-from predhub.errors import UsageProblem
+from predhub.db.connect import connect, resolve_database
+from predhub.errors import PredhubError, UsageError, UsageProblem
 from predhub.logging import configure_logging
 from predhub.settings import Settings, get_settings, mask_url
 
@@ -128,9 +127,9 @@ def _register_stage_commands() -> None:
 _register_stage_commands()
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, *, code: int = 2) -> NoReturn:
     err_console.print(f"predhub: {message}", style="bold red", highlight=False, soft_wrap=True)
-    raise SystemExit(2)
+    raise SystemExit(code)
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -151,15 +150,13 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def main() -> None:
-    """Entry point: configuration and connection problems exit 2 with one line."""
+    """Entry point: a predhub error is one line; one the user can fix exits 2, others 1."""
     try:
         app()
     except ValidationError as exc:
         _fail(describe_validation_error(exc))
-    except (DatabaseUnavailable, EmbeddedPostgresError, migrate.MigrationError) as exc:
-        _fail(str(exc))
-    except UsageProblem as exc:
-        _fail(str(exc))
+    except PredhubError as exc:
+        _fail(str(exc), code=2 if isinstance(exc, UsageError) else 1)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 from api_support import ADMIN_KEY
+from fastapi import FastAPI
 
 from predhub.api.keys import create_key
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
@@ -434,3 +435,18 @@ async def test_the_venue_parameter_lists_the_registry(client: httpx.AsyncClient)
         assert "kalshi" in response.text
     for name in names:  # each venue has its own top-N setting
         assert (await client.get("/v1/top", params={"venue": name})).status_code == 200
+
+
+async def test_a_bug_while_asking_the_venue_for_a_never_seen_id_is_a_500(
+    app: FastAPI, refresher: WritingRefresher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No stored row to fall back on: a bug is an internal error, not a 'not found'."""
+
+    async def broken(venue: str, key: str) -> list[int]:
+        return [1 // 0]
+
+    monkeypatch.setattr(refresher, "discover", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/v1/markets/" + "0x" + "ab" * 32 + "/price")
+    assert_error(response, 500, "internal_error")

@@ -9,9 +9,8 @@ import asyncpg
 import pytest
 
 from predhub.ingest.pipeline import Ingestor
-from predhub.scheduler import budget
 from predhub.sim.testing import running_simulator
-from predhub.venues.http import REQUEST_GATE
+from predhub.venues import budget
 from predhub.venues.polymarket import adapter
 from predhub.venues.registry import build_venue
 
@@ -49,21 +48,17 @@ async def test_trade_paging_waits_for_the_next_minute_instead_of_passing_the_cap
                 clock.advance(seconds)
 
             sim.reset_stats()
+            account = budget.VenueBudget(pool, "polymarket", cap=CAP, clock=clock, sleep=sleep)
             allowances = []
             for market_id in ids:  # one job per market, as a tiny budget plans them
                 # As the worker does: reserve the job's estimate (one request), or
                 # leave the job for the next minute.
-                while not await budget.reserve(pool, "polymarket", 1, cap=CAP, now=clock()):
+                while not await account.reserve(1):
                     await sleep(60 - clock().second)
-                allowance = budget.Allowance(
-                    pool, "polymarket", reserved=1, cap=CAP, clock=clock, sleep=sleep
-                )
+                allowance = account.allowance(reserved=1)
                 allowances.append(allowance)
-                token = REQUEST_GATE.set(allowance.spend)
-                try:
+                with budget.drawing(allowance):
                     await ingestor.sync_trades([market_id])
-                finally:
-                    REQUEST_GATE.reset(token)
                 await allowance.release()
             book_minute()
         finally:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from predhub.scheduler import budget, jobs
+from predhub.scheduler import jobs
+from predhub.venues import budget
 
 NOW = datetime(2026, 5, 1, 12, 0, 30, tzinfo=UTC)
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from rich.console import Console
 
-from predhub.scheduler import budget, jobs
+from predhub.scheduler import jobs
 from predhub.scheduler.cadence import DataKind
 from predhub.scheduler.status import collect_status, human_seconds, render
 from predhub.settings import Settings
+from predhub.venues import budget
 
 from .helpers import add_market
 

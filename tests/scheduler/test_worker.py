@@ -10,11 +10,11 @@ import asyncpg
 import pytest
 
 from predhub.ingest.pipeline import Ingestor
-from predhub.scheduler import budget
 from predhub.scheduler.worker import VenueWorker
 from predhub.settings import Settings
 from predhub.sim.config import FaultRule
 from predhub.sim.testing import SimHandle, running_simulator
+from predhub.venues import budget
 from predhub.venues.base import Venue
 from predhub.venues.registry import build_venue
 

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from service_support import running_service
 
-from predhub.service.errors import NotFound
+from predhub.service.errors import MarketNotFound
 from predhub.service.freshness import CacheState
 from predhub.service.service import MarketDataService
 from predhub.service.tiers import Freshness
@@ -104,15 +104,15 @@ async def test_concurrent_requests_for_a_never_seen_id_make_one_lookup(
 async def test_an_id_the_venue_does_not_know_is_a_404_that_says_so(
     sim: SimHandle, empty_hub: MarketDataService
 ) -> None:
-    with pytest.raises(NotFound, match="polymarket has no market"):
+    with pytest.raises(MarketNotFound, match="polymarket has no market"):
         await empty_hub.price("0x" + "ab" * 32, T3)
     asked = sim.count("polymarket")
-    with pytest.raises(NotFound, match="polymarket has no market"):
+    with pytest.raises(MarketNotFound, match="polymarket has no market"):
         await empty_hub.price("0x" + "ab" * 32, T3)
     assert sim.count("polymarket") == asked, "a miss is remembered for a while"
-    with pytest.raises(NotFound, match="does not name a venue"):
+    with pytest.raises(MarketNotFound, match="does not name a venue"):
         await empty_hub.price("some-slug-nobody-has", T3)
-    with pytest.raises(NotFound, match="not enabled"):
+    with pytest.raises(MarketNotFound, match="not enabled"):
         await empty_hub.price("opinion:123", T3)
 
 
@@ -121,7 +121,7 @@ async def test_an_unreachable_venue_is_a_404_naming_the_failure(
 ) -> None:
     truth = _open_market(sim, "polymarket")
     sim.set_faults(FaultRule(venue="polymarket", kind="error", status=503))
-    with pytest.raises(NotFound, match="polymarket could not be asked"):
+    with pytest.raises(MarketNotFound, match="polymarket could not be asked"):
         await empty_hub.price(truth["condition_id"], T3)
     sim.clear_faults()
     answer = await empty_hub.price(truth["condition_id"], T3)
@@ -134,7 +134,7 @@ async def test_database_only_mode_never_asks_a_venue(
     truth = _open_market(sim, "polymarket")
     sim.reset_stats()
     async for svc in _service(sim, pool, db_url, database_only_mode=True):
-        with pytest.raises(NotFound, match="DATABASE_ONLY_MODE"):
+        with pytest.raises(MarketNotFound, match="DATABASE_ONLY_MODE"):
             await svc.price(truth["condition_id"], T3)
     assert sim.count("polymarket") == 0
 

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from service_support import make_settings
 
-from predhub.service.errors import MalformedId, NotFound, TooManyIds
+from predhub.service.errors import MalformedId, MarketNotFound, TooManyIds
 from predhub.service.freshness import CacheState
 from predhub.service.ids import validate_id
 from predhub.service.notify import Listener
@@ -131,7 +131,7 @@ async def test_venue_outage_serves_last_known_data_as_stale(
 
 
 async def test_unknown_id_is_not_found(service: MarketDataService) -> None:
-    with pytest.raises(NotFound, match="no market"):
+    with pytest.raises(MarketNotFound, match="no market"):
         await service.price("kalshi:NEVER-SEEN", T3)
     answers = await service.prices(["999999"], T3)
     assert answers[0].error is not None and answers[0].body is None

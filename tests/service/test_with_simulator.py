@@ -14,13 +14,17 @@ import asyncpg
 import orjson
 import pytest
 from service_support import running_service
+from structlog.testing import capture_logs
 
 from predhub.ingest.pipeline import Ingestor
-from predhub.scheduler.budget import minute_of, venue_cap_per_minute
 from predhub.service.freshness import CacheState
+from predhub.service.metrics import REFRESH_BUGS
 from predhub.service.service import MarketDataService
+from predhub.service.singleflight import INTERNAL_REASON
 from predhub.service.tiers import Freshness
 from predhub.sim.testing import SimHandle
+from predhub.venues.budget import minute_of, venue_cap_per_minute
+from predhub.venues.polymarket import parse as polymarket_parse
 from predhub.venues.registry import build_venue
 
 T2A = Freshness("T2a", 2.0)
@@ -184,3 +188,29 @@ async def test_refreshes_draw_from_the_venues_shared_budget(
     assert "budget" in doc["stale_reason"] and venue in doc["stale_reason"]
     assert doc["outcomes"], "the last known quotes are still served"
     assert await _used(pool, venue, minute) == cap
+
+
+async def test_a_bug_during_a_refresh_serves_the_stored_row_with_a_generic_reason(
+    sim_service: MarketDataService,
+    loaded: SimHandle,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A genuine bug is not a venue failure: logged with its traceback, counted, not worded."""
+    (market_id,) = await _open_ids(pool, "polymarket", 1)
+    await _make_stale(pool, [market_id], sim_service)
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        return 1 / 0
+
+    monkeypatch.setattr(polymarket_parse, "parse_side_prices", broken)
+    bugs = REFRESH_BUGS.labels("polymarket")._value.get()
+    with capture_logs() as logs:
+        doc = orjson.loads((await sim_service.price(str(market_id), T2A)).body or b"")
+    assert doc["stale"] is True and doc["cache"] == "stale"
+    assert doc["stale_reason"] == INTERNAL_REASON
+    assert doc["outcomes"], "the stored quotes are still served"
+    (logged,) = [e for e in logs if e["event"] == "service.refresh_bug"]
+    assert isinstance(logged["exc_info"], ZeroDivisionError)
+    assert logged["exc_info"].__traceback__ is not None
+    assert REFRESH_BUGS.labels("polymarket")._value.get() == bugs + 1

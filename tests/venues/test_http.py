@@ -17,10 +17,10 @@ from predhub.venues.breaker import BreakerState
 from predhub.venues.errors import (
     BreakerOpen,
     FatalError,
-    NotFound,
     NotJsonError,
     RateLimited,
     RetriableError,
+    VenueNotFound,
 )
 from predhub.venues.http import VenueHttp, parse_retry_after
 from predhub.venues.metrics import VenueMetrics, VenueMetricsCollector
@@ -181,12 +181,12 @@ async def test_4xx_is_fatal_without_retry(scripted: ScriptedServer, http: VenueH
         "/book", Reply(404, {"error": "No orderbook exists for the requested token id"})
     )
     scripted.script("/bad", Reply(400, {"error": "Invalid token id"}))
-    with pytest.raises(NotFound) as nf:
+    with pytest.raises(VenueNotFound) as nf:
         await http.get_json("/book")
     assert "No orderbook exists" in str(nf.value)
     with pytest.raises(FatalError) as fe:
         await http.get_json("/bad")
-    assert not isinstance(fe.value, NotFound)
+    assert not isinstance(fe.value, VenueNotFound)
     assert fe.value.status == 400
     assert scripted.hits("/book") == 1
     assert scripted.hits("/bad") == 1

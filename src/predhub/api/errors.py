@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from predhub.errors import PredhubError, UsageError
 from predhub.service.catalog import DATABASE_UNAVAILABLE, DatabaseValueError
 from predhub.service.errors import ServiceError
 
@@ -42,15 +43,30 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class ApiError(Exception):
-    """An error raised by a route, rendered in the one error shape."""
+class ApiError(PredhubError, UsageError):
+    """The request cannot be answered as asked (a 4xx in the one error shape)."""
 
     def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
-        self.message = message
         self.details = details
+
+
+class BodyTooLarge(StarletteHTTPException, ApiError):
+    """The request body is larger than allowed.
+
+    An HTTP exception first, so that FastAPI re-raises it from body parsing
+    (rather than calling it a malformed body) and the size guard answers 413.
+    """
+
+    def __init__(self, limit: int) -> None:
+        message = f"request bodies are at most {limit} bytes"
+        StarletteHTTPException.__init__(self, 413, message)
+        self.message = message
+        self.status = 413
+        self.code = "payload_too_large"
+        self.details = {"limit": limit}
 
 
 def error_response(

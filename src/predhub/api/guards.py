@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from predhub.api.errors import BodyTooLarge
 from predhub.api.keys import is_admin_key
 from predhub.service.ids import ascii_int
 
@@ -120,13 +120,6 @@ def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
         return chosen.decode("ascii").strip() or None
     except UnicodeDecodeError:
         return None
-
-
-class BodyTooLarge(HTTPException):
-    """The request body is larger than allowed (413, through the usual error handler)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request bodies are at most {limit} bytes")
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -16,11 +16,8 @@ from typing import Any
 import asyncpg
 
 from predhub.db.embedded import EmbeddedPostgres
+from predhub.db.errors import DatabaseUnavailable as DatabaseUnavailable
 from predhub.settings import Settings
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database could not be reached."""
 
 
 @dataclass

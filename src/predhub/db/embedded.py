@@ -33,16 +33,14 @@ from pathlib import Path
 
 import structlog
 
+from predhub.db.errors import EmbeddedPostgresError as EmbeddedPostgresError
+
 log = structlog.get_logger(__name__)
 
 SYSTEM_USER = "predhub_pg"
 # Where useradd lives on Linux distributions; searched explicitly because root's
 # PATH (cron, a container's `env -i`, some sudo set-ups) often lacks the sbin dirs.
 SYSTEM_TOOL_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
-
-
-class EmbeddedPostgresError(RuntimeError):
-    """The embedded PostgreSQL could not be started."""
 
 
 def _bin_dir() -> Path:

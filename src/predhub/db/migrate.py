@@ -15,6 +15,8 @@ from importlib import resources
 import asyncpg
 import structlog
 
+from predhub.db.errors import MigrationError as MigrationError
+from predhub.db.errors import MissingExtension as MissingExtension
 from predhub.db.queries import load
 
 log = structlog.get_logger(__name__)
@@ -24,14 +26,6 @@ REQUIRED_EXTENSIONS = ("pg_trgm", "unaccent")
 OPTIONAL_EXTENSIONS = ("pg_stat_statements",)
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _Q = load("migrate")
-
-
-class MigrationError(RuntimeError):
-    """The schema could not be brought up to date."""
-
-
-class MissingExtension(MigrationError):
-    """The server lacks a PostgreSQL extension predhub needs."""
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from predhub.venues.base import (
     Venue,
     VenueError,
 )
-from predhub.venues.metrics import VENUE_METRICS
+from predhub.venues.http import REQUEST_GATE
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -91,18 +91,27 @@ class Ingestor:
         self.concurrency = max(1, min(settings.http_concurrency, settings.db_pool_max * 4))
 
     # ------------------------------------------------------------------ plumbing
-    def _counters(self) -> tuple[int, int]:
-        """(requests, retries) of this venue so far, from the HTTP layer's counters."""
-        totals = VENUE_METRICS.venue_totals(self.name)
-        return totals.requests, totals.retries
-
     @contextlib.asynccontextmanager
     async def _load(self, kind: str | None) -> AsyncIterator[_Run]:
-        """Time a load, count its venue traffic and record it in ops.loads (when `kind`)."""
+        """Time a load, count its venue traffic and record it in ops.loads (when `kind`).
+
+        The traffic is counted at the HTTP layer's request gate, around any
+        gate the caller set (a budget), so it is this load's alone.
+        """
         started = time.perf_counter()
-        requests0, retries0 = self._counters()
         load_id = await runs.begin_load(self.pool, self.name, kind) if kind else None
         run = _Run(load_id)
+        run.summary.venue = self.name
+        attempts = [0, 0]  # requests sent, of which retries
+        outer = REQUEST_GATE.get()
+
+        async def count(attempt: int) -> None:
+            if outer is not None:
+                await outer(attempt)
+            attempts[0] += 1
+            attempts[1] += attempt > 0
+
+        token = REQUEST_GATE.set(count)
         error: str | None = None
         try:
             yield run
@@ -110,9 +119,9 @@ class Ingestor:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            requests1, retries1 = self._counters()
-            run.summary.requests = max(run.summary.requests, requests1 - requests0)
-            run.summary.retries = retries1 - retries0
+            REQUEST_GATE.reset(token)
+            run.summary.requests = max(run.summary.requests, attempts[0])
+            run.summary.retries = attempts[1]
             run.summary.seconds = time.perf_counter() - started
             if load_id is not None:
                 with contextlib.suppress(Exception):
@@ -168,8 +177,8 @@ class Ingestor:
         run.add(part)
         return part
 
-    def _failed(self, run: _Run, what: str, exc: BaseException, **context: Any) -> None:
-        run.summary.failures += 1
+    def _failed(self, run: _Run, what: str, exc: VenueError, **context: Any) -> None:
+        run.summary.errors.append(exc)
         log.warning(
             "ingest.venue_call_failed", venue=self.name, call=what, error=str(exc), **context
         )

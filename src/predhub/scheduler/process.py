@@ -16,11 +16,11 @@ import structlog
 
 from predhub.db.queries import load
 from predhub.ingest.pipeline import Ingestor
-from predhub.scheduler.budget import minute_of
 from predhub.scheduler.streams import StreamConsumer
 from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, worker_id
 from predhub.settings import Settings
 from predhub.venues.base import Capability, Venue, VenueError
+from predhub.venues.budget import minute_of
 from predhub.venues.registry import build_venue
 
 _Q = load("scheduler_jobs")

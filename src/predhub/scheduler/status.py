@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from predhub.db.queries import load
-from predhub.scheduler.budget import budget_per_minute, minute_of
 from predhub.scheduler.cadence import PRIORITY_ORDER, DataKind
 from predhub.settings import Settings
+from predhub.venues.budget import budget_per_minute, minute_of
 
 _Q = load("scheduler_status")
 

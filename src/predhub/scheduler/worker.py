@@ -34,7 +34,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
+from predhub.db.errors import DATABASE_FAILURES
 from predhub.db.queries import load
+from predhub.errors import PredhubError
 from predhub.ingest.summary import LoadSummary
 from predhub.models import SyncPriority
 from predhub.scheduler import budget, jobs, periodic
@@ -44,7 +46,7 @@ from predhub.scheduler.priority import recompute_priorities
 from predhub.scheduler.runner import KIND_PRIORITY, IngestorLike, JobKind, run_job
 from predhub.settings import Settings
 from predhub.venues.base import Capability, Venue
-from predhub.venues.http import REQUEST_GATE
+from predhub.venues.budget import Allowance, VenueBudget, drawing, minute_of, used_this_minute
 
 _Q = load("scheduler_worker")
 
@@ -73,12 +75,9 @@ _DATA_KINDS = frozenset(k.value for k in DataKind)
 _PRIORITY_RANK = {p: len(PRIORITY_ORDER) - i for i, p in enumerate(PRIORITY_ORDER)}
 
 # What a lost, restarting or full database raises.
-DATABASE_ERRORS = (
-    OSError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,  # a terminated session's connection, reused
-)
+DATABASE_ERRORS = DATABASE_FAILURES
+# What a job may fail of without a bug: its own errors, or the database's.
+JOB_FAILURES: tuple[type[Exception], ...] = (PredhubError, *DATABASE_ERRORS)
 
 _STATES = _Q.market_states
 
@@ -148,7 +147,8 @@ class VenueWorker:
         # another time line; the engine then stamps the markets it synced itself.
         self.restamp = restamp
         self.cadences = Cadences.from_settings(settings)
-        self.cap = budget.budget_per_minute(self.name, settings)
+        self.budget = VenueBudget.for_workers(pool, self.name, settings, clock=clock, sleep=sleep)
+        self.cap = self.budget.cap
         # Trade syncs page on, so a job may take more requests than reserved;
         # reservations stop short of the cap to leave room for that overshoot.
         self.reserve_cap = max(1, math.floor(self.cap * (1 - budget.OVERSHOOT_HEADROOM)))
@@ -241,7 +241,7 @@ class VenueWorker:
             busy = {DataKind(k): ids for k, ids in busy_raw.items() if k in _DATA_KINDS}
             room = self.cycle_budget()
             if drain:
-                used = await budget.used_this_minute(conn, self.name, now)
+                used = await used_this_minute(conn, self.name, now)
                 room = max(room, self.reserve_cap - used)
             room -= await jobs.queued_cost(conn, self.name)
             planned = plan(
@@ -303,11 +303,9 @@ class VenueWorker:
                     )
                 out_of_budget = False
                 for job in claimed:
-                    if out_of_budget or not await budget.reserve(
-                        self.pool, self.name, job.cost, cap=cap, now=now
-                    ):
+                    if out_of_budget or not await self.budget.reserve(job.cost, cap=cap, now=now):
                         out_of_budget = True
-                        next_minute = budget.minute_of(now) + timedelta(minutes=1)
+                        next_minute = minute_of(now) + timedelta(minutes=1)
                         await jobs.release(self.pool, job, self.owner, run_after=next_minute)
                         report.deferred += 1
                         continue
@@ -348,23 +346,20 @@ class VenueWorker:
         keeper = asyncio.create_task(self._keep_lease(job))
         error: str | None = None
         summary = LoadSummary()
-        allowance = budget.Allowance(
-            self.pool,
-            self.name,
-            reserved=job.cost,
-            cap=self.cap,
-            clock=self.clock,
-            sleep=self.sleep,
-        )
-        gate = REQUEST_GATE.set(allowance.spend)
+        allowance = self.budget.allowance(reserved=job.cost)
         try:
-            summary = await run_job(self.ingestor, job.kind, job.market_ids)
+            with drawing(allowance):
+                summary = await run_job(self.ingestor, job.kind, job.market_ids)
+            summary.raise_failures()
         # The job boundary: whatever one job raises is recorded against that
-        # job and retried with backoff; the worker itself carries on.
+        # job and retried with backoff; the worker itself carries on. A bug is
+        # logged with its traceback as well.
+        except JOB_FAILURES as exc:
+            error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+            log.error("worker.job_bug", venue=self.name, job=job.id, kind=job.kind, exc_info=exc)
         finally:
-            REQUEST_GATE.reset(gate)
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
@@ -384,18 +379,14 @@ class VenueWorker:
         report: CycleReport,
         summary: LoadSummary,
         error: str | None,
-        allowance: budget.Allowance,
+        allowance: Allowance,
     ) -> None:
         """Book the job's budget and finish it: done, or failed and requeued with backoff."""
         now = self.clock()
-        if error is None and summary.failures:
-            error = f"{summary.failures} venue call(s) failed"
         # Every request was reserved before it left (the allowance): give back
         # what was reserved and not used, then book errors and retries.
         await allowance.release()
-        await budget.book(
-            self.pool,
-            self.name,
+        await self.budget.book(
             now=now,
             errors=summary.failures + (1 if error and not summary.failures else 0),
             retries=summary.retries,

@@ -25,10 +25,11 @@ import asyncpg
 import structlog
 
 from predhub.db.queries import load
+from predhub.errors import PredhubError
 from predhub.service import metrics
 from predhub.service.ids import parse_venue_ref, resolve_ids
 from predhub.service.refresh import Refresher
-from predhub.service.singleflight import REFRESH_ERRORS, describe
+from predhub.service.singleflight import describe, within
 from predhub.venues.descriptor import descriptors
 
 _Q = load("service_reads")
@@ -123,8 +124,14 @@ class Discovery:
         result: Lookup = "the lookup did not complete"
         try:
             result = await self._locked_lookup(key)
-        except REFRESH_ERRORS as exc:
+        except PredhubError as exc:
             result = describe(exc)
+        except Exception as exc:
+            # A bug: no stored row to fall back on, so the caller gets a 500 (the
+            # API logs it); it is counted as a refresh bug here.
+            metrics.REFRESH_BUGS.labels(key.split(":", 1)[0]).inc()
+            if not future.done():
+                future.set_exception(exc)
         finally:
             self._inflight.pop(key, None)
             if not future.done():
@@ -144,9 +151,8 @@ class Discovery:
         failed = False
         for venue, native in venue_keys(key, self._enabled):
             try:
-                async with asyncio.timeout(self._timeout):
-                    ids = await self._refresher.discover(venue, native)
-            except REFRESH_ERRORS as exc:
+                ids = await within(self._timeout, self._refresher.discover(venue, native))
+            except PredhubError as exc:
                 metrics.REFRESHES.labels(venue, "error").inc()
                 failed = True
                 reasons.append(f"{venue} could not be asked: {describe(exc)}")

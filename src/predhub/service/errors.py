@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from predhub.errors import Fatal, PredhubError, Retriable, UsageError
 
-class ServiceError(Exception):
+
+class ServiceError(PredhubError, abstract=True):
     """The market data service could not answer."""
 
     code = "service_error"
     status = 500
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
-        super().__init__(message or (self.__doc__ or self.code).strip())
-        self.message = message or (self.__doc__ or self.code).strip()
+        super().__init__(message)
         self.details = details
 
 
-class BadRequest(ServiceError):
+class BadRequest(ServiceError, UsageError):
     """The request is malformed."""
 
     code = "bad_request"
@@ -46,8 +47,22 @@ class TooManyIds(BadRequest):
     code = "too_many_ids"
 
 
-class NotFound(ServiceError):
+class MarketNotFound(ServiceError, UsageError):
     """No such market."""
 
     code = "not_found"
     status = 404
+
+
+class RefreshUnavailable(ServiceError, Fatal):
+    """No refresh path exists for this venue in this deployment."""
+
+    code = "refresh_unavailable"
+    status = 503
+
+
+class RefreshTimedOut(ServiceError, Retriable):
+    """The refresh took longer than allowed."""
+
+    code = "refresh_timed_out"
+    status = 504

@@ -39,3 +39,8 @@ CACHE_EVENTS = Counter(
     "Snapshot cache lookups and invalidations",
     ["event"],
 )
+REFRESH_BUGS = Counter(
+    "predhub_service_refresh_bugs_total",
+    "Refreshes that failed on a bug (logged with its traceback), by venue",
+    ["venue"],
+)

@@ -32,7 +32,7 @@ from predhub.service.cache import SnapshotCache
 from predhub.service.catalog import CatalogReads
 from predhub.service.discover import MAX_PER_REQUEST as DISCOVER_PER_REQUEST
 from predhub.service.discover import Discovery
-from predhub.service.errors import NotFound, ServiceError, TooManyIds
+from predhub.service.errors import MarketNotFound, ServiceError, TooManyIds
 from predhub.service.freshness import (
     DATABASE_ONLY_REASON,
     CacheState,
@@ -64,12 +64,12 @@ _CACHE_HIT = metrics.CACHE_EVENTS.labels("hit")
 _CACHE_MISS = metrics.CACHE_EVENTS.labels("miss")
 
 
-def unknown_market(key: str, why: str | None = None) -> NotFound:
+def unknown_market(key: str, why: str | None = None) -> MarketNotFound:
     why = why or (
         "it is not in the database, and this process fetches nothing from the venues"
         " (DATABASE_ONLY_MODE, or no refresh path)"
     )
-    return NotFound(f"no market matches id {key!r}: {why}", id=key, reason="unknown_market")
+    return MarketNotFound(f"no market matches id {key!r}: {why}", id=key, reason="unknown_market")
 
 
 @dataclass(slots=True)

@@ -26,38 +26,31 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
-import httpx
 import structlog
 
+from predhub.db.errors import DATABASE_FAILURES
+from predhub.errors import PredhubError
 from predhub.service import metrics, queries
-from predhub.service.refresh import Refresher, RefreshFailed, RefreshUnavailable
-from predhub.venues.base import VenueError
+from predhub.service.errors import RefreshTimedOut
+from predhub.service.refresh import Refresher
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 LOCK_NAMESPACE = 0x70726571  # "preq": market refresh locks
 LOCK_WAIT_SECONDS = 15.0
 FAILURE_BACKOFF_SECONDS = 2.0
 BATCH_WINDOW_SECONDS = 0.002
 
-# What a failed refresh can raise; anything else is a bug and propagates.
-REFRESH_ERRORS: tuple[type[BaseException], ...] = (
-    VenueError,
-    RefreshUnavailable,
-    RefreshFailed,
-    httpx.HTTPError,
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    ValueError,
-    KeyError,
-)
+# The stale reason of a refresh that failed on a bug (the log has the traceback).
+INTERNAL_REASON = "internal error during refresh"
 
 # The result for each market: None when refreshed, else the reason it was not.
 Outcome = str | None
@@ -67,6 +60,29 @@ def describe(exc: BaseException) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
+
+
+async def within(seconds: float, awaitable: Awaitable[T]) -> T:
+    """Await a refresh for at most `seconds`; past that, `RefreshTimedOut`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    except TimeoutError:
+        raise RefreshTimedOut(f"no answer within {seconds:g} s") from None
+
+
+def failure_reason(exc: Exception, venue: str) -> str:
+    """The stale reason for a refresh that raised `exc`: the one place failures are worded.
+
+    A `PredhubError` is an expected failure and says what went wrong, as does
+    a database outage. Anything else is a bug: it is logged with its traceback
+    and counted, and the caller only learns that the refresh failed inside the hub.
+    """
+    if isinstance(exc, (PredhubError, *DATABASE_FAILURES)):
+        return describe(exc)
+    metrics.REFRESH_BUGS.labels(venue).inc()
+    log.error("service.refresh_bug", venue=venue, error=describe(exc), exc_info=exc)
+    return INTERNAL_REASON
 
 
 @dataclass(slots=True)
@@ -183,9 +199,8 @@ class SingleFlight:
         outcomes: dict[int, Outcome] = {}
         try:
             outcomes = await self._refresh_locked(venue, ids, not_before, force)
-        except REFRESH_ERRORS as exc:
-            reason = describe(exc)
-            outcomes = dict.fromkeys(ids, reason)
+        except Exception as exc:  # the refresh boundary: every failure becomes a reason
+            outcomes = dict.fromkeys(ids, failure_reason(exc, venue))
         finally:
             for market_id in ids:
                 outcomes.setdefault(market_id, "refresh did not complete")
@@ -217,10 +232,9 @@ class SingleFlight:
         self.upstream_batches += 1
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._refresh_timeout):
-                await self._refresher.refresh_quotes(venue, ids)
-        except REFRESH_ERRORS as exc:
-            reason = describe(exc)
+            await within(self._refresh_timeout, self._refresher.refresh_quotes(venue, ids))
+        except Exception as exc:  # the refresh boundary: every failure becomes a reason
+            reason = failure_reason(exc, venue)
             self._venue_failures[venue] = (time.monotonic(), reason)
             metrics.REFRESHES.labels(venue, "error").inc()
             log.warning("service.refresh_failed", venue=venue, markets=len(ids), reason=reason)

@@ -17,8 +17,8 @@ from typing import Any
 import asyncpg
 
 from predhub.db.queries import load
-from predhub.venues.base import VenueError
 from predhub.venues.descriptor import venue_names
+from predhub.venues.errors import RetriableError
 
 _Q = load("service_testing")
 
@@ -156,7 +156,7 @@ class WritingRefresher:
         self.calls.append((venue, list(market_ids)))
         await asyncio.sleep(self.latency)
         if self.fail is not None:
-            raise VenueError(self.fail)
+            raise RetriableError(self.fail)
         async with self.pool.acquire() as conn:
             for market_id in market_ids:
                 await write_quote(conn, market_id, [self.price, round(1 - self.price, 4)])
@@ -169,7 +169,7 @@ class WritingRefresher:
         self.calls.append((venue, []))
         await asyncio.sleep(self.latency)
         if self.fail is not None:
-            raise VenueError(self.fail)
+            raise RetriableError(self.fail)
         return []
 
     async def close(self) -> None:

@@ -19,17 +19,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from predhub.sim.config import FaultRule
+from predhub.sim.errors import Reply as Reply
 from predhub.sim.fmt import dumps, json_response
 from predhub.sim.runtime import Sim
-
-
-class Reply(Exception):
-    """A non-200 answer in the venue's own error shape; raise it from a handler."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
 
 
 @dataclass(frozen=True, slots=True)

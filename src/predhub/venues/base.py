@@ -26,6 +26,8 @@ from predhub.models import (
     RawResponse,
     Trade,
 )
+from predhub.venues.errors import NotSupported as NotSupported
+from predhub.venues.errors import VenueError as VenueError
 
 T = TypeVar("T")
 
@@ -42,14 +44,6 @@ class Capability(StrEnum):
     TRADES = "trades"
     LIVE_STREAM = "live_stream"
     SEARCH = "search"
-
-
-class VenueError(Exception):
-    """Root of the errors a venue call raises."""
-
-
-class NotSupported(VenueError):
-    """The venue does not offer this capability."""
 
 
 @dataclass(slots=True)

@@ -7,18 +7,58 @@
   fix the request or the adapter.
 - `BreakerOpen`: the venue failed repeatedly and calls fail fast until the
   breaker half-opens; skip this venue for now.
-- A single bad item in a page is not an exception at all: it becomes a
-  `predhub.models.DataError` in `Fetched.errors` (skippable, quarantined).
+- `NotSupported`: the adapter does not offer this capability; skip it.
+- A single bad item in a page raises `ItemInvalid` inside the parser, which
+  turns it into a `predhub.models.DataError` in `Fetched.errors`
+  (skippable, quarantined); it never leaves the adapter.
 
-Each class's docstring is its default message.
+All derive from `VenueError` and so from `predhub.errors.PredhubError`, with
+the mix-in that says what to do. Each class's docstring is its default message.
 """
 
 from __future__ import annotations
 
-from predhub.venues.base import VenueError
+from predhub.errors import (
+    Fatal,
+    PredhubError,
+    Retriable,
+    SkippableData,
+    UsageError,
+    default_message,
+)
 
 
-class VenueCallError(VenueError):
+class VenueError(PredhubError, abstract=True):
+    """A venue call failed."""
+
+
+class NotSupported(VenueError, Fatal):
+    """The venue does not offer this capability."""
+
+
+class UnknownVenue(PredhubError, UsageError):
+    """No venue adapter has this name."""
+
+
+class ItemInvalid(VenueError, SkippableData):
+    """An item of a venue response failed validation."""
+
+    def __init__(self, reason: str, item_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.item_id = item_id
+
+
+class EnvelopeError(VenueError, Fatal):
+    """The venue answered with a non-zero code in its envelope: the request was refused."""
+
+    def __init__(self, code: object, msg: str) -> None:
+        super().__init__(f"code {code}: {msg}")
+        self.code = code
+        self.msg = msg
+
+
+class VenueCallError(VenueError, abstract=True):
     """A venue call failed."""
 
     def __init__(
@@ -32,14 +72,14 @@ class VenueCallError(VenueError):
         self.venue = venue
         self.endpoint = endpoint
         self.status = status
-        text = message or (self.__doc__ or "").strip()
+        text = message or default_message(type(self))
         where = " ".join(p for p in (venue, endpoint) if p)
         if status is not None:
             where = f"{where} [{status}]" if where else f"[{status}]"
         super().__init__(f"{where}: {text}" if where else text)
 
 
-class RetriableError(VenueCallError):
+class RetriableError(VenueCallError, Retriable):
     """The venue failed transiently; try again later."""
 
     def __init__(
@@ -80,11 +120,11 @@ class NotJsonError(RetriableError):
         )
 
 
-class FatalError(VenueCallError):
+class FatalError(VenueCallError, Fatal):
     """The venue rejected the request; retrying will not help."""
 
 
-class NotFound(FatalError):
+class VenueNotFound(FatalError):
     """The venue has no such resource (404)."""
 
 
@@ -92,7 +132,7 @@ class CursorLoop(FatalError):
     """The venue returned a pagination cursor it had already returned."""
 
 
-class BreakerOpen(VenueError):
+class BreakerOpen(VenueError, Retriable):
     """The venue's circuit breaker is open: failing fast until it half-opens."""
 
     def __init__(self, venue: str, retry_in: float) -> None:

@@ -27,11 +27,11 @@ differs (ids filled in). Every call goes through, in order:
    `settings.http_backoff_base_seconds`, capped at `settings.http_backoff_max_seconds`),
    waiting exactly `Retry-After` when the venue sends one (a Retry-After
    longer than the cap raises `RateLimited` at once so the caller reschedules);
-   404 raises `NotFound` and other 4xx `FatalError` without retrying.
+   404 raises `VenueNotFound` and other 4xx `FatalError` without retrying.
 
 What is raised (see `predhub.venues.errors`): `RetriableError` (and its
 `RateLimited`, `NotJsonError`) after the retries are spent, `FatalError`
-(and `NotFound`), `BreakerOpen`. All are `predhub.venues.base.VenueError`.
+(and `VenueNotFound`), `BreakerOpen`. All are `predhub.venues.base.VenueError`.
 
 Hosts of one venue (a catalog API, an order-book API, a trades API) are siblings:
 they share the client (keep-alive), the circuit breaker (one per venue), the
@@ -70,10 +70,10 @@ from predhub.venues.breaker import CircuitBreaker
 from predhub.venues.errors import (
     BreakerOpen,
     FatalError,
-    NotFound,
     NotJsonError,
     RateLimited,
     RetriableError,
+    VenueNotFound,
 )
 from predhub.venues.metrics import VENUE_METRICS, VenueMetrics
 from predhub.venues.ratelimit import RateLimit, RateLimiter, Sleep
@@ -81,12 +81,12 @@ from predhub.venues.ratelimit import RateLimit, RateLimiter, Sleep
 __all__ = [
     "BreakerOpen",
     "FatalError",
-    "NotFound",
     "NotJsonError",
     "RateLimit",
     "RateLimited",
     "RetriableError",
     "VenueHttp",
+    "VenueNotFound",
     "excerpt",
     "utc_now",
 ]
@@ -96,11 +96,11 @@ log = structlog.get_logger(__name__)
 EXCERPT_CHARS = 200
 
 # Awaited before every attempt of a request made in this context, retries
-# included. The scheduler sets it around each job so that the job's requests
-# are drawn from the venue's shared budget, never past it; elsewhere unset.
-REQUEST_GATE: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
-    "venue_request_gate", default=None
-)
+# included, with the attempt's number (0 for the first). A load sets it so that
+# its requests are drawn from the venue's shared budget, never past it
+# (`predhub.venues.budget.drawing`), and ingestion to count its traffic.
+RequestGate = Callable[[int], Awaitable[None]]
+REQUEST_GATE: ContextVar[RequestGate | None] = ContextVar("venue_request_gate", default=None)
 USER_AGENT = "predhub (+https://github.com/predhub/predhub)"
 
 
@@ -304,7 +304,7 @@ class VenueHttp:
         gate = REQUEST_GATE.get()
         for attempt in range(attempts):
             if gate is not None:
-                await gate()
+                await gate(attempt)
             try:
                 return await self._attempt(method, endpoint, path, query, json_body, cost)
             except RetriableError as exc:
@@ -425,7 +425,7 @@ class VenueHttp:
         if status >= 400:
             shared.metrics.error(self.venue, endpoint, "client")
             shared.breaker.record_success()  # it answered: the venue is up
-            cls = NotFound if status == 404 else FatalError
+            cls = VenueNotFound if status == 404 else FatalError
             raise cls(excerpt(resp.text) or None, venue=venue, endpoint=endpoint, status=status)
         try:
             body = orjson.loads(resp.content) if resp.content else None

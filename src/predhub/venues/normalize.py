@@ -20,20 +20,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from predhub.models import DataError, RawResponse
+from predhub.venues.errors import ItemInvalid as ItemInvalid
 
 T = TypeVar("T")
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-
-
-class ItemInvalid(ValueError):
-    """An item of a venue response failed validation."""
-
-    def __init__(self, reason: str, item_id: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.item_id = item_id
 
 
 def obj(value: Any, what: str = "item") -> Mapping[str, Any]:

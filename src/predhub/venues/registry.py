@@ -19,12 +19,9 @@ import predhub.venues as venues_pkg
 from predhub.settings import Settings
 from predhub.venues.base import Venue
 from predhub.venues.descriptor import venue_names as descriptor_names
+from predhub.venues.errors import UnknownVenue as UnknownVenue
 
 _SKIP = frozenset({"base", "cli", "registry", "descriptor"})
-
-
-class UnknownVenue(KeyError):
-    """No adapter has this venue name."""
 
 
 def _subclasses(cls: type[Venue]) -> list[type[Venue]]:

@@ -21,7 +21,7 @@ from predhub.api.schemas import MarketKey, RefreshResult
 from predhub.api.venue_param import VenueName
 from predhub.service.errors import ServiceError
 from predhub.service.ids import validate_id
-from predhub.service.singleflight import REFRESH_ERRORS, describe
+from predhub.service.singleflight import failure_reason
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -100,8 +100,8 @@ async def refresh(
                 await refresher.refresh_quotes(wanted, ids)
             else:
                 await refresher.refresh_markets(wanted, ids)
-        except REFRESH_ERRORS as exc:
-            errors["*"] = describe(exc)
+        except Exception as exc:  # every failure is reported; a bug is logged as one
+            errors["*"] = failure_reason(exc, wanted)
     service.cache.invalidate(ids)
     failure = errors.get("*")
     for original, market_id in targets.items():

@@ -27,7 +27,7 @@ from predhub.models import (
 )
 from predhub.settings import Settings
 from predhub.venues.base import Fetched, MarketRef, Venue
-from predhub.venues.errors import FatalError, NotFound
+from predhub.venues.errors import FatalError, VenueNotFound
 from predhub.venues.http import VenueHttp, utc_now
 from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.descriptor import DESCRIPTOR
@@ -252,7 +252,7 @@ class KalshiVenue(Venue):
         endpoint = "/markets/{ticker}/orderbook"
         try:
             body, raw = await self.http.get_json(endpoint, f"/markets/{ticker}/orderbook")
-        except NotFound:
+        except VenueNotFound:
             log.info("market_not_found", venue=VENUE, ticker=ticker)
             return Fetched()
         out: Fetched[OrderBook] = Fetched(raw=[raw])
@@ -302,7 +302,7 @@ class KalshiVenue(Venue):
         historical = False
         try:
             body, raw = await self.http.get_json(endpoint, path, params)
-        except NotFound:
+        except VenueNotFound:
             endpoint = "/historical/markets/{ticker}/candlesticks"
             path = f"/historical/markets/{ticker}/candlesticks"
             historical = True

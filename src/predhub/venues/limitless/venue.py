@@ -18,7 +18,7 @@ import structlog
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote
 from predhub.settings import Settings
 from predhub.venues.base import Fetched, MarketRef, Venue
-from predhub.venues.errors import FatalError, NotFound
+from predhub.venues.errors import FatalError, VenueNotFound
 from predhub.venues.http import VenueHttp
 from predhub.venues.limitless import parse
 from predhub.venues.limitless.descriptor import DESCRIPTOR
@@ -105,7 +105,7 @@ class LimitlessVenue(Venue):
         endpoint = "/markets/{slug}"
         try:
             body, raw = await self.http.get_json(endpoint, f"/markets/{slug}")
-        except NotFound:
+        except VenueNotFound:
             log.info("market_not_found", venue=VENUE, slug=slug)
             return Fetched()
         out: Fetched[Market] = Fetched(raw=[raw])

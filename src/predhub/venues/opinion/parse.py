@@ -27,6 +27,7 @@ from predhub.models import (
     Quote,
     Resolution,
 )
+from predhub.venues.errors import EnvelopeError as EnvelopeError
 from predhub.venues.normalize import (
     ONE,
     ZERO,
@@ -62,15 +63,6 @@ _STATUSES: dict[int, tuple[str, MarketStatus]] = {
 _BY_ENUM = {text.lower(): code for code, (text, _) in _STATUSES.items()}
 
 market_id = key_id("marketId")
-
-
-class EnvelopeError(Exception):
-    """Opinion answered with a non-zero `code`: the request was refused."""
-
-    def __init__(self, code: Any, msg: str) -> None:
-        super().__init__(f"code {code}: {msg}")
-        self.code = code
-        self.msg = msg
 
 
 def unwrap(body: Any) -> Any:

@@ -30,7 +30,7 @@ from predhub.venues.base import (
     StreamUpdate,
     Venue,
 )
-from predhub.venues.errors import NotFound
+from predhub.venues.errors import VenueNotFound
 from predhub.venues.http import VenueHttp
 from predhub.venues.normalize import ItemInvalid, key_id, obj, page_list, parse_page, price, to_unix
 from predhub.venues.pagination import CursorGuard, OffsetGuard
@@ -123,7 +123,7 @@ class PolymarketVenue(Venue):
                 body, raw = await self.gamma.get_json(
                     endpoint, params={**params, "after_cursor": cursor}
                 )
-            except NotFound:
+            except VenueNotFound:
                 if cursor is not None:
                     raise
                 async for page in self._legacy(endpoint.removesuffix("/keyset"), params):
@@ -218,7 +218,7 @@ class PolymarketVenue(Venue):
         """One market by its slug (Gamma `/markets/slug/{slug}`); unknown slugs give no items."""
         try:
             body, raw = await self.gamma.get_json("/markets/slug/{slug}", f"/markets/slug/{slug}")
-        except NotFound:
+        except VenueNotFound:
             return Fetched()
         return self._page(raw.endpoint, raw, [body], parse.parse_gamma_market, key_id("id"))
 

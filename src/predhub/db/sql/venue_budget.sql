@@ -1,5 +1,5 @@
--- The per-minute request budget of each venue in ops.venue_usage (predhub.scheduler.budget),
--- shared by every worker process so together they stay under the venue's limit.
+-- The per-minute request budget of each venue in ops.venue_usage (predhub.venues.budget),
+-- shared by every worker and API process so together they stay under the venue's limit.
 
 -- name: reserve_requests
 -- Reserves $3 requests of this minute's budget unless the total would pass $4; returns the
