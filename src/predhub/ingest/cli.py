@@ -92,8 +92,7 @@ def _command(venue: str, kind: str, verbose: bool, load: Load) -> None:
         load_settings(verbose=True)
     summary = run_async(_run(venue, kind, load))
     console.print(summary_table(f"{kind} load of {venue}", summary))
-    if summary.failures:
-        raise typer.Exit(1)
+    summary.raise_failures()  # one line saying which calls failed, exit 1
 
 
 @ingest_app.command("static")
