@@ -11,9 +11,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from predhub import cli
 from predhub.db.embedded import read_running
+from predhub.errors import UsageProblem
+from predhub.ingest.errors import LoadFailedRetriable
 from predhub.settings import Settings
+from predhub.venues.errors import RetriableError
 
 
 def _predhub(
@@ -122,3 +127,28 @@ def test_demo_starts_migrated_database_and_ctrl_c_stops_it(tmp_path: Path) -> No
     assert proc.returncode == 0, "".join(output)
     assert "Traceback" not in "".join(output), "every component shuts down gracefully"
     assert read_running(tmp_path / "pgdata") is None
+
+
+def _main_raising(
+    exc: BaseException, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    def command() -> None:
+        raise exc
+
+    monkeypatch.setattr(cli, "app", command)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    code = exit_info.value.code
+    assert isinstance(code, int)
+    return code, capsys.readouterr().err
+
+
+def test_the_cli_catches_the_error_root_usage_errors_exit_2_others_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _main_raising(UsageProblem("no such flag"), monkeypatch, capsys)
+    assert code == 2 and err.strip() == "predhub: no such flag"
+    failed = LoadFailedRetriable("kalshi", [RetriableError("down", venue="kalshi", status=503)])
+    code, err = _main_raising(failed, monkeypatch, capsys)
+    assert code == 1 and err.strip().startswith("predhub: kalshi did not answer")
+    assert "Traceback" not in err
