@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import asyncpg
 import structlog
 
+from predhub.db.errors import DATABASE_FAILURES
 from predhub.db.queries import load
 from predhub.errors import PredhubError
 from predhub.service import metrics
@@ -128,8 +129,7 @@ class Discovery:
             result = describe(exc)
         except Exception as exc:
             # A bug: no stored row to fall back on, so the caller gets a 500 (the
-            # API logs it); it is counted as a refresh bug here.
-            metrics.REFRESH_BUGS.labels(key.split(":", 1)[0]).inc()
+            # API logs it with its traceback).
             if not future.done():
                 future.set_exception(exc)
         finally:
@@ -152,11 +152,16 @@ class Discovery:
         for venue, native in venue_keys(key, self._enabled):
             try:
                 ids = await within(self._timeout, self._refresher.discover(venue, native))
-            except PredhubError as exc:
+            except PredhubError as exc:  # anything else is a bug, counted and raised
                 metrics.REFRESHES.labels(venue, "error").inc()
                 failed = True
                 reasons.append(f"{venue} could not be asked: {describe(exc)}")
                 continue
+            except DATABASE_FAILURES:
+                raise  # the database is away: the API answers 503
+            except Exception:
+                metrics.REFRESH_BUGS.labels(venue).inc()
+                raise
             metrics.REFRESHES.labels(venue, "ok").inc()
             if ids:
                 log.info("service.discovered", venue=venue, key=key, markets=len(ids))
