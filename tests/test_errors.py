@@ -33,21 +33,9 @@ def _exception_classes() -> list[type[BaseException]]:
 
 CLASSES = _exception_classes()
 
-# Defined outside the tree on main since; still to be moved into it.
-NOT_YET_IN_THE_TREE = frozenset(
-    {
-        "predhub.db.queries.QueryFileError",
-        "predhub.db.queries.UnknownQuery",
-        "predhub.service.catalog.KeyNameTaken",
-        "predhub.venues.descriptor.UnknownVenueName",
-    }
-)
-
 
 def _param(cls: type[BaseException]) -> object:
-    name = f"{cls.__module__}.{cls.__name__}"
-    marks = [pytest.mark.xfail(strict=True, reason="not yet moved into the tree")]
-    return pytest.param(cls, id=name, marks=marks if name in NOT_YET_IN_THE_TREE else [])
+    return pytest.param(cls, id=f"{cls.__module__}.{cls.__name__}")
 
 
 def test_the_tree_was_found() -> None:

@@ -295,7 +295,7 @@ class Settings(_VenueFields):
         return list(self.enabled_venues)
 
     def venue(self, name: str) -> VenueConfig:
-        """The settings of venue `name` (`UnknownVenueName` if no package declares it)."""
+        """The settings of venue `name` (`UnknownVenue` if no package declares it)."""
         spec = descriptor(name).settings
         return VenueConfig(
             name=name,

@@ -21,7 +21,7 @@ from predhub.scheduler.budget import profile_for, venue_profile
 from predhub.service.discover import NOT_NAMED, venue_keys
 from predhub.settings import VENUE_NAMES, Settings
 from predhub.sim.plugins import plugin, sim_venues
-from predhub.venues.descriptor import UnknownVenueName, descriptor, descriptors, venue_names
+from predhub.venues.descriptor import UnknownVenue, descriptor, descriptors, venue_names
 from predhub.venues.registry import build_venue
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "predhub"
@@ -84,9 +84,9 @@ def test_planner_and_limiter_agree_on_the_rate() -> None:
 
 
 def test_unknown_venues_fail_loudly() -> None:
-    with pytest.raises(UnknownVenueName, match="known: polymarket, kalshi"):
+    with pytest.raises(UnknownVenue, match="known: polymarket, kalshi"):
         descriptor("foo")
-    with pytest.raises(UnknownVenueName):
+    with pytest.raises(UnknownVenue):
         profile_for("foo", Settings())
     with pytest.raises(ValidationError, match="unknown venue 'foo'; venues are polymarket"):
         Settings(venue_request_budgets="foo=3")

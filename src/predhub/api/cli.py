@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         async def _create() -> str:
             conn = await connect(db.url)
             try:
-                from predhub.service.catalog import KeyNameTaken
+                from predhub.service.errors import KeyNameTaken
 
                 try:
                     return await create_key(conn, name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from predhub.errors import PredhubError, UsageError
+from predhub.errors import Fatal, PredhubError, UsageError
 
 # What a database that failed or went away raises under a running process (the
 # socket refused or reset, a connection closed under a query, a server error, a
@@ -40,3 +40,15 @@ class MigrationError(DatabaseError, UsageError):
 
 class MissingExtension(MigrationError):
     """The server lacks a PostgreSQL extension predhub needs."""
+
+
+class QueryFileError(DatabaseError, Fatal):
+    """A `.sql` file of named queries is malformed: a bug in the package, not in the input."""
+
+
+class UnknownQuery(DatabaseError, Fatal, AttributeError):
+    """Code asked for a query name that its `.sql` file does not define.
+
+    Also an `AttributeError`, so that attribute access (`queries.some_name`)
+    behaves like any other missing attribute for `hasattr` and `getattr`.
+    """

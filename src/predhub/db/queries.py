@@ -24,19 +24,13 @@ from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
+from predhub.db.errors import QueryFileError, UnknownQuery
+
 _PACKAGE = "predhub.db"
 _FOLDER = "sql"
 _NAME_LINE = re.compile(r"^--\s*name:\s*(?P<name>\S*)\s*$")
 _VALID_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _VALID_STEM = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-class QueryFileError(RuntimeError):
-    """A `.sql` file of named queries is malformed: a bug in the package, not in the input."""
-
-
-class UnknownQuery(LookupError, AttributeError):
-    """Code asked for a query name that its `.sql` file does not define."""
 
 
 @dataclass(frozen=True)

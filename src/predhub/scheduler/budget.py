@@ -48,7 +48,7 @@ class VenueProfile:
 
 
 def venue_profile(venue: str) -> VenueProfile:
-    """The planner's profile of `venue`, from its descriptor (`UnknownVenueName` if none).
+    """The planner's profile of `venue`, from its descriptor (`UnknownVenue` if none).
 
     The requests per second are the adapter limiter's own figure for the
     tightest endpoint the engine polls, so planner and limiter agree.

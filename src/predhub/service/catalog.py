@@ -18,6 +18,7 @@ from typing import Any, Literal
 import asyncpg
 
 from predhub.db.queries import load
+from predhub.service.errors import KeyNameTaken
 from predhub.service.ids import ascii_int
 from predhub.service.payload import plain
 
@@ -242,10 +243,6 @@ async def store_key(conn: asyncpg.Connection, name: str, key_hash: str, scopes: 
         await conn.execute(_Q.store_key, name, key_hash, scopes)
     except asyncpg.UniqueViolationError as exc:
         raise KeyNameTaken(name) from exc
-
-
-class KeyNameTaken(ValueError):
-    """An API key with this name exists already (names identify keys)."""
 
 
 Connection = asyncpg.Connection

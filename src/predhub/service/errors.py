@@ -66,3 +66,7 @@ class RefreshTimedOut(ServiceError, Retriable):
 
     code = "refresh_timed_out"
     status = 504
+
+
+class KeyNameTaken(ServiceError, UsageError):
+    """An API key with this name exists already (names identify keys)."""

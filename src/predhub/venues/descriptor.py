@@ -24,6 +24,7 @@ from functools import cache
 from typing import Literal
 
 from predhub.venues.base import Capability
+from predhub.venues.errors import UnknownVenue, VenuePackageInvalid
 from predhub.venues.ratelimit import RateLimit
 
 FeeCurve = Literal["quadratic", "notional"]
@@ -183,10 +184,6 @@ class VenueDescriptor:
         return self.settings.field(key).upper()
 
 
-class UnknownVenueName(ValueError):
-    """A name no venue package declares."""
-
-
 @cache
 def _registry() -> dict[str, VenueDescriptor]:
     import predhub.venues as venues_pkg
@@ -198,9 +195,11 @@ def _registry() -> dict[str, VenueDescriptor]:
         module = importlib.import_module(f"{venues_pkg.__name__}.{info.name}.descriptor")
         desc = getattr(module, "DESCRIPTOR", None)
         if not isinstance(desc, VenueDescriptor):
-            raise RuntimeError(f"{module.__name__} has no VenueDescriptor named DESCRIPTOR")
+            raise VenuePackageInvalid(f"{module.__name__} has no VenueDescriptor named DESCRIPTOR")
         if desc.name != info.name:
-            raise RuntimeError(f"{module.__name__} declares {desc.name!r}; want {info.name!r}")
+            raise VenuePackageInvalid(
+                f"{module.__name__} declares {desc.name!r}; want {info.name!r}"
+            )
         found.append(desc)
     return {d.name: d for d in sorted(found, key=lambda d: (d.order, d.name))}
 
@@ -215,10 +214,8 @@ def venue_names() -> tuple[str, ...]:
 
 
 def descriptor(name: str) -> VenueDescriptor:
-    """The descriptor of `name`, or `UnknownVenueName` listing the known ones."""
+    """The descriptor of `name`, or `UnknownVenue` listing the known ones."""
     try:
         return _registry()[name]
     except KeyError:
-        raise UnknownVenueName(
-            f"unknown venue {name!r}; known: {', '.join(venue_names())}"
-        ) from None
+        raise UnknownVenue(f"unknown venue {name!r}; known: {', '.join(venue_names())}") from None

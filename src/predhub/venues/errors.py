@@ -40,6 +40,10 @@ class UnknownVenue(PredhubError, UsageError):
     """No venue adapter has this name."""
 
 
+class VenuePackageInvalid(PredhubError, Fatal):
+    """A venue package does not declare a valid descriptor: a bug in the package."""
+
+
 class ItemInvalid(VenueError, SkippableData):
     """An item of a venue response failed validation."""
 
