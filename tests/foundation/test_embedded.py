@@ -161,3 +161,22 @@ async def test_restart_when_the_dead_servers_pid_names_another_program(
     assert await conn.fetchval("SELECT 1") == 1
     await conn.close()
     again.stop()
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_counts_as_free() -> None:
+    """A restarted server's old connections linger in TIME_WAIT; PostgreSQL binds past them."""
+    import socket
+
+    from predhub.db.embedded import _ensure_port_free
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the server side closes first: its end of the connection is in TIME_WAIT
+    listener.close()
+    client.close()
+    _ensure_port_free(port)  # raises EmbeddedPostgresError when TIME_WAIT counts as taken

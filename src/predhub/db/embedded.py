@@ -34,6 +34,7 @@ from pathlib import Path
 import structlog
 
 from predhub.db.errors import EmbeddedPostgresError as EmbeddedPostgresError
+from predhub.ports import port_in_use
 
 log = structlog.get_logger(__name__)
 
@@ -217,15 +218,17 @@ def _clear_stale_pidfile(pgdata: Path) -> None:
 
 
 def _ensure_port_free(port: int) -> None:
-    """A fixed port someone else holds: say which setting moves it, before pg_ctl fails."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError as exc:
-            raise EmbeddedPostgresError(
-                f"port {port} on 127.0.0.1 is in use ({exc.strerror}); set "
-                "PREDHUB_EMBEDDED_PG_PORT to a free port, or 0 to pick one"
-            ) from None
+    """A fixed port someone else holds: say which setting moves it, before pg_ctl fails.
+
+    Checked as PostgreSQL binds (SO_REUSEADDR), so the connections a restarted
+    server left in TIME_WAIT do not count as someone holding the port.
+    """
+    problem = port_in_use("127.0.0.1", port)
+    if problem is not None:
+        raise EmbeddedPostgresError(
+            f"port {port} on 127.0.0.1 is in use ({problem}); set "
+            "PREDHUB_EMBEDDED_PG_PORT to a free port, or 0 to pick one"
+        )
 
 
 @contextlib.contextmanager
