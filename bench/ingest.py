@@ -377,17 +377,17 @@ async def bench_db(n_markets: int, trades_per_market: int, writers: int) -> None
             seconds, norm = await _write_pages(
                 pool, pages, normalize, "markets", chunk=10, writers=writers
             )
-            from predhub.ingest.silver.catalog import _MARKET_DDL
+            from predhub.ingest.silver.catalog import MARKETS_IN
 
             records = [_market_record(m) for page in pages for m in normalize(page)]
-            silver_s, bronze_s = await _baseline(conn, "markets", _MARKET_DDL, records, pages)
+            silver_s, bronze_s = await _baseline(conn, "markets", MARKETS_IN.ddl, records, pages)
             print(
                 f"markets: {n_markets} through normalize+bronze+silver in {seconds:.2f}s"
                 f" = {n_markets / seconds:,.0f}/s (normalize alone {norm:.2f}s)"
             )
             _report("markets", n_markets, seconds, silver_s, bronze_s)
             floor_s = await _plain_copy(
-                conn, "bench_search_floor", _MARKET_DDL, records, _SEARCH_FLOOR
+                conn, "bench_search_floor", MARKETS_IN.ddl, records, _SEARCH_FLOOR
             )
             print(
                 f"markets: search-vector floor (COPY with a generated tsvector, unique key and"
@@ -417,13 +417,13 @@ async def bench_db(n_markets: int, trades_per_market: int, writers: int) -> None
             tsec, tnorm = await _write_pages(
                 pool, tpages, normalize_trades, "trades", chunk=10, writers=writers
             )
-            from predhub.ingest.silver.trades import _TRADE_DDL
+            from predhub.ingest.silver.trades import TRADES_IN
 
             trecords = [
                 _trade_record(i, t)
                 for i, t in enumerate(t for page in tpages for t in normalize_trades(page))
             ]
-            tsilver_s, tbronze_s = await _baseline(conn, "trades", _TRADE_DDL, trecords, tpages)
+            tsilver_s, tbronze_s = await _baseline(conn, "trades", TRADES_IN.ddl, trecords, tpages)
             print(
                 f"trades: {n_trades} through normalize+bronze+silver in {tsec:.2f}s"
                 f" = {n_trades / tsec:,.0f}/s (normalize alone {tnorm:.2f}s)"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from predhub.db.queries import Queries, QueryFileError, UnknownQuery, available, load, parse
+from predhub.db.queries import (
+    Queries,
+    QueryFileError,
+    UnknownQuery,
+    available,
+    load,
+    parse,
+    render,
+)
 
 GOOD = """\
 -- A file header comment is allowed before the first query.
@@ -78,3 +86,12 @@ def test_every_shipped_file_parses() -> None:
     assert "migrate" in stems
     for stem in stems:
         assert load(stem).names
+
+
+def test_render_fills_placeholders_and_leaves_array_literals() -> None:
+    sql = render("SELECT {cols}, '{}'::int[] FROM {table}", cols="a, b", table="t")
+    assert sql == "SELECT a, b, '{}'::int[] FROM t"
+    with pytest.raises(QueryFileError, match="missing table"):
+        render("SELECT 1 FROM {table}")
+    with pytest.raises(QueryFileError, match="extra cols"):
+        render("SELECT 1", cols="a")

@@ -17,7 +17,7 @@ import structlog
 
 from predhub.db.errors import MigrationError as MigrationError
 from predhub.db.errors import MissingExtension as MissingExtension
-from predhub.db.queries import load
+from predhub.db.queries import load, render
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +79,7 @@ async def _create_extension(conn: asyncpg.Connection, ext: str) -> None:
     """CREATE EXTENSION takes no bind parameter, so the name is interpolated: only the
     runner's own constants are accepted, never a name from input."""
     assert ext in REQUIRED_EXTENSIONS + OPTIONAL_EXTENSIONS, ext
-    await conn.execute(_Q.create_extension.format(extension=f'"{ext}"'))
+    await conn.execute(render(_Q.create_extension, extension=f'"{ext}"'))
 
 
 async def _ensure_table(conn: asyncpg.Connection) -> None:

@@ -31,6 +31,7 @@ _FOLDER = "sql"
 _NAME_LINE = re.compile(r"^--\s*name:\s*(?P<name>\S*)\s*$")
 _VALID_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _VALID_STEM = re.compile(r"^[a-z_][a-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,23 @@ def _section(source: str, name: str, at: int, body: list[str]) -> NamedQuery:
     if not sql:
         raise QueryFileError(f"{source}:{at}: query {name!r} has no statement")
     return NamedQuery(name, doc, sql)
+
+
+def render(template: str, **parts: str) -> str:
+    """Fill the `{placeholder}`s of a query template with SQL fragments.
+
+    For what bind parameters cannot carry: identifiers and column lists. The
+    fragments must be built from code constants, never from input; callers
+    assert that where they build them. A placeholder without a fragment, or a
+    fragment without a placeholder, is an error. `'{}'` (an empty array
+    literal) is not a placeholder.
+    """
+    wanted = set(_PLACEHOLDER.findall(template))
+    if wanted != set(parts):
+        missing = ", ".join(sorted(wanted - set(parts))) or "none"
+        extra = ", ".join(sorted(set(parts) - wanted)) or "none"
+        raise QueryFileError(f"template placeholders not matched: missing {missing}; extra {extra}")
+    return _PLACEHOLDER.sub(lambda m: parts[m[1]], template)
 
 
 @functools.cache

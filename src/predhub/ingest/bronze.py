@@ -24,72 +24,27 @@ import asyncpg
 import orjson
 
 from predhub.db.connect import JsonText
+from predhub.db.queries import load
+from predhub.ingest.silver.common import StagingTable, merge_staged
 from predhub.models import RawResponse
 
-_TEMP = """
-CREATE TEMP TABLE IF NOT EXISTS ingest_bronze_in (
-    ord integer, venue text, endpoint text, params text, status smallint,
-    fetched_at timestamptz, content_hash bytea, payload text, raw_text text, load_id bigint
-) ON COMMIT DELETE ROWS
-"""
-_COLUMNS = (
-    "ord",
-    "venue",
-    "endpoint",
-    "params",
-    "status",
-    "fetched_at",
-    "content_hash",
-    "payload",
-    "raw_text",
-    "load_id",
+_Q = load("bronze")
+# The staged path's table: the columns of a stored response, `ord` its place in the batch.
+BRONZE_IN = StagingTable(
+    "ingest_bronze_in",
+    (
+        ("ord", "integer"),
+        ("venue", "text"),
+        ("endpoint", "text"),
+        ("params", "text"),
+        ("status", "smallint"),
+        ("fetched_at", "timestamptz"),
+        ("content_hash", "bytea"),
+        ("payload", "text"),
+        ("raw_text", "text"),
+        ("load_id", "bigint"),
+    ),
 )
-
-# New contents are inserted; every row of the batch that was not the first
-# copy of a newly inserted content becomes a sighting of the stored one.
-_MERGE = """
-WITH first AS (
-    SELECT content_hash, min(ord) AS ord FROM ingest_bronze_in GROUP BY content_hash
-), ins AS (
-    INSERT INTO bronze.api_responses
-        (venue, endpoint, params, status, fetched_at, content_hash, payload, raw_text, load_id)
-    SELECT b.venue, b.endpoint, b.params::jsonb, b.status, b.fetched_at, b.content_hash,
-           b.payload::jsonb, b.raw_text, b.load_id
-    -- hash order (against deadlocks between writers) without sorting the payloads
-    FROM (SELECT ord FROM first ORDER BY content_hash) f
-    CROSS JOIN LATERAL (SELECT * FROM ingest_bronze_in x WHERE x.ord = f.ord) b
-    ON CONFLICT (content_hash) DO NOTHING
-    RETURNING id, content_hash
-), known AS (
-    SELECT id, content_hash FROM ins
-    UNION ALL
-    SELECT r.id, r.content_hash FROM bronze.api_responses r
-    WHERE r.content_hash IN (SELECT content_hash FROM ingest_bronze_in)
-), seen AS (
-    INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id)
-    SELECT k.id, b.fetched_at, b.load_id
-    FROM ingest_bronze_in b JOIN known k USING (content_hash) JOIN first f USING (content_hash)
-    WHERE NOT (b.ord = f.ord AND b.content_hash IN (SELECT content_hash FROM ins))
-)
-SELECT b.ord, k.id, (b.ord = f.ord AND i.id IS NOT NULL) AS new
-FROM ingest_bronze_in b
-JOIN known k USING (content_hash)
-JOIN first f USING (content_hash)
-LEFT JOIN ins i USING (content_hash)
-"""
-
-# A sighting for every response whose content is stored already; returns their ids.
-_SIGHT_KNOWN = """
-WITH known AS (
-    SELECT id, content_hash FROM bronze.api_responses WHERE content_hash = ANY($1::bytea[])
-), seen AS (
-    INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id)
-    SELECT k.id, i.fetched_at, $3::bigint
-    FROM unnest($1::bytea[], $2::timestamptz[]) AS i (content_hash, fetched_at)
-    JOIN known k USING (content_hash)
-)
-SELECT id, content_hash FROM known
-"""
 
 _ZERO = b"\\u0000"
 
@@ -140,10 +95,6 @@ def _record(ord_: int, raw: RawResponse, load_id: int | None) -> tuple[Any, ...]
     )
 
 
-async def ensure_temp(conn: asyncpg.Connection) -> None:
-    await conn.execute(_TEMP)
-
-
 class BronzeResult:
     """How many responses were new and how many were repeats."""
 
@@ -174,7 +125,7 @@ async def store_responses(
     # Contents stored already (a re-polled, unchanged page) only need a
     # sighting: record those first, so their payloads never cross the wire.
     known = await conn.fetch(
-        _SIGHT_KNOWN, [r[6] for r in records], [raw.fetched_at for raw in unique], load_id
+        _Q.sight_known, [r[6] for r in records], [raw.fetched_at for raw in unique], load_id
     )
     ids = {bytes(row["content_hash"]): row["id"] for row in known}
     for raw, rec in zip(unique, records, strict=True):
@@ -187,10 +138,7 @@ async def store_responses(
         result.seen = len(unique) - stored
         return result
     if fresh:
-        await ensure_temp(conn)
-        await conn.execute("TRUNCATE ingest_bronze_in")
-        await conn.copy_records_to_table("ingest_bronze_in", records=fresh, columns=_COLUMNS)
-        for row in await conn.fetch(_MERGE):
+        for row in await merge_staged(conn, BRONZE_IN, fresh, _Q.merge_staged_responses):
             unique[row["ord"]].bronze_id = row["id"]
             result.new += 1 if row["new"] else 0
     result.seen = len(unique) - result.new
@@ -198,25 +146,21 @@ async def store_responses(
     if missing:
         # A concurrent writer stored the same content after this statement's snapshot.
         hashes = {content_hash(raw): raw for raw in missing}
-        found = await conn.fetch(
-            "SELECT id, content_hash FROM bronze.api_responses WHERE content_hash = ANY($1)",
-            list(hashes),
-        )
+        found = await conn.fetch(_Q.response_ids_by_hash, list(hashes))
         for row in found:
             hashes[bytes(row["content_hash"])].bronze_id = row["id"]
         await conn.executemany(
-            "INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id) "
-            "VALUES ($1, $2, $3)",
+            _Q.insert_sighting,
             [(raw.bronze_id, raw.fetched_at, load_id) for raw in missing if raw.bronze_id],
         )
     return result
 
 
-_RESERVE_IDS = (
-    "SELECT nextval(pg_get_serial_sequence('bronze.api_responses', 'id'))"
-    " FROM generate_series(1, $1)"
-)
-_DIRECT_COLUMNS = ("id", *_COLUMNS[1:])  # the staged columns, with the reserved id for `ord`
+# The staged columns, with the reserved id for `ord`.
+_DIRECT_COLUMNS = (
+    "id",
+    *BRONZE_IN.column_names[1:],
+)  # the staged columns, with the reserved id for `ord`
 
 
 async def _copy_new(
@@ -236,7 +180,7 @@ async def _copy_new(
     for rec in fresh:
         first.setdefault(rec[6], rec)
     ordered = sorted(first.values(), key=lambda rec: rec[6])
-    new_ids = [row[0] for row in await conn.fetch(_RESERVE_IDS, len(ordered))]
+    new_ids = [row[0] for row in await conn.fetch(_Q.reserve_response_ids, len(ordered))]
     rows = [
         (
             new_id,
@@ -269,8 +213,7 @@ async def _copy_new(
             repeats.append((raw.bronze_id, raw.fetched_at, load_id))
     if repeats:
         await conn.executemany(
-            "INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id) "
-            "VALUES ($1, $2, $3)",
+            _Q.insert_sighting,
             repeats,
         )
     return len(rows)
@@ -279,7 +222,7 @@ async def _copy_new(
 async def prune_bronze(conn: asyncpg.Connection, *, retention_days: int) -> int:
     """Delete responses older than the retention (their sightings go with them)."""
     status = await conn.execute(
-        "DELETE FROM bronze.api_responses WHERE fetched_at < now() - $1::interval",
+        _Q.prune_responses,
         timedelta(days=retention_days),
     )
     return int(status.split()[-1])

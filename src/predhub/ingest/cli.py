@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from predhub.db.queries import load as load_queries
 from predhub.ingest.summary import COUNTERS, LoadSummary
 from predhub.venues.descriptor import venue_names
 
@@ -35,6 +36,7 @@ VenueName = Annotated[
 
 # One load, given the ingestor (the pipeline is imported lazily to keep the CLI fast).
 Load = Callable[["Ingestor"], Awaitable[LoadSummary]]
+_Q = load_queries("ingest")
 
 
 def summary_table(title: str, summary: LoadSummary) -> Table:
@@ -118,12 +120,7 @@ def trades_cmd(
     """New trades of open markets, from each market's watermark."""
 
     async def load(ing: Ingestor) -> LoadSummary:
-        rows = await ing.pool.fetch(
-            "SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' "
-            "ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2",
-            ing.name,
-            limit,
-        )
+        rows = await ing.pool.fetch(_Q.busiest_open_markets, ing.name, limit)
         return await ing.sync_trades([r["id"] for r in rows])
 
     _command(venue, "trades", verbose, load)

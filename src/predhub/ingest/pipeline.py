@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
+from predhub.db.queries import load
 from predhub.ingest import runs
 from predhub.ingest.derive import book_quote, listing_quotes
 from predhub.ingest.progress import LoadProgress
@@ -66,6 +67,7 @@ QUOTE_BATCH_MARKETS = 100
 BACKFILL_INTERVAL_SECONDS = 3600
 _END = object()
 _DEADLOCK_ATTEMPTS = 4
+_Q = load("ingest")
 
 
 @dataclass
@@ -486,20 +488,12 @@ class Ingestor:
                 # Trades first: they are cheap (one page for most markets), and
                 # markets listed but never traded-synced would otherwise wait
                 # for the scheduler's trades cadence.
-                rows = await self.pool.fetch(
-                    "SELECT id FROM silver.markets WHERE venue = $1 AND trades_synced_at IS NULL "
-                    "ORDER BY volume_24h DESC NULLS LAST, id",
-                    self.name,
-                )
+                rows = await self.pool.fetch(_Q.markets_never_trades_synced, self.name)
                 await self._sync_trades(run, [r["id"] for r in rows])
             if Capability.PRICE_HISTORY not in self.venue.has:
                 return run.summary
             if market_ids is None:
-                rows = await self.pool.fetch(
-                    "SELECT id FROM silver.markets WHERE venue = $1 AND history_synced_at IS NULL "
-                    "ORDER BY volume_24h DESC NULLS LAST, id",
-                    self.name,
-                )
+                rows = await self.pool.fetch(_Q.markets_never_history_synced, self.name)
                 market_ids = [r["id"] for r in rows]
             held = await held_markets(self.pool, self.name, market_ids)
             end = datetime.now(UTC)
@@ -542,13 +536,7 @@ class Ingestor:
         """Re-read recently closed markets (and open ones past their end) until final."""
         async with self._load("sweep") as run:
             rows = await self.pool.fetch(
-                """
-                SELECT id FROM silver.markets
-                WHERE venue = $1
-                  AND (status = 'closed' OR (status = 'open' AND end_at < now()))
-                  AND (end_at IS NULL OR end_at > now() - $2::interval)
-                ORDER BY end_at DESC NULLS LAST
-                """,
+                _Q.markets_to_sweep,
                 self.name,
                 timedelta(days=self.settings.recently_closed_days),
             )
@@ -588,12 +576,7 @@ def _advance_trades(
     market_id: int, watermark: str | None
 ) -> Callable[[asyncpg.Connection], Awaitable[None]]:
     async def advance(conn: asyncpg.Connection) -> None:
-        await conn.execute(
-            "UPDATE silver.markets SET trades_watermark = coalesce($2, trades_watermark), "
-            "trades_synced_at = now() WHERE id = $1",
-            market_id,
-            watermark,
-        )
+        await conn.execute(_Q.advance_trades, market_id, watermark)
 
     return advance
 

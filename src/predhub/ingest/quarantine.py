@@ -11,15 +11,11 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.ingest.silver.common import dumps
 from predhub.models import DataError
 
-_INSERT = """
-INSERT INTO ops.quarantine (bronze_id, venue, endpoint, item_id, reason, item)
-SELECT b, v, e, i, r, j::jsonb
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-     AS u(b, v, e, i, r, j)
-"""
+_Q = load("ingest")
 
 
 def _item_json(error: DataError) -> str | None:
@@ -33,7 +29,7 @@ async def quarantine(conn: asyncpg.Connection, errors: Sequence[DataError]) -> i
     if not errors:
         return 0
     await conn.execute(
-        _INSERT,
+        _Q.insert_quarantine,
         [e.raw.bronze_id if e.raw else None for e in errors],
         [e.venue for e in errors],
         [e.endpoint for e in errors],

@@ -7,20 +7,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.models import Market
 from predhub.venues.base import MarketRef, OutcomeRef
 
-_REFS_SQL = """
-SELECT m.id, m.native_id, m.condition_id, m.ticker, m.slug, m.event_native_id, m.status,
-       m.trades_watermark,
-       coalesce(array_agg(o.idx ORDER BY o.idx) FILTER (WHERE o.id IS NOT NULL), '{}') AS idx,
-       coalesce(array_agg(o.token_id ORDER BY o.idx) FILTER (WHERE o.id IS NOT NULL), '{}')
-           AS tokens
-FROM silver.markets m
-LEFT JOIN silver.outcomes o ON o.market_id = m.id
-WHERE m.venue = $1 AND m.id = ANY($2::bigint[])
-GROUP BY m.id
-"""
+_Q = load("ingest")
 
 
 @dataclass(slots=True, frozen=True)
@@ -37,7 +28,7 @@ async def held_markets(
     conn: asyncpg.Connection | asyncpg.Pool, venue: str, market_ids: Sequence[int]
 ) -> list[HeldMarket]:
     """The requested markets of `venue`, in the order asked; unknown ids are skipped."""
-    rows = await conn.fetch(_REFS_SQL, venue, list(market_ids))
+    rows = await conn.fetch(_Q.held_markets, venue, list(market_ids))
     by_id = {
         r["id"]: HeldMarket(
             id=r["id"],
@@ -76,7 +67,7 @@ async def ids_by_native(
     conn: asyncpg.Connection | asyncpg.Pool, venue: str, native_ids: Sequence[str]
 ) -> dict[str, int]:
     rows = await conn.fetch(
-        "SELECT native_id, id FROM silver.markets WHERE venue = $1 AND native_id = ANY($2::text[])",
+        _Q.market_ids_by_native,
         venue,
         list(native_ids),
     )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncpg
 
+from predhub.db.queries import load
 from predhub.ingest.silver.common import dumps
 from predhub.ingest.summary import LoadSummary
 
+_Q = load("ingest")
+
 
 async def begin_load(conn: asyncpg.Connection | asyncpg.Pool, venue: str, kind: str) -> int:
-    load_id: int = await conn.fetchval(
-        "INSERT INTO ops.loads (venue, kind) VALUES ($1, $2) RETURNING id", venue, kind
-    )
+    load_id: int = await conn.fetchval(_Q.begin_load, venue, kind)
     return load_id
 
 
@@ -29,8 +30,7 @@ async def finish_load(
     else:
         status = "done"
     await conn.execute(
-        "UPDATE ops.loads SET finished_at = now(), status = $2, stats = $3::text::jsonb, "
-        "error = $4 WHERE id = $1",
+        _Q.finish_load,
         load_id,
         status,
         dumps(summary.as_dict()),
@@ -41,9 +41,7 @@ async def finish_load(
 async def get_watermark(
     conn: asyncpg.Connection | asyncpg.Pool, venue: str, kind: str
 ) -> str | None:
-    value: str | None = await conn.fetchval(
-        "SELECT watermark FROM ops.sync_state WHERE venue = $1 AND kind = $2", venue, kind
-    )
+    value: str | None = await conn.fetchval(_Q.get_watermark, venue, kind)
     return value
 
 
@@ -51,8 +49,7 @@ async def set_watermark(
     conn: asyncpg.Connection | asyncpg.Pool, venue: str, kind: str, watermark: str
 ) -> None:
     await conn.execute(
-        "INSERT INTO ops.sync_state (venue, kind, watermark) VALUES ($1, $2, $3) "
-        "ON CONFLICT (venue, kind) DO UPDATE SET watermark = excluded.watermark, updated_at = now()",
+        _Q.set_watermark,
         venue,
         kind,
         watermark,

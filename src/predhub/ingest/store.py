@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import asyncpg
 
+from predhub.db.queries import load, render
 from predhub.ingest import silver, validate
 from predhub.ingest.bronze import store_responses
 from predhub.ingest.quarantine import quarantine
@@ -38,6 +39,10 @@ SyncColumn = Literal[
     "books_synced_at",
     "history_synced_at",
 ]
+# The stamp statement for each sync column; the column names are the constants above.
+_STAMP_SQL: dict[str, str] = {
+    column: render(load("ingest").stamp_synced, column=column) for column in get_args(SyncColumn)
+}
 
 
 @dataclass
@@ -190,12 +195,4 @@ async def stamp(
 ) -> None:
     """Record that these markets' `column` data was synced at `at` (for the scheduler)."""
     if market_ids:
-        # Rows are locked in id order, as every stamp does, so two stamping
-        # transactions cannot deadlock on each other.
-        await conn.execute(
-            f"""UPDATE silver.markets m SET {column} = $2
-            FROM (SELECT id FROM silver.markets WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) l
-            WHERE m.id = l.id""",
-            list(market_ids),
-            at,
-        )
+        await conn.execute(_STAMP_SQL[column], list(market_ids), at)

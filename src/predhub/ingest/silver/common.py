@@ -10,12 +10,19 @@ transaction; they never commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import orjson
+
+from predhub.db.queries import load, render
+
+_Q = load("silver_common")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TYPE = re.compile(r"^[a-z_][a-z0-9_ ]*(\[\])?$")
 
 
 @dataclass
@@ -42,18 +49,102 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
-async def copy_in(
-    conn: asyncpg.Connection,
-    table: str,
-    ddl: str,
-    columns: Sequence[str],
-    records: Iterable[Sequence[Any]],
+def identifier(name: str) -> str:
+    """`name`, checked to be a plain lower-case SQL identifier.
+
+    Table, column and alias names cannot be bind parameters, so the writers
+    interpolate them into SQL; they come only from code constants, never from
+    input, and this assertion keeps anything else out.
+    """
+    assert _IDENTIFIER.match(name), f"not a plain SQL identifier: {name!r}"
+    return name
+
+
+def column_list(columns: Iterable[str], prefix: str = "") -> str:
+    """`a, b` or, with a prefix, `p.a, p.b`: the column lists of the merge statements."""
+    dot = f"{identifier(prefix)}." if prefix else ""
+    return ", ".join(f"{dot}{identifier(c)}" for c in columns)
+
+
+@dataclass(frozen=True)
+class StagingTable:
+    """A per-connection temporary table a batch is COPYed into before one merge statement.
+
+    Its name, column names and types are code constants (asserted: they are
+    interpolated into the CREATE statement); the records COPYed into it are
+    the only input, and they travel as data.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (column, type)
+    create_sql: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for _, kind in self.columns:
+            assert _TYPE.match(kind), f"not a plain SQL type: {kind!r}"
+        create = render(
+            _Q.create_staging,
+            table=identifier(self.name),
+            columns=", ".join(f"{identifier(c)} {kind}" for c, kind in self.columns),
+        )
+        object.__setattr__(self, "create_sql", create)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    @property
+    def ddl(self) -> str:
+        """The column definitions, for a table of the same shape (the benchmarks' baseline)."""
+        return ", ".join(f"{c} {kind}" for c, kind in self.columns)
+
+
+async def stage(
+    conn: asyncpg.Connection, table: StagingTable, records: Iterable[Sequence[Any]]
 ) -> None:
-    """Fill temporary table `table` (created from `ddl` on first use) with `records`."""
-    await conn.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {table} ({ddl}) ON COMMIT DELETE ROWS;TRUNCATE {table}"
+    """Fill `table` (created on first use, emptied first) with `records`."""
+    await conn.execute(table.create_sql)
+    await conn.copy_records_to_table(
+        table.name, records=list(records), columns=list(table.column_names)
     )
-    await conn.copy_records_to_table(table, records=list(records), columns=list(columns))
+
+
+async def merge_staged(
+    conn: asyncpg.Connection,
+    table: StagingTable,
+    records: Iterable[Sequence[Any]],
+    merge_sql: str,
+    *args: Any,
+) -> list[asyncpg.Record]:
+    """The staging tail every writer shares: stage the batch, then merge it in one statement.
+
+    `merge_sql` reads `table` and writes only new or changed rows (an
+    `INSERT ... SELECT ... ON CONFLICT ... WHERE changed`); its rows are returned.
+    """
+    await stage(conn, table, records)
+    rows: list[asyncpg.Record] = await conn.fetch(merge_sql, *args)
+    return rows
+
+
+def tally(batch: Sequence[Any], rows: Sequence[asyncpg.Record]) -> WriteResult:
+    """The WriteResult of a merge statement that returns one summary row.
+
+    The row has `inserted`, optionally `updated` and `markets`, and
+    `unresolved`: the staged `ord`s (positions in `batch`) whose market or
+    outcome silver does not hold.
+    """
+    (row,) = rows
+    unresolved = [batch[i] for i in row["unresolved"]]
+    inserted: int = row["inserted"]
+    updated: int = row.get("updated", 0)
+    markets: set[int] = set(row.get("markets", ()))
+    return WriteResult(
+        inserted=inserted,
+        updated=updated,
+        unchanged=len(batch) - inserted - updated - len(unresolved),
+        unresolved=unresolved,
+        markets=markets,
+    )
 
 
 def last_wins(items: Sequence[Any], key: Any) -> list[Any]:

@@ -13,36 +13,39 @@ from typing import Any, Literal
 
 import asyncpg
 
-from predhub.ingest.silver.common import WriteResult, copy_in, dumps, last_wins
+from predhub.db.queries import load, render
+from predhub.ingest.silver.common import (
+    StagingTable,
+    WriteResult,
+    column_list,
+    dumps,
+    identifier,
+    last_wins,
+    merge_staged,
+    tally,
+)
 from predhub.models import OrderBook, PricePoint, Quote
 
 QUOTES_CHANNEL = "predhub_quotes"
 
-_RESOLVE = """
-    SELECT t.*, o.id AS outcome_id, o.market_id
-    FROM {temp} t
-    LEFT JOIN silver.markets m ON m.venue = t.venue AND m.native_id = t.market_native_id
-    LEFT JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = t.outcome_index
-"""
+_Q = load("silver_prices")
 
-_QUOTE_DDL = """
-    ord integer, venue text, market_native_id text, outcome_index smallint, best_bid numeric,
-    best_ask numeric, mid numeric, last numeric, price numeric, observed_at timestamptz,
-    fetched_at timestamptz, bronze_id bigint
-"""
-_QUOTE_COLS = (
-    "ord",
-    "venue",
-    "market_native_id",
-    "outcome_index",
-    "best_bid",
-    "best_ask",
-    "mid",
-    "last",
-    "price",
-    "observed_at",
-    "fetched_at",
-    "bronze_id",
+QUOTES_IN = StagingTable(
+    "ingest_quotes_in",
+    (
+        ("ord", "integer"),
+        ("venue", "text"),
+        ("market_native_id", "text"),
+        ("outcome_index", "smallint"),
+        ("best_bid", "numeric"),
+        ("best_ask", "numeric"),
+        ("mid", "numeric"),
+        ("last", "numeric"),
+        ("price", "numeric"),
+        ("observed_at", "timestamptz"),
+        ("fetched_at", "timestamptz"),
+        ("bronze_id", "bigint"),
+    ),
 )
 _PRICE_COLS = ("best_bid", "best_ask", "mid", "last", "price")
 
@@ -82,44 +85,26 @@ def _quotes_sql(mode: QuoteMode) -> str:
     Whatever the mode, `price` and `price_source` are then derived from the
     merged row: a book merged next to an older price re-derives the price.
     """
-    merged = {c: _pick(mode, f"excluded.{c}", f"q.{c}") for c in _PRICE_COLS}
-    venue_of_q = "(SELECT m.venue FROM silver.markets m WHERE m.id = q.market_id)"
-    merged["price"], source = _derived(venue_of_q, merged)
-    sets = ", ".join(f"{c} = {merged[c]}" for c in _PRICE_COLS)
-    old = ", ".join(f"q.{c}" for c in (*_PRICE_COLS, "price_source"))
-    new = ", ".join([*(merged[c] for c in _PRICE_COLS), source])
-
-    incoming = {c: _pick(mode, f"r.{c}", f"cur.{c}") for c in _PRICE_COLS}
+    cols = [identifier(c) for c in _PRICE_COLS]
+    merged = {c: _pick(mode, f"excluded.{c}", f"q.{c}") for c in cols}
+    merged["price"], source = _derived(f"({_Q.venue_of_quote})", merged)
+    incoming = {c: _pick(mode, f"r.{c}", f"cur.{c}") for c in cols}
     incoming["price"], incoming_source = _derived("r.venue", incoming)
-    fresh = {c: f"r.{c}" for c in _PRICE_COLS}
+    fresh = {c: f"r.{c}" for c in cols}
     fresh["price"], fresh_source = _derived("r.venue", fresh)
-    cur = ", ".join(f"cur.{c}" for c in (*_PRICE_COLS, "price_source"))
-    incoming_row = ", ".join([*(incoming[c] for c in _PRICE_COLS), incoming_source])
-    return f"""
-WITH res AS ({_RESOLVE.format(temp="ingest_quotes_in")}
-), up AS (
-    INSERT INTO silver.quotes AS q
-        (outcome_id, market_id, {", ".join(_PRICE_COLS)}, price_source, observed_at, fetched_at,
-         bronze_id)
-    SELECT r.outcome_id, r.market_id, {", ".join(fresh[c] for c in _PRICE_COLS)}, {fresh_source},
-           r.observed_at, r.fetched_at, r.bronze_id
-    FROM res r LEFT JOIN silver.quotes cur ON cur.outcome_id = r.outcome_id
-    WHERE r.outcome_id IS NOT NULL
-      AND (cur.outcome_id IS NULL OR ({cur}) IS DISTINCT FROM ({incoming_row}))
-    ORDER BY r.outcome_id
-    ON CONFLICT (outcome_id) DO UPDATE SET {sets}, price_source = {source},
-        observed_at = excluded.observed_at, fetched_at = excluded.fetched_at,
-        bronze_id = excluded.bronze_id
-    WHERE ({old}) IS DISTINCT FROM ({new})
-    RETURNING market_id, (xmax = 0) AS inserted
-), changed AS (
-    SELECT market_id, pg_notify('{QUOTES_CHANNEL}', market_id::text) FROM up GROUP BY market_id
-)
-SELECT (SELECT count(*) FROM up WHERE inserted) AS inserted,
-       (SELECT count(*) FROM up WHERE NOT inserted) AS updated,
-       (SELECT coalesce(array_agg(market_id), '{{}}') FROM changed) AS markets,
-       (SELECT coalesce(array_agg(ord), '{{}}') FROM res WHERE outcome_id IS NULL) AS unresolved
-"""
+    return render(
+        _Q.upsert_staged_quotes,
+        prices=column_list(cols),
+        fresh=", ".join(fresh[c] for c in cols),
+        fresh_source=fresh_source,
+        cur=column_list((*cols, "price_source"), "cur"),
+        incoming=", ".join([*(incoming[c] for c in cols), incoming_source]),
+        sets=", ".join(f"{c} = {merged[c]}" for c in cols),
+        source=source,
+        old=column_list((*cols, "price_source"), "q"),
+        new=", ".join([*(merged[c] for c in cols), source]),
+        channel=f"'{identifier(QUOTES_CHANNEL)}'",
+    )
 
 
 _QUOTES_SQL: dict[QuoteMode, str] = {m: _quotes_sql(m) for m in ("replace", "merge", "fill")}
@@ -163,40 +148,21 @@ async def upsert_quotes(
         )
         for i, q in enumerate(batch)
     ]
-    await copy_in(conn, "ingest_quotes_in", _QUOTE_DDL, _QUOTE_COLS, records)
-    row = await conn.fetchrow(_QUOTES_SQL[mode])
-    assert row is not None
-    unresolved = [batch[i] for i in row["unresolved"]]
-    written = row["inserted"] + row["updated"]
-    return WriteResult(
-        inserted=row["inserted"],
-        updated=row["updated"],
-        unchanged=len(batch) - written - len(unresolved),
-        unresolved=unresolved,
-        markets=set(row["markets"]),
-    )
+    return tally(batch, await merge_staged(conn, QUOTES_IN, records, _QUOTES_SQL[mode]))
 
 
-_HISTORY_DDL = """
-    ord integer, venue text, market_native_id text, outcome_index smallint, ts timestamptz,
-    price numeric, bronze_id bigint
-"""
-_HISTORY_COLS = ("ord", "venue", "market_native_id", "outcome_index", "ts", "price", "bronze_id")
-_HISTORY_SQL = f"""
-WITH res AS ({_RESOLVE.format(temp="ingest_history_in")}
-), up AS (
-    INSERT INTO silver.price_history AS h (outcome_id, ts, price, source, bronze_id)
-    SELECT outcome_id, ts, price, 'venue', bronze_id FROM res WHERE outcome_id IS NOT NULL
-    ORDER BY outcome_id, ts
-    ON CONFLICT (outcome_id, ts) DO UPDATE SET price = excluded.price,
-        source = excluded.source, bronze_id = excluded.bronze_id
-    WHERE (h.price, h.source) IS DISTINCT FROM (excluded.price, excluded.source)
-    RETURNING (xmax = 0) AS inserted
+HISTORY_IN = StagingTable(
+    "ingest_history_in",
+    (
+        ("ord", "integer"),
+        ("venue", "text"),
+        ("market_native_id", "text"),
+        ("outcome_index", "smallint"),
+        ("ts", "timestamptz"),
+        ("price", "numeric"),
+        ("bronze_id", "bigint"),
+    ),
 )
-SELECT (SELECT count(*) FROM up WHERE inserted) AS inserted,
-       (SELECT count(*) FROM up WHERE NOT inserted) AS updated,
-       (SELECT coalesce(array_agg(ord), '{{}}') FROM res WHERE outcome_id IS NULL) AS unresolved
-"""
 
 
 async def upsert_price_history(
@@ -218,62 +184,26 @@ async def upsert_price_history(
         )
         for i, p in enumerate(batch)
     ]
-    await copy_in(conn, "ingest_history_in", _HISTORY_DDL, _HISTORY_COLS, records)
-    row = await conn.fetchrow(_HISTORY_SQL)
-    assert row is not None
-    unresolved = [batch[i] for i in row["unresolved"]]
-    written = row["inserted"] + row["updated"]
-    return WriteResult(
-        inserted=row["inserted"],
-        updated=row["updated"],
-        unchanged=len(batch) - written - len(unresolved),
-        unresolved=unresolved,
-    )
+    return tally(batch, await merge_staged(conn, HISTORY_IN, records, _Q.upsert_staged_history))
 
 
-_BOOK_DDL = """
-    ord integer, venue text, market_native_id text, outcome_index smallint,
-    observed_at timestamptz, fetched_at timestamptz, best_bid numeric, best_ask numeric,
-    bids text, asks text, book_hash text, bronze_id bigint
-"""
-_BOOK_COLS = (
-    "ord",
-    "venue",
-    "market_native_id",
-    "outcome_index",
-    "observed_at",
-    "fetched_at",
-    "best_bid",
-    "best_ask",
-    "bids",
-    "asks",
-    "book_hash",
-    "bronze_id",
+BOOKS_IN = StagingTable(
+    "ingest_books_in",
+    (
+        ("ord", "integer"),
+        ("venue", "text"),
+        ("market_native_id", "text"),
+        ("outcome_index", "smallint"),
+        ("observed_at", "timestamptz"),
+        ("fetched_at", "timestamptz"),
+        ("best_bid", "numeric"),
+        ("best_ask", "numeric"),
+        ("bids", "text"),
+        ("asks", "text"),
+        ("book_hash", "text"),
+        ("bronze_id", "bigint"),
+    ),
 )
-# A snapshot identical to the outcome's latest one adds nothing: skip it.
-_BOOKS_SQL = f"""
-WITH res AS ({_RESOLVE.format(temp="ingest_books_in")}
-), ins AS (
-    INSERT INTO silver.order_book_snapshots AS s
-        (market_id, outcome_id, observed_at, fetched_at, best_bid, best_ask, bids, asks,
-         book_hash, bronze_id)
-    SELECT r.market_id, r.outcome_id, r.observed_at, r.fetched_at, r.best_bid, r.best_ask,
-           r.bids::jsonb, r.asks::jsonb, r.book_hash, r.bronze_id
-    FROM res r
-    WHERE r.outcome_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM (
-            SELECT l.bids, l.asks FROM silver.order_book_snapshots l
-            WHERE l.outcome_id = r.outcome_id ORDER BY l.observed_at DESC LIMIT 1
-        ) latest
-        WHERE latest.bids = r.bids::jsonb AND latest.asks = r.asks::jsonb
-    )
-    ORDER BY r.outcome_id
-    ON CONFLICT (outcome_id, observed_at) DO NOTHING
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM ins) AS inserted,
-       (SELECT coalesce(array_agg(ord), '{{}}') FROM res WHERE outcome_id IS NULL) AS unresolved
-"""
 
 
 def _levels(levels: Sequence[Any]) -> str:
@@ -304,12 +234,4 @@ async def insert_books(
         )
         for i, b in enumerate(batch)
     ]
-    await copy_in(conn, "ingest_books_in", _BOOK_DDL, _BOOK_COLS, records)
-    row = await conn.fetchrow(_BOOKS_SQL)
-    assert row is not None
-    unresolved = [batch[i] for i in row["unresolved"]]
-    return WriteResult(
-        inserted=row["inserted"],
-        unchanged=len(batch) - row["inserted"] - len(unresolved),
-        unresolved=unresolved,
-    )
+    return tally(batch, await merge_staged(conn, BOOKS_IN, records, _Q.insert_staged_books))

@@ -20,63 +20,44 @@ from typing import Any
 
 import asyncpg
 
-from predhub.ingest.silver.common import WriteResult, copy_in, dumps, last_wins
+from predhub.db.queries import load, render
+from predhub.ingest.silver.common import (
+    StagingTable,
+    WriteResult,
+    dumps,
+    identifier,
+    last_wins,
+    merge_staged,
+    tally,
+)
 from predhub.models import Trade
 
 TRADES_CHANNEL = "predhub_trades"
 
-_TRADE_DDL = """
-    ord integer, venue text, market_native_id text, trade_key text, outcome_index smallint,
-    token_id text, price numeric, size numeric, side text, executed_at timestamptz,
-    tx_hash text, extra text, bronze_id bigint
-"""
-_TRADE_COLS = (
-    "ord",
-    "venue",
-    "market_native_id",
-    "trade_key",
-    "outcome_index",
-    "token_id",
-    "price",
-    "size",
-    "side",
-    "executed_at",
-    "tx_hash",
-    "extra",
-    "bronze_id",
+_Q = load("silver_trades")
+_CHANNEL = f"'{identifier(TRADES_CHANNEL)}'"
+
+TRADES_IN = StagingTable(
+    "ingest_trades_in",
+    (
+        ("ord", "integer"),
+        ("venue", "text"),
+        ("market_native_id", "text"),
+        ("trade_key", "text"),
+        ("outcome_index", "smallint"),
+        ("token_id", "text"),
+        ("price", "numeric"),
+        ("size", "numeric"),
+        ("side", "text"),
+        ("executed_at", "timestamptz"),
+        ("tx_hash", "text"),
+        ("extra", "text"),
+        ("bronze_id", "bigint"),
+    ),
 )
-_TRADES_SQL = f"""
-WITH res AS (
-    SELECT t.*, m.id AS market_id, coalesce(oi.id, ot.id) AS outcome_id
-    FROM ingest_trades_in t
-    LEFT JOIN silver.markets m ON m.venue = t.venue AND m.native_id = t.market_native_id
-    -- by index: a hash join, not one index probe per trade
-    LEFT JOIN silver.outcomes oi ON oi.market_id = m.id AND oi.idx = t.outcome_index
-    -- by token, only for trades that carry no index
-    LEFT JOIN LATERAL (
-        SELECT o.id FROM silver.outcomes o
-        WHERE t.outcome_index IS NULL AND o.market_id = m.id AND o.token_id = t.token_id
-        LIMIT 1
-    ) ot ON true
-), ins AS (
-    INSERT INTO silver.trades
-        (venue, market_id, outcome_id, trade_key, price, size, side, executed_at, tx_hash,
-         extra, bronze_id)
-    SELECT venue, market_id, outcome_id, trade_key, price, size, side, executed_at, tx_hash,
-           extra::jsonb, bronze_id
-    FROM res r WHERE market_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM silver.trades cur WHERE cur.venue = r.venue AND cur.trade_key = r.trade_key
-    )
-    ORDER BY venue, trade_key
-    ON CONFLICT (venue, trade_key) DO NOTHING
-    RETURNING market_id
-), gained AS (
-    SELECT market_id, pg_notify('{TRADES_CHANNEL}', market_id::text) FROM ins GROUP BY market_id
-)
-SELECT (SELECT count(*) FROM ins) AS inserted,
-       (SELECT coalesce(array_agg(market_id), '{{}}') FROM gained) AS markets,
-       (SELECT coalesce(array_agg(ord), '{{}}') FROM res WHERE market_id IS NULL) AS unresolved
-"""
+_TRADE_COLS = TRADES_IN.column_names
+_TRADES_SQL = render(_Q.insert_staged_trades, channel=_CHANNEL)
+_NOTIFY_SQL = render(_Q.notify_trades, channel=_CHANNEL)
 
 
 def _trade_record(i: int, t: Trade) -> tuple[Any, ...]:
@@ -97,22 +78,6 @@ def _trade_record(i: int, t: Trade) -> tuple[Any, ...]:
     )
 
 
-_RESOLVE_SQL = """
-SELECT m.venue, m.native_id, m.id AS market_id, o.idx, o.token_id, o.id AS outcome_id
-FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k (venue, native_id)
-JOIN silver.markets m ON m.venue = k.venue AND m.native_id = k.native_id
-LEFT JOIN silver.outcomes o ON o.market_id = m.id
-"""
-# Stored trades that could repeat the batch's: per market, those at or after
-# the batch's oldest trade of that market. One index range scan a market (a
-# page of new trades finds none), not one probe a trade. A repeat this misses
-# (a venue re-dating a trade) still cannot be stored twice: the COPY meets the
-# unique key and the batch takes the staged path.
-_KNOWN_SQL = """
-SELECT t.venue, t.trade_key
-FROM unnest($1::bigint[], $2::timestamptz[]) AS k (market_id, since)
-JOIN silver.trades t ON t.market_id = k.market_id AND t.executed_at >= k.since
-"""
 _COPY_COLS = (
     "venue",
     "market_id",
@@ -145,7 +110,7 @@ class _Target:
 
 async def _targets(conn: asyncpg.Connection, batch: Sequence[Trade]) -> dict[MarketKey, _Target]:
     keys = {(t.venue, t.market_native_id) for t in batch}
-    rows = await conn.fetch(_RESOLVE_SQL, [k[0] for k in keys], [k[1] for k in keys])
+    rows = await conn.fetch(_Q.trade_targets, [k[0] for k in keys], [k[1] for k in keys])
     out: dict[MarketKey, _Target] = {}
     for r in rows:
         target = out.setdefault((r["venue"], r["native_id"]), _Target(r["market_id"]))
@@ -168,17 +133,14 @@ async def _stored_keys(
                 since[target.market_id] = t.executed_at
     if not since:
         return set()
-    rows = await conn.fetch(_KNOWN_SQL, list(since), list(since.values()))
+    rows = await conn.fetch(_Q.stored_trade_keys, list(since), list(since.values()))
     return {(r["venue"], r["trade_key"]) for r in rows}
 
 
 async def notify_trades(conn: asyncpg.Connection, market_ids: Sequence[int]) -> None:
     """Tell the live feeds which markets gained trades (delivered at commit)."""
     if market_ids:
-        await conn.execute(
-            f"SELECT pg_notify('{TRADES_CHANNEL}', m::text) FROM unnest($1::bigint[]) AS m",
-            sorted(market_ids),
-        )
+        await conn.execute(_NOTIFY_SQL, sorted(market_ids))
 
 
 async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade]) -> WriteResult:
@@ -232,13 +194,4 @@ async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade]) -> Wr
 async def _insert_staged(conn: asyncpg.Connection, batch: Sequence[Trade]) -> WriteResult:
     """The always-correct path: stage the batch, insert what no one stored meanwhile."""
     records = [_trade_record(i, t) for i, t in enumerate(batch)]
-    await copy_in(conn, "ingest_trades_in", _TRADE_DDL, _TRADE_COLS, records)
-    row = await conn.fetchrow(_TRADES_SQL)
-    assert row is not None
-    unresolved = [batch[i] for i in row["unresolved"]]
-    return WriteResult(
-        inserted=row["inserted"],
-        unchanged=len(batch) - row["inserted"] - len(unresolved),
-        unresolved=unresolved,
-        markets=set(row["markets"]),
-    )
+    return tally(batch, await merge_staged(conn, TRADES_IN, records, _TRADES_SQL))

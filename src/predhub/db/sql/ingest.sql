@@ -1,0 +1,83 @@
+-- Bookkeeping and read-backs of the ingestion pipeline (predhub.ingest): load runs,
+-- watermarks, quarantine, the markets a load works on and their sync stamps.
+
+-- name: begin_load
+-- Opens an ops.loads row; its id tags the bronze responses the load stores.
+INSERT INTO ops.loads (venue, kind) VALUES ($1, $2) RETURNING id
+
+-- name: finish_load
+-- Closes a load with its status, its stats as jsonb and the error that ended it, if any.
+UPDATE ops.loads SET finished_at = now(), status = $2, stats = $3::text::jsonb, error = $4
+WHERE id = $1
+
+-- name: get_watermark
+-- Where the last delta load of this venue and kind stopped.
+SELECT watermark FROM ops.sync_state WHERE venue = $1 AND kind = $2
+
+-- name: set_watermark
+-- Records where a delta load stopped, so the next one resumes after it.
+INSERT INTO ops.sync_state (venue, kind, watermark) VALUES ($1, $2, $3)
+ON CONFLICT (venue, kind) DO UPDATE SET watermark = excluded.watermark, updated_at = now()
+
+-- name: insert_quarantine
+-- Keeps items that failed validation with their bronze response and reason; nothing is
+-- dropped silently. Arrays, one element per item.
+INSERT INTO ops.quarantine (bronze_id, venue, endpoint, item_id, reason, item)
+SELECT b, v, e, i, r, j::jsonb
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+     AS u(b, v, e, i, r, j)
+
+-- name: held_markets
+-- The venue address (ids, slug, outcome indexes and tokens) and sync state of the
+-- requested markets, the form adapters need to fetch them again.
+SELECT m.id, m.native_id, m.condition_id, m.ticker, m.slug, m.event_native_id, m.status,
+       m.trades_watermark,
+       coalesce(array_agg(o.idx ORDER BY o.idx) FILTER (WHERE o.id IS NOT NULL), '{}') AS idx,
+       coalesce(array_agg(o.token_id ORDER BY o.idx) FILTER (WHERE o.id IS NOT NULL), '{}')
+           AS tokens
+FROM silver.markets m
+LEFT JOIN silver.outcomes o ON o.market_id = m.id
+WHERE m.venue = $1 AND m.id = ANY($2::bigint[])
+GROUP BY m.id
+
+-- name: market_ids_by_native
+-- Silver ids of a venue's markets named by their native ids.
+SELECT native_id, id FROM silver.markets WHERE venue = $1 AND native_id = ANY($2::text[])
+
+-- name: stamp_synced
+-- Records that these markets' {column} data was synced at $2 (read by the scheduler).
+-- Rows are locked in id order, as every stamp does, so two stamping transactions cannot
+-- deadlock. {column} is one of the sync-time columns named in code, never input.
+UPDATE silver.markets m SET {column} = $2
+FROM (SELECT id FROM silver.markets WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) l
+WHERE m.id = l.id
+
+-- name: advance_trades
+-- A market's trades are synced up to a watermark (kept when the page gave none).
+UPDATE silver.markets SET trades_watermark = coalesce($2, trades_watermark),
+    trades_synced_at = now()
+WHERE id = $1
+
+-- name: markets_never_trades_synced
+-- A venue's markets whose trades were never synced, busiest first, for the backfill.
+SELECT id FROM silver.markets WHERE venue = $1 AND trades_synced_at IS NULL
+ORDER BY volume_24h DESC NULLS LAST, id
+
+-- name: markets_never_history_synced
+-- A venue's markets whose price history was never synced, busiest first, for the backfill.
+SELECT id FROM silver.markets WHERE venue = $1 AND history_synced_at IS NULL
+ORDER BY volume_24h DESC NULLS LAST, id
+
+-- name: markets_to_sweep
+-- Recently closed markets (and open ones past their end), to re-read until their
+-- resolution is final; $2 is how far back "recently" reaches.
+SELECT id FROM silver.markets
+WHERE venue = $1
+  AND (status = 'closed' OR (status = 'open' AND end_at < now()))
+  AND (end_at IS NULL OR end_at > now() - $2::interval)
+ORDER BY end_at DESC NULLS LAST
+
+-- name: busiest_open_markets
+-- The N busiest open markets of a venue (all of them when $2 is NULL), for a trades load.
+SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open'
+ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2
