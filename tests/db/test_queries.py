@@ -60,6 +60,7 @@ def test_unknown_name_names_the_file_and_what_it_has() -> None:
         ("-- name: Bad-Name\n-- doc\nSELECT 1\n", "lower_snake_case"),
         ("-- name:\n-- doc\nSELECT 1\n", "lower_snake_case"),
         ("-- just a comment\n", "no '-- name:' queries"),
+        ("-- name: names\n-- doc\nSELECT 1\n", "would hide Queries.names"),
     ],
 )
 def test_malformed_files_are_rejected(text: str, message: str) -> None:

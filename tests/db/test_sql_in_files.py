@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from predhub.db.queries import available, load
+from predhub.db.queries import Queries, available, load
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "predhub"
 TESTS = Path(__file__).resolve().parents[1]
@@ -74,17 +74,79 @@ def test_no_sql_statement_literals(path: Path) -> None:
     assert not hits, f"SQL belongs in predhub/db/sql/*.sql, found: {hits}"
 
 
-def test_every_named_query_is_used() -> None:
-    code = "\n".join(
-        p.read_text(encoding="utf-8")
-        for folder in (SRC, TESTS)
-        for p in folder.rglob("*.py")
-        if p.name != "test_sql_in_files.py"
+LOADERS = {"load", "load_queries"}
+
+
+def used_query_names(source: str) -> set[str]:
+    """Query names a module reads from what `load(...)` returned.
+
+    `q = load("x")` at module level, then `q.name`, `q["name"]` or
+    `q.query("name")`; or straight off the call, `load("x").name`.
+    """
+    tree = ast.parse(source)
+
+    def is_load(node: ast.AST) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name | ast.Attribute)
+            and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) in LOADERS
+        )
+
+    bound = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and is_load(node.value)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+    def is_queries(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Name) and node.id in bound) or is_load(node)
+
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and is_queries(node.value):
+            if not hasattr(Queries, node.attr):  # not .query, .names, ...
+                used.add(node.attr)
+        elif isinstance(node, ast.Subscript) and is_queries(node.value):
+            if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                used.add(node.slice.value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "query"
+            and is_queries(node.func.value)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            used.add(str(node.args[0].value))
+    return used
+
+
+def test_the_usage_scan_sees_every_access_form() -> None:
+    source = (
+        "from predhub.db.queries import load\n"
+        '_Q = load("x")\n'
+        "def f(conn):\n"
+        "    conn.fetch(_Q.by_attr)\n"
+        '    conn.fetch(_Q["by_key"])\n'
+        '    conn.fetch(_Q.query("by_call").sql)\n'
+        '    conn.fetch(load("y").straight)\n'
+        "    other.not_a_query\n"
+        "def by_name_only(): ...\n"
     )
+    assert used_query_names(source) == {"by_attr", "by_key", "by_call", "straight"}
+
+
+def test_every_named_query_is_used() -> None:
+    used: set[str] = set()
+    for folder in (SRC, TESTS):
+        for path in folder.rglob("*.py"):
+            used |= used_query_names(path.read_text(encoding="utf-8"))
     unused = [
-        f"{stem}.{name}"
+        f"{stem}.sql: {name}"
         for stem in available()
         for name in load(stem).names
-        if not re.search(rf"\b{re.escape(name)}\b", code)
+        if name not in used
     ]
-    assert not unused, f"named queries nothing uses: {unused}"
+    assert not unused, f"named queries no code reads: {unused}"

@@ -105,6 +105,10 @@ def parse(text: str, source: str) -> Queries:
         name = match["name"]
         if not _VALID_NAME.match(name):
             raise QueryFileError(f"{source}:{number}: query name {name!r} must be lower_snake_case")
+        if hasattr(Queries, name):
+            raise QueryFileError(
+                f"{source}:{number}: query name {name!r} would hide Queries.{name}; rename it"
+            )
         if any(name == seen for seen, _, _ in sections):
             raise QueryFileError(f"{source}:{number}: query {name!r} is defined twice")
         sections.append((name, number, []))
