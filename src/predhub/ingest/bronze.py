@@ -157,10 +157,7 @@ async def store_responses(
 
 
 # The staged columns, with the reserved id for `ord`.
-_DIRECT_COLUMNS = (
-    "id",
-    *BRONZE_IN.column_names[1:],
-)  # the staged columns, with the reserved id for `ord`
+_DIRECT_COLUMNS = ("id", *BRONZE_IN.column_names[1:])
 
 
 async def _copy_new(
@@ -212,17 +209,11 @@ async def _copy_new(
         if rec[0] not in first_ords:
             repeats.append((raw.bronze_id, raw.fetched_at, load_id))
     if repeats:
-        await conn.executemany(
-            _Q.insert_sighting,
-            repeats,
-        )
+        await conn.executemany(_Q.insert_sighting, repeats)
     return len(rows)
 
 
 async def prune_bronze(conn: asyncpg.Connection, *, retention_days: int) -> int:
     """Delete responses older than the retention (their sightings go with them)."""
-    status = await conn.execute(
-        _Q.prune_responses,
-        timedelta(days=retention_days),
-    )
+    status = await conn.execute(_Q.prune_responses, timedelta(days=retention_days))
     return int(status.split()[-1])

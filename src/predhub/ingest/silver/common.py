@@ -1,11 +1,14 @@
-"""Shared machinery of the silver writers: temporary tables and write results.
+"""Shared machinery of the silver writers: staging tables, column lists, write results.
 
 Each writer COPYs its batch into a per-connection temporary table (created
 once, emptied at commit) and merges it into silver with one
 `INSERT ... ON CONFLICT ... DO UPDATE ... WHERE (cols) IS DISTINCT FROM
 (excluded cols)`, so a row whose content did not change is not rewritten (no
-new tuple, no index churn, no WAL). Writers run inside the caller's
-transaction; they never commit.
+new tuple, no index churn, no WAL): `merge_staged` is that tail, `tally` the
+counts of its summary row. The statements live in `predhub/db/sql/`; the
+column lists some of them are filled in with come from code constants
+(`identifier` asserts it). Writers run inside the caller's transaction; they
+never commit.
 """
 
 from __future__ import annotations
