@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 audit: $(STAMP)  ## known vulnerabilities in the installed pinned packages (fails on a finding)
 	$(BIN)/python .ci/audit.py

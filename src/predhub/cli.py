@@ -1,67 +1,46 @@
 """The `predhub` command line.
 
-Each stage contributes its own sub-commands from `predhub/<stage>/cli.py`;
-this module wires them together and turns configuration and connection
-problems into one readable line and exit code 2.
+Each stage contributes its own sub-commands from `predhub/<stage>/cli.py`
+through a `register(app)` function; `build_app()` calls them, so importing a
+stage registers nothing by side effect and no stage imports this module.
+Configuration and connection problems become one readable line and exit code 2.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Coroutine
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from predhub.db import migrate
-from predhub.db.connect import connect, resolve_database
-from predhub.errors import PredhubError, UsageError, UsageProblem
-from predhub.logging import configure_logging
+from predhub import hub
+from predhub.api import cli as api_cli
+from predhub.db.connect import resolve_database
+from predhub.errors import PredhubError, UsageError
+from predhub.ingest import cli as ingest_cli
+from predhub.runtime import load_settings, run_async, schema_status, upgrade_schema
+from predhub.scheduler import cli as scheduler_cli
 from predhub.settings import Settings, get_settings, mask_url
+from predhub.sim import cli as sim_cli
+from predhub.venues import cli as venues_cli
 
 console = Console()
 err_console = Console(stderr=True)
-app = typer.Typer(
-    name="predhub",
-    help="A self-hosted, database-first data hub for prediction markets.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-db_app = typer.Typer(help="Database schema and migrations.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+__all__ = ["build_app", "main"]
 
-T = TypeVar("T")
-__all__ = ["UsageProblem", "app", "main", "run_async"]
+# Each stage's `register(app)`, in the order their commands are listed in `--help`.
+STAGES = (hub, sim_cli, scheduler_cli, api_cli, venues_cli, ingest_cli)
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        import uvloop
-
-        return uvloop.run(coro)
-    except ImportError:  # pragma: no cover - platforms without uvloop
-        return asyncio.run(coro)
-
-
-def load_settings(verbose: bool = False) -> Settings:
-    settings = get_settings()
-    configure_logging("DEBUG" if verbose else settings.log_level, settings.log_json)
-    return settings
-
-
-@app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Debug logging")] = False,
 ) -> None:
     load_settings(verbose)
 
 
-@app.command("config")
 def config_cmd() -> None:
     """Print the effective configuration (secrets masked), by the variable that sets each."""
     settings = get_settings()
@@ -71,27 +50,10 @@ def config_cmd() -> None:
     console.print(table)
 
 
-async def _upgrade(url: str) -> list[migrate.Migration]:
-    conn = await connect(url)
-    try:
-        return await migrate.upgrade(conn)
-    finally:
-        await conn.close()
-
-
-async def _status(url: str) -> migrate.SchemaStatus:
-    conn = await connect(url)
-    try:
-        return await migrate.status(conn)
-    finally:
-        await conn.close()
-
-
-@db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (idempotent)."""
     db = resolve_database(get_settings())
-    applied = run_async(_upgrade(db.url))
+    applied = run_async(upgrade_schema(db.url))
     if applied:
         for m in applied:
             console.print(f"applied {m.version:04d}_{m.name}")
@@ -99,11 +61,10 @@ def db_upgrade() -> None:
         console.print("schema is up to date")
 
 
-@db_app.command("status")
 def db_status() -> None:
     """Show the schema version and pending migrations."""
     db = resolve_database(get_settings())
-    st = run_async(_status(db.url))
+    st = run_async(schema_status(db.url))
     current = f"{st.current:04d}" if st.current is not None else "none"
     console.print(f"database: {'embedded' if db.is_embedded else 'configured'}")
     console.print(f"schema version: {current} (latest {st.latest:04d})")
@@ -111,20 +72,24 @@ def db_status() -> None:
         console.print(f"pending: {m.version:04d}_{m.name}")
 
 
-def _register_stage_commands() -> None:
-    """Stages add their commands here; each lives beside the code it drives."""
-    from predhub import hub
-    from predhub.api import cli as api_cli
-    from predhub.ingest import cli as ingest_cli
-    from predhub.scheduler import cli as scheduler_cli
-    from predhub.sim import cli as sim_cli
-    from predhub.venues import cli as venues_cli
-
-    for stage in (hub, sim_cli, scheduler_cli, api_cli, venues_cli, ingest_cli):
+def build_app() -> typer.Typer:
+    """The whole command tree: the root's own commands, then each stage's."""
+    app = typer.Typer(
+        name="predhub",
+        help="A self-hosted, database-first data hub for prediction markets.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.callback()(_root)
+    app.command("config")(config_cmd)
+    db_app = typer.Typer(help="Database schema and migrations.", no_args_is_help=True)
+    db_app.command("upgrade")(db_upgrade)
+    db_app.command("status")(db_status)
+    app.add_typer(db_app, name="db")
+    for stage in STAGES:
         stage.register(app)
-
-
-_register_stage_commands()
+    return app
 
 
 def _fail(message: str, *, code: int = 2) -> NoReturn:
@@ -152,7 +117,7 @@ def describe_validation_error(exc: ValidationError) -> str:
 def main() -> None:
     """Entry point: a predhub error is one line; one the user can fix exits 2, others 1."""
     try:
-        app()
+        build_app()()
     except ValidationError as exc:
         _fail(describe_validation_error(exc))
     except PredhubError as exc:

@@ -29,7 +29,9 @@ from rich.console import Console
 
 from predhub.db.connect import Database, resolve_database
 from predhub.ports import ensure_port_free
-from predhub.settings import Settings, get_settings
+from predhub.runtime import run_async, upgrade_schema
+from predhub.settings import Settings, get_settings, mask_url
+from predhub.sim.urls import adapter_env
 
 console = Console()
 
@@ -40,12 +42,6 @@ class Component:
     args: list[str]
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
-
-
-def _sim_env(host: str, port: int) -> dict[str, str]:
-    from predhub.sim.urls import adapter_env
-
-    return adapter_env(host, port)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -142,12 +138,6 @@ def wait_until_answering(
     return False
 
 
-def _migrate(db: Database) -> None:
-    from predhub.cli import _upgrade, run_async
-
-    run_async(_upgrade(db.url))
-
-
 def _install_stop_handlers() -> None:
     """SIGINT and SIGTERM stop the hub, even when SIGINT was ignored on entry.
 
@@ -178,11 +168,11 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
         if db.embedded is not None:
             db.embedded.stop_with_this_process()
         supervisor = Supervisor(db)
-        _migrate(db)
+        run_async(upgrade_schema(db.url))
         env: dict[str, str] = {}
         lines: list[str] = []
         if offline:
-            env = _sim_env(settings.sim_host, settings.sim_port)
+            env = adapter_env(settings.sim_host, settings.sim_port)
             sim = Component(
                 "simulator",
                 [
@@ -213,7 +203,7 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
         lines.append(f"  API        {base}/v1   docs {base}/docs   dashboard {base}/")
         console.print("[bold]predhub is up[/]")
         where = "embedded PostgreSQL" if db.is_embedded else "configured PostgreSQL"
-        console.print(f"  database   {where}: {_mask(db.url)}")
+        console.print(f"  database   {where}: {mask_url(db.url)}")
         if db.embedded is not None:
             console.print(f"  data dir   {db.embedded.pgdata}")
         for line in lines:
@@ -233,12 +223,6 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
         elif db is not None:
             db.close()
     raise typer.Exit(code)
-
-
-def _mask(url: str) -> str:
-    from predhub.settings import mask_url
-
-    return mask_url(url)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,14 +9,14 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from predhub.cli import app
+from predhub.cli import build_app
 from predhub.settings import Settings
 from predhub.sim.config import SimConfig
 from predhub.sim.plugins import plugin
 
 
 def test_env_prints_exports_for_the_adapters() -> None:
-    result = CliRunner().invoke(app, ["sim", "--env", "--port", "8123"])
+    result = CliRunner().invoke(build_app(), ["sim", "--env", "--port", "8123"])
     assert result.exit_code == 0, result.output
     lines = [x for x in result.output.splitlines() if x]
     assert all(x.startswith("export ") for x in lines)

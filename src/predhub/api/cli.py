@@ -13,6 +13,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from predhub.api.keys import create_key
+from predhub.db.connect import connect, resolve_database
+from predhub.errors import UsageProblem
+from predhub.ports import ensure_port_free
+from predhub.runtime import run_async, upgrade_schema
+from predhub.service.errors import KeyNameTaken
+from predhub.settings import get_settings
+
 console = Console()
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 
@@ -51,19 +59,14 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int | None, typer.Option(help="Default API_WORKERS")] = None,
     ) -> None:
         """Serve the HTTP API (migrates the database first)."""
-        import uvicorn
-
-        from predhub.cli import _upgrade, run_async
-        from predhub.db.connect import resolve_database
-        from predhub.ports import ensure_port_free
-        from predhub.settings import get_settings
+        import uvicorn  # only `serve` needs the server; other commands start faster without it
 
         settings = get_settings()
         bind_host = host or settings.api_host
         bind_port = settings.api_port if port is None else port
         ensure_port_free(bind_host, bind_port, "API_PORT" if port is None else "--port")
         db = resolve_database(settings)
-        run_async(_upgrade(db.url))
+        run_async(upgrade_schema(db.url))
         os.environ["DATABASE_URL"] = db.url  # every worker builds its app from the environment
         console.print(f"predhub API on http://{bind_host}:{bind_port}/  (docs at /docs)")
         processes = workers or settings.api_workers
@@ -85,23 +88,15 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Argument(help="A name to recognise the key by")],
     ) -> None:
         """Create an admin API key; it is printed once and only its sha256 is stored."""
-        from predhub.api.keys import create_key
-        from predhub.cli import UsageProblem, _upgrade, run_async
-        from predhub.db.connect import connect, resolve_database
-        from predhub.settings import get_settings
-
         db = resolve_database(get_settings())
-        run_async(_upgrade(db.url))
+        run_async(upgrade_schema(db.url))
 
         async def _create() -> str:
             conn = await connect(db.url)
             try:
-                from predhub.service.errors import KeyNameTaken
-
-                try:
-                    return await create_key(conn, name)
-                except KeyNameTaken as exc:
-                    raise UsageProblem(f"a key named {name!r} exists already") from exc
+                return await create_key(conn, name)
+            except KeyNameTaken as exc:
+                raise UsageProblem(f"a key named {name!r} exists already") from exc
             finally:
                 await conn.close()
 

@@ -15,13 +15,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from predhub.db.connect import DatabaseUnavailable, create_pool, resolve_database
 from predhub.db.queries import load as load_queries
+from predhub.errors import UsageProblem
 from predhub.ingest.summary import COUNTERS, LoadSummary
+from predhub.runtime import load_settings, run_async, upgrade_schema
+from predhub.settings import get_settings
+from predhub.venues.base import VenueError
 from predhub.venues.descriptor import venue_names
+from predhub.venues.registry import UnknownVenue, build_venue
 
 if TYPE_CHECKING:
     from predhub.ingest.pipeline import Ingestor
@@ -54,15 +61,7 @@ def summary_table(title: str, summary: LoadSummary) -> Table:
 
 
 async def _run(venue_name: str, kind: str, load: Load) -> LoadSummary:
-    import asyncpg
-
-    from predhub.cli import UsageProblem
-    from predhub.db import migrate
-    from predhub.db.connect import DatabaseUnavailable, connect, create_pool, resolve_database
-    from predhub.ingest.pipeline import Ingestor
-    from predhub.settings import get_settings
-    from predhub.venues.base import VenueError
-    from predhub.venues.registry import UnknownVenue, build_venue
+    from predhub.ingest.pipeline import Ingestor  # the pipeline's imports are slow; load on use
 
     settings = get_settings()
     try:
@@ -70,11 +69,7 @@ async def _run(venue_name: str, kind: str, load: Load) -> LoadSummary:
     except UnknownVenue as exc:
         raise UsageProblem(str(exc.args[0])) from None
     db = resolve_database(settings)
-    conn = await connect(db.url)
-    try:
-        await migrate.upgrade(conn)
-    finally:
-        await conn.close()
+    await upgrade_schema(db.url)
     pool = await create_pool(db.url, min_size=1, max_size=settings.db_pool_max)
     try:
         return await load(Ingestor(pool, venue, settings))
@@ -88,8 +83,6 @@ async def _run(venue_name: str, kind: str, load: Load) -> LoadSummary:
 
 
 def _command(venue: str, kind: str, verbose: bool, load: Load) -> None:
-    from predhub.cli import load_settings, run_async
-
     if verbose:
         load_settings(verbose=True)
     summary = run_async(_run(venue, kind, load))

@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from predhub.db import migrate
 from predhub.db.connect import connect, create_pool, resolve_database
+from predhub.errors import UsageProblem
+from predhub.runtime import run_async, upgrade_schema
 from predhub.settings import Settings, get_settings
 from predhub.venues.descriptor import venue_names
 
@@ -19,8 +20,6 @@ console = Console()
 
 
 def _venues(settings: Settings, chosen: list[str] | None) -> list[str]:
-    from predhub.cli import UsageProblem
-
     if not chosen:
         return settings.venues
     names = [v.strip().lower() for item in chosen for v in item.split(",") if v.strip()]
@@ -36,11 +35,7 @@ async def _worker(settings: Settings, venues: list[str], once: bool) -> None:
     from predhub.scheduler.process import run_worker
 
     db = resolve_database(settings)
-    conn = await connect(db.url)
-    try:
-        await migrate.upgrade(conn)
-    finally:
-        await conn.close()
+    await upgrade_schema(db.url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -82,14 +77,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Keep the database fresh: priorities, budgets, jobs and live streams (until Ctrl-C)."""
-        from predhub.cli import run_async
-
         settings = get_settings()
         run_async(_worker(settings, _venues(settings, venue), once))
 
     @app.command("status")
     def status() -> None:
         """Freshness per venue and priority, requests against budgets, errors, quarantine."""
-        from predhub.cli import run_async
-
         run_async(_status(get_settings()))

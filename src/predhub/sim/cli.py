@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from predhub.errors import UsageProblem
+from predhub.ports import ensure_port_free
 from predhub.settings import get_settings
 from predhub.sim.urls import adapter_env
 
@@ -90,9 +92,6 @@ def register(app: typer.Typer) -> None:
             latency_scale=latency_scale,
             rate_limits=not no_rate_limits,
         )
-        from predhub.errors import UsageProblem
-        from predhub.ports import ensure_port_free
-
         ensure_port_free(host, port, "SIM_PORT" if port == settings.sim_port else "--port")
         sim = Sim(config)
         try:

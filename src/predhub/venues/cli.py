@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from predhub.errors import UsageProblem
+from predhub.runtime import run_async
 from predhub.settings import Settings, get_settings
 from predhub.venues.base import Capability, Venue, VenueError
-from predhub.venues.registry import build_venue, venue_names
+from predhub.venues.registry import build_venue, venue_classes, venue_names
 
 console = Console()
 
@@ -39,8 +41,6 @@ async def check(settings: Settings, names: list[str]) -> dict[str, str]:
 
 def capability_table(names: list[str], status: dict[str, str]) -> Table:
     table = Table("capability", *names, title="predhub venues")
-    from predhub.venues.registry import venue_classes
-
     classes = venue_classes()
     for cap in Capability:
         table.add_row(cap.value, *("yes" if cap in classes[n].has else "-" for n in names))
@@ -65,8 +65,6 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Print each venue's capabilities and whether its configured base URL answers."""
-        from predhub.cli import UsageProblem, run_async
-
         names = venue or venue_names()
         unknown = [n for n in names if n not in venue_names()]
         if unknown:
