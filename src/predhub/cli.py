@@ -18,7 +18,8 @@ from rich.table import Table
 
 from predhub import hub
 from predhub.api import cli as api_cli
-from predhub.db.connect import resolve_database
+from predhub.db.connect import connect, resolve_database
+from predhub.db.schema_dump import dump_schema
 from predhub.errors import PredhubError, UsageError
 from predhub.ingest import cli as ingest_cli
 from predhub.runtime import load_settings, run_async, schema_status, upgrade_schema
@@ -72,6 +73,24 @@ def db_status() -> None:
         console.print(f"pending: {m.version:04d}_{m.name}")
 
 
+async def _dump(url: str) -> str:
+    conn = await connect(url)
+    try:
+        return await dump_schema(conn)
+    finally:
+        await conn.close()
+
+
+def db_dump_schema() -> None:
+    """Print the schema read from the catalogs, as deterministic text (not pg_dump's).
+
+    `predhub db dump-schema > src/predhub/db/schema.sql` against a freshly
+    migrated database refreshes the committed dump the tests compare with.
+    """
+    db = resolve_database(get_settings())
+    typer.echo(run_async(_dump(db.url)), nl=False)
+
+
 def build_app() -> typer.Typer:
     """The whole command tree: the root's own commands, then each stage's."""
     app = typer.Typer(
@@ -86,6 +105,7 @@ def build_app() -> typer.Typer:
     db_app = typer.Typer(help="Database schema and migrations.", no_args_is_help=True)
     db_app.command("upgrade")(db_upgrade)
     db_app.command("status")(db_status)
+    db_app.command("dump-schema")(db_dump_schema)
     app.add_typer(db_app, name="db")
     for stage in STAGES:
         stage.register(app)

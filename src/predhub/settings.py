@@ -153,7 +153,7 @@ class Settings(_VenueFields):
     delta_schedule_interval_hours: float = Field(default=1, gt=0)
     delta_price_interval_minutes: float = Field(default=15, gt=0)
     price_fetch_batch_size: int = Field(default=50, ge=1)
-    db_cache_ttl_seconds: int = Field(default=600, ge=0)
+    db_cache_ttl_seconds: int = Field(default=60, ge=0)
     database_only_mode: bool = False
 
     # --- venues -----------------------------------------------------------------

@@ -9,7 +9,8 @@ import asyncpg
 
 from ingest.factories import raw
 from predhub.db.connect import connect
-from predhub.ingest.bronze import content_hash, prune_bronze, store_responses
+from predhub.ingest.bronze import content_hash, store_responses
+from predhub.ingest.retention import prune_history
 
 
 async def test_identical_payload_is_stored_once_and_sighted(conn: asyncpg.Connection) -> None:
@@ -81,7 +82,8 @@ async def test_retention_prunes_old_responses_only(conn: asyncpg.Connection) -> 
     new.fetched_at = datetime.now(UTC)
     async with conn.transaction():
         await store_responses(conn, [old, new])
-    assert await prune_bronze(conn, retention_days=30) == 1
+    pruned = await prune_history(conn, before=datetime.now(UTC) - timedelta(days=30))
+    assert pruned.responses == 1
     assert await conn.fetchval("SELECT array_agg(id) FROM bronze.api_responses") == [new.bronze_id]
 
 

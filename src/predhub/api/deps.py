@@ -49,6 +49,3 @@ async def get_freshness(
     service: ServiceDep, tier: TierQuery = None, max_age: MaxAgeQuery = None
 ) -> Freshness:
     return await service.freshness(tier, max_age)
-
-
-FreshnessDep = Annotated[Freshness, Depends(get_freshness)]

@@ -7,9 +7,7 @@ the embedded one; every command goes through it.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,15 +44,6 @@ def resolve_database(settings: Settings, *, stop_at_exit: bool = True) -> Databa
     if stop_at_exit:
         atexit.register(embedded.stop)
     return Database(url=server.url, embedded=embedded)
-
-
-@contextlib.contextmanager
-def database(settings: Settings) -> Iterator[Database]:
-    db = resolve_database(settings)
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 class JsonText(str):
@@ -114,14 +103,3 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
         raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     assert pool is not None
     return pool
-
-
-@contextlib.asynccontextmanager
-async def pool_for(
-    url: str, *, min_size: int = 2, max_size: int = 10
-) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(url, min_size=min_size, max_size=max_size)
-    try:
-        yield pool
-    finally:
-        await pool.close()

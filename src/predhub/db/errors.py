@@ -38,10 +38,6 @@ class MigrationError(DatabaseError, UsageError):
     """The schema could not be brought up to date."""
 
 
-class MissingExtension(MigrationError):
-    """The server lacks a PostgreSQL extension predhub needs."""
-
-
 class QueryFileError(DatabaseError, Fatal):
     """A `.sql` file of named queries is malformed: a bug in the package, not in the input."""
 

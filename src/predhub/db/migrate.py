@@ -16,13 +16,12 @@ import asyncpg
 import structlog
 
 from predhub.db.errors import MigrationError as MigrationError
-from predhub.db.errors import MissingExtension as MissingExtension
 from predhub.db.queries import load, render
 
 log = structlog.get_logger(__name__)
 
 MIGRATION_LOCK_KEY = 0x70726564  # "pred"
-REQUIRED_EXTENSIONS = ("pg_trgm", "unaccent")
+# Query monitoring when the server has it; the schema itself needs no extension.
 OPTIONAL_EXTENSIONS = ("pg_stat_statements",)
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _Q = load("migrate")
@@ -54,17 +53,14 @@ def available_migrations() -> list[Migration]:
 
 
 async def ensure_extensions(conn: asyncpg.Connection) -> list[str]:
-    """Create the extensions predhub uses; a missing required one is a clear error."""
+    """Create the optional extensions the server has; returns those it lacks.
+
+    Databases migrated by earlier versions also have pg_trgm and unaccent,
+    which nothing uses; they are left in place (dropping them could break an
+    operator's own objects), and a server without them migrates as well.
+    """
     rows = await conn.fetch(_Q.available_extensions)
     available = {r["name"] for r in rows}
-    for ext in REQUIRED_EXTENSIONS:
-        if ext not in available:
-            raise MissingExtension(
-                f"the PostgreSQL server lacks the '{ext}' extension (part of contrib), which "
-                f"predhub needs for search; install the server's contrib package or unset "
-                f"DATABASE_URL to use the embedded server"
-            )
-        await _create_extension(conn, ext)
     missing: list[str] = []
     for ext in OPTIONAL_EXTENSIONS:
         if ext in available:
@@ -78,7 +74,7 @@ async def ensure_extensions(conn: asyncpg.Connection) -> list[str]:
 async def _create_extension(conn: asyncpg.Connection, ext: str) -> None:
     """CREATE EXTENSION takes no bind parameter, so the name is interpolated: only the
     runner's own constants are accepted, never a name from input."""
-    assert ext in REQUIRED_EXTENSIONS + OPTIONAL_EXTENSIONS, ext
+    assert ext in OPTIONAL_EXTENSIONS, ext
     await conn.execute(render(_Q.create_extension, extension=f'"{ext}"'))
 
 

@@ -10,14 +10,13 @@ beforehand. If a concurrent writer stored one of the same contents meanwhile
 (a unique violation inside the COPY's savepoint), the batch takes the staged
 path instead: COPY into a per-connection temporary table and one
 INSERT ... ON CONFLICT DO NOTHING. Responses are never rewritten, only removed
-by age (`prune_bronze`, driven by BRONZE_RETENTION_DAYS).
+by age (`predhub.ingest.retention`, driven by BRONZE_RETENTION_DAYS).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -211,9 +210,3 @@ async def _copy_new(
     if repeats:
         await conn.executemany(_Q.insert_sighting, repeats)
     return len(rows)
-
-
-async def prune_bronze(conn: asyncpg.Connection, *, retention_days: int) -> int:
-    """Delete responses older than the retention (their sightings go with them)."""
-    status = await conn.execute(_Q.prune_responses, timedelta(days=retention_days))
-    return int(status.split()[-1])

@@ -69,7 +69,7 @@ OVERSHOOT_HEADROOM = 0.1  # share of the cap kept free for jobs that need more t
 def profile_for(venue: str, settings: Settings) -> VenueProfile:
     """The venue's profile with any `VENUE_REQUEST_BUDGETS` override applied."""
     base = venue_profile(venue)
-    # ingestion splits every batch call at PRICE_FETCH_BATCH_SIZE markets
+    # no batched refresh job carries more than PRICE_FETCH_BATCH_SIZE markets
     chunk = max(1, settings.price_fetch_batch_size)
     return VenueProfile(
         base.name,

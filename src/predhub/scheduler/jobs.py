@@ -25,8 +25,6 @@ from predhub.db.queries import load
 
 _Q = load("scheduler_jobs")
 
-ACTIVE = ("queued", "running")
-
 
 @dataclass(frozen=True, slots=True)
 class NewJob:

@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from predhub.ingest.summary import LoadSummary
-from predhub.scheduler.cadence import DataKind
 from predhub.venues.base import StreamUpdate
 
 
@@ -25,7 +24,6 @@ class JobKind(StrEnum):
     STATIC_LOAD = "static_load"
     DELTA_LOAD = "delta_load"
     RESOLUTION_SWEEP = "resolution_sweep"
-    BACKFILL = "backfill"
 
 
 # Periodic loads outrank per-market refreshes: a static load on an empty
@@ -34,7 +32,6 @@ KIND_PRIORITY: dict[JobKind, int] = {
     JobKind.STATIC_LOAD: 100,
     JobKind.DELTA_LOAD: 90,
     JobKind.RESOLUTION_SWEEP: 80,
-    JobKind.BACKFILL: 0,
 }
 
 
@@ -47,13 +44,8 @@ class IngestorLike(Protocol):
     async def refresh_markets(self, market_ids: Sequence[int]) -> LoadSummary: ...
     async def refresh_books(self, market_ids: Sequence[int]) -> LoadSummary: ...
     async def sync_trades(self, market_ids: Sequence[int]) -> LoadSummary: ...
-    async def backfill_history(self, market_ids: Sequence[int] | None = None) -> LoadSummary: ...
     async def resolution_sweep(self) -> LoadSummary: ...
     async def apply_stream_update(self, update: StreamUpdate) -> LoadSummary: ...
-
-
-def job_kind(kind: DataKind) -> JobKind:
-    return JobKind(kind.value)
 
 
 async def run_job(ingestor: IngestorLike, kind: str, market_ids: Sequence[int]) -> LoadSummary:
@@ -74,5 +66,3 @@ async def run_job(ingestor: IngestorLike, kind: str, market_ids: Sequence[int]) 
             return await ingestor.delta_load()
         case JobKind.RESOLUTION_SWEEP:
             return await ingestor.resolution_sweep()
-        case JobKind.BACKFILL:
-            return await ingestor.backfill_history(ids or None)

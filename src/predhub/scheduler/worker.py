@@ -37,6 +37,7 @@ import structlog
 from predhub.db.errors import DATABASE_FAILURES
 from predhub.db.queries import load
 from predhub.errors import PredhubError
+from predhub.ingest.retention import Pruned, prune_history
 from predhub.ingest.summary import LoadSummary
 from predhub.models import SyncPriority
 from predhub.scheduler import budget, jobs, periodic
@@ -62,6 +63,8 @@ MAX_BACKOFF_SECONDS = 300.0
 # returns is a second of ingestion lost, so its retries stay this close together.
 DATABASE_RETRY_MAX_SECONDS = 2.0
 DONE_RETENTION = timedelta(hours=6)
+PRUNE_INTERVAL_SECONDS = 3600  # raw history past BRONZE_RETENTION_DAYS goes hourly
+ALL_VENUES = "*"  # the schedule row of work done for every venue at once
 LOAD_COST = 10  # requests reserved for a catalogue load; the rest is booked afterwards
 
 KIND_CAPABILITY: dict[DataKind, frozenset[Capability]] = {
@@ -199,7 +202,20 @@ class VenueWorker:
             if first and kind == JobKind.STATIC_LOAD:
                 continue  # first run on a filled database: wait for the next slot
             new.append(self._load_job(JobKind(kind), str(slot)))
+        await self.prune_history(now)
         return await jobs.enqueue(self.pool, new, now=now)
+
+    async def prune_history(self, now: datetime) -> Pruned | None:
+        """Once an hour, whichever worker claims the slot first deletes raw history
+        older than BRONZE_RETENTION_DAYS (of every venue); None when not this worker's turn."""
+        slot = periodic.interval_slot(now, PRUNE_INTERVAL_SECONDS)
+        if await periodic.claim_slot(self.pool, ALL_VENUES, "prune", slot, now) is None:
+            return None
+        pruned = await prune_history(
+            self.pool, before=now - timedelta(days=self.settings.bronze_retention_days)
+        )
+        log.info("pruned raw history", **vars(pruned))
+        return pruned
 
     def _load_job(self, kind: JobKind, slot: str) -> jobs.NewJob:
         return jobs.NewJob(

@@ -33,7 +33,7 @@ class SnapshotCache:
         self._entries: OrderedDict[int, tuple[float, Snapshot]] = OrderedDict()
         self._generations: dict[int, int] = {}
         self._epoch = 0
-        self.enabled = True
+        self.enabled = ttl > 0  # a TTL of 0 keeps nothing
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -15,7 +15,6 @@ MARKET_SNAPSHOTS = _Q.market_snapshots
 # asked is fresh enough for it, whatever its age by the time it is checked.
 STILL_STALE = _Q.still_stale
 
-SYNCED_AT = _Q.synced_at
 
 TRY_LOCKS = _Q.try_locks
 

@@ -98,7 +98,7 @@ class MarketDataService(CatalogReads, HistoryReads):
         self.pool = pool
         self.settings = settings
         self.tiers = TierTable(settings)
-        self.cache = cache or SnapshotCache()
+        self.cache = cache or SnapshotCache(ttl=settings.db_cache_ttl_seconds)
         self.listener = listener
         self.refresher = refresher
         self.flight = (

@@ -121,10 +121,6 @@ class SingleFlight:
         self._venue_failures: dict[str, tuple[float, str]] = {}
         self.upstream_batches = 0
 
-    @property
-    def inflight(self) -> int:
-        return len(self._inflight)
-
     def recent_failure(self, venue: str) -> str | None:
         """The reason a venue's last refresh failed, while still within the backoff."""
         failure = self._venue_failures.get(venue)

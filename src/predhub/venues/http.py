@@ -244,10 +244,6 @@ class VenueHttp:
     def settings(self) -> Settings:
         return self._shared.settings
 
-    def set_sleep(self, sleep: Sleep) -> None:
-        """Replace the backoff sleep of this venue (all its hosts); for tests."""
-        self._shared.sleep = sleep
-
     async def close(self) -> None:
         await self._shared.client.aclose()
 

@@ -59,7 +59,3 @@ SELECT id, content_hash FROM bronze.api_responses WHERE content_hash = ANY($1)
 -- name: insert_sighting
 -- One repeat of a stored content (executemany: one row per repeat).
 INSERT INTO bronze.response_sightings (response_id, fetched_at, load_id) VALUES ($1, $2, $3)
-
--- name: prune_responses
--- Deletes responses older than the retention ($1, an interval); their sightings go with them.
-DELETE FROM bronze.api_responses WHERE fetched_at < now() - $1::interval

@@ -76,10 +76,6 @@ WHERE id = ANY($1::bigint[])
   AND status = 'open'
   AND (quotes_synced_at IS NULL OR quotes_synced_at < $2::timestamptz);
 
--- name: synced_at
--- When each market's quotes were last synced.
-SELECT id, quotes_synced_at FROM silver.markets WHERE id = ANY($1::bigint[]);
-
 -- name: try_locks
 -- The ids whose refresh lock this transaction got without waiting.
 SELECT k FROM unnest($1::bigint[]) AS t(k)
