@@ -227,3 +227,17 @@ def test_readme_configuration_table_names_only_real_variables() -> None:
     read = {name for field in Settings.model_fields for name in Settings.env_names(field)}
     assert named, "the README has a configuration table"
     assert sorted(named - read) == []
+
+
+def test_readme_configuration_table_names_every_variable() -> None:
+    """The other half: each setting has its line (its first, documented name)."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    named = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
+    missing = [
+        Settings.env_names(field)[0]
+        for field in Settings.model_fields
+        if not named & set(Settings.env_names(field))
+    ]
+    assert missing == []
