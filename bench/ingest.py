@@ -456,7 +456,7 @@ async def _sim_loads(which: str, markets: int) -> None:
                 quotes = await pool.fetchval("SELECT count(*) FROM silver.quotes")
                 print(
                     f"static: {held} markets, {quotes} quotes in {wall:.1f}s wall "
-                    f"(seed 002: ~300 s; goal < 30 s); {static.requests} requests, "
+                    f"(the previous loader: ~300 s; goal < 30 s); {static.requests} requests, "
                     f"{static.retries} retries, {static.quarantined} quarantined"
                 )
                 if which not in ("delta", "all"):
@@ -479,7 +479,7 @@ async def _sim_loads(which: str, markets: int) -> None:
                     f"delta: {changed} markets changed at the venue; fetched {delta.fetched}, "
                     f"inserted {delta.inserted}, updated {delta.updated}, unchanged "
                     f"{delta.unchanged}, {delta.requests} requests in {wall:.2f}s wall "
-                    f"(seed 002: ~20 s; goal < 2 s)"
+                    f"(the previous loader: ~20 s; goal < 2 s)"
                 )
             finally:
                 await venue.close()

@@ -1,7 +1,7 @@
 """Configuration from environment variables (and an optional `.env` file).
 
-Every variable the seed documents name keeps the seed's name and default, so a
-deployment that followed those notes works unchanged; predhub's own variables
+Variables keep the plain names (and defaults) of the deployments predhub
+replaces, so their configuration works unchanged; predhub's own variables
 carry the `PREDHUB_` prefix only where a bare name would be ambiguous.
 Settings are built by `get_settings()` when a command starts, never at import,
 and every value is checked then: numbers against their ranges, URLs against
@@ -141,7 +141,7 @@ class Settings(_VenueFields):
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1, description="At least DB_POOL_MIN")
 
-    # --- seed 000: top-N strategy and schedules ---------------------------------
+    # --- top-N strategy and schedules --------------------------------------------
     top_n_markets: int = Field(default=500, ge=0)  # each venue's own top-N is a venue field
     min_volume_usd: float = Field(default=10_000, ge=0)
     static_schedule_enabled: bool = True

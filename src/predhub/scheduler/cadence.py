@@ -1,6 +1,6 @@
 """How often each kind of data should be refreshed, per sync priority.
 
-The defaults are the seed's schedule: prices every 15 minutes, volumes and
+The default schedule: prices every 15 minutes, volumes and
 trades hourly, metadata daily, and high-priority quotes every minute. Low
 priority stretches every cadence by `low_priority_factor`; archived markets
 (resolved, final) are never polled, the resolution sweep and delta loads

@@ -1,4 +1,4 @@
-"""The seed's periodic loads: a static load weekly (or daily), deltas and sweeps hourly.
+"""The periodic loads: a static load weekly (or daily), deltas and sweeps hourly.
 
 Each schedule is cut into numbered slots (a delta slot is one
 `DELTA_SCHEDULE_INTERVAL_HOURS` long; a static slot starts at

@@ -1,10 +1,10 @@
 """`GET /api/polymarket/price`: the route apps are moving off, answered database-first.
 
-It keeps the response shape those apps parse (seed 003: `outcomes`,
-`outcomePrices` as strings in outcome order, `closed`, resolution, metadata),
-so switching an app over changes its data source and nothing else. As in the
-seed's first phase, `maxAgeSeconds` defaults to 0 (always refresh, as the old
-route did), now single-flighted and written back.
+It keeps the response shape those apps parse (`outcomes`, `outcomePrices`
+as strings in outcome order, `closed`, resolution, metadata), so switching an
+app over changes its data source and nothing else. `maxAgeSeconds` defaults
+to 0 (always refresh, as the old route did), now single-flighted and written
+back.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def legacy_market(doc: dict[str, Any]) -> dict[str, Any]:
 @router.get(
     "/api/polymarket/price",
     response_model=LegacyPrice,
-    summary="Legacy Polymarket price route (seed 003's shape)",
+    summary="Legacy Polymarket price route (the old route's response shape)",
 )
 async def legacy_price(
     service: ServiceDep,

@@ -1,4 +1,4 @@
-"""Full-text search across venues, ranked by relevance then 24 h volume (seed 004's query)."""
+"""Full-text search across venues, ranked by relevance then 24 h volume."""
 
 from __future__ import annotations
 

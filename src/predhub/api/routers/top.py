@@ -1,4 +1,4 @@
-"""Top markets per venue (seed 000's top-N with volume floors) and venues with their freshness."""
+"""Top markets per venue (the top N by 24 h volume, above a volume floor) and venues with their freshness."""
 
 from __future__ import annotations
 
