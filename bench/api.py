@@ -1,6 +1,8 @@
 """Benchmarks of the market data service and the HTTP API; figures are printed.
 
-1. cached single-market reads vs a bare endpoint of the same stack (wrk, 64 connections)
+1. cached single-market reads vs two baselines on the same server (uvicorn, 2 workers):
+   a bare FastAPI endpoint, and a raw ASGI endpoint with no framework, both
+   returning the same bytes (wrk, 64 connections)
 2. a batch of 1,000 ids (p50/p99)
 3. upstream efficiency: two API processes, 200 clients, Zipf over the simulator's
    markets with mixed tiers, against the minimum (one call per market per window)
@@ -70,6 +72,32 @@ def bare_app() -> Any:
     @app.get("/healthz")
     async def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return app
+
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def raw_app() -> Any:
+    """The floor: a plain ASGI callable on the same server returning the same bytes."""
+    payload = Path(os.environ["BENCH_PAYLOAD_FILE"]).read_bytes()
+    health = b'{"status":"ok"}'
+    price_headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+    health_headers = [*_JSON_HEADERS, (b"content-length", str(len(health)).encode())]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["path"] == "/healthz":
+            body, headers = health, health_headers
+        else:
+            body, headers = payload, price_headers
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     return app
 
@@ -245,15 +273,25 @@ def bench_reads(base: str, market_id: int, env: dict[str, str], seconds: int) ->
     payload_file.write_bytes(body)
     load(url, connections=64, seconds=2)  # warm every worker's cache
     ours = load(url, connections=64, seconds=seconds)
-    with serve("api:bare_app", {**env, "BENCH_PAYLOAD_FILE": str(payload_file)}) as bare_base:
-        load(f"{bare_base}/v1/markets/{market_id}/price", connections=64, seconds=2)
-        bare = load(f"{bare_base}/v1/markets/{market_id}/price", connections=64, seconds=seconds)
+    baselines: dict[str, dict[str, float]] = {}
+    for name in ("bare", "raw"):
+        with serve(f"api:{name}_app", {**env, "BENCH_PAYLOAD_FILE": str(payload_file)}) as other:
+            load(f"{other}/v1/markets/{market_id}/price", connections=64, seconds=2)
+            baselines[name] = load(
+                f"{other}/v1/markets/{market_id}/price", connections=64, seconds=seconds
+            )
+    bare, raw = baselines["bare"], baselines["raw"]
     print("1. single-market reads, no refresh needed, 64 connections, 2 workers")
     print(f"   predhub  {ours['rps']:9.0f} req/s  p50 {ms(ours['p50'])}  p99 {ms(ours['p99'])}")
     print(f"   bare     {bare['rps']:9.0f} req/s  p50 {ms(bare['p50'])}  p99 {ms(bare['p99'])}")
+    print(f"   raw ASGI {raw['rps']:9.0f} req/s  p50 {ms(raw['p50'])}  p99 {ms(raw['p99'])}")
     print(
-        f"   throughput ratio {ours['rps'] / bare['rps']:.2f} (goal >= 0.70), "
+        f"   vs bare FastAPI: throughput ratio {ours['rps'] / bare['rps']:.2f} (goal >= 0.70), "
         f"p99 ratio {ours['p99'] / bare['p99']:.2f} (goal <= 2.0), non-2xx {ours['errors']:.0f}"
+    )
+    print(
+        f"   vs raw ASGI:     throughput ratio {ours['rps'] / raw['rps']:.2f} (goal >= 0.80), "
+        f"p99 ratio {ours['p99'] / raw['p99']:.2f}"
     )
 
 
