@@ -8,7 +8,6 @@ from fastapi import Depends, Path, Query, Request
 
 from predhub.api.state import ApiState
 from predhub.service.service import MarketDataService
-from predhub.service.tiers import Freshness
 
 
 def get_state(request: Request) -> ApiState:
@@ -43,9 +42,3 @@ MaxAgeQuery = Annotated[
     float | None,
     Query(ge=0, le=1e9, description="Maximum age in seconds; overrides the tier's"),
 ]
-
-
-async def get_freshness(
-    service: ServiceDep, tier: TierQuery = None, max_age: MaxAgeQuery = None
-) -> Freshness:
-    return await service.freshness(tier, max_age)

@@ -273,9 +273,11 @@ TABLE silver.quotes
     observed_at timestamp with time zone NOT NULL
     fetched_at timestamp with time zone NOT NULL
     bronze_id bigint
+    price_source text
   CONSTRAINT quotes_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
   CONSTRAINT quotes_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
   CONSTRAINT quotes_pkey PRIMARY KEY (outcome_id)
+  CONSTRAINT quotes_price_source_check CHECK ((price_source = ANY (ARRAY['mid'::text, 'last_trade'::text, 'display'::text])))
   CONSTRAINT quotes_range_check CHECK ((((best_bid IS NULL) OR ((best_bid >= (0)::numeric) AND (best_bid <= (1)::numeric))) AND ((best_ask IS NULL) OR ((best_ask >= (0)::numeric) AND (best_ask <= (1)::numeric))) AND ((mid IS NULL) OR ((mid >= (0)::numeric) AND (mid <= (1)::numeric))) AND ((last IS NULL) OR ((last >= (0)::numeric) AND (last <= (1)::numeric))) AND ((price IS NULL) OR ((price >= (0)::numeric) AND (price <= (1)::numeric)))))
   CREATE INDEX quotes_market_idx ON silver.quotes USING btree (market_id)
   CREATE UNIQUE INDEX quotes_pkey ON silver.quotes USING btree (outcome_id)
@@ -315,6 +317,15 @@ VIEW gold.top_markets
     liquidity numeric
     end_at timestamp with time zone
     venue_rank bigint
+
+FUNCTION silver.display_spread_limit(venue text)
+CREATE OR REPLACE FUNCTION silver.display_spread_limit(venue text)
+ RETURNS numeric
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT CASE venue WHEN 'polymarket' THEN 0.10 ELSE 1 END
+$function$
 
 FUNCTION silver.market_fingerprint_cleared()
 CREATE OR REPLACE FUNCTION silver.market_fingerprint_cleared()
@@ -367,6 +378,34 @@ BEGIN
         i := i + 500;
     END LOOP;
 END;
+$function$
+
+FUNCTION silver.quote_price(venue text, bid numeric, ask numeric, last numeric, shown numeric)
+CREATE OR REPLACE FUNCTION silver.quote_price(venue text, bid numeric, ask numeric, last numeric, shown numeric)
+ RETURNS numeric
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT CASE silver.quote_price_source(venue, bid, ask, last, shown)
+        WHEN 'mid' THEN (bid + ask) / 2
+        WHEN 'last_trade' THEN last
+        WHEN 'display' THEN shown
+    END
+$function$
+
+FUNCTION silver.quote_price_source(venue text, bid numeric, ask numeric, last numeric, shown numeric)
+CREATE OR REPLACE FUNCTION silver.quote_price_source(venue text, bid numeric, ask numeric, last numeric, shown numeric)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT CASE
+        WHEN bid IS NOT NULL AND ask IS NOT NULL
+             AND ask - bid <= silver.display_spread_limit(venue) THEN 'mid'
+        WHEN last IS NOT NULL THEN 'last_trade'
+        WHEN bid IS NOT NULL AND ask IS NOT NULL THEN 'mid'
+        WHEN shown IS NOT NULL THEN 'display'
+    END
 $function$
 
 FUNCTION silver.quotes_changed()

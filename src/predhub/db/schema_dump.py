@@ -20,8 +20,6 @@ import asyncpg
 
 from predhub.db.migrate import OPTIONAL_EXTENSIONS
 
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
 # Objects of our own schemas that no extension owns.
 _OURS = """
 n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'
