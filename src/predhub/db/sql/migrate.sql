@@ -2,7 +2,7 @@
 -- applied, under an advisory lock so concurrent starts apply each file once.
 
 -- name: available_extensions
--- The extensions this server could create, to name a missing contrib package clearly.
+-- The extensions this server could create (only those it has are created).
 SELECT name FROM pg_available_extensions
 
 -- name: create_extension
