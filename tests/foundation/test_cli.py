@@ -135,7 +135,7 @@ def _main_raising(
     def command() -> None:
         raise exc
 
-    monkeypatch.setattr(cli, "app", command)
+    monkeypatch.setattr(cli, "build_app", lambda: command)
     with pytest.raises(SystemExit) as exit_info:
         cli.main()
     code = exit_info.value.code

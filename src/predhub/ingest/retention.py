@@ -14,22 +14,9 @@ from datetime import datetime
 
 import asyncpg
 
-_PRUNE_SIGHTINGS = "DELETE FROM bronze.response_sightings WHERE fetched_at < $1"
+from predhub.db.queries import load
 
-_PRUNE_RESPONSES = """
-DELETE FROM bronze.api_responses r
-WHERE r.fetched_at < $1
-  AND NOT EXISTS (SELECT 1 FROM bronze.response_sightings s WHERE s.response_id = r.id)
-"""
-
-_PRUNE_BOOKS = """
-DELETE FROM silver.order_book_snapshots b
-WHERE b.observed_at < $1
-  AND EXISTS (
-      SELECT 1 FROM silver.order_book_snapshots n
-      WHERE n.outcome_id = b.outcome_id AND n.observed_at > b.observed_at
-  )
-"""
+_Q = load("retention")
 
 
 @dataclass(frozen=True)
@@ -47,7 +34,7 @@ def _count(status: str) -> int:
 
 async def prune_history(conn: asyncpg.Connection | asyncpg.Pool, *, before: datetime) -> Pruned:
     """Delete raw history older than `before` (sightings first, so responses see what is left)."""
-    sightings = _count(await conn.execute(_PRUNE_SIGHTINGS, before))
-    responses = _count(await conn.execute(_PRUNE_RESPONSES, before))
-    books = _count(await conn.execute(_PRUNE_BOOKS, before))
+    sightings = _count(await conn.execute(_Q.prune_sightings, before))
+    responses = _count(await conn.execute(_Q.prune_responses, before))
+    books = _count(await conn.execute(_Q.prune_books, before))
     return Pruned(sightings=sightings, responses=responses, books=books)

@@ -25,7 +25,6 @@ def _defaults(kind: str) -> str:
 
 def _counts(items: list[str] | None, option: str) -> dict[str, int]:
     """`["venue=N", ...]` as a dict; a bad item is a usage error naming the venues."""
-    from predhub.cli import UsageProblem
     from predhub.sim.plugins import sim_venues
 
     out: dict[str, int] = {}
