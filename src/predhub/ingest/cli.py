@@ -1,4 +1,4 @@
-"""`predhub ingest ...`: the loads, by hand (seed 002's command names).
+"""`predhub ingest ...`: the loads, by hand.
 
     predhub ingest static <venue>
     predhub ingest delta <venue> -v
