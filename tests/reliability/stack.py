@@ -130,10 +130,14 @@ async def wait_until_ready(base_url: str, proc: Proc, within: float = 120) -> No
     raise AssertionError(f"the API did not become ready:\n{proc.log()[-3000:]}")
 
 
-async def wait_for_markets(url: str, minimum: int, within: float = 120) -> list[str]:
+async def wait_for_markets(
+    url: str, minimum: int, within: float = 120, worker: Proc | None = None
+) -> list[str]:
     """Native ids of the markets the worker has loaded, once there are `minimum`."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
+        if worker is not None:
+            assert worker.alive(), f"the worker exited:\n{worker.log()[-3000:]}"
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             conn = await asyncpg.connect(url)
             try:
@@ -143,7 +147,8 @@ async def wait_for_markets(url: str, minimum: int, within: float = 120) -> list[
             if len(rows) >= minimum:
                 return [r["native_id"] for r in rows]
         await asyncio.sleep(0.3)
-    raise AssertionError(f"fewer than {minimum} markets were loaded in {within} s")
+    said = f"; the worker said:\n{worker.log()[-3000:]}" if worker is not None else ""
+    raise AssertionError(f"fewer than {minimum} markets were loaded in {within} s{said}")
 
 
 @dataclass

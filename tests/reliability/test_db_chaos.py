@@ -117,7 +117,7 @@ async def run_chaos(tmp_path: Path, sim: SimHandle, outage: str, cycles: int) ->
             predhub_process(["serve", "--port", str(port)], env, tmp_path / "api.log") as api,
         ):
             await wait_until_ready(base, api)
-            native_ids = await wait_for_markets(url, 5)
+            native_ids = await wait_for_markets(url, 5, worker=worker)
             paths = read_paths("kalshi", native_ids)
             async with readers(base, paths) as seen:
                 for _ in range(cycles):
