@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test run lint audit bench install clean
+.PHONY: demo test test-slow run lint audit bench install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 && $(PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
@@ -24,6 +24,9 @@ run: $(STAMP)   ## the hub against the live venues
 
 test: $(STAMP)  ## the whole test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
 	$(BIN)/pytest
+
+test-slow: $(STAMP)  ## the long reliability trials only (repeated kills and outages, full disk, long fuzzing)
+	$(BIN)/pytest -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
