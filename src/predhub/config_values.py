@@ -76,6 +76,27 @@ def parse_request_budgets(value: object) -> dict[str, float]:
     return out
 
 
+def parse_volume_floors(value: object) -> dict[str, float]:
+    """`venue=usd,...` (commas or semicolons) into {venue: floor}; a floor may be 0."""
+    if isinstance(value, dict):
+        items = [f"{k}={v}" for k, v in value.items()]
+    elif isinstance(value, str):
+        items = _items(value, ",;")
+    else:
+        raise ValueError("must be venue=usd,...")
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, number = item.partition("=")
+        try:
+            floor = float(number)
+        except ValueError:
+            floor = math.nan
+        if not sep or not math.isfinite(floor) or floor < 0:
+            raise ValueError(f"bad item {item!r}: want venue=usd with a number of at least 0")
+        out[_known_venue(name)] = floor
+    return out
+
+
 def parse_rate_limits(value: object) -> dict[str, dict[str, RateLimit]]:
     """`venue:endpoint=requests/seconds;...` into {venue: {endpoint: limit}}."""
     if isinstance(value, dict):

@@ -45,6 +45,7 @@ from predhub.config_values import (
     parse_request_budgets,
     parse_static_day,
     parse_venue_list,
+    parse_volume_floors,
 )
 from predhub.venues.descriptor import descriptor, descriptors
 from predhub.venues.ratelimit import RateLimit
@@ -55,6 +56,7 @@ HttpUrl = Annotated[str, AfterValidator(lambda value: check_url(value, HTTP_SCHE
 WsUrl = Annotated[str, AfterValidator(lambda value: check_url(value, WS_SCHEMES))]
 VenueList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(parse_venue_list)]
 RequestBudgets = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_request_budgets)]
+VolumeFloors = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_volume_floors)]
 RateLimits = Annotated[
     dict[str, dict[str, RateLimit]], NoDecode, BeforeValidator(parse_rate_limits)
 ]
@@ -222,6 +224,38 @@ class Settings(_VenueFields):
         description="Per-venue request budget overrides: venue=requests/second,...",
     )
 
+    # --- gold tables and retention ---------------------------------------------------
+    gold_hot_seconds: float = Field(
+        default=60, gt=0, description="Gold tables fold in what changed this often"
+    )
+    gold_warm_seconds: float = Field(
+        default=900, gt=0, description="Moves and activity re-checked as their windows slide"
+    )
+    gold_min_volume_usd: float = Field(
+        default=1_000, ge=0, description="24 h volume a market needs to rank as a mover or trending"
+    )
+    gold_ranked_rows: int = Field(
+        default=100, ge=1, le=10_000, description="Rows kept per movers window and in trending"
+    )
+    top_volume_floors: VolumeFloors = Field(
+        default_factory=dict,
+        description="Per-venue 24 h volume floors of the top markets: venue=usd,...; "
+        "unset venues use their adapter's floor",
+    )
+    jobs_retention_hours: float = Field(
+        default=6, gt=0, description="Finished jobs are deleted after this long"
+    )
+    book_snapshots_full_days: float = Field(
+        default=7, gt=0, description="Order-book snapshots older than this keep one per hour"
+    )
+    loads_retention_days: float = Field(default=30, gt=0, description="ops.loads rows kept")
+    quarantine_retention_days: float = Field(
+        default=30, gt=0, description="Quarantined items kept this long"
+    )
+    retention_interval_minutes: float = Field(
+        default=60, gt=0, description="How often the worker prunes old rows"
+    )
+
     # --- API -------------------------------------------------------------------------
     api_host: str = Field(default="127.0.0.1", min_length=1)
     api_port: int = Field(default=8000, ge=0, le=65535)
@@ -345,7 +379,7 @@ class Settings(_VenueFields):
             value = getattr(self, field)
             if field == "venue_rate_limits":
                 text = format_rate_limits(value)
-            elif field == "venue_request_budgets":
+            elif field in ("venue_request_budgets", "top_volume_floors"):
                 text = ",".join(f"{venue}={rate:g}" for venue, rate in value.items())
             elif field == "enabled_venues":
                 text = ",".join(value)
@@ -355,6 +389,16 @@ class Settings(_VenueFields):
                 text = "" if masked[field] is None else str(masked[field])
             out[self.env_names(field)[0]] = text
         return out
+
+    def venue_top_n(self) -> dict[str, int]:
+        """Each venue's top-N, by venue name."""
+        return {d.name: int(getattr(self, d.settings.top_n_field)) for d in descriptors()}
+
+    def top_volume_floor(self, name: str) -> float:
+        """The 24 h volume a market of venue `name` needs to rank among its top markets:
+        TOP_VOLUME_FLOORS, else the venue's own floor, else MIN_VOLUME_USD."""
+        own = descriptor(name).settings.top_volume_floor_usd
+        return self.top_volume_floors.get(name, self.min_volume_usd if own is None else own)
 
     @property
     def cors_origins(self) -> list[str]:

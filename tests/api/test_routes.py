@@ -12,6 +12,7 @@ from api_support import ADMIN_KEY
 from fastapi import FastAPI
 
 from predhub.api.keys import create_key
+from predhub.gold.refresh import GoldConfig, refresh
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
 from predhub.venues.descriptor import venue_names
 
@@ -344,6 +345,15 @@ async def test_history_trades_book_and_price_at(
 
 async def test_top_markets_and_venues(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     ids = await _seed_world(conn)
+    await refresh(
+        conn,
+        GoldConfig(
+            venues=("polymarket", "kalshi"),
+            top_n={"polymarket": 300, "kalshi": 150},
+            floors={"polymarket": 10_000.0, "kalshi": 10_000.0},
+        ),
+        now=datetime.now(UTC),
+    )
     top = (await client.get("/v1/top")).json()
     assert [m["id"] for m in top["venues"]["polymarket"]] == [ids["btc"], ids["eth"]]
     assert [m["id"] for m in top["venues"]["kalshi"]] == [ids["fed"]]

@@ -24,7 +24,18 @@ from predhub.api.fastpath import CachedPriceMiddleware
 from predhub.api.guards import ADMIN_KEY_HEADER, AdminAuthMiddleware, RequestLimitMiddleware
 from predhub.api.metrics import MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse
-from predhub.api.routers import admin, compat, events, health, history, markets, prices, search, top
+from predhub.api.routers import (
+    admin,
+    compat,
+    events,
+    gold,
+    health,
+    history,
+    markets,
+    prices,
+    search,
+    top,
+)
 from predhub.api.state import ApiState
 from predhub.api.ws import FanOut
 from predhub.db.connect import DatabaseUnavailable, create_pool
@@ -94,7 +105,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_docs(app)
-    for module in (markets, prices, history, events, search, top, compat, admin, health):
+    for module in (markets, prices, history, events, search, top, gold, compat, admin, health):
         app.include_router(module.router)
 
     @app.websocket("/v1/ws")

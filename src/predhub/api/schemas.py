@@ -119,6 +119,9 @@ class Event(BaseModel):
 
 class EventDetail(Event):
     markets: list[Market]
+    aggregates: dict[str, Any] | None = None
+    as_of: str | None = None
+    refreshed_at: str | None = None
 
 
 class EventPage(BaseModel):
@@ -204,7 +207,10 @@ class PriceAt(BaseModel):
 
 class TopMarkets(BaseModel):
     venues: dict[str, list[Market]]
+    overall: list[Market] = []
     min_volume_usd: float
+    as_of: str | None = None
+    refreshed_at: str | None = None
 
 
 class VenueFreshness(BaseModel):

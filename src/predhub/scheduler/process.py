@@ -16,6 +16,7 @@ import structlog
 
 from predhub.db.queries import load
 from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.maintenance import run_upkeep, upkeep_once
 from predhub.scheduler.streams import StreamConsumer
 from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, worker_id
 from predhub.settings import Settings
@@ -112,11 +113,18 @@ async def run_worker(
     log.info("worker.start", owner=owner, venues=[w.name for w in workers], once=once)
     try:
         if once:
-            return list(await asyncio.gather(*(catch_up(w) for w in workers)))
+            reports = list(await asyncio.gather(*(catch_up(w) for w in workers)))
+            await upkeep_once(pool, settings, owner, clock)
+            return reports
         tasks = [asyncio.create_task(w.run(stop), name=f"predhub-worker-{w.name}") for w in workers]
         tasks += [
             asyncio.create_task(c.run(stop), name=f"predhub-stream-{c.name}") for c in consumers
         ]
+        tasks.append(
+            asyncio.create_task(
+                run_upkeep(pool, settings, owner, clock, stop), name="predhub-upkeep"
+            )
+        )
         await stop.wait()
         # Let running jobs finish (their leases would otherwise have to expire).
         _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS) if tasks else ((), ())

@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from predhub.db.queries import load
+from predhub.scheduler import retention
 from predhub.scheduler.cadence import PRIORITY_ORDER, DataKind
 from predhub.settings import Settings
 from predhub.venues.budget import budget_per_minute, minute_of
 
 _Q = load("scheduler_status")
 
+_GOLD_Q = load("gold")
 _PRIORITY_RANK = {p.value: i for i, p in enumerate(PRIORITY_ORDER)}
 
 _STALENESS = _Q.staleness
@@ -63,11 +65,21 @@ class VenueRow:
     quarantined: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PruneRow:
+    name: str
+    last_run_at: datetime | None
+    rows: int
+    total: int
+
+
 @dataclass(slots=True)
 class StatusReport:
     at: datetime
     venues: dict[str, VenueRow] = field(default_factory=dict)
     priorities: list[PriorityRow] = field(default_factory=list)
+    # upkeep: each prune's and each gold refresh's last run
+    prunes: list[PruneRow] = field(default_factory=list)
 
 
 async def collect_status(
@@ -113,6 +125,15 @@ async def collect_status(
         row.jobs_queued, row.jobs_running, row.jobs_failed = r["queued"], r["running"], r["failed"]
     for r in await conn.fetch(_QUARANTINE):
         venue(r["venue"]).quarantined = r["n"]
+    for r in await retention.state(conn):
+        report.prunes.append(
+            PruneRow(r["name"], r["last_run_at"], int(r["rows_pruned"]), int(r["total_pruned"]))
+        )
+    for r in await conn.fetch(_GOLD_Q.refresh_state):
+        if r["name"] in ("hot", "warm"):
+            report.prunes.append(
+                PruneRow(f"gold {r['name']}", r["last_finished_at"], int(r["last_markets"]), 0)
+            )
     return report
 
 
@@ -178,3 +199,15 @@ def render(report: StatusReport, console: Console) -> None:
             str(v.quarantined),
         )
     console.print(usage)
+    if report.prunes:
+        upkeep = Table(title="upkeep: retention (rows pruned) and gold refreshes (markets)")
+        for column in ("job", "last run", "rows", "rows in all"):
+            upkeep.add_column(column)
+        for prune in report.prunes:
+            upkeep.add_row(
+                prune.name,
+                prune.last_run_at.isoformat(timespec="seconds") if prune.last_run_at else "never",
+                str(prune.rows),
+                str(prune.total),
+            )
+        console.print(upkeep)

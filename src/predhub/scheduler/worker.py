@@ -40,7 +40,7 @@ from predhub.errors import PredhubError
 from predhub.ingest.retention import Pruned, prune_history
 from predhub.ingest.summary import LoadSummary
 from predhub.models import SyncPriority
-from predhub.scheduler import budget, jobs, periodic
+from predhub.scheduler import budget, jobs, periodic, retention
 from predhub.scheduler.cadence import PRIORITY_ORDER, Cadences, DataKind
 from predhub.scheduler.planner import MarketState, PlannedRequest, plan
 from predhub.scheduler.priority import recompute_priorities
@@ -62,7 +62,6 @@ MAX_BACKOFF_SECONDS = 300.0
 # database costs nothing to ask again, and every second of waiting after it
 # returns is a second of ingestion lost, so its retries stay this close together.
 DATABASE_RETRY_MAX_SECONDS = 2.0
-DONE_RETENTION = timedelta(hours=6)
 PRUNE_INTERVAL_SECONDS = 3600  # raw history past BRONZE_RETENTION_DAYS goes hourly
 ALL_VENUES = "*"  # the schedule row of work done for every venue at once
 LOAD_COST = 10  # requests reserved for a catalogue load; the rest is booked afterwards
@@ -215,6 +214,11 @@ class VenueWorker:
             self.pool, before=now - timedelta(days=self.settings.bronze_retention_days)
         )
         log.info("pruned raw history", **vars(pruned))
+        await retention.record(
+            self.pool,
+            {"raw_history": pruned.sightings + pruned.responses + pruned.books},
+            now=now,
+        )
         return pruned
 
     def _load_job(self, kind: JobKind, slot: str) -> jobs.NewJob:
@@ -275,7 +279,6 @@ class VenueWorker:
             )
             for request in planned:
                 report.kinds[request.kind.value] = report.kinds.get(request.kind.value, 0) + 1
-            await jobs.prune(conn, before=now - DONE_RETENTION)
         return report
 
     def _plan_jobs(self, planned: Sequence[PlannedRequest], cycle: int) -> list[jobs.NewJob]:

@@ -130,7 +130,13 @@ class CatalogReads:
         if where.status:
             f.add("m.status = ?", where.status)
         if where.category:
-            f.add("lower(m.category) = lower(?)", where.category)
+            # the venue's own label, or the category gold derives alike for every venue
+            f.add(
+                "(lower(m.category) = lower(?) OR m.id IN (SELECT g.market_id FROM"
+                " gold.market_stats g WHERE lower(g.category) = lower(?)))",
+                where.category,
+                where.category,
+            )
         if where.event:
             number = ascii_int(where.event)
             if number is not None:

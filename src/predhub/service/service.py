@@ -39,6 +39,7 @@ from predhub.service.freshness import (
     Decision,
     decide,
 )
+from predhub.service.gold import GoldReader
 from predhub.service.history import HistoryReads
 from predhub.service.ids import resolve_ids, validate_id
 from predhub.service.interest import InterestMarker
@@ -98,6 +99,7 @@ class MarketDataService(CatalogReads, HistoryReads):
         self.pool = pool
         self.settings = settings
         self.tiers = TierTable(settings)
+        self.gold = GoldReader(pool)
         self.cache = cache or SnapshotCache(ttl=settings.db_cache_ttl_seconds)
         self.listener = listener
         self.refresher = refresher

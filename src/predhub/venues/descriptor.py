@@ -138,6 +138,9 @@ class VenueSettingsSpec:
     top_n: int
     secrets: tuple[str, ...] = ()
     top_n_env: str = ""
+    # the 24 h volume (USD) a market needs to rank among the venue's top markets
+    # (TOP_VOLUME_FLOORS overrides it; None: MIN_VOLUME_USD)
+    top_volume_floor_usd: float | None = None
 
     def field(self, key: str) -> str:
         """The `Settings` field (and, upper-cased, the environment variable) of a key."""

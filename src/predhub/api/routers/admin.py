@@ -16,7 +16,6 @@ from predhub.api.deps import ServiceDep, StateDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from predhub.api.keys import is_admin_key
 from predhub.api.responses import json_response
-from predhub.api.routers.top import venue_top_n
 from predhub.api.schemas import MarketKey, RefreshResult
 from predhub.api.venue_param import VenueName
 from predhub.service.errors import ServiceError
@@ -87,7 +86,7 @@ async def refresh(
             else:
                 targets[original] = market_id
     else:
-        top = await service.top_open_market_ids(wanted, venue_top_n(state.settings)[wanted])
+        top = await service.top_open_market_ids(wanted, state.settings.venue_top_n()[wanted])
         targets = {str(market_id): market_id for market_id in top}
     ids = list(dict.fromkeys(targets.values()))
     errors: dict[str, str] = {}

@@ -57,4 +57,8 @@ async def event_detail(
     if doc is None:
         raise ApiError(404, "not_found", f"no event matches id {key!r}", id=key)
     doc["markets"] = await documents(service, await service.event_market_ids(int(doc["id"])))
+    aggregates = await service.gold.event(int(doc["id"]))
+    doc["aggregates"] = aggregates
+    doc["as_of"] = aggregates["as_of"] if aggregates else None
+    doc["refreshed_at"] = aggregates["refreshed_at"] if aggregates else None
     return json_response(doc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -13,15 +13,11 @@ from predhub.api.responses import json_response
 from predhub.api.routers.markets import documents
 from predhub.api.schemas import TopMarkets, Venues
 from predhub.api.venue_param import VenueName, venue_value
+from predhub.service.gold import stamps
 from predhub.service.payload import iso
-from predhub.settings import VENUE_NAMES, Settings
+from predhub.settings import VENUE_NAMES
 
 router = APIRouter(tags=["venues"], responses=ERROR_RESPONSES)
-
-
-def venue_top_n(settings: Settings) -> dict[str, int]:
-    """Seed 000's per-venue N, each venue's `<PREFIX>_TOP_N` setting."""
-    return {name: settings.venue(name).top_n for name in VENUE_NAMES}
 
 
 @router.get("/v1/top", response_model=TopMarkets, summary="Top markets per venue")
@@ -33,23 +29,33 @@ async def top_markets(
         int | None, Query(ge=1, le=1000, description="Per venue; default settings")
     ] = None,
     min_volume: Annotated[
-        float | None, Query(ge=0, le=1e15, description="Default MIN_VOLUME_USD")
+        float | None,
+        Query(ge=0, le=1e15, description="Above each venue's own floor; default none"),
     ] = None,
 ) -> Response:
+    """The worker's top-markets snapshot: per venue by 24 h volume above the venue's floor
+    (TOP_VOLUME_FLOORS), and across venues."""
     settings = state.settings
     venue = venue_value(venue)
     venues = [venue] if venue else [v for v in settings.venues if v in VENUE_NAMES]
-    per_venue = venue_top_n(settings)
-    if n is not None:
-        per_venue = dict.fromkeys(per_venue, n)
-    floor = settings.min_volume_usd if min_volume is None else min_volume
-    overall = max(settings.top_n_markets, n or 0) if venue is None else (n or per_venue[venue])
-    ids = await service.top_market_ids(venues, floor=floor, per_venue=per_venue, overall=overall)
-    docs = await documents(service, ids)
-    grouped: dict[str, list[object]] = {v: [] for v in venues}
-    for doc in docs:
-        grouped.setdefault(doc["venue"], []).append(doc)
-    return json_response({"venues": grouped, "min_volume_usd": floor})
+    per_venue = settings.venue_top_n()
+    floor = min_volume or 0.0
+    grouped: dict[str, list[object]] = {}
+    rows: list[dict[str, Any]] = []
+    for name in venues:
+        found = await service.gold.top(name, min_volume=floor, limit=n or per_venue.get(name, 0))
+        rows += found
+        grouped[name] = list(await documents(service, [int(r["market_id"]) for r in found]))
+    overall: list[object] = []
+    if venue is None:
+        found = await service.gold.top(
+            "*", min_volume=floor, limit=max(settings.top_n_markets, n or 0)
+        )
+        rows += found
+        overall = list(await documents(service, [int(r["market_id"]) for r in found]))
+    return json_response(
+        {"venues": grouped, "overall": overall, "min_volume_usd": floor, **stamps(rows)}
+    )
 
 
 @router.get("/v1/venues", response_model=Venues, summary="Venues and how fresh their data is")

@@ -46,6 +46,7 @@ DESCRIPTOR = VenueDescriptor(
             "ws_url": "wss://external-api.kalshi.com/trade-api/ws/v2",
         },
         top_n=150,
+        top_volume_floor_usd=10_000.0,
         secrets=("api_key",),
     ),
     # taker fee 0.07 × C × P × (1 − P), rounded up to $0.0001 per trade

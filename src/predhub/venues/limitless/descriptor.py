@@ -33,6 +33,7 @@ DESCRIPTOR = VenueDescriptor(
         env_prefix="LIMITLESS",
         urls={"url": "https://api.limitless.exchange", "ws_url": "wss://ws.limitless.exchange"},
         top_n=30,
+        top_volume_floor_usd=1_000.0,
     ),
     # takers only; CLOB orders carry the profile's feeRateBps, 300 (3 %) by default,
     # the top of the CLOB range (AMM trades pay a flat 0.40 %)

@@ -34,6 +34,7 @@ DESCRIPTOR = VenueDescriptor(
         top_n=20,
         secrets=("api_key",),
         top_n_env="OPINIONTRADE_TOP_N",  # the name existing deployments already set
+        top_volume_floor_usd=1_000.0,
     ),
     # takers only: volume × p × (1 − p) × r with a per-market base rate r (4 %, so
     # at most 1 % at p = 0.5), and at least $0.25 a trade

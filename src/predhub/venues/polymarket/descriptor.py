@@ -57,6 +57,7 @@ DESCRIPTOR = VenueDescriptor(
             "ws_url": "wss://ws-subscriptions-clob.polymarket.com/ws/market",
         },
         top_n=300,
+        top_volume_floor_usd=30_000.0,
     ),
     # takers pay C × rate × p × (1 − p), to 5 decimals; the rate is set per market
     # (`feeSchedule.rate`); 0.07 is the crypto markets' rate

@@ -1,0 +1,132 @@
+"""The incremental refresh: recompute what the changed markets touch, nothing else.
+
+A refresh takes the ids in the change log (fed by silver's triggers) and the
+markets with trades past the trades watermark, recomputes those markets'
+`gold.market_stats` rows, moves their contribution to venue and category
+totals by difference (old rows out, new rows in), recomputes their events, and
+rebuilds the small ranked tables (top, movers, trending) from indexes. Every
+statement is bounded by the number of changed markets or by the size of a
+ranked table, so the refresh costs the same on a catalogue ten times larger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+
+from predhub.db.queries import load
+from predhub.gold.categories import normalise
+
+Q = load("gold")
+
+WINDOWS = ("1h", "24h", "7d")
+_MOVERS_QUERY = {"1h": "insert_movers_1h", "24h": "insert_movers_24h", "7d": "insert_movers_7d"}
+
+
+@dataclass(frozen=True, slots=True)
+class GoldConfig:
+    """What the ranked tables keep: per-venue N and floors, overall N, the noise floor."""
+
+    venues: tuple[str, ...]
+    top_n: Mapping[str, int]
+    floors: Mapping[str, float]
+    overall_n: int = 500
+    min_volume: float = 1_000.0
+    ranked: int = 100
+    batch: int = 50_000
+
+
+@dataclass(slots=True)
+class RefreshReport:
+    """What one refresh did."""
+
+    markets: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    market_ids: list[int] = field(default_factory=list)
+
+
+async def mark_all(conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    """Queue every market for the next refresh (a full rebuild)."""
+    await conn.execute(Q.mark_all_changed)
+
+
+async def mark_active(conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    """Queue the markets whose moves or recent activity change as time passes."""
+    await conn.execute(Q.mark_active_changed)
+
+
+async def _categories(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, str]:
+    rows = await conn.fetch(Q.category_inputs, list(ids))
+    return {
+        int(r["id"]): normalise(
+            category=r["category"],
+            event_category=r["event_category"],
+            tags=list(r["tags"]),
+            series=r["series"],
+            titles=(r["event_title"], r["question"]),
+        )
+        for r in rows
+    }
+
+
+async def refresh(conn: asyncpg.Connection, config: GoldConfig, *, now: datetime) -> RefreshReport:
+    """One incremental refresh in one transaction (the caller holds the lease)."""
+    started = time.perf_counter()
+    report = RefreshReport()
+    async with conn.transaction():
+        await conn.execute(Q.lock_refresh)
+        changed = {int(r["market_id"]) for r in await conn.fetch(Q.take_changes, config.batch)}
+        watermark = int(await conn.fetchval(Q.trades_watermark))
+        traded = await conn.fetchrow(Q.traded_markets, watermark)
+        changed.update(int(i) for i in traded["market_ids"])
+        events = {int(r["event_id"]) for r in await conn.fetch(Q.take_event_changes, config.batch)}
+        ids = sorted(changed)
+        if ids:
+            categories = await _categories(conn, ids)
+            ids = [i for i in ids if i in categories]
+        if ids:
+            events.update(int(r["event_id"]) for r in await conn.fetch(Q.old_event_ids, ids))
+            old = await conn.fetchrow(Q.old_groups, ids)
+            await conn.execute(Q.subtract_venue_stats, ids, now)
+            await conn.execute(Q.subtract_category_stats, ids, now)
+            await conn.execute(Q.upsert_market_stats, ids, [categories[i] for i in ids], now)
+            await conn.execute(Q.add_venue_stats, ids, now)
+            await conn.execute(Q.add_category_stats, ids, now)
+            new = await conn.fetchrow(Q.new_groups, ids)
+            events.update(int(e) for e in new["events"])
+            await conn.execute(Q.venue_as_of, sorted({*old["venues"], *new["venues"]}))
+            await conn.execute(Q.category_as_of, sorted({*old["categories"], *new["categories"]}))
+        if events:
+            event_ids = sorted(events)
+            await conn.execute(Q.delete_events, event_ids)
+            await conn.execute(Q.insert_events, event_ids, now)
+        if ids or events:
+            await _rebuild_ranked(conn, config, now)
+        if traded["newest"] is not None:
+            await conn.execute(Q.save_watermark, int(traded["newest"]))
+    report.markets = len(ids)
+    report.events = len(events)
+    report.market_ids = ids
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def _rebuild_ranked(conn: asyncpg.Connection, config: GoldConfig, now: datetime) -> None:
+    """Rewrite the top, movers and trending tables from market_stats' indexes."""
+    venues = list(config.venues)
+    floors = [float(config.floors.get(v, 0.0)) for v in venues]
+    await conn.execute(Q.clear_top)
+    await conn.execute(
+        Q.insert_top_per_venue, venues, [int(config.top_n.get(v, 0)) for v in venues], floors, now
+    )
+    await conn.execute(Q.insert_top_overall, venues, floors, config.overall_n, now)
+    await conn.execute(Q.clear_movers)
+    for window in WINDOWS:
+        await conn.execute(Q[_MOVERS_QUERY[window]], config.min_volume, config.ranked, now)
+    await conn.execute(Q.clear_trending)
+    await conn.execute(Q.insert_trending, config.min_volume, config.ranked, now)

@@ -1,0 +1,72 @@
+"""The worker's periodic upkeep beside the venue loops: gold refreshes and retention.
+
+Every worker process runs this loop; the leases inside (`ops.gold_refresh`,
+`ops.retention_runs`) let one of them do each piece of work per cadence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+
+from predhub.gold import schedule as gold_schedule
+from predhub.gold.refresh import GoldConfig
+from predhub.scheduler import retention
+from predhub.scheduler.worker import DATABASE_ERRORS, Clock
+from predhub.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+LOOP_SECONDS_MAX = 5.0
+
+
+def gold_config(settings: Settings) -> GoldConfig:
+    """What the ranked gold tables keep, from settings and each venue's own floor."""
+    known = set(settings.venue_top_n())
+    venues = tuple(v for v in settings.venues if v in known)
+    floors = {v: settings.top_volume_floor(v) for v in venues}
+    return GoldConfig(
+        venues=venues,
+        top_n=settings.venue_top_n(),
+        floors=floors,
+        overall_n=settings.top_n_markets,
+        min_volume=settings.gold_min_volume_usd,
+        ranked=settings.gold_ranked_rows,
+    )
+
+
+def gold_cadences(settings: Settings) -> tuple[gold_schedule.Cadence, ...]:
+    return (
+        gold_schedule.Cadence(gold_schedule.HOT, settings.gold_hot_seconds),
+        gold_schedule.Cadence(gold_schedule.WARM, settings.gold_warm_seconds),
+    )
+
+
+async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock: Clock) -> None:
+    """Run whatever gold refresh and retention is due now."""
+    await gold_schedule.run_due(
+        pool,
+        gold_config(settings),
+        gold_cadences(settings),
+        owner,
+        now=clock(),
+        lease_seconds=settings.worker_lease_seconds,
+    )
+    await retention.run_due(pool, settings, now=clock())
+
+
+async def run_upkeep(
+    pool: asyncpg.Pool, settings: Settings, owner: str, clock: Clock, stop: asyncio.Event
+) -> None:
+    """Upkeep until `stop`; a database failure is logged and tried again next round."""
+    pause = min(LOOP_SECONDS_MAX, settings.gold_hot_seconds)
+    while not stop.is_set():
+        try:
+            await upkeep_once(pool, settings, owner, clock)
+        except DATABASE_ERRORS as exc:
+            log.warning("worker.upkeep_failed", error=str(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=pause)

@@ -1,0 +1,61 @@
+"""Reads of the gold tables: what the API's ranked and aggregate answers are made of.
+
+Each answer carries `as_of` (the oldest venue observation behind it) and
+`refreshed_at` (when the worker computed it), so a caller can tell a quiet
+market from a stalled refresh.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from predhub.db.queries import load
+from predhub.gold.errors import UnknownWindow
+from predhub.gold.refresh import WINDOWS
+from predhub.service.payload import plain
+
+Q = load("gold_read")
+
+
+def _rows(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [{k: plain(v) for k, v in r.items()} for r in rows]
+
+
+def stamps(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The oldest `as_of` and the newest `refreshed_at` of the rows (None when empty)."""
+    as_of = [r["as_of"] for r in rows if r.get("as_of")]
+    refreshed = [r["refreshed_at"] for r in rows if r.get("refreshed_at")]
+    return {
+        "as_of": min(as_of) if as_of else None,
+        "refreshed_at": max(refreshed) if refreshed else None,
+    }
+
+
+class GoldReader:
+    """The gold tables, read through the service's pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def top(self, scope: str, *, min_volume: float, limit: int) -> list[dict[str, Any]]:
+        return _rows(await self.pool.fetch(Q.top, scope, min_volume, limit))
+
+    async def movers(self, window: str, *, limit: int) -> list[dict[str, Any]]:
+        if window not in WINDOWS:
+            raise UnknownWindow(window, WINDOWS)
+        return _rows(await self.pool.fetch(Q.movers, window, limit))
+
+    async def trending(self, *, limit: int) -> list[dict[str, Any]]:
+        return _rows(await self.pool.fetch(Q.trending, limit))
+
+    async def stats(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "venues": _rows(await self.pool.fetch(Q.venue_stats)),
+            "categories": _rows(await self.pool.fetch(Q.category_stats)),
+        }
+
+    async def event(self, event_id: int) -> dict[str, Any] | None:
+        row = await self.pool.fetchrow(Q.event, event_id)
+        return None if row is None else {k: plain(v) for k, v in row.items()}

@@ -1,0 +1,83 @@
+"""The gold routes: answers from the refreshed tables, stamped, and bad windows refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+
+from predhub.gold.refresh import GoldConfig, refresh
+from predhub.service.testing import SeedMarket, seed_market
+
+NOW = datetime.now(UTC)
+
+
+async def _seed(conn: asyncpg.Connection) -> dict[str, int]:
+    ids = {
+        "btc": await seed_market(
+            conn,
+            SeedMarket(
+                native_id="btc",
+                question="Bitcoin above 100k?",
+                volume_24h=50_000,
+                event_native_id="ev-btc",
+                event_title="Bitcoin price",
+            ),
+        ),
+        "fed": await seed_market(
+            conn,
+            SeedMarket(
+                venue="kalshi",
+                native_id="FED",
+                question="Fed cuts?",
+                category="Economics",
+                volume_24h=20_000,
+            ),
+        ),
+        "eth": await seed_market(
+            conn,
+            SeedMarket(native_id="eth", question="Ethereum above 5k?", volume_24h=500),
+        ),
+    }
+    config = GoldConfig(
+        venues=("polymarket", "kalshi"),
+        top_n={"polymarket": 5, "kalshi": 5},
+        floors={"polymarket": 30_000.0, "kalshi": 10_000.0},
+    )
+    await refresh(conn, config, now=NOW)
+    return ids
+
+
+async def test_top_stats_and_events_read_gold(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    ids = await _seed(conn)
+    top = (await client.get("/v1/top")).json()
+    assert [m["id"] for m in top["venues"]["polymarket"]] == [ids["btc"]]  # eth under the floor
+    assert [m["id"] for m in top["overall"]] == [ids["btc"], ids["fed"]]
+    assert top["as_of"] and top["refreshed_at"]
+    stats = (await client.get("/v1/stats")).json()
+    poly = next(v for v in stats["venues"] if v["venue"] == "polymarket")
+    assert poly["markets"] == 2 and poly["volume_24h"] == 50_500
+    assert {c["category"] for c in stats["categories"]} >= {"Crypto", "Economics"}
+    assert stats["as_of"] and stats["refreshed_at"]
+    crypto = (await client.get("/v1/markets", params={"category": "crypto"})).json()
+    assert {m["id"] for m in crypto["data"]} == {ids["btc"], ids["eth"]}
+    event_id = await conn.fetchval("SELECT event_id FROM silver.markets WHERE id = $1", ids["btc"])
+    event = (await client.get(f"/v1/events/{event_id}")).json()
+    assert event["aggregates"]["markets"] == 1 and event["aggregates"]["volume_24h"] == 50_000
+    assert event["as_of"] and event["refreshed_at"]
+
+
+async def test_movers_window_is_checked(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await _seed(conn)
+    bad = await client.get("/v1/movers", params={"window": "2h"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["allowed"] == ["1h", "24h", "7d"]
+    ok = (await client.get("/v1/movers", params={"window": "1h"})).json()
+    assert ok["window"] == "1h" and ok["data"] == []
+    trending = await client.get("/v1/trending")
+    assert trending.status_code == 200 and trending.json()["data"] == []

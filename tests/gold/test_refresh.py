@@ -1,0 +1,265 @@
+"""Gold tables against the same figures computed straight from silver, on simulated venues."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from predhub.gold.refresh import WINDOWS, GoldConfig, refresh
+from predhub.gold.schedule import claim
+from predhub.ingest.pipeline import Ingestor
+from predhub.sim.testing import SimHandle
+from predhub.venues.registry import build_venue
+
+VENUES = ("polymarket", "kalshi")
+MIN_VOLUME = 100.0
+RANKED = 20
+WINDOW_SECONDS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
+
+
+def config() -> GoldConfig:
+    return GoldConfig(
+        venues=VENUES,
+        top_n={"polymarket": 7, "kalshi": 5},
+        floors={"polymarket": 3000.0, "kalshi": 1000.0},
+        overall_n=9,
+        min_volume=MIN_VOLUME,
+        ranked=RANKED,
+    )
+
+
+def yes_path(sim: SimHandle, venue: str, native_id: str) -> list[tuple[float, float]]:
+    """The simulator's true Yes price after each trade: (time, price)."""
+    world = sim.sim.world
+    m = world.market(venue, native_id)
+    path: dict[int, float] = {}
+    for tr in world.trades.get(m.idx, 0, world.trades.count(m.idx)):
+        path[tr.ts_ms] = tr.price if tr.outcome == 0 else 1 - tr.price
+    return [(ms / 1000, round(p, 6)) for ms, p in sorted(path.items())]
+
+
+@pytest.fixture
+async def loaded(sim: SimHandle, pool: asyncpg.Pool) -> AsyncIterator[datetime]:
+    """Both venues loaded from the simulator, with its true price paths as history."""
+    settings = sim.settings()
+    for name in VENUES:
+        venue = build_venue(name, settings)
+        try:
+            await Ingestor(pool, venue, settings).static_load()
+        finally:
+            await venue.close()
+    rows = await pool.fetch(
+        "SELECT m.venue, m.native_id, o.id AS outcome_id FROM silver.markets m "
+        "JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = 0"
+    )
+    history = [
+        (r["outcome_id"], datetime.fromtimestamp(t, UTC), Decimal(str(p)))
+        for r in rows
+        for t, p in yes_path(sim, r["venue"], r["native_id"])
+    ]
+    await pool.copy_records_to_table(
+        "price_history",
+        schema_name="silver",
+        records=history,
+        columns=["outcome_id", "ts", "price"],
+    )
+    yield datetime.fromtimestamp(sim.sim.world.now, UTC)
+
+
+async def test_snapshots_equal_silver(pool: asyncpg.Pool, loaded: datetime) -> None:
+    async with pool.acquire() as conn:
+        report = await refresh(conn, config(), now=loaded)
+    total = await pool.fetchval("SELECT count(*) FROM silver.markets")
+    assert report.markets == total > 0
+
+    venue_truth = {
+        r["venue"]: dict(r)
+        for r in await pool.fetch(
+            "SELECT venue, count(*) AS markets, count(*) FILTER (WHERE status = 'open') AS open,"
+            " coalesce(sum(volume_24h), 0) AS v24, coalesce(sum(volume_total), 0) AS vt,"
+            " coalesce(sum(liquidity), 0) AS liq, coalesce(sum(open_interest), 0) AS oi"
+            " FROM silver.markets GROUP BY venue"
+        )
+    }
+    stats = {r["venue"]: r for r in await pool.fetch("SELECT * FROM gold.venue_stats")}
+    assert set(stats) == set(venue_truth)
+    for venue, t in venue_truth.items():
+        s = stats[venue]
+        assert (s["markets"], s["open_markets"]) == (t["markets"], t["open"])
+        assert (s["volume_24h"], s["volume_total"], s["liquidity"], s["open_interest"]) == (
+            t["v24"],
+            t["vt"],
+            t["liq"],
+            t["oi"],
+        )
+        assert s["as_of"] is not None and s["refreshed_at"] == loaded
+    assert sum(r["markets"] for r in await pool.fetch("SELECT * FROM gold.category_stats")) == total
+
+    cfg = config()
+    for venue in VENUES:
+        expected = await pool.fetch(
+            "SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open'"
+            " AND coalesce(volume_24h, 0) >= $2 ORDER BY coalesce(volume_24h, 0) DESC, id LIMIT $3",
+            venue,
+            cfg.floors[venue],
+            cfg.top_n[venue],
+        )
+        got = await pool.fetch(
+            "SELECT market_id FROM gold.top_markets_snapshot WHERE scope = $1 ORDER BY rank", venue
+        )
+        assert [r["market_id"] for r in got] == [r["id"] for r in expected]
+        assert expected
+    overall = await pool.fetch(
+        "SELECT id FROM silver.markets WHERE status = 'open' AND ((venue = 'polymarket' AND"
+        " coalesce(volume_24h, 0) >= 3000) OR (venue = 'kalshi' AND coalesce(volume_24h, 0) >= 1000))"
+        " ORDER BY coalesce(volume_24h, 0) DESC, id LIMIT 9"
+    )
+    got = await pool.fetch(
+        "SELECT market_id FROM gold.top_markets_snapshot WHERE scope = '*' ORDER BY rank"
+    )
+    assert [r["market_id"] for r in got] == [r["id"] for r in overall]
+
+    events_truth = await pool.fetch(
+        "SELECT m.event_id, count(*) AS n, coalesce(sum(m.volume_total), 0) AS vt,"
+        " coalesce(sum(m.volume_24h), 0) AS v24,"
+        " (SELECT max(q.price) FROM silver.quotes q JOIN silver.markets x ON x.id = q.market_id"
+        "  WHERE x.event_id = m.event_id AND x.status = 'open') AS lead,"
+        " max(q0.price) - min(q0.price) AS spread"
+        " FROM silver.markets m"
+        " LEFT JOIN silver.outcomes o0 ON o0.market_id = m.id AND o0.idx = 0"
+        " LEFT JOIN silver.quotes q0 ON q0.outcome_id = o0.id"
+        " WHERE m.event_id IS NOT NULL GROUP BY m.event_id"
+    )
+    events = {r["event_id"]: r for r in await pool.fetch("SELECT * FROM gold.events_snapshot")}
+    assert len(events) == len(events_truth) > 0
+    for t in events_truth:
+        e = events[t["event_id"]]
+        assert (e["markets"], e["volume_total"], e["volume_24h"]) == (t["n"], t["vt"], t["v24"])
+        assert e["probability_spread"] == t["spread"]
+        if t["lead"] is not None:
+            assert e["leading_probability"] == t["lead"]
+
+
+async def test_movers_equal_the_simulators_true_moves(
+    sim: SimHandle, pool: asyncpg.Pool, loaded: datetime
+) -> None:
+    async with pool.acquire() as conn:
+        await refresh(conn, config(), now=loaded)
+    now = loaded.timestamp()
+    markets = await pool.fetch(
+        "SELECT id, venue, native_id FROM silver.markets"
+        " WHERE status = 'open' AND coalesce(volume_24h, 0) >= $1",
+        MIN_VOLUME,
+    )
+    for window in WINDOWS:
+        truth: list[tuple[float, int]] = []
+        for m in markets:
+            path = [(t, p) for t, p in yes_path(sim, m["venue"], m["native_id"]) if t <= now]
+            if not path:
+                continue
+            earlier = [p for t, p in path if t <= now - WINDOW_SECONDS[window]]
+            then = earlier[-1] if earlier else path[0][1]
+            move = round(path[-1][1] - then, 6)
+            if move:
+                truth.append((move, m["id"]))
+        truth.sort(key=lambda mv: (-abs(mv[0]), mv[1]))
+        got = await pool.fetch(
+            "SELECT market_id, move FROM gold.movers WHERE time_window = $1 ORDER BY rank", window
+        )
+        assert [(float(r["move"]), r["market_id"]) for r in got] == [
+            (mv, i) for mv, i in truth[:RANKED]
+        ]
+        assert got, window
+
+
+async def test_refresh_touches_only_changed_markets(pool: asyncpg.Pool, loaded: datetime) -> None:
+    async with pool.acquire() as conn:
+        await refresh(conn, config(), now=loaded)
+        ids = [
+            r["id"] for r in await conn.fetch("SELECT id FROM silver.markets ORDER BY id LIMIT 3")
+        ]
+        await conn.execute(
+            "UPDATE silver.markets SET volume_24h = coalesce(volume_24h, 0) + 1000000,"
+            " category = 'Crypto' WHERE id = ANY($1::bigint[])",
+            ids,
+        )
+        later = loaded + timedelta(minutes=1)
+        report = await refresh(conn, config(), now=later)
+        again = await refresh(conn, config(), now=later + timedelta(minutes=1))
+    assert report.market_ids == ids
+    assert again.markets == 0
+    touched = await pool.fetch(
+        "SELECT market_id FROM gold.market_stats WHERE refreshed_at = $1 ORDER BY market_id", later
+    )
+    assert [r["market_id"] for r in touched] == ids
+    truth = {
+        r["venue"]: (r["n"], r["v24"])
+        for r in await pool.fetch(
+            "SELECT venue, count(*) AS n, coalesce(sum(volume_24h), 0) AS v24"
+            " FROM silver.markets GROUP BY venue"
+        )
+    }
+    stats = {
+        r["venue"]: (r["markets"], r["volume_24h"])
+        for r in await pool.fetch("SELECT * FROM gold.venue_stats")
+    }
+    assert stats == truth
+    crypto = await pool.fetch(
+        "SELECT DISTINCT venue FROM gold.market_stats WHERE market_id = ANY($1::bigint[])"
+        " AND category = 'Crypto'",
+        ids,
+    )
+    assert crypto
+
+
+async def test_one_worker_holds_a_refresh_at_a_time(pool: asyncpg.Pool) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert await claim(pool, "hot", "a", now=now, every=60, lease=30)
+    assert not await claim(pool, "hot", "b", now=now, every=60, lease=30)
+    # the lease ran out (worker a died): b takes over
+    assert await claim(pool, "hot", "b", now=now + timedelta(seconds=31), every=60, lease=30)
+
+
+async def test_trending_equals_silver_trades(
+    sim: SimHandle, pool: asyncpg.Pool, loaded: datetime
+) -> None:
+    settings = sim.settings()
+    venue = build_venue("polymarket", settings)
+    try:
+        ids = [
+            r["id"]
+            for r in await pool.fetch(
+                "SELECT id FROM silver.markets WHERE venue = 'polymarket' AND status = 'open'"
+                " ORDER BY volume_24h DESC NULLS LAST, id LIMIT 40"
+            )
+        ]
+        await Ingestor(pool, venue, settings).sync_trades(ids)
+    finally:
+        await venue.close()
+    async with pool.acquire() as conn:
+        await refresh(conn, config(), now=loaded)
+    truth = await pool.fetch(
+        "SELECT m.id, sum(t.price * t.size) FILTER (WHERE t.executed_at > $1::timestamptz - interval '1 day')"
+        "   - coalesce(sum(t.price * t.size) FILTER (WHERE t.executed_at <= $1::timestamptz - interval '1 day'),"
+        "   0) AS score,"
+        " count(*) FILTER (WHERE t.executed_at > $1::timestamptz - interval '1 day') AS n24,"
+        " count(DISTINCT t.extra ->> 'proxyWallet')"
+        "   FILTER (WHERE t.executed_at > $1::timestamptz - interval '1 day') AS traders"
+        " FROM silver.trades t JOIN silver.markets m ON m.id = t.market_id"
+        " WHERE m.status = 'open' AND coalesce(m.volume_24h, 0) >= $2"
+        "   AND t.executed_at > $1::timestamptz - interval '2 days' AND t.executed_at <= $1::timestamptz"
+        " GROUP BY m.id HAVING count(*) FILTER (WHERE t.executed_at > $1::timestamptz - interval '1 day') > 0"
+        " ORDER BY score DESC, m.id LIMIT $3",
+        loaded,
+        MIN_VOLUME,
+        RANKED,
+    )
+    got = await pool.fetch("SELECT * FROM gold.trending ORDER BY rank")
+    assert [(r["market_id"], r["score"], r["trades_24h"], r["traders_24h"]) for r in got] == [
+        (r["id"], r["score"], r["n24"], r["traders"]) for r in truth
+    ]
+    assert got and all(r["refreshed_at"] == loaded for r in got)
