@@ -75,7 +75,7 @@ async def test_movers_window_is_checked(
 ) -> None:
     await _seed(conn)
     bad = await client.get("/v1/movers", params={"window": "2h"})
-    assert bad.status_code == 422
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_window"
     assert bad.json()["error"]["details"]["allowed"] == ["1h", "24h", "7d"]
     ok = (await client.get("/v1/movers", params={"window": "1h"})).json()
     assert ok["window"] == "1h" and ok["data"] == []

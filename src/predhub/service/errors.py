@@ -70,3 +70,9 @@ class RefreshTimedOut(ServiceError, Retriable):
 
 class KeyNameTaken(ServiceError, UsageError):
     """An API key with this name exists already (names identify keys)."""
+
+
+class UnknownWindow(BadRequest):
+    """The movers window is not one gold keeps."""
+
+    code = "unknown_window"

@@ -12,11 +12,12 @@ from typing import Any
 import asyncpg
 
 from predhub.db.queries import load
-from predhub.gold.errors import UnknownWindow
-from predhub.gold.refresh import WINDOWS
+from predhub.service.errors import UnknownWindow
 from predhub.service.payload import plain
 
 Q = load("gold_read")
+# the windows the worker keeps in gold.movers
+WINDOWS = ("1h", "24h", "7d")
 
 
 def _rows(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
@@ -44,7 +45,9 @@ class GoldReader:
 
     async def movers(self, window: str, *, limit: int) -> list[dict[str, Any]]:
         if window not in WINDOWS:
-            raise UnknownWindow(window, WINDOWS)
+            raise UnknownWindow(
+                f"unknown window {window!r}; allowed: {', '.join(WINDOWS)}", allowed=list(WINDOWS)
+            )
         return _rows(await self.pool.fetch(Q.movers, window, limit))
 
     async def trending(self, *, limit: int) -> list[dict[str, Any]]:

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from predhub.api.deps import ServiceDep
-from predhub.api.errors import ERROR_RESPONSES, ApiError
+from predhub.api.errors import ERROR_RESPONSES
 from predhub.api.responses import json_response
 from predhub.api.routers.markets import documents
-from predhub.gold.errors import UnknownWindow
 from predhub.service.gold import stamps
 
 router = APIRouter(tags=["gold"], responses=ERROR_RESPONSES)
@@ -25,10 +24,7 @@ async def movers(
     window: Annotated[str, Query(max_length=16, description="1h, 24h or 7d")] = "24h",
     limit: Limit = 50,
 ) -> Response:
-    try:
-        rows = await service.gold.movers(window, limit=limit)
-    except UnknownWindow as exc:
-        raise ApiError(422, "invalid_window", str(exc), allowed=list(exc.allowed)) from None
+    rows = await service.gold.movers(window, limit=limit)
     docs = {d["id"]: d for d in await documents(service, [r["market_id"] for r in rows])}
     data = [{**r, "market": docs.get(r["market_id"])} for r in rows]
     return json_response({"window": window, "data": data, **stamps(rows)})
