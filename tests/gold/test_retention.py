@@ -52,7 +52,7 @@ async def test_prunes_by_age_and_reports(pool: asyncpg.Pool) -> None:
         [(market, outcome, t) for t in stamps],
     )
     pruned = await retention.run_due(pool, Settings(), now=now)
-    assert pruned == {"bronze": 0, "book_snapshots": 2, "jobs": 1, "loads": 1, "quarantine": 1}
+    assert pruned == {"book_snapshots": 2, "jobs": 1, "loads": 1, "quarantine": 1}
     assert await retention.run_due(pool, Settings(), now=now + timedelta(minutes=1)) is None
     kept = await pool.fetch("SELECT observed_at FROM silver.order_book_snapshots ORDER BY 1")
     assert [r["observed_at"] for r in kept] == [stamps[0], stamps[4], stamps[3]]

@@ -23,7 +23,7 @@ async def test_worker_refreshes_gold_and_prunes(sim: SimHandle, pool: asyncpg.Po
     assert await pool.fetchval("SELECT count(*) FROM gold.top_markets_snapshot") > 0
     pruned = await pool.fetch("SELECT name FROM ops.retention_runs WHERE name <> '_claim'")
     assert {r["name"] for r in pruned} == {
-        "bronze",
+        "raw_history",
         "book_snapshots",
         "jobs",
         "loads",

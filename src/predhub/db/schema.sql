@@ -29,6 +29,138 @@ TABLE bronze.response_sightings
   CONSTRAINT response_sightings_response_id_fkey FOREIGN KEY (response_id) REFERENCES bronze.api_responses(id) ON DELETE CASCADE
   CREATE INDEX response_sightings_response_idx ON bronze.response_sightings USING btree (response_id)
 
+TABLE gold.category_stats
+    category text NOT NULL
+    markets integer NOT NULL DEFAULT 0
+    open_markets integer NOT NULL DEFAULT 0
+    open_interest numeric NOT NULL DEFAULT 0
+    volume_24h numeric NOT NULL DEFAULT 0
+    volume_total numeric NOT NULL DEFAULT 0
+    liquidity numeric NOT NULL DEFAULT 0
+    newest_as_of timestamp with time zone
+    as_of timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT category_stats_pkey PRIMARY KEY (category)
+  CREATE UNIQUE INDEX category_stats_pkey ON gold.category_stats USING btree (category)
+
+TABLE gold.events_snapshot
+    event_id bigint NOT NULL
+    venue text NOT NULL
+    title text NOT NULL
+    category text NOT NULL
+    markets integer NOT NULL
+    open_markets integer NOT NULL
+    venues text[] NOT NULL
+    volume_total numeric NOT NULL
+    volume_24h numeric NOT NULL
+    liquidity numeric NOT NULL
+    leading_market_id bigint
+    leading_outcome text
+    leading_probability numeric
+    probability_spread numeric
+    end_at timestamp with time zone
+    status text NOT NULL
+    resolved_markets integer NOT NULL
+    as_of timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT events_snapshot_pkey PRIMARY KEY (event_id)
+  CREATE UNIQUE INDEX events_snapshot_pkey ON gold.events_snapshot USING btree (event_id)
+
+TABLE gold.market_stats
+    market_id bigint NOT NULL
+    venue text NOT NULL
+    event_id bigint
+    category text NOT NULL
+    status text NOT NULL
+    question text NOT NULL
+    end_at timestamp with time zone
+    volume_24h numeric NOT NULL DEFAULT 0
+    volume_total numeric NOT NULL DEFAULT 0
+    liquidity numeric NOT NULL DEFAULT 0
+    open_interest numeric NOT NULL DEFAULT 0
+    leading_outcome text
+    leading_price numeric
+    yes_price numeric
+    move_1h numeric
+    move_24h numeric
+    move_7d numeric
+    trades_24h integer NOT NULL DEFAULT 0
+    trades_prev_24h integer NOT NULL DEFAULT 0
+    notional_24h numeric NOT NULL DEFAULT 0
+    notional_prev_24h numeric NOT NULL DEFAULT 0
+    traders_24h integer
+    traders_prev_24h integer
+    trend_score numeric
+    as_of timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT market_stats_pkey PRIMARY KEY (market_id)
+  CREATE INDEX market_stats_active_idx ON gold.market_stats USING btree (market_id) WHERE ((status = 'open'::text) AND ((COALESCE(move_7d, (0)::numeric) <> (0)::numeric) OR ((trades_24h + trades_prev_24h) > 0)))
+  CREATE INDEX market_stats_category_asof_idx ON gold.market_stats USING btree (category, as_of) WHERE (status = 'open'::text)
+  CREATE INDEX market_stats_category_idx ON gold.market_stats USING btree (lower(category))
+  CREATE INDEX market_stats_event_idx ON gold.market_stats USING btree (event_id) WHERE (event_id IS NOT NULL)
+  CREATE INDEX market_stats_move_1h_idx ON gold.market_stats USING btree (abs(move_1h) DESC NULLS LAST) WHERE (status = 'open'::text)
+  CREATE INDEX market_stats_move_24h_idx ON gold.market_stats USING btree (abs(move_24h) DESC NULLS LAST) WHERE (status = 'open'::text)
+  CREATE INDEX market_stats_move_7d_idx ON gold.market_stats USING btree (abs(move_7d) DESC NULLS LAST) WHERE (status = 'open'::text)
+  CREATE UNIQUE INDEX market_stats_pkey ON gold.market_stats USING btree (market_id)
+  CREATE INDEX market_stats_trend_idx ON gold.market_stats USING btree (trend_score DESC NULLS LAST) WHERE (status = 'open'::text)
+  CREATE INDEX market_stats_venue_asof_idx ON gold.market_stats USING btree (venue, as_of) WHERE (status = 'open'::text)
+  CREATE INDEX market_stats_venue_volume_idx ON gold.market_stats USING btree (venue, volume_24h DESC, market_id) WHERE (status = 'open'::text)
+  CREATE INDEX market_stats_volume_idx ON gold.market_stats USING btree (volume_24h DESC, market_id) WHERE (status = 'open'::text)
+
+TABLE gold.movers
+    time_window text NOT NULL
+    rank integer NOT NULL
+    market_id bigint NOT NULL
+    venue text NOT NULL
+    move numeric NOT NULL
+    price numeric
+    volume_24h numeric NOT NULL
+    as_of timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT movers_pkey PRIMARY KEY (time_window, rank)
+  CREATE UNIQUE INDEX movers_pkey ON gold.movers USING btree (time_window, rank)
+
+TABLE gold.top_markets_snapshot
+    scope text NOT NULL
+    rank integer NOT NULL
+    market_id bigint NOT NULL
+    venue text NOT NULL
+    volume_24h numeric NOT NULL
+    as_of timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT top_markets_snapshot_pkey PRIMARY KEY (scope, rank)
+  CREATE UNIQUE INDEX top_markets_snapshot_pkey ON gold.top_markets_snapshot USING btree (scope, rank)
+
+TABLE gold.trending
+    rank integer NOT NULL
+    market_id bigint NOT NULL
+    venue text NOT NULL
+    notional_24h numeric NOT NULL
+    notional_prev_24h numeric NOT NULL
+    trades_24h integer NOT NULL
+    trades_prev_24h integer NOT NULL
+    traders_24h integer
+    traders_prev_24h integer
+    score numeric NOT NULL
+    as_of timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT trending_pkey PRIMARY KEY (rank)
+  CREATE UNIQUE INDEX trending_pkey ON gold.trending USING btree (rank)
+
+TABLE gold.venue_stats
+    venue text NOT NULL
+    markets integer NOT NULL DEFAULT 0
+    open_markets integer NOT NULL DEFAULT 0
+    open_interest numeric NOT NULL DEFAULT 0
+    volume_24h numeric NOT NULL DEFAULT 0
+    volume_total numeric NOT NULL DEFAULT 0
+    liquidity numeric NOT NULL DEFAULT 0
+    newest_as_of timestamp with time zone
+    as_of timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT venue_stats_pkey PRIMARY KEY (venue)
+  CREATE UNIQUE INDEX venue_stats_pkey ON gold.venue_stats USING btree (venue)
+
 TABLE ops.api_keys
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
     name text NOT NULL
@@ -50,6 +182,30 @@ TABLE ops.freshness_tiers
   CONSTRAINT freshness_tiers_max_age_seconds_check CHECK ((max_age_seconds >= (0)::double precision))
   CONSTRAINT freshness_tiers_pkey PRIMARY KEY (name)
   CREATE UNIQUE INDEX freshness_tiers_pkey ON ops.freshness_tiers USING btree (name)
+
+TABLE ops.gold_changes
+    market_id bigint NOT NULL
+    changed_at timestamp with time zone NOT NULL DEFAULT now()
+  CONSTRAINT gold_changes_pkey PRIMARY KEY (market_id)
+  CREATE UNIQUE INDEX gold_changes_pkey ON ops.gold_changes USING btree (market_id)
+
+TABLE ops.gold_event_changes
+    event_id bigint NOT NULL
+    changed_at timestamp with time zone NOT NULL DEFAULT now()
+  CONSTRAINT gold_event_changes_pkey PRIMARY KEY (event_id)
+  CREATE UNIQUE INDEX gold_event_changes_pkey ON ops.gold_event_changes USING btree (event_id)
+
+TABLE ops.gold_refresh
+    name text NOT NULL
+    lease_owner text
+    lease_expires_at timestamp with time zone
+    last_started_at timestamp with time zone
+    last_finished_at timestamp with time zone
+    last_markets integer NOT NULL DEFAULT 0
+    last_seconds double precision
+    watermark bigint NOT NULL DEFAULT 0
+  CONSTRAINT gold_refresh_pkey PRIMARY KEY (name)
+  CREATE UNIQUE INDEX gold_refresh_pkey ON ops.gold_refresh USING btree (name)
 
 TABLE ops.jobs
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
@@ -90,6 +246,7 @@ TABLE ops.loads
     error text
   CONSTRAINT loads_pkey PRIMARY KEY (id)
   CREATE UNIQUE INDEX loads_pkey ON ops.loads USING btree (id)
+  CREATE INDEX loads_started_idx ON ops.loads USING btree (started_at)
 
 TABLE ops.quarantine
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
@@ -101,8 +258,17 @@ TABLE ops.quarantine
     item jsonb
     created_at timestamp with time zone NOT NULL DEFAULT now()
   CONSTRAINT quarantine_pkey PRIMARY KEY (id)
+  CREATE INDEX quarantine_created_idx ON ops.quarantine USING btree (created_at)
   CREATE UNIQUE INDEX quarantine_pkey ON ops.quarantine USING btree (id)
   CREATE INDEX quarantine_venue_idx ON ops.quarantine USING btree (venue, created_at)
+
+TABLE ops.retention_runs
+    name text NOT NULL
+    last_run_at timestamp with time zone NOT NULL
+    rows_pruned bigint NOT NULL DEFAULT 0
+    total_pruned bigint NOT NULL DEFAULT 0
+  CONSTRAINT retention_runs_pkey PRIMARY KEY (name)
+  CREATE UNIQUE INDEX retention_runs_pkey ON ops.retention_runs USING btree (name)
 
 TABLE ops.schema_migrations
     version integer NOT NULL
@@ -154,6 +320,7 @@ TABLE silver.events
   CREATE UNIQUE INDEX events_pkey ON silver.events USING btree (id)
   CREATE INDEX events_slug_idx ON silver.events USING btree (venue, slug)
   CREATE UNIQUE INDEX events_venue_native_key ON silver.events USING btree (venue, native_id)
+  CREATE TRIGGER events_changed_gold AFTER UPDATE ON silver.events FOR EACH ROW WHEN ((((((new.title IS DISTINCT FROM old.title) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.category IS DISTINCT FROM old.category)) OR (new.tags IS DISTINCT FROM old.tags))) EXECUTE FUNCTION silver.event_row_changed()
 
 TABLE silver.markets
     id bigint NOT NULL GENERATED BY DEFAULT AS IDENTITY
@@ -215,6 +382,7 @@ TABLE silver.markets
   CREATE INDEX markets_venue_priority_idx ON silver.markets USING btree (venue, sync_priority)
   CREATE TRIGGER markets_changed_notify AFTER UPDATE ON silver.markets FOR EACH ROW WHEN ((((((((((((((((new.status IS DISTINCT FROM old.status) OR (new.question IS DISTINCT FROM old.question)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.quotes_synced_at IS DISTINCT FROM old.quotes_synced_at)) OR (new.metadata_synced_at IS DISTINCT FROM old.metadata_synced_at)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.event_id IS DISTINCT FROM old.event_id)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.category IS DISTINCT FROM old.category))) EXECUTE FUNCTION silver.market_row_changed()
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
+  CREATE TRIGGER markets_inserted_gold AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted()
   CREATE TRIGGER markets_search_vector_insert BEFORE INSERT ON silver.markets FOR EACH ROW EXECUTE FUNCTION silver.market_search_vector()
   CREATE TRIGGER markets_search_vector_update BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((new.question IS DISTINCT FROM old.question) OR (new.event_title IS DISTINCT FROM old.event_title))) EXECUTE FUNCTION silver.market_search_vector()
 
@@ -234,6 +402,7 @@ TABLE silver.order_book_snapshots
   CONSTRAINT order_book_snapshots_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
   CONSTRAINT order_book_snapshots_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
   CONSTRAINT order_book_snapshots_pkey PRIMARY KEY (id)
+  CREATE INDEX order_book_observed_idx ON silver.order_book_snapshots USING btree (observed_at)
   CREATE UNIQUE INDEX order_book_outcome_time_key ON silver.order_book_snapshots USING btree (outcome_id, observed_at)
   CREATE UNIQUE INDEX order_book_snapshots_pkey ON silver.order_book_snapshots USING btree (id)
 
@@ -304,20 +473,6 @@ TABLE silver.trades
   CREATE UNIQUE INDEX trades_pkey ON silver.trades USING btree (id)
   CREATE UNIQUE INDEX trades_venue_key ON silver.trades USING btree (venue, trade_key)
 
-VIEW gold.top_markets
-    id bigint
-    venue text
-    native_id text
-    question text
-    slug text
-    category text
-    status text
-    volume_24h numeric
-    volume_total numeric
-    liquidity numeric
-    end_at timestamp with time zone
-    venue_rank bigint
-
 FUNCTION silver.display_spread_limit(venue text)
 CREATE OR REPLACE FUNCTION silver.display_spread_limit(venue text)
  RETURNS numeric
@@ -325,6 +480,17 @@ CREATE OR REPLACE FUNCTION silver.display_spread_limit(venue text)
  IMMUTABLE PARALLEL SAFE
 AS $function$
     SELECT CASE venue WHEN 'polymarket' THEN 0.10 ELSE 1 END
+$function$
+
+FUNCTION silver.event_row_changed()
+CREATE OR REPLACE FUNCTION silver.event_row_changed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO ops.gold_event_changes (event_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
 $function$
 
 FUNCTION silver.market_fingerprint_cleared()
@@ -345,6 +511,11 @@ CREATE OR REPLACE FUNCTION silver.market_row_changed()
 AS $function$
 BEGIN
     PERFORM pg_notify('predhub_market_changed', NEW.id::text);
+    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    IF OLD.event_id IS DISTINCT FROM NEW.event_id AND OLD.event_id IS NOT NULL THEN
+        INSERT INTO ops.gold_event_changes (event_id) VALUES (OLD.event_id)
+        ON CONFLICT DO NOTHING;
+    END IF;
     RETURN NULL;
 END;
 $function$
@@ -359,6 +530,19 @@ BEGIN
         setweight(to_tsvector('english', coalesce(NEW.question, '')), 'A') ||
         setweight(to_tsvector('english', coalesce(NEW.event_title, '')), 'B');
     RETURN NEW;
+END;
+$function$
+
+FUNCTION silver.markets_inserted()
+CREATE OR REPLACE FUNCTION silver.markets_inserted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO ops.gold_changes (market_id)
+    SELECT id FROM new_rows ORDER BY id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
 END;
 $function$
 
@@ -416,6 +600,9 @@ AS $function$
 BEGIN
     PERFORM silver.notify_market_ids(ARRAY(
         SELECT DISTINCT market_id FROM new_rows ORDER BY market_id));
+    INSERT INTO ops.gold_changes (market_id)
+    SELECT DISTINCT market_id FROM new_rows ORDER BY market_id
+    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $function$

@@ -24,7 +24,11 @@ from predhub.gold.categories import normalise
 Q = load("gold")
 
 WINDOWS = ("1h", "24h", "7d")
-_MOVERS_QUERY = {"1h": "insert_movers_1h", "24h": "insert_movers_24h", "7d": "insert_movers_7d"}
+_MOVERS_QUERY = {
+    "1h": Q.insert_movers_1h,
+    "24h": Q.insert_movers_24h,
+    "7d": Q.insert_movers_7d,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,6 @@ async def _rebuild_ranked(conn: asyncpg.Connection, config: GoldConfig, now: dat
     await conn.execute(Q.insert_top_overall, venues, floors, config.overall_n, now)
     await conn.execute(Q.clear_movers)
     for window in WINDOWS:
-        await conn.execute(Q[_MOVERS_QUERY[window]], config.min_volume, config.ranked, now)
+        await conn.execute(_MOVERS_QUERY[window], config.min_volume, config.ranked, now)
     await conn.execute(Q.clear_trending)
     await conn.execute(Q.insert_trending, config.min_volume, config.ranked, now)
