@@ -219,6 +219,33 @@ class Settings(_VenueFields):
         default=4, ge=1, description="Low-priority markets refresh this many times less often"
     )
     worker_concurrency: int = Field(default=4, ge=1, description="Jobs run at once per venue")
+    history_sample_seconds: float = Field(
+        default=900,
+        gt=0,
+        le=86400,
+        description="A quote write samples price history at least this often per outcome",
+    )
+    history_high_sample_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=86400,
+        description="The same for high-priority markets",
+    )
+    history_1m_retention_days: float = Field(
+        default=14, gt=0, description="Price history points (1-minute resolution) kept this long"
+    )
+    history_15m_retention_days: float = Field(
+        default=0, ge=0, description="15-minute OHLC kept this long; 0 keeps it forever"
+    )
+    history_1h_retention_days: float = Field(
+        default=0, ge=0, description="Hourly OHLC kept this long; 0 keeps it forever"
+    )
+    history_rollup_seconds: float = Field(
+        default=60, gt=0, description="How often a worker rolls price history up"
+    )
+    history_backfill_markets: int = Field(
+        default=20, ge=1, le=1000, description="New markets per history backfill job"
+    )
     venue_request_budgets: RequestBudgets = Field(
         default_factory=dict,
         description="Per-venue request budget overrides: venue=requests/second,...",

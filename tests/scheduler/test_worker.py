@@ -86,6 +86,17 @@ async def test_a_cycle_fills_an_empty_database_then_syncs_every_trade(
     # the cycle stayed inside the venue's budget
     used = await budget.used_this_minute(pool, "kalshi", clock())
     assert 0 < used <= budget.budget_per_minute("kalshi", settings)
+    # the new markets' past prices are backfilled, a job at a time, once each
+    for _ in range(20):
+        clock.advance(2)
+        await worker.cycle(drain=True)
+        if not await pool.fetchval(
+            "SELECT count(*) FROM silver.markets WHERE venue = 'kalshi' AND history_synced_at IS NULL"
+        ):
+            break
+    backfills = await pool.fetch("SELECT market_ids FROM ops.jobs WHERE kind = 'backfill'")
+    ids = [i for r in backfills for i in r["market_ids"]]
+    assert ids and len(ids) == len(set(ids))
     # nothing is due any more: a further cycle plans nothing
     clock.advance(2)
     third = await worker.cycle(drain=True)

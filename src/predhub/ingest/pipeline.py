@@ -42,6 +42,7 @@ from predhub.ingest import runs
 from predhub.ingest.derive import book_quote, listing_quotes
 from predhub.ingest.progress import LoadProgress
 from predhub.ingest.refs import HeldMarket, held_markets, ids_by_native, ref_of
+from predhub.ingest.silver.history import HistorySampling
 from predhub.ingest.store import Batch, SyncColumn, stamp, write_batch
 from predhub.ingest.summary import LoadSummary
 from predhub.models import Market, MarketStatus, PricePoint, Quote
@@ -84,10 +85,21 @@ class _Run:
 class Ingestor:
     """Writes what one venue returns into bronze and silver."""
 
-    def __init__(self, pool: asyncpg.Pool, venue: Venue, settings: Settings) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        venue: Venue,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.pool = pool
         self.venue = venue
         self.settings = settings
+        # When the hub fetched what it writes: the wall clock, or a test's simulated one
+        # (history samples and backfill ranges are stamped with it).
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.sampling = HistorySampling.from_settings(settings)
         self.name = venue.name
         self.quote_chunk = QUOTE_BATCH_MARKETS
         self.concurrency = max(1, min(settings.http_concurrency, settings.db_pool_max * 4))
@@ -156,10 +168,12 @@ class Ingestor:
         """
         unstored = [raw for raw in batch.all_raw() if raw.bronze_id is None]
         for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
-            now = datetime.now(UTC)
+            now = self.clock()
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    part = await write_batch(conn, batch, load_id=run.load_id, fetched_at=now)
+                    part = await write_batch(
+                        conn, batch, load_id=run.load_id, fetched_at=now, sampling=self.sampling
+                    )
                     ids = list(stamp_ids)
                     if stamps and stamp_native:
                         ids += (await ids_by_native(conn, self.name, stamp_native)).values()
@@ -496,7 +510,7 @@ class Ingestor:
                 rows = await self.pool.fetch(_Q.markets_never_history_synced, self.name)
                 market_ids = [r["id"] for r in rows]
             held = await held_markets(self.pool, self.name, market_ids)
-            end = datetime.now(UTC)
+            end = self.clock()
             start = end - timedelta(days=days)
 
             async def one(market: HeldMarket) -> None:

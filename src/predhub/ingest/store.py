@@ -20,6 +20,7 @@ from predhub.ingest import silver, validate
 from predhub.ingest.bronze import store_responses
 from predhub.ingest.quarantine import quarantine
 from predhub.ingest.silver.common import WriteResult
+from predhub.ingest.silver.history import DEFAULT_SAMPLING, HistorySampling
 from predhub.ingest.summary import LoadSummary
 from predhub.models import (
     DataError,
@@ -116,6 +117,7 @@ async def write_batch(
     *,
     load_id: int | None = None,
     fetched_at: datetime | None = None,
+    sampling: HistorySampling = DEFAULT_SAMPLING,
 ) -> LoadSummary:
     """Write `batch` inside the caller's transaction; returns what changed.
 
@@ -172,13 +174,19 @@ async def write_batch(
     if quotes:
         # Batch endpoints omit what they do not carry (a last trade price, say);
         # merging keeps those prices instead of flipping them to NULL and back.
-        result = await silver.upsert_quotes(conn, quotes, fetched_at=now, mode="merge")
+        result = await silver.upsert_quotes(
+            conn, quotes, fetched_at=now, mode="merge", sampling=sampling
+        )
         _add(summary, result, errors, "quote")
     if partial:
-        result = await silver.upsert_quotes(conn, partial, fetched_at=now, mode="merge")
+        result = await silver.upsert_quotes(
+            conn, partial, fetched_at=now, mode="merge", sampling=sampling
+        )
         _add(summary, result, errors, "quote")
     if fill:
-        result = await silver.upsert_quotes(conn, fill, fetched_at=now, mode="fill")
+        result = await silver.upsert_quotes(
+            conn, fill, fetched_at=now, mode="fill", sampling=sampling
+        )
         _add(summary, result, errors, "quote")
     if points:
         _add(summary, await silver.upsert_price_history(conn, points), errors, "price")

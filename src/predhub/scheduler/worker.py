@@ -37,6 +37,7 @@ import structlog
 from predhub.db.errors import DATABASE_FAILURES
 from predhub.db.queries import load
 from predhub.errors import PredhubError
+from predhub.gold import history
 from predhub.ingest.retention import Pruned, prune_history
 from predhub.ingest.summary import LoadSummary
 from predhub.models import SyncPriority
@@ -202,6 +203,7 @@ class VenueWorker:
                 continue  # first run on a filled database: wait for the next slot
             new.append(self._load_job(JobKind(kind), str(slot)))
         await self.prune_history(now)
+        new += await self._backfill_jobs()
         return await jobs.enqueue(self.pool, new, now=now)
 
     async def prune_history(self, now: datetime) -> Pruned | None:
@@ -220,6 +222,30 @@ class VenueWorker:
             now=now,
         )
         return pruned
+
+    async def _backfill_jobs(self) -> list[jobs.NewJob]:
+        """A job for the next new markets' past prices, when the venue serves history.
+
+        A market is in one backfill job ever (until it is stamped, or its job failed
+        for good and was pruned); the job is paid from the venue budget like any other.
+        """
+        if Capability.PRICE_HISTORY not in self.venue.has:
+            return []
+        ids = await history.backfill_candidates(
+            self.pool, self.name, self.settings.history_backfill_markets
+        )
+        if not ids:
+            return []
+        return [
+            jobs.NewJob(
+                venue=self.name,
+                kind=JobKind.BACKFILL.value,
+                dedupe_key=f"{self.name}:{JobKind.BACKFILL.value}:{ids[0]}",
+                market_ids=tuple(ids),
+                priority=KIND_PRIORITY[JobKind.BACKFILL],
+                cost=len(ids),
+            )
+        ]
 
     def _load_job(self, kind: JobKind, slot: str) -> jobs.NewJob:
         return jobs.NewJob(
@@ -460,6 +486,8 @@ class VenueWorker:
         """One cycle; `drain` runs jobs until none is runnable instead of until the cycle ends."""
         now = self.clock()
         await self.schedule_loads(now)
+        # Database work only: whichever worker is first once the cadence has passed.
+        await history.rollup(self.pool, self.settings, now=now, owner=self.owner)
         report = await self.plan_cycle(now, drain=drain)
         deadline = None if drain else now + timedelta(seconds=self.settings.scheduler_cycle_seconds)
         await self.run_jobs(report, deadline=deadline)

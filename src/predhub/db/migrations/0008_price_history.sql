@@ -75,3 +75,7 @@ INSERT INTO silver.price_history_dirty (outcome_id, bucket)
 SELECT DISTINCT outcome_id, date_bin('15 minutes', ts, 'epoch'::timestamptz)
 FROM silver.price_history
 ON CONFLICT DO NOTHING;
+
+-- Pruning finds old points by time: a BRIN index is a few pages for millions of
+-- mostly time-ordered rows and costs the write path next to nothing.
+CREATE INDEX price_history_ts_brin ON silver.price_history USING brin (ts);

@@ -24,6 +24,12 @@ from predhub.ingest.silver.common import (
     merge_staged,
     tally,
 )
+from predhub.ingest.silver.history import (
+    DEFAULT_SAMPLING,
+    HistorySampling,
+    mark_staged_history,
+    sample_staged_quotes,
+)
 from predhub.models import OrderBook, PricePoint, Quote
 
 QUOTES_CHANNEL = "predhub_quotes"
@@ -122,11 +128,14 @@ async def upsert_quotes(
     *,
     fetched_at: datetime,
     mode: QuoteMode = "replace",
+    sampling: HistorySampling = DEFAULT_SAMPLING,
 ) -> WriteResult:
     """Write current quotes; unchanged prices leave the row (and its times) untouched.
 
     See `_quotes_sql` for the `mode`s; in every mode a price the incoming
-    quote lacks keeps its stored value only in "merge" and "fill".
+    quote lacks keeps its stored value only in "merge" and "fill". The same
+    transaction then samples price history from the staged quotes
+    (`sampling`: a point on a changed price or a new bucket).
     """
     batch = last_wins(quotes, lambda q: (q.venue, q.market_native_id, q.outcome_index))
     if not batch:
@@ -148,7 +157,9 @@ async def upsert_quotes(
         )
         for i, q in enumerate(batch)
     ]
-    return tally(batch, await merge_staged(conn, QUOTES_IN, records, _QUOTES_SQL[mode]))
+    result = tally(batch, await merge_staged(conn, QUOTES_IN, records, _QUOTES_SQL[mode]))
+    await sample_staged_quotes(conn, sampling)
+    return result
 
 
 HISTORY_IN = StagingTable(
@@ -184,7 +195,9 @@ async def upsert_price_history(
         )
         for i, p in enumerate(batch)
     ]
-    return tally(batch, await merge_staged(conn, HISTORY_IN, records, _Q.upsert_staged_history))
+    result = tally(batch, await merge_staged(conn, HISTORY_IN, records, _Q.upsert_staged_history))
+    await mark_staged_history(conn)
+    return result
 
 
 BOOKS_IN = StagingTable(

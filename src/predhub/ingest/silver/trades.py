@@ -30,6 +30,7 @@ from predhub.ingest.silver.common import (
     merge_staged,
     tally,
 )
+from predhub.ingest.silver.history import mark_trades
 from predhub.models import Trade
 
 TRADES_CHANNEL = "predhub_trades"
@@ -175,6 +176,8 @@ async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade]) -> Wr
                 )
             )
     if records:
+        # Their buckets' volume changes: the rollup recounts them.
+        await mark_trades(conn, [r[2] for r in records], [r[7] for r in records])
         try:
             async with conn.transaction():  # a savepoint: the fallback needs the batch undone
                 await conn.copy_records_to_table(

@@ -1,0 +1,87 @@
+"""The price history rollup: dirty 15-minute buckets into 15-minute, hourly and daily OHLC.
+
+Writers mark the buckets they touch (`predhub.ingest.silver.history`); a
+rollup takes those marks and recomputes exactly those buckets, the hours and
+days that hold them, and the price changes of their markets, then prunes each
+resolution past its retention. It runs in one transaction holding the
+rollup's row lock, so one worker rolls up at a time and a crash leaves the
+marks for the next run. Its cost follows what changed since the last run,
+never the length of history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from predhub.db.queries import load
+from predhub.settings import Settings
+
+_Q = load("history")
+
+# Buckets one run takes at most; the rest waits for the next run.
+MAX_BUCKETS_PER_RUN = 50_000
+# Points one run prunes at most, so a first prune of a long history stays short.
+MAX_PRUNED_PER_RUN = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class RollupReport:
+    """What one rollup did; `ran` is False when another worker holds it or it is not due."""
+
+    ran: bool
+    buckets: int = 0
+    markets: frozenset[int] = frozenset()
+    pruned: int = 0
+
+
+async def rollup(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    now: datetime,
+    owner: str = "",
+    force: bool = False,
+) -> RollupReport:
+    """Roll up what changed since the last run, if due (`force`: whatever the cadence)."""
+    every = 0.0 if force else settings.history_rollup_seconds
+    async with pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval(_Q.claim_rollup, now, every) is None:
+            return RollupReport(ran=False)
+        await conn.execute(_Q.create_rollup_temp)
+        buckets = int(await conn.fetchval(_Q.take_dirty, MAX_BUCKETS_PER_RUN) or 0)
+        markets: frozenset[int] = frozenset()
+        if buckets:
+            await conn.execute(_Q.rollup_15m)
+            await conn.execute(_Q.rollup_1h)
+            await conn.execute(_Q.rollup_1d)
+            markets = frozenset(r["market_id"] for r in await conn.fetch(_Q.update_changes, now))
+        pruned = await _prune(conn, settings, now)
+        await conn.execute(_Q.finish_rollup, now, buckets, len(markets), pruned, owner)
+    return RollupReport(ran=True, buckets=buckets, markets=markets, pruned=pruned)
+
+
+async def _prune(conn: asyncpg.Connection, settings: Settings, now: datetime) -> int:
+    """Delete each resolution past its retention (0 days: kept forever)."""
+    cutoff = now - timedelta(days=settings.history_1m_retention_days)
+    status = await conn.execute(_Q.prune_points, cutoff, MAX_PRUNED_PER_RUN)
+    pruned = _count(status)
+    if settings.history_15m_retention_days:
+        cutoff = now - timedelta(days=settings.history_15m_retention_days)
+        pruned += _count(await conn.execute(_Q.prune_15m, cutoff))
+    if settings.history_1h_retention_days:
+        cutoff = now - timedelta(days=settings.history_1h_retention_days)
+        pruned += _count(await conn.execute(_Q.prune_1h, cutoff))
+    return pruned
+
+
+def _count(status: str) -> int:
+    """Rows a `DELETE n` status reports."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def backfill_candidates(pool: asyncpg.Pool, venue: str, limit: int) -> list[int]:
+    """The venue's next markets whose past prices were never fetched."""
+    return [int(r["id"]) for r in await pool.fetch(_Q.backfill_candidates, venue, limit)]
