@@ -12,8 +12,10 @@ from api_support import ADMIN_KEY
 from fastapi import FastAPI
 
 from predhub.api.keys import create_key
+from predhub.gold.history import rollup
 from predhub.gold.refresh import GoldConfig, refresh
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
+from predhub.settings import Settings
 from predhub.venues.descriptor import venue_names
 
 COND = "0x" + "cd" * 32
@@ -300,6 +302,8 @@ async def test_history_trades_book_and_price_at(
         [["0.49", "100"], ["0.48", "50"]],
         [["0.51", "80"]],
     )
+    # hourly candles are read from the rollup, which the worker runs on its cadence
+    assert (await rollup(conn, Settings(), now=base + timedelta(hours=6), force=True)).ran
     hist = (
         await client.get(
             f"/v1/markets/{mid}/history",
@@ -340,7 +344,28 @@ async def test_history_trades_book_and_price_at(
     later = (
         await client.get(f"/v1/markets/{mid}/price/at", params={"at": "2026-01-01T05:00:00Z"})
     ).json()
-    assert later["outcomes"][0]["source"] == "trade" and later["outcomes"][0]["price"] == 0.52
+    # history first, even when a trade is later
+    assert later["outcomes"][0]["source"] == "history" and later["outcomes"][0]["price"] == 0.5
+    # an outcome without history answers from its trades
+    other = await conn.fetchval(
+        "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 1", mid
+    )
+    await conn.execute(
+        "INSERT INTO silver.trades (venue, market_id, outcome_id, trade_key, price, size, side,"
+        " executed_at) VALUES ('polymarket', $1, $2, 'n0', 0.47, 5, 'buy', $3)",
+        mid,
+        other,
+        base + timedelta(hours=2),
+    )
+    later = (
+        await client.get(f"/v1/markets/{mid}/price/at", params={"at": "2026-01-01T05:00:00Z"})
+    ).json()
+    assert later["outcomes"][1] == {
+        "outcome": 1,
+        "price": 0.47,
+        "ts": "2026-01-01T02:00:00+00:00",
+        "source": "trades",
+    }
 
 
 async def test_top_markets_and_venues(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:

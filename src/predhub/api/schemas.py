@@ -144,13 +144,14 @@ class Candle(BaseModel):
     high: float
     low: float
     close: float
-    points: int
+    volume: float = Field(description="Traded size in the candle; 0 when none is known")
+    points: int = Field(description="History points in the candle; 0 for a filled gap")
 
 
 class History(BaseModel):
     market_id: int
     outcome: int
-    interval: Literal["1m", "1h", "1d"]
+    interval: Literal["1m", "5m", "15m", "1h", "4h", "1d"]
     start: datetime
     end: datetime
     candles: list[Candle]
@@ -196,7 +197,10 @@ class PointPrice(BaseModel):
     outcome: int
     price: float | None = None
     ts: datetime | None = None
-    source: Literal["history", "trade", "none"]
+    source: Literal["history", "trades", "none"] = Field(
+        description="history: the price history (points, then 15-minute candles); "
+        "trades: the latest trade, when history has nothing by then"
+    )
 
 
 class PriceAt(BaseModel):

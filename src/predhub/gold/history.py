@@ -11,6 +11,8 @@ never the length of history.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,8 +39,17 @@ class RollupReport:
     pruned: int = 0
 
 
+@contextlib.asynccontextmanager
+async def _connection(db: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    if isinstance(db, asyncpg.Connection):
+        yield db
+    else:
+        async with db.acquire() as conn:
+            yield conn
+
+
 async def rollup(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool | asyncpg.Connection,
     settings: Settings,
     *,
     now: datetime,
@@ -47,7 +58,7 @@ async def rollup(
 ) -> RollupReport:
     """Roll up what changed since the last run, if due (`force`: whatever the cadence)."""
     every = 0.0 if force else settings.history_rollup_seconds
-    async with pool.acquire() as conn, conn.transaction():
+    async with _connection(pool) as conn, conn.transaction():
         if await conn.fetchval(_Q.claim_rollup, now, every) is None:
             return RollupReport(ran=False)
         await conn.execute(_Q.create_rollup_temp)

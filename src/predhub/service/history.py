@@ -14,6 +14,7 @@ from typing import Any, Literal
 import asyncpg
 
 from predhub.db.queries import load
+from predhub.service import candles
 from predhub.service.payload import iso, number
 
 _Q = load("service_history")
@@ -26,6 +27,7 @@ class Candle:
     high: Decimal | None
     low: Decimal | None
     close: Decimal | None
+    volume: Decimal | int
     points: int
 
 
@@ -81,12 +83,12 @@ class Book:
 
 @dataclass(frozen=True, slots=True)
 class PriceAt:
-    """An outcome's price at a time: from the later of its last trade and history point."""
+    """An outcome's price at a time: from history first, its last trade second."""
 
     outcome: int
     price: Decimal | None
     ts: datetime | None
-    source: Literal["trade", "history", "none"]
+    source: Literal["history", "trades", "none"]
 
 
 class HistoryReads:
@@ -95,12 +97,22 @@ class HistoryReads:
     pool: asyncpg.Pool
 
     async def candles(
-        self, market_id: int, *, step: float, outcome: int, start: datetime, end: datetime
+        self,
+        market_id: int,
+        *,
+        interval: str,
+        outcome: int,
+        start: datetime,
+        end: datetime,
+        fill: bool = False,
     ) -> list[Candle]:
-        rows = await self.pool.fetch(_Q.candles, market_id, step, outcome, start, end)
+        """The outcome's candles over [start, end) (see `predhub.service.candles`)."""
+        found = await candles.candles(
+            self.pool, market_id, outcome, interval, start, end, fill=fill
+        )
         return [
-            Candle(r["t"], r["open"], r["high"], r["low"], r["close"], int(r["points"]))
-            for r in rows
+            Candle(c["t"], c["open"], c["high"], c["low"], c["close"], c["volume"], c["points"])
+            for c in found
         ]
 
     async def trades(
@@ -121,15 +133,10 @@ class HistoryReads:
         ]
 
     async def prices_at(self, market_id: int, at: datetime) -> list[PriceAt]:
-        out: list[PriceAt] = []
-        for r in await self.pool.fetch(_Q.prices_at, market_id, at):
-            if r["t_ts"] is not None and (r["h_ts"] is None or r["t_ts"] > r["h_ts"]):
-                out.append(PriceAt(r["idx"], r["t_price"], r["t_ts"], "trade"))
-            elif r["h_ts"] is not None:
-                out.append(PriceAt(r["idx"], r["h_price"], r["h_ts"], "history"))
-            else:
-                out.append(PriceAt(r["idx"], None, None, "none"))
-        return out
+        return [
+            PriceAt(r["idx"], r["price"], r["ts"], r["source"] or "none")
+            for r in await candles.price_at(self.pool, market_id, at)
+        ]
 
     async def trades_after(self, marks: dict[int, int]) -> list[Trade]:
         """New trades of each market after the trade id it maps to, oldest first."""

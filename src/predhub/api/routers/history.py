@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -13,12 +13,11 @@ from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.schemas import Books, History, PriceAt, TradePage
+from predhub.service import candles
+from predhub.service.candles import Interval, RangeName
 from predhub.service.payload import iso, number
 
 router = APIRouter(prefix="/v1/markets", tags=["history"], responses=ERROR_RESPONSES)
-
-INTERVALS = {"1m": 60, "1h": 3600, "1d": 86400}
-MAX_CANDLES = 10_000
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -36,36 +35,48 @@ OutcomeQuery = Annotated[int, Query(ge=0, le=255, description="Outcome index")]
 async def history(
     market_id: MarketIdPath,
     service: ServiceDep,
-    interval: Annotated[Literal["1m", "1h", "1d"], Query()] = "1h",
-    start: Annotated[datetime | None, Query(description="Default: end minus 7 days")] = None,
+    interval: Annotated[
+        Interval, Query(description="Candle width; each has a default and a largest range")
+    ] = "1h",
+    range_name: Annotated[
+        RangeName | None,
+        Query(alias="range", description="How far back from end (instead of start)"),
+    ] = None,
+    start: Annotated[
+        datetime | None, Query(description="Default: end minus the interval's default range")
+    ] = None,
     end: Annotated[datetime | None, Query(description="Default: now")] = None,
     outcome: OutcomeQuery = 0,
+    fill: Annotated[
+        bool, Query(description="Fill gaps with the previous close and zero volume")
+    ] = False,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
-    end_at = _aware(end, "end") if end else datetime.now(UTC)
-    start_at = _aware(start, "start") if start else end_at - timedelta(days=7)
-    if start_at >= end_at:
-        raise ApiError(400, "bad_request", "start must be before end")
-    step = INTERVALS[interval]
-    if (end_at - start_at).total_seconds() / step > MAX_CANDLES:
-        raise ApiError(
-            400,
-            "range_too_large",
-            f"at most {MAX_CANDLES} candles per request; narrow the range or widen the interval",
+    if start is not None and range_name is not None:
+        raise ApiError(400, "bad_request", "give start or range, not both")
+    try:
+        start_at, end_at = candles.window(
+            interval,
+            start=_aware(start, "start") if start else None,
+            end=_aware(end, "end") if end else None,
+            range_name=range_name,
         )
-    rows = await service.candles(
-        resolved, step=float(step), outcome=outcome, start=start_at, end=end_at
+    except candles.CandleRangeError as exc:
+        raise ApiError(400, exc.code, str(exc)) from exc
+    found = await service.candles(
+        resolved, interval=interval, outcome=outcome, start=start_at, end=end_at, fill=fill
     )
-    candles = [
+    data = [
         {
             "t": iso(c.t),
             "open": number(c.open),
             "high": number(c.high),
             "low": number(c.low),
             "close": number(c.close),
+            "volume": number(c.volume),
             "points": c.points,
         }
-        for c in rows
+        for c in found
     ]
     return json_response(
         {
@@ -74,7 +85,7 @@ async def history(
             "interval": interval,
             "start": iso(start_at),
             "end": iso(end_at),
-            "candles": candles,
+            "candles": data,
         }
     )
 

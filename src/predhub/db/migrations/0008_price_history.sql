@@ -15,6 +15,26 @@ CREATE TABLE silver.price_history_dirty (
     PRIMARY KEY (outcome_id, bucket)
 );
 
+CREATE FUNCTION silver.price_history_touched() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO silver.price_history_dirty (outcome_id, bucket)
+    SELECT DISTINCT outcome_id, date_bin('15 minutes', ts, 'epoch'::timestamptz)
+    FROM new_rows ORDER BY 1, 2
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER price_history_inserted
+    AFTER INSERT ON silver.price_history
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION silver.price_history_touched();
+CREATE TRIGGER price_history_updated
+    AFTER UPDATE ON silver.price_history
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION silver.price_history_touched();
+
 -- OHLC per outcome and bucket. `volume` is the traded size in the bucket when
 -- the venue reports trades (NULL otherwise); `points` counts the history points.
 CREATE TABLE gold.market_price_history (          -- 15 minutes

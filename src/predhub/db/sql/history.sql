@@ -7,7 +7,7 @@
 -- After a quote write, in its transaction: one history point per staged outcome whose
 -- price differs from its latest point, or whose sampling bucket ($1 seconds for
 -- high-priority markets, $2 otherwise) has begun since that point; stamped with the
--- write's fetch time. The 15-minute buckets it touches are marked for the rollup.
+-- write's fetch time (the table's trigger marks the buckets for the rollup).
 WITH staged AS (
     SELECT DISTINCT ON (o.id) o.id AS outcome_id, m.sync_priority, s.fetched_at
     FROM ingest_quotes_in s
@@ -33,24 +33,8 @@ WITH staged AS (
     SELECT outcome_id, ts, price, 'quote' FROM due ORDER BY outcome_id
     ON CONFLICT (outcome_id, ts) DO UPDATE SET price = excluded.price, source = excluded.source
     RETURNING outcome_id, ts
-), dirty AS (
-    INSERT INTO silver.price_history_dirty (outcome_id, bucket)
-    SELECT DISTINCT outcome_id, date_bin('15 minutes', ts, 'epoch'::timestamptz) FROM ins
-    ORDER BY 1, 2
-    ON CONFLICT DO NOTHING
 )
 SELECT count(*) AS points FROM ins
-
--- name: mark_staged_history
--- After venue history points are written from the staging table: their 15-minute
--- buckets are marked for the rollup.
-INSERT INTO silver.price_history_dirty (outcome_id, bucket)
-SELECT DISTINCT o.id, date_bin('15 minutes', s.ts, 'epoch'::timestamptz)
-FROM ingest_history_in s
-JOIN silver.markets m ON m.venue = s.venue AND m.native_id = s.market_native_id
-JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = s.outcome_index
-ORDER BY 1, 2
-ON CONFLICT DO NOTHING
 
 -- name: mark_trades
 -- After trades are written: the 15-minute buckets they fall in are marked, so the

@@ -1,19 +1,6 @@
--- A market's history as the API serves it (predhub.service.history): price candles,
--- trades newest first, order books now or then, each outcome's price at a time, and the
--- trades feed of the WebSocket fan-out.
-
--- name: candles
--- OHLC candles of outcome $3 of market $1 in $2-second buckets over [$4, $5), aligned to the
--- epoch so that pages of a range line up.
-SELECT date_bin(make_interval(secs => $2), ph.ts, 'epoch'::timestamptz) AS t,
-       (array_agg(ph.price ORDER BY ph.ts))[1] AS open,
-       max(ph.price) AS high, min(ph.price) AS low,
-       (array_agg(ph.price ORDER BY ph.ts DESC))[1] AS close,
-       count(*) AS points
-FROM silver.price_history ph
-JOIN silver.outcomes o ON o.id = ph.outcome_id
-WHERE o.market_id = $1 AND o.idx = $3 AND ph.ts >= $4 AND ph.ts < $5
-GROUP BY 1 ORDER BY 1;
+-- A market's history as the API serves it (predhub.service.history): trades newest
+-- first, order books now or then, and the trades feed of the WebSocket fan-out (candles
+-- and prices at a time are in candles.sql).
 
 -- name: trades_page
 -- The first page of a market's trades, newest first; one row more than the page says
@@ -39,20 +26,6 @@ SELECT DISTINCT ON (o.idx) o.idx, b.observed_at, b.best_bid, b.best_ask, b.bids,
 FROM silver.order_book_snapshots b JOIN silver.outcomes o ON o.id = b.outcome_id
 WHERE b.market_id = $1 AND ($2::timestamptz IS NULL OR b.observed_at <= $2)
 ORDER BY o.idx, b.observed_at DESC;
-
--- name: prices_at
--- Each outcome's last price-history point and last trade at or before $2; the caller keeps
--- the later of the two.
-SELECT o.idx, h.price AS h_price, h.ts AS h_ts, t.price AS t_price, t.executed_at AS t_ts
-FROM silver.outcomes o
-LEFT JOIN LATERAL (
-    SELECT price, ts FROM silver.price_history
-    WHERE outcome_id = o.id AND ts <= $2 ORDER BY ts DESC LIMIT 1) h ON true
-LEFT JOIN LATERAL (
-    SELECT price, executed_at FROM silver.trades
-    WHERE market_id = o.market_id AND outcome_id = o.id AND executed_at <= $2
-    ORDER BY executed_at DESC LIMIT 1) t ON true
-WHERE o.market_id = $1 ORDER BY o.idx;
 
 -- name: trades_after
 -- New trades of many markets in one read: for each market $1[i], those with an id above

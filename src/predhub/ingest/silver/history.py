@@ -2,9 +2,9 @@
 
 Every quote write samples `silver.price_history` in its own transaction (one
 set-based statement over the staged quotes, no request to the venue), so the
-hub keeps its own history at the market's resolution; every write of points
-or trades marks the 15-minute buckets it touched, which is all the rollup
-(`predhub.gold.history`) ever reads.
+hub keeps its own history at the market's resolution. Points mark their
+15-minute buckets for the rollup (`predhub.gold.history`) by a trigger on
+`silver.price_history`; trades mark theirs here.
 """
 
 from __future__ import annotations
@@ -40,11 +40,6 @@ async def sample_staged_quotes(conn: asyncpg.Connection, sampling: HistorySampli
     """Sample the quotes staged in `ingest_quotes_in` (just written); returns points added."""
     points = await conn.fetchval(_Q.sample_quotes, sampling.high_seconds, sampling.normal_seconds)
     return int(points or 0)
-
-
-async def mark_staged_history(conn: asyncpg.Connection) -> None:
-    """Mark the buckets of the venue points staged in `ingest_history_in` for the rollup."""
-    await conn.execute(_Q.mark_staged_history)
 
 
 async def mark_trades(

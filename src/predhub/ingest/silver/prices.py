@@ -24,12 +24,7 @@ from predhub.ingest.silver.common import (
     merge_staged,
     tally,
 )
-from predhub.ingest.silver.history import (
-    DEFAULT_SAMPLING,
-    HistorySampling,
-    mark_staged_history,
-    sample_staged_quotes,
-)
+from predhub.ingest.silver.history import DEFAULT_SAMPLING, HistorySampling, sample_staged_quotes
 from predhub.models import OrderBook, PricePoint, Quote
 
 QUOTES_CHANNEL = "predhub_quotes"
@@ -195,9 +190,7 @@ async def upsert_price_history(
         )
         for i, p in enumerate(batch)
     ]
-    result = tally(batch, await merge_staged(conn, HISTORY_IN, records, _Q.upsert_staged_history))
-    await mark_staged_history(conn)
-    return result
+    return tally(batch, await merge_staged(conn, HISTORY_IN, records, _Q.upsert_staged_history))
 
 
 BOOKS_IN = StagingTable(
