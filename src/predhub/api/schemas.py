@@ -64,6 +64,11 @@ class Market(BaseModel):
     volume_24h: float | None = None
     volume_total: float | None = None
     liquidity: float | None = None
+    change_1h: float | None = Field(
+        None, description="Change of the first outcome's price over 1 hour (0.05 = 5 points)"
+    )
+    change_24h: float | None = Field(None, description="The same over 24 hours")
+    change_7d: float | None = Field(None, description="The same over 7 days")
     resolution: Resolution | None = None
     outcomes: list[OutcomeQuote]
     as_of: datetime | None = Field(None, description="When the venue's data was observed")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import asyncpg
 
@@ -24,14 +24,23 @@ from predhub.service.payload import plain
 
 _Q = load("service_catalog")
 
-SortName = Literal["volume_24h", "liquidity", "end_date", "change_24h"]
-
-CHANGE_24H = """(
-    (SELECT q.price FROM silver.outcomes o JOIN silver.quotes q ON q.outcome_id = o.id
-      WHERE o.market_id = m.id AND o.idx = 0)
-  - (SELECT ph.price FROM silver.outcomes o JOIN silver.price_history ph ON ph.outcome_id = o.id
-      WHERE o.market_id = m.id AND o.idx = 0 AND ph.ts <= now() - interval '24 hours'
-      ORDER BY ph.ts DESC LIMIT 1))"""
+SortName = Literal[
+    "volume_24h",
+    "-volume_24h",
+    "liquidity",
+    "-liquidity",
+    "end_at",
+    "-end_at",
+    "change_1h",
+    "-change_1h",
+    "change_24h",
+    "-change_24h",
+    "change_7d",
+    "-change_7d",
+    "end_date",  # the old name of end_at, still accepted
+    "-end_date",
+]
+SORT_ALIASES = {"end_date": "end_at"}
 
 
 @dataclass(frozen=True)
@@ -41,12 +50,51 @@ class Sort:
     descending: bool
 
 
-SORTS: dict[str, Sort] = {
-    "volume_24h": Sort("coalesce(m.volume_24h, -1)", "numeric", True),
-    "liquidity": Sort("coalesce(m.liquidity, -1)", "numeric", True),
-    "end_date": Sort("coalesce(m.end_at, 'infinity'::timestamptz)", "timestamptz", False),
-    "change_24h": Sort(f"coalesce({CHANGE_24H}, -2)", "numeric", True),
+@dataclass(frozen=True)
+class _Field:
+    """A sortable field of the market document: its column, type and natural order.
+
+    Unknown values sort last in either direction (`last_desc` and `last_asc`
+    stand in for NULL).
+    """
+
+    column: str
+    sql_type: str
+    descending: bool
+    last_desc: str
+    last_asc: str
+
+    def sort(self, reverse: bool) -> Sort:
+        descending = self.descending != reverse
+        fill = self.last_desc if descending else self.last_asc
+        return Sort(f"coalesce({self.column}, {fill})", self.sql_type, descending)
+
+
+_BIG = "1e30"
+_FIELDS: dict[str, _Field] = {
+    "volume_24h": _Field("m.volume_24h", "numeric", True, "-1", _BIG),
+    "liquidity": _Field("m.liquidity", "numeric", True, "-1", _BIG),
+    "end_at": _Field(
+        "m.end_at", "timestamptz", False, "'-infinity'::timestamptz", "'infinity'::timestamptz"
+    ),
+    # largest rise first; `-change_24h` is the largest fall first
+    "change_1h": _Field("c.change_1h", "numeric", True, "-2", "2"),
+    "change_24h": _Field("c.change_24h", "numeric", True, "-2", "2"),
+    "change_7d": _Field("c.change_7d", "numeric", True, "-2", "2"),
 }
+
+
+def _sorts() -> dict[str, Sort]:
+    """Every sort value: a field name in its natural order, `-name` reversed."""
+    out: dict[str, Sort] = {}
+    for name in get_args(SortName):
+        bare = name.removeprefix("-")
+        field = _FIELDS[SORT_ALIASES.get(bare, bare)]
+        out[name] = field.sort(reverse=name.startswith("-"))
+    return out
+
+
+SORTS: dict[str, Sort] = _sorts()
 EVENT_SORT_KEY = "coalesce(e.volume_total, -1)"
 
 

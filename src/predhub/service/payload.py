@@ -34,6 +34,9 @@ _MARKET_FIELDS = (
     "volume_24h",
     "volume_total",
     "liquidity",
+    "change_1h",
+    "change_24h",
+    "change_7d",
 )
 _OUTCOME_PRICE_FIELDS = ("price", "best_bid", "best_ask", "mid", "last")
 

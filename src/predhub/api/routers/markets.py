@@ -32,7 +32,7 @@ def _cursor_value(raw: Any, sort: Sort) -> Any:
     try:
         if sort.sql_type == "numeric":
             return Decimal(raw)
-        return raw if raw == "infinity" else datetime.fromisoformat(raw)
+        return raw if raw in ("infinity", "-infinity") else datetime.fromisoformat(raw)
     except (InvalidOperation, ValueError) as exc:
         raise ApiError(400, "bad_cursor", "the cursor is not valid for this request") from exc
 
@@ -54,7 +54,14 @@ async def list_markets(
     ] = None,
     min_volume: Annotated[float | None, Query(ge=0, le=1e15, description="24 h volume")] = None,
     closing_before: Annotated[datetime | None, Query(description="End date before")] = None,
-    sort: Annotated[SortName, Query()] = "volume_24h",
+    sort: Annotated[
+        SortName,
+        Query(
+            description="A field of the market document, in its natural order (largest "
+            "first; end_at soonest first); a leading '-' reverses it. end_date is the old "
+            "name of end_at."
+        ),
+    ] = "volume_24h",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:

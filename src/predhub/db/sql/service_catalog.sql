@@ -7,7 +7,8 @@
 -- name: market_page
 -- One page of market ids with their sort key, ordered by it then by id (a total order, so the
 -- keyset cursor in {where} pages without gaps); one row more than the page says there is more.
-SELECT m.id, {sort_key} AS sort_key FROM silver.markets m {where} ORDER BY sort_key {order}, m.id {order} LIMIT {limit};
+-- The price changes (c) are the rollup's, kept per market in gold.market_changes.
+SELECT m.id, {sort_key} AS sort_key FROM silver.markets m LEFT JOIN gold.market_changes c ON c.market_id = m.id {where} ORDER BY sort_key {order}, m.id {order} LIMIT {limit};
 
 -- name: event_page
 -- One page of events by total volume (unknown volume last), then id, with their sort key.

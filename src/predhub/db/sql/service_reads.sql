@@ -49,12 +49,15 @@ SELECT 1;
 SELECT name, max_age_seconds FROM ops.freshness_tiers;
 
 -- name: market_snapshots
--- One row per market: the columns of a price answer, outcomes with their quotes.
+-- One row per market: the columns of a price answer, outcomes with their quotes, and the
+-- price changes the history rollup keeps.
 SELECT m.id, m.venue, m.native_id, m.condition_id, m.ticker, m.slug, m.question, m.status,
        m.event_id, m.event_title, m.category, m.end_at, m.volume_24h, m.volume_total,
        m.liquidity, m.winning_outcome, m.is_void, m.resolved_at, m.quotes_synced_at,
-       q.as_of, coalesce(q.outcomes, '[]'::json) AS outcomes
+       q.as_of, coalesce(q.outcomes, '[]'::json) AS outcomes,
+       c.change_1h, c.change_24h, c.change_7d
 FROM silver.markets m
+LEFT JOIN gold.market_changes c ON c.market_id = m.id
 LEFT JOIN LATERAL (
     SELECT max(qq.observed_at) AS as_of,
            json_agg(json_build_object(
