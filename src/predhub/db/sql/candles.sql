@@ -4,17 +4,25 @@
 -- takes $1 market id, $2 outcome index, $3 seconds a candle, $4 start, $5 end.
 
 -- name: candles_points
--- Candles binned from the history points, with the traded size of each.
+-- Candles binned from the history points, with the traded size of each. Open and close
+-- are the points whose neighbour in time lies in another candle (lag and lead over the
+-- index order), so no candle sorts its own points.
 WITH o AS (
     SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2
+), pts AS (
+    SELECT t, price, t IS DISTINCT FROM lag(t) OVER w AS first,
+           t IS DISTINCT FROM lead(t) OVER w AS last
+    FROM (
+        SELECT date_bin(make_interval(secs => $3::float8), h.ts, 'epoch'::timestamptz) AS t,
+               h.ts, h.price
+        FROM silver.price_history h
+        WHERE h.outcome_id = (SELECT id FROM o) AND h.ts >= $4 AND h.ts < $5
+    ) x
+    WINDOW w AS (ORDER BY ts)
 ), p AS (
-    SELECT date_bin(make_interval(secs => $3::float8), h.ts, 'epoch'::timestamptz) AS t,
-           (array_agg(h.price ORDER BY h.ts))[1] AS open, max(h.price) AS high,
-           min(h.price) AS low, (array_agg(h.price ORDER BY h.ts DESC))[1] AS close,
-           count(*)::int AS points
-    FROM silver.price_history h
-    WHERE h.outcome_id = (SELECT id FROM o) AND h.ts >= $4 AND h.ts < $5
-    GROUP BY 1
+    SELECT t, max(price) FILTER (WHERE first) AS open, max(price) AS high, min(price) AS low,
+           max(price) FILTER (WHERE last) AS close, count(*)::int AS points
+    FROM pts GROUP BY t
 ), v AS (
     SELECT date_bin(make_interval(secs => $3::float8), tr.executed_at, 'epoch'::timestamptz) AS t,
            sum(tr.size) AS volume
