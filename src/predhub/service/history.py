@@ -23,11 +23,11 @@ _Q = load("service_history")
 @dataclass(frozen=True, slots=True)
 class Candle:
     t: datetime
-    open: Decimal | None
-    high: Decimal | None
-    low: Decimal | None
-    close: Decimal | None
-    volume: Decimal | int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
     points: int
 
 

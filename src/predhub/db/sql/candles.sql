@@ -1,7 +1,9 @@
 -- Candles of one outcome, each interval from the finest resolution it needs: 1- and
 -- 5-minute candles from the points themselves, 15-minute from gold.market_price_history,
 -- hourly and 4-hour from the hourly rollup, daily from the daily rollup. Every query
--- takes $1 market id, $2 outcome index, $3 seconds a candle, $4 start, $5 end.
+-- takes $1 market id, $2 outcome index, $3 seconds a candle, $4 start, $5 end. Prices
+-- come back as float8: the API serves JSON numbers, and decoding thousands of numerics
+-- per answer costs more than the query.
 
 -- name: candles_points
 -- Candles binned from the history points, with the traded size of each. Open and close
@@ -31,16 +33,17 @@ WITH o AS (
       AND tr.executed_at >= $4 AND tr.executed_at < $5
     GROUP BY 1
 )
-SELECT p.t, p.open, p.high, p.low, p.close, p.points, v.volume
+SELECT p.t, p.open::float8, p.high::float8, p.low::float8, p.close::float8, p.points,
+       v.volume::float8
 FROM p LEFT JOIN v ON v.t = p.t
 ORDER BY p.t
 
 -- name: candles_15m
 -- Candles from the 15-minute rollup.
 SELECT date_bin(make_interval(secs => $3::float8), r.bucket, 'epoch'::timestamptz) AS t,
-       (array_agg(r.open ORDER BY r.bucket))[1] AS open, max(r.high) AS high,
-       min(r.low) AS low, (array_agg(r.close ORDER BY r.bucket DESC))[1] AS close,
-       sum(r.points)::int AS points, sum(r.volume) AS volume
+       ((array_agg(r.open ORDER BY r.bucket))[1])::float8 AS open, max(r.high)::float8 AS high,
+       min(r.low)::float8 AS low, ((array_agg(r.close ORDER BY r.bucket DESC))[1])::float8 AS close,
+       sum(r.points)::int AS points, sum(r.volume)::float8 AS volume
 FROM gold.market_price_history r
 WHERE r.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
   AND r.bucket >= $4 AND r.bucket < $5
@@ -49,9 +52,9 @@ GROUP BY 1 ORDER BY 1
 -- name: candles_1h
 -- Candles from the hourly rollup.
 SELECT date_bin(make_interval(secs => $3::float8), r.bucket, 'epoch'::timestamptz) AS t,
-       (array_agg(r.open ORDER BY r.bucket))[1] AS open, max(r.high) AS high,
-       min(r.low) AS low, (array_agg(r.close ORDER BY r.bucket DESC))[1] AS close,
-       sum(r.points)::int AS points, sum(r.volume) AS volume
+       ((array_agg(r.open ORDER BY r.bucket))[1])::float8 AS open, max(r.high)::float8 AS high,
+       min(r.low)::float8 AS low, ((array_agg(r.close ORDER BY r.bucket DESC))[1])::float8 AS close,
+       sum(r.points)::int AS points, sum(r.volume)::float8 AS volume
 FROM gold.market_price_history_1h r
 WHERE r.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
   AND r.bucket >= $4 AND r.bucket < $5
@@ -60,9 +63,9 @@ GROUP BY 1 ORDER BY 1
 -- name: candles_1d
 -- Candles from the daily rollup.
 SELECT date_bin(make_interval(secs => $3::float8), r.bucket, 'epoch'::timestamptz) AS t,
-       (array_agg(r.open ORDER BY r.bucket))[1] AS open, max(r.high) AS high,
-       min(r.low) AS low, (array_agg(r.close ORDER BY r.bucket DESC))[1] AS close,
-       sum(r.points)::int AS points, sum(r.volume) AS volume
+       ((array_agg(r.open ORDER BY r.bucket))[1])::float8 AS open, max(r.high)::float8 AS high,
+       min(r.low)::float8 AS low, ((array_agg(r.close ORDER BY r.bucket DESC))[1])::float8 AS close,
+       sum(r.points)::int AS points, sum(r.volume)::float8 AS volume
 FROM gold.market_price_history_1d r
 WHERE r.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
   AND r.bucket >= $4 AND r.bucket < $5
@@ -70,14 +73,14 @@ GROUP BY 1 ORDER BY 1
 
 -- name: price_before
 -- The outcome's last known price before $3, where a filled range starts from.
-SELECT h.price FROM silver.price_history h
+SELECT h.price::float8 FROM silver.price_history h
 WHERE h.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
   AND h.ts < $3
 ORDER BY h.ts DESC LIMIT 1
 
 -- name: close_before
 -- The same from the 15-minute rollup, for ranges older than the points kept.
-SELECT r.close FROM gold.market_price_history r
+SELECT r.close::float8 FROM gold.market_price_history r
 WHERE r.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
   AND r.bucket < $3
 ORDER BY r.bucket DESC LIMIT 1
