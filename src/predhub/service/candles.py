@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 import asyncpg
 
 from predhub.db.queries import load
+from predhub.service.errors import BadCandleRange, CandleRangeTooLarge
 
 _Q = load("candles")
 
@@ -45,27 +46,19 @@ class IntervalSpec:
     """Where an interval's candles come from and how much of them one request may read."""
 
     seconds: int
-    query: str  # the query name in candles.sql
+    sql: str  # its query in candles.sql
     default_range: str  # a RANGES name
     max_range: str  # a RANGES name
 
 
 INTERVALS: Mapping[str, IntervalSpec] = {
-    "1m": IntervalSpec(60, "candles_points", "6h", "1d"),
-    "5m": IntervalSpec(300, "candles_points", "1d", "7d"),
-    "15m": IntervalSpec(900, "candles_15m", "3d", "30d"),
-    "1h": IntervalSpec(3600, "candles_1h", "7d", "90d"),
-    "4h": IntervalSpec(4 * 3600, "candles_1h", "30d", "1y"),
-    "1d": IntervalSpec(86400, "candles_1d", "1y", "5y"),
+    "1m": IntervalSpec(60, _Q.candles_points, "6h", "1d"),
+    "5m": IntervalSpec(300, _Q.candles_points, "1d", "7d"),
+    "15m": IntervalSpec(900, _Q.candles_15m, "3d", "30d"),
+    "1h": IntervalSpec(3600, _Q.candles_1h, "7d", "90d"),
+    "4h": IntervalSpec(4 * 3600, _Q.candles_1h, "30d", "1y"),
+    "1d": IntervalSpec(86400, _Q.candles_1d, "1y", "5y"),
 }
-
-
-class CandleRangeError(ValueError):
-    """A range the interval does not allow; the message names the largest that it does."""
-
-    def __init__(self, message: str, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def window(
@@ -73,22 +66,22 @@ def window(
 ) -> tuple[datetime, datetime]:
     """The [start, end) a request covers, start aligned to the interval.
 
-    Raises CandleRangeError when start is not before end, or the range is
-    longer than the interval's largest.
+    Raises BadCandleRange when start is not before end, CandleRangeTooLarge
+    (naming the largest range) when the range is longer than the interval's.
     """
     spec = INTERVALS[interval]
     end_at = end or datetime.now(UTC)
     if start is None:
         start = end_at - RANGES[range_name or spec.default_range]
     if start >= end_at:
-        raise CandleRangeError("start must be before end")
+        raise BadCandleRange("start must be before end")
     largest = RANGES[spec.max_range]
     if end_at - start > largest:
-        raise CandleRangeError(
+        raise CandleRangeTooLarge(
             f"the range is too large for {interval} candles: at most {spec.max_range} "
             f"({int(largest.total_seconds() // spec.seconds)} candles); narrow the range or "
             "widen the interval",
-            code="range_too_large",
+            largest=spec.max_range,
         )
     return _floor(start, spec.seconds), end_at
 
@@ -126,7 +119,7 @@ async def candles(
     gap repeats the previous close with zero volume and zero points.
     """
     spec = INTERVALS[interval]
-    rows = await pool.fetch(_Q[spec.query], market_id, outcome, float(spec.seconds), start, end)
+    rows = await pool.fetch(spec.sql, market_id, outcome, float(spec.seconds), start, end)
     found = [_candle(r) for r in rows]
     if not fill:
         return found

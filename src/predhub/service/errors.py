@@ -47,6 +47,16 @@ class TooManyIds(BadRequest):
     code = "too_many_ids"
 
 
+class BadCandleRange(BadRequest):
+    """The candle range is not valid."""
+
+
+class CandleRangeTooLarge(BadRequest):
+    """The range is too large for the interval."""
+
+    code = "range_too_large"
+
+
 class MarketNotFound(ServiceError, UsageError):
     """No such market."""
 

@@ -54,15 +54,13 @@ async def history(
     resolved = await service.resolve_one(market_id)
     if start is not None and range_name is not None:
         raise ApiError(400, "bad_request", "give start or range, not both")
-    try:
-        start_at, end_at = candles.window(
-            interval,
-            start=_aware(start, "start") if start else None,
-            end=_aware(end, "end") if end else None,
-            range_name=range_name,
-        )
-    except candles.CandleRangeError as exc:
-        raise ApiError(400, exc.code, str(exc)) from exc
+    # a range the interval does not allow is the service's 400, naming the largest it does
+    start_at, end_at = candles.window(
+        interval,
+        start=_aware(start, "start") if start else None,
+        end=_aware(end, "end") if end else None,
+        range_name=range_name,
+    )
     found = await service.candles(
         resolved, interval=interval, outcome=outcome, start=start_at, end=end_at, fill=fill
     )
