@@ -24,6 +24,7 @@ class JobKind(StrEnum):
     STATIC_LOAD = "static_load"
     DELTA_LOAD = "delta_load"
     RESOLUTION_SWEEP = "resolution_sweep"
+    BACKFILL = "backfill"  # new markets' past prices, queued by the worker itself
 
 
 # Periodic loads outrank per-market refreshes: a static load on an empty
@@ -32,6 +33,7 @@ KIND_PRIORITY: dict[JobKind, int] = {
     JobKind.STATIC_LOAD: 100,
     JobKind.DELTA_LOAD: 90,
     JobKind.RESOLUTION_SWEEP: 80,
+    JobKind.BACKFILL: 0,  # after every fresh-data job of the venue
 }
 
 
@@ -44,6 +46,7 @@ class IngestorLike(Protocol):
     async def refresh_markets(self, market_ids: Sequence[int]) -> LoadSummary: ...
     async def refresh_books(self, market_ids: Sequence[int]) -> LoadSummary: ...
     async def sync_trades(self, market_ids: Sequence[int]) -> LoadSummary: ...
+    async def backfill_history(self, market_ids: Sequence[int] | None = None) -> LoadSummary: ...
     async def resolution_sweep(self) -> LoadSummary: ...
     async def apply_stream_update(self, update: StreamUpdate) -> LoadSummary: ...
 
@@ -66,3 +69,5 @@ async def run_job(ingestor: IngestorLike, kind: str, market_ids: Sequence[int]) 
             return await ingestor.delta_load()
         case JobKind.RESOLUTION_SWEEP:
             return await ingestor.resolution_sweep()
+        case JobKind.BACKFILL:
+            return await ingestor.backfill_history(ids or None)
