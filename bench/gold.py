@@ -1,6 +1,7 @@
 """Gold-layer benchmarks; every figure is printed.
 
     python bench/gold.py refresh    # incremental refresh after 100 changed markets, 5,500 vs 55,000
+    python bench/gold.py candles    # price history: 10 million points, rollup, candle p99, bytes
     python bench/gold.py all        # every part
 
 Parts are independent functions in PARTS; each builds its own scratch
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import asyncpg
 
+from gold_candles import part_candles
 from predhub.db import migrate
 from predhub.db.connect import connect
 from predhub.db.embedded import EmbeddedPostgres
@@ -231,6 +233,7 @@ async def part_refresh(rounds: int) -> None:
 
 PARTS: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {
     "refresh": lambda args: part_refresh(args.rounds),
+    "candles": lambda args: part_candles(args.markets, args.days, args.requests),
 }
 
 
@@ -240,6 +243,9 @@ def main() -> None:
     )
     parser.add_argument("part", nargs="?", default="all", choices=[*PARTS, "all"])
     parser.add_argument("--rounds", type=int, default=7, help="refresh: timed rounds")
+    parser.add_argument("--markets", type=int, default=250, help="candles: binary markets")
+    parser.add_argument("--days", type=int, default=14, help="candles: days of minute points")
+    parser.add_argument("--requests", type=int, default=300, help="candles: timed reads each")
     args = parser.parse_args()
     configure_logging("WARNING")
     for name, part in PARTS.items():

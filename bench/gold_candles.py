@@ -1,10 +1,10 @@
-"""Price history benchmark (the "candles" part of bench/gold.py); every figure is printed.
+"""Price history benchmark, the "candles" part of bench/gold.py (run it from there).
 
-    python bench/gold_candles.py [--markets 250] [--days 14] [--requests 300]
+    python bench/gold.py candles [--markets 250] [--days 14] [--requests 300]
 
 Silver is filled by COPY with a minute of price history per outcome for
 `--days` days (250 binary markets over 14 days: 10.08 million points), in
-the scratch database of bench/gold.py (the embedded PostgreSQL in a
+a scratch database (the embedded PostgreSQL in a
 temporary directory, or DATABASE_URL's server). The rollup then runs as the
 worker runs it, until every bucket is rolled up (its time is printed), and
 candles are read as the API reads them, for one random market per request:
@@ -18,8 +18,6 @@ at each resolution (table, indexes and TOAST, over markets times days).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import io
 import os
 import random
@@ -39,7 +37,6 @@ from predhub.db import migrate
 from predhub.db.connect import connect, create_pool
 from predhub.db.embedded import EmbeddedPostgres
 from predhub.gold.history import rollup
-from predhub.logging import configure_logging
 from predhub.service import candles
 from predhub.settings import Settings
 
@@ -191,19 +188,3 @@ async def part_candles(markets: int, days: int, requests: int) -> None:
                     print(f"bytes per market-day, {label}: {size / (markets * days):,.0f}")
         finally:
             await pool.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--markets", type=int, default=250)
-    parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--requests", type=int, default=300)
-    args = parser.parse_args()
-    configure_logging("WARNING")
-    asyncio.run(part_candles(args.markets, args.days, args.requests))
-
-
-if __name__ == "__main__":
-    main()
