@@ -34,10 +34,9 @@ _MARKET_FIELDS = (
     "volume_24h",
     "volume_total",
     "liquidity",
-    "change_1h",
-    "change_24h",
-    "change_7d",
 )
+# Kept by the history rollup; a row read without them (a market it never saw) has none.
+_CHANGE_FIELDS = ("change_1h", "change_24h", "change_7d")
 _OUTCOME_PRICE_FIELDS = ("price", "best_bid", "best_ask", "mid", "last")
 
 
@@ -93,6 +92,7 @@ def resolution_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
 def market_document(row: Mapping[str, Any]) -> dict[str, Any]:
     """The market part of every price answer, from one row of `MARKET_SNAPSHOT_SQL`."""
     doc = {name: plain(row[name]) for name in _MARKET_FIELDS}
+    doc.update({name: plain(row.get(name)) for name in _CHANGE_FIELDS})
     doc["resolution"] = resolution_of(row)
     doc["outcomes"] = outcomes_of(row["outcomes"])
     doc["as_of"] = iso(row["as_of"])
