@@ -66,6 +66,69 @@ TABLE gold.events_snapshot
   CONSTRAINT events_snapshot_pkey PRIMARY KEY (event_id)
   CREATE UNIQUE INDEX events_snapshot_pkey ON gold.events_snapshot USING btree (event_id)
 
+TABLE gold.market_changes
+    market_id bigint NOT NULL
+    price numeric
+    change_1h numeric
+    change_24h numeric
+    change_7d numeric
+    as_of timestamp with time zone NOT NULL
+    updated_at timestamp with time zone NOT NULL
+  CONSTRAINT market_changes_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
+  CONSTRAINT market_changes_pkey PRIMARY KEY (market_id)
+  CREATE INDEX market_changes_1h_idx ON gold.market_changes USING btree (change_1h)
+  CREATE INDEX market_changes_24h_idx ON gold.market_changes USING btree (change_24h)
+  CREATE INDEX market_changes_7d_idx ON gold.market_changes USING btree (change_7d)
+  CREATE UNIQUE INDEX market_changes_pkey ON gold.market_changes USING btree (market_id)
+
+TABLE gold.market_price_history
+    outcome_id bigint NOT NULL
+    market_id bigint NOT NULL
+    bucket timestamp with time zone NOT NULL
+    open numeric NOT NULL
+    high numeric NOT NULL
+    low numeric NOT NULL
+    close numeric NOT NULL
+    volume numeric
+    points integer NOT NULL
+  CONSTRAINT market_price_history_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
+  CONSTRAINT market_price_history_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
+  CONSTRAINT market_price_history_pkey PRIMARY KEY (outcome_id, bucket)
+  CREATE INDEX market_price_history_market_idx ON gold.market_price_history USING btree (market_id, bucket)
+  CREATE UNIQUE INDEX market_price_history_pkey ON gold.market_price_history USING btree (outcome_id, bucket)
+
+TABLE gold.market_price_history_1d
+    outcome_id bigint NOT NULL
+    market_id bigint NOT NULL
+    bucket timestamp with time zone NOT NULL
+    open numeric NOT NULL
+    high numeric NOT NULL
+    low numeric NOT NULL
+    close numeric NOT NULL
+    volume numeric
+    points integer NOT NULL
+  CONSTRAINT market_price_history_1d_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
+  CONSTRAINT market_price_history_1d_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
+  CONSTRAINT market_price_history_1d_pkey PRIMARY KEY (outcome_id, bucket)
+  CREATE INDEX market_price_history_1d_market_id_bucket_idx ON gold.market_price_history_1d USING btree (market_id, bucket)
+  CREATE UNIQUE INDEX market_price_history_1d_pkey ON gold.market_price_history_1d USING btree (outcome_id, bucket)
+
+TABLE gold.market_price_history_1h
+    outcome_id bigint NOT NULL
+    market_id bigint NOT NULL
+    bucket timestamp with time zone NOT NULL
+    open numeric NOT NULL
+    high numeric NOT NULL
+    low numeric NOT NULL
+    close numeric NOT NULL
+    volume numeric
+    points integer NOT NULL
+  CONSTRAINT market_price_history_1h_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
+  CONSTRAINT market_price_history_1h_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
+  CONSTRAINT market_price_history_1h_pkey PRIMARY KEY (outcome_id, bucket)
+  CREATE INDEX market_price_history_1h_market_id_bucket_idx ON gold.market_price_history_1h USING btree (market_id, bucket)
+  CREATE UNIQUE INDEX market_price_history_1h_pkey ON gold.market_price_history_1h USING btree (outcome_id, bucket)
+
 TABLE gold.market_stats
     market_id bigint NOT NULL
     venue text NOT NULL
@@ -206,6 +269,17 @@ TABLE ops.gold_refresh
     watermark bigint NOT NULL DEFAULT 0
   CONSTRAINT gold_refresh_pkey PRIMARY KEY (name)
   CREATE UNIQUE INDEX gold_refresh_pkey ON ops.gold_refresh USING btree (name)
+
+TABLE ops.history_rollup
+    name text NOT NULL
+    lease_owner text
+    lease_expires_at timestamp with time zone
+    last_run_at timestamp with time zone
+    last_buckets integer NOT NULL DEFAULT 0
+    last_markets integer NOT NULL DEFAULT 0
+    last_pruned bigint NOT NULL DEFAULT 0
+  CONSTRAINT history_rollup_pkey PRIMARY KEY (name)
+  CREATE UNIQUE INDEX history_rollup_pkey ON ops.history_rollup USING btree (name)
 
 TABLE ops.jobs
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
@@ -430,6 +504,16 @@ TABLE silver.price_history
   CONSTRAINT price_history_pkey PRIMARY KEY (outcome_id, ts)
   CONSTRAINT price_history_price_check CHECK (((price >= (0)::numeric) AND (price <= (1)::numeric)))
   CREATE UNIQUE INDEX price_history_pkey ON silver.price_history USING btree (outcome_id, ts)
+  CREATE INDEX price_history_ts_brin ON silver.price_history USING brin (ts)
+  CREATE TRIGGER price_history_inserted AFTER INSERT ON silver.price_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.price_history_touched()
+  CREATE TRIGGER price_history_updated AFTER UPDATE ON silver.price_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.price_history_touched()
+
+TABLE silver.price_history_dirty
+    outcome_id bigint NOT NULL
+    bucket timestamp with time zone NOT NULL
+  CONSTRAINT price_history_dirty_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
+  CONSTRAINT price_history_dirty_pkey PRIMARY KEY (outcome_id, bucket)
+  CREATE UNIQUE INDEX price_history_dirty_pkey ON silver.price_history_dirty USING btree (outcome_id, bucket)
 
 TABLE silver.quotes
     outcome_id bigint NOT NULL
@@ -561,6 +645,20 @@ BEGIN
         PERFORM pg_notify('predhub_market_changed', array_to_string(chunk, ','));
         i := i + 500;
     END LOOP;
+END;
+$function$
+
+FUNCTION silver.price_history_touched()
+CREATE OR REPLACE FUNCTION silver.price_history_touched()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO silver.price_history_dirty (outcome_id, bucket)
+    SELECT DISTINCT outcome_id, date_bin('15 minutes', ts, 'epoch'::timestamptz)
+    FROM new_rows ORDER BY 1, 2
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
 END;
 $function$
 
