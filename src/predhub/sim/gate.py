@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from predhub.sim.config import FaultRule
@@ -161,3 +161,14 @@ def venue_route(
 ) -> Route:
     """A route serving `handler` at `path` under the venue's rules (GET unless told)."""
     return Route(path, endpoint(style, path, handler, latency), methods=methods or ["GET"])
+
+
+def venue_routes(
+    style: VenueStyle, url_setting: str, table: Sequence[tuple[str, Handler, float]]
+) -> dict[str, list[BaseRoute]]:
+    """The GET routes of a venue served under one base URL, from (path, handler, latency).
+
+    `url_setting` names the base-URL setting the routes are mounted under (see
+    `predhub.sim.urls`).
+    """
+    return {url_setting: [venue_route(style, path, h, latency) for path, h, latency in table]}

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from predhub.sim.books import top_sizes, yes_book
 from predhub.sim.fmt import dollars, fp, iso, iso_s
-from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.gate import Limit, Reply, VenueStyle, venue_routes
 from predhub.sim.names import EventSpec, MarketSpec, uuid_like
 from predhub.sim.plugins import SimPlugin, Subject
 from predhub.sim.runtime import Sim
@@ -430,24 +430,23 @@ def candlesticks(request: Request, sim: Sim) -> Any:
 
 
 def routes() -> dict[str, list[BaseRoute]]:
-    def r(path: str, handler: Any, latency: float) -> Route:
-        return venue_route(STYLE, path, handler, latency)
-
-    return {
-        "KALSHI_URL": [
-            r("/markets", markets, 0.15),
-            r("/markets/trades", trades, 0.12),
-            r("/markets/orderbooks", orderbooks, 0.1),
-            r("/markets/{ticker}", market, 0.08),
-            r("/markets/{ticker}/orderbook", orderbook, 0.06),
-            r("/events", events, 0.15),
-            r("/events/{event_ticker}", event, 0.08),
-            r("/series/{series_ticker}/markets/{ticker}/candlesticks", candlesticks, 0.12),
-            r("/historical/cutoff", historical_cutoff, 0.05),
-            r("/historical/markets", historical_markets, 0.15),
-            r("/historical/markets/{ticker}", historical_market, 0.08),
-        ]
-    }
+    return venue_routes(
+        STYLE,
+        "KALSHI_URL",
+        [
+            ("/markets", markets, 0.15),
+            ("/markets/trades", trades, 0.12),
+            ("/markets/orderbooks", orderbooks, 0.1),
+            ("/markets/{ticker}", market, 0.08),
+            ("/markets/{ticker}/orderbook", orderbook, 0.06),
+            ("/events", events, 0.15),
+            ("/events/{event_ticker}", event, 0.08),
+            ("/series/{series_ticker}/markets/{ticker}/candlesticks", candlesticks, 0.12),
+            ("/historical/cutoff", historical_cutoff, 0.05),
+            ("/historical/markets", historical_markets, 0.15),
+            ("/historical/markets/{ticker}", historical_market, 0.08),
+        ],
+    )
 
 
 def _event_id(j: int, spec: EventSpec, close: float) -> str:

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from predhub.sim.books import yes_book
 from predhub.sim.fmt import iso
-from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.gate import Limit, Reply, VenueStyle, venue_routes
 from predhub.sim.history import price_points
 from predhub.sim.names import money
 from predhub.sim.plugins import SimPlugin, Subject
@@ -226,17 +226,16 @@ def historical_price(request: Request, sim: Sim) -> Any:
 
 
 def routes() -> dict[str, list[BaseRoute]]:
-    def r(path: str, handler: Any, latency: float) -> Route:
-        return venue_route(STYLE, path, handler, latency)
-
-    return {
-        "LIMITLESS_URL": [
-            r("/markets/active", active, 0.2),
-            r("/markets/{key}/orderbook", orderbook, 0.1),
-            r("/markets/{key}/historical-price", historical_price, 0.15),
-            r("/markets/{key}", market, 0.1),
-        ]
-    }
+    return venue_routes(
+        STYLE,
+        "LIMITLESS_URL",
+        [
+            ("/markets/active", active, 0.2),
+            ("/markets/{key}/orderbook", orderbook, 0.1),
+            ("/markets/{key}/historical-price", historical_price, 0.15),
+            ("/markets/{key}", market, 0.1),
+        ],
+    )
 
 
 def _finish(m: SimMarket, k: int, rng: random.Random) -> None:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from predhub.sim.books import outcome_book
-from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
+from predhub.sim.gate import Limit, Reply, VenueStyle, venue_routes
 from predhub.sim.history import price_points
 from predhub.sim.names import money
 from predhub.sim.plugins import SimPlugin, Subject
@@ -269,19 +269,18 @@ def price_history(request: Request, sim: Sim) -> Any:
 
 
 def routes() -> dict[str, list[BaseRoute]]:
-    def r(path: str, handler: Any, latency: float) -> Route:
-        return venue_route(STYLE, path, handler, latency)
-
-    return {
-        "OPINION_URL": [
-            r("/market", markets, 0.25),
-            r("/market/categorical/{market_id}", categorical, 0.15),
-            r("/market/{market_id}", market, 0.15),
-            r("/token/latest-price", latest_price, 0.1),
-            r("/token/orderbook", orderbook, 0.1),
-            r("/token/price-history", price_history, 0.15),
-        ]
-    }
+    return venue_routes(
+        STYLE,
+        "OPINION_URL",
+        [
+            ("/market", markets, 0.25),
+            ("/market/categorical/{market_id}", categorical, 0.15),
+            ("/market/{market_id}", market, 0.15),
+            ("/token/latest-price", latest_price, 0.1),
+            ("/token/orderbook", orderbook, 0.1),
+            ("/token/price-history", price_history, 0.15),
+        ],
+    )
 
 
 def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:

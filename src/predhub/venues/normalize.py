@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from predhub.models import DataError, RawResponse
+from predhub.models import DataError, Event, Market, RawResponse
+from predhub.venues.base import Fetched
 from predhub.venues.errors import ItemInvalid as ItemInvalid
 
 T = TypeVar("T")
@@ -205,6 +206,44 @@ def parse_page(
     return parsed, errors
 
 
+def parse_grouped_page(
+    venue: str,
+    endpoint: str,
+    items: Iterable[Any],
+    parse: Callable[[Any], tuple[Event | None, list[Market], list[DataError]]],
+    item_id: Callable[[Any], str | None],
+) -> tuple[list[Event], list[Market], list[DataError]]:
+    """A page whose entries are a market, or an event holding markets.
+
+    Each entry parses to its event (if any), its markets and the errors of its
+    children; a child error takes the page's endpoint, so it is reported where
+    it was read, and an entry that fails as a whole is one `DataError`.
+    """
+    events: list[Event] = []
+    markets: list[Market] = []
+    parsed, errors = parse_page(venue, endpoint, items, parse, item_id)
+    for event, children, child_errors in parsed:
+        if event is not None:
+            events.append(event)
+        markets.extend(children)
+        for err in child_errors:
+            err.endpoint = endpoint
+        errors.extend(child_errors)
+    return events, markets, errors
+
+
+def finest_interval(seconds: int, intervals: Iterable[tuple[int, str]], coarsest: str) -> str:
+    """The venue's finest interval name not finer than `seconds`.
+
+    `intervals` pairs each named interval with its length, finest first; a
+    span longer than all of them gets `coarsest`.
+    """
+    for limit, name in intervals:
+        if seconds <= limit:
+            return name
+    return coarsest
+
+
 def key_id(*keys: str) -> Callable[[Any], str | None]:
     """An item-id reader trying `keys` in order, for `parse_page`."""
 
@@ -240,3 +279,25 @@ def with_raw(items: Iterable[Any], raw: RawResponse) -> None:
     for item in items:
         if getattr(item, "raw", None) is None:
             item.raw = raw
+
+
+def fetched_from(
+    venue: str,
+    endpoint: str,
+    body: Any,
+    raw: RawResponse,
+    parse: Callable[[], tuple[list[T], list[DataError]]],
+) -> Fetched[T]:
+    """One response's items and data errors, each pointing at the response.
+
+    A response that fails as a whole (wrong shape) is kept as one data error,
+    so a caller gathering many responses loses only that one.
+    """
+    out: Fetched[T] = Fetched(raw=[raw])
+    try:
+        out.items, out.errors = parse()
+    except ItemInvalid as exc:
+        out.errors.append(page_error(venue, endpoint, exc, body, raw))
+        return out
+    with_raw([*out.items, *out.errors], raw)
+    return out

@@ -26,18 +26,25 @@ from predhub.models import (
     Trade,
 )
 from predhub.settings import Settings
-from predhub.venues.base import Fetched, MarketRef, Venue
+from predhub.venues.base import Fetched, MarketRef
 from predhub.venues.errors import FatalError, VenueNotFound
+from predhub.venues.hosted import SingleHostVenue
 from predhub.venues.http import VenueHttp, utc_now
 from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.descriptor import DESCRIPTOR
-from predhub.venues.normalize import ItemInvalid, iso_time, page_error, to_unix, with_raw
+from predhub.venues.normalize import (
+    ItemInvalid,
+    fetched_from,
+    iso_time,
+    page_error,
+    to_unix,
+    with_raw,
+)
 from predhub.venues.pagination import CursorGuard
 
 log = structlog.get_logger(__name__)
 
 VENUE = parse.VENUE
-LIMITS = DESCRIPTOR.limits["url"]
 MARKETS_PAGE = 200  # the venue allows 1000, but big pages are slow and costly to retry
 EVENTS_PAGE = 200
 TRADES_PAGE = 1000
@@ -65,21 +72,16 @@ def chunks(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-class KalshiVenue(Venue):
+class KalshiVenue(SingleHostVenue):
     """Kalshi (CFTC-regulated exchange), public market data."""
 
+    descriptor = DESCRIPTOR
     name = DESCRIPTOR.name
     has = DESCRIPTOR.has
 
     def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
-        self.settings = settings
-        self.http = http or VenueHttp.for_venue(
-            VENUE, settings.venue(VENUE).url(), settings, limits=LIMITS
-        )
+        super().__init__(settings, http)
         self._events: dict[str, Event] = {}  # events seen, to title markets read without them
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def ping(self) -> bool:
         return await self.http.ping("/markets", params={"limit": 1})
@@ -255,13 +257,13 @@ class KalshiVenue(Venue):
         except VenueNotFound:
             log.info("market_not_found", venue=VENUE, ticker=ticker)
             return Fetched()
-        out: Fetched[OrderBook] = Fetched(raw=[raw])
-        try:
-            out.items = parse.parse_orderbook_body(ticker, body, raw.fetched_at)
-        except ItemInvalid as exc:
-            out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
-        with_raw([*out.items, *out.errors], raw)
-        return out
+        return fetched_from(
+            VENUE,
+            endpoint,
+            body,
+            raw,
+            lambda: (parse.parse_orderbook_body(ticker, body, raw.fetched_at), []),
+        )
 
     # --- history ----------------------------------------------------------------------
 

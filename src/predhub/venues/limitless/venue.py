@@ -16,18 +16,22 @@ from typing import Any
 import structlog
 
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote
-from predhub.settings import Settings
-from predhub.venues.base import Fetched, MarketRef, Venue
+from predhub.venues.base import Fetched, MarketRef
 from predhub.venues.errors import FatalError, VenueNotFound
-from predhub.venues.http import VenueHttp
+from predhub.venues.hosted import SingleHostVenue
 from predhub.venues.limitless import parse
 from predhub.venues.limitless.descriptor import DESCRIPTOR
-from predhub.venues.normalize import ItemInvalid, page_error, with_raw
+from predhub.venues.normalize import (
+    ItemInvalid,
+    fetched_from,
+    finest_interval,
+    page_error,
+    with_raw,
+)
 
 log = structlog.get_logger(__name__)
 
 VENUE = parse.VENUE
-LIMITS = DESCRIPTOR.limits["url"]
 PAGE_SIZE = 25
 MAX_PAGES = 10_000
 INTERVALS = ((3600, "1h"), (6 * 3600, "6h"), (86400, "1d"), (7 * 86400, "1w"))
@@ -39,26 +43,15 @@ def slug_of(ref: MarketRef) -> str:
 
 def interval_for(seconds: int) -> str:
     """The finest Limitless interval not finer than the one asked for ("1m" is a month)."""
-    for limit, name in INTERVALS:
-        if seconds <= limit:
-            return name
-    return "1m"
+    return finest_interval(seconds, INTERVALS, "1m")
 
 
-class LimitlessVenue(Venue):
+class LimitlessVenue(SingleHostVenue):
     """Limitless Exchange (Base chain): AMM and CLOB binary markets, and groups."""
 
+    descriptor = DESCRIPTOR
     name = DESCRIPTOR.name
     has = DESCRIPTOR.has
-
-    def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
-        self.settings = settings
-        self.http = http or VenueHttp.for_venue(
-            VENUE, settings.venue(VENUE).url(), settings, limits=LIMITS
-        )
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def ping(self) -> bool:
         return await self.http.ping("/markets/active", params={"page": 1, "limit": 1})
@@ -108,15 +101,9 @@ class LimitlessVenue(Venue):
         except VenueNotFound:
             log.info("market_not_found", venue=VENUE, slug=slug)
             return Fetched()
-        out: Fetched[Market] = Fetched(raw=[raw])
-        try:
-            _events, markets, errors = parse.parse_market_body(body, endpoint)
-        except ItemInvalid as exc:
-            out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
-            return out
-        out.items, out.errors = markets, errors
-        with_raw([*markets, *errors], raw)
-        return out
+        return fetched_from(
+            VENUE, endpoint, body, raw, lambda: parse.parse_market_body(body, endpoint)[1:]
+        )
 
     async def markets_by_id(self, refs: Sequence[MarketRef]) -> Fetched[Market]:
         slugs = list(dict.fromkeys(slug_of(r) for r in refs))

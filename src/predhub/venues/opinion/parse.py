@@ -40,6 +40,7 @@ from predhub.venues.normalize import (
     opt_list,
     opt_str,
     page_list,
+    parse_grouped_page,
     parse_page,
     price,
     req,
@@ -207,17 +208,7 @@ def parse_item(item: Any) -> tuple[Event | None, list[Market], list[DataError]]:
 def parse_items(
     items: list[Any], endpoint: str
 ) -> tuple[list[Event], list[Market], list[DataError]]:
-    events: list[Event] = []
-    markets: list[Market] = []
-    parsed, errors = parse_page(VENUE, endpoint, items, parse_item, market_id)
-    for event, children, child_errors in parsed:
-        if event is not None:
-            events.append(event)
-        markets.extend(children)
-        for err in child_errors:
-            err.endpoint = endpoint
-        errors.extend(child_errors)
-    return events, markets, errors
+    return parse_grouped_page(VENUE, endpoint, items, parse_item, market_id)
 
 
 def parse_market_list(

@@ -10,25 +10,34 @@ outcome token, one request each: Opinion has no batch endpoints.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from pydantic import SecretStr
 
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote, RawResponse
 from predhub.settings import Settings
-from predhub.venues.base import Fetched, MarketRef, OutcomeRef, Venue
+from predhub.venues.base import Fetched, MarketRef, OutcomeRef
 from predhub.venues.errors import FatalError
-from predhub.venues.http import VenueHttp
-from predhub.venues.normalize import ItemInvalid, page_error, to_unix, with_raw
+from predhub.venues.hosted import SingleHostVenue
+from predhub.venues.normalize import (
+    ItemInvalid,
+    fetched_from,
+    finest_interval,
+    page_error,
+    to_unix,
+    with_raw,
+)
 from predhub.venues.opinion import parse
 from predhub.venues.opinion.descriptor import DESCRIPTOR
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
 VENUE = parse.VENUE
-LIMITS = DESCRIPTOR.limits["url"]
 PAGE_SIZE = 20  # the venue's maximum
 MAX_PAGES = 10_000
 ALL_TYPES = 2  # marketType filter: binary and categorical
@@ -37,30 +46,18 @@ INTERVALS = ((60, "1m"), (3600, "1h"), (86400, "1d"), (7 * 86400, "1w"))
 
 def interval_for(seconds: int) -> str:
     """The finest Opinion interval not finer than the one asked for."""
-    for limit, name in INTERVALS:
-        if seconds <= limit:
-            return name
-    return "max"
+    return finest_interval(seconds, INTERVALS, "max")
 
 
-class OpinionVenue(Venue):
+class OpinionVenue(SingleHostVenue):
     """Opinion (BNB chain): binary and categorical markets through its OpenAPI."""
 
+    descriptor = DESCRIPTOR
     name = DESCRIPTOR.name
     has = DESCRIPTOR.has
 
-    def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
-        self.settings = settings
-        self.http = http or VenueHttp.for_venue(
-            VENUE,
-            settings.venue(VENUE).url(),
-            settings,
-            limits=LIMITS,
-            secret_headers={"apikey": settings.venue(VENUE).secret()},
-        )
-
-    async def close(self) -> None:
-        await self.http.close()
+    def secret_headers(self, settings: Settings) -> dict[str, SecretStr | None]:
+        return {"apikey": settings.venue(VENUE).secret()}
 
     async def ping(self) -> bool:
         return await self.http.ping("/market", params={"page": 1, "limit": 1})
@@ -201,43 +198,38 @@ class OpinionVenue(Venue):
 
     async def quotes(self, refs: Sequence[MarketRef]) -> Fetched[Quote]:
         """Latest trade price per outcome token (one call per token)."""
-        pairs, looked_up = await self._outcomes(refs)
-        out: Fetched[Quote] = Fetched(raw=list(looked_up.raw), errors=list(looked_up.errors))
-        for result in await asyncio.gather(*(self._latest(m, o) for m, o in pairs)):
-            out.extend(result)
-        return out
-
-    async def _latest(self, market: str, outcome: OutcomeRef) -> Fetched[Quote]:
-        endpoint = "/token/latest-price"
-        token = outcome.token_id or ""
-        body, raw = await self._get(endpoint, params={"token_id": token})
-        out: Fetched[Quote] = Fetched(raw=[raw])
-        try:
-            out.items = [
-                parse.parse_latest_price(market, outcome.index, token, body, raw.fetched_at)
-            ]
-        except ItemInvalid as exc:
-            out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
-        with_raw([*out.items, *out.errors], raw)
-        return out
+        return await self._per_token(refs, "/token/latest-price", parse.parse_latest_price)
 
     async def order_books(self, refs: Sequence[MarketRef]) -> Fetched[OrderBook]:
-        pairs, looked_up = await self._outcomes(refs)
-        out: Fetched[OrderBook] = Fetched(raw=list(looked_up.raw), errors=list(looked_up.errors))
-        for result in await asyncio.gather(*(self._book(m, o) for m, o in pairs)):
-            out.extend(result)
-        return out
+        return await self._per_token(refs, "/token/orderbook", parse.parse_orderbook)
 
-    async def _book(self, market: str, outcome: OutcomeRef) -> Fetched[OrderBook]:
-        endpoint = "/token/orderbook"
-        token = outcome.token_id or ""
-        body, raw = await self._get(endpoint, params={"token_id": token})
-        out: Fetched[OrderBook] = Fetched(raw=[raw])
-        try:
-            out.items = [parse.parse_orderbook(market, outcome.index, token, body, raw.fetched_at)]
-        except ItemInvalid as exc:
-            out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
-        with_raw([*out.items, *out.errors], raw)
+    async def _per_token(
+        self,
+        refs: Sequence[MarketRef],
+        endpoint: str,
+        parse_one: Callable[[str, int, str, Any, datetime], T],
+    ) -> Fetched[T]:
+        """One call per outcome token of `refs`, each answer parsed to one item.
+
+        Opinion serves prices and books per token, not per market; the market
+        lookups needed to learn the tokens are kept with the result.
+        """
+        pairs, looked_up = await self._outcomes(refs)
+        out: Fetched[T] = Fetched(raw=list(looked_up.raw), errors=list(looked_up.errors))
+
+        async def one(market: str, outcome: OutcomeRef) -> Fetched[T]:
+            token = outcome.token_id or ""
+            body, raw = await self._get(endpoint, params={"token_id": token})
+            return fetched_from(
+                VENUE,
+                endpoint,
+                body,
+                raw,
+                lambda: ([parse_one(market, outcome.index, token, body, raw.fetched_at)], []),
+            )
+
+        for result in await asyncio.gather(*(one(m, o) for m, o in pairs)):
+            out.extend(result)
         return out
 
     async def price_history(
