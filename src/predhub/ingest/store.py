@@ -8,10 +8,10 @@ quarantines the rest, all in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import asyncpg
 
@@ -44,6 +44,8 @@ SyncColumn = Literal[
 _STAMP_SQL: dict[str, str] = {
     column: render(load("ingest").stamp_synced, column=column) for column in get_args(SyncColumn)
 }
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -133,37 +135,20 @@ async def write_batch(
     await store_responses(conn, batch.all_raw(), load_id=load_id)
     errors = list(batch.errors)
 
-    def _id(attr: str) -> Any:
-        return lambda item: getattr(item, attr)
+    def valid(items: Iterable[T], check: Callable[[T], str | None], id_attr: str) -> list[T]:
+        """The items that pass `check`; the rest join `errors` as quarantined."""
+        good, bad = validate.partition(items, check, item_id=lambda item: getattr(item, id_attr))
+        errors.extend(bad)
+        return good
 
-    events, bad = validate.partition(batch.events, validate.check_event, item_id=_id("native_id"))
-    errors += bad
-    markets, bad = validate.partition(
-        batch.markets, validate.check_market, item_id=_id("native_id")
-    )
-    errors += bad
-    quotes, bad = validate.partition(
-        batch.quotes, validate.check_quote, item_id=_id("market_native_id")
-    )
-    errors += bad
-    partial, bad = validate.partition(
-        batch.partial_quotes, validate.check_quote, item_id=_id("market_native_id")
-    )
-    errors += bad
-    fill, bad = validate.partition(
-        batch.fill_quotes, validate.check_quote, item_id=_id("market_native_id")
-    )
-    errors += bad
-    points, bad = validate.partition(
-        batch.points, validate.check_point, item_id=_id("market_native_id")
-    )
-    errors += bad
-    trades, bad = validate.partition(batch.trades, validate.check_trade, item_id=_id("trade_key"))
-    errors += bad
-    books, bad = validate.partition(
-        batch.books, validate.check_book, item_id=_id("market_native_id")
-    )
-    errors += bad
+    events = valid(batch.events, validate.check_event, "native_id")
+    markets = valid(batch.markets, validate.check_market, "native_id")
+    quotes = valid(batch.quotes, validate.check_quote, "market_native_id")
+    partial = valid(batch.partial_quotes, validate.check_quote, "market_native_id")
+    fill = valid(batch.fill_quotes, validate.check_quote, "market_native_id")
+    points = valid(batch.points, validate.check_point, "market_native_id")
+    trades = valid(batch.trades, validate.check_trade, "trade_key")
+    books = valid(batch.books, validate.check_book, "market_native_id")
 
     if events:
         _add(summary, await silver.upsert_events(conn, events), errors, "event")

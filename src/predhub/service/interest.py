@@ -9,13 +9,13 @@ small update a second rather than one per request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 
 import asyncpg
 import structlog
 
 from predhub.service import queries
+from predhub.service.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -54,9 +54,6 @@ class InterestMarker:
         self._task = asyncio.create_task(self._run(), name="predhub-interest")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()

@@ -19,6 +19,7 @@ import structlog
 from predhub.db.connect import DatabaseUnavailable, connect
 from predhub.db.queries import load
 from predhub.service.ids import ascii_int
+from predhub.service.tasks import cancel_and_wait
 
 _Q = load("service_reads")
 
@@ -131,9 +132,6 @@ class Listener:
                 await asyncio.wait_for(conn.close(), timeout=2.0)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._close_conn()

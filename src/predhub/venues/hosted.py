@@ -8,7 +8,7 @@ client and closing it is the same for all three, so it lives here once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
@@ -26,6 +26,12 @@ class SingleHostVenue(Venue):
     """
 
     descriptor: ClassVar[VenueDescriptor]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Name and capabilities come from the subclass's descriptor, never restated."""
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.descriptor.name
+        cls.has = cls.descriptor.has
 
     def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
         self.settings = settings

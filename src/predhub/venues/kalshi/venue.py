@@ -76,8 +76,6 @@ class KalshiVenue(SingleHostVenue):
     """Kalshi (CFTC-regulated exchange), public market data."""
 
     descriptor = DESCRIPTOR
-    name = DESCRIPTOR.name
-    has = DESCRIPTOR.has
 
     def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
         super().__init__(settings, http)

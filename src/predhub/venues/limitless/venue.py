@@ -50,8 +50,6 @@ class LimitlessVenue(SingleHostVenue):
     """Limitless Exchange (Base chain): AMM and CLOB binary markets, and groups."""
 
     descriptor = DESCRIPTOR
-    name = DESCRIPTOR.name
-    has = DESCRIPTOR.has
 
     async def ping(self) -> bool:
         return await self.http.ping("/markets/active", params={"page": 1, "limit": 1})

@@ -53,8 +53,6 @@ class OpinionVenue(SingleHostVenue):
     """Opinion (BNB chain): binary and categorical markets through its OpenAPI."""
 
     descriptor = DESCRIPTOR
-    name = DESCRIPTOR.name
-    has = DESCRIPTOR.has
 
     def secret_headers(self, settings: Settings) -> dict[str, SecretStr | None]:
         return {"apikey": settings.venue(VENUE).secret()}
