@@ -2,20 +2,29 @@
 
 Kalshi, Limitless and Opinion each talk to a single host named by their `url`
 setting, with the rate limits their descriptor declares for it; building that
-client and closing it is the same for all three, so it lives here once.
+client, closing it and reading one market (a 404 being no market, not a
+failure) is the same for them, so it lives here once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
+import structlog
 from pydantic import SecretStr
 
+from predhub.models import DataError, RawResponse
 from predhub.settings import Settings
-from predhub.venues.base import Venue
+from predhub.venues.base import Fetched, Venue
 from predhub.venues.descriptor import VenueDescriptor
+from predhub.venues.errors import VenueNotFound
 from predhub.venues.http import VenueHttp
+from predhub.venues.normalize import fetched_from
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class SingleHostVenue(Venue):
@@ -50,3 +59,23 @@ class SingleHostVenue(Venue):
 
     async def close(self) -> None:
         await self.http.close()
+
+    async def _one_market(
+        self,
+        endpoint: str,
+        path: str,
+        parse: Callable[[Any, RawResponse], tuple[list[T], list[DataError]]],
+        **market: str,
+    ) -> Fetched[T]:
+        """One market's resource at `path`; a market the venue does not know is nothing.
+
+        The venue answers 404 for a market it dropped (or never had): that is
+        not a failure of the call, so it is logged with the market's id and
+        the result is empty.
+        """
+        try:
+            body, raw = await self.http.get_json(endpoint, path)
+        except VenueNotFound:
+            log.info("market_not_found", venue=self.name, **market)
+            return Fetched()
+        return fetched_from(self.name, endpoint, body, raw, lambda: parse(body, raw))

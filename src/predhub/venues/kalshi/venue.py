@@ -34,7 +34,6 @@ from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.descriptor import DESCRIPTOR
 from predhub.venues.normalize import (
     ItemInvalid,
-    fetched_from,
     iso_time,
     page_error,
     to_unix,
@@ -249,18 +248,11 @@ class KalshiVenue(SingleHostVenue):
 
     async def order_book(self, ticker: str) -> Fetched[OrderBook]:
         """One market's book from `/markets/{ticker}/orderbook` (nothing if it is unknown)."""
-        endpoint = "/markets/{ticker}/orderbook"
-        try:
-            body, raw = await self.http.get_json(endpoint, f"/markets/{ticker}/orderbook")
-        except VenueNotFound:
-            log.info("market_not_found", venue=VENUE, ticker=ticker)
-            return Fetched()
-        return fetched_from(
-            VENUE,
-            endpoint,
-            body,
-            raw,
-            lambda: (parse.parse_orderbook_body(ticker, body, raw.fetched_at), []),
+        return await self._one_market(
+            "/markets/{ticker}/orderbook",
+            f"/markets/{ticker}/orderbook",
+            lambda body, raw: (parse.parse_orderbook_body(ticker, body, raw.fetched_at), []),
+            ticker=ticker,
         )
 
     # --- history ----------------------------------------------------------------------

@@ -17,13 +17,12 @@ import structlog
 
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote
 from predhub.venues.base import Fetched, MarketRef
-from predhub.venues.errors import FatalError, VenueNotFound
+from predhub.venues.errors import FatalError
 from predhub.venues.hosted import SingleHostVenue
 from predhub.venues.limitless import parse
 from predhub.venues.limitless.descriptor import DESCRIPTOR
 from predhub.venues.normalize import (
     ItemInvalid,
-    fetched_from,
     finest_interval,
     page_error,
     with_raw,
@@ -94,13 +93,11 @@ class LimitlessVenue(SingleHostVenue):
 
     async def _market(self, slug: str) -> Fetched[Market]:
         endpoint = "/markets/{slug}"
-        try:
-            body, raw = await self.http.get_json(endpoint, f"/markets/{slug}")
-        except VenueNotFound:
-            log.info("market_not_found", venue=VENUE, slug=slug)
-            return Fetched()
-        return fetched_from(
-            VENUE, endpoint, body, raw, lambda: parse.parse_market_body(body, endpoint)[1:]
+        return await self._one_market(
+            endpoint,
+            f"/markets/{slug}",
+            lambda body, raw: parse.parse_market_body(body, endpoint)[1:],
+            slug=slug,
         )
 
     async def markets_by_id(self, refs: Sequence[MarketRef]) -> Fetched[Market]:
