@@ -1,9 +1,9 @@
 """The base of a venue served from one base URL through one `VenueHttp`.
 
-Kalshi, Limitless and Opinion each talk to a single host named by their `url`
-setting, with the rate limits their descriptor declares for it; building that
-client, closing it and reading one market (a 404 being no market, not a
-failure) is the same for them, so it lives here once.
+Most adapters talk to a single host named by their `url` setting, with the
+rate limits their descriptor declares for it; building that client, closing
+it and reading one market (a 404 being no market, not a failure) is the same
+for them, so it lives here once.
 """
 
 from __future__ import annotations
