@@ -38,7 +38,7 @@ audit: $(STAMP)  ## known vulnerabilities in the installed pinned packages (fail
 	$(BIN)/python .ci/audit.py
 
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

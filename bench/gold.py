@@ -23,25 +23,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import shutil
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import asyncpg
 
+from _scratch import scratch_database
 from gold_candles import part_candles
-from predhub.db import migrate
 from predhub.db.connect import connect
-from predhub.db.embedded import EmbeddedPostgres
 from predhub.gold.refresh import GoldConfig, mark_all, refresh
 from predhub.logging import configure_logging
 
@@ -53,36 +46,6 @@ CONFIG = GoldConfig(
     floors={"polymarket": 30_000.0, "kalshi": 10_000.0, "limitless": 1_000.0, "opinion": 1_000.0},
     overall_n=500,
 )
-
-
-@asynccontextmanager
-async def scratch_database() -> AsyncIterator[str]:
-    """A fresh migrated database on DATABASE_URL's server or on an embedded one."""
-    explicit = os.environ.get("DATABASE_URL")
-    root: Path | None = None
-    server: EmbeddedPostgres | None = None
-    if explicit:
-        base = explicit
-    else:
-        root = Path(tempfile.mkdtemp(prefix="predhub-bench-"))
-        server = EmbeddedPostgres(root)
-        base = server.ensure_running().url
-    name = f"predhub_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
-        conn = await connect(url)
-        await migrate.upgrade(conn)
-        await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.stop()
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- refresh

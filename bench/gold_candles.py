@@ -19,23 +19,16 @@ at each resolution (table, indexes and TOAST, over markets times days).
 from __future__ import annotations
 
 import io
-import os
 import random
-import shutil
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
-from predhub.db import migrate
+from _scratch import scratch_database
 from predhub.db.connect import connect, create_pool
-from predhub.db.embedded import EmbeddedPostgres
 from predhub.gold.history import rollup
 from predhub.service import candles
 from predhub.settings import Settings
@@ -47,36 +40,6 @@ TABLES = {
     "1h": "gold.market_price_history_1h",
     "1d": "gold.market_price_history_1d",
 }
-
-
-@asynccontextmanager
-async def scratch_database() -> AsyncIterator[str]:
-    """A fresh migrated database on DATABASE_URL's server or on an embedded one."""
-    explicit = os.environ.get("DATABASE_URL")
-    root: Path | None = None
-    server: EmbeddedPostgres | None = None
-    if explicit:
-        base = explicit
-    else:
-        root = Path(tempfile.mkdtemp(prefix="predhub-bench-"))
-        server = EmbeddedPostgres(root)
-        base = server.ensure_running().url
-    name = f"predhub_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
-        conn = await connect(url)
-        await migrate.upgrade(conn)
-        await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.stop()
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def _walk(rng: random.Random, minutes: int) -> Iterator[str]:

@@ -56,23 +56,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 
-from predhub.db import migrate
+from _scratch import scratch_database
 from predhub.db.connect import JsonText, connect, create_pool
-from predhub.db.embedded import EmbeddedPostgres
 from predhub.ingest.silver.catalog import _market_record
 from predhub.ingest.silver.trades import _trade_record
 from predhub.ingest.store import Batch, write_batch
@@ -83,36 +77,6 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 # ----------------------------------------------------------------------------- database
-@asynccontextmanager
-async def scratch_database() -> AsyncIterator[str]:
-    """A fresh migrated database on DATABASE_URL's server or on an embedded one."""
-    import os
-
-    explicit = os.environ.get("DATABASE_URL")
-    root: Path | None = None
-    server: EmbeddedPostgres | None = None
-    if explicit:
-        base = explicit
-    else:
-        root = Path(tempfile.mkdtemp(prefix="predhub-bench-"))
-        server = EmbeddedPostgres(root)
-        base = server.ensure_running().url
-    name = f"predhub_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
-        conn = await connect(url)
-        await migrate.upgrade(conn)
-        await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.stop()
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- synthetic pages
