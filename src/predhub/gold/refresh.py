@@ -18,17 +18,13 @@ from datetime import datetime
 
 import asyncpg
 
-from predhub.db.queries import load
+from predhub.db.queries import load, render
 from predhub.gold.categories import normalise
 
 Q = load("gold")
 
 WINDOWS = ("1h", "24h", "7d")
-_MOVERS_QUERY = {
-    "1h": Q.insert_movers_1h,
-    "24h": Q.insert_movers_24h,
-    "7d": Q.insert_movers_7d,
-}
+_MOVERS_QUERY = {w: render(Q.insert_movers, window=w) for w in WINDOWS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,14 @@ from typing import Any, Literal, get_args
 
 import asyncpg
 
-from predhub.db.queries import load
+from predhub.db.queries import load, render
 from predhub.service.errors import BadCandleRange, CandleRangeTooLarge
 
 _Q = load("candles")
+_ROLLUP = {
+    resolution: render(_Q.candles_rollup, table=f"gold.market_price_history{suffix}")
+    for resolution, suffix in (("15m", ""), ("1h", "_1h"), ("1d", "_1d"))
+}
 
 Interval = Literal["1m", "5m", "15m", "1h", "4h", "1d"]
 RangeName = Literal["1h", "6h", "1d", "3d", "7d", "30d", "90d", "1y", "5y"]
@@ -54,10 +58,10 @@ class IntervalSpec:
 INTERVALS: Mapping[str, IntervalSpec] = {
     "1m": IntervalSpec(60, _Q.candles_points, "6h", "1d"),
     "5m": IntervalSpec(300, _Q.candles_points, "1d", "7d"),
-    "15m": IntervalSpec(900, _Q.candles_15m, "3d", "30d"),
-    "1h": IntervalSpec(3600, _Q.candles_1h, "7d", "90d"),
-    "4h": IntervalSpec(4 * 3600, _Q.candles_1h, "30d", "1y"),
-    "1d": IntervalSpec(86400, _Q.candles_1d, "1y", "5y"),
+    "15m": IntervalSpec(900, _ROLLUP["15m"], "3d", "30d"),
+    "1h": IntervalSpec(3600, _ROLLUP["1h"], "7d", "90d"),
+    "4h": IntervalSpec(4 * 3600, _ROLLUP["1h"], "30d", "1y"),
+    "1d": IntervalSpec(86400, _ROLLUP["1d"], "1y", "5y"),
 }
 
 

@@ -38,35 +38,14 @@ SELECT p.t, p.open::float8, p.high::float8, p.low::float8, p.close::float8, p.po
 FROM p LEFT JOIN v ON v.t = p.t
 ORDER BY p.t
 
--- name: candles_15m
--- Candles from the 15-minute rollup.
+-- name: candles_rollup
+-- Candles from one rollup table: {table} is gold.market_price_history (15-minute),
+-- its _1h or its _1d, named in code, never input.
 SELECT date_bin(make_interval(secs => $3::float8), r.bucket, 'epoch'::timestamptz) AS t,
        ((array_agg(r.open ORDER BY r.bucket))[1])::float8 AS open, max(r.high)::float8 AS high,
        min(r.low)::float8 AS low, ((array_agg(r.close ORDER BY r.bucket DESC))[1])::float8 AS close,
        sum(r.points)::int AS points, sum(r.volume)::float8 AS volume
-FROM gold.market_price_history r
-WHERE r.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
-  AND r.bucket >= $4 AND r.bucket < $5
-GROUP BY 1 ORDER BY 1
-
--- name: candles_1h
--- Candles from the hourly rollup.
-SELECT date_bin(make_interval(secs => $3::float8), r.bucket, 'epoch'::timestamptz) AS t,
-       ((array_agg(r.open ORDER BY r.bucket))[1])::float8 AS open, max(r.high)::float8 AS high,
-       min(r.low)::float8 AS low, ((array_agg(r.close ORDER BY r.bucket DESC))[1])::float8 AS close,
-       sum(r.points)::int AS points, sum(r.volume)::float8 AS volume
-FROM gold.market_price_history_1h r
-WHERE r.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
-  AND r.bucket >= $4 AND r.bucket < $5
-GROUP BY 1 ORDER BY 1
-
--- name: candles_1d
--- Candles from the daily rollup.
-SELECT date_bin(make_interval(secs => $3::float8), r.bucket, 'epoch'::timestamptz) AS t,
-       ((array_agg(r.open ORDER BY r.bucket))[1])::float8 AS open, max(r.high)::float8 AS high,
-       min(r.low)::float8 AS low, ((array_agg(r.close ORDER BY r.bucket DESC))[1])::float8 AS close,
-       sum(r.points)::int AS points, sum(r.volume)::float8 AS volume
-FROM gold.market_price_history_1d r
+FROM {table} r
 WHERE r.outcome_id = (SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = $2)
   AND r.bucket >= $4 AND r.bucket < $5
 GROUP BY 1 ORDER BY 1

@@ -302,32 +302,15 @@ FROM (
 -- Movers are a few ranked rows per window, rebuilt whole from the move indexes.
 DELETE FROM gold.movers
 
--- name: insert_movers_1h
--- The largest 1 h moves among open markets trading at least the minimum volume.
+-- name: insert_movers
+-- The largest moves over one window among open markets trading at least the minimum
+-- volume; {window} is one of the windows named in code (1h, 24h, 7d), never input.
 INSERT INTO gold.movers (time_window, rank, market_id, venue, move, price, volume_24h, as_of, refreshed_at)
-SELECT '1h', row_number() OVER (ORDER BY abs(t.move_1h) DESC, t.market_id), t.market_id, t.venue,
-       t.move_1h, t.yes_price, t.volume_24h, t.as_of, $3
+SELECT '{window}', row_number() OVER (ORDER BY abs(t.move_{window}) DESC, t.market_id), t.market_id,
+       t.venue, t.move_{window}, t.yes_price, t.volume_24h, t.as_of, $3
 FROM (SELECT * FROM gold.market_stats s
-      WHERE s.status = 'open' AND s.volume_24h >= $1 AND s.move_1h <> 0
-      ORDER BY abs(s.move_1h) DESC NULLS LAST, s.market_id LIMIT $2) t
-
--- name: insert_movers_24h
--- The largest 24 h moves among open markets trading at least the minimum volume.
-INSERT INTO gold.movers (time_window, rank, market_id, venue, move, price, volume_24h, as_of, refreshed_at)
-SELECT '24h', row_number() OVER (ORDER BY abs(t.move_24h) DESC, t.market_id), t.market_id, t.venue,
-       t.move_24h, t.yes_price, t.volume_24h, t.as_of, $3
-FROM (SELECT * FROM gold.market_stats s
-      WHERE s.status = 'open' AND s.volume_24h >= $1 AND s.move_24h <> 0
-      ORDER BY abs(s.move_24h) DESC NULLS LAST, s.market_id LIMIT $2) t
-
--- name: insert_movers_7d
--- The largest 7 d moves among open markets trading at least the minimum volume.
-INSERT INTO gold.movers (time_window, rank, market_id, venue, move, price, volume_24h, as_of, refreshed_at)
-SELECT '7d', row_number() OVER (ORDER BY abs(t.move_7d) DESC, t.market_id), t.market_id, t.venue,
-       t.move_7d, t.yes_price, t.volume_24h, t.as_of, $3
-FROM (SELECT * FROM gold.market_stats s
-      WHERE s.status = 'open' AND s.volume_24h >= $1 AND s.move_7d <> 0
-      ORDER BY abs(s.move_7d) DESC NULLS LAST, s.market_id LIMIT $2) t
+      WHERE s.status = 'open' AND s.volume_24h >= $1 AND s.move_{window} <> 0
+      ORDER BY abs(s.move_{window}) DESC NULLS LAST, s.market_id LIMIT $2) t
 
 -- name: clear_trending
 -- Trending is a few ranked rows, rebuilt whole from the score index.
