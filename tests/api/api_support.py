@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -27,6 +29,20 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def wait_until_ready(base: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Poll `base`/readyz until it answers 200; fail if `proc` exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, "the API exited"
+        time.sleep(0.2)
+    raise AssertionError("the API did not start")
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:

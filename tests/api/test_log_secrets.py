@@ -6,11 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from api_support import free_port
+from api_support import free_port, wait_until_ready
 
 ADMIN_SECRET = "adm-9f3Kq2LzXw71"
 WRONG_KEY = "wrong-4Hh8Pq0Tz5"
@@ -58,17 +57,7 @@ def test_serve_logs_no_secret(db_url: str) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "the API exited"
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the API did not start")
+        wait_until_ready(base, proc)
         with httpx.Client(base_url=base, timeout=30) as client:
             refresh = {"venue": "kalshi", "ids": ["kalshi:NOPE"]}
             statuses = [

@@ -5,18 +5,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from api_support import free_port, wait_until_ready
 
 
 def _healthz_count(text: str) -> float:
@@ -29,7 +22,7 @@ def _healthz_count(text: str) -> float:
 
 
 def test_two_workers_report_the_requests_both_served(db_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -47,16 +40,7 @@ def test_two_workers_report_the_requests_both_served(db_url: str) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the API did not start")
+        wait_until_ready(base, proc)
         before = _healthz_count(httpx.get(f"{base}/metrics").text)
         for _ in range(200):  # fresh connections, so both workers take some
             with httpx.Client() as client:
