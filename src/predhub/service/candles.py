@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import asyncpg
 
@@ -29,8 +29,6 @@ _ROLLUP = {
 Interval = Literal["1m", "5m", "15m", "1h", "4h", "1d"]
 RangeName = Literal["1h", "6h", "1d", "3d", "7d", "30d", "90d", "1y", "5y"]
 
-INTERVAL_NAMES: tuple[str, ...] = get_args(Interval)
-RANGE_NAMES: tuple[str, ...] = get_args(RangeName)
 
 RANGES: Mapping[str, timedelta] = {
     "1h": timedelta(hours=1),

@@ -1,4 +1,4 @@
-"""What the API lists: market ids by filters and sorts, events, search, top markets, venues.
+"""What the API lists: market ids by filters and sorts, events, search, venues.
 
 Listing reads return ids (and sort keys for cursors); the market documents
 themselves come through `MarketDataService.snapshots`, so a listed market is
@@ -9,7 +9,6 @@ parameters, so no input is ever spliced into SQL text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -258,12 +257,6 @@ class CatalogReads:
         sql = _Q.search.format(where=f.where(), limit=limit_param, offset=f.next_param())
         rows = await self.pool.fetch(sql, text, *f.args, offset)
         return [Ranked(int(r["id"]), float(r["rank"])) for r in rows]
-
-    async def top_market_ids(
-        self, venues: Sequence[str], *, floor: float, per_venue: dict[str, int], overall: int
-    ) -> list[int]:
-        rows = await self.pool.fetch(_Q.top_markets, list(venues), floor, per_venue, overall)
-        return [int(r["id"]) for r in rows]
 
     async def venue_stats(self, hot_minutes: float) -> dict[str, VenueStats]:
         out: dict[str, VenueStats] = {}

@@ -10,7 +10,6 @@ from starlette.responses import Response
 from predhub.api.deps import ServiceDep, StateDep
 from predhub.api.errors import ERROR_RESPONSES
 from predhub.api.responses import json_response
-from predhub.api.routers.markets import documents
 from predhub.api.schemas import TopMarkets, Venues
 from predhub.api.venue_param import VenueName, venue_value
 from predhub.service.gold import stamps
@@ -40,21 +39,25 @@ async def top_markets(
     venues = [venue] if venue else [v for v in settings.venues if v in VENUE_NAMES]
     per_venue = settings.venue_top_n()
     floor = min_volume or 0.0
-    grouped: dict[str, list[object]] = {}
-    rows: list[dict[str, Any]] = []
-    for name in venues:
-        found = await service.gold.top(name, min_volume=floor, limit=n or per_venue.get(name, 0))
-        rows += found
-        grouped[name] = list(await documents(service, [int(r["market_id"]) for r in found]))
-    overall: list[object] = []
+    scopes = {
+        name: await service.gold.top(name, min_volume=floor, limit=n or per_venue.get(name, 0))
+        for name in venues
+    }
     if venue is None:
-        found = await service.gold.top(
+        scopes["*"] = await service.gold.top(
             "*", min_volume=floor, limit=max(settings.top_n_markets, n or 0)
         )
-        rows += found
-        overall = list(await documents(service, [int(r["market_id"]) for r in found]))
+    ids = {name: [int(r["market_id"]) for r in found] for name, found in scopes.items()}
+    # one snapshot read for every scope's markets
+    snaps = await service.snapshots({i for scope_ids in ids.values() for i in scope_ids})
+    docs = {
+        name: [snaps[i].document for i in scope_ids if i in snaps]
+        for name, scope_ids in ids.items()
+    }
+    overall = docs.pop("*", [])
+    rows: list[dict[str, Any]] = [r for found in scopes.values() for r in found]
     return json_response(
-        {"venues": grouped, "overall": overall, "min_volume_usd": floor, **stamps(rows)}
+        {"venues": docs, "overall": overall, "min_volume_usd": floor, **stamps(rows)}
     )
 
 

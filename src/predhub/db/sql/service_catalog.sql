@@ -47,21 +47,6 @@ FROM silver.markets m, websearch_to_tsquery('english', $1) query
 ORDER BY rank DESC, m.volume_24h DESC NULLS LAST, m.id
 LIMIT {limit} OFFSET {offset};
 
--- name: top_markets
--- The top open markets of venues $1: each venue's first N ($3, a JSON object venue -> N) by
--- 24 h volume above the floor $2, then at most $4 overall, busiest first.
-SELECT id, venue FROM (
-    SELECT m.id, m.venue, m.volume_24h,
-           row_number() OVER (PARTITION BY m.venue ORDER BY m.volume_24h DESC NULLS LAST, m.id)
-               AS venue_rank
-    FROM silver.markets m
-    WHERE m.status = 'open' AND m.venue = ANY($1::text[])
-      AND coalesce(m.volume_24h, m.volume_total, 0) >= $2
-) ranked
-WHERE venue_rank <= ($3::jsonb ->> venue)::int
-ORDER BY volume_24h DESC NULLS LAST, id
-LIMIT $4;
-
 -- name: venue_stats
 -- Per venue: markets, open markets, newest syncs, open quote age percentiles and markets
 -- wanted in the last $1 minutes, so operators see how fresh each venue is.
