@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from typing import Literal, cast, get_args
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from predhub.venues.descriptor import venue_names
 from predhub.venues.ratelimit import RateLimit, parse_overrides
@@ -53,48 +53,36 @@ def _iter(value: object) -> Iterable[object]:
     raise ValueError("must be a comma-separated list")
 
 
-def parse_request_budgets(value: object) -> dict[str, float]:
-    """`venue=requests_per_second,...` (commas or semicolons) into {venue: rate}."""
+def _venue_numbers(value: object, unit: str, *, zero_ok: bool) -> dict[str, float]:
+    """`venue=number,...` (commas or semicolons, or a dict) into {venue: number}."""
     if isinstance(value, dict):
         items = [f"{k}={v}" for k, v in value.items()]
     elif isinstance(value, str):
         items = _items(value, ",;")
     else:
-        raise ValueError("must be venue=requests_per_second,...")
+        raise ValueError(f"must be venue={unit},...")
+    want = "a number of at least 0" if zero_ok else "a positive number"
     out: dict[str, float] = {}
     for item in items:
-        name, sep, number = item.partition("=")
+        name, sep, text = item.partition("=")
         try:
-            rate = float(number)
+            number = float(text)
         except ValueError:
-            rate = math.nan
-        if not sep or not math.isfinite(rate) or rate <= 0:
-            raise ValueError(
-                f"bad item {item!r}: want venue=requests_per_second with a positive number"
-            )
-        out[_known_venue(name)] = rate
+            number = math.nan
+        if not sep or not math.isfinite(number) or number < 0 or (number == 0 and not zero_ok):
+            raise ValueError(f"bad item {item!r}: want venue={unit} with {want}")
+        out[_known_venue(name)] = number
     return out
+
+
+def parse_request_budgets(value: object) -> dict[str, float]:
+    """`venue=requests_per_second,...` (commas or semicolons) into {venue: rate}."""
+    return _venue_numbers(value, "requests_per_second", zero_ok=False)
 
 
 def parse_volume_floors(value: object) -> dict[str, float]:
     """`venue=usd,...` (commas or semicolons) into {venue: floor}; a floor may be 0."""
-    if isinstance(value, dict):
-        items = [f"{k}={v}" for k, v in value.items()]
-    elif isinstance(value, str):
-        items = _items(value, ",;")
-    else:
-        raise ValueError("must be venue=usd,...")
-    out: dict[str, float] = {}
-    for item in items:
-        name, sep, number = item.partition("=")
-        try:
-            floor = float(number)
-        except ValueError:
-            floor = math.nan
-        if not sep or not math.isfinite(floor) or floor < 0:
-            raise ValueError(f"bad item {item!r}: want venue=usd with a number of at least 0")
-        out[_known_venue(name)] = floor
-    return out
+    return _venue_numbers(value, "usd", zero_ok=True)
 
 
 def parse_rate_limits(value: object) -> dict[str, dict[str, RateLimit]]:
@@ -126,13 +114,18 @@ def parse_static_day(value: object) -> StaticDay:
     raise ValueError("must be a weekday (mon, tue, wed, thu, fri, sat, sun) or daily")
 
 
-def check_url(value: str, schemes: frozenset[str]) -> str:
-    """A URL with one of `schemes` and a host."""
+def _split_url(value: str) -> SplitResult:
     try:
         parts = urlsplit(value.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise ValueError(f"not a valid URL ({exc})") from None
+    return parts
+
+
+def check_url(value: str, schemes: frozenset[str]) -> str:
+    """A URL with one of `schemes` and a host."""
+    parts = _split_url(value)
     if parts.scheme.lower() not in schemes or not parts.hostname:
         want = " or ".join(f"{s}://" for s in sorted(schemes))
         raise ValueError(f"must be a URL starting with {want} and naming a host")
@@ -145,11 +138,7 @@ def check_postgres_url(value: str) -> str:
     The host may be left out (`postgresql:///db?host=/run/postgresql` reaches
     a Unix socket), so only the scheme and the port are checked.
     """
-    try:
-        parts = urlsplit(value.strip())
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ValueError(f"not a valid URL ({exc})") from None
+    parts = _split_url(value)
     if parts.scheme.lower() not in POSTGRES_SCHEMES:
         raise ValueError("must be a URL starting with postgresql:// or postgres://")
     return value.strip()

@@ -104,6 +104,13 @@ class VenueConfig:
         return self.secrets[key]
 
 
+# A setting that may not be below another one: {field: the field bounding it}.
+_LOWER_BOUNDS = {
+    "db_pool_max": "db_pool_min",
+    "http_backoff_max_seconds": "http_backoff_base_seconds",
+}
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("predhub", appauthor=False))
 
@@ -335,20 +342,13 @@ class Settings(_VenueFields):
             raise ValueError("must be a directory path, not empty")
         return value
 
-    @field_validator("db_pool_max")
+    @field_validator("db_pool_max", "http_backoff_max_seconds")
     @classmethod
-    def _pool_max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
-        low = info.data.get("db_pool_min")
+    def _not_below_lower_bound(cls, value: float, info: ValidationInfo) -> float:
+        bound = _LOWER_BOUNDS[info.field_name or ""]
+        low = info.data.get(bound)
         if low is not None and value < low:
-            raise ValueError(f"must be at least DB_POOL_MIN ({low})")
-        return value
-
-    @field_validator("http_backoff_max_seconds")
-    @classmethod
-    def _backoff_max_not_below_base(cls, value: float, info: ValidationInfo) -> float:
-        base = info.data.get("http_backoff_base_seconds")
-        if base is not None and value < base:
-            raise ValueError(f"must be at least HTTP_BACKOFF_BASE_SECONDS ({base:g})")
+            raise ValueError(f"must be at least {bound.upper()} ({low:g})")
         return value
 
     @property
