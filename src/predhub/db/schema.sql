@@ -81,6 +81,37 @@ TABLE gold.market_changes
   CREATE INDEX market_changes_7d_idx ON gold.market_changes USING btree (change_7d)
   CREATE UNIQUE INDEX market_changes_pkey ON gold.market_changes USING btree (market_id)
 
+TABLE gold.market_matches
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
+    market_a bigint NOT NULL
+    market_b bigint NOT NULL
+    outcome_a bigint
+    outcome_b bigint
+    relation text NOT NULL
+    confidence real NOT NULL
+    features jsonb NOT NULL DEFAULT '{}'::jsonb
+    notes jsonb NOT NULL DEFAULT '[]'::jsonb
+    status text NOT NULL DEFAULT 'proposed'::text
+    decided_by text
+    decided_at timestamp with time zone
+    computed_at timestamp with time zone NOT NULL DEFAULT now()
+    created_at timestamp with time zone NOT NULL DEFAULT now()
+  CONSTRAINT market_matches_check CHECK ((market_a < market_b))
+  CONSTRAINT market_matches_check1 CHECK (((status = 'proposed'::text) = (decided_at IS NULL)))
+  CONSTRAINT market_matches_confidence_check CHECK (((confidence >= (0)::double precision) AND (confidence <= (1)::double precision)))
+  CONSTRAINT market_matches_market_a_fkey FOREIGN KEY (market_a) REFERENCES silver.markets(id) ON DELETE CASCADE
+  CONSTRAINT market_matches_market_a_market_b_key UNIQUE (market_a, market_b)
+  CONSTRAINT market_matches_market_b_fkey FOREIGN KEY (market_b) REFERENCES silver.markets(id) ON DELETE CASCADE
+  CONSTRAINT market_matches_outcome_a_fkey FOREIGN KEY (outcome_a) REFERENCES silver.outcomes(id) ON DELETE CASCADE
+  CONSTRAINT market_matches_outcome_b_fkey FOREIGN KEY (outcome_b) REFERENCES silver.outcomes(id) ON DELETE CASCADE
+  CONSTRAINT market_matches_pkey PRIMARY KEY (id)
+  CONSTRAINT market_matches_relation_check CHECK ((relation = ANY (ARRAY['same'::text, 'inverse'::text, 'subset'::text, 'superset'::text, 'related'::text])))
+  CONSTRAINT market_matches_status_check CHECK ((status = ANY (ARRAY['proposed'::text, 'confirmed'::text, 'rejected'::text])))
+  CREATE INDEX market_matches_b_idx ON gold.market_matches USING btree (market_b)
+  CREATE UNIQUE INDEX market_matches_market_a_market_b_key ON gold.market_matches USING btree (market_a, market_b)
+  CREATE UNIQUE INDEX market_matches_pkey ON gold.market_matches USING btree (id)
+  CREATE INDEX market_matches_status_idx ON gold.market_matches USING btree (status, confidence DESC)
+
 TABLE gold.market_price_history
     outcome_id bigint NOT NULL
     market_id bigint NOT NULL
