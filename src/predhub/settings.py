@@ -271,6 +271,22 @@ class Settings(_VenueFields):
     gold_ranked_rows: int = Field(
         default=100, ge=1, le=10_000, description="Rows kept per movers window and in trending"
     )
+    match_interval_seconds: float = Field(
+        default=300, gt=0, description="The cross-venue matcher folds in changed markets this often"
+    )
+    match_review_confidence: float = Field(
+        default=0.7, ge=0, le=1, description="Matches at or above this confidence are for review"
+    )
+    match_min_confidence: float = Field(
+        default=0.4, ge=0, le=1, description="Proposals below this confidence are not stored"
+    )
+    match_max_token_markets: int = Field(
+        default=200, ge=2, description="A word carried by more open markets does not pair them"
+    )
+    match_window_days: float = Field(
+        default=800, gt=0, description="Markets closing further apart are never matched"
+    )
+    match_top_k: int = Field(default=6, ge=1, le=100, description="Candidates kept per market")
     top_volume_floors: VolumeFloors = Field(
         default_factory=dict,
         description="Per-venue 24 h volume floors of the top markets: venue=usd,...; "

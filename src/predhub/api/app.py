@@ -29,6 +29,7 @@ from predhub.api.routers import (
     compat,
     events,
     gold,
+    matches,
     health,
     history,
     markets,
@@ -105,7 +106,9 @@ def create_app(
     )
     install_error_handlers(app)
     install_docs(app)
-    for module in (markets, prices, history, events, search, top, gold, compat, admin, health):
+    for module in (
+        markets, prices, history, events, search, top, gold, matches, compat, admin, health
+    ):
         app.include_router(module.router)
 
     @app.websocket("/v1/ws")

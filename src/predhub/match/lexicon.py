@@ -210,9 +210,15 @@ DEMONYMS: dict[str, str] = {
 PHRASES: tuple[tuple[str, str], ...] = (
     ("u.s.", "united states"),
     ("u.k.", "united kingdom"),
-    ("us ", "united states "),
+    ("us", "united states"),
     ("usa", "united states"),
-    ("uk ", "united kingdom "),
+    ("uk", "united kingdom"),
+    ("btc", "bitcoin"),
+    ("eth", "ethereum"),
+    ("ether", "ethereum"),
+    ("sol", "solana"),
+    ("ripple", "xrp"),
+    ("doge", "dogecoin"),
     ("nyc", "new york city"),
     ("federal reserve", "fed"),
     ("fomc", "fed"),
@@ -227,6 +233,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("loses", "lose"),
     ("acquire", "buy"),
     ("acquires", "buy"),
+    ("does not win", "loses"),
+    ("fails to win", "loses"),
 )
 
 # Resolution sources venues name in rules; each folds to one key.

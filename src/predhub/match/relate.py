@@ -117,7 +117,11 @@ def _numbers(a: Terms, b: Terms, conflicts: list[str], notes: list[str]) -> str:
     if not (a.thresholds and b.thresholds):
         conflicts.append("a threshold on one side only")
         return RELATED
-    ta, tb = _counted(a.thresholds[0]), _counted(b.thresholds[0])
+    ta, tb = a.thresholds[0], b.thresholds[0]
+    if not _close(ta.value, tb.value):
+        ca, cb = _counted(ta), _counted(tb)
+        if _close(ca.value, cb.value):
+            ta, tb = ca, cb
     if ta.unit and tb.unit and ta.unit != tb.unit:
         conflicts.append(f"different units: {ta.unit} vs {tb.unit}")
         return RELATED

@@ -110,6 +110,14 @@ class Terms:
     blocking: frozenset[str] = field(default_factory=frozenset)
 
 
+_PHRASE_MAP = {old: new for old, new in PHRASES}
+_PHRASE_RE = re.compile(
+    r"(?<![a-z0-9])(?:"
+    + "|".join(re.escape(old) for old in sorted(_PHRASE_MAP, key=len, reverse=True))
+    + r")(?![a-z0-9])"
+)
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII with one spelling per alias (accents and dashes folded)."""
     text = unicodedata.normalize("NFKD", text)
@@ -117,9 +125,7 @@ def fold(text: str) -> str:
     text = text.replace("\u2013", "-").replace("\u2014", "-").replace("**", "")
     text = text.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
     text = text.replace("≥", ">= ").replace("≤", "<= ")
-    text = " " + text.lower() + " "
-    for old, new in PHRASES:
-        text = text.replace(" " + old, " " + new)
+    text = _PHRASE_RE.sub(lambda m: _PHRASE_MAP[m[0]], " " + text.lower() + " ")
     text = re.sub(r"\bdemocrats?\b", "democratic", text)
     text = re.sub(r"\brepublicans?\b", "republican", text)
     return re.sub(r"\s+", " ", text).strip()

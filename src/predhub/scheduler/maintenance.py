@@ -14,6 +14,8 @@ import structlog
 
 from predhub.gold import schedule as gold_schedule
 from predhub.gold.refresh import GoldConfig
+from predhub.match import schedule as match_schedule
+from predhub.match.run import MatchConfig
 from predhub.scheduler import retention
 from predhub.scheduler.worker import DATABASE_ERRORS, Clock
 from predhub.settings import Settings
@@ -45,6 +47,17 @@ def gold_cadences(settings: Settings) -> tuple[gold_schedule.Cadence, ...]:
     )
 
 
+def match_config(settings: Settings) -> MatchConfig:
+    """The matcher's knobs from settings."""
+    return MatchConfig(
+        venues=tuple(settings.venues),
+        max_token_markets=settings.match_max_token_markets,
+        window_days=settings.match_window_days,
+        top_k=settings.match_top_k,
+        min_confidence=settings.match_min_confidence,
+    )
+
+
 async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock: Clock) -> None:
     """Run whatever gold refresh and retention is due now."""
     await gold_schedule.run_due(
@@ -53,6 +66,14 @@ async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock:
         gold_cadences(settings),
         owner,
         now=clock(),
+        lease_seconds=settings.worker_lease_seconds,
+    )
+    await match_schedule.run_due(
+        pool,
+        match_config(settings),
+        owner,
+        now=clock(),
+        every=settings.match_interval_seconds,
         lease_seconds=settings.worker_lease_seconds,
     )
     await retention.run_due(pool, settings, now=clock())

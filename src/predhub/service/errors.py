@@ -86,3 +86,17 @@ class UnknownWindow(BadRequest):
     """The movers window is not one gold keeps."""
 
     code = "unknown_window"
+
+
+class MatchNotFound(ServiceError, UsageError):
+    """No such match."""
+
+    code = "not_found"
+    status = 404
+
+
+class MatchAlreadyDecided(ServiceError, UsageError):
+    """Another person has already decided this match."""
+
+    code = "already_decided"
+    status = 409

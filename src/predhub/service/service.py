@@ -40,6 +40,7 @@ from predhub.service.freshness import (
     decide,
 )
 from predhub.service.gold import GoldReader
+from predhub.service.matches import MatchReader
 from predhub.service.history import HistoryReads
 from predhub.service.ids import resolve_ids, validate_id
 from predhub.service.interest import InterestMarker
@@ -100,6 +101,7 @@ class MarketDataService(CatalogReads, HistoryReads):
         self.settings = settings
         self.tiers = TierTable(settings)
         self.gold = GoldReader(pool)
+        self.matches = MatchReader(pool)
         self.cache = cache or SnapshotCache(ttl=settings.db_cache_ttl_seconds)
         self.listener = listener
         self.refresher = refresher
