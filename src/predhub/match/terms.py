@@ -13,6 +13,7 @@ words their titles share.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ _PHRASE_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """Lower-case ASCII with one spelling per alias (accents and dashes folded)."""
     text = unicodedata.normalize("NFKD", text)
@@ -464,6 +466,12 @@ _CONTEST = re.compile(
 _NEGATION = re.compile(r"\b(not|n't|never|lose|loses|fail|fails|stay below|no longer)\b")
 
 
+_OFFICE_KEYS = dict(OFFICES)
+_OFFICE_RE = re.compile(
+    r"\b(" + "|".join(re.escape(w) for w in sorted(_OFFICE_KEYS, key=len, reverse=True)) + r")\b"
+)
+
+
 def extract(m: MarketText) -> Terms:
     """Read a market's terms (see the module docstring)."""
     question = (m.question or "").strip()
@@ -491,14 +499,13 @@ def extract(m: MarketText) -> Terms:
             thresholds = () if band else _thresholds(numeric)
     years = frozenset(int(y) for y in re.findall(r"\b(20\d{2})\b", text))
     game = _game(q, label or None, window.start if window and window.kind == "on" else m.end_date)
-    offices = frozenset(key for word, key in OFFICES if re.search(rf"\b{word}\b", q))
+    offices = frozenset(_OFFICE_KEYS[m] for m in _OFFICE_RE.findall(q))
     places = frozenset(DEMONYMS[w] for w in words(q) if w in DEMONYMS)
     entities = _entities(question) | (_entities(label) if label else set())
     entities |= set(places)
     quals = frozenset(_QUALIFIERS.findall(text))
-    srcs = frozenset(
-        key for spelling, key in SOURCES.items() if spelling in f" {rules} " or spelling in f" {q} "
-    )
+    padded = f" {rules} {q} "
+    srcs = frozenset(key for spelling, key in SOURCES.items() if spelling in padded)
     toks = frozenset(
         w for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w.isdigit()
     ) | {DEMONYMS[w] for w in words(text) if w in DEMONYMS}
