@@ -201,6 +201,15 @@ TABLE gold.market_stats
   CREATE INDEX market_stats_venue_volume_idx ON gold.market_stats USING btree (venue, volume_24h DESC, market_id) WHERE (status = 'open'::text)
   CREATE INDEX market_stats_volume_idx ON gold.market_stats USING btree (volume_24h DESC, market_id) WHERE (status = 'open'::text)
 
+TABLE gold.match_tokens
+    token text NOT NULL
+    market_id bigint NOT NULL
+    venue text NOT NULL
+    end_at timestamp with time zone
+  CONSTRAINT match_tokens_pkey PRIMARY KEY (token, market_id)
+  CREATE INDEX match_tokens_market_idx ON gold.match_tokens USING btree (market_id)
+  CREATE UNIQUE INDEX match_tokens_pkey ON gold.match_tokens USING btree (token, market_id)
+
 TABLE gold.movers
     time_window text NOT NULL
     rank integer NOT NULL
@@ -353,6 +362,12 @@ TABLE ops.loads
   CREATE UNIQUE INDEX loads_pkey ON ops.loads USING btree (id)
   CREATE INDEX loads_started_idx ON ops.loads USING btree (started_at)
 
+TABLE ops.match_changes
+    market_id bigint NOT NULL
+    changed_at timestamp with time zone NOT NULL DEFAULT now()
+  CONSTRAINT match_changes_pkey PRIMARY KEY (market_id)
+  CREATE UNIQUE INDEX match_changes_pkey ON ops.match_changes USING btree (market_id)
+
 TABLE ops.quarantine
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
     bronze_id bigint
@@ -485,9 +500,11 @@ TABLE silver.markets
   CREATE INDEX markets_ticker_idx ON silver.markets USING btree (ticker) WHERE (ticker IS NOT NULL)
   CREATE UNIQUE INDEX markets_venue_native_key ON silver.markets USING btree (venue, native_id)
   CREATE INDEX markets_venue_priority_idx ON silver.markets USING btree (venue, sync_priority)
+  CREATE TRIGGER markets_changed_match AFTER UPDATE ON silver.markets FOR EACH ROW WHEN (((((((((new.question IS DISTINCT FROM old.question) OR (new.description IS DISTINCT FROM old.description)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.status IS DISTINCT FROM old.status)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR ((new.extra ->> 'yes_sub_title'::text) IS DISTINCT FROM (old.extra ->> 'yes_sub_title'::text))) OR ((new.extra ->> 'groupItemTitle'::text) IS DISTINCT FROM (old.extra ->> 'groupItemTitle'::text)))) EXECUTE FUNCTION silver.match_market_changed()
   CREATE TRIGGER markets_changed_notify AFTER UPDATE ON silver.markets FOR EACH ROW WHEN ((((((((((((((((new.status IS DISTINCT FROM old.status) OR (new.question IS DISTINCT FROM old.question)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.quotes_synced_at IS DISTINCT FROM old.quotes_synced_at)) OR (new.metadata_synced_at IS DISTINCT FROM old.metadata_synced_at)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.event_id IS DISTINCT FROM old.event_id)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.category IS DISTINCT FROM old.category))) EXECUTE FUNCTION silver.market_row_changed()
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
   CREATE TRIGGER markets_inserted_gold AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted()
+  CREATE TRIGGER markets_inserted_match AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.match_markets_inserted()
   CREATE TRIGGER markets_search_vector_insert BEFORE INSERT ON silver.markets FOR EACH ROW EXECUTE FUNCTION silver.market_search_vector()
   CREATE TRIGGER markets_search_vector_update BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((new.question IS DISTINCT FROM old.question) OR (new.event_title IS DISTINCT FROM old.event_title))) EXECUTE FUNCTION silver.market_search_vector()
 
@@ -655,6 +672,31 @@ CREATE OR REPLACE FUNCTION silver.markets_inserted()
 AS $function$
 BEGIN
     INSERT INTO ops.gold_changes (market_id)
+    SELECT id FROM new_rows ORDER BY id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.match_market_changed()
+CREATE OR REPLACE FUNCTION silver.match_market_changed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO ops.match_changes (market_id) VALUES (NEW.id)
+    ON CONFLICT (market_id) DO UPDATE SET changed_at = EXCLUDED.changed_at;
+    RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.match_markets_inserted()
+CREATE OR REPLACE FUNCTION silver.match_markets_inserted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO ops.match_changes (market_id)
     SELECT id FROM new_rows ORDER BY id
     ON CONFLICT DO NOTHING;
     RETURN NULL;
