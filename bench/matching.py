@@ -98,9 +98,9 @@ async def score_pairs(pairs: list[Pair]) -> tuple[object, float]:
             await conn.close()
 
 
-async def part_pairs(path: Path, holdout: bool) -> None:
-    pairs = parse_pairs(path.read_text(encoding="utf-8").splitlines(), venue_names())
-    print(f"labelled pairs from {path.name}: {len(pairs)}")
+async def part_pairs(lines: list[str], name: str, holdout: bool) -> None:
+    pairs = parse_pairs(lines, venue_names())
+    print(f"labelled pairs from {name}: {len(pairs)}")
     result, _ = await score_pairs(pairs)
     _print_score("all pairs, matched together:", result)
     if holdout:
@@ -145,7 +145,16 @@ async def copy_world(conn: asyncpg.Connection, world: object) -> dict[tuple[str,
         "markets",
         schema_name="silver",
         records=rows,
-        columns=["id", "venue", "native_id", "question", "event_title", "status", "end_at", "extra"],
+        columns=[
+            "id",
+            "venue",
+            "native_id",
+            "question",
+            "event_title",
+            "status",
+            "end_at",
+            "extra",
+        ],
     )
     outcomes = [(i, 0, "Yes") for i in range(1, len(rows) + 1)]
     outcomes += [(i, 1, "No") for i in range(1, len(rows) + 1)]
@@ -289,7 +298,8 @@ def main() -> None:
 
     async def go() -> None:
         if args.part in ("pairs", "all"):
-            await part_pairs(args.pairs, args.holdout or args.part == "all")
+            lines = args.pairs.read_text(encoding="utf-8").splitlines()
+            await part_pairs(lines, args.pairs.name, args.holdout or args.part == "all")
         if args.part in ("sim", "all"):
             await part_sim(args.sim_polymarket, args.sim_kalshi, args.seed)
         if args.part in ("cost", "all"):

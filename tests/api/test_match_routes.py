@@ -17,9 +17,15 @@ END = datetime(2026, 3, 5, 20, tzinfo=UTC)
 
 
 async def _matched(conn: asyncpg.Connection) -> tuple[int, int]:
-    a = await seed_market(conn, SeedMarket(V1, "m-a", "Will Bitcoin be above $91,234 on March 5?", end_at=END))
-    await seed_market(conn, SeedMarket(V2, "m-b", "BTC price above 91234 on Mar 5, 2026?", end_at=END))
-    await seed_market(conn, SeedMarket(V2, "m-c", "BTC price above 93515 on Mar 5, 2026?", end_at=END))
+    a = await seed_market(
+        conn, SeedMarket(V1, "m-a", "Will Bitcoin be above $91,234 on March 5?", end_at=END)
+    )
+    await seed_market(
+        conn, SeedMarket(V2, "m-b", "BTC price above 91234 on Mar 5, 2026?", end_at=END)
+    )
+    await seed_market(
+        conn, SeedMarket(V2, "m-c", "BTC price above 93515 on Mar 5, 2026?", end_at=END)
+    )
     await run(conn, MatchConfig(venues=tuple(venue_names())), now=datetime.now(UTC), full=True)
     match_id = await conn.fetchval("SELECT id FROM gold.market_matches WHERE relation = 'same'")
     return a, int(match_id)
@@ -47,7 +53,9 @@ async def test_bad_list_input_is_a_400_or_422(client: httpx.AsyncClient) -> None
     assert (await client.get("/v1/matches", params={"min_confidence": 2})).status_code == 422
 
 
-async def test_a_markets_matches_by_any_id(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+async def test_a_markets_matches_by_any_id(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
     a, _ = await _matched(conn)
     by_ours = (await client.get(f"/v1/markets/{a}/matches")).json()
     by_native = (await client.get(f"/v1/markets/{V1}:m-a/matches")).json()
@@ -66,7 +74,9 @@ async def test_decisions_need_a_key_and_conflict_across_people(
     ok = await client.post(url, json={"decided_by": "alice", "note": "same index"}, headers=key)
     assert ok.status_code == 200, ok.text
     assert ok.json()["status"] == "confirmed" and ok.json()["decided_by"] == "alice"
-    clash = await client.post(f"/v1/matches/{match_id}/reject", json={"decided_by": "bob"}, headers=key)
+    clash = await client.post(
+        f"/v1/matches/{match_id}/reject", json={"decided_by": "bob"}, headers=key
+    )
     assert clash.status_code == 409 and "alice" in clash.text
     missing = await client.post("/v1/matches/999999999/reject", headers=key)
     assert missing.status_code == 404 and "no match" in missing.text

@@ -51,7 +51,9 @@ async def test_a_full_run_proposes_same_inverse_and_subset(conn: asyncpg.Connect
     assert found[(ids["a"], ids["b"])]["outcome_a"] is not None
 
 
-async def test_decisions_survive_recomputation(conn: asyncpg.Connection, pool: asyncpg.Pool) -> None:
+async def test_decisions_survive_recomputation(
+    conn: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
     ids = await _seed(conn)
     await run(conn, CONFIG, now=datetime.now(UTC), full=True)
     found = await _matches(conn)
@@ -61,8 +63,12 @@ async def test_decisions_survive_recomputation(conn: asyncpg.Connection, pool: a
     await reader.decide(same, "reject", "alice", "wrong index")
     await reader.decide(inverse, "confirm", "alice")
     # the pair stops looking alike: the matcher no longer proposes it, the decision stays
-    await conn.execute("UPDATE silver.markets SET question = 'Will it snow in Lakeside?' WHERE id = $1", ids["b"])
-    await conn.execute("UPDATE silver.markets SET question = 'Will it rain in Sunvale?' WHERE id = $1", ids["e"])
+    await conn.execute(
+        "UPDATE silver.markets SET question = 'Will it snow in Lakeside?' WHERE id = $1", ids["b"]
+    )
+    await conn.execute(
+        "UPDATE silver.markets SET question = 'Will it rain in Sunvale?' WHERE id = $1", ids["e"]
+    )
     await run(conn, CONFIG, now=datetime.now(UTC) + timedelta(seconds=1))
     await run(conn, CONFIG, now=datetime.now(UTC) + timedelta(seconds=2), full=True)
     after = await _matches(conn)
@@ -77,14 +83,18 @@ async def test_a_proposal_that_no_longer_holds_is_dropped(conn: asyncpg.Connecti
     ids = await _seed(conn)
     await run(conn, CONFIG, now=datetime.now(UTC), full=True)
     assert (ids["a"], ids["b"]) in await _matches(conn)
-    await conn.execute("UPDATE silver.markets SET question = 'Will it snow in Lakeside?' WHERE id = $1", ids["b"])
+    await conn.execute(
+        "UPDATE silver.markets SET question = 'Will it snow in Lakeside?' WHERE id = $1", ids["b"]
+    )
     report = await run(conn, CONFIG, now=datetime.now(UTC) + timedelta(seconds=1))
     assert report.markets == 1
     assert (ids["a"], ids["b"]) not in await _matches(conn)
     assert (ids["d"], ids["e"]) in await _matches(conn)
 
 
-async def test_deciding_twice_conflicts_and_unknown_is_not_found(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+async def test_deciding_twice_conflicts_and_unknown_is_not_found(
+    pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
     ids = await _seed(conn)
     await run(conn, CONFIG, now=datetime.now(UTC), full=True)
     match_id = (await _matches(conn))[(ids["a"], ids["b"])]["id"]
@@ -101,9 +111,15 @@ async def test_deciding_twice_conflicts_and_unknown_is_not_found(pool: asyncpg.P
 async def test_export_and_import_round_trip(conn: asyncpg.Connection, db_url: str) -> None:
     ids = await _seed(conn)
     await run(conn, CONFIG, now=datetime.now(UTC), full=True)
-    await conn.execute("UPDATE gold.market_matches SET status = 'confirmed', decided_by = 'alice', decided_at = now() WHERE market_a = $1 AND market_b = $2", ids["a"], ids["b"])
+    await conn.execute(
+        "UPDATE gold.market_matches SET status = 'confirmed', decided_by = 'alice', decided_at = now() WHERE market_a = $1 AND market_b = $2",
+        ids["a"],
+        ids["b"],
+    )
     exported = await export_confirmed(conn)
-    assert [(e["a"]["market"], e["b"]["market"], e["relation"]) for e in exported] == [("a", "b", "same")]
+    assert [(e["a"]["market"], e["b"]["market"], e["relation"]) for e in exported] == [
+        ("a", "b", "same")
+    ]
     await conn.execute("DELETE FROM gold.market_matches")
     import orjson
 
@@ -115,19 +131,21 @@ async def test_export_and_import_round_trip(conn: asyncpg.Connection, db_url: st
     ]
 
 
-async def test_an_import_with_a_bad_line_names_it_and_writes_nothing(conn: asyncpg.Connection) -> None:
+async def test_an_import_with_a_bad_line_names_it_and_writes_nothing(
+    conn: asyncpg.Connection,
+) -> None:
     await _seed(conn)
-    good = '{"a": {"venue": "%s", "market": "a"}, "b": {"venue": "%s", "market": "b"}, "relation": "same"}' % (V1, V2)
+    good = f'{{"a": {{"venue": "{V1}", "market": "a"}}, "b": {{"venue": "{V2}", "market": "b"}}, "relation": "same"}}'
     with pytest.raises(PairsFileError, match="line 2"):
         parse_export([good, '{"a": 1}'])
-    missing = '{"a": {"venue": "%s", "market": "a"}, "b": {"venue": "%s", "market": "zz"}, "relation": "same"}' % (V1, V2)
+    missing = f'{{"a": {{"venue": "{V1}", "market": "a"}}, "b": {{"venue": "{V2}", "market": "zz"}}, "relation": "same"}}'
     with pytest.raises(PairsFileError, match="line 2: no market"):
         await import_confirmed(conn, parse_export([good, missing]))
     assert await conn.fetchval("SELECT count(*) FROM gold.market_matches") == 0
 
 
 def test_a_pairs_file_with_a_bad_line_names_it() -> None:
-    lines = PAIRS.read_text().splitlines()[:3] + ['{"id": "x", "label": "maybe"}']
+    lines = [*PAIRS.read_text().splitlines()[:3], '{"id": "x", "label": "maybe"}']
     with pytest.raises(PairsFileError, match="line 4: label 'maybe'"):
         parse_pairs(lines, venue_names())
 

@@ -38,16 +38,18 @@ def test_same_threshold_same_day_is_same() -> None:
 
 
 def test_a_higher_threshold_is_not_the_same_but_implies_the_lower() -> None:
-    assert rel("Will Bitcoin be above $110k on Dec 31?", "Will Bitcoin be above $100k on Dec 31?") == (
-        "subset"
-    )
-    assert rel("Will Bitcoin be above $100k on Dec 31?", "Will Bitcoin be above $110k on Dec 31?") == (
-        "superset"
-    )
+    assert rel(
+        "Will Bitcoin be above $110k on Dec 31?", "Will Bitcoin be above $100k on Dec 31?"
+    ) == ("subset")
+    assert rel(
+        "Will Bitcoin be above $100k on Dec 31?", "Will Bitcoin be above $110k on Dec 31?"
+    ) == ("superset")
 
 
 def test_by_a_date_is_not_on_the_date() -> None:
-    assert rel("Will Bitcoin hit $100k by Dec 31?", "Will Bitcoin be above $100k on Dec 31?") not in (
+    assert rel(
+        "Will Bitcoin hit $100k by Dec 31?", "Will Bitcoin be above $100k on Dec 31?"
+    ) not in (
         "same",
         "inverse",
     )
@@ -67,12 +69,12 @@ def test_a_complementary_threshold_is_the_inverse() -> None:
 
 
 def test_a_game_from_the_other_side_is_only_the_inverse() -> None:
-    assert rel("Thunder vs. Pistons", "Oklahoma City at Detroit Winner?", oa="Thunder", ob="Detroit") == (
-        "inverse"
-    )
-    assert rel("Thunder vs. Pistons", "Oklahoma City at Detroit Winner?", oa="Thunder", ob="Oklahoma City") == (
-        "same"
-    )
+    assert rel(
+        "Thunder vs. Pistons", "Oklahoma City at Detroit Winner?", oa="Thunder", ob="Detroit"
+    ) == ("inverse")
+    assert rel(
+        "Thunder vs. Pistons", "Oklahoma City at Detroit Winner?", oa="Thunder", ob="Oklahoma City"
+    ) == ("same")
 
 
 def test_a_game_that_can_be_drawn_has_no_inverse() -> None:
@@ -81,9 +83,11 @@ def test_a_game_that_can_be_drawn_has_no_inverse() -> None:
 
 
 def test_a_neg_risk_outcome_matches_a_single_market() -> None:
-    assert rel("Who will win the Nobel Peace Prize?", "Will Donald Trump win Nobel Peace Prize in 2025?", oa="Donald Trump") == (
-        "same"
-    )
+    assert rel(
+        "Who will win the Nobel Peace Prize?",
+        "Will Donald Trump win Nobel Peace Prize in 2025?",
+        oa="Donald Trump",
+    ) == ("same")
 
 
 def test_different_candidates_do_not_match() -> None:
@@ -100,19 +104,36 @@ def test_winning_against_losing_is_the_inverse() -> None:
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        ("Fed decision in January?", "Will the Federal Reserve cut rates by >25bps at their January 2026 meeting?"),
-        ("Will the Fed hike rates by 25bps at the March 2025 meeting?", "Fed increases rates by 25+ bps after March 2025 meeting?"),
+        (
+            "Fed decision in January?",
+            "Will the Federal Reserve cut rates by >25bps at their January 2026 meeting?",
+        ),
+        (
+            "Will the Fed hike rates by 25bps at the March 2025 meeting?",
+            "Fed increases rates by 25+ bps after March 2025 meeting?",
+        ),
     ],
 )
 def test_different_fed_moves_are_not_the_same(a: str, b: str) -> None:
-    ra = relate(extract(MarketText(a, "25 bps decrease", end_date=date(2026, 1, 28))), extract(MarketText(b, end_date=date(2026, 1, 28))))
+    ra = relate(
+        extract(MarketText(a, "25 bps decrease", end_date=date(2026, 1, 28))),
+        extract(MarketText(b, end_date=date(2026, 1, 28))),
+    )
     assert ra is None or ra.relation not in ("same", "inverse")
 
 
 def test_notes_name_what_a_person_should_check() -> None:
     r = relate(
-        extract(MarketText("Will Sean Baker win Best Director at the 2025 Oscars?", end_date=date(2025, 3, 2))),
-        extract(MarketText("Will Sean Baker win Best Director at the Oscars?", end_date=date(2025, 12, 31))),
+        extract(
+            MarketText(
+                "Will Sean Baker win Best Director at the 2025 Oscars?", end_date=date(2025, 3, 2)
+            )
+        ),
+        extract(
+            MarketText(
+                "Will Sean Baker win Best Director at the Oscars?", end_date=date(2025, 12, 31)
+            )
+        ),
     )
     assert r is not None and r.relation == "same"
     assert any("close dates differ" in n for n in r.notes)

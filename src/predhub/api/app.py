@@ -29,10 +29,10 @@ from predhub.api.routers import (
     compat,
     events,
     gold,
-    matches,
     health,
     history,
     markets,
+    matches,
     prices,
     search,
     top,
@@ -107,7 +107,17 @@ def create_app(
     install_error_handlers(app)
     install_docs(app)
     for module in (
-        markets, prices, history, events, search, top, gold, matches, compat, admin, health
+        markets,
+        prices,
+        history,
+        events,
+        search,
+        top,
+        gold,
+        matches,
+        compat,
+        admin,
+        health,
     ):
         app.include_router(module.router)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         """Write the confirmed pairs, keyed by venue and native id."""
         db = resolve_database(get_settings())
 
-        async def go() -> list[dict]:
+        async def go() -> list[dict[str, Any]]:
             conn = await connect(db.url)
             try:
                 return await export_confirmed(conn)

@@ -146,9 +146,12 @@ async def score(
         a, b = ids[p.a], ids[p.b]
         row = stored.get((min(a, b), max(a, b)))
         predicted = "different"
-        if row is not None and row["relation"] in ("same", "inverse"):
-            if row["status"] == "confirmed" or float(row["confidence"]) >= review:
-                predicted = str(row["relation"])
+        if (
+            row is not None
+            and row["relation"] in ("same", "inverse")
+            and (row["status"] == "confirmed" or float(row["confidence"]) >= review)
+        ):
+            predicted = str(row["relation"])
         result.total[p.label] = result.total.get(p.label, 0) + 1
         result.counts.setdefault(predicted, {})
         result.counts[predicted][p.label] = result.counts[predicted].get(p.label, 0) + 1

@@ -28,9 +28,40 @@ _COMPLEMENT = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _UP = (">", ">=")
 # differences that decide a payout even when the rest of the wording agrees
 _DECISIVE = frozenset(
-    """second third fourth runner-up core headline monthly annual yoy spread total handicap
-    popular vote electoral margin turnout nominee primary announce announces announcement
-    resign impeach impeached convicted indicted extension extended reunion another other""".split()
+    [
+        "second",
+        "third",
+        "fourth",
+        "runner-up",
+        "core",
+        "headline",
+        "monthly",
+        "annual",
+        "yoy",
+        "spread",
+        "total",
+        "handicap",
+        "popular",
+        "vote",
+        "electoral",
+        "margin",
+        "turnout",
+        "nominee",
+        "primary",
+        "announce",
+        "announces",
+        "announcement",
+        "resign",
+        "impeach",
+        "impeached",
+        "convicted",
+        "indicted",
+        "extension",
+        "extended",
+        "reunion",
+        "another",
+        "other",
+    ]
 )
 _SIDE_CLOSE_DAYS = 7
 
@@ -70,7 +101,11 @@ def _counted(t: Threshold) -> Threshold:
     """A count has no value between n and n+1: '> 24' is '>= 25', '< 3' is '<= 2'."""
     if t.unit or t.value != int(t.value) or t.op in (">=", "<="):
         return t
-    return Threshold(">=", t.value + 1, t.unit) if t.op == ">" else Threshold("<=", t.value - 1, t.unit)
+    return (
+        Threshold(">=", t.value + 1, t.unit)
+        if t.op == ">"
+        else Threshold("<=", t.value - 1, t.unit)
+    )
 
 
 def _close(x: float, y: float) -> bool:
@@ -145,7 +180,7 @@ def _combine(rel: str, other: str) -> str | None:
     """Two partial relations (numbers, dates) into one; None when they contradict."""
     if rel == SAME:
         return other
-    if other == SAME or other == rel:
+    if other in (SAME, rel):
         return rel
     return None
 
@@ -182,7 +217,9 @@ def _windows(a: Terms, b: Terms, conflicts: list[str], notes: list[str]) -> str:
         return SAME
     gap = abs((a.end_date - b.end_date).days)
     if gap > _SIDE_CLOSE_DAYS:
-        conflicts.append(f"no date in either question and closes differ: {a.end_date} vs {b.end_date}")
+        conflicts.append(
+            f"no date in either question and closes differ: {a.end_date} vs {b.end_date}"
+        )
         return RELATED
     return SAME
 
@@ -196,7 +233,9 @@ def _game(a: Terms, b: Terms, sim: float) -> Relation | None:
         return None
     notes: list[str] = []
     if ga.kind != gb.kind:
-        notes.append(f"different market on the game: {ga.kind or 'winner'} vs {gb.kind or 'winner'}")
+        notes.append(
+            f"different market on the game: {ga.kind or 'winner'} vs {gb.kind or 'winner'}"
+        )
     if ga.day and gb.day and ga.day != gb.day:
         notes.append(f"different game day: {ga.day} vs {gb.day}")
     if ga.yes is None or gb.yes is None:

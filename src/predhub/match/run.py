@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -64,7 +65,7 @@ class Input:
     outcome: int | None  # the outcome whose payout the terms describe
 
 
-def market_text(row: asyncpg.Record | dict) -> tuple[MarketText, int]:
+def market_text(row: asyncpg.Record | dict[str, Any]) -> tuple[MarketText, int]:
     """The text the terms are read from and the index of the outcome it speaks of.
 
     A binary market's YES label comes from the venue's bracket or group label; a
@@ -111,8 +112,10 @@ def blocking_tokens(t: Terms) -> set[str]:
     return tokens
 
 
-def _token_rows(inputs: Iterable[Input], ends: dict[int, datetime | None]) -> list[tuple]:
-    rows: list[tuple] = []
+def _token_rows(
+    inputs: Iterable[Input], ends: dict[int, datetime | None]
+) -> list[tuple[str, int, str, datetime | None]]:
+    rows: list[tuple[str, int, str, datetime | None]] = []
     for i in inputs:
         if not i.open:
             continue
@@ -139,7 +142,7 @@ def decide(a: Input, b: Input) -> Relation | None:
     return relate(a.terms, b.terms)
 
 
-def _features(r: Relation, score: float) -> dict:
+def _features(r: Relation, score: float) -> dict[str, Any]:
     return {**r.features, "blocking_score": round(score, 3)}
 
 
@@ -156,7 +159,9 @@ async def run(
             await conn.execute(Q.clear_changes, now)
             await conn.execute(Q.truncate_tokens)
         else:
-            ids = sorted(int(r["market_id"]) for r in await conn.fetch(Q.take_changes, config.batch))
+            ids = sorted(
+                int(r["market_id"]) for r in await conn.fetch(Q.take_changes, config.batch)
+            )
             if ids:
                 await conn.execute(Q.delete_tokens, ids)
         inputs, ends = await _fetch_inputs(conn, ids)
@@ -198,7 +203,7 @@ async def run(
         if others:
             more, _ = await _fetch_inputs(conn, others)
             inputs.update(more)
-        cols: tuple[list, ...] = ([], [], [], [], [], [], [], [])
+        cols: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
         for p in pairs:
             a, b = inputs.get(int(p["a"])), inputs.get(int(p["b"]))
             if a is None or b is None or not (a.open and b.open):

@@ -180,7 +180,9 @@ def fold_team(side: str, league: str | None) -> str:
     return _side_key(side)
 
 
-_ESPORTS = re.compile(r"^(lol|league of legends|cs2|csgo|cs:go|dota ?2?|valorant|tennis|atp|wta)\s*:")
+_ESPORTS = re.compile(
+    r"^(lol|league of legends|cs2|csgo|cs:go|dota ?2?|valorant|tennis|atp|wta)\s*:"
+)
 _GAME_VS = re.compile(
     r"^(?:(?P<prefix>[a-z0-9 ]{2,20}):\s*)?(?P<a>[a-z0-9.'& ]+?)\s+(?P<sep>vs\.?|v\.?|at|@)\s+"
     r"(?P<b>[a-z0-9.'& ]+?)(?:\s+(?:winner|win))?\s*(?:\((?P<kind>[a-z ]+)\))?\s*\??$"
@@ -268,9 +270,7 @@ _OPS: tuple[tuple[str, str], ...] = (
     (r"(?:above|more than|greater than|over|exceeds?|surpass(?:es)?|higher than|>)\s?" + _NUM, ">"),
     (r"(?:below|less than|under|fewer than|lower than|<)\s?" + _NUM, "<"),
 )
-_BAND = re.compile(
-    r"(?:between\s)?" + _NUM + r"\s?(?:and|to|-)\s?" + _NUM
-)
+_BAND = re.compile(r"(?:between\s)?" + _NUM + r"\s?(?:and|to|-)\s?" + _NUM)
 
 
 def _band(text: str) -> tuple[float, float, str] | None:
@@ -289,7 +289,7 @@ def _exclusive_upper(raw: str, hi: float) -> float:
     if "." in raw:
         decimals = raw.split(".", 1)[1]
         if decimals.endswith("9") and (set(decimals) == {"9"} or decimals.endswith("99")):
-            return round(hi + 10 ** -len(decimals), 10)
+            return round(hi + 10.0 ** -len(decimals), 10)
     return hi
 
 
@@ -368,12 +368,13 @@ def _month_end(year: int, month: int) -> date:
 
 def _window(text: str, end: date | None) -> tuple[Window | None, str | None]:
     """The date window of the question and, separately, a meeting or data month."""
+    m: re.Match[str] | None
     period = None
-    for m in re.finditer(rf"\b({_MONTH_RE})\.? (\d{{4}}) meeting\b", text):
-        period = f"{int(m[2]):04d}-{MONTHS[m[1]]:02d}"
-    m = re.search(r"first (\d+) (days|months)", text)
-    if m:
-        return Window("by", None, None, f"first {m[1]} {m[2]}"), period
+    for mt in re.finditer(rf"\b({_MONTH_RE})\.? (\d{{4}}) meeting\b", text):
+        period = f"{int(mt[2]):04d}-{MONTHS[mt[1]]:02d}"
+    first = re.search(r"first (\d+) (days|months)", text)
+    if first:
+        return Window("by", None, None, f"first {first[1]} {first[2]}"), period
     pre = r"(on|by|before|until|in|at|no later than|prior to|through|during|of|after)?\s?"
     for m in re.finditer(pre + _ISO.pattern, text):
         d = _safe(int(m[2]), int(m[3]), int(m[4]))
@@ -489,7 +490,9 @@ def extract(m: MarketText) -> Terms:
     numeric = re.sub(_ISO, " ", text)
     numeric = re.sub(rf"\b({_MONTH_RE})\.? \d{{1,2}}(?:,? \d{{4}})?", " ", numeric)
     numeric = re.sub(r"\b(19|20)\d{2}\b", " ", numeric)
-    numeric = re.sub(r"\b\d+(?:st|nd|rd|th)\b|\b\d{1,2}\s?(?:am|pm)\b|\bu-3\b|\b\d+ days\b", " ", numeric)
+    numeric = re.sub(
+        r"\b\d+(?:st|nd|rd|th)\b|\b\d{1,2}\s?(?:am|pm)\b|\bu-3\b|\b\d+ days\b", " ", numeric
+    )
     band = thresholds = None
     if fed is None:
         band = _band(lab) if lab else None
@@ -509,7 +512,9 @@ def extract(m: MarketText) -> Terms:
     toks = frozenset(
         w for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w.isdigit()
     ) | {DEMONYMS[w] for w in words(text) if w in DEMONYMS}
-    context = frozenset(words(f"{text} {event} {rules}")) | {DEMONYMS[w] for w in words(f"{text} {rules}") if w in DEMONYMS}
+    context = frozenset(words(f"{text} {event} {rules}")) | {
+        DEMONYMS[w] for w in words(f"{text} {rules}") if w in DEMONYMS
+    }
     blocking = set(toks)
     if game:
         blocking |= {f"team:{s}" for s in game.sides}

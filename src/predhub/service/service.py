@@ -40,10 +40,10 @@ from predhub.service.freshness import (
     decide,
 )
 from predhub.service.gold import GoldReader
-from predhub.service.matches import MatchReader
 from predhub.service.history import HistoryReads
 from predhub.service.ids import resolve_ids, validate_id
 from predhub.service.interest import InterestMarker
+from predhub.service.matches import MatchReader
 from predhub.service.notify import MARKETS_CHANNEL, QUOTES_CHANNEL, Listener
 from predhub.service.payload import Snapshot, answer_fields, render
 from predhub.service.refresh import Refresher

@@ -99,7 +99,9 @@ _DECIDE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/v1/matches/{match_id}/confirm", summary="Confirm a match", responses=_DECIDE_RESPONSES)
+@router.post(
+    "/v1/matches/{match_id}/confirm", summary="Confirm a match", responses=_DECIDE_RESPONSES
+)
 async def confirm(
     state: StateDep,
     service: ServiceDep,
