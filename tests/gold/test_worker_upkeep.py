@@ -19,7 +19,7 @@ async def test_worker_refreshes_gold_and_prunes(sim: SimHandle, pool: asyncpg.Po
     refreshed = await pool.fetch(
         "SELECT name FROM ops.gold_refresh WHERE last_finished_at IS NOT NULL ORDER BY name"
     )
-    assert [r["name"] for r in refreshed] == ["hot", "warm"]
+    assert [r["name"] for r in refreshed] == ["hot", "match", "warm"]
     assert await pool.fetchval("SELECT count(*) FROM gold.top_markets_snapshot") > 0
     pruned = await pool.fetch("SELECT name FROM ops.retention_runs WHERE name <> '_claim'")
     assert {r["name"] for r in pruned} == {

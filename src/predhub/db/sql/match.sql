@@ -18,10 +18,6 @@ RETURNING c.market_id
 -- A full run reads every market, so the change log up to its start is done.
 DELETE FROM ops.match_changes WHERE changed_at <= $1
 
--- name: pending_changes
--- How many changed markets wait for the next incremental run.
-SELECT count(*) FROM ops.match_changes
-
 -- name: inputs
 -- What the matcher reads of the given markets: text, close, status, the YES label of a
 -- bracket or grouped outcome, and the outcomes (the YES side is the first).
