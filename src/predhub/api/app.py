@@ -22,6 +22,7 @@ from predhub.api.docs import install_docs
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
 from predhub.api.guards import ADMIN_KEY_HEADER, AdminAuthMiddleware, RequestLimitMiddleware
+from predhub.api.http import HttpMiddleware
 from predhub.api.metrics import MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse
 from predhub.api.routers import (
@@ -118,7 +119,10 @@ def create_app(
         page = resources.files("predhub.api") / "static" / "index.html"
         return HTMLResponse(page.read_text(encoding="utf-8"))
 
-    # Listed innermost first: the cached read path runs after the key and size checks.
+    # Listed innermost first: the cached read path runs after the key and size checks,
+    # and applies the HTTP rules (validators, caching hints) to its answers itself, so
+    # the hottest request does not pay for one more layer.
+    app.add_middleware(HttpMiddleware, threshold=settings.api_compress_min_bytes)
     app.add_middleware(CachedPriceMiddleware)
     app.add_middleware(AdminAuthMiddleware)
     app.add_middleware(
@@ -131,8 +135,14 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Authorization", ADMIN_KEY_HEADER.decode()],
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=[
+                "Content-Type",
+                "Authorization",
+                "If-None-Match",
+                ADMIN_KEY_HEADER.decode(),
+            ],
+            expose_headers=["ETag", "Retry-After"],
             max_age=600,
         )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from predhub.api.deps import MarketIdPath, MaxAgeQuery, ServiceDep, TierQuery
 from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
-from predhub.api.responses import json_response, raw_json
+from predhub.api.responses import json_response, price_response
 from predhub.api.schemas import Market, MarketPage, MarketPrice, OutcomeQuote
 from predhub.api.venue_param import VenueName, venue_value
 from predhub.service.catalog import SORTS, MarketFilter, Sort, SortName
@@ -109,4 +109,4 @@ async def market_quote(
     max_age: MaxAgeQuery = None,
 ) -> Response:
     answer = await service.price(market_id, await service.freshness(tier, max_age))
-    return raw_json(answer.body or b"{}")
+    return price_response(answer.body or b"{}")
