@@ -18,13 +18,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import HTMLResponse, Response
 
+from predhub.api.asyncapi import ASYNCAPI_PATH, WS_PATH, asyncapi_document
 from predhub.api.docs import install_docs
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
 from predhub.api.guards import ADMIN_KEY_HEADER, AdminAuthMiddleware, RequestLimitMiddleware
 from predhub.api.http import HttpMiddleware
 from predhub.api.metrics import MetricsMiddleware, process_exited
-from predhub.api.responses import ORJSONResponse
+from predhub.api.responses import ORJSONResponse, json_response
 from predhub.api.routers import (
     admin,
     compat,
@@ -109,10 +110,14 @@ def create_app(
     for module in (markets, prices, history, events, search, top, gold, compat, admin, health):
         app.include_router(module.router)
 
-    @app.websocket("/v1/ws")
+    @app.websocket(WS_PATH)
     async def ws_endpoint(websocket: WebSocket) -> None:
         state: ApiState = websocket.app.state.api
         await state.fanout.serve(websocket)
+
+    @app.get(ASYNCAPI_PATH, include_in_schema=False)
+    async def asyncapi() -> Response:
+        return json_response(asyncapi_document())
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,16 +16,11 @@ from predhub.api.schemas import Books, History, PriceAt, TradePage
 from predhub.service import candles
 from predhub.service.candles import Interval, RangeName
 from predhub.service.payload import iso, number
+from predhub.service.when import FORMS, When
+
+TIME_FORMS = f"Accepts {FORMS}."
 
 router = APIRouter(prefix="/v1/markets", tags=["history"], responses=ERROR_RESPONSES)
-
-
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None:
-        raise ApiError(400, "bad_request", f"{name} needs a time zone, e.g. 2026-01-01T00:00:00Z")
-    if not datetime(1970, 1, 1, tzinfo=UTC) <= value <= datetime(9000, 1, 1, tzinfo=UTC):
-        raise ApiError(400, "bad_request", f"{name} is out of range")
-    return value
 
 
 OutcomeQuery = Annotated[int, Query(ge=0, le=255, description="Outcome index")]
@@ -43,9 +38,10 @@ async def history(
         Query(alias="range", description="How far back from end (instead of start)"),
     ] = None,
     start: Annotated[
-        datetime | None, Query(description="Default: end minus the interval's default range")
+        When | None,
+        Query(description="Default: end minus the interval's default range. " + TIME_FORMS),
     ] = None,
-    end: Annotated[datetime | None, Query(description="Default: now")] = None,
+    end: Annotated[When | None, Query(description="Default: now. " + TIME_FORMS)] = None,
     outcome: OutcomeQuery = 0,
     fill: Annotated[
         bool, Query(description="Fill gaps with the previous close and zero volume")
@@ -57,8 +53,8 @@ async def history(
     # a range the interval does not allow is the service's 400, naming the largest it does
     start_at, end_at = candles.window(
         interval,
-        start=_aware(start, "start") if start else None,
-        end=_aware(end, "end") if end else None,
+        start=start,
+        end=end,
         range_name=range_name,
     )
     found = await service.candles(
@@ -129,10 +125,12 @@ def _levels(raw: object) -> list[dict[str, float]]:
 async def book(
     market_id: MarketIdPath,
     service: ServiceDep,
-    at: Annotated[datetime | None, Query(description="The latest book at or before this")] = None,
+    at: Annotated[
+        When | None, Query(description="The latest book at or before this. " + TIME_FORMS)
+    ] = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
-    when = _aware(at, "at") if at else None
+    when = at
     books = [
         {
             "outcome": b.outcome,
@@ -153,10 +151,10 @@ async def book(
 async def price_at(
     market_id: MarketIdPath,
     service: ServiceDep,
-    at: Annotated[datetime, Query(description="The point in time")],
+    at: Annotated[When, Query(description="The point in time. " + TIME_FORMS)],
 ) -> Response:
     resolved = await service.resolve_one(market_id)
-    when = _aware(at, "at")
+    when = at
     outcomes = [
         {"outcome": p.outcome, "price": number(p.price), "ts": iso(p.ts), "source": p.source}
         for p in await service.prices_at(resolved, when)

@@ -17,6 +17,7 @@ from predhub.api.schemas import Market, MarketPage, MarketPrice, OutcomeQuote
 from predhub.api.venue_param import VenueName, venue_value
 from predhub.service.catalog import SORTS, MarketFilter, Sort, SortName
 from predhub.service.service import MarketDataService
+from predhub.service.when import FORMS, When
 
 router = APIRouter(prefix="/v1/markets", tags=["markets"], responses=ERROR_RESPONSES)
 
@@ -53,7 +54,9 @@ async def list_markets(
         str | None, Query(max_length=256, description="Event: our id or its native id")
     ] = None,
     min_volume: Annotated[float | None, Query(ge=0, le=1e15, description="24 h volume")] = None,
-    closing_before: Annotated[datetime | None, Query(description="End date before")] = None,
+    closing_before: Annotated[
+        When | None, Query(description=f"End date before; accepts {FORMS}")
+    ] = None,
     sort: Annotated[
         SortName,
         Query(
@@ -65,8 +68,6 @@ async def list_markets(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
-    if closing_before is not None and closing_before.tzinfo is None:
-        raise ApiError(400, "bad_request", "closing_before needs a time zone, e.g. Z")
     after: tuple[Any, int] | None = None
     if cursor:
         raw_key, raw_id = decode_cursor(cursor, f"markets:{sort}", 2)
