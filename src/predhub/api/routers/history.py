@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from predhub.api.deps import MarketIdPath, ServiceDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError
+from predhub.api.export import EXPORT_CONTENT, FormatQuery, export_format, stream
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.schemas import Books, History, PriceAt, TradePage
-from predhub.service import candles
+from predhub.service import candles, export
 from predhub.service.candles import Interval, RangeName
 from predhub.service.payload import iso, number
 from predhub.service.when import FORMS, When
@@ -26,10 +27,16 @@ router = APIRouter(prefix="/v1/markets", tags=["history"], responses=ERROR_RESPO
 OutcomeQuery = Annotated[int, Query(ge=0, le=255, description="Outcome index")]
 
 
-@router.get("/{market_id}/history", response_model=History, summary="Price candles")
+@router.get(
+    "/{market_id}/history",
+    response_model=History,
+    summary="Price candles",
+    responses=EXPORT_CONTENT,
+)
 async def history(
     market_id: MarketIdPath,
     service: ServiceDep,
+    request: Request,
     interval: Annotated[
         Interval, Query(description="Candle width; each has a default and a largest range")
     ] = "1h",
@@ -46,6 +53,7 @@ async def history(
     fill: Annotated[
         bool, Query(description="Fill gaps with the previous close and zero volume")
     ] = False,
+    fmt: FormatQuery = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
     if start is not None and range_name is not None:
@@ -60,6 +68,22 @@ async def history(
     found = await service.candles(
         resolved, interval=interval, outcome=outcome, start=start_at, end=end_at, fill=fill
     )
+    export_as = export_format(request, fmt)
+    if export_as is not None:
+        rows = (
+            {
+                "t": c.t,
+                "open": c.open,
+                "high": c.high,
+                "low": c.low,
+                "close": c.close,
+                "volume": c.volume,
+                "points": c.points,
+            }
+            for c in found
+        )
+        name = f"candles-{resolved}-{outcome}-{interval}"
+        return stream(request, export_as, name, export.encode_rows(rows, export.CANDLES, export_as))
     data = [
         {
             "t": iso(c.t),
@@ -84,14 +108,26 @@ async def history(
     )
 
 
-@router.get("/{market_id}/trades", response_model=TradePage, summary="Trades, newest first")
+@router.get(
+    "/{market_id}/trades",
+    response_model=TradePage,
+    summary="Trades, newest first",
+    responses=EXPORT_CONTENT,
+)
 async def trades(
     market_id: MarketIdPath,
     service: ServiceDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    fmt: FormatQuery = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
+    export_as = export_format(request, fmt)
+    if export_as is not None:  # all of them, streamed from the database
+        return stream(
+            request, export_as, f"trades-{resolved}", service.export_trades(resolved, export_as)
+        )
     before: tuple[datetime, int] | None = None
     if cursor:
         raw_ts, raw_id = decode_cursor(cursor, "trades", 2)
