@@ -86,3 +86,9 @@ class UnknownWindow(BadRequest):
     """The movers window is not one gold keeps."""
 
     code = "unknown_window"
+
+
+class BadExport(BadRequest):
+    """The export cannot be made as asked (a kind, format, venue or time range)."""
+
+    code = "bad_export"
