@@ -33,7 +33,7 @@ async def _trades(conn: asyncpg.Connection, market_id: int, n: int) -> datetime:
                 Decimal("0.5") + Decimal(i % 40) / 100,
                 i + 1,
                 start + timedelta(seconds=i),
-            )  # fmt: skip
+            )
             for i in range(n)
         ],
     )
