@@ -25,6 +25,7 @@ from predhub.ingest import cli as ingest_cli
 from predhub.match import cli as match_cli
 from predhub.runtime import load_settings, run_async, schema_status, upgrade_schema
 from predhub.scheduler import cli as scheduler_cli
+from predhub.service import cli as service_cli
 from predhub.settings import Settings, get_settings, mask_url
 from predhub.sim import cli as sim_cli
 from predhub.venues import cli as venues_cli
@@ -34,7 +35,7 @@ err_console = Console(stderr=True)
 __all__ = ["build_app", "main"]
 
 # Each stage's `register(app)`, in the order their commands are listed in `--help`.
-STAGES = (hub, sim_cli, scheduler_cli, api_cli, venues_cli, ingest_cli, match_cli)
+STAGES = (hub, sim_cli, scheduler_cli, api_cli, service_cli, venues_cli, ingest_cli, match_cli)
 
 
 def _root(

@@ -321,6 +321,12 @@ class Settings(_VenueFields):
     api_max_header_bytes: int = Field(
         default=32 * 1024, ge=1024, description="Larger request headers (all together) get a 431"
     )
+    api_compress_min_bytes: int = Field(
+        default=1024,
+        ge=0,
+        description="Answers at least this large are compressed (brotli or gzip) when the "
+        "client accepts it",
+    )
     tier_t1_seconds: float = Field(default=30, gt=0)
     tier_t2a_seconds: float = Field(default=2, gt=0)
     tier_t2b_seconds: float = Field(default=15, gt=0)

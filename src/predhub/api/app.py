@@ -18,12 +18,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import HTMLResponse, Response
 
+from predhub.api.asyncapi import ASYNCAPI_PATH, WS_PATH, asyncapi_document
 from predhub.api.docs import install_docs
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
 from predhub.api.guards import ADMIN_KEY_HEADER, AdminAuthMiddleware, RequestLimitMiddleware
+from predhub.api.http import HttpMiddleware
 from predhub.api.metrics import MetricsMiddleware, process_exited
-from predhub.api.responses import ORJSONResponse
+from predhub.api.responses import ORJSONResponse, json_response
 from predhub.api.routers import (
     admin,
     compat,
@@ -121,17 +123,24 @@ def create_app(
     ):
         app.include_router(module.router)
 
-    @app.websocket("/v1/ws")
+    @app.websocket(WS_PATH)
     async def ws_endpoint(websocket: WebSocket) -> None:
         state: ApiState = websocket.app.state.api
         await state.fanout.serve(websocket)
+
+    @app.get(ASYNCAPI_PATH, include_in_schema=False)
+    async def asyncapi() -> Response:
+        return json_response(asyncapi_document())
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> Response:
         page = resources.files("predhub.api") / "static" / "index.html"
         return HTMLResponse(page.read_text(encoding="utf-8"))
 
-    # Listed innermost first: the cached read path runs after the key and size checks.
+    # Listed innermost first: the cached read path runs after the key and size checks,
+    # and applies the HTTP rules (validators, caching hints) to its answers itself, so
+    # the hottest request does not pay for one more layer.
+    app.add_middleware(HttpMiddleware, threshold=settings.api_compress_min_bytes)
     app.add_middleware(CachedPriceMiddleware)
     app.add_middleware(AdminAuthMiddleware)
     app.add_middleware(
@@ -144,8 +153,14 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Authorization", ADMIN_KEY_HEADER.decode()],
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=[
+                "Content-Type",
+                "Authorization",
+                "If-None-Match",
+                ADMIN_KEY_HEADER.decode(),
+            ],
+            expose_headers=["ETag", "Retry-After"],
             max_age=600,
         )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -7,7 +7,8 @@ would cost more than that, so this middleware recognises the path by hand and
 asks the service for a cached answer. Anything it is not sure about (another
 query parameter, a value that needs validating, a cache miss, a stale row)
 goes on to the documented FastAPI route, which stays the single source of the
-behaviour, the error shapes and the OpenAPI schema.
+behaviour, the error shapes and the OpenAPI schema. Its answers carry the same
+`ETag` and `Cache-Control` as the full route's, and answer `If-None-Match`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,31 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from predhub.api.http import (
+    DEFAULT_THRESHOLD,
+    choose_encoding,
+    compress,
+    etag_matches,
+    price_headers,
+)
+
 PRICE_TEMPLATE = "/v1/markets/{market_id}/price"
 _PREFIX = "/v1/markets/"
 _SUFFIX = "/price"
 # Values the route's own validation would accept unchanged; anything else falls through.
 _TIER = re.compile(r"[A-Za-z0-9_]{1,32}")
 _MAX_AGE = re.compile(r"\d{1,9}(?:\.\d{1,6})?")
+
+
+def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None]:
+    """The request's `If-None-Match` and `Accept-Encoding` headers."""
+    if_none_match = accept_encoding = None
+    for name, value in scope.get("headers") or ():
+        if name == b"if-none-match":
+            if_none_match = bytes(value)
+        elif name == b"accept-encoding":
+            accept_encoding = bytes(value)
+    return if_none_match, accept_encoding
 
 
 def _query(raw: bytes) -> tuple[str | None, float | None] | None:
@@ -61,16 +81,24 @@ class CachedPriceMiddleware:
         if scope["type"] == "http" and scope["method"] == "GET":
             body = self._answer(scope)
             if body is not None:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [
-                            (b"content-length", str(len(body)).encode()),
-                            (b"content-type", b"application/json"),
-                        ],
-                    }
-                )
+                # The same validators and caching hints as the full route (see `http`).
+                etag, cache_control = price_headers(body)
+                status = 200
+                headers = [(b"etag", etag), (b"cache-control", cache_control)]
+                if_none_match, accept_encoding = _conditions(scope)
+                if etag_matches(if_none_match, etag):
+                    status, body = 304, b""
+                else:
+                    encoding = (
+                        choose_encoding(accept_encoding) if len(body) >= DEFAULT_THRESHOLD else None
+                    )
+                    if encoding is not None:
+                        body = compress(body, encoding)
+                        headers.append((b"content-encoding", encoding))
+                        headers.append((b"vary", b"Accept-Encoding"))
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    headers.append((b"content-type", b"application/json"))
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

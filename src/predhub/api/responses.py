@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from starlette.responses import JSONResponse, Response
 
+from predhub.api.http import price_headers
+
 JSON = "application/json"
 
 
@@ -19,6 +21,12 @@ class ORJSONResponse(JSONResponse):
 
 def raw_json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def price_response(body: bytes) -> Response:
+    """A rendered price answer with its `ETag` and tier-derived `Cache-Control`."""
+    etag, cache_control = price_headers(body)
+    return raw_json(body, headers={"etag": etag.decode(), "cache-control": cache_control.decode()})
 
 
 def json_response(content: Any, status: int = 200) -> Response:

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from predhub.api.errors import ErrorDetail
+
 Status = Literal["open", "closed", "resolved", "voided"]
 PriceSource = Literal["mid", "last_trade", "display"]
 
@@ -289,3 +291,15 @@ class LegacyMarket(BaseModel):
 class LegacyPrice(BaseModel):
     success: bool
     market: LegacyMarket
+
+
+class LegacyBatchPrices(BaseModel):
+    """The batch route's answer: each condition id to the single route's `market` shape."""
+
+    success: bool
+    markets: dict[str, LegacyMarket] = Field(
+        description="Each condition id found, as given, to its market (the single route's shape)"
+    )
+    errors: dict[str, ErrorDetail] = Field(
+        default_factory=dict, description="Each condition id that has no answer, to why"
+    )

@@ -9,7 +9,7 @@ Every client has a bounded queue. A client that falls behind is not dropped in
 silence: its backlog is discarded, it is sent `{"type": "resync"}` followed by
 the current state of each market it follows. Clients get a heartbeat when idle.
 
-Protocol (JSON text frames):
+Protocol (JSON text frames; described as AsyncAPI at /asyncapi.json, see `asyncapi`):
   -> {"op": "subscribe", "markets": ["42", "<venue>:KX-1", ...]}
   -> {"op": "unsubscribe", "markets": [...]}
   -> {"op": "ping"}

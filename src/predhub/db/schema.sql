@@ -601,6 +601,7 @@ TABLE silver.trades
   CONSTRAINT trades_pkey PRIMARY KEY (id)
   CONSTRAINT trades_price_check CHECK (((price >= (0)::numeric) AND (price <= (1)::numeric)))
   CONSTRAINT trades_venue_key UNIQUE (venue, trade_key)
+  CREATE INDEX trades_executed_brin ON silver.trades USING brin (executed_at)
   CREATE INDEX trades_market_time_idx ON silver.trades USING btree (market_id, executed_at DESC)
   CREATE UNIQUE INDEX trades_pkey ON silver.trades USING btree (id)
   CREATE UNIQUE INDEX trades_venue_key ON silver.trades USING btree (venue, trade_key)

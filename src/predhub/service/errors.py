@@ -100,3 +100,9 @@ class MatchAlreadyDecided(ServiceError, UsageError):
 
     code = "already_decided"
     status = 409
+
+
+class BadExport(BadRequest):
+    """The export cannot be made as asked (a kind, format, venue or time range)."""
+
+    code = "bad_export"

@@ -6,6 +6,7 @@ they live in the service so that the API layer never talks to the database.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from typing import Any, Literal
 import asyncpg
 
 from predhub.db.queries import load
-from predhub.service import candles
+from predhub.service import candles, export
 from predhub.service.payload import iso, number
 
 _Q = load("service_history")
@@ -114,6 +115,10 @@ class HistoryReads:
             Candle(c["t"], c["open"], c["high"], c["low"], c["close"], c["volume"], c["points"])
             for c in found
         ]
+
+    def export_trades(self, market_id: int, fmt: export.Format) -> AsyncIterator[bytes]:
+        """All of a market's trades, newest first, streamed in `fmt` (see `export`)."""
+        return export.encode_copy(self.pool, export.market_trades(market_id), fmt)
 
     async def trades(
         self, market_id: int, *, limit: int, before: tuple[datetime, int] | None = None

@@ -5,6 +5,11 @@ as strings in outcome order, `closed`, resolution, metadata), so switching an
 app over changes its data source and nothing else. `maxAgeSeconds` defaults
 to 0 (always refresh, as the old route did), now single-flighted and written
 back.
+
+`POST /api/markets/prices` is the batch form apps move to once per page load:
+`{"conditionIds": [...], "tier": "T2b"}` (or `"maxAgeSeconds"`), answered with
+each condition id's market in the same shape, from one read of the database
+and one single-flighted refresh per venue for the stale ones.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from predhub.api.deps import ServiceDep
 from predhub.api.errors import ERROR_RESPONSES
 from predhub.api.responses import json_response
-from predhub.api.schemas import LegacyPrice
+from predhub.api.schemas import LegacyBatchPrices, LegacyPrice
+from predhub.service.service import MAX_BATCH_IDS
 from predhub.service.tiers import Freshness
 
 router = APIRouter(tags=["compatibility"], responses=ERROR_RESPONSES)
@@ -75,3 +82,43 @@ async def legacy_price(
     answer = await service.price(conditionId, Freshness("custom", maxAgeSeconds))
     doc = orjson.loads(answer.body or b"{}")
     return json_response({"success": True, "market": legacy_market(doc)})
+
+
+class LegacyBatchRequest(BaseModel):
+    conditionIds: list[str] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_IDS,
+        description=f"Up to {MAX_BATCH_IDS} condition ids (any market id form is accepted)",
+    )
+    tier: str | None = Field(
+        None, max_length=32, description="Freshness tier (T1, T2a, T2b, T3, T4); default T3"
+    )
+    maxAgeSeconds: float | None = Field(
+        None, ge=0, le=1e9, description="Maximum age in seconds; overrides the tier"
+    )
+
+
+@router.post(
+    "/api/markets/prices",
+    response_model=LegacyBatchPrices,
+    summary="Legacy batch of prices: each condition id in the single route's market shape",
+)
+async def legacy_batch_prices(
+    service: ServiceDep, request: Annotated[LegacyBatchRequest, Body()]
+) -> Response:
+    freshness = await service.freshness(request.tier, request.maxAgeSeconds)
+    keys = list(dict.fromkeys(key.strip() for key in request.conditionIds))
+    answers = await service.prices(keys, freshness)
+    markets: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    for key, answer in zip(keys, answers, strict=True):
+        if answer.body is not None:
+            markets[key] = legacy_market(orjson.loads(answer.body))
+        else:
+            err = answer.error
+            errors[key] = {
+                "code": err.code if err else "not_found",
+                "message": err.message if err else "not found",
+                "details": {},
+            }
+    return json_response({"success": True, "markets": markets, "errors": errors})

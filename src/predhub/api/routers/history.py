@@ -2,39 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from predhub.api.deps import MarketIdPath, ServiceDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError
+from predhub.api.export import EXPORT_CONTENT, FormatQuery, export_format, stream
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.schemas import Books, History, PriceAt, TradePage
-from predhub.service import candles
+from predhub.service import candles, export
 from predhub.service.candles import Interval, RangeName
 from predhub.service.payload import iso, number
+from predhub.service.when import FORMS, When
+
+TIME_FORMS = f"Accepts {FORMS}."
 
 router = APIRouter(prefix="/v1/markets", tags=["history"], responses=ERROR_RESPONSES)
-
-
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None:
-        raise ApiError(400, "bad_request", f"{name} needs a time zone, e.g. 2026-01-01T00:00:00Z")
-    if not datetime(1970, 1, 1, tzinfo=UTC) <= value <= datetime(9000, 1, 1, tzinfo=UTC):
-        raise ApiError(400, "bad_request", f"{name} is out of range")
-    return value
 
 
 OutcomeQuery = Annotated[int, Query(ge=0, le=255, description="Outcome index")]
 
 
-@router.get("/{market_id}/history", response_model=History, summary="Price candles")
+@router.get(
+    "/{market_id}/history",
+    response_model=History,
+    summary="Price candles",
+    responses=EXPORT_CONTENT,
+)
 async def history(
     market_id: MarketIdPath,
     service: ServiceDep,
+    request: Request,
     interval: Annotated[
         Interval, Query(description="Candle width; each has a default and a largest range")
     ] = "1h",
@@ -43,13 +45,15 @@ async def history(
         Query(alias="range", description="How far back from end (instead of start)"),
     ] = None,
     start: Annotated[
-        datetime | None, Query(description="Default: end minus the interval's default range")
+        When | None,
+        Query(description="Default: end minus the interval's default range. " + TIME_FORMS),
     ] = None,
-    end: Annotated[datetime | None, Query(description="Default: now")] = None,
+    end: Annotated[When | None, Query(description="Default: now. " + TIME_FORMS)] = None,
     outcome: OutcomeQuery = 0,
     fill: Annotated[
         bool, Query(description="Fill gaps with the previous close and zero volume")
     ] = False,
+    fmt: FormatQuery = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
     if start is not None and range_name is not None:
@@ -57,13 +61,29 @@ async def history(
     # a range the interval does not allow is the service's 400, naming the largest it does
     start_at, end_at = candles.window(
         interval,
-        start=_aware(start, "start") if start else None,
-        end=_aware(end, "end") if end else None,
+        start=start,
+        end=end,
         range_name=range_name,
     )
     found = await service.candles(
         resolved, interval=interval, outcome=outcome, start=start_at, end=end_at, fill=fill
     )
+    export_as = export_format(request, fmt)
+    if export_as is not None:
+        rows = (
+            {
+                "t": c.t,
+                "open": c.open,
+                "high": c.high,
+                "low": c.low,
+                "close": c.close,
+                "volume": c.volume,
+                "points": c.points,
+            }
+            for c in found
+        )
+        name = f"candles-{resolved}-{outcome}-{interval}"
+        return stream(request, export_as, name, export.encode_rows(rows, export.CANDLES, export_as))
     data = [
         {
             "t": iso(c.t),
@@ -88,14 +108,26 @@ async def history(
     )
 
 
-@router.get("/{market_id}/trades", response_model=TradePage, summary="Trades, newest first")
+@router.get(
+    "/{market_id}/trades",
+    response_model=TradePage,
+    summary="Trades, newest first",
+    responses=EXPORT_CONTENT,
+)
 async def trades(
     market_id: MarketIdPath,
     service: ServiceDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    fmt: FormatQuery = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
+    export_as = export_format(request, fmt)
+    if export_as is not None:  # all of them, streamed from the database
+        return stream(
+            request, export_as, f"trades-{resolved}", service.export_trades(resolved, export_as)
+        )
     before: tuple[datetime, int] | None = None
     if cursor:
         raw_ts, raw_id = decode_cursor(cursor, "trades", 2)
@@ -129,10 +161,12 @@ def _levels(raw: object) -> list[dict[str, float]]:
 async def book(
     market_id: MarketIdPath,
     service: ServiceDep,
-    at: Annotated[datetime | None, Query(description="The latest book at or before this")] = None,
+    at: Annotated[
+        When | None, Query(description="The latest book at or before this. " + TIME_FORMS)
+    ] = None,
 ) -> Response:
     resolved = await service.resolve_one(market_id)
-    when = _aware(at, "at") if at else None
+    when = at
     books = [
         {
             "outcome": b.outcome,
@@ -153,10 +187,10 @@ async def book(
 async def price_at(
     market_id: MarketIdPath,
     service: ServiceDep,
-    at: Annotated[datetime, Query(description="The point in time")],
+    at: Annotated[When, Query(description="The point in time. " + TIME_FORMS)],
 ) -> Response:
     resolved = await service.resolve_one(market_id)
-    when = _aware(at, "at")
+    when = at
     outcomes = [
         {"outcome": p.outcome, "price": number(p.price), "ts": iso(p.ts), "source": p.source}
         for p in await service.prices_at(resolved, when)

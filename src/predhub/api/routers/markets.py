@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from predhub.api.deps import MarketIdPath, MaxAgeQuery, ServiceDep, TierQuery
 from predhub.api.errors import ERROR_RESPONSES, ApiError
+from predhub.api.export import EXPORT_CONTENT, FormatQuery, export_format, stream
 from predhub.api.pagination import decode_cursor, encode_cursor
-from predhub.api.responses import json_response, raw_json
+from predhub.api.responses import json_response, price_response
 from predhub.api.schemas import Market, MarketPage, MarketPrice, OutcomeQuote
 from predhub.api.venue_param import VenueName, venue_value
+from predhub.service import export
 from predhub.service.catalog import SORTS, MarketFilter, Sort, SortName
 from predhub.service.service import MarketDataService
+from predhub.service.when import FORMS, When
 
 router = APIRouter(prefix="/v1/markets", tags=["markets"], responses=ERROR_RESPONSES)
 
@@ -43,9 +47,13 @@ async def documents(service: MarketDataService, ids: list[int]) -> list[dict[str
     return [snaps[i].document for i in ids if i in snaps]
 
 
-@router.get("", response_model=MarketPage, summary="List markets")
+EXPORT_PAGE = 500
+
+
+@router.get("", response_model=MarketPage, summary="List markets", responses=EXPORT_CONTENT)
 async def list_markets(
     service: ServiceDep,
+    request: Request,
     venue: VenueQuery = None,
     status: StatusQuery = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
@@ -53,7 +61,9 @@ async def list_markets(
         str | None, Query(max_length=256, description="Event: our id or its native id")
     ] = None,
     min_volume: Annotated[float | None, Query(ge=0, le=1e15, description="24 h volume")] = None,
-    closing_before: Annotated[datetime | None, Query(description="End date before")] = None,
+    closing_before: Annotated[
+        When | None, Query(description=f"End date before; accepts {FORMS}")
+    ] = None,
     sort: Annotated[
         SortName,
         Query(
@@ -64,9 +74,8 @@ async def list_markets(
     ] = "volume_24h",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    fmt: FormatQuery = None,
 ) -> Response:
-    if closing_before is not None and closing_before.tzinfo is None:
-        raise ApiError(400, "bad_request", "closing_before needs a time zone, e.g. Z")
     after: tuple[Any, int] | None = None
     if cursor:
         raw_key, raw_id = decode_cursor(cursor, f"markets:{sort}", 2)
@@ -74,6 +83,10 @@ async def list_markets(
             raise ApiError(400, "bad_cursor", "the cursor is not valid for this request")
         after = (_cursor_value(raw_key, SORTS[sort]), raw_id)
     where = MarketFilter(venue_value(venue), status, category, event, min_volume, closing_before)
+    export_as = export_format(request, fmt)
+    if export_as is not None:  # every matching market, one page of the keyset at a time
+        pages = _all_pages(service, where, sort, after)
+        return stream(request, export_as, "markets", export.encode_documents(pages, export_as))
     rows = await service.market_page(where, sort, limit=limit + 1, after=after)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
@@ -81,6 +94,18 @@ async def list_markets(
         next_cursor = encode_cursor(f"markets:{sort}", str(page[-1].sort_key), page[-1].id)
     docs = await documents(service, [r.id for r in page])
     return json_response({"data": docs, "next_cursor": next_cursor})
+
+
+async def _all_pages(
+    service: MarketDataService, where: MarketFilter, sort: SortName, after: tuple[Any, int] | None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    while True:
+        rows = await service.market_page(where, sort, limit=EXPORT_PAGE + 1, after=after)
+        page = rows[:EXPORT_PAGE]
+        yield await documents(service, [r.id for r in page])
+        if len(rows) <= EXPORT_PAGE or not page:
+            return
+        after = (page[-1].sort_key, page[-1].id)
 
 
 @router.get("/{market_id}", response_model=Market, summary="One market")
@@ -109,4 +134,4 @@ async def market_quote(
     max_age: MaxAgeQuery = None,
 ) -> Response:
     answer = await service.price(market_id, await service.freshness(tier, max_age))
-    return raw_json(answer.body or b"{}")
+    return price_response(answer.body or b"{}")

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from predhub.api.deps import MarketIdPath, MaxAgeQuery, ServiceDep, TierQuery
 from predhub.api.errors import ERROR_RESPONSES
-from predhub.api.responses import raw_json
+from predhub.api.responses import price_response, raw_json
 from predhub.api.schemas import BatchPrices, MarketKey, MarketPrice
 from predhub.service.payload import render_map
 from predhub.service.service import MAX_BATCH_IDS, MarketDataService
@@ -36,7 +36,7 @@ async def price(
     # through a chain of dependencies, which costs measurable time per request.
     service: MarketDataService = request.app.state.api.service
     answer = await service.price(market_id, await service.freshness(tier, max_age))
-    return raw_json(answer.body or b"{}")
+    return price_response(answer.body or b"{}")
 
 
 @router.get(
@@ -46,7 +46,7 @@ async def price(
 )
 async def live_price(market_id: MarketIdPath, service: ServiceDep) -> Response:
     answer = await service.price(market_id, Freshness("live", 0.0), live=True)
-    return raw_json(answer.body or b"{}")
+    return price_response(answer.body or b"{}")
 
 
 class BatchRequest(BaseModel):

@@ -1,0 +1,276 @@
+"""Each route of the API as a `Call`: method, path, parameters and how to read the answer.
+
+`Client` and `AsyncClient` share these, so the two cannot disagree about a
+route; `ROUTES` lists the (method, path template) of each, which a test
+compares with the OpenAPI document so that a new route without a client
+method fails the suite. The models are the API's own (`predhub.api.schemas`),
+the ones its OpenAPI document is generated from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from predhub.api import schemas
+from predhub.client import frames
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+Id = str | int
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    retry: bool = True  # reads (and the read-only POSTs) are safe to repeat
+
+
+@dataclass
+class Page(Generic[M]):
+    """A page of a list: its items, the cursor of the next one, DataFrames of it."""
+
+    data: list[M]
+    next_cursor: str | None
+    raw: list[dict[str, Any]]
+
+    def to_pandas(self) -> Any:
+        return frames.to_pandas(self.raw)
+
+    def to_polars(self) -> Any:
+        return frames.to_polars(self.raw)
+
+
+@dataclass
+class Candles:
+    """A market's candles (`history`), with the request's window, as DataFrames too."""
+
+    history: schemas.History
+    raw: list[dict[str, Any]]
+
+    @property
+    def candles(self) -> list[schemas.Candle]:
+        return self.history.candles
+
+    def to_pandas(self) -> Any:
+        return frames.to_pandas(self.raw)
+
+    def to_polars(self) -> Any:
+        return frames.to_polars(self.raw)
+
+
+def _seg(market_id: Id) -> str:
+    return quote(str(market_id), safe="")
+
+
+def _when(value: datetime | str | None) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else _when(value)
+    return out
+
+
+def _model(model: type[M]) -> Callable[[Any], M]:
+    return model.model_validate
+
+
+def _page(model: type[M]) -> Callable[[Any], Page[M]]:
+    def parse(body: Any) -> Page[M]:
+        rows = body["data"]
+        return Page([model.model_validate(r) for r in rows], body.get("next_cursor"), rows)
+
+    return parse
+
+
+def _json(body: Any) -> Any:
+    return body
+
+
+def _candles(body: Any) -> Candles:
+    return Candles(schemas.History.model_validate(body), body["candles"])
+
+
+def _freshness(tier: str | None, max_age: float | None) -> dict[str, Any]:
+    return _clean({"tier": tier, "max_age": max_age})
+
+
+# ---------------------------------------------------------------- the routes
+def markets(**filters: Any) -> Call[Page[schemas.Market]]:
+    return Call("GET", "/v1/markets", _page(schemas.Market), _clean(filters))
+
+
+def market(market_id: Id) -> Call[schemas.Market]:
+    return Call("GET", f"/v1/markets/{_seg(market_id)}", _model(schemas.Market))
+
+
+def outcomes(market_id: Id) -> Call[list[schemas.OutcomeQuote]]:
+    def parse(body: Any) -> list[schemas.OutcomeQuote]:
+        return [schemas.OutcomeQuote.model_validate(o) for o in body]
+
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/outcomes", parse)
+
+
+def quote_(market_id: Id, tier: str | None, max_age: float | None) -> Call[schemas.MarketPrice]:
+    return Call(
+        "GET",
+        f"/v1/markets/{_seg(market_id)}/quote",
+        _model(schemas.MarketPrice),
+        _freshness(tier, max_age),
+    )
+
+
+def price(market_id: Id, tier: str | None, max_age: float | None) -> Call[schemas.MarketPrice]:
+    return Call(
+        "GET",
+        f"/v1/markets/{_seg(market_id)}/price",
+        _model(schemas.MarketPrice),
+        _freshness(tier, max_age),
+    )
+
+
+def live_price(market_id: Id) -> Call[schemas.MarketPrice]:
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/price/live", _model(schemas.MarketPrice))
+
+
+def prices(
+    ids: Sequence[Id], tier: str | None, max_age: float | None
+) -> Call[dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]]:
+    def parse(body: Any) -> dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]:
+        return schemas.BatchPrices.model_validate(body).prices
+
+    payload = {"ids": list(ids), **_freshness(tier, max_age)}
+    return Call("POST", "/v1/prices", parse, json=payload)
+
+
+def history(market_id: Id, **params: Any) -> Call[Candles]:
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/history", _candles, _clean(params))
+
+
+def trades(market_id: Id, **params: Any) -> Call[Page[schemas.TradeOut]]:
+    return Call(
+        "GET", f"/v1/markets/{_seg(market_id)}/trades", _page(schemas.TradeOut), _clean(params)
+    )
+
+
+def book(market_id: Id, at: datetime | str | None) -> Call[schemas.Books]:
+    return Call(
+        "GET", f"/v1/markets/{_seg(market_id)}/book", _model(schemas.Books), _clean({"at": at})
+    )
+
+
+def price_at(market_id: Id, at: datetime | str) -> Call[schemas.PriceAt]:
+    return Call(
+        "GET",
+        f"/v1/markets/{_seg(market_id)}/price/at",
+        _model(schemas.PriceAt),
+        _clean({"at": at}),
+    )
+
+
+def events(**params: Any) -> Call[Page[schemas.Event]]:
+    return Call("GET", "/v1/events", _page(schemas.Event), _clean(params))
+
+
+def event(event_id: Id) -> Call[schemas.EventDetail]:
+    return Call("GET", f"/v1/events/{_seg(event_id)}", _model(schemas.EventDetail))
+
+
+def search(**params: Any) -> Call[Page[schemas.SearchHit]]:
+    return Call("GET", "/v1/search", _page(schemas.SearchHit), _clean(params))
+
+
+def top(**params: Any) -> Call[schemas.TopMarkets]:
+    return Call("GET", "/v1/top", _model(schemas.TopMarkets), _clean(params))
+
+
+def venues() -> Call[schemas.Venues]:
+    return Call("GET", "/v1/venues", _model(schemas.Venues))
+
+
+def movers(**params: Any) -> Call[Any]:
+    return Call("GET", "/v1/movers", _json, _clean(params))
+
+
+def trending(**params: Any) -> Call[Any]:
+    return Call("GET", "/v1/trending", _json, _clean(params))
+
+
+def stats() -> Call[Any]:
+    return Call("GET", "/v1/stats", _json)
+
+
+def legacy_price(condition_id: str, max_age_seconds: float | None) -> Call[schemas.LegacyPrice]:
+    params = _clean({"conditionId": condition_id, "maxAgeSeconds": max_age_seconds})
+    return Call("GET", "/api/polymarket/price", _model(schemas.LegacyPrice), params)
+
+
+def legacy_prices(
+    condition_ids: Sequence[str], tier: str | None, max_age_seconds: float | None
+) -> Call[schemas.LegacyBatchPrices]:
+    payload = _clean({"conditionIds": list(condition_ids), "tier": tier})
+    if max_age_seconds is not None:
+        payload["maxAgeSeconds"] = max_age_seconds
+    return Call("POST", "/api/markets/prices", _model(schemas.LegacyBatchPrices), json=payload)
+
+
+def refresh(venue: str, scope: str, ids: Sequence[Id] | None) -> Call[schemas.RefreshResult]:
+    payload: dict[str, Any] = {"venue": venue, "scope": scope}
+    if ids is not None:
+        payload["ids"] = list(ids)
+    return Call(
+        "POST", "/v1/admin/refresh", _model(schemas.RefreshResult), json=payload, retry=False
+    )
+
+
+def healthz() -> Call[schemas.Health]:
+    return Call("GET", "/healthz", _model(schemas.Health))
+
+
+def readyz() -> Call[schemas.Health]:
+    return Call("GET", "/readyz", _model(schemas.Health))
+
+
+# (method, path template) of every route the client covers; see the module docstring.
+ROUTES: dict[str, tuple[str, str]] = {
+    "markets": ("GET", "/v1/markets"),
+    "market": ("GET", "/v1/markets/{market_id}"),
+    "outcomes": ("GET", "/v1/markets/{market_id}/outcomes"),
+    "quote": ("GET", "/v1/markets/{market_id}/quote"),
+    "price": ("GET", "/v1/markets/{market_id}/price"),
+    "live_price": ("GET", "/v1/markets/{market_id}/price/live"),
+    "prices": ("POST", "/v1/prices"),
+    "history": ("GET", "/v1/markets/{market_id}/history"),
+    "trades": ("GET", "/v1/markets/{market_id}/trades"),
+    "book": ("GET", "/v1/markets/{market_id}/book"),
+    "price_at": ("GET", "/v1/markets/{market_id}/price/at"),
+    "events": ("GET", "/v1/events"),
+    "event": ("GET", "/v1/events/{event_id}"),
+    "search": ("GET", "/v1/search"),
+    "top": ("GET", "/v1/top"),
+    "venues": ("GET", "/v1/venues"),
+    "movers": ("GET", "/v1/movers"),
+    "trending": ("GET", "/v1/trending"),
+    "stats": ("GET", "/v1/stats"),
+    "legacy_price": ("GET", "/api/polymarket/price"),
+    "legacy_prices": ("POST", "/api/markets/prices"),
+    "refresh": ("POST", "/v1/admin/refresh"),
+    "healthz": ("GET", "/healthz"),
+    "readyz": ("GET", "/readyz"),
+}

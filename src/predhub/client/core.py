@@ -1,0 +1,438 @@
+"""`Client` and `AsyncClient`: the API's routes as typed methods over httpx.
+
+Both take any market id form, tiers and `max_age`, follow cursors
+(`iter_markets`, `iter_trades`, ...), retry reads that failed for a passing
+reason (connection errors, 429, 502-504) with exponential backoff and jitter,
+waiting what `Retry-After` says when the hub says it, and raise one exception
+per kind of answer (`predhub.client.errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+from pydantic import BaseModel
+
+from predhub.api import schemas
+from predhub.client import calls
+from predhub.client.calls import Call, Candles, Id, Page
+from predhub.client.errors import (
+    RETRY_STATUSES,
+    HubClientError,
+    HubUnreachable,
+    error_for,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+When = datetime | str
+DEFAULT_TIMEOUT = 10.0
+USER_AGENT = "predhub-client/1"
+
+
+def retry_delay(attempt: int, response: httpx.Response | None, backoff: float) -> float:
+    """How long to wait before retry `attempt` (1-based): Retry-After, else backoff."""
+    if response is not None:
+        after = response.headers.get("retry-after")
+        if after is not None:
+            try:
+                return min(max(float(after), 0.0), 60.0)
+            except ValueError:
+                pass
+    return float(backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))
+
+
+def _result(call: Call[T], response: httpx.Response) -> T:
+    if response.status_code >= 400:
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            body = None
+        raise error_for(response.status_code, body)
+    return call.parse(orjson.loads(response.content))
+
+
+class _Base:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None,
+        timeout: float,
+        max_retries: int,
+        backoff: float,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.headers = {"user-agent": USER_AGENT, "accept": "application/json"}
+        if api_key:
+            self.headers["x-api-key"] = api_key
+        self.timeout = timeout
+
+    def _retryable(self, call: Call[Any], attempt: int, response: httpx.Response | None) -> bool:
+        if not call.retry or attempt > self.max_retries:
+            return False
+        return response is None or response.status_code in RETRY_STATUSES
+
+
+class Client(_Base):
+    """The hub's API, synchronously. Use as a context manager or call `close()`."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        *,
+        api_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff: float = 0.25,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url, api_key=api_key, timeout=timeout, max_retries=max_retries, backoff=backoff
+        )
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=self.headers, timeout=timeout, transport=transport
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _do(self, call: Call[T]) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(
+                    call.method, call.path, params=call.params or None, json=call.json
+                )
+            except httpx.TransportError as exc:
+                if not self._retryable(call, attempt, None):
+                    raise HubUnreachable(f"{call.method} {call.path}: {exc!r}") from exc
+            if response is not None and not self._retryable(call, attempt, response):
+                return _result(call, response)
+            time.sleep(retry_delay(attempt, response, self.backoff))
+
+    def _pages(self, make: Callable[[str | None], Call[Page[M]]]) -> Iterator[M]:
+        cursor: str | None = None
+        while True:
+            page = self._do(make(cursor))
+            yield from page.data
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    # ------------------------------------------------------------ markets
+    def markets(self, **filters: Any) -> Page[schemas.Market]:
+        """One page of markets (venue, status, category, event, min_volume,
+        closing_before, sort, limit, cursor)."""
+        return self._do(calls.markets(**filters))
+
+    def iter_markets(self, **filters: Any) -> Iterator[schemas.Market]:
+        """Every market matching the filters, page after page."""
+        return self._pages(lambda c: calls.markets(**filters, cursor=c))
+
+    def market(self, market_id: Id) -> schemas.Market:
+        return self._do(calls.market(market_id))
+
+    def outcomes(self, market_id: Id) -> list[schemas.OutcomeQuote]:
+        return self._do(calls.outcomes(market_id))
+
+    def quote(
+        self, market_id: Id, *, tier: str | None = None, max_age: float | None = None
+    ) -> schemas.MarketPrice:
+        return self._do(calls.quote_(market_id, tier, max_age))
+
+    def price(
+        self, market_id: Id, *, tier: str | None = None, max_age: float | None = None
+    ) -> schemas.MarketPrice:
+        return self._do(calls.price(market_id, tier, max_age))
+
+    def live_price(self, market_id: Id) -> schemas.MarketPrice:
+        return self._do(calls.live_price(market_id))
+
+    def prices(
+        self, ids: Sequence[Id], *, tier: str | None = None, max_age: float | None = None
+    ) -> dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]:
+        return self._do(calls.prices(ids, tier, max_age))
+
+    # ------------------------------------------------------------ history
+    def history(self, market_id: Id, **params: Any) -> Candles:
+        """Candles (interval, range, start, end, outcome, fill)."""
+        return self._do(calls.history(market_id, **params))
+
+    def trades(self, market_id: Id, **params: Any) -> Page[schemas.TradeOut]:
+        return self._do(calls.trades(market_id, **params))
+
+    def iter_trades(self, market_id: Id, *, limit: int = 1000) -> Iterator[schemas.TradeOut]:
+        return self._pages(lambda c: calls.trades(market_id, limit=limit, cursor=c))
+
+    def book(self, market_id: Id, *, at: When | None = None) -> schemas.Books:
+        return self._do(calls.book(market_id, at))
+
+    def price_at(self, market_id: Id, at: When) -> schemas.PriceAt:
+        return self._do(calls.price_at(market_id, at))
+
+    # ------------------------------------------------------------ catalogue
+    def events(self, **params: Any) -> Page[schemas.Event]:
+        return self._do(calls.events(**params))
+
+    def iter_events(self, **params: Any) -> Iterator[schemas.Event]:
+        return self._pages(lambda c: calls.events(**params, cursor=c))
+
+    def event(self, event_id: Id) -> schemas.EventDetail:
+        return self._do(calls.event(event_id))
+
+    def search(self, q: str, **params: Any) -> Page[schemas.SearchHit]:
+        return self._do(calls.search(q=q, **params))
+
+    def top(self, **params: Any) -> schemas.TopMarkets:
+        return self._do(calls.top(**params))
+
+    def venues(self) -> schemas.Venues:
+        return self._do(calls.venues())
+
+    def movers(self, **params: Any) -> Any:
+        return self._do(calls.movers(**params))
+
+    def trending(self, **params: Any) -> Any:
+        return self._do(calls.trending(**params))
+
+    def stats(self) -> Any:
+        return self._do(calls.stats())
+
+    # ------------------------------------------------------------ the rest
+    def legacy_price(
+        self, condition_id: str, *, max_age_seconds: float | None = None
+    ) -> schemas.LegacyPrice:
+        return self._do(calls.legacy_price(condition_id, max_age_seconds))
+
+    def legacy_prices(
+        self,
+        condition_ids: Sequence[str],
+        *,
+        tier: str | None = None,
+        max_age_seconds: float | None = None,
+    ) -> schemas.LegacyBatchPrices:
+        return self._do(calls.legacy_prices(condition_ids, tier, max_age_seconds))
+
+    def refresh(
+        self, venue: str, *, scope: str = "quotes", ids: Sequence[Id] | None = None
+    ) -> schemas.RefreshResult:
+        """Refresh from the venue now (needs an admin API key)."""
+        return self._do(calls.refresh(venue, scope, ids))
+
+    def healthz(self) -> schemas.Health:
+        return self._do(calls.healthz())
+
+    def readyz(self) -> schemas.Health:
+        return self._do(calls.readyz())
+
+    def download(self, path: str, out: str, *, fmt: str = "parquet", **params: Any) -> int:
+        """Stream an export (`path` such as /v1/markets/42/trades) to the file `out`;
+        returns the bytes written."""
+        written = 0
+        query = calls._clean({**params, "format": fmt})
+        with self._http.stream("GET", path, params=query) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_for(response.status_code, _maybe_json(response.content))
+            with open(out, "wb") as file:
+                for chunk in response.iter_bytes():
+                    file.write(chunk)
+                    written += len(chunk)
+        return written
+
+
+def _maybe_json(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+class AsyncClient(_Base):
+    """The hub's API for asyncio, with `subscribe` for the live feed."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        *,
+        api_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff: float = 0.25,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url, api_key=api_key, timeout=timeout, max_retries=max_retries, backoff=backoff
+        )
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=self.headers, timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _do(self, call: Call[T]) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.request(
+                    call.method, call.path, params=call.params or None, json=call.json
+                )
+            except httpx.TransportError as exc:
+                if not self._retryable(call, attempt, None):
+                    raise HubUnreachable(f"{call.method} {call.path}: {exc!r}") from exc
+            if response is not None and not self._retryable(call, attempt, response):
+                return _result(call, response)
+            await asyncio.sleep(retry_delay(attempt, response, self.backoff))
+
+    async def _pages(self, make: Callable[[str | None], Call[Page[M]]]) -> AsyncIterator[M]:
+        cursor: str | None = None
+        while True:
+            page = await self._do(make(cursor))
+            for item in page.data:
+                yield item
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    async def markets(self, **filters: Any) -> Page[schemas.Market]:
+        return await self._do(calls.markets(**filters))
+
+    def iter_markets(self, **filters: Any) -> AsyncIterator[schemas.Market]:
+        return self._pages(lambda c: calls.markets(**filters, cursor=c))
+
+    async def market(self, market_id: Id) -> schemas.Market:
+        return await self._do(calls.market(market_id))
+
+    async def outcomes(self, market_id: Id) -> list[schemas.OutcomeQuote]:
+        return await self._do(calls.outcomes(market_id))
+
+    async def quote(
+        self, market_id: Id, *, tier: str | None = None, max_age: float | None = None
+    ) -> schemas.MarketPrice:
+        return await self._do(calls.quote_(market_id, tier, max_age))
+
+    async def price(
+        self, market_id: Id, *, tier: str | None = None, max_age: float | None = None
+    ) -> schemas.MarketPrice:
+        return await self._do(calls.price(market_id, tier, max_age))
+
+    async def live_price(self, market_id: Id) -> schemas.MarketPrice:
+        return await self._do(calls.live_price(market_id))
+
+    async def prices(
+        self, ids: Sequence[Id], *, tier: str | None = None, max_age: float | None = None
+    ) -> dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]:
+        return await self._do(calls.prices(ids, tier, max_age))
+
+    async def history(self, market_id: Id, **params: Any) -> Candles:
+        return await self._do(calls.history(market_id, **params))
+
+    async def trades(self, market_id: Id, **params: Any) -> Page[schemas.TradeOut]:
+        return await self._do(calls.trades(market_id, **params))
+
+    def iter_trades(self, market_id: Id, *, limit: int = 1000) -> AsyncIterator[schemas.TradeOut]:
+        return self._pages(lambda c: calls.trades(market_id, limit=limit, cursor=c))
+
+    async def book(self, market_id: Id, *, at: When | None = None) -> schemas.Books:
+        return await self._do(calls.book(market_id, at))
+
+    async def price_at(self, market_id: Id, at: When) -> schemas.PriceAt:
+        return await self._do(calls.price_at(market_id, at))
+
+    async def events(self, **params: Any) -> Page[schemas.Event]:
+        return await self._do(calls.events(**params))
+
+    def iter_events(self, **params: Any) -> AsyncIterator[schemas.Event]:
+        return self._pages(lambda c: calls.events(**params, cursor=c))
+
+    async def event(self, event_id: Id) -> schemas.EventDetail:
+        return await self._do(calls.event(event_id))
+
+    async def search(self, q: str, **params: Any) -> Page[schemas.SearchHit]:
+        return await self._do(calls.search(q=q, **params))
+
+    async def top(self, **params: Any) -> schemas.TopMarkets:
+        return await self._do(calls.top(**params))
+
+    async def venues(self) -> schemas.Venues:
+        return await self._do(calls.venues())
+
+    async def movers(self, **params: Any) -> Any:
+        return await self._do(calls.movers(**params))
+
+    async def trending(self, **params: Any) -> Any:
+        return await self._do(calls.trending(**params))
+
+    async def stats(self) -> Any:
+        return await self._do(calls.stats())
+
+    async def legacy_price(
+        self, condition_id: str, *, max_age_seconds: float | None = None
+    ) -> schemas.LegacyPrice:
+        return await self._do(calls.legacy_price(condition_id, max_age_seconds))
+
+    async def legacy_prices(
+        self,
+        condition_ids: Sequence[str],
+        *,
+        tier: str | None = None,
+        max_age_seconds: float | None = None,
+    ) -> schemas.LegacyBatchPrices:
+        return await self._do(calls.legacy_prices(condition_ids, tier, max_age_seconds))
+
+    async def refresh(
+        self, venue: str, *, scope: str = "quotes", ids: Sequence[Id] | None = None
+    ) -> schemas.RefreshResult:
+        return await self._do(calls.refresh(venue, scope, ids))
+
+    async def healthz(self) -> schemas.Health:
+        return await self._do(calls.healthz())
+
+    async def readyz(self) -> schemas.Health:
+        return await self._do(calls.readyz())
+
+    def subscribe(
+        self, markets: Sequence[Id], *, reconnect_delay: float = 0.5, max_delay: float = 10.0
+    ) -> AsyncIterator[BaseModel]:
+        """The live feed of `markets`: `Quote`, `Trades`, `Resync`, ... messages
+        (`predhub.api.asyncapi`), reconnecting with backoff; after a reconnect a
+        `Resync` comes first, then each market's current state."""
+        from predhub.client.feed import subscribe
+
+        return subscribe(
+            self.base_url,
+            markets,
+            self.headers,
+            reconnect_delay=reconnect_delay,
+            max_delay=max_delay,
+        )
+
+
+__all__ = ["AsyncClient", "Client", "HubClientError", "Page"]

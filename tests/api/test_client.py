@@ -1,0 +1,177 @@
+"""The Python client against the real app on a real database (served by uvicorn)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from predhub.api.asyncapi import Quote, Subscribed
+from predhub.client import AsyncClient, Client, HubBadRequest, HubNotFound, MissingExtra
+from predhub.client.calls import ROUTES
+from predhub.client.errors import HubUnavailable
+from predhub.service.testing import SeedMarket, seed_market, write_quote
+
+COND = "0x" + "cc" * 32
+
+
+async def _world(conn: asyncpg.Connection) -> list[int]:
+    ids = [
+        await seed_market(
+            conn,
+            SeedMarket(
+                native_id=f"m{i}",
+                slug=f"market-{i}",
+                condition_id=COND if i == 0 else None,
+                volume_24h=1000 - i,
+                synced_ago=1,
+            ),
+        )
+        for i in range(7)
+    ]
+    outcome = await conn.fetchval(
+        "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 0", ids[0]
+    )
+    start = datetime.now(UTC) - timedelta(hours=3)
+    await conn.executemany(
+        "INSERT INTO silver.trades (venue, market_id, outcome_id, trade_key, price, size,"
+        " executed_at) VALUES ('polymarket', $1, $2, $3, 0.5, 1, $4)",
+        [(ids[0], outcome, f"k{i}", start + timedelta(minutes=i)) for i in range(25)],
+    )
+    await conn.executemany(
+        "INSERT INTO silver.price_history (outcome_id, ts, price) VALUES ($1, $2, $3)",
+        [(outcome, start + timedelta(minutes=5 * i), Decimal("0.5")) for i in range(30)],
+    )
+    return ids
+
+
+def test_every_route_of_the_openapi_document_has_a_client_method(app: FastAPI) -> None:
+    schema = app.openapi()
+    served = {(m.upper(), path) for path, ops in schema["paths"].items() for m in ops}
+    assert served == set(ROUTES.values())
+    for name in ROUTES:
+        assert hasattr(Client, name) and hasattr(AsyncClient, name), name
+    # the client parses with the models the OpenAPI document is generated from
+    components = schema["components"]["schemas"]
+    for name in ("Market", "MarketPrice", "TradeOut", "History", "LegacyBatchPrices"):
+        assert name in components
+
+
+async def test_async_client_reads_pages_ids_tiers_and_frames(
+    live_url: str, conn: asyncpg.Connection
+) -> None:
+    ids = await _world(conn)
+    async with AsyncClient(f"http://{live_url}") as hub:
+        page = await hub.markets(limit=3)
+        assert [m.id for m in page.data] == ids[:3] and page.next_cursor
+        assert [m.id async for m in hub.iter_markets(limit=3)] == ids
+        by_slug = await hub.market("market-2")
+        assert by_slug.id == ids[2]
+        assert (await hub.market(COND)).id == ids[0]
+        price = await hub.price(ids[0], tier="T3")
+        assert price.tier == "T3" and price.cache in ("hit", "refreshed")
+        assert (await hub.price(ids[0], max_age=600)).max_age == 600
+        trades = [t.trade_key async for t in hub.iter_trades(ids[0], limit=10)]
+        assert trades == [f"k{i}" for i in reversed(range(25))]
+
+        frame = (await hub.markets(limit=7)).to_pandas()
+        assert list(frame["id"]) == ids
+        assert {"outcome_0_label", "outcome_1_price"} <= set(frame.columns)
+        assert list(frame["outcome_0_label"]) == ["Yes"] * 7
+        since = datetime.now(UTC) - timedelta(hours=4)
+        candles = await hub.history(ids[0], interval="5m", start=since)
+        polars_frame = candles.to_polars()
+        assert polars_frame.height == len(candles.candles) > 0
+        assert str(polars_frame.schema["t"]).startswith("Datetime")
+        trades_frame = (await hub.trades(ids[0], limit=5)).to_pandas()
+        assert len(trades_frame) == 5 and str(trades_frame["executed_at"].dt.tz) == "UTC"
+
+        batch = await hub.legacy_prices([COND], tier="T3")
+        assert batch.markets[COND].outcomePrices == ["0.6", "0.4"]
+
+        with pytest.raises(HubNotFound) as missing:
+            await hub.market("polymarket:nothing-here")
+        assert missing.value.status == 404 and missing.value.code
+        with pytest.raises(HubBadRequest) as bad:
+            await hub.price(ids[0], tier="T9")
+        assert bad.value.code == "unknown_tier"
+
+
+async def test_sync_client_and_downloads(
+    live_url: str, conn: asyncpg.Connection, tmp_path: Any
+) -> None:
+    ids = await _world(conn)
+
+    def use() -> tuple[int, int, int]:
+        with Client(f"http://{live_url}") as hub:
+            listed = sum(1 for _ in hub.iter_markets(limit=2))
+            detail = hub.market(str(ids[1])).id
+            written = hub.download(f"/v1/markets/{ids[0]}/trades", str(tmp_path / "t.parquet"))
+            return listed, detail, written
+
+    listed, detail, written = await asyncio.to_thread(use)
+    assert listed == 7 and detail == ids[1] and written > 0
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "t.parquet").num_rows == 25
+
+
+async def test_subscribe_streams_quotes(live_url: str, conn: asyncpg.Connection) -> None:
+    market_id = await seed_market(conn, SeedMarket(synced_ago=1))
+    async with AsyncClient(f"http://{live_url}") as hub:
+        feed = hub.subscribe([market_id])
+        async with asyncio.timeout(10):
+            first = await anext(feed)
+            assert isinstance(first, Subscribed)
+            initial = await anext(feed)
+            assert isinstance(initial, Quote) and initial.market_id == market_id
+            await write_quote(conn, market_id, [0.41, 0.59])
+            pushed = await anext(feed)
+            assert isinstance(pushed, Quote)
+            assert pushed.data.outcomes[0].price == 0.41
+        await feed.aclose()  # type: ignore[attr-defined]
+
+
+def test_retries_honour_retry_after_then_give_up() -> None:
+    seen: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(time.monotonic())
+        if len(seen) < 3:
+            return httpx.Response(503, headers={"retry-after": "0.2"}, json={"error": {}})
+        return httpx.Response(200, json={"status": "ok", "details": {}})
+
+    with Client("http://hub", transport=httpx.MockTransport(handler)) as hub:
+        assert hub.healthz().status == "ok"
+    assert len(seen) == 3 and seen[1] - seen[0] >= 0.2 and seen[2] - seen[1] >= 0.2
+
+    def always(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            503,
+            headers={"retry-after": "0"},
+            json={"error": {"code": "database_unavailable", "message": "away", "details": {}}},
+        )
+
+    transport = httpx.MockTransport(always)
+    with (
+        Client("http://hub", transport=transport, max_retries=2) as hub,
+        pytest.raises(HubUnavailable) as failed,
+    ):
+        hub.healthz()
+    assert failed.value.code == "database_unavailable"
+
+
+def test_a_missing_extra_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from predhub.client.calls import Page
+
+    monkeypatch.setitem(sys.modules, "polars", None)
+    with pytest.raises(MissingExtra, match=r"pip install 'predhub\[polars\]'"):
+        Page([], None, [{"id": 1}]).to_polars()
