@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
+import pytest
 from api_support import ADMIN_KEY
 
 from predhub.match.run import MatchConfig, run
@@ -83,3 +84,21 @@ async def test_decisions_need_a_key_and_conflict_across_people(
     assert (await client.post("/v1/matches/0/reject", headers=key)).status_code == 422
     bad = await client.post(url, json={"decided_by": ""}, headers=key)
     assert bad.status_code == 422
+
+
+async def test_the_client_lists_and_decides_matches(
+    live_url: str, conn: asyncpg.Connection
+) -> None:
+    from predhub.client import AsyncClient
+    from predhub.client.errors import HubClientError
+
+    a, match_id = await _matched(conn)
+    async with AsyncClient(f"http://{live_url}", api_key=ADMIN_KEY) as hub:
+        listed = await hub.matches(status="proposed")
+        assert match_id in [m["id"] for m in listed["data"]]
+        assert len((await hub.market_matches(a))["data"]) == 2
+        decided = await hub.confirm_match(match_id, decided_by="carol")
+        assert decided["status"] == "confirmed" and decided["decided_by"] == "carol"
+        with pytest.raises(HubClientError) as clash:
+            await hub.reject_match(match_id, decided_by="dave")
+        assert clash.value.status == 409

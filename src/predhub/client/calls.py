@@ -239,6 +239,21 @@ def refresh(venue: str, scope: str, ids: Sequence[Id] | None) -> Call[schemas.Re
     )
 
 
+def matches(**params: Any) -> Call[Any]:
+    return Call("GET", "/v1/matches", _json, _clean(params))
+
+
+def market_matches(market_id: Id) -> Call[Any]:
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/matches", _json)
+
+
+def decide_match(
+    match_id: int, decision: str, decided_by: str | None, note: str | None
+) -> Call[Any]:
+    payload = _clean({"decided_by": decided_by, "note": note})
+    return Call("POST", f"/v1/matches/{match_id}/{decision}", _json, json=payload, retry=False)
+
+
 def healthz() -> Call[schemas.Health]:
     return Call("GET", "/healthz", _model(schemas.Health))
 
@@ -271,6 +286,10 @@ ROUTES: dict[str, tuple[str, str]] = {
     "legacy_price": ("GET", "/api/polymarket/price"),
     "legacy_prices": ("POST", "/api/markets/prices"),
     "refresh": ("POST", "/v1/admin/refresh"),
+    "matches": ("GET", "/v1/matches"),
+    "market_matches": ("GET", "/v1/markets/{market_id}/matches"),
+    "confirm_match": ("POST", "/v1/matches/{match_id}/confirm"),
+    "reject_match": ("POST", "/v1/matches/{match_id}/reject"),
     "healthz": ("GET", "/healthz"),
     "readyz": ("GET", "/readyz"),
 }

@@ -237,6 +237,26 @@ class Client(_Base):
         """Refresh from the venue now (needs an admin API key)."""
         return self._do(calls.refresh(venue, scope, ids))
 
+    def matches(self, **filters: Any) -> Any:
+        """One page of cross-venue matches (status, venue, min_confidence, limit, cursor)."""
+        return self._do(calls.matches(**filters))
+
+    def market_matches(self, market_id: Id) -> Any:
+        """The matches one market takes part in."""
+        return self._do(calls.market_matches(market_id))
+
+    def confirm_match(
+        self, match_id: int, *, decided_by: str | None = None, note: str | None = None
+    ) -> Any:
+        """Confirm a proposed match (needs an admin API key)."""
+        return self._do(calls.decide_match(match_id, "confirm", decided_by, note))
+
+    def reject_match(
+        self, match_id: int, *, decided_by: str | None = None, note: str | None = None
+    ) -> Any:
+        """Reject a proposed match (needs an admin API key)."""
+        return self._do(calls.decide_match(match_id, "reject", decided_by, note))
+
     def healthz(self) -> schemas.Health:
         return self._do(calls.healthz())
 
@@ -411,6 +431,22 @@ class AsyncClient(_Base):
         self, venue: str, *, scope: str = "quotes", ids: Sequence[Id] | None = None
     ) -> schemas.RefreshResult:
         return await self._do(calls.refresh(venue, scope, ids))
+
+    async def matches(self, **filters: Any) -> Any:
+        return await self._do(calls.matches(**filters))
+
+    async def market_matches(self, market_id: Id) -> Any:
+        return await self._do(calls.market_matches(market_id))
+
+    async def confirm_match(
+        self, match_id: int, *, decided_by: str | None = None, note: str | None = None
+    ) -> Any:
+        return await self._do(calls.decide_match(match_id, "confirm", decided_by, note))
+
+    async def reject_match(
+        self, match_id: int, *, decided_by: str | None = None, note: str | None = None
+    ) -> Any:
+        return await self._do(calls.decide_match(match_id, "reject", decided_by, note))
 
     async def healthz(self) -> schemas.Health:
         return await self._do(calls.healthz())
