@@ -85,6 +85,27 @@ def parse_volume_floors(value: object) -> dict[str, float]:
     return _venue_numbers(value, "usd", zero_ok=True)
 
 
+def parse_fee_multipliers(value: object) -> dict[str, float]:
+    """`SERIES=multiplier,...` (commas or semicolons) into {series: multiplier}; 0 is fee-free."""
+    if isinstance(value, dict):
+        items = [f"{k}={v}" for k, v in value.items()]
+    elif isinstance(value, str):
+        items = _items(value, ",;")
+    else:
+        raise ValueError("must be SERIES=multiplier,...")
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not sep or not name.strip() or not math.isfinite(number) or number < 0:
+            raise ValueError(f"bad item {item!r}: want SERIES=multiplier with a number >= 0")
+        out[name.strip()] = number
+    return out
+
+
 def parse_rate_limits(value: object) -> dict[str, dict[str, RateLimit]]:
     """`venue:endpoint=requests/seconds;...` into {venue: {endpoint: limit}}."""
     if isinstance(value, dict):

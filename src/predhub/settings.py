@@ -41,6 +41,7 @@ from predhub.config_values import (
     check_postgres_url,
     check_url,
     format_rate_limits,
+    parse_fee_multipliers,
     parse_rate_limits,
     parse_request_budgets,
     parse_static_day,
@@ -57,6 +58,7 @@ WsUrl = Annotated[str, AfterValidator(lambda value: check_url(value, WS_SCHEMES)
 VenueList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(parse_venue_list)]
 RequestBudgets = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_request_budgets)]
 VolumeFloors = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_volume_floors)]
+FeeMultipliers = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_fee_multipliers)]
 RateLimits = Annotated[
     dict[str, dict[str, RateLimit]], NoDecode, BeforeValidator(parse_rate_limits)
 ]
@@ -291,6 +293,23 @@ class Settings(_VenueFields):
         default_factory=dict,
         description="Per-venue 24 h volume floors of the top markets: venue=usd,...; "
         "unset venues use their adapter's floor",
+    )
+    arbitrage_freshness_seconds: float = Field(
+        default=60, gt=0, description="An arbitrage leg's book must be at most this old"
+    )
+    arbitrage_min_confidence: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Proposed matches at or above this confidence are priced like confirmed ones",
+    )
+    arbitrage_retention_days: float = Field(
+        default=30, ge=0, description="Closed arbitrage opportunities kept this long; 0 forever"
+    )
+    fee_multipliers: FeeMultipliers = Field(
+        default_factory=dict,
+        description="Fee multipliers of venue series (a series' fee_multiplier): SERIES=number,...;"
+        " unset series use the multiplier stored with the market, else 1",
     )
     jobs_retention_hours: float = Field(
         default=6, gt=0, description="Finished jobs are deleted after this long"

@@ -191,3 +191,38 @@ def test_deep_links() -> None:
         descriptor("opinion").links.market_url(market_id="1274")
         == "https://app.opinion.trade/detail?topicId=1274"
     )
+
+
+# --- fees of one market, from the fields its venue stores ------------------------------
+
+
+def test_kalshi_multiplier_comes_from_settings_then_the_market() -> None:
+    kalshi = descriptor("kalshi")
+    assert kalshi.fees_for({}).fee(100, 0.5) == pytest.approx(1.75)
+    half = kalshi.fees_for({"series_ticker": "KXBTCD"}, {"KXBTCD": 0.5})
+    assert half.fee(100, 0.5) == pytest.approx(0.875)
+    assert kalshi.fees_for({"fee_multiplier": 2}).fee(100, 0.5) == pytest.approx(3.5)
+    # a recorded fill of 1 @ 0.52 paid 0.0175 whatever else the market carries
+    assert kalshi.fees_for({"series_ticker": "OTHER"}, {"KXBTCD": 0.5}).fee(
+        1, 0.52
+    ) == pytest.approx(0.0175)
+
+
+def test_polymarket_fee_schedule_is_read_from_the_gamma_market() -> None:
+    """Recorded Gamma markets carry feeSchedule rates 0.07, 0.05 and 0.04, or feesEnabled false."""
+    poly = descriptor("polymarket")
+    crypto = poly.fees_for({"feesEnabled": True, "feeSchedule": {"rate": 0.07, "exponent": 1}})
+    assert crypto.fee(100, 0.5) == pytest.approx(1.75)
+    sports = poly.fees_for({"feeSchedule": {"rate": 0.05, "exponent": 1}})
+    assert sports.fee(100, 0.5) == pytest.approx(1.25)
+    assert sports.fee(3, 0.37) == pytest.approx(0.03497)  # 0.0349650 up to 5 dp
+    assert poly.fees_for({"feesEnabled": False}).fee(100, 0.5) == 0
+    squared = poly.fees_for({"feeSchedule": {"rate": 0.25, "exponent": 2}})
+    assert squared.fee(100, 0.5) == pytest.approx(1.5625)  # 100 × 0.25 × 0.0625
+    assert poly.fees_for({}).fee(100, 0.5) == pytest.approx(1.75)  # unknown: the crypto rate
+
+
+def test_limitless_fee_flag_and_opinion_default() -> None:
+    assert descriptor("limitless").fees_for({"fee": False}).fee(100, 0.5) == 0
+    assert descriptor("limitless").fees_for({"fee": True}).fee(100, 0.5) == pytest.approx(1.5)
+    assert descriptor("opinion").fees_for({}).fee(10, 0.5) == pytest.approx(0.25)

@@ -19,6 +19,7 @@ from datetime import datetime
 import asyncpg
 
 from predhub.db.queries import load, render
+from predhub.gold.arbitrage import ArbitrageConfig, ArbitrageReport, cycle
 from predhub.gold.categories import normalise
 
 Q = load("gold")
@@ -38,6 +39,7 @@ class GoldConfig:
     min_volume: float = 1_000.0
     ranked: int = 100
     batch: int = 50_000
+    arbitrage: ArbitrageConfig | None = None  # None: no arbitrage cycle
 
 
 @dataclass(slots=True)
@@ -48,6 +50,7 @@ class RefreshReport:
     events: int = 0
     seconds: float = 0.0
     market_ids: list[int] = field(default_factory=list)
+    arbitrage: ArbitrageReport | None = None
 
 
 async def mark_all(conn: asyncpg.Connection | asyncpg.Pool) -> None:
@@ -107,6 +110,10 @@ async def refresh(conn: asyncpg.Connection, config: GoldConfig, *, now: datetime
             await conn.execute(Q.insert_events, event_ids, now)
         if ids or events:
             await _rebuild_ranked(conn, config, now)
+        if config.arbitrage is not None:
+            # every changed market, also those the stats skip: a book or a status
+            # change re-prices (or closes) the opportunities it is a leg of
+            report.arbitrage = await cycle(conn, config.arbitrage, sorted(changed), now=now)
         if traded["newest"] is not None:
             await conn.execute(Q.save_watermark, int(traded["newest"]))
     report.markets = len(ids)

@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 
 from predhub.gold import schedule as gold_schedule
+from predhub.gold.arbitrage import ArbitrageConfig
 from predhub.gold.refresh import GoldConfig
 from predhub.match import schedule as match_schedule
 from predhub.match.run import MatchConfig
@@ -37,6 +38,12 @@ def gold_config(settings: Settings) -> GoldConfig:
         overall_n=settings.top_n_markets,
         min_volume=settings.gold_min_volume_usd,
         ranked=settings.gold_ranked_rows,
+        arbitrage=ArbitrageConfig(
+            freshness_seconds=settings.arbitrage_freshness_seconds,
+            min_confidence=settings.arbitrage_min_confidence,
+            retention_days=settings.arbitrage_retention_days,
+            fee_multipliers=settings.fee_multipliers,
+        ),
     )
 
 

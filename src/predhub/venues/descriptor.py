@@ -18,10 +18,10 @@ import importlib
 import math
 import pkgutil
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from predhub.venues.base import Capability
 from predhub.venues.errors import UnknownVenue, VenuePackageInvalid
@@ -34,37 +34,72 @@ FeeCurve = Literal["quadratic", "notional"]
 class FeeModel:
     """A venue's taker fee: what buying or selling `size` contracts at `price` costs.
 
-    `quadratic`: size × rate × price × (1 − price) (the fee peaks at 0.5 and
-    vanishes at the extremes). `notional`: size × price × rate (a flat share of
-    the money traded). The fee is rounded *up* to `step` dollars (venues round
-    in their own favour) and is at least `minimum` for a non-empty trade.
-    Where a venue sets the rate per market, `rate` is its usual figure and
-    `with_rate` gives the model of one market.
+    `quadratic`: size × rate × (price × (1 − price)) ** exponent (the fee peaks
+    at 0.5 and vanishes at the extremes). `notional`: size × price × rate (a
+    flat share of the money traded). The fee of one fill is rounded *up* to
+    `step` dollars (venues round in their own favour); an order pays at least
+    `minimum` (`order_fee`). Where a venue sets the rate per market, `rate` is
+    its usual figure and the descriptor's `market_fees` gives one market's model.
     """
 
     curve: FeeCurve
     rate: float
     step: float = 0.0
     minimum: float = 0.0
+    exponent: float = 1.0
 
-    def fee(self, size: float, price: float) -> float:
-        """Dollars a taker pays for `size` contracts at `price` (0 < price < 1)."""
+    def fill_fee(self, size: float, price: float) -> float:
+        """Dollars one fill of `size` contracts at `price` costs, rounded up, no minimum."""
         if size < 0 or not 0 <= price <= 1:
             raise ValueError(f"want size >= 0 and 0 <= price <= 1, got {size}, {price}")
-        if size == 0:
+        if size == 0 or self.rate == 0:
             return 0.0
         if self.curve == "quadratic":
-            raw = size * self.rate * price * (1 - price)
+            raw = size * self.rate * (price * (1 - price)) ** self.exponent
         else:
             raw = size * price * self.rate
         if self.step > 0:
             # round(…, 9) first so float noise (0.17500000000000002) does not add a step
             raw = math.ceil(round(raw / self.step, 9)) * self.step
             raw = round(raw, 10)
-        return max(raw, self.minimum)
+        return raw
+
+    def fee(self, size: float, price: float) -> float:
+        """Dollars a taker pays for `size` contracts at `price` in one fill (0 ≤ price ≤ 1)."""
+        raw = self.fill_fee(size, price)
+        return max(raw, self.minimum) if size > 0 and self.rate > 0 else raw
+
+    def order_fee(self, fills: Iterable[tuple[float, float]]) -> float:
+        """The fee of one order that sweeps several levels: each `(size, price)` fill is
+        rounded on its own (each is a trade of its own at the venue), the order pays at
+        least `minimum`."""
+        total = 0.0
+        any_fill = False
+        for size, price in fills:
+            if size > 0:
+                any_fill = True
+                total += self.fill_fee(size, price)
+        if not any_fill or self.rate == 0:
+            return round(total, 10)
+        return round(max(total, self.minimum), 10)
+
+    def per_contract(self, price: float) -> float:
+        """The unrounded fee of one contract at `price` (the marginal cost in a book walk)."""
+        if self.rate == 0:
+            return 0.0
+        if self.curve == "quadratic":
+            return self.rate * (price * (1 - price)) ** self.exponent
+        return price * self.rate
 
     def with_rate(self, rate: float) -> FeeModel:
-        return FeeModel(self.curve, rate, self.step, self.minimum)
+        return FeeModel(self.curve, rate, self.step, self.minimum, self.exponent)
+
+
+NO_FEES = FeeModel("notional", 0.0)
+
+# A venue's fee for one market: (the market's stored venue fields, the per-series
+# fee multipliers from settings) -> the market's model.
+MarketFees = Callable[[Mapping[str, Any], Mapping[str, float]], FeeModel]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +200,8 @@ class VenueDescriptor:
     fees: FeeModel
     links: LinkTemplates
     lookup_ids: tuple[IdPattern, ...] = ()
+    # one market's fee model from its venue fields (None: `fees` for every market)
+    market_fees: MarketFees | None = None
 
     def __post_init__(self) -> None:
         host, endpoint = self.planner.budget_endpoint
@@ -179,6 +216,14 @@ class VenueDescriptor:
         """The documented rate of the tightest endpoint the engine polls."""
         host, endpoint = self.planner.budget_endpoint
         return self.limits[host][endpoint].rate
+
+    def fees_for(
+        self, extra: Mapping[str, Any], multipliers: Mapping[str, float] | None = None
+    ) -> FeeModel:
+        """The taker fee model of one market, from the fields its venue stored for it."""
+        if self.market_fees is None:
+            return self.fees
+        return self.market_fees(extra, multipliers or {})
 
     def url_field(self, key: str) -> str:
         return self.settings.field(key)

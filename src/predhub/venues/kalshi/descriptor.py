@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from predhub.venues.base import Capability
 from predhub.venues.descriptor import (
@@ -14,6 +16,27 @@ from predhub.venues.descriptor import (
     VenueSettingsSpec,
 )
 from predhub.venues.ratelimit import RateLimit
+
+TAKER_RATE = 0.07
+FEES = FeeModel("quadratic", TAKER_RATE, step=0.0001)
+
+
+def market_fees(extra: Mapping[str, Any], multipliers: Mapping[str, float]) -> FeeModel:
+    """The taker fee of one market: M × 0.07 × C × P × (1 − P), rounded up to $0.0001.
+
+    The multiplier M is the series' `fee_multiplier`: a multiplier set for the
+    market's series in settings wins, then one stored with the market, else 1.
+    """
+    series = extra.get("series_ticker")
+    multiplier: Any = multipliers.get(series) if isinstance(series, str) else None
+    if multiplier is None:
+        multiplier = extra.get("fee_multiplier")
+    try:
+        m = float(multiplier) if multiplier is not None else 1.0
+    except (TypeError, ValueError):
+        m = 1.0
+    return FEES.with_rate(TAKER_RATE * max(m, 0.0))
+
 
 TICKER = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9.]+)+$")
 
@@ -50,7 +73,8 @@ DESCRIPTOR = VenueDescriptor(
         secrets=("api_key",),
     ),
     # taker fee 0.07 × C × P × (1 − P), rounded up to $0.0001 per trade
-    fees=FeeModel("quadratic", 0.07, step=0.0001),
+    fees=FEES,
+    market_fees=market_fees,
     # the site resolves an event ticker under /markets; a market's page is its event's
     links=LinkTemplates(
         market="https://kalshi.com/markets/{event_id}",

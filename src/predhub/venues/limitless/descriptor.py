@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from predhub.venues.base import Capability
 from predhub.venues.descriptor import (
+    NO_FEES,
     FeeModel,
     LinkTemplates,
     PlannerProfile,
@@ -11,6 +15,17 @@ from predhub.venues.descriptor import (
     VenueSettingsSpec,
 )
 from predhub.venues.ratelimit import RateLimit
+
+FEES = FeeModel("notional", 0.03)
+
+
+def market_fees(extra: Mapping[str, Any], multipliers: Mapping[str, float]) -> FeeModel:
+    """3 % of the notional (feeRateBps 300, the CLOB default); none where the market's
+    `fee` flag is false."""
+    if extra.get("fee") is False:
+        return NO_FEES
+    return FEES
+
 
 DESCRIPTOR = VenueDescriptor(
     name="limitless",
@@ -37,7 +52,8 @@ DESCRIPTOR = VenueDescriptor(
     ),
     # takers only; CLOB orders carry the profile's feeRateBps, 300 (3 %) by default,
     # the top of the CLOB range (AMM trades pay a flat 0.40 %)
-    fees=FeeModel("notional", 0.03),
+    fees=FEES,
+    market_fees=market_fees,
     links=LinkTemplates(
         market="https://limitless.exchange/markets/{market_slug}",
         event="https://limitless.exchange/markets/{event_slug}",

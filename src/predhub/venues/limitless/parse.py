@@ -129,6 +129,9 @@ def parse_market(item: Any, group: Mapping[str, Any] | None = None) -> Market:
             extra[key] = m[key]
     if tags:
         extra["tags"] = tags
+    metadata = m.get("metadata")
+    if isinstance(metadata, Mapping) and isinstance(metadata.get("fee"), bool):
+        extra["fee"] = metadata["fee"]  # whether takers pay the CLOB fee
     settings = m.get("settings")
     if isinstance(settings, Mapping) and settings.get("minSize") is not None:
         extra["min_size"] = str(raw_units(settings["minSize"], decimals, "settings.minSize"))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from predhub.venues.base import Capability
 from predhub.venues.descriptor import (
+    NO_FEES,
     FeeModel,
     IdPattern,
     LinkTemplates,
@@ -14,6 +17,31 @@ from predhub.venues.descriptor import (
     VenueSettingsSpec,
 )
 from predhub.venues.ratelimit import RateLimit
+
+FEES = FeeModel("quadratic", 0.07, step=0.00001)
+
+
+def market_fees(extra: Mapping[str, Any], multipliers: Mapping[str, float]) -> FeeModel:
+    """One market's taker fee from its Gamma fields: C × rate × (p(1 − p))^exponent, 5 dp.
+
+    `feesEnabled: false` is fee-free; `feeSchedule {rate, exponent}` sets the
+    curve; a market carrying neither is charged the crypto rate (0.07), so an
+    unknown schedule never makes an opportunity look better than it is.
+    """
+    if extra.get("feesEnabled") is False:
+        return NO_FEES
+    schedule = extra.get("feeSchedule")
+    if isinstance(schedule, Mapping):
+        try:
+            rate = float(schedule.get("rate", FEES.rate))
+            exponent = float(schedule.get("exponent", 1) or 1)
+        except (TypeError, ValueError):
+            return FEES
+        if rate < 0 or exponent <= 0:
+            return FEES
+        return FeeModel("quadratic", rate, step=FEES.step, exponent=exponent)
+    return FEES
+
 
 CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 TOKEN_ID = re.compile(r"^[0-9]{19,80}$")  # CLOB token ids: uint256 in decimal; Gamma ids are short
@@ -61,7 +89,8 @@ DESCRIPTOR = VenueDescriptor(
     ),
     # takers pay C × rate × p × (1 − p), to 5 decimals; the rate is set per market
     # (`feeSchedule.rate`); 0.07 is the crypto markets' rate
-    fees=FeeModel("quadratic", 0.07, step=0.00001),
+    fees=FEES,
+    market_fees=market_fees,
     links=LinkTemplates(
         market="https://polymarket.com/event/{event_slug}/{market_slug}",
         event="https://polymarket.com/event/{event_slug}",

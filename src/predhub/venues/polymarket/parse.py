@@ -183,6 +183,7 @@ def _gamma_market(m: Mapping[str, Any], native_id: str) -> Market:
             "questionID",
             "groupItemTitle",
             "marketMakerAddress",
+            "feesEnabled",
             "feeType",
             "feeSchedule",
             "umaResolutionStatuses",
