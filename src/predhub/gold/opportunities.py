@@ -194,8 +194,10 @@ def brute_force_size(legs: Sequence[Leg], payout: float = 1.0) -> Sized | None:
     best: Sized | None = None
     for n in range(1, cap + 1):
         found = sized(legs, n, payout)
-        if found is not None and found.profit > EPS and (
-            best is None or found.profit >= best.profit - EPS
+        if (
+            found is not None
+            and found.profit > EPS
+            and (best is None or found.profit >= best.profit - EPS)
         ):
             best = found
     return best

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from predhub.sim.arbitrage import truth as arbitrage_truth
 from predhub.sim.config import FaultRule
 from predhub.sim.fmt import json_response
 from predhub.sim.plugins import sim_venues
@@ -60,6 +61,13 @@ async def matches_view(request: Request) -> Response:
     sim = _sim(request)
     sim.sync()
     return json_response(matches(sim.world))
+
+
+async def arbitrage_view(request: Request) -> Response:
+    """The planted arbitrages and traps, with the size and profit the hub should find."""
+    sim = _sim(request)
+    sim.sync()
+    return json_response(arbitrage_truth(sim.world))
 
 
 async def faults(request: Request) -> Response:
@@ -146,6 +154,7 @@ def routes() -> list[Route]:
         Route("/stats/reset", stats_reset, methods=["POST"]),
         Route("/truth", truth),
         Route("/matches", matches_view),
+        Route("/arbitrage", arbitrage_view),
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/advance", advance, methods=["POST"]),
         Route("/config", config, methods=["GET", "POST"]),

@@ -23,6 +23,9 @@ def top_sizes(m: SimMarket, trades_count: int, seed: int) -> tuple[float, float]
     """Sizes at the best YES bid and ask (0 when the market is not trading)."""
     if not m.is_open:
         return 0.0, 0.0
+    planted = m.extra.get("book")
+    if planted:
+        return planted["bids"][0][1], planted["asks"][0][1]
     rng = _rng(m, trades_count, seed)
     return round(rng.lognormvariate(5.0, 1.3), 2), round(rng.lognormvariate(5.0, 1.3), 2)
 
@@ -31,6 +34,9 @@ def yes_book(m: SimMarket, trades_count: int, seed: int) -> tuple[list[Level], l
     """(bids best first, asks best first) of the YES token; empty when not trading."""
     if not m.is_open:
         return [], []
+    planted = m.extra.get("book")
+    if planted:  # a planted book (predhub.sim.arbitrage) stays as planted
+        return [tuple(x) for x in planted["bids"]], [tuple(x) for x in planted["asks"]]
     rng = _rng(m, trades_count, seed)
     bid, ask = m.quote(0)
     bids: list[Level] = [(bid, round(rng.lognormvariate(5.0, 1.3), 2))]

@@ -62,6 +62,10 @@ class SimConfig(BaseModel):
     cross_listed: int | None = Field(
         default=None, ge=0, description="Propositions listed on several venues (None: automatic)"
     )
+    plant_arbitrage: bool = Field(
+        default=False,
+        description="Plant cross-listed pairs and exclusive sets with known arbitrages and traps",
+    )
     start: float | None = Field(
         default=None, description="World start as unix seconds (None: the current time)"
     )

@@ -291,4 +291,8 @@ def populate(world: World) -> None:
         total = c.market_count(p.name)
         events = p.event_count(total, c.events.get(p.name), taken) if total else 0
         b.fill(p.name, max(0, total - taken), events, p.single_share)
+    if c.plant_arbitrage and len(plugins()) >= 2:
+        from predhub.sim.arbitrage import plant
+
+        plant(b)
     _ = random  # the builder's stream is the world's generation stream

@@ -192,10 +192,12 @@ def gamma_market(m: SimMarket, world: World, with_event: bool = True) -> dict[st
             "umaResolutionStatuses": '["proposed", "resolved"]'
             if m.status in (RESOLVED, VOIDED)
             else "[]",
-            "feesEnabled": False,
-            "feeType": None,
+            "feesEnabled": bool(m.extra.get("fee_schedule")),
+            "feeType": "crypto_fees" if m.extra.get("fee_schedule") else None,
         }
     )
+    if m.extra.get("fee_schedule"):
+        d["feeSchedule"] = m.extra["fee_schedule"]
     if m.is_open:
         d["spread"] = round(ask - bid, 6)
         d["bestBid"] = bid

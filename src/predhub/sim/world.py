@@ -121,6 +121,10 @@ class SimMarket:
         if not self.is_open:
             p = self.outcome_price(outcome)
             return (p, p)
+        planted = self.extra.get("book")
+        if planted:  # a planted book (predhub.sim.arbitrage) sets the quote
+            bid, ask = planted["bids"][0][0], planted["asks"][0][0]
+            return (bid, ask) if outcome == 0 else (round(1 - ask, 6), round(1 - bid, 6))
         t = self.tick
         p = self.price
         bid = max(t, math.floor((p - self.half_spread) / t + 1e-9) * t)
