@@ -12,10 +12,12 @@ the current state of each market it follows. Clients get a heartbeat when idle.
 Protocol (JSON text frames; described as AsyncAPI at /asyncapi.json, see `asyncapi`):
   -> {"op": "subscribe", "markets": ["42", "<venue>:KX-1", ...]}
   -> {"op": "unsubscribe", "markets": [...]}
+  -> {"op": "subscribe", "topics": ["arbitrage"]}  (also unsubscribe)
   -> {"op": "ping"}
   <- {"type": "subscribed", "markets": {"42": 42}, "unknown": [...]}
   <- {"type": "quote", "market_id": 42, "data": {...market...}}
   <- {"type": "trades", "market_id": 42, "trades": [...]}
+  <- {"type": "arbitrage", "event": "opened" | "closed", "data": {...opportunity...}}
   <- {"type": "heartbeat", "ts": "..."} / {"type": "pong"}
   <- {"type": "resync", "reason": "..."} / {"type": "error", "code": ..., "message": ...}
 """
@@ -36,7 +38,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from predhub.service.catalog import DatabaseFailure
 from predhub.service.errors import ServiceError
 from predhub.service.ids import validate_id
-from predhub.service.notify import QUOTES_CHANNEL, TRADES_CHANNEL, Listener
+from predhub.service.notify import ARBITRAGE_CHANNEL, QUOTES_CHANNEL, TRADES_CHANNEL, Listener
 from predhub.service.service import MarketDataService
 
 log = structlog.get_logger(__name__)
@@ -46,6 +48,7 @@ WS_MESSAGES = Counter("predhub_ws_messages_total", "WebSocket messages queued", 
 WS_RESYNCS = Counter("predhub_ws_resyncs_total", "Clients told to resync", ["reason"])
 
 MAX_SUBSCRIPTIONS = 1000
+TOPICS = ("arbitrage",)  # topics a client can follow besides markets
 _RESYNC = b""  # queue sentinel: the writer sends a resync and fresh state
 
 
@@ -58,6 +61,7 @@ class Client:
         self.ws = ws
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_size)
         self.markets: set[int] = set()
+        self.topics: set[str] = set()
         self.resync_reason: str | None = None
 
     def push(self, message: bytes) -> None:
@@ -92,6 +96,7 @@ class FanOut:
         self.by_market: dict[int, set[Client]] = defaultdict(set)
         self._pending_quotes: set[int] = set()
         self._pending_trades: set[int] = set()
+        self._pending_arbitrage: set[int] = set()
         self._trade_marks: dict[int, int] = {}
         self._flusher: asyncio.Task[None] | None = None
         listener.subscribe(self._on_notify)
@@ -99,6 +104,12 @@ class FanOut:
 
     # ------------------------------------------------------------ notifications
     def _on_notify(self, channel: str, ids: list[int]) -> None:
+        if channel == ARBITRAGE_CHANNEL:
+            if any("arbitrage" in c.topics for c in self.clients):
+                self._pending_arbitrage.update(ids)
+                if self._flusher is None or self._flusher.done():
+                    self._flusher = asyncio.create_task(self._flush())
+            return
         watched = [i for i in ids if i in self.by_market]
         if not watched:
             return
@@ -116,11 +127,14 @@ class FanOut:
             client.resync("notifications_reconnected")
 
     async def _flush(self) -> None:
-        while self._pending_quotes or self._pending_trades:
+        while self._pending_quotes or self._pending_trades or self._pending_arbitrage:
             await asyncio.sleep(self.coalesce)
             quotes, self._pending_quotes = self._pending_quotes, set()
             trades, self._pending_trades = self._pending_trades, set()
+            arbitrage, self._pending_arbitrage = self._pending_arbitrage, set()
             try:
+                if arbitrage:
+                    await self._send_arbitrage(arbitrage)
                 if quotes:
                     await self._send_quotes(quotes)
                 if trades:
@@ -138,6 +152,17 @@ class FanOut:
             for client in self.by_market.get(market_id, ()):
                 client.push(message)
                 WS_MESSAGES.labels("quote").inc()
+
+    async def _send_arbitrage(self, ids: set[int]) -> None:
+        """Each opportunity named, as it now stands: opened (still open) or closed."""
+        docs = await self.service.gold.arbitrage_by_ids(sorted(ids))
+        followers = [c for c in self.clients if "arbitrage" in c.topics]
+        for doc in docs:
+            event = "opened" if doc["status"] == "open" else "closed"
+            message = orjson.dumps({"type": "arbitrage", "event": event, "data": doc})
+            for client in followers:
+                client.push(message)
+                WS_MESSAGES.labels("arbitrage").inc()
 
     async def _send_trades(self, market_ids: set[int]) -> None:
         marks = {i: self._trade_marks.get(i, 0) for i in market_ids}
@@ -225,10 +250,28 @@ class FanOut:
             op = msg.get("op")
             if op == "ping":
                 client.push(b'{"type":"pong"}')
+            elif op in ("subscribe", "unsubscribe") and "topics" in msg:
+                await self._topics(client, op, msg.get("topics"))
             elif op in ("subscribe", "unsubscribe"):
                 await self._subscription(client, op, msg.get("markets"))
             else:
                 await self._error(client, "unknown_op", "op is subscribe, unsubscribe or ping")
+
+    async def _topics(self, client: Client, op: str, topics: object) -> None:
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            await self._error(client, "bad_message", "topics is a list of topic names")
+            return
+        unknown = [t for t in topics if t not in TOPICS]
+        if unknown:
+            await self._error(
+                client, "unknown_topic", f"unknown topics {unknown}; known: {', '.join(TOPICS)}"
+            )
+            return
+        if op == "subscribe":
+            client.topics.update(topics)
+        else:
+            client.topics.difference_update(topics)
+        client.push(orjson.dumps({"type": f"{op}d", "topics": sorted(client.topics)}))
 
     async def _error(self, client: Client, code: str, message: str) -> None:
         client.push(orjson.dumps({"type": "error", "code": code, "message": message}))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -390,6 +391,11 @@ async def cycle(
     return report
 
 
+def _dec(value: float) -> Decimal:
+    """Eight decimals, stored exactly (a float's binary tail would break keyset cursors)."""
+    return Decimal(f"{value:.8f}")
+
+
 def _columns(found: Sequence[Priced]) -> list[list[Any]]:
     cols: list[list[Any]] = [[] for _ in range(16)]
     for p in found:
@@ -402,12 +408,12 @@ def _columns(found: Sequence[Priced]) -> list[list[Any]]:
             c.event_id,
             "{" + ",".join(leg.venue for leg in p.legs) + "}",
             "{" + ",".join(str(leg.market_id) for leg in p.legs) + "}",
-            round(r.edge, 8),
-            r.size,
-            round(r.profit, 8),
-            round(r.cost, 8),
-            round(r.fees, 8),
-            round(r.payout, 8),
+            _dec(r.edge),
+            Decimal(r.size),
+            _dec(r.profit),
+            _dec(r.cost),
+            _dec(r.fees),
+            _dec(r.payout),
             orjson.dumps(leg_documents(p)).decode(),
             orjson.dumps(list(c.risks)).decode(),
             min(leg.as_of for leg in p.legs),

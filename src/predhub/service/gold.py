@@ -7,15 +7,19 @@ market from a stalled refresh.
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import orjson
 
 from predhub.db.queries import load
 from predhub.service.errors import UnknownWindow
 from predhub.service.payload import plain
 
 Q = load("gold_read")
+ARB = load("arbitrage")
 # the windows the worker keeps in gold.movers
 WINDOWS = ("1h", "24h", "7d")
 
@@ -62,3 +66,36 @@ class GoldReader:
     async def event(self, event_id: int) -> dict[str, Any] | None:
         row = await self.pool.fetchrow(Q.event, event_id)
         return None if row is None else {k: plain(v) for k, v in row.items()}
+
+    async def arbitrage(
+        self,
+        *,
+        closed: bool,
+        min_edge: float,
+        min_size: float,
+        venue: str | None,
+        after: tuple[Decimal | datetime, int] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Open opportunities best edge first, or closed ones newest first, after a keyset."""
+        query = ARB.list_closed if closed else ARB.list_open
+        key, last_id = after if after is not None else (None, None)
+        rows = await self.pool.fetch(
+            query, Decimal(str(min_edge)), Decimal(str(min_size)), venue, key, last_id, limit
+        )
+        return [opportunity(r) for r in rows]
+
+    async def arbitrage_by_ids(self, ids: list[int]) -> list[dict[str, Any]]:
+        return [opportunity(r) for r in await self.pool.fetch(ARB.by_ids, ids)]
+
+
+def opportunity(row: asyncpg.Record) -> dict[str, Any]:
+    """One opportunity as served: figures as numbers, legs and risks as lists, its state."""
+    doc = {k: plain(v) for k, v in row.items()}
+    for key in ("legs", "risks"):
+        value = row[key]
+        doc[key] = orjson.loads(value) if isinstance(value, str) else value
+    for key in ("edge", "size", "profit", "cost", "fees", "payout"):
+        doc[key] = float(row[key])
+    doc["status"] = "open" if row["closed_at"] is None else "closed"
+    return doc

@@ -28,7 +28,8 @@ log = structlog.get_logger(__name__)
 QUOTES_CHANNEL = "predhub_quotes"
 TRADES_CHANNEL = "predhub_trades"
 MARKETS_CHANNEL = "predhub_market_changed"
-CHANNELS = (QUOTES_CHANNEL, TRADES_CHANNEL, MARKETS_CHANNEL)
+ARBITRAGE_CHANNEL = "predhub_arbitrage"  # an opportunity's id when it opens or closes
+CHANNELS = (QUOTES_CHANNEL, TRADES_CHANNEL, MARKETS_CHANNEL, ARBITRAGE_CHANNEL)
 
 # Reconnecting is one cheap attempt; a short ceiling brings LISTEN back within a
 # second or so of the database's return instead of after a long backoff.
