@@ -50,6 +50,12 @@ def config(freshness: float = 60.0) -> GoldConfig:
     )
 
 
+async def _truth(base_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        found: dict[str, Any] = (await http.get("/admin/arbitrage")).json()
+    return found
+
+
 async def load(sim: SimHandle, pool: asyncpg.Pool) -> Loaded:
     settings = sim.settings()
     for name in VENUES:
@@ -66,7 +72,7 @@ async def load(sim: SimHandle, pool: asyncpg.Pool) -> Loaded:
             await ingestor.refresh_books(ids)
         finally:
             await venue.close()
-    truth = httpx.get(f"{sim.base_url}/admin/arbitrage").json()
+    truth = await _truth(sim.base_url)
     ids = {
         (r["venue"], r["native_id"]): int(r["id"])
         for r in await pool.fetch("SELECT id, venue, native_id FROM silver.markets")
@@ -143,7 +149,7 @@ async def test_every_planted_arbitrage_found_at_its_size_and_no_trap(
 async def test_opportunities_close_when_stale_and_follow_changed_books(
     planted: SimHandle, pool: asyncpg.Pool
 ) -> None:
-    loaded = await load(planted, pool)
+    await load(planted, pool)
     now = datetime.now(UTC)
     async with pool.acquire() as conn:
         await refresh(conn, config(), now=now)

@@ -55,7 +55,7 @@ class FeeModel:
         if size == 0 or self.rate == 0:
             return 0.0
         if self.curve == "quadratic":
-            raw = size * self.rate * (price * (1 - price)) ** self.exponent
+            raw = size * self.rate * float((price * (1 - price)) ** self.exponent)
         else:
             raw = size * price * self.rate
         if self.step > 0:
@@ -88,7 +88,7 @@ class FeeModel:
         if self.rate == 0:
             return 0.0
         if self.curve == "quadratic":
-            return self.rate * (price * (1 - price)) ** self.exponent
+            return self.rate * float((price * (1 - price)) ** self.exponent)
         return price * self.rate
 
     def with_rate(self, rate: float) -> FeeModel:
