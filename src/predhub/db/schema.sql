@@ -29,6 +29,38 @@ TABLE bronze.response_sightings
   CONSTRAINT response_sightings_response_id_fkey FOREIGN KEY (response_id) REFERENCES bronze.api_responses(id) ON DELETE CASCADE
   CREATE INDEX response_sightings_response_idx ON bronze.response_sightings USING btree (response_id)
 
+TABLE gold.arbitrage_opportunities
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
+    key text NOT NULL
+    kind text NOT NULL
+    relation text NOT NULL
+    match_id bigint
+    event_id bigint
+    venues text[] NOT NULL
+    market_ids bigint[] NOT NULL
+    edge numeric NOT NULL
+    size numeric NOT NULL
+    profit numeric NOT NULL
+    cost numeric NOT NULL
+    fees numeric NOT NULL
+    payout numeric NOT NULL
+    legs jsonb NOT NULL
+    risks jsonb NOT NULL DEFAULT '[]'::jsonb
+    as_of timestamp with time zone NOT NULL
+    opened_at timestamp with time zone NOT NULL
+    last_seen timestamp with time zone NOT NULL
+    closed_at timestamp with time zone
+    close_reason text
+  CONSTRAINT arbitrage_opportunities_check CHECK (((closed_at IS NULL) = (close_reason IS NULL)))
+  CONSTRAINT arbitrage_opportunities_kind_check CHECK ((kind = ANY (ARRAY['cross_venue'::text, 'neg_risk'::text])))
+  CONSTRAINT arbitrage_opportunities_pkey PRIMARY KEY (id)
+  CREATE INDEX arbitrage_closed_idx ON gold.arbitrage_opportunities USING btree (closed_at) WHERE (closed_at IS NOT NULL)
+  CREATE INDEX arbitrage_open_as_of_idx ON gold.arbitrage_opportunities USING btree (as_of) WHERE (closed_at IS NULL)
+  CREATE INDEX arbitrage_open_edge_idx ON gold.arbitrage_opportunities USING btree (edge DESC, id DESC) WHERE (closed_at IS NULL)
+  CREATE UNIQUE INDEX arbitrage_open_key_idx ON gold.arbitrage_opportunities USING btree (key) WHERE (closed_at IS NULL)
+  CREATE INDEX arbitrage_open_markets_idx ON gold.arbitrage_opportunities USING gin (market_ids) WHERE (closed_at IS NULL)
+  CREATE UNIQUE INDEX arbitrage_opportunities_pkey ON gold.arbitrage_opportunities USING btree (id)
+
 TABLE gold.category_stats
     category text NOT NULL
     markets integer NOT NULL DEFAULT 0
@@ -107,6 +139,7 @@ TABLE gold.market_matches
   CONSTRAINT market_matches_pkey PRIMARY KEY (id)
   CONSTRAINT market_matches_relation_check CHECK ((relation = ANY (ARRAY['same'::text, 'inverse'::text, 'subset'::text, 'superset'::text, 'related'::text])))
   CONSTRAINT market_matches_status_check CHECK ((status = ANY (ARRAY['proposed'::text, 'confirmed'::text, 'rejected'::text])))
+  CREATE INDEX market_matches_a_idx ON gold.market_matches USING btree (market_a)
   CREATE INDEX market_matches_b_idx ON gold.market_matches USING btree (market_b)
   CREATE UNIQUE INDEX market_matches_market_a_market_b_key ON gold.market_matches USING btree (market_a, market_b)
   CREATE UNIQUE INDEX market_matches_pkey ON gold.market_matches USING btree (id)
@@ -500,6 +533,7 @@ TABLE silver.markets
   CREATE INDEX markets_ticker_idx ON silver.markets USING btree (ticker) WHERE (ticker IS NOT NULL)
   CREATE UNIQUE INDEX markets_venue_native_key ON silver.markets USING btree (venue, native_id)
   CREATE INDEX markets_venue_priority_idx ON silver.markets USING btree (venue, sync_priority)
+  CREATE TRIGGER markets_books_synced_gold AFTER UPDATE ON silver.markets FOR EACH ROW WHEN ((new.books_synced_at IS DISTINCT FROM old.books_synced_at)) EXECUTE FUNCTION silver.books_synced()
   CREATE TRIGGER markets_changed_match AFTER UPDATE ON silver.markets FOR EACH ROW WHEN (((((((((new.question IS DISTINCT FROM old.question) OR (new.description IS DISTINCT FROM old.description)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.status IS DISTINCT FROM old.status)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR ((new.extra ->> 'yes_sub_title'::text) IS DISTINCT FROM (old.extra ->> 'yes_sub_title'::text))) OR ((new.extra ->> 'groupItemTitle'::text) IS DISTINCT FROM (old.extra ->> 'groupItemTitle'::text)))) EXECUTE FUNCTION silver.match_market_changed()
   CREATE TRIGGER markets_changed_notify AFTER UPDATE ON silver.markets FOR EACH ROW WHEN ((((((((((((((((new.status IS DISTINCT FROM old.status) OR (new.question IS DISTINCT FROM old.question)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.quotes_synced_at IS DISTINCT FROM old.quotes_synced_at)) OR (new.metadata_synced_at IS DISTINCT FROM old.metadata_synced_at)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.event_id IS DISTINCT FROM old.event_id)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.category IS DISTINCT FROM old.category))) EXECUTE FUNCTION silver.market_row_changed()
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
@@ -527,6 +561,7 @@ TABLE silver.order_book_snapshots
   CREATE INDEX order_book_observed_idx ON silver.order_book_snapshots USING btree (observed_at)
   CREATE UNIQUE INDEX order_book_outcome_time_key ON silver.order_book_snapshots USING btree (outcome_id, observed_at)
   CREATE UNIQUE INDEX order_book_snapshots_pkey ON silver.order_book_snapshots USING btree (id)
+  CREATE TRIGGER order_book_inserted_gold AFTER INSERT ON silver.order_book_snapshots REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.books_changed()
 
 TABLE silver.outcomes
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY
@@ -605,6 +640,30 @@ TABLE silver.trades
   CREATE INDEX trades_market_time_idx ON silver.trades USING btree (market_id, executed_at DESC)
   CREATE UNIQUE INDEX trades_pkey ON silver.trades USING btree (id)
   CREATE UNIQUE INDEX trades_venue_key ON silver.trades USING btree (venue, trade_key)
+
+FUNCTION silver.books_changed()
+CREATE OR REPLACE FUNCTION silver.books_changed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO ops.gold_changes (market_id)
+    SELECT DISTINCT market_id FROM new_rows ORDER BY market_id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.books_synced()
+CREATE OR REPLACE FUNCTION silver.books_synced()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$function$
 
 FUNCTION silver.display_spread_limit(venue text)
 CREATE OR REPLACE FUNCTION silver.display_spread_limit(venue text)
