@@ -212,6 +212,10 @@ def trending(**params: Any) -> Call[Any]:
     return Call("GET", "/v1/trending", _json, _clean(params))
 
 
+def arbitrage(**params: Any) -> Call[Any]:
+    return Call("GET", "/v1/arbitrage", _json, _clean(params))
+
+
 def stats() -> Call[Any]:
     return Call("GET", "/v1/stats", _json)
 
@@ -282,6 +286,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "venues": ("GET", "/v1/venues"),
     "movers": ("GET", "/v1/movers"),
     "trending": ("GET", "/v1/trending"),
+    "arbitrage": ("GET", "/v1/arbitrage"),
     "stats": ("GET", "/v1/stats"),
     "legacy_price": ("GET", "/api/polymarket/price"),
     "legacy_prices": ("POST", "/api/markets/prices"),

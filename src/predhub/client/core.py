@@ -213,6 +213,10 @@ class Client(_Base):
     def trending(self, **params: Any) -> Any:
         return self._do(calls.trending(**params))
 
+    def arbitrage(self, **params: Any) -> Any:
+        """Arbitrage opportunities: min_edge, min_size, venue, status, limit, cursor."""
+        return self._do(calls.arbitrage(**params))
+
     def stats(self) -> Any:
         return self._do(calls.stats())
 
@@ -409,6 +413,10 @@ class AsyncClient(_Base):
 
     async def trending(self, **params: Any) -> Any:
         return await self._do(calls.trending(**params))
+
+    async def arbitrage(self, **params: Any) -> Any:
+        """Arbitrage opportunities: min_edge, min_size, venue, status, limit, cursor."""
+        return await self._do(calls.arbitrage(**params))
 
     async def stats(self) -> Any:
         return await self._do(calls.stats())
