@@ -2,7 +2,7 @@
 
     from predhub.client import Client
     with Client("http://127.0.0.1:8000") as hub:
-        page = hub.markets(venue="polymarket", limit=100)
+        page = hub.markets(status="open", limit=100)
         frame = page.to_pandas()            # pip install 'predhub[pandas]'
 
 `AsyncClient` has the same methods for asyncio, and `subscribe` for the live feed.
