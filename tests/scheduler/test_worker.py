@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from predhub.ingest.pipeline import Ingestor
-from predhub.scheduler.worker import VenueWorker
+from predhub.scheduler import jobs
+from predhub.scheduler.worker import CycleReport, VenueWorker
 from predhub.settings import Settings
 from predhub.sim.config import FaultRule
 from predhub.sim.testing import SimHandle, running_simulator
@@ -197,3 +199,34 @@ def _stats(value: object) -> dict[str, object]:
     import json
 
     return json.loads(value) if isinstance(value, str) else dict(value)  # type: ignore[call-overload]
+
+
+async def test_a_job_the_paced_share_refuses_runs_later_in_the_same_minute(
+    pool: asyncpg.Pool, sim: SimHandle, venues: list[Venue]
+) -> None:
+    """A large job refused at a minute's start (the paced share is smallest there)
+    runs once the share covers it, not at the next minute's start, refused again."""
+    settings = sim.settings(**{**FAST, "rate_limit_scale": 1.0})
+    clock = FakeClock(datetime(2026, 1, 5, 12, 0, 0, 100_000, tzinfo=UTC))
+    worker = factory(pool, settings, clock, venues)("kalshi")
+    cost = worker.reserve_cap // 2
+    assert worker.paced_cap(clock()) < cost <= worker.reserve_cap
+    await jobs.enqueue(
+        pool,
+        [jobs.NewJob(venue="kalshi", kind="static_load", dedupe_key="big", cost=cost)],
+        now=clock(),
+    )
+    minute = clock().replace(second=0, microsecond=0)
+    refusals = 0
+    while clock() < minute + timedelta(minutes=1):
+        report = CycleReport("kalshi", 0)
+        deadline = clock() + timedelta(seconds=settings.scheduler_cycle_seconds)
+        await worker.run_jobs(report, deadline=deadline)
+        refusals += report.deferred
+        if report.jobs_done:
+            break
+        clock.advance(settings.scheduler_cycle_seconds)
+    status = await pool.fetchval("SELECT status FROM ops.jobs WHERE dedupe_key = 'big'")
+    assert refusals >= 1, "the job was never refused: the test did not exercise pacing"
+    assert status == "done", f"the job is {status} at {clock()}, after {refusals} refusals"
+    assert clock() < minute + timedelta(minutes=1)

@@ -183,6 +183,27 @@ class VenueWorker:
         into = now.second + now.microsecond / 1e6 + self.settings.scheduler_cycle_seconds
         return max(1, math.ceil(self.reserve_cap * min(1.0, into / 60.0)))
 
+    def deferred_until(self, cost: int, now: datetime, *, paced: bool) -> datetime:
+        """When a job the budget refused at `now` may be tried again.
+
+        The paced share grows through the minute, so a job it alone refused is
+        tried again later in the same minute, from the moment the share first
+        covers the job's cost (and one cycle on at the soonest). Only a job the
+        whole minute cannot pay waits for the next minute. Sending every refused
+        job to the next minute's start, where the paced share is smallest, would
+        refuse a large job (a history backfill) at every minute's start for
+        ever; and as queued work counts against what the planner may add, the
+        venue would starve.
+        """
+        next_minute = minute_of(now) + timedelta(minutes=1)
+        if not paced or cost > self.reserve_cap:
+            return next_minute
+        cycle = self.settings.scheduler_cycle_seconds
+        # paced_cap(t) covers `cost` once seconds-into-the-minute + cycle >= 60 * cost / cap
+        covered = max(0.0, 60.0 * cost / self.reserve_cap - cycle)
+        soonest = max(now + timedelta(seconds=cycle), minute_of(now) + timedelta(seconds=covered))
+        return min(soonest, next_minute)
+
     def cycle_budget(self) -> int:
         """Requests the planner may queue per cycle (two cycles' worth keeps workers busy)."""
         per_cycle = self.cap * self.settings.scheduler_cycle_seconds / 60.0
@@ -350,8 +371,8 @@ class VenueWorker:
                 for job in claimed:
                     if out_of_budget or not await self.budget.reserve(job.cost, cap=cap, now=now):
                         out_of_budget = True
-                        next_minute = minute_of(now) + timedelta(minutes=1)
-                        await jobs.release(self.pool, job, self.owner, run_after=next_minute)
+                        retry_at = self.deferred_until(job.cost, now, paced=deadline is not None)
+                        await jobs.release(self.pool, job, self.owner, run_after=retry_at)
                         report.deferred += 1
                         continue
                     task = asyncio.create_task(self._run_one(job, report))
