@@ -13,6 +13,7 @@ a mistake stops the command with one line instead of surfacing later.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +49,7 @@ from predhub.config_values import (
     parse_venue_list,
     parse_volume_floors,
 )
-from predhub.venues.descriptor import descriptor, descriptors
+from predhub.venues.descriptor import VenueSettingsSpec, descriptor, descriptors
 from predhub.venues.ratelimit import RateLimit
 
 __all__ = ["VENUE_NAMES", "Settings", "get_settings", "mask_url"]
@@ -81,7 +82,49 @@ def _venue_fields() -> dict[str, Any]:
             )
         for key in spec.secrets:
             fields[spec.field(key)] = (SecretStr | None, None)
+        for key, file in spec.files.items():
+            fields[spec.field(key)] = (
+                Annotated[Path | None, AfterValidator(_file_check(spec, key, file.check))],
+                Field(default=None, validate_default=True, description=file.description),
+            )
+        for key, flag in spec.flags.items():
+            fields[spec.field(key)] = (
+                bool,
+                Field(default=flag.default, description=flag.description),
+            )
     return fields
+
+
+def _file_check(
+    spec: VenueSettingsSpec, key: str, check: Callable[[Path], None]
+) -> Callable[[Path | None, ValidationInfo], Path | None]:
+    """A validator of a venue's file setting: set with its partners, and the file passes `check`.
+
+    Secrets come before files among the fields, so the partners' values are
+    in `info.data` when the file is checked (unset partner files are None).
+    """
+
+    def validate(value: Path | None, info: ValidationInfo) -> Path | None:
+        if key in spec.together:
+            others = [k for k in spec.together if k != key]
+            unset = [k for k in others if not _is_set(info.data.get(spec.field(k)))]
+            if value is not None and unset:
+                names = ", ".join(spec.field(k).upper() for k in unset)
+                raise ValueError(f"needs {names} as well")
+            if value is None and len(unset) < len(others):
+                given = ", ".join(spec.field(k).upper() for k in others if k not in unset)
+                raise ValueError(f"must be set when {given} is")
+        if value is not None:
+            check(value)
+        return value
+
+    return validate
+
+
+def _is_set(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
+    return value is not None
 
 
 if TYPE_CHECKING:  # the type checker sees the common fields; venue fields go through venue()
@@ -98,12 +141,20 @@ class VenueConfig:
     urls: dict[str, str]
     secrets: dict[str, SecretStr | None]
     top_n: int
+    files: dict[str, Path | None]
+    flags: dict[str, bool]
 
     def url(self, key: str = "url") -> str:
         return self.urls[key]
 
     def secret(self, key: str = "api_key") -> SecretStr | None:
         return self.secrets[key]
+
+    def file(self, key: str) -> Path | None:
+        return self.files[key]
+
+    def flag(self, key: str) -> bool:
+        return self.flags[key]
 
 
 # A setting that may not be below another one: {field: the field bounding it}.
@@ -404,6 +455,8 @@ class Settings(_VenueFields):
             urls={key: str(getattr(self, spec.field(key))) for key in spec.urls},
             secrets={key: getattr(self, spec.field(key)) for key in spec.secrets},
             top_n=int(getattr(self, spec.top_n_field)),
+            files={key: getattr(self, spec.field(key)) for key in spec.files},
+            flags={key: bool(getattr(self, spec.field(key))) for key in spec.flags},
         )
 
     @classmethod

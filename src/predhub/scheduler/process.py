@@ -20,7 +20,7 @@ from predhub.scheduler.maintenance import run_upkeep, upkeep_once
 from predhub.scheduler.streams import StreamConsumer
 from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, worker_id
 from predhub.settings import Settings
-from predhub.venues.base import Capability, Venue, VenueError
+from predhub.venues.base import Venue, VenueError
 from predhub.venues.budget import minute_of
 from predhub.venues.registry import build_venue
 
@@ -108,7 +108,7 @@ async def run_worker(
         adapters.append(adapter)
         ingestor = Ingestor(pool, adapter, settings)
         workers.append(VenueWorker(pool, adapter, ingestor, settings, owner=owner, clock=clock))
-        if streams and Capability.LIVE_STREAM in adapter.has:
+        if streams and adapter.can_stream():
             consumers.append(StreamConsumer(pool, adapter, ingestor, settings))
     log.info("worker.start", owner=owner, venues=[w.name for w in workers], once=once)
     try:

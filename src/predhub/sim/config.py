@@ -23,6 +23,7 @@ FaultKind = Literal[
     "rate_limit",  # answer the venue's own 429
     "ws_silent",  # WebSocket stops sending frames (connection stays open)
     "ws_close",  # WebSocket connections are closed by the server (once per `count`)
+    "ws_gap",  # a sequenced WebSocket feed skips a message (a gap in its sequence numbers)
 ]
 
 

@@ -5,14 +5,29 @@ two; the integer-cent fields the venue removed are not served. Lists page with
 an opaque `cursor` that is "" on the last page. Order books list bids only,
 YES and NO, each ascending by price. The rate limit is a token bucket that
 answers 429 {"error":"too many requests"} with no Retry-After.
+
+Signed requests are checked as Kalshi checks them: the three KALSHI-ACCESS-*
+headers, RSA-PSS (SHA-256) over timestamp + method + path, a key id the
+venue knows and a timestamp close to the wall clock. Public endpoints answer
+unsigned requests; a request that carries a bad signature gets the venue's
+401 body. The WebSocket (`predhub.sim.kalshi_ws`) needs a signed handshake.
+The simulator's test key pair is made on first use in a credentials
+directory (never shipped): the settings for it come from `credentials`.
 """
 
 from __future__ import annotations
 
 import base64
+import os
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
@@ -42,11 +57,102 @@ def _error(status: int, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
+# --- signed requests ------------------------------------------------------------------
+
+KEY_ID = "sim-test-key"  # the id the simulator's test key pair is registered under
+KEY_FILE = "kalshi-test-private-key.pem"
+# Kalshi accepts a timestamp 5 s off and rejects one 30 s off; the simulator
+# draws the line between the two
+SKEW_MS = 10_000
+
+
+def _auth_error(code: str, message: str, details: str | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        err["details"] = details
+    return {"error": err}
+
+
+MISSING = _auth_error("signature_is_missing_from_headers", "signature is missing from headers")
+
+
+def check_signature(
+    sim: Sim, method: str, path: str, headers: Mapping[str, str], *, required: bool
+) -> dict[str, Any] | None:
+    """The venue's 401 body for a request whose signature does not hold, else None."""
+    key_id = headers.get("kalshi-access-key")
+    signature = headers.get("kalshi-access-signature")
+    stamp = headers.get("kalshi-access-timestamp")
+    if not (key_id or signature or stamp):
+        return MISSING if required else None
+    if not signature or not stamp or not key_id:
+        return MISSING
+    public = sim.accepted_keys.get((VENUE, key_id))
+    if not isinstance(public, rsa.RSAPublicKey):
+        return _auth_error("authentication_error", "authentication_error", "NOT_FOUND")
+    try:
+        ts = int(stamp)
+    except ValueError:
+        return _auth_error("authentication_error", "authentication_error", "INVALID_TIMESTAMP")
+    if abs(time.time() * 1000 - ts) > SKEW_MS:
+        return _auth_error("header_timestamp_expired", "header timestamp expired")
+    try:
+        public.verify(
+            base64.b64decode(signature, validate=True),
+            f"{stamp}{method.upper()}{path}".encode(),
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
+            hashes.SHA256(),
+        )
+    except (InvalidSignature, ValueError):
+        return _auth_error(
+            "authentication_error", "authentication_error", "INCORRECT_API_KEY_SIGNATURE"
+        )
+    return None
+
+
+def _auth(request: Request) -> Any:
+    sim: Sim = request.app.state.sim
+    return check_signature(sim, request.method, request.url.path, request.headers, required=False)
+
+
+def _test_key(directory: Path) -> rsa.RSAPrivateKey:
+    """The test key pair kept in `directory`, made on first use (owner-only file)."""
+    path = directory / KEY_FILE
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    os.replace(tmp, path)
+    return key
+
+
+def credentials(directory: Path) -> dict[str, str]:
+    """Settings that sign with the simulator's test key (made in `directory` if missing)."""
+    _test_key(directory)
+    return {"KALSHI_API_KEY": KEY_ID, "KALSHI_PRIVATE_KEY_FILE": str(directory / KEY_FILE)}
+
+
+def accept_credentials(sim: Sim, directory: Path) -> None:
+    sim.accepted_keys[(VENUE, KEY_ID)] = _test_key(directory).public_key()
+
+
 STYLE = VenueStyle(
     name=VENUE,
     error_body=_error,
     rate_limited_body={"error": "too many requests"},
     limits=lambda template: [Limit("read", rate=200.0, capacity=200.0, cost=10.0, mode="reject")],
+    auth=_auth,
 )
 
 
@@ -474,11 +580,32 @@ def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> st
     return f"{place} election {d.year}: will {who} win?"
 
 
+WS_PREFIXES = {"KALSHI_WS_URL": "/kalshi/trade-api/ws/v2"}
+
+
+def _ws_routes() -> list[BaseRoute]:
+    from starlette.routing import WebSocketRoute
+
+    from predhub.sim.kalshi_ws import channel
+
+    return [WebSocketRoute(WS_PREFIXES["KALSHI_WS_URL"], channel)]
+
+
+def _notify(sim: Sim) -> None:
+    from predhub.sim.kalshi_ws import notify
+
+    notify(sim)
+
+
 PLUGIN = SimPlugin(
     name=VENUE,
     prefixes={"KALSHI_URL": "/kalshi/trade-api/v2"},
     routes=routes,
-    ws_prefixes={"KALSHI_WS_URL": "/kalshi/trade-api/ws/v2"},
+    ws_prefixes=WS_PREFIXES,
+    ws_routes=_ws_routes,
+    on_tick=_notify,
+    credentials=credentials,
+    accept_credentials=accept_credentials,
     markets=3_000,
     small_markets=120,
     event_count=lambda markets, events, taken: max(1, markets // 3),

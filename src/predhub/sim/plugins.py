@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
@@ -47,6 +48,11 @@ class SimPlugin:
     ws_routes: Callable[[], list[BaseRoute]] = list
     extra_env: Mapping[str, str] = field(default_factory=dict)  # e.g. a dummy API key
     on_tick: Callable[[Sim], None] | None = None  # after each background world step
+    # test credentials of a venue whose requests are signed: `credentials(dir)` makes
+    # (or reuses) a test key pair in `dir` and returns the settings that sign with it;
+    # `accept_credentials(sim, dir)` has the simulator accept that key
+    credentials: Callable[[Path], Mapping[str, str]] | None = None
+    accept_credentials: Callable[[Sim, Path], None] | None = None
     # the world: sizes (a full world, and `SimConfig.small`)
     markets: int = 100
     small_markets: int = 30

@@ -127,6 +127,8 @@ class Sim:
             fault_rng=random.Random(config.seed + 17),
             latency_rng=random.Random(config.seed + 29),
         )
+        # public keys the venues accept signatures from: (venue, key id) -> key
+        self.accepted_keys: dict[tuple[str, str], object] = {}
 
     def sync(self) -> float:
         """Bring the world up to the clock; returns the simulated now."""

@@ -8,10 +8,13 @@ environment, a `Settings` pointing at it, and helpers for the admin endpoints.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,18 +24,19 @@ from predhub.settings import Settings
 from predhub.sim.app import build_app
 from predhub.sim.config import FaultRule, SimConfig
 from predhub.sim.runtime import Sim
-from predhub.sim.urls import adapter_env
+from predhub.sim.urls import accept_credentials, adapter_env
 
 
 class SimHandle:
     """A running simulator: where it is, and how to steer and inspect it."""
 
-    def __init__(self, sim: Sim, host: str, port: int) -> None:
+    def __init__(self, sim: Sim, host: str, port: int, credentials: Path | None = None) -> None:
         self.sim = sim
         self.host = host
         self.port = port
         self.base_url = f"http://{host}:{port}"
-        self.env = adapter_env(host, port)
+        # test credentials (signing venues) the simulator accepts, in `env` and `settings()`
+        self.env = adapter_env(host, port, credentials)
         self._http = httpx.Client(base_url=self.base_url, timeout=30)
 
     def url(self, name: str) -> str:
@@ -131,6 +135,8 @@ def running_simulator(
 ) -> Iterator[SimHandle]:
     """Serve a simulated world on loopback for the duration of the block."""
     sim = Sim(config or SimConfig.small())
+    credentials = Path(tempfile.mkdtemp(prefix="predhub-sim-keys-"))
+    accept_credentials(sim, credentials)
     server, sock = make_server(sim, host, port)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="predhub-sim", daemon=True
@@ -141,7 +147,7 @@ def running_simulator(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the simulator did not start")
         time.sleep(0.005)
-    handle = SimHandle(sim, host, sock.getsockname()[1])
+    handle = SimHandle(sim, host, sock.getsockname()[1], credentials)
     try:
         yield handle
     finally:
@@ -150,3 +156,4 @@ def running_simulator(
         thread.join(timeout=10)
         sock.close()
         sim.close()
+        shutil.rmtree(credentials, ignore_errors=True)

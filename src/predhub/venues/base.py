@@ -43,6 +43,8 @@ class Capability(StrEnum):
     PRICE_HISTORY = "price_history"
     TRADES = "trades"
     LIVE_STREAM = "live_stream"
+    LIVE_TRADES = "live_trades"  # the live stream carries trades, not only prices
+    SIGNED_REQUESTS = "signed_requests"  # requests can be signed with the user's API key
     SEARCH = "search"
 
 
@@ -152,6 +154,18 @@ class Venue(ABC):
 
     def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
         raise NotSupported(f"{self.name} has no live stream")
+
+    def can_stream(self) -> bool:
+        """Whether this adapter, as configured, can open its live stream now.
+
+        A venue whose socket needs credentials (a signed handshake) declares
+        `LIVE_STREAM` but streams only when they are set; it polls otherwise.
+        """
+        return Capability.LIVE_STREAM in self.has
+
+    def signing(self) -> str | None:
+        """What this adapter signs with its configured credentials; None when it signs nothing."""
+        return None
 
     async def search(self, query: str, *, limit: int = 20) -> Fetched[Event]:
         """Events matching a free-text query, as the venue's own search ranks them."""

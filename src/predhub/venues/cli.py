@@ -13,6 +13,7 @@ from predhub.errors import UsageProblem
 from predhub.runtime import run_async
 from predhub.settings import Settings, get_settings
 from predhub.venues.base import Capability, Venue, VenueError
+from predhub.venues.descriptor import descriptor
 from predhub.venues.registry import build_venue, venue_classes, venue_names
 
 console = Console()
@@ -37,6 +38,28 @@ async def check(settings: Settings, names: list[str]) -> dict[str, str]:
     limit = settings.http_timeout_seconds
     results = await asyncio.gather(*(_ping(v, limit) for v in venues))
     return dict(zip(names, results, strict=True))
+
+
+async def signing_status(settings: Settings, names: list[str]) -> dict[str, str]:
+    """{venue: what it signs now, or what signing would add} for venues that can sign."""
+    out: dict[str, str] = {}
+    for name in names:
+        desc = descriptor(name)
+        if Capability.SIGNED_REQUESTS not in desc.has:
+            continue
+        venue = build_venue(name, settings)
+        signs = venue.signing()
+        await venue.close()
+        if signs is not None:
+            out[name] = f"{name}: signing {signs}"
+            continue
+        spec = desc.settings
+        needed = " and ".join(spec.field(k).upper() for k in spec.together) or "credentials"
+        out[name] = (
+            f"{name}: requests are unsigned (public endpoints, polling); set {needed}"
+            f" to add {desc.signing_adds}"
+        )
+    return out
 
 
 def capability_table(names: list[str], status: dict[str, str]) -> Table:
@@ -69,7 +92,10 @@ def register(app: typer.Typer) -> None:
         unknown = [n for n in names if n not in venue_names()]
         if unknown:
             raise UsageProblem(f"unknown venue {unknown[0]!r}; known: {', '.join(venue_names())}")
-        status = run_async(check(get_settings(), names))
+        settings = get_settings()
+        status = run_async(check(settings, names))
         console.print(capability_table(names, status))
+        for line in run_async(signing_status(settings, names)).values():
+            console.print(line, highlight=False, soft_wrap=True)
         if not all(s == "answers" for s in status.values()):
             raise typer.Exit(1)

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from predhub.venues.base import Capability
@@ -158,12 +159,33 @@ class PlannerProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class FileSetting:
+    """A file a venue setting names (a private key), checked when the settings load.
+
+    `check` raises `ValueError` saying what is wrong with the file, never
+    quoting its content.
+    """
+
+    description: str
+    check: Callable[[Path], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FlagSetting:
+    """A venue's on/off setting."""
+
+    default: bool
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class VenueSettingsSpec:
     """The venue's settings; each becomes a field of `Settings` named `<prefix>_<key>`.
 
     `urls` maps a key (`url`, `ws_url`, `gamma_url`, ...) to its default, so
     the environment variable is `<PREFIX>_<KEY>` (`<PREFIX>_URL`). `secrets` are
-    optional credentials (`api_key` -> `<PREFIX>_API_KEY`). The top-N default
+    optional credentials (`api_key` -> `<PREFIX>_API_KEY`), `files` paths to
+    files checked at load (a private key), `flags` booleans. The top-N default
     is read from `top_n_env` (`<PREFIX>_TOP_N` unless a deployment's older
     name must keep working).
     """
@@ -172,6 +194,11 @@ class VenueSettingsSpec:
     urls: Mapping[str, str]
     top_n: int
     secrets: tuple[str, ...] = ()
+    files: Mapping[str, FileSetting] = field(default_factory=dict)
+    flags: Mapping[str, FlagSetting] = field(default_factory=dict)
+    # keys (secrets, files) that are set together or not at all, such as a key id
+    # and the private key that signs with it
+    together: tuple[str, ...] = ()
     top_n_env: str = ""
     # the 24 h volume (USD) a market needs to rank among the venue's top markets
     # (TOP_VOLUME_FLOORS overrides it; None: MIN_VOLUME_USD)
@@ -202,6 +229,8 @@ class VenueDescriptor:
     lookup_ids: tuple[IdPattern, ...] = ()
     # one market's fee model from its venue fields (None: `fees` for every market)
     market_fees: MarketFees | None = None
+    # what signed requests add (`SIGNED_REQUESTS`), for `predhub venues check`
+    signing_adds: str = ""
 
     def __post_init__(self) -> None:
         host, endpoint = self.planner.budget_endpoint

@@ -19,7 +19,7 @@ from predhub.settings import Settings
 from predhub.venues.base import Fetched, Venue
 from predhub.venues.descriptor import VenueDescriptor
 from predhub.venues.errors import VenueNotFound
-from predhub.venues.http import VenueHttp
+from predhub.venues.http import RequestSigner, VenueHttp
 from predhub.venues.normalize import fetched_from
 
 log = structlog.get_logger(__name__)
@@ -51,10 +51,15 @@ class SingleHostVenue(Venue):
             settings,
             limits=self.descriptor.limits["url"],
             secret_headers=self.secret_headers(settings),
+            signer=self.request_signer(settings),
         )
 
     def secret_headers(self, settings: Settings) -> Mapping[str, SecretStr | None] | None:
         """Headers carrying a secret (an API key) on every call; none by default."""
+        return None
+
+    def request_signer(self, settings: Settings) -> RequestSigner | None:
+        """What signs this venue's requests (see `VenueHttp`); none by default."""
         return None
 
     async def close(self) -> None:

@@ -43,7 +43,11 @@ By convention an adapter exposes its (first) `VenueHttp` as `.http`, so the
 contract suite can reach its breaker.
 
 Credentials go in `secret_headers` (pydantic `SecretStr` from settings): they
-are sent, never logged, never put in a `RawResponse`. Traffic is counted in
+are sent, never logged, never put in a `RawResponse`. A venue that signs
+requests passes `signer`, called before every attempt (retries get a fresh
+timestamp) with the method, the full URL and the endpoint template; the
+headers it returns (none for a request it does not sign) are sent and, like
+secrets, never logged or kept. Traffic is counted in
 `predhub.venues.metrics.VENUE_METRICS`. Tests make backoff instant by
 passing `sleep=` (any `async (seconds) -> None`).
 """
@@ -100,6 +104,8 @@ EXCERPT_CHARS = 200
 # its requests are drawn from the venue's shared budget, never past it
 # (`predhub.venues.budget.drawing`), and ingestion to count its traffic.
 RequestGate = Callable[[int], Awaitable[None]]
+# (method, full URL, endpoint template) -> headers that authenticate this one request
+RequestSigner = Callable[[str, str, str], Mapping[str, str]]
 REQUEST_GATE: ContextVar[RequestGate | None] = ContextVar("venue_request_gate", default=None)
 USER_AGENT = "predhub (+https://github.com/predhub/predhub)"
 
@@ -182,8 +188,10 @@ class VenueHttp:
         limits: Mapping[str, RateLimit] | None = None,
         headers: Mapping[str, str] | None = None,
         secret_headers: Mapping[str, SecretStr | None] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         self._shared = shared
+        self._signer = signer
         self.venue = shared.venue
         self.base_url = base_url.rstrip("/")
         merged = {**(limits or {}), **shared.overrides}
@@ -205,6 +213,7 @@ class VenueHttp:
         limits: Mapping[str, RateLimit] | None = None,
         headers: Mapping[str, str] | None = None,
         secret_headers: Mapping[str, SecretStr | None] | None = None,
+        signer: RequestSigner | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         breaker: CircuitBreaker | None = None,
         sleep: Sleep | None = None,
@@ -221,7 +230,14 @@ class VenueHttp:
             rng=rng,
             metrics=metrics,
         )
-        return cls(shared, base_url, limits=limits, headers=headers, secret_headers=secret_headers)
+        return cls(
+            shared,
+            base_url,
+            limits=limits,
+            headers=headers,
+            secret_headers=secret_headers,
+            signer=signer,
+        )
 
     def sibling(
         self,
@@ -254,8 +270,9 @@ class VenueHttp:
         and the metrics so a health check never disturbs real traffic.
         """
         try:
+            url = self.base_url + path
             resp = await self._shared.client.get(
-                self.base_url + path, params=dict(params or {}), headers=self._headers
+                url, params=dict(params or {}), headers=self._headers_for("GET", url, path)
             )
         except httpx.HTTPError:
             return False
@@ -368,8 +385,9 @@ class VenueHttp:
         started = time.perf_counter()
         try:
             async with shared.semaphore:
+                headers = self._headers_for(method, url, endpoint)
                 resp = await shared.client.request(
-                    method, url, params=query, json=json_body, headers=self._headers
+                    method, url, params=query, json=json_body, headers=headers
                 )
         except httpx.TimeoutException as exc:
             self._failed(endpoint, "timeout", started)
@@ -387,6 +405,12 @@ class VenueHttp:
             self.venue, endpoint, seconds=time.perf_counter() - started, nbytes=len(resp.content)
         )
         return self._classify(resp, endpoint, query, json_body)
+
+    def _headers_for(self, method: str, url: str, endpoint: str) -> dict[str, str]:
+        """The host's headers, plus this request's signature when the venue signs it."""
+        if self._signer is None:
+            return self._headers
+        return {**self._headers, **self._signer(method, url, endpoint)}
 
     def _failed(self, endpoint: str, kind: str, started: float) -> None:
         shared = self._shared

@@ -1,4 +1,11 @@
-"""Kalshi's descriptor: one REST API (trade-api v2) and its WebSocket."""
+"""Kalshi's descriptor: one REST API (trade-api v2) and its WebSocket.
+
+Market data over REST is public. The WebSocket needs a signed handshake, so
+it streams only with an API key id (`KALSHI_API_KEY`) and its private key
+file (`KALSHI_PRIVATE_KEY_FILE`); `KALSHI_SIGN_ALL_REQUESTS` signs every REST
+call too (signed traffic counts against the account's own, often higher,
+rate tier).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,15 @@ from typing import Any
 from predhub.venues.base import Capability
 from predhub.venues.descriptor import (
     FeeModel,
+    FileSetting,
+    FlagSetting,
     IdPattern,
     LinkTemplates,
     PlannerProfile,
     VenueDescriptor,
     VenueSettingsSpec,
 )
+from predhub.venues.kalshi.signing import check_private_key_file
 from predhub.venues.ratelimit import RateLimit
 
 TAKER_RATE = 0.07
@@ -55,6 +65,9 @@ DESCRIPTOR = VenueDescriptor(
             Capability.BATCH_ORDER_BOOKS,
             Capability.PRICE_HISTORY,
             Capability.TRADES,
+            Capability.LIVE_STREAM,
+            Capability.LIVE_TRADES,
+            Capability.SIGNED_REQUESTS,
         }
     ),
     limits={"url": {"*": RateLimit(20, 1)}},  # basic tier: 200 tokens/s at 10 tokens per read
@@ -70,7 +83,20 @@ DESCRIPTOR = VenueDescriptor(
         },
         top_n=150,
         top_volume_floor_usd=10_000.0,
+        # the API key id Kalshi shows when the key is made (sent as KALSHI-ACCESS-KEY)
         secrets=("api_key",),
+        files={
+            "private_key_file": FileSetting(
+                "PEM file of the RSA private key that signs for KALSHI_API_KEY",
+                check_private_key_file,
+            ),
+        },
+        flags={
+            "sign_all_requests": FlagSetting(
+                False, "Sign every REST call too (the WebSocket handshake is always signed)"
+            ),
+        },
+        together=("api_key", "private_key_file"),
     ),
     # taker fee 0.07 × C × P × (1 − P), rounded up to $0.0001 per trade
     fees=FEES,
@@ -81,4 +107,8 @@ DESCRIPTOR = VenueDescriptor(
         event="https://kalshi.com/markets/{event_id}",
     ),
     lookup_ids=(IdPattern(TICKER, "a Kalshi ticker"),),
+    signing_adds=(
+        "the WebSocket (order books, trades and tickers as they happen instead of polling)"
+        " and, with KALSHI_SIGN_ALL_REQUESTS, the account's own rate tier on REST calls"
+    ),
 )

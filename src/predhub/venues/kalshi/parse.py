@@ -445,13 +445,25 @@ def parse_candlesticks(
 
 def quotes_from_market(market: Market, observed_at: datetime) -> list[Quote]:
     """Quotes for both outcomes from a parsed market's Yes bid/ask/last."""
-    bid, ask, last = market.best_bid, market.best_ask, market.last_price
+    return quotes_from_yes(
+        market.native_id, observed_at, market.best_bid, market.best_ask, market.last_price
+    )
+
+
+def quotes_from_yes(
+    ticker: str,
+    observed_at: datetime,
+    bid: Decimal | None,
+    ask: Decimal | None,
+    last: Decimal | None,
+) -> list[Quote]:
+    """Quotes for both outcomes from the Yes bid/ask/last (No is their complement)."""
     no_bid = complement(ask) if ask is not None else None
     no_ask = complement(bid) if bid is not None else None
     no_last = complement(last) if last is not None else None
     return [
-        _quote(market.native_id, 0, observed_at, bid, ask, last),
-        _quote(market.native_id, 1, observed_at, no_bid, no_ask, no_last),
+        _quote(ticker, 0, observed_at, bid, ask, last),
+        _quote(ticker, 1, observed_at, no_bid, no_ask, no_last),
     ]
 
 

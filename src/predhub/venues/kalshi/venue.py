@@ -1,5 +1,11 @@
 """The Kalshi adapter: trade API v2 over `VenueHttp`, parsed by `kalshi.parse`.
 
+Market data is public: without credentials every read goes unsigned and the
+markets are polled. With an API key id and its private key (settings
+`KALSHI_API_KEY`, `KALSHI_PRIVATE_KEY_FILE`) the adapter streams over the
+WebSocket (its handshake must be signed) and signs the REST endpoints that
+need it, or all of them with `KALSHI_SIGN_ALL_REQUESTS`.
+
 Kalshi's public reads are cursor-paginated (`cursor` in the body, "" on the
 last page) and rate limited by token buckets (Basic tier: 200 tokens/s, 10
 per read, so 20 reads/s). Markets settled before the venue's historical
@@ -9,7 +15,7 @@ cutoff move to `/historical/*`; lookups that miss the live set retry there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,12 +32,13 @@ from predhub.models import (
     Trade,
 )
 from predhub.settings import Settings
-from predhub.venues.base import Fetched, MarketRef
-from predhub.venues.errors import FatalError, VenueNotFound
+from predhub.venues.base import Fetched, MarketRef, StreamUpdate
+from predhub.venues.errors import FatalError, NotSupported, VenueNotFound
 from predhub.venues.hosted import SingleHostVenue
-from predhub.venues.http import VenueHttp, utc_now
+from predhub.venues.http import RequestSigner, VenueHttp, utc_now
 from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.descriptor import DESCRIPTOR
+from predhub.venues.kalshi.signing import Signer
 from predhub.venues.normalize import (
     ItemInvalid,
     iso_time,
@@ -50,6 +57,9 @@ TRADES_PAGE = 1000
 TICKERS_PER_CALL = 100  # /markets?tickers= and /markets/orderbooks accept up to 100
 CANDLES_PER_CALL = 5000
 PERIODS = (1, 60, 1440)  # candlestick periods Kalshi offers, in minutes
+# endpoints Kalshi answers only when signed (the account's own data); the
+# public market data predhub reads is signed only with KALSHI_SIGN_ALL_REQUESTS
+PRIVATE_PREFIXES = ("/portfolio", "/api_keys", "/communications", "/fcm")
 
 
 def ticker_of(ref: MarketRef) -> str:
@@ -77,8 +87,45 @@ class KalshiVenue(SingleHostVenue):
     descriptor = DESCRIPTOR
 
     def __init__(self, settings: Settings, http: VenueHttp | None = None) -> None:
+        config = settings.venue(VENUE)
+        key_id, key_file = config.secret("api_key"), config.file("private_key_file")
+        self.signer: Signer | None = None
+        if key_id is not None and key_id.get_secret_value() and key_file is not None:
+            self.signer = Signer.from_file(key_id.get_secret_value(), key_file)
+        self.sign_all = config.flag("sign_all_requests")
         super().__init__(settings, http)
         self._events: dict[str, Event] = {}  # events seen, to title markets read without them
+
+    def request_signer(self, settings: Settings) -> RequestSigner | None:
+        signer, sign_all = self.signer, self.sign_all
+        if signer is None:
+            return None
+
+        def sign(method: str, url: str, endpoint: str) -> Mapping[str, str]:
+            if sign_all or endpoint.startswith(PRIVATE_PREFIXES):
+                return signer.headers(method, url)
+            return {}
+
+        return sign
+
+    def can_stream(self) -> bool:
+        """The WebSocket's handshake must be signed: no credentials, no stream (polling)."""
+        return self.signer is not None
+
+    def signing(self) -> str | None:
+        if self.signer is None:
+            return None
+        rest = "every REST call" if self.sign_all else "private REST endpoints"
+        return f"the WebSocket handshake and {rest}"
+
+    def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
+        from predhub.venues.kalshi.stream import market_stream
+
+        if self.signer is None:
+            raise NotSupported(
+                "kalshi streams only with KALSHI_API_KEY and KALSHI_PRIVATE_KEY_FILE set"
+            )
+        return market_stream(self.settings, self.signer, refs)
 
     async def ping(self) -> bool:
         return await self.http.ping("/markets", params={"limit": 1})

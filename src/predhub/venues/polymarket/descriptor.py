@@ -50,7 +50,7 @@ DESCRIPTOR = VenueDescriptor(
     name="polymarket",
     display_name="Polymarket",
     order=0,
-    has=frozenset(Capability),
+    has=frozenset(Capability) - {Capability.SIGNED_REQUESTS},
     limits={
         "gamma_url": {
             "*": RateLimit(4000, 10),
