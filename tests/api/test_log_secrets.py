@@ -6,10 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from api_support import free_port, wait_until_ready
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 ADMIN_SECRET = "adm-9f3Kq2LzXw71"
 WRONG_KEY = "wrong-4Hh8Pq0Tz5"
@@ -27,8 +30,17 @@ def _with_password(url: str, password: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(netloc=netloc)), password
 
 
-def test_serve_logs_no_secret(db_url: str) -> None:
+def test_serve_logs_no_secret(db_url: str, tmp_path: Path) -> None:
     url, db_password = _with_password(db_url, DB_SECRET)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key_file = tmp_path / "kalshi.pem"
+    key_file.write_bytes(pem)
+    key_lines = [line for line in pem.decode().splitlines()[1:-1] if line]
     port = free_port()
     unreachable = "http://127.0.0.1:9"  # no venue call leaves the machine
     env = {
@@ -37,6 +49,8 @@ def test_serve_logs_no_secret(db_url: str) -> None:
         "ADMIN_API_KEY": ADMIN_SECRET,
         "POSTGRES_PASSWORD": DB_SECRET,
         "KALSHI_API_KEY": KALSHI_SECRET,
+        "KALSHI_PRIVATE_KEY_FILE": str(key_file),
+        "KALSHI_SIGN_ALL_REQUESTS": "true",
         "OPINION_API_KEY": OPINION_SECRET,
         "KALSHI_URL": unreachable,
         "OPINION_URL": unreachable,
@@ -82,6 +96,6 @@ def test_serve_logs_no_secret(db_url: str) -> None:
             proc.kill()
             output, _ = proc.communicate()
     assert "predhub API on" in output and len(output.splitlines()) > 2, output
-    for secret in (ADMIN_SECRET, WRONG_KEY, db_password, KALSHI_SECRET, OPINION_SECRET):
+    for secret in (ADMIN_SECRET, WRONG_KEY, db_password, KALSHI_SECRET, OPINION_SECRET, *key_lines):
         leaked = [line for line in output.splitlines() if secret in line]
         assert not leaked, leaked

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
 
 from predhub.settings import Settings
@@ -185,7 +187,20 @@ SPECIAL_VALUES: dict[str, str] = {
     "LOG_JSON": "true",
     "API_HOST": "0.0.0.0",
     "SIM_HOST": "0.0.0.0",
+    "KALSHI_PRIVATE_KEY_FILE": "{tmp}/kalshi-key.pem",  # written by the test
 }
+
+
+def _write_test_key(path: Path) -> None:
+    """A throw-away RSA private key, as Kalshi hands one out (PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 def _changed_value(field: str, name: str, tmp_path: Path) -> str:
@@ -222,6 +237,7 @@ def test_config_prints_exactly_the_variables_that_are_read(tmp_path: Path) -> No
     fields = {Settings.env_names(field)[0]: field for field in Settings.model_fields}
     assert set(before) == set(fields), "config lists one row per setting, by its variable"
     changed = {name: _changed_value(fields[name], name, tmp_path) for name in before}
+    _write_test_key(tmp_path / "kalshi-key.pem")
     after = _config_table(_predhub("config", env={**env, **changed}, cwd=tmp_path))
     unchanged = sorted(name for name in before if after[name] == before[name])
     assert unchanged == [], f"setting these printed names changed nothing: {unchanged}"
@@ -249,3 +265,50 @@ def test_readme_configuration_table_names_every_variable() -> None:
         if not named & set(Settings.env_names(field))
     ]
     assert missing == []
+
+
+def _kalshi_key_error(tmp_path: Path, **env: str) -> str:
+    result = _predhub("config", env={**_clean_env(), **env}, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_kalshi_private_key_file_is_checked_when_settings_load(tmp_path: Path) -> None:
+    """Unreadable, not a key, not RSA, or without its key id: one line naming the variable."""
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    not_rsa = tmp_path / "ec.pem"
+    not_rsa.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    good = tmp_path / "good.pem"
+    _write_test_key(good)
+    cases = [
+        ({"KALSHI_PRIVATE_KEY_FILE": str(tmp_path / "missing.pem")}, "cannot read"),
+        ({"KALSHI_PRIVATE_KEY_FILE": str(garbage)}, "not an unencrypted PEM private key"),
+        ({"KALSHI_PRIVATE_KEY_FILE": str(not_rsa)}, "not an RSA private key"),
+    ]
+    for env, hint in cases:
+        line = _kalshi_key_error(tmp_path, KALSHI_API_KEY="key-id-1", **env)
+        assert line.startswith("predhub: invalid setting KALSHI_PRIVATE_KEY_FILE="), line
+        assert hint in line
+    line = _kalshi_key_error(tmp_path, KALSHI_PRIVATE_KEY_FILE=str(good))
+    assert "KALSHI_PRIVATE_KEY_FILE" in line and "needs KALSHI_API_KEY" in line
+    line = _kalshi_key_error(tmp_path, KALSHI_API_KEY="key-id-1")
+    assert "KALSHI_PRIVATE_KEY_FILE" in line and "when KALSHI_API_KEY is" in line
+    # nothing of the key file's content is ever in the message
+    assert "not a key" not in line
+    ok = _predhub(
+        "config",
+        env={**_clean_env(), "KALSHI_API_KEY": "key-id-1", "KALSHI_PRIVATE_KEY_FILE": str(good)},
+        cwd=tmp_path,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "BEGIN" not in ok.stdout and "key-id-1" not in ok.stdout

@@ -13,6 +13,7 @@ from predhub.ingest.pipeline import Ingestor
 from predhub.scheduler.streams import StreamConsumer
 from predhub.sim.config import FaultRule
 from predhub.sim.testing import SimHandle
+from predhub.venues.metrics import VENUE_METRICS
 from predhub.venues.registry import build_venue
 
 from .simtools import silver_trades, truth_trades
@@ -68,17 +69,20 @@ async def test_stream_writes_trades_of_high_priority_markets_as_they_arrive(
         await venue.close()
 
 
-async def _high(pool: asyncpg.Pool, n: int) -> list[int]:
+async def _high(pool: asyncpg.Pool, n: int, venue: str = "polymarket") -> list[int]:
     rows = await pool.fetch(
         "UPDATE silver.markets SET sync_priority = 'high' WHERE id IN ("
-        " SELECT id FROM silver.markets WHERE venue = 'polymarket' AND status = 'open'"
+        " SELECT id FROM silver.markets WHERE venue = $2 AND status = 'open'"
         " ORDER BY volume_24h DESC NULLS LAST, id LIMIT $1) RETURNING id, native_id",
         n,
+        venue,
     )
     return [r["id"] for r in rows]
 
 
-async def _quotes_match_truth(pool: asyncpg.Pool, sim: SimHandle, ids: list[int]) -> bool:
+async def _quotes_match_truth(
+    pool: asyncpg.Pool, sim: SimHandle, ids: list[int], venue: str = "polymarket"
+) -> bool:
     rows = await pool.fetch(
         "SELECT m.native_id, o.idx, q.best_bid, q.best_ask FROM silver.quotes q"
         " JOIN silver.outcomes o ON o.id = q.outcome_id JOIN silver.markets m ON m.id = q.market_id"
@@ -88,7 +92,7 @@ async def _quotes_match_truth(pool: asyncpg.Pool, sim: SimHandle, ids: list[int]
     held = {(r["native_id"], r["idx"]): (r["best_bid"], r["best_ask"]) for r in rows}
     truth = {
         (m["market"], o["index"]): (o["best_bid"], o["best_ask"])
-        for m in sim.truth(venue="polymarket", trades=False)["markets"]
+        for m in sim.truth(venue=venue, trades=False)["markets"]
         for o in m["outcomes"]
         if (m["market"], o["index"]) in held
     }
@@ -109,22 +113,42 @@ async def _until(
     return False
 
 
-@pytest.mark.parametrize("fault", ["ws_silent", "ws_close"])
-async def test_a_silent_or_dropped_stream_is_resynced_over_rest_and_loses_no_trade(
-    pool: asyncpg.Pool, sim: SimHandle, fault: str
+# Every streaming venue, every way its feed can fail: silent, dropped, and (where the
+# venue numbers its messages) a gap in the sequence.
+STREAM_FAULTS = [
+    ("polymarket", "ws_silent"),
+    ("polymarket", "ws_close"),
+    ("kalshi", "ws_silent"),
+    ("kalshi", "ws_close"),
+    ("kalshi", "ws_gap"),
+]
+
+
+@pytest.mark.parametrize(("venue_name", "fault"), STREAM_FAULTS)
+async def test_a_silent_dropped_or_gapped_stream_is_resynced_over_rest_and_loses_no_trade(
+    pool: asyncpg.Pool, sim: SimHandle, venue_name: str, fault: str
 ) -> None:
-    """While the feed is silent (or after the server drops it) the simulator keeps
-    trading and moving prices. The consumer notices, re-reads the quotes over
-    REST and queues the markets' trades for the planner; the stream comes back;
-    after the planner's trade sync, silver holds every trade exactly once."""
+    """While the feed is silent (or after the server drops it, or skips a numbered
+    message) the simulator keeps trading and moving prices. The consumer notices,
+    re-reads the quotes over REST and queues the markets' trades for the planner;
+    the stream comes back; after the planner's trade sync, silver holds every
+    trade exactly once."""
+    # a gap shows only when a later numbered message arrives: the feed must stay up
+    # (not fall silent between the frozen world's steps) while the world trades on
+    silence = 5.0 if fault == "ws_gap" else 1.0
     settings = sim.settings(
-        enabled_venues="polymarket", ws_silence_seconds=1.0, http_backoff_base_seconds=0.05
+        enabled_venues=venue_name, ws_silence_seconds=silence, http_backoff_base_seconds=0.05
     )
-    venue = build_venue("polymarket", settings)
+    venue = build_venue(venue_name, settings)
+    assert venue.can_stream()
+    # a gap is told apart by its sequence numbers; a drop may first look like silence
+    # (the world is frozen between steps, so an open feed is quiet too)
+    causes = ("gap",) if fault == "ws_gap" else ("silent", "dropped", "ended")
+    counted = sum(VENUE_METRICS.resyncs[(venue_name, c)] for c in causes)
     ingestor = Ingestor(pool, venue, settings)
     try:
         await ingestor.static_load()
-        ids = await _high(pool, 5)
+        ids = await _high(pool, 5, venue_name)
         await ingestor.sync_trades(ids)
         consumer = StreamConsumer(pool, venue, ingestor, settings, flush_seconds=0.2)
         stop = asyncio.Event()
@@ -133,17 +157,26 @@ async def test_a_silent_or_dropped_stream_is_resynced_over_rest_and_loses_no_tra
             await asyncio.sleep(1.0)  # subscribed
             sim.set_faults(
                 FaultRule(
-                    venue="polymarket",
-                    endpoint="/ws/market",
+                    venue=venue_name,
                     kind=fault,
-                    count=1 if fault == "ws_close" else None,
+                    count=None if fault == "ws_silent" else 1,
                 )
             )
-            await asyncio.to_thread(sim.advance, 1800)  # trading while the feed is down
+            if fault == "ws_gap":
+                gapped = await _until(
+                    lambda: _more_than(counted, venue_name, causes), 20, lambda: sim.advance(300)
+                )
+                assert gapped, "the gap in the sequence was not noticed"
+            else:
+                await asyncio.to_thread(sim.advance, 1800)  # trading while the feed is down
             queued = await _until(lambda: _queued(pool, ids), 15, lambda: None)
             assert queued, "the markets' trades were not queued for a REST sync"
             assert consumer.resyncs >= 1
-            assert await _quotes_match_truth(pool, sim, ids), "quotes were not re-read over REST"
+            now_counted = sum(VENUE_METRICS.resyncs[(venue_name, c)] for c in causes)
+            assert now_counted > counted, f"the resync was not counted: {VENUE_METRICS.resyncs}"
+            assert await _quotes_match_truth(pool, sim, ids, venue_name), (
+                "quotes were not re-read over REST"
+            )
             sim.clear_faults()
             # The stream is back: new trades arrive over it again.
             before = await _trade_count(pool, ids)
@@ -157,8 +190,8 @@ async def test_a_silent_or_dropped_stream_is_resynced_over_rest_and_loses_no_tra
         await ingestor.sync_trades(ids)  # the planner's next step for queued markets
     finally:
         await venue.close()
-    truth = {m: c for m, c in truth_trades(sim, "polymarket").items()}
-    stored = await silver_trades(pool, "polymarket")
+    truth = {m: c for m, c in truth_trades(sim, venue_name).items()}
+    stored = await silver_trades(pool, venue_name)
     native = {
         r["native_id"]
         for r in await pool.fetch(
@@ -167,6 +200,10 @@ async def test_a_silent_or_dropped_stream_is_resynced_over_rest_and_loses_no_tra
     }
     for market in native:
         assert stored.get(market) == truth.get(market), market
+
+
+async def _more_than(counted: int, venue: str, causes: tuple[str, ...]) -> bool:
+    return sum(VENUE_METRICS.resyncs[(venue, c)] for c in causes) > counted
 
 
 async def _queued(pool: asyncpg.Pool, ids: list[int]) -> bool:

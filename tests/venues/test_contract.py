@@ -249,6 +249,14 @@ def test_venues_check_prints_capabilities_and_reachability(world: SimHandle) -> 
         assert name in result.stdout
     assert result.stdout.count("answers") == len(VENUES)
     assert "live_stream" in result.stdout
+    assert "kalshi: signing the WebSocket handshake" in result.stdout  # the simulator's test key
+    unsigned = {k: v for k, v in world.env.items() if not k.startswith("KALSHI_PRIVATE")}
+    unsigned.pop("KALSHI_API_KEY", None)
+    result = run_cli(unsigned, "venues", "check", "--venue", "kalshi")
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = " ".join(result.stdout.split())
+    assert "kalshi: requests are unsigned" in said
+    assert "set KALSHI_API_KEY and KALSHI_PRIVATE_KEY_FILE to add the WebSocket" in said
     env = {
         **world.env,
         "KALSHI_URL": "http://127.0.0.1:9/nothing",
@@ -428,12 +436,57 @@ async def test_stream_books_then_silence_resyncs(name: str, sim: SimHandle, make
                 return
 
     await asyncio.wait_for(consume(), 10)
-    first = updates[0]
+    first = next(u for u in updates if u.books)  # after any acknowledgements
     assert {b.outcome_index for b in first.books} == {0, 1}
     for b in first.books:
         assert near(b.best_bid, truth["outcomes"][b.outcome_index]["best_bid"])
     assert any(u.resync for u in updates)
     assert updates[-1].books  # resubscribed: a fresh book after the resync
+
+
+@pytest.mark.parametrize("name", having(Capability.LIVE_TRADES))
+async def test_stream_carries_the_trades_the_venue_makes(
+    name: str, sim: SimHandle, make: Any
+) -> None:
+    """Trades made while subscribed arrive over the stream, each once, as the truth has them."""
+    venue = make(name, ws_silence_seconds=5.0)
+    market = (await open_listed(venue, sim, 1))[0]
+    before = {t["trade_id"] for t in sim.truth(venue=name, market=market.native_id)["trades"]}
+    seen: list[Trade] = []
+
+    async def consume() -> None:
+        subscribed = False
+        async for update in venue.stream([ref_of(market)]):
+            if update.books and not subscribed:
+                subscribed = True
+                sim.advance(3 * 3600)
+            seen.extend(update.trades)
+            truth = sim.truth(venue=name, market=market.native_id)["trades"]
+            if subscribed and len(seen) >= len(truth) - len(before) > 0:
+                return
+
+    await asyncio.wait_for(consume(), 20)
+    after = {t["trade_id"] for t in sim.truth(venue=name, market=market.native_id)["trades"]}
+    streamed = [t.tx_hash or t.trade_key for t in seen]
+    assert sorted(streamed) == sorted(after - before)
+    assert all(t.market_native_id == market.native_id for t in seen)
+
+
+@pytest.mark.parametrize("name", having(Capability.SIGNED_REQUESTS))
+async def test_signing_is_optional_and_what_it_signs_is_said(
+    name: str, sim: SimHandle, make: Any
+) -> None:
+    """Without credentials the venue's public reads work unsigned; with the simulator's
+    test credentials the adapter says what it signs, and those calls succeed."""
+    spec = descriptor(name).settings
+    unset = {spec.field(key): None for key in spec.together}
+    plain = make(name, **unset)
+    assert plain.signing() is None
+    assert (await first_page(plain))[0], "public reads work without credentials"
+    signed = make(name, **{spec.field(key): True for key in spec.flags})
+    assert signed.signing()
+    assert (await first_page(signed))[0]
+    assert sim.count(name, status=401) == 0
 
 
 @pytest.mark.parametrize("name", having(Capability.SEARCH))
@@ -458,6 +511,8 @@ def test_the_contract_covers_every_capability() -> None:
         Capability.PRICE_HISTORY,
         Capability.TRADES,
         Capability.LIVE_STREAM,
+        Capability.LIVE_TRADES,
+        Capability.SIGNED_REQUESTS,
         Capability.SEARCH,
     }
     assert checked == set(Capability)

@@ -31,6 +31,7 @@ from predhub.ingest.refs import held_markets
 from predhub.scheduler.runner import IngestorLike
 from predhub.settings import Settings
 from predhub.venues.base import StreamUpdate, Venue, VenueError
+from predhub.venues.metrics import VENUE_METRICS
 
 _Q = load("scheduler_worker")
 
@@ -88,6 +89,7 @@ class StreamConsumer:
     async def resync(self, market_ids: Sequence[int], reason: str) -> None:
         """Re-read quotes over REST now; queue the trades for the planner, first in line."""
         self.resyncs += 1
+        VENUE_METRICS.stream_resync(self.name, reason.split(":", 1)[0])
         log.info("stream.resync", venue=self.name, markets=len(market_ids), reason=reason)
         await self.pool.execute(
             _Q.forget_trades_synced,
@@ -151,13 +153,13 @@ class StreamConsumer:
                 now = time.monotonic()
                 if item is _END or isinstance(item, BaseException):
                     await self._flush(buffer)
-                    await self.resync(market_ids, f"stream ended: {item!r}"[:200])
+                    await self.resync(market_ids, f"ended: {item!r}"[:200])
                     return "ended"
                 if isinstance(item, StreamUpdate):
                     last_message = now
                     if item.resync:
                         await self._flush(buffer)
-                        await self.resync(market_ids, "gap")
+                        await self.resync(market_ids, item.reason or "unknown")
                         items = 0
                         continue
                     buffer.append(item)

@@ -92,6 +92,7 @@ class StreamUpdate:
     books: list[OrderBook] = field(default_factory=list)
     raw: RawResponse | None = None
     resync: bool = False  # the stream detected a gap or went silent: re-read over REST
+    reason: str = ""  # why it resyncs: "gap", "silent" or "dropped" (counted in metrics)
 
 
 class Venue(ABC):

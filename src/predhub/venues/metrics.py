@@ -33,6 +33,11 @@ PROM_ERRORS = PromCounter(
 )
 PROM_RETRIES = PromCounter("predhub_venue_retries", "Venue requests retried", _LABELS)
 PROM_BYTES = PromCounter("predhub_venue_response_bytes", "Response body bytes read", _LABELS)
+PROM_STREAM_RESYNCS = PromCounter(
+    "predhub_stream_resyncs",
+    "Live-stream resyncs over REST, by cause (gap, silent, dropped, ended)",
+    ("venue", "reason"),
+)
 PROM_LATENCY = Histogram(
     "predhub_venue_request_seconds", "Venue request latency", _LABELS, buckets=LATENCY_BUCKETS
 )
@@ -73,6 +78,7 @@ class VenueMetrics:
     def __init__(self, *, export: bool = False) -> None:
         self._lock = threading.Lock()
         self._stats: dict[tuple[str, str], EndpointStats] = {}
+        self.resyncs: Counter[tuple[str, str]] = Counter()  # (venue, reason) -> resyncs
         self._export = export
 
     def _get(self, venue: str, endpoint: str) -> EndpointStats:
@@ -106,6 +112,13 @@ class VenueMetrics:
             self._get(venue, endpoint).retries += 1
         if self._export:
             PROM_RETRIES.labels(venue, endpoint).inc()
+
+    def stream_resync(self, venue: str, reason: str) -> None:
+        """A live stream fell back to REST (a sequence gap, silence, a drop, its end)."""
+        with self._lock:
+            self.resyncs[(venue, reason)] += 1
+        if self._export:
+            PROM_STREAM_RESYNCS.labels(venue, reason).inc()
 
     def snapshot(self) -> dict[tuple[str, str], EndpointStats]:
         with self._lock:

@@ -202,13 +202,13 @@ class Session:
                     self.gaps += 1
                     log.info("kalshi_ws_gap", sid=sid, seq=message.get("seq"))
                     self.books.stale.update(self.tickers)
-                    return StreamUpdate(raw=raw, resync=True), self.get_snapshot(sid)
+                    return StreamUpdate(raw=raw, resync=True, reason="gap"), self.get_snapshot(sid)
                 if self.books.delta(ticker, msg):
                     update.quotes = self.books.quotes(ticker, _millis(msg.get("ts_ms"), observed))
             elif kind == "trade":
                 if not self.in_sequence(sid, message.get("seq")):
                     self.gaps += 1  # a trade was skipped: the REST sync fetches it
-                    update.resync = True
+                    update.resync, update.reason = True, "gap"
                 update.trades = [trade_of(msg)]
             else:
                 update.quotes = ticker_quotes(msg, observed)
@@ -251,7 +251,7 @@ async def market_stream(
                         frame = await _next_data(ws, settings.ws_silence_seconds)
                     except TimeoutError:
                         log.info("kalshi_ws_silent", seconds=settings.ws_silence_seconds)
-                        yield StreamUpdate(resync=True)
+                        yield StreamUpdate(resync=True, reason="silent")
                         break  # reconnect: a new subscription brings fresh snapshots
                     backoff = settings.http_backoff_base_seconds
                     update, command = _decode(session, frame)
@@ -269,12 +269,12 @@ async def market_stream(
                     status=status,
                 ) from None
             log.info("kalshi_ws_reconnect", status=status, delay=backoff)
-            yield StreamUpdate(resync=True)
+            yield StreamUpdate(resync=True, reason="dropped")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, settings.http_backoff_max_seconds)
         except (OSError, WebSocketException, TimeoutError) as exc:
             log.info("kalshi_ws_reconnect", error=type(exc).__name__, delay=backoff)
-            yield StreamUpdate(resync=True)
+            yield StreamUpdate(resync=True, reason="dropped")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, settings.http_backoff_max_seconds)
 

@@ -95,7 +95,7 @@ async def market_stream(
                             )
                         except TimeoutError:
                             log.info("polymarket_ws_silent", seconds=settings.ws_silence_seconds)
-                            yield StreamUpdate(resync=True)
+                            yield StreamUpdate(resync=True, reason="silent")
                             break  # reconnect: a new subscription brings a fresh book
                         backoff = settings.http_backoff_base_seconds
                         yield decode(frame, tokens)
@@ -105,6 +105,6 @@ async def market_stream(
                         await pinger
         except (OSError, WebSocketException, TimeoutError) as exc:
             log.info("polymarket_ws_reconnect", error=type(exc).__name__, delay=backoff)
-            yield StreamUpdate(resync=True)
+            yield StreamUpdate(resync=True, reason="dropped")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, settings.http_backoff_max_seconds)
