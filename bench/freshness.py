@@ -10,12 +10,25 @@ to the priority's cadence (its target), the requests spent against the budget,
 and whether the budget was ever exceeded.
 
 Usage: python bench/freshness.py [--markets N] [--rps R] [--minutes M] [--quotes-only]
+
+`--streams` measures something else, in real time against every venue at once:
+the staleness of high-priority markets' quotes as a reader of the database sees
+it, polling alone and then polling with live streams on (a fresh database
+each). Every half second each high-priority market's stored Yes bid and ask
+are compared with the simulator's; a market whose stored quote differs from
+the venue's has been stale since the first sample that saw the difference.
+The report gives p95 staleness per venue for both runs and their ratio; a
+venue without a stream (or without the credentials its stream needs) shows
+polling in both.
+
+Usage: python bench/freshness.py --streams [--seconds S] [--warmup W] [--trade-rate T]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import tempfile
@@ -32,9 +45,10 @@ from predhub.ingest.pipeline import Ingestor
 from predhub.logging import configure_logging
 from predhub.models import SyncPriority
 from predhub.scheduler.cadence import PRIORITY_ORDER, Cadences, DataKind
+from predhub.scheduler.streams import StreamConsumer
 from predhub.scheduler.worker import VenueWorker
 from predhub.sim.config import SimConfig
-from predhub.sim.testing import running_simulator
+from predhub.sim.testing import SimHandle, running_simulator
 from predhub.venues.budget import budget_per_minute
 from predhub.venues.registry import build_venue
 
@@ -150,8 +164,127 @@ async def sample(pool: asyncpg.Pool, now: datetime, ages: dict[str, list[float]]
         ages[r["sync_priority"]].append(max(0.0, float(r["age"])))
 
 
+async def stream_run(
+    handle: SimHandle, url: str, *, streams: bool, seconds: float, warmup: float
+) -> dict[str, list[float]]:
+    """One run, every venue: staleness samples (s) of high-priority markets per venue."""
+    conn = await connect(url)
+    await migrate.upgrade(conn)
+    await conn.close()
+    settings = handle.settings(
+        rate_limit_scale=1.0, worker_budget_share=1.0, ws_silence_seconds=10.0
+    )
+    pool = await create_pool(url, min_size=2, max_size=20)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    venues = [build_venue(name, settings) for name in settings.venues]
+    try:
+        for venue in venues:
+            ingestor = Ingestor(pool, venue, settings)
+            await ingestor.static_load()
+            worker = VenueWorker(pool, venue, ingestor, settings)
+            tasks.append(asyncio.create_task(worker.run(stop)))
+            if streams and venue.can_stream():
+                consumer = StreamConsumer(pool, venue, ingestor, settings)
+                tasks.append(asyncio.create_task(consumer.run(stop)))
+        await asyncio.sleep(warmup)
+        samples: dict[str, list[float]] = {v.name: [] for v in venues}
+        stale_since: dict[tuple[str, str], float] = {}
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            now = time.monotonic()
+            truth = {
+                (m["venue"], m["market"]): (
+                    m["outcomes"][0]["best_bid"],
+                    m["outcomes"][0]["best_ask"],
+                )
+                for m in (await asyncio.to_thread(handle.truth, None, None, False))["markets"]
+            }
+            rows = await pool.fetch(
+                "SELECT m.venue, m.native_id, q.best_bid, q.best_ask FROM silver.markets m"
+                " JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = 0"
+                " LEFT JOIN silver.quotes q ON q.outcome_id = o.id"
+                " WHERE m.sync_priority = 'high' AND m.status = 'open'"
+            )
+            for r in rows:
+                key = (r["venue"], r["native_id"])
+                want = truth.get(key)
+                held = (
+                    None if r["best_bid"] is None else float(r["best_bid"]),
+                    None if r["best_ask"] is None else float(r["best_ask"]),
+                )
+                if want is None or held == want:
+                    stale_since.pop(key, None)
+                    samples[r["venue"]].append(0.0)
+                else:
+                    samples[r["venue"]].append(now - stale_since.setdefault(key, now))
+            await asyncio.sleep(max(0.0, 0.5 - (time.monotonic() - now)))
+        return samples
+    finally:
+        stop.set()
+        await asyncio.wait(tasks, timeout=30)
+        for venue in venues:
+            await venue.close()
+        await pool.close()
+
+
+async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
+    config = SimConfig.small(
+        seed=args.seed, speed=1.0, latency_scale=0.2, trades_per_market_hour=args.trade_rate
+    )
+    results: dict[bool, dict[str, list[float]]] = {}
+    with running_simulator(config) as handle:
+        admin = await asyncpg.connect(server_url)
+        try:
+            for streams in (False, True):
+                name = f"predhub_bench_fresh_{'streams' if streams else 'polling'}_{os.getpid()}"
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                await admin.execute(f'CREATE DATABASE "{name}"')
+                url = server_url.rsplit("/", 1)[0] + "/" + name
+                try:
+                    results[streams] = await stream_run(
+                        handle, url, streams=streams, seconds=args.seconds, warmup=args.warmup
+                    )
+                finally:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        streaming = {
+            name
+            for name in handle.settings().venues
+            if build_venue(name, handle.settings()).can_stream()
+        }
+    print(
+        f"p95 quote staleness of high-priority markets, {args.seconds:.0f}s sampled per run "
+        f"after {args.warmup:.0f}s warm-up, {args.trade_rate:g} trades per market-hour"
+    )
+    print(
+        f"{'venue':<12}{'stream':>8}{'samples':>9}{'polling':>10}{'streams':>10}{'ratio':>8}  goal <5s"
+    )
+    for venue in results[False]:
+        polled, streamed = results[False][venue], results[True][venue]
+        if not polled or not streamed:
+            print(
+                f"{venue:<12}{'-':>8}{'0':>9}{'-':>10}{'-':>10}{'-':>8}  no high-priority markets"
+            )
+            continue
+        a, b = percentile(polled, 0.95), percentile(streamed, 0.95)
+        ratio = f"{a / b:.1f}x" if b > 0 else ("1.0x" if a == 0 else "inf")
+        has = venue in streaming
+        goal = ("yes" if b < 5 else "NO") if has else "n/a (polls)"
+        print(
+            f"{venue:<12}{'yes' if has else 'no':>8}{len(streamed):>9}{a:>9.1f}s{b:>9.1f}s"
+            f"{ratio:>8}  {goal}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--streams", action="store_true", help="polling against streams, real time")
+    parser.add_argument("--seconds", type=float, default=90.0, help="--streams: sampled per run")
+    parser.add_argument(
+        "--trade-rate", type=float, default=120.0, help="--streams: per market-hour"
+    )
     parser.add_argument("--markets", type=int, default=5000)
     parser.add_argument("--rps", type=float, default=10.0)
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -162,13 +295,16 @@ def main() -> None:
     parser.add_argument("--database-url", help="an existing server (default: embedded)")
     args = parser.parse_args()
     configure_logging("WARNING", False)
+    bench = streams_bench if args.streams else run
+    if args.streams and not args.warmup:
+        args.warmup = 30.0
     if args.database_url:
-        asyncio.run(run(args, args.database_url))
+        asyncio.run(bench(args, args.database_url))
         return
     root = Path(tempfile.mkdtemp(prefix="predhub-bench-"))
     server = EmbeddedPostgres(root)
     try:
-        asyncio.run(run(args, server.ensure_running().url))
+        asyncio.run(bench(args, server.ensure_running().url))
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
