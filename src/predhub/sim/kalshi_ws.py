@@ -6,9 +6,11 @@ objects with an `id` and a `cmd`: `subscribe` (channels `orderbook_delta`,
 `trade`, `ticker` for `market_tickers`) answers one `subscribed` per channel
 with its `sid`, then an `orderbook_snapshot` per market; `update_subscription`
 with `action: get_snapshot` re-sends the snapshots. As the world trades, each
-subscriber gets, per trade, a `trade` message, the `orderbook_delta`s that
-turn the last book it was sent into the current one (signed count changes per
-level; snapshot and deltas share one `seq` per sid) and a `ticker`.
+subscriber gets, per trade, a `trade` message; and whenever a subscribed market's book moved
+(its own trade, or a sibling's or twin's that moved its price), the
+`orderbook_delta`s that turn the last book it was sent into the current one
+(signed count changes per level; snapshot and deltas share one `seq` per sid)
+and a `ticker`.
 
 Faults: `ws_silent` stops all frames (the connection stays open), `ws_close`
 closes open connections (code 1011), `ws_gap` drops one delta while its
@@ -88,10 +90,13 @@ def _snapshot(sim: Sim, sub: _Sub, m: SimMarket) -> None:
     sub.put({"type": "orderbook_snapshot", "sid": sid, "seq": sub.next_seq(sid), "msg": msg})
 
 
-def _deltas(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> None:
+def _deltas(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> bool:
+    """Send the deltas from the last book sent to the current one; whether it moved."""
     sid = sub.sids["orderbook_delta"]
     old_yes, old_no = sub.books.get(m.idx, ({}, {}))
     new_yes, new_no = _book(sim, m)
+    if (new_yes, new_no) == (old_yes, old_no):
+        return False
     sub.books[m.idx] = (new_yes, new_no)
     for side, old, new in (("yes", old_yes, new_yes), ("no", old_no, new_no)):
         for p in sorted(set(old) | set(new)):
@@ -110,6 +115,7 @@ def _deltas(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> None:
                 "ts_ms": ts_ms,
             }
             sub.put({"type": "orderbook_delta", "sid": sid, "seq": seq, "msg": msg})
+    return True
 
 
 def _ticker(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> None:
@@ -128,7 +134,12 @@ def _ticker(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> None:
 
 
 def notify(sim: Sim) -> None:
-    """Queue trades, book deltas and tickers of every trade subscribers have not seen yet."""
+    """Queue what changed for every subscriber: new trades, book deltas and a ticker.
+
+    A market's book can move without a trade of its own (a sibling in its event
+    traded, or its twin on another venue), so every subscribed book is compared
+    with the last one sent, not only those of markets that traded.
+    """
     subs = _subscribers.get(id(sim))
     if not subs or _silent(sim):
         return
@@ -136,10 +147,8 @@ def notify(sim: Sim) -> None:
     for sub in subs:
         for idx, sent in list(sub.markets.items()):
             n = w.trades.count(idx)
-            if n <= sent:
-                continue
             m = w.markets[idx]
-            trades = w.trades.get(idx, max(sent, n - 500), n)
+            trades = w.trades.get(idx, max(sent, n - 500), n) if n > sent else []
             if "trade" in sub.sids:
                 for tr in trades:
                     row = kalshi_trade(m, tr, w)
@@ -156,12 +165,13 @@ def notify(sim: Sim) -> None:
                         "ts_ms": tr.ts_ms,
                     }
                     sub.put({"type": "trade", "sid": sub.sids["trade"], "msg": msg})
-            ts_ms = trades[-1].ts_ms if trades else int(w.now * 1000)
-            if "orderbook_delta" in sub.sids:
-                _deltas(sim, sub, m, ts_ms)
-            if "ticker" in sub.sids:
-                _ticker(sim, sub, m, ts_ms)
             sub.markets[idx] = n
+            ts_ms = trades[-1].ts_ms if trades else int(w.now * 1000)
+            moved = False
+            if "orderbook_delta" in sub.sids:
+                moved = _deltas(sim, sub, m, ts_ms)
+            if "ticker" in sub.sids and (trades or moved):
+                _ticker(sim, sub, m, ts_ms)
 
 
 def _error(sub: _Sub, cmd_id: Any, code: int, text: str) -> None:

@@ -2,7 +2,8 @@
 
 After the client subscribes ({"assets_ids": [...], "type": "market"}) it gets
 one `book` frame per asset wrapped in a JSON array, then, as the world moves,
-a `price_change` and a `last_trade_price` frame per trade. Text "PING" gets
+a `price_change` and a `last_trade_price` frame per trade (and a `price_change`
+when a market's quote moved without a trade of its own). Text "PING" gets
 "PONG". A `ws_silent` fault makes the server stop sending anything while the
 connection stays open, which is what a stalled feed looks like to a client; a
 `ws_close` fault makes it close open connections (code 1011), and the trades
@@ -33,6 +34,7 @@ class _Sub:
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
     markets: dict[int, int] = field(default_factory=dict)  # market idx -> trades already sent
     assets: set[str] = field(default_factory=set)
+    quotes: dict[int, tuple[float, float]] = field(default_factory=dict)  # last YES quote sent
 
 
 def _silent(sim: Sim) -> bool:
@@ -97,20 +99,53 @@ def _frames(sim: Sim, m: SimMarket, start: int, stop: int) -> list[str]:
     return out
 
 
+def _moved(m: SimMarket, ts: str) -> str:
+    """A `price_change` at both tokens' best levels: the quote moved without a trade here
+    (a sibling in a neg-risk event traded, or a twin on another venue)."""
+    changes = []
+    for outcome in (0, 1):
+        bid, ask = m.quote(outcome)
+        changes.append(
+            {
+                "asset_id": m.token_ids[outcome],
+                "price": num(bid),
+                "size": "100",
+                "side": "BUY",
+                "hash": _h(m.idx, ts, outcome, bid, ask),
+                "best_bid": num(bid),
+                "best_ask": num(ask),
+            }
+        )
+    return orjson.dumps(
+        {
+            "market": m.condition_id,
+            "price_changes": changes,
+            "timestamp": ts,
+            "event_type": "price_change",
+        }
+    ).decode()
+
+
 def notify(sim: Sim) -> None:
-    """Queue frames for every trade subscribers have not seen yet."""
+    """Queue frames for every trade subscribers have not seen yet, and for quotes that
+    moved without a trade of their market."""
     subs = _subscribers.get(id(sim))
     if not subs or _silent(sim):
         return
     w = sim.world
     for sub in subs:
         for idx, sent in list(sub.markets.items()):
+            m = w.markets[idx]
             n = w.trades.count(idx)
             if n > sent:
-                for frame in _frames(sim, w.markets[idx], max(sent, n - 200), n):
+                for frame in _frames(sim, m, max(sent, n - 200), n):
                     with contextlib.suppress(asyncio.QueueFull):
                         sub.queue.put_nowait(frame)
                 sub.markets[idx] = n
+            elif m.is_open and sub.quotes.get(idx, m.quote(0)) != m.quote(0):
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.queue.put_nowait(_moved(m, str(int(w.now * 1000))))
+            sub.quotes[idx] = m.quote(0)
 
 
 async def _sender(ws: WebSocket, sub: _Sub, sim: Sim) -> None:
