@@ -126,7 +126,7 @@ def test_demo_starts_migrated_database_and_ctrl_c_stops_it(tmp_path: Path) -> No
             proc.kill()
     assert proc.returncode == 0, "".join(output)
     assert "Traceback" not in "".join(output), "every component shuts down gracefully"
-    assert read_running(tmp_path / "pgdata") is None
+    assert read_running(tmp_path / "pgdata") is None, "".join(output)[-3000:]
 
 
 def _main_raising(
