@@ -11,6 +11,7 @@
    WebSocket) through the worker's stream consumer, ingestion and NOTIFY to
    1,000 WebSocket subscribers over two API processes, p50/p99
 5. resilience: 100 concurrent requests for one stale market; a venue outage
+6. access control: the cached single-market read with an API key against without
 
 Everything runs on this machine: an embedded PostgreSQL, the venue simulator,
 uvicorn with two workers, and wrk (or, without wrk, a Python load generator).
@@ -170,7 +171,13 @@ def wrk(url: str, *, connections: int, seconds: int, script: str | None = None) 
 
 
 async def _pyload(
-    url: str, *, connections: int, seconds: float, method: str = "GET", body: bytes | None = None
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """A Python stand-in for wrk (slower: compare only ratios measured the same way)."""
     latencies: list[float] = []
@@ -184,7 +191,10 @@ async def _pyload(
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 r = await client.request(
-                    method, url, content=body, headers={"content-type": "application/json"}
+                    method,
+                    url,
+                    content=body,
+                    headers={"content-type": "application/json", **(headers or {})},
                 )
                 latencies.append(time.perf_counter() - t0)
                 errors += r.status_code >= 300
@@ -200,22 +210,31 @@ async def _pyload(
 
 
 def load(
-    url: str, *, connections: int, seconds: int, post_body: bytes | None = None
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    post_body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     if shutil.which("wrk"):
         script = None
+        lines = [f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items()]
         if post_body is not None:
-            lua = Path(tempfile.mkstemp(suffix=".lua")[1])
             body = post_body.decode().replace("\\", "\\\\").replace('"', '\\"')
-            lua.write_text(
-                'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                f'wrk.body = "{body}"\n'
-            )
+            lines += [
+                'wrk.method = "POST"',
+                'wrk.headers["Content-Type"] = "application/json"',
+                f'wrk.body = "{body}"',
+            ]
+        if lines:
+            lua = Path(tempfile.mkstemp(suffix=".lua")[1])
+            lua.write_text("\n".join(lines) + "\n")
             script = str(lua)
         return wrk(url, connections=connections, seconds=seconds, script=script)
     return asyncio.run(
         _pyload(url, connections=connections, seconds=seconds,
-                method="POST" if post_body else "GET", body=post_body)
+                method="POST" if post_body else "GET", body=post_body, headers=headers)
     )  # fmt: skip
 
 
@@ -293,6 +312,47 @@ def bench_reads(base: str, market_id: int, env: dict[str, str], seconds: int) ->
         f"   vs raw ASGI:     throughput ratio {ours['rps'] / raw['rps']:.2f} (goal >= 0.80), "
         f"p99 ratio {ours['p99'] / raw['p99']:.2f}"
     )
+
+
+def bench_access(base: str, url: str, market_id: int, seconds: int) -> None:
+    """The cost of access control on the cached read: with a key against without, one run.
+
+    Rounds alternate (without, with, without, with, ...) so drift on a shared
+    machine falls on both alike; the key's level has a limit far above the load,
+    so every keyed request is checked, counted and answered, none refused.
+    """
+    key = asyncio.run(_bench_key(url))
+    target = f"{base}/v1/markets/{market_id}/price?tier=T4"
+    keyed = {"X-API-Key": key}
+    for headers in (None, keyed):
+        load(target, connections=64, seconds=2, headers=headers)  # warm caches and allowances
+    results: dict[str, list[dict[str, float]]] = {"anonymous": [], "keyed": []}
+    for _ in range(3):
+        results["anonymous"].append(load(target, connections=64, seconds=seconds))
+        results["keyed"].append(load(target, connections=64, seconds=seconds, headers=keyed))
+    check = httpx.get(target, headers=keyed)
+    assert check.status_code == 200 and "ratelimit-remaining" in check.headers, check.text
+    rps = {name: sum(r["rps"] for r in runs) / len(runs) for name, runs in results.items()}
+    p99 = {name: max(r["p99"] for r in runs) for name, runs in results.items()}
+    errors = sum(r["errors"] for runs in results.values() for r in runs)
+    print("6. access control on the cached single-market read (64 connections, 2 workers)")
+    for name in ("anonymous", "keyed"):
+        print(f"   {name:9s} {rps[name]:9.0f} req/s  p99 {ms(p99[name])}")
+    print(
+        f"   keyed vs anonymous: throughput ratio {rps['keyed'] / rps['anonymous']:.2f}"
+        f" (goal >= 0.90), non-2xx {errors:.0f}"
+    )
+
+
+async def _bench_key(url: str) -> str:
+    from predhub.api.keys import issue_key
+
+    conn = await connect(url)
+    try:
+        key, _ = await issue_key(conn, account="bench", name=f"bench-{time.time_ns()}", level="vip")
+        return key
+    finally:
+        await conn.close()
 
 
 def bench_batch(base: str, ids: list[int], seconds: int) -> None:
@@ -600,7 +660,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--feed-seconds", type=float, default=20, help="live-feed measurement")
     parser.add_argument(
-        "--parts", default="1,2,3,4,5", help="which benchmarks to run, e.g. 1,2 (default all)"
+        "--parts", default="1,2,3,4,6,5", help="which benchmarks to run, e.g. 1,2 (default all)"
     )
     args = parser.parse_args()
     configure_logging("WARNING")
@@ -636,6 +696,8 @@ def main() -> None:
                 # per-minute venue budget too, so part 3 measures how many calls
                 # the refreshes need, not where a budget cuts them off.
                 "VENUE_REQUEST_BUDGETS": "polymarket=1000",
+                # Part 6 measures what checking and counting a key costs, not a refusal.
+                "ACCESS_LEVEL_LIMITS": "vip=1000000000/1000000",
             }
             with serve("predhub.api.app:app_from_env", env) as base:
                 parts = {p.strip() for p in args.parts.split(",")}
@@ -647,6 +709,8 @@ def main() -> None:
                     asyncio.run(bench_upstream(base, url, sim, ids, args.upstream_seconds))
                 if "4" in parts:
                     asyncio.run(bench_feed(base, url, sim, args.subscribers, args.feed_seconds))
+                if "6" in parts:
+                    bench_access(base, url, ids[0], args.seconds)
                 if "5" in parts:  # last: the outage trips the venue's circuit breaker
                     asyncio.run(bench_resilience(base, url, sim, ids))
     finally:

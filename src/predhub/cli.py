@@ -8,8 +8,11 @@ Configuration and connection problems become one readable line and exit code 2.
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Annotated, NoReturn
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -18,6 +21,7 @@ from rich.table import Table
 
 from predhub import hub
 from predhub.api import cli as api_cli
+from predhub.db import backup, monitor
 from predhub.db.connect import connect, resolve_database
 from predhub.db.schema_dump import dump_schema
 from predhub.errors import PredhubError, UsageError
@@ -93,6 +97,101 @@ def db_dump_schema() -> None:
     typer.echo(run_async(_dump(db.url)), nl=False)
 
 
+def db_backup(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write it; default: a dated file in BACKUP_DIR")
+    ] = None,
+) -> None:
+    """Back the database up (pg_dump, custom format: one consistent snapshot)."""
+    settings = get_settings()
+    db = resolve_database(settings)
+    target = file or backup.default_backup_path(settings.backups_path(), datetime.now(UTC))
+    done = 0
+
+    def progress(table: str) -> None:
+        nonlocal done
+        done += 1
+        err_console.print(f"[dim]  {done:4d} dumping {table}[/]", highlight=False)
+
+    result = run_async(backup.backup(db.url, target, progress=progress))
+    console.print(
+        f"backup {result.path}: {result.bytes / 1e6:.1f} MB, {result.tables} tables,"
+        f" {result.seconds:.1f} s ({result.tool.parent})",
+        highlight=False,
+    )
+
+
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A backup made by `predhub db backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace what a non-empty database holds")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty database (one transaction: all or nothing)."""
+    db = resolve_database(get_settings())
+    done = 0
+
+    def progress(table: str) -> None:
+        nonlocal done
+        done += 1
+        err_console.print(f"[dim]  {done:4d} restoring {table}[/]", highlight=False)
+
+    result = run_async(backup.restore(db.url, file, force=force, progress=progress))
+    version = "none" if result.schema_version is None else f"{result.schema_version:04d}"
+    state = "current" if result.schema_current else "behind: run `predhub db upgrade`"
+    console.print(
+        f"restored {result.path}: {result.tables} tables in {result.seconds:.1f} s;"
+        f" schema {version} ({state})",
+        highlight=False,
+    )
+
+
+def db_monitor(
+    top: Annotated[int, typer.Option(min=1, max=200, help="Rows per list")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False,
+) -> None:
+    """Database health: sizes, bloat, slow statements, connections, replication, backups."""
+    db = resolve_database(get_settings())
+
+    async def _report() -> dict[str, Any]:
+        conn = await connect(db.url)
+        try:
+            return await monitor.report(conn, top=top)
+        finally:
+            await conn.close()
+
+    found = run_async(_report())
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, default=str))
+        return
+    console.print(f"database size: {found['database_bytes'] / 1e6:.1f} MB")
+    for section in (
+        "tables",
+        "indexes",
+        "slow_statements",
+        "connections",
+        "long_transactions",
+        "replication",
+    ):
+        rows = found[section]
+        if not rows:
+            console.print(f"{section.replace('_', ' ')}: none")
+            continue
+        table = Table(*rows[0].keys(), title=section.replace("_", " "))
+        for row in rows:
+            table.add_row(*(str(v) for v in row.values()))
+        console.print(table)
+    if found["slow_statements_note"]:
+        console.print(f"[yellow]{found['slow_statements_note']}[/]", highlight=False)
+    last = found["last_backup"]
+    console.print(
+        "last backup: none"
+        if last is None
+        else f"last backup: {last['path']} ({last['age_seconds'] / 3600:.1f} h ago)",
+        highlight=False,
+    )
+
+
 def build_app() -> typer.Typer:
     """The whole command tree: the root's own commands, then each stage's."""
     app = typer.Typer(
@@ -108,6 +207,9 @@ def build_app() -> typer.Typer:
     db_app.command("upgrade")(db_upgrade)
     db_app.command("status")(db_status)
     db_app.command("dump-schema")(db_dump_schema)
+    db_app.command("backup")(db_backup)
+    db_app.command("restore")(db_restore)
+    db_app.command("monitor")(db_monitor)
     app.add_typer(db_app, name="db")
     for stage in STAGES:
         stage.register(app)

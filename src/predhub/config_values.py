@@ -172,3 +172,80 @@ def format_rate_limits(limits: dict[str, dict[str, RateLimit]]) -> str:
         for venue, by_endpoint in limits.items()
         for endpoint, limit in by_endpoint.items()
     )
+
+
+ACCESS_LEVELS = ("admin", "vip", "whitelist", "blocked")
+DEFAULT_LEVEL_PERMISSIONS = "admin=read+write+admin,vip=read+write,whitelist=read,blocked="
+DEFAULT_LEVEL_LIMITS = "admin=6000/600,vip=1200/120,whitelist=300/30"
+Permission = Literal["read", "write", "admin"]
+PERMISSIONS: tuple[str, ...] = get_args(Permission)
+
+
+def _level_items(value: object, shape: str) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        items = [f"{k}={v}" for k, v in value.items()]
+    elif isinstance(value, str):
+        items = _items(value, ",;")
+    else:
+        raise ValueError(f"must be {shape}")
+    out: list[tuple[str, str]] = []
+    for item in items:
+        level, sep, text = item.partition("=")
+        level = level.strip().lower()
+        if not sep or level not in ACCESS_LEVELS:
+            raise ValueError(
+                f"bad item {item!r}: want {shape} with a level among {', '.join(ACCESS_LEVELS)}"
+            )
+        out.append((level, text.strip()))
+    return out
+
+
+def parse_level_permissions(value: object) -> dict[str, frozenset[str]]:
+    """`level=read+write+admin,...` into {level: permissions}; unlisted levels keep the defaults."""
+    if isinstance(value, dict) and all(isinstance(v, frozenset) for v in value.values()):
+        return value
+    out: dict[str, frozenset[str]] = {}
+    items = _level_items(DEFAULT_LEVEL_PERMISSIONS, "") + _level_items(
+        value, "level=read+write+admin,..."
+    )
+    for level, text in items:
+        wanted = frozenset(p.strip().lower() for p in text.replace("|", "+").split("+") if p)
+        unknown = wanted - set(PERMISSIONS)
+        if unknown:
+            raise ValueError(
+                f"unknown permission {sorted(unknown)[0]!r} for {level}:"
+                f" permissions are {', '.join(PERMISSIONS)}"
+            )
+        out[level] = wanted
+    out["blocked"] = frozenset()  # a blocked account may do nothing, whatever is written
+    return out
+
+
+def parse_level_limits(value: object) -> dict[str, tuple[int, int]]:
+    """`level=requests/refreshes,...` per minute into {level: (requests, refreshes)};
+    unlisted levels keep the defaults."""
+    if isinstance(value, dict) and all(isinstance(v, tuple) for v in value.values()):
+        return value
+    out: dict[str, tuple[int, int]] = {}
+    shape = "level=requests/refreshes,... (per minute)"
+    for level, text in _level_items(DEFAULT_LEVEL_LIMITS, "") + _level_items(value, shape):
+        requests, sep, refreshes = text.partition("/")
+        try:
+            pair = (int(requests), int(refreshes) if sep else 0)
+        except ValueError:
+            pair = (-1, -1)
+        if pair[0] < 1 or pair[1] < 0:
+            raise ValueError(
+                f"bad limit {level}={text!r}: want requests/refreshes per minute,"
+                " requests at least 1, refreshes at least 0"
+            )
+        out[level] = pair
+    return out
+
+
+def format_level_permissions(value: dict[str, frozenset[str]]) -> str:
+    return ",".join(f"{level}={'+'.join(sorted(p))}" for level, p in value.items())
+
+
+def format_level_limits(value: dict[str, tuple[int, int]]) -> str:
+    return ",".join(f"{level}={r}/{f}" for level, (r, f) in value.items())

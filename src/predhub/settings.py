@@ -41,8 +41,12 @@ from predhub.config_values import (
     StaticDay,
     check_postgres_url,
     check_url,
+    format_level_limits,
+    format_level_permissions,
     format_rate_limits,
     parse_fee_multipliers,
+    parse_level_limits,
+    parse_level_permissions,
     parse_rate_limits,
     parse_request_budgets,
     parse_static_day,
@@ -60,6 +64,10 @@ VenueList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(parse_venue_lis
 RequestBudgets = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_request_budgets)]
 VolumeFloors = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_volume_floors)]
 FeeMultipliers = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_fee_multipliers)]
+LevelPermissions = Annotated[
+    dict[str, frozenset[str]], NoDecode, BeforeValidator(parse_level_permissions)
+]
+LevelLimits = Annotated[dict[str, tuple[int, int]], NoDecode, BeforeValidator(parse_level_limits)]
 RateLimits = Annotated[
     dict[str, dict[str, RateLimit]], NoDecode, BeforeValidator(parse_rate_limits)
 ]
@@ -397,11 +405,51 @@ class Settings(_VenueFields):
         description="Answers at least this large are compressed (brotli or gzip) when the "
         "client accepts it",
     )
+    api_require_keys: bool = Field(
+        default=False, description="Reads need an API key too (writes and admin always do)"
+    )
+    access_level_permissions: LevelPermissions = Field(
+        default_factory=lambda: parse_level_permissions(""),
+        description="What each account level may do: level=read+write+admin,...; unlisted"
+        " levels keep admin=read+write+admin,vip=read+write,whitelist=read",
+    )
+    access_level_limits: LevelLimits = Field(
+        default_factory=lambda: parse_level_limits(""),
+        description="Per-key limits per minute: level=requests/upstream_refreshes,...; unlisted"
+        " levels keep admin=6000/600,vip=1200/120,whitelist=300/30",
+    )
+    api_key_cache_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="Reads trust a checked key this long (changes are announced sooner)",
+    )
+    analysis_archive_days: float = Field(
+        default=30, gt=0, description="Analyses older than this move to the archive table"
+    )
+    research_upkeep_minutes: float = Field(
+        default=10, gt=0, description="How often a worker deletes expired research and archives"
+    )
     tier_t1_seconds: float = Field(default=30, gt=0)
     tier_t2a_seconds: float = Field(default=2, gt=0)
     tier_t2b_seconds: float = Field(default=15, gt=0)
     tier_t3_seconds: float = Field(default=120, gt=0)
     tier_t4_seconds: float = Field(default=900, gt=0)
+
+    # --- backups and monitoring ---------------------------------------------------------
+    backup_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PREDHUB_BACKUP_DIR", "BACKUP_DIR"),
+        description="Where backups go; unset: a backups folder beside the data directory",
+    )
+    backup_daily: bool = Field(default=False, description="A worker takes a backup every day")
+    backup_hour: int = Field(default=3, ge=0, le=23, description="UTC hour of the daily backup")
+    backup_keep: int = Field(default=7, ge=1, description="Daily backups kept (older deleted)")
+    worker_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the worker's own Prometheus metrics on API_HOST; 0: off",
+    )
 
     # --- simulator ---------------------------------------------------------------------
     sim_host: str = Field(default="127.0.0.1", min_length=1)
@@ -500,6 +548,10 @@ class Settings(_VenueFields):
             value = getattr(self, field)
             if field == "venue_rate_limits":
                 text = format_rate_limits(value)
+            elif field == "access_level_permissions":
+                text = format_level_permissions(value)
+            elif field == "access_level_limits":
+                text = format_level_limits(value)
             elif field in ("venue_request_budgets", "top_volume_floors"):
                 text = ",".join(f"{venue}={rate:g}" for venue, rate in value.items())
             elif field == "enabled_venues":
@@ -524,6 +576,13 @@ class Settings(_VenueFields):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
+
+    def level_limits(self, level: str) -> tuple[int, int]:
+        """(requests, upstream refreshes) per minute for a level; unlisted levels get 1/0."""
+        return self.access_level_limits.get(level, (1, 0))
+
+    def backups_path(self) -> Path:
+        return self.backup_dir or self.data_dir.parent / "predhub-backups"
 
     def explicit_database_url(self) -> str | None:
         """The configured server, or None when the embedded one should be used."""

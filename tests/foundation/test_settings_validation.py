@@ -101,6 +101,10 @@ BAD_SETTINGS: list[tuple[str, str, str]] = [
     ("LOG_LEVEL", "loud", "DEBUG"),
     ("POSTGRES_USER", "", "at least 1"),
     ("API_HOST", "", "at least 1"),
+    ("ACCESS_LEVEL_LIMITS", "vip=lots", "requests/refreshes per minute"),
+    ("ACCESS_LEVEL_LIMITS", "guest=5/1", "a level among"),
+    ("ACCESS_LEVEL_PERMISSIONS", "vip=read+fly", "unknown permission"),
+    ("BACKUP_HOUR", "24", "less than or equal to 23"),
 ]
 
 
@@ -183,6 +187,8 @@ SPECIAL_VALUES: dict[str, str] = {
     "VENUE_REQUEST_BUDGETS": "kalshi=3",
     "TOP_VOLUME_FLOORS": "kalshi=5000",
     "FEE_MULTIPLIERS": "KXBTCD=0.5",
+    "ACCESS_LEVEL_PERMISSIONS": "whitelist=read+write",
+    "ACCESS_LEVEL_LIMITS": "vip=10/1",
     "LOG_LEVEL": "WARNING",
     "LOG_JSON": "true",
     "API_HOST": "0.0.0.0",

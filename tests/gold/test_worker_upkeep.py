@@ -21,11 +21,13 @@ async def test_worker_refreshes_gold_and_prunes(sim: SimHandle, pool: asyncpg.Po
     )
     assert [r["name"] for r in refreshed] == ["hot", "match", "warm"]
     assert await pool.fetchval("SELECT count(*) FROM gold.top_markets_snapshot") > 0
-    pruned = await pool.fetch("SELECT name FROM ops.retention_runs WHERE name <> '_claim'")
+    pruned = await pool.fetch("SELECT name FROM ops.retention_runs WHERE left(name, 1) <> '_'")
     assert {r["name"] for r in pruned} == {
         "raw_history",
         "book_snapshots",
         "jobs",
         "loads",
         "quarantine",
+        "research_expired",
+        "analyses_archived",
     }

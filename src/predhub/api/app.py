@@ -18,15 +18,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import HTMLResponse, Response
 
+from predhub.api.access import AccessControl, AccessMiddleware
 from predhub.api.asyncapi import ASYNCAPI_PATH, WS_PATH, asyncapi_document
 from predhub.api.docs import install_docs
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
-from predhub.api.guards import ADMIN_KEY_HEADER, AdminAuthMiddleware, RequestLimitMiddleware
+from predhub.api.guards import ADMIN_KEY_HEADER, RequestLimitMiddleware
 from predhub.api.http import HttpMiddleware
 from predhub.api.metrics import MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse, json_response
 from predhub.api.routers import (
+    accounts,
     admin,
     compat,
     events,
@@ -36,6 +38,7 @@ from predhub.api.routers import (
     markets,
     matches,
     prices,
+    research,
     search,
     top,
 )
@@ -79,7 +82,9 @@ def create_app(
             )
             await service.start()
             fanout = FanOut(service, listener)
-            app.state.api = ApiState(settings, service, listener, fanout, used_refresher)
+            access = AccessControl(service.accounts, settings, listener)
+            await access.start()
+            app.state.api = ApiState(settings, service, listener, fanout, used_refresher, access)
             # Everything built so far (modules, routes, schemas) lives as long as the
             # process: moving it out of the collector's reach keeps full collections,
             # which a batch of 1,000 answers triggers, from scanning it (the batch p99).
@@ -88,6 +93,7 @@ def create_app(
             try:
                 yield
             finally:
+                await access.stop()
                 await service.stop()
                 process_exited()
         finally:
@@ -118,7 +124,9 @@ def create_app(
         gold,
         matches,
         compat,
+        research,
         admin,
+        accounts,
         health,
     ):
         app.include_router(module.router)
@@ -142,7 +150,7 @@ def create_app(
     # the hottest request does not pay for one more layer.
     app.add_middleware(HttpMiddleware, threshold=settings.api_compress_min_bytes)
     app.add_middleware(CachedPriceMiddleware)
-    app.add_middleware(AdminAuthMiddleware)
+    app.add_middleware(AccessMiddleware)
     app.add_middleware(
         RequestLimitMiddleware,
         max_body=settings.api_max_body_bytes,
@@ -153,14 +161,21 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST"],
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE"],
             allow_headers=[
                 "Content-Type",
                 "Authorization",
                 "If-None-Match",
                 ADMIN_KEY_HEADER.decode(),
             ],
-            expose_headers=["ETag", "Retry-After"],
+            expose_headers=[
+                "ETag",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "RateLimit-Policy",
+            ],
             max_age=600,
         )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

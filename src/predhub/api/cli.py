@@ -1,4 +1,4 @@
-"""`predhub serve` and `predhub keys create`."""
+"""`predhub serve` and `predhub keys create|list|revoke|level`."""
 
 from __future__ import annotations
 
@@ -6,22 +6,28 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from predhub.api.keys import create_key
+from predhub.api.keys import issue_key
 from predhub.db.connect import connect, resolve_database
-from predhub.errors import UsageProblem
+from predhub.errors import UsageError, UsageProblem
 from predhub.ports import ensure_port_free
 from predhub.runtime import run_async, upgrade_schema
-from predhub.service.errors import KeyNameTaken
+from predhub.service import accounts
+from predhub.service.accounts import AccountStore
+from predhub.service.catalog import Connection
+from predhub.service.errors import ServiceError
 from predhub.settings import get_settings
 
 console = Console()
+T = TypeVar("T")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 
 
@@ -49,7 +55,7 @@ def _shared_metrics(processes: int) -> Iterator[None]:
 
 
 def register(app: typer.Typer) -> None:
-    keys_app = typer.Typer(help="Admin API keys.", no_args_is_help=True)
+    keys_app = typer.Typer(help="API keys and account levels.", no_args_is_help=True)
     app.add_typer(keys_app, name="keys")
 
     @app.command("serve")
@@ -86,20 +92,103 @@ def register(app: typer.Typer) -> None:
     @keys_app.command("create")
     def keys_create(
         name: Annotated[str, typer.Argument(help="A name to recognise the key by")],
+        account: Annotated[
+            str | None, typer.Option(help="The account it belongs to (default: NAME)")
+        ] = None,
+        level: Annotated[
+            str | None,
+            typer.Option(help="admin, vip, whitelist or blocked; a new account's default: admin"),
+        ] = None,
+        expires_days: Annotated[
+            float | None, typer.Option("--expires-days", min=0.0, help="Expire after N days")
+        ] = None,
     ) -> None:
-        """Create an admin API key; it is printed once and only its sha256 is stored."""
-        db = resolve_database(get_settings())
-        run_async(upgrade_schema(db.url))
+        """Create an API key; it is printed once and only its sha256 is stored."""
+        owner = account or name
+        expires = None if expires_days is None else datetime.now(UTC) + timedelta(days=expires_days)
 
-        async def _create() -> str:
-            conn = await connect(db.url)
-            try:
-                return await create_key(conn, name)
-            except KeyNameTaken as exc:
-                raise UsageProblem(f"a key named {name!r} exists already") from exc
-            finally:
-                await conn.close()
+        async def _create(conn: Connection) -> tuple[str, dict[str, Any]]:
+            known = await accounts.account(conn, owner)
+            wanted = level or (None if known is not None else "admin")
+            return await issue_key(
+                AccountStore(conn), account=owner, name=name, level=wanted, expires_at=expires
+            )
 
-        key = run_async(_create())
+        key, row = _with_conn(_create)
         console.print(key, highlight=False, soft_wrap=True)
-        console.print("[dim]store it now: it is not shown again[/]", highlight=False)
+        console.print(
+            f"[dim]key {row['name']} (id {row['id']}) of account {row['account']}"
+            f" at level {row['level']}; store it now: it is not shown again[/]",
+            highlight=False,
+        )
+
+    @keys_app.command("list")
+    def keys_list(
+        account: Annotated[str | None, typer.Option(help="Only this account's keys")] = None,
+        revoked: Annotated[bool, typer.Option(help="Include revoked keys")] = False,
+    ) -> None:
+        """List API keys (never the keys themselves) with their account, level and times."""
+
+        async def _list(conn: Connection) -> list[dict[str, Any]]:
+            return await accounts.list_keys(conn, account_name=account, include_revoked=revoked)
+
+        rows = _with_conn(_list)
+        table = Table(
+            "id", "name", "account", "level", "created", "last used", "expires", "revoked"
+        )
+        for r in rows:
+            table.add_row(
+                str(r["id"]),
+                r["name"],
+                r["account"],
+                r["level"],
+                *(
+                    str(r[c] or "")
+                    for c in ("created_at", "last_used_at", "expires_at", "revoked_at")
+                ),
+            )
+        console.print(table)
+
+    @keys_app.command("revoke")
+    def keys_revoke(
+        key: Annotated[str, typer.Argument(help="The key's name or id")],
+    ) -> None:
+        """Revoke an API key; every API process refuses it at once."""
+
+        async def _revoke(conn: Connection) -> dict[str, Any]:
+            return await accounts.revoke_key(conn, key)
+
+        row = _with_conn(_revoke)
+        console.print(f"revoked key {row['name']} (id {row['id']}) at {row['revoked_at']}")
+
+    @keys_app.command("level")
+    def keys_level(
+        account: Annotated[str, typer.Argument(help="The account's name")],
+        level: Annotated[str, typer.Argument(help="admin, vip, whitelist or blocked")],
+    ) -> None:
+        """Set an account's level (blocked: every key of it is refused)."""
+
+        async def _set(conn: Connection) -> dict[str, Any]:
+            return await accounts.set_level(conn, account, level)
+
+        row = _with_conn(_set)
+        console.print(f"account {row['name']} is now {row['level']}")
+
+
+def _with_conn(action: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run `action` on a connection to the migrated database; its usage errors are one line."""
+    db = resolve_database(get_settings())
+    run_async(upgrade_schema(db.url))
+
+    async def _run() -> T:
+        conn = await connect(db.url)
+        try:
+            return await action(conn)
+        except ServiceError as exc:
+            if isinstance(exc, UsageError):
+                raise UsageProblem(exc.message) from exc
+            raise
+        finally:
+            await conn.close()
+
+    return run_async(_run())

@@ -2,9 +2,10 @@
 
 They run ahead of FastAPI, so what they refuse never reaches a parser: NUL
 characters, oversized headers (431) and bodies (413, counted as they arrive, so
-a chunked body without Content-Length is bounded too), and admin routes without
-an admin key (401, before the body is validated, so an anonymous caller learns
-nothing about what the route expects). Refusals use the API's one error shape.
+a chunked body without Content-Length is bounded too). Keys and levels are
+checked by `predhub.api.access`, also before the body is validated, so an
+anonymous caller learns nothing about what a route expects. Refusals use the
+API's one error shape.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from predhub.api.errors import BodyTooLarge
-from predhub.api.keys import is_admin_key
 from predhub.service.ids import ascii_int
 
 ADMIN_PREFIX = "/v1/admin"
@@ -79,30 +79,6 @@ class RequestLimitMiddleware:
             await _too_large(send, self.max_body)
 
 
-class AdminAuthMiddleware:
-    """Admin routes answer 401 without an admin key, whatever their body holds."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_admin_path(scope.get("path", "")):
-            await self.app(scope, receive, send)
-            return
-        state = getattr(getattr(scope.get("app"), "state", None), "api", None)
-        presented = presented_key(scope.get("headers") or [])
-        if state is None or not await is_admin_key(state.service, state.settings, presented):
-            await reject(
-                send, 401, "unauthorized", "an admin API key is required (X-API-Key header)"
-            )
-            return
-        await self.app(scope, receive, send)
-
-
-def _is_admin_path(path: str) -> bool:
-    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
-
-
 def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The key in X-API-Key or `Authorization: Bearer`, or None."""
     raw: bytes | None = None
@@ -128,7 +104,15 @@ async def _too_large(send: Send, limit: int) -> None:
     )
 
 
-async def reject(send: Send, status: int, code: str, message: str, **details: Any) -> None:
+async def reject(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    **details: Any,
+) -> None:
     """Answer with the API's error shape without going through FastAPI."""
     body = orjson.dumps({"error": {"code": code, "message": message, "details": details}})
     await send(
@@ -138,6 +122,7 @@ async def reject(send: Send, status: int, code: str, message: str, **details: An
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or ()),
             ],
         }
     )

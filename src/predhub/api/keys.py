@@ -1,7 +1,8 @@
-"""Admin API keys: shown once at creation, stored only as their sha256.
+"""API keys: shown once at creation, stored only as their sha256, each of an account.
 
-A key is accepted when it matches ADMIN_API_KEY (compared in constant time)
-or an unrevoked row of `ops.api_keys` with the `admin` scope.
+A key is accepted as an admin's when it matches ADMIN_API_KEY (compared in
+constant time) or is an unrevoked, unexpired key of an account whose level is
+`admin` (keys made before accounts existed: the `admin` scope).
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
+from typing import Any
 
-from predhub.service.catalog import Connection, store_key
+from predhub.service.accounts import AccountStore
+from predhub.service.catalog import Connection
 from predhub.service.service import MarketDataService
 from predhub.settings import Settings
 
@@ -25,10 +29,29 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def create_key(conn: Connection, name: str, scopes: list[str] | None = None) -> str:
-    """Store a new key's hash under `name`; returns the key, which is never stored."""
+async def issue_key(
+    store: AccountStore,
+    *,
+    account: str,
+    name: str | None = None,
+    level: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """A new key for `account` (created at `level` when new): the key, never stored, and its row."""
     key = new_key()
-    await store_key(conn, name, hash_key(key), scopes or ["admin"])
+    row = await store.create_key(
+        account_name=account,
+        key_name=name or f"{account}-{secrets.token_hex(3)}",
+        key_hash=hash_key(key),
+        level=level,
+        expires_at=expires_at,
+    )
+    return key, row
+
+
+async def create_key(conn: Connection, name: str) -> str:
+    """An admin key named `name`, of an admin account of the same name; returns the key."""
+    key, _ = await issue_key(AccountStore(conn), account=name, name=name, level="admin")
     return key
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from predhub.api.access import AccessControl
 from predhub.api.ws import FanOut
 from predhub.service.notify import Listener
 from predhub.service.refresh import Refresher
@@ -18,3 +19,4 @@ class ApiState:
     listener: Listener
     fanout: FanOut
     refresher: Refresher | None
+    access: AccessControl | None = None

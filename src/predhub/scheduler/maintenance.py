@@ -1,4 +1,4 @@
-"""The worker's periodic upkeep beside the venue loops: gold refreshes and retention.
+"""The worker's periodic upkeep beside the venue loops: gold, retention, the research store.
 
 Every worker process runs this loop; the leases inside (`ops.gold_refresh`,
 `ops.retention_runs`) let one of them do each piece of work per cadence.
@@ -12,18 +12,20 @@ import contextlib
 import asyncpg
 import structlog
 
+from predhub.db.errors import BackupFailed, BackupRefused
 from predhub.gold import schedule as gold_schedule
 from predhub.gold.arbitrage import ArbitrageConfig
 from predhub.gold.refresh import GoldConfig
 from predhub.match import schedule as match_schedule
 from predhub.match.run import MatchConfig
-from predhub.scheduler import retention
+from predhub.scheduler import housekeeping, retention
 from predhub.scheduler.worker import DATABASE_ERRORS, Clock
 from predhub.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 LOOP_SECONDS_MAX = 5.0
+BackupError = (BackupFailed, BackupRefused)
 
 
 def gold_config(settings: Settings) -> GoldConfig:
@@ -84,6 +86,11 @@ async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock:
         lease_seconds=settings.worker_lease_seconds,
     )
     await retention.run_due(pool, settings, now=clock())
+    await housekeeping.run_due(pool, settings, now=clock())
+    try:
+        await housekeeping.backup_due(pool, settings, now=clock())
+    except BackupError as exc:  # recorded in ops.backups; the alert on its age tells a person
+        log.warning("worker.backup_failed", error=str(exc))
 
 
 async def run_upkeep(

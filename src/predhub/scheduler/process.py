@@ -16,6 +16,7 @@ import structlog
 
 from predhub.db.queries import load
 from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.exporter import run_exporter
 from predhub.scheduler.maintenance import run_upkeep, upkeep_once
 from predhub.scheduler.streams import StreamConsumer
 from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, worker_id
@@ -124,6 +125,9 @@ async def run_worker(
             asyncio.create_task(
                 run_upkeep(pool, settings, owner, clock, stop), name="predhub-upkeep"
             )
+        )
+        tasks.append(
+            asyncio.create_task(run_exporter(pool, settings, stop), name="predhub-metrics")
         )
         await stop.wait()
         # Let running jobs finish (their leases would otherwise have to expire).

@@ -81,6 +81,9 @@ class RefreshTimedOut(ServiceError, Retriable):
 class KeyNameTaken(ServiceError, UsageError):
     """An API key with this name exists already (names identify keys)."""
 
+    code = "conflict"
+    status = 409
+
 
 class UnknownWindow(BadRequest):
     """The movers window is not one gold keeps."""
@@ -90,6 +93,21 @@ class UnknownWindow(BadRequest):
 
 class MatchNotFound(ServiceError, UsageError):
     """No such match."""
+
+
+class Conflict(ServiceError, UsageError):
+    """The request conflicts with what is stored."""
+
+    code = "conflict"
+    status = 409
+
+
+class AccountNameTaken(Conflict):
+    """An account with this name exists already."""
+
+
+class AccountNotFound(ServiceError, UsageError):
+    """No account has this name."""
 
     code = "not_found"
     status = 404
@@ -106,3 +124,30 @@ class BadExport(BadRequest):
     """The export cannot be made as asked (a kind, format, venue or time range)."""
 
     code = "bad_export"
+
+
+class ApiKeyNotFound(ServiceError, UsageError):
+    """No API key has this name or id."""
+
+    code = "not_found"
+    status = 404
+
+
+class ResearchNotFound(ServiceError, UsageError):
+    """No research, analysis or conclusion has this id."""
+
+    code = "not_found"
+    status = 404
+
+
+class ResearchExpired(ServiceError, UsageError):
+    """This research has expired and is no longer served."""
+
+    code = "expired"
+    status = 410
+
+
+class ConclusionExists(Conflict):
+    """This analysis has a conclusion already (one per analysis)."""
+
+    code = "conclusion_exists"

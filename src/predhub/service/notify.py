@@ -29,7 +29,8 @@ QUOTES_CHANNEL = "predhub_quotes"
 TRADES_CHANNEL = "predhub_trades"
 MARKETS_CHANNEL = "predhub_market_changed"
 ARBITRAGE_CHANNEL = "predhub_arbitrage"  # an opportunity's id when it opens or closes
-CHANNELS = (QUOTES_CHANNEL, TRADES_CHANNEL, MARKETS_CHANNEL, ARBITRAGE_CHANNEL)
+KEYS_CHANNEL = "predhub_keys"  # an API key or its account changed (payload: key ids)
+CHANNELS = (QUOTES_CHANNEL, TRADES_CHANNEL, MARKETS_CHANNEL, ARBITRAGE_CHANNEL, KEYS_CHANNEL)
 
 # Reconnecting is one cheap attempt; a short ceiling brings LISTEN back within a
 # second or so of the database's return instead of after a long backoff.

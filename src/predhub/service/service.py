@@ -20,14 +20,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import structlog
 from prometheus_client import Counter as Counter_
 
-from predhub.db import migrate
+from predhub.db import migrate, monitor
 from predhub.db.migrate import SchemaStatus
 from predhub.service import metrics, queries
+from predhub.service.accounts import REFRESH_GATE, AccountStore
 from predhub.service.cache import SnapshotCache
 from predhub.service.catalog import CatalogReads
 from predhub.service.discover import MAX_PER_REQUEST as DISCOVER_PER_REQUEST
@@ -47,6 +49,7 @@ from predhub.service.matches import MatchReader
 from predhub.service.notify import MARKETS_CHANNEL, QUOTES_CHANNEL, Listener
 from predhub.service.payload import Snapshot, answer_fields, render
 from predhub.service.refresh import Refresher
+from predhub.service.research import ResearchStore
 from predhub.service.singleflight import Outcome, SingleFlight, wait_outcomes
 from predhub.service.tiers import Freshness, TierTable
 from predhub.settings import Settings
@@ -114,6 +117,8 @@ class MarketDataService(CatalogReads, HistoryReads):
             else None
         )
         self.interest = InterestMarker(pool)
+        self.accounts = AccountStore(pool)
+        self.research = ResearchStore(pool)
         self.refresh_wait = refresh_wait
         self.database_only = settings.database_only_mode
         self._keys: dict[str, int] = {}
@@ -149,6 +154,10 @@ class MarketDataService(CatalogReads, HistoryReads):
     async def tier_table(self) -> dict[str, float]:
         """The freshness tiers with their maximum ages (reloaded when due)."""
         return await self.tiers.current(self.pool)
+
+    async def database_report(self, *, top: int, long_seconds: float) -> dict[str, Any]:
+        """Database health for admins (`predhub.db.monitor`)."""
+        return await monitor.report(self.pool, top=top, long_seconds=long_seconds)
 
     async def schema_status(self) -> SchemaStatus:
         """Whether the database answers (within 2 s) and its schema is current: readiness."""
@@ -295,7 +304,12 @@ class MarketDataService(CatalogReads, HistoryReads):
             else:
                 to_refresh[market_id] = snap.venue
 
-        if to_refresh:
+        gate = REFRESH_GATE.get()
+        refused = None if not to_refresh or gate is None else await gate(len(to_refresh))
+        if refused is not None:  # the caller's refresh allowance is spent: serve what we have
+            for market_id in to_refresh:
+                states[market_id] = (CacheState.STALE, refused)
+        elif to_refresh:
             max_age = 0.0 if live else freshness.max_age
             outcomes = await self._refresh_until_fresh(
                 to_refresh, snaps, arrived=now, max_age=max_age, force=live

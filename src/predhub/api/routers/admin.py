@@ -1,6 +1,6 @@
 """Admin: force a refresh of a venue's markets (needs an admin API key).
 
-The key is checked by `AdminAuthMiddleware` before the body is read; the
+The key is checked by `AccessMiddleware` before the body is read; the
 check here repeats it, so the route stays closed wherever it is mounted.
 """
 

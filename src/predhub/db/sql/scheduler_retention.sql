@@ -42,4 +42,4 @@ SELECT last_run_at FROM ops.retention_runs WHERE name = $1
 -- name: retention_state
 -- Every prune's last run and rows, for `predhub status`.
 SELECT name, last_run_at, rows_pruned, total_pruned FROM ops.retention_runs
-WHERE name <> '_claim' ORDER BY name
+WHERE left(name, 1) <> '_' ORDER BY name
