@@ -53,7 +53,8 @@ from predhub.settings import Settings
 log = structlog.get_logger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-READ_POSTS = frozenset({"/v1/prices"})  # a POST only because its id list can be long
+# Reads that are POSTs only because their id lists can be long.
+READ_POSTS = frozenset({"/v1/prices", "/api/markets/prices"})
 # Always open: probes, metrics and the documentation.
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/"})
 WINDOW_SECONDS = 60

@@ -161,7 +161,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "HEAD", "POST"],
             allow_headers=[
                 "Content-Type",
                 "Authorization",

@@ -94,6 +94,9 @@ class UnknownWindow(BadRequest):
 class MatchNotFound(ServiceError, UsageError):
     """No such match."""
 
+    code = "not_found"
+    status = 404
+
 
 class Conflict(ServiceError, UsageError):
     """The request conflicts with what is stored."""
