@@ -37,7 +37,7 @@ class SimHandle:
         self.base_url = f"http://{host}:{port}"
         # test credentials (signing venues) the simulator accepts, in `env` and `settings()`
         self.env = adapter_env(host, port, credentials)
-        self._http = httpx.Client(base_url=self.base_url, timeout=30)
+        self._http = httpx.Client(base_url=self.base_url, timeout=120)  # advancing days is heavy
 
     def url(self, name: str) -> str:
         """The base URL of one venue API by its setting name, e.g. "<PREFIX>_URL"."""
