@@ -81,3 +81,14 @@ ORDER BY end_at DESC NULLS LAST
 -- The N busiest open markets of a venue (all of them when $2 is NULL), for a trades load.
 SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open'
 ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2
+
+-- name: history_pending
+-- Of these markets (a history load's page), the ones whose trades still need reading (never
+-- synced, or last synced before the market ended) and whose price history was never synced.
+SELECT id,
+       (trades_synced_at IS NULL OR end_at IS NULL OR trades_synced_at < end_at) AS trades,
+       history_synced_at IS NULL AS history,
+       end_at
+FROM silver.markets
+WHERE venue = $1 AND id = ANY($2::bigint[])
+ORDER BY id
