@@ -69,12 +69,17 @@ SELECT id FROM silver.markets WHERE venue = $1 AND history_synced_at IS NULL
 ORDER BY volume_24h DESC NULLS LAST, id
 
 -- name: markets_to_sweep
--- Recently closed markets (and open ones past their end), to re-read until their
--- resolution is final; $2 is how far back "recently" reaches.
+-- Markets past their end (or closed) whose resolution is not final, to re-read: every hour
+-- while they ended recently ($2 is how far back "recently" reaches), and, once older, those
+-- never re-read during that window (a market that resolved while the hub was down). Only
+-- unresolved markets are scanned (markets_closing_idx), so the cost follows them, not the
+-- catalogue.
 SELECT id FROM silver.markets
 WHERE venue = $1
-  AND (status = 'closed' OR (status = 'open' AND end_at < now()))
-  AND (end_at IS NULL OR end_at > now() - $2::interval)
+  AND status IN ('open', 'closed')
+  AND (status = 'closed' OR end_at < now())
+  AND (end_at IS NULL OR end_at > now() - $2::interval
+       OR metadata_synced_at IS NULL OR metadata_synced_at < end_at + $2::interval)
 ORDER BY end_at DESC NULLS LAST
 
 -- name: busiest_open_markets
