@@ -246,6 +246,9 @@ class KalshiVenue(SingleHostVenue):
         market.category = market.category or event.category
         if series := event.extra.get("series_ticker"):
             market.extra.setdefault("series_ticker", series)
+        tags = [t for t in (market.category, market.extra.get("series_ticker")) if t]
+        if tags:
+            market.extra["venue_tags"] = tags
 
     async def _markets_pages(
         self, endpoint: str, params: dict[str, Any]
