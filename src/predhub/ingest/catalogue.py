@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from predhub.ingest.pipeline import Ingestor, _Run
 
 CHECKPOINT_KIND = "history"
-# Daily points: a closed market's whole life in a few dozen points per outcome (Kalshi's
-# daily candles, Polymarket's fidelity of a day) rather than thousands of hourly ones.
+# Daily points: a closed market's whole life in a few dozen points per outcome (daily
+# candles where the venue has them) rather than thousands of hourly ones.
 HISTORY_INTERVAL_SECONDS = 86_400
 SINCE_SLACK = timedelta(days=1)  # markets may be listed as closed a little after they end
 _PREFETCH_PAGES = 2
