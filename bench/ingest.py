@@ -3,7 +3,18 @@
     python bench/ingest.py db        # database side: normalize + bronze + silver vs plain COPY
     python bench/ingest.py static    # static load of the simulator's Polymarket catalogue
     python bench/ingest.py delta     # one delta cycle with about 100 changed markets
+    python bench/ingest.py history   # complete-catalogue load of the simulator's closed markets
     python bench/ingest.py all
+
+`history` builds a simulator with `--closed N` old markets (default 2,000 so it
+finishes in a few minutes; `--closed 200000` is the full figure) on one venue
+(`--venue`, polymarket or kalshi), runs `predhub ingest history`'s load into a
+scratch database and prints markets and trades per second, and the requests
+it spent against the fewest the venue's page sizes allow: the listing at the
+venue's largest page, plus one trades request per market that traded and the
+price-history requests per market (one per outcome token on Polymarket, one
+per market on Kalshi). The baseline, measured in the same run, is the bare
+listing walk (the same pages fetched and parsed, nothing written).
 
 The database is the embedded PostgreSQL in a temporary directory, or the
 server named by DATABASE_URL (a scratch database is created on it).
@@ -450,11 +461,92 @@ async def _sim_loads(which: str, markets: int) -> None:
                 await pool.close()
 
 
+# The largest closed-listing page each venue serves, and price-history requests per market.
+_HISTORY_FLOOR = {"polymarket": (1000, 2), "kalshi": (1000, 1)}
+
+
+async def _history_load(venue_name: str, closed: int) -> None:
+    import math
+
+    from predhub.ingest.pipeline import Ingestor
+    from predhub.sim.config import SimConfig
+    from predhub.sim.testing import running_simulator
+    from predhub.venues.registry import build_venue
+
+    config = SimConfig(
+        seed=7,
+        markets={venue_name: 50},
+        closed={venue_name: closed},
+        speed=0.0,
+        start=1_790_000_000.0,
+        latency_scale=0.0,
+        rate_limits=False,
+    )
+    started = time.perf_counter()
+    with running_simulator(config) as sim:
+        built = time.perf_counter() - started
+        print(
+            f"history: {venue_name}, simulator with {closed} closed markets built in {built:.1f}s"
+        )
+        async with scratch_database() as url:
+            settings = sim.settings()
+            pool = await create_pool(url, min_size=2, max_size=settings.db_pool_max)
+            venue = build_venue(venue_name, settings)
+            try:
+                started = time.perf_counter()
+                walked = pages = 0
+                async for page in venue.closed_markets():
+                    walked += len(page.items)
+                    pages += 1
+                bare = time.perf_counter() - started
+                ingestor = Ingestor(pool, venue, settings)
+                started = time.perf_counter()
+                summary, report = await ingestor.history_load()
+                wall = time.perf_counter() - started
+                markets = await pool.fetchval(
+                    "SELECT count(*) FROM silver.markets WHERE status <> 'open'"
+                )
+                trades = await pool.fetchval("SELECT count(*) FROM silver.trades")
+                traded = await pool.fetchval("SELECT count(DISTINCT market_id) FROM silver.trades")
+                page_max, history_per_market = _HISTORY_FLOOR[venue_name]
+                floor = (
+                    math.ceil(report.markets / page_max)
+                    + traded
+                    + history_per_market * report.history_markets
+                )
+                print(
+                    f"history: {report.markets} closed markets listed in {report.pages} pages, "
+                    f"{markets} closed markets and {trades} trades stored in {wall:.1f}s wall: "
+                    f"{markets / wall:.0f} markets/s, {trades / wall:.0f} trades/s "
+                    f"(complete: {report.complete}, failures: {summary.failures})"
+                )
+                print(
+                    f"history: baseline bare listing walk {walked} markets in {pages} pages, "
+                    f"{bare:.1f}s ({walked / max(bare, 1e-9):.0f} markets/s); the full load "
+                    f"takes {wall / max(bare, 1e-9):.1f}x the bare walk"
+                )
+                print(
+                    f"history: {summary.requests} requests against a minimum of {floor} "
+                    f"(listing at {page_max} a page, {traded} markets with trades, "
+                    f"{history_per_market} price-history request(s) per market): "
+                    f"ratio {summary.requests / max(floor, 1):.2f}"
+                )
+            finally:
+                await venue.close()
+                await pool.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", choices=["db", "static", "delta", "all"], nargs="?", default="all")
+    parser.add_argument(
+        "which", choices=["db", "static", "delta", "history", "all"], nargs="?", default="all"
+    )
+    parser.add_argument(
+        "--closed", type=int, default=2000, help="closed markets in `history` (200000: full size)"
+    )
+    parser.add_argument("--venue", choices=sorted(_HISTORY_FLOOR), default="polymarket")
     parser.add_argument("--markets", type=int, default=5500)
     parser.add_argument("--trades-per-market", type=int, default=40)
     parser.add_argument(
@@ -466,6 +558,8 @@ def main() -> None:
         asyncio.run(bench_db(args.markets, args.trades_per_market, args.writers))
     if args.which in ("static", "delta", "all"):
         asyncio.run(_sim_loads(args.which, args.markets))
+    if args.which in ("history", "all"):
+        asyncio.run(_history_load(args.venue, args.closed))
 
 
 if __name__ == "__main__":

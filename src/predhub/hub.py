@@ -192,7 +192,11 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
                 console.print("[red]the simulator did not start[/]")
                 raise typer.Exit(1)
             lines.append(f"  simulator  {sim_url}/")
-        supervisor.start(Component("worker", ["worker"], env=env))
+        worker_env = dict(env)
+        if offline and "HISTORY_LOAD_ENABLED" not in os.environ:
+            # the demo walks the simulator's closed markets slowly in the background
+            worker_env["HISTORY_LOAD_ENABLED"] = "true"
+        supervisor.start(Component("worker", ["worker"], env=worker_env))
         lines.append("  worker     syncing " + ", ".join(settings.venues))
         api = Component("api", ["serve"], env=env)
         supervisor.start(api)

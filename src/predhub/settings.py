@@ -314,6 +314,19 @@ class Settings(_VenueFields):
     history_backfill_markets: int = Field(
         default=20, ge=1, le=1000, description="New markets per history backfill job"
     )
+    history_load_enabled: bool = Field(
+        default=False,
+        description="Workers walk each venue's closed catalogue in the background (slowly)",
+    )
+    history_load_pages: int = Field(
+        default=2, ge=1, le=10_000, description="Closed-listing pages per background history run"
+    )
+    history_load_interval_seconds: float = Field(
+        default=600, gt=0, description="How often a background history run starts, per venue"
+    )
+    history_load_days: float = Field(
+        default=90, gt=0, description="Price history read per closed market, back from its end"
+    )
     venue_request_budgets: RequestBudgets = Field(
         default_factory=dict,
         description="Per-venue request budget overrides: venue=requests/second,...",

@@ -441,3 +441,45 @@ async def test_a_write_chosen_as_a_deadlock_victim_is_run_again(
         )
         == 1
     )
+
+
+async def test_the_sweep_finds_markets_that_resolved_while_the_hub_was_down(
+    sim: SimHandle, polymarket: Venue, pool: asyncpg.Pool
+) -> None:
+    """Markets that ended long ago (past RECENTLY_CLOSED_DAYS) and were last read before
+    their end are re-read once; markets already watched through their window are not."""
+    ingestor = Ingestor(pool, polymarket, sim.settings(recently_closed_days=1.0))
+    await ingestor.static_load()
+    before = _open_truth(sim, "polymarket")
+    sim.advance(20 * 86400)
+    settled = sorted(
+        m["market"]
+        for m in sim.truth(venue="polymarket", trades=False)["markets"]
+        if m["market"] in before and m["status"] == "resolved"
+    )
+    assert len(settled) >= 2, "the simulated world resolved too little; advance further"
+    down, watched = settled[:-1], settled[-1:]
+    # The hub read them last a day before they ended, ten days ago, and was down since.
+    await pool.execute(
+        "UPDATE silver.markets SET end_at = now() - interval '10 days', "
+        "metadata_synced_at = now() - interval '11 days' "
+        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
+        down,
+    )
+    # This one was re-read after its window: the sweep leaves it to the other refreshes.
+    await pool.execute(
+        "UPDATE silver.markets SET end_at = now() - interval '10 days', "
+        "metadata_synced_at = now() - interval '8 days' "
+        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
+        watched,
+    )
+    swept = await ingestor.resolution_sweep()
+    assert swept.quarantined == 0
+    rows = await pool.fetch(
+        "SELECT native_id, status FROM silver.markets "
+        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
+        settled,
+    )
+    status = {r["native_id"]: r["status"] for r in rows}
+    assert all(status[n] == "resolved" for n in down), status
+    assert all(status[n] == "open" for n in watched), status

@@ -109,9 +109,19 @@ def test_render_appends_request_fields_to_the_cached_body() -> None:
 
 def test_resolution_block_only_for_settled_markets() -> None:
     assert Snapshot.from_row(_row()).document["resolution"] is None
-    settled = Snapshot.from_row(_row(status="resolved", winning_outcome=1, resolved_at=NOW))
+    settled = Snapshot.from_row(
+        _row(
+            status="resolved",
+            winning_outcome=1,
+            resolved_at=NOW,
+            payouts="[0, 1]",
+            resolution_source="settlement",
+        )
+    )
     assert settled.document["resolution"] == {
         "winning_outcome": 1,
         "is_void": False,
+        "payouts": [0.0, 1.0],
         "resolved_at": NOW.isoformat(),
+        "source": "settlement",
     }

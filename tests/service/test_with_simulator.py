@@ -214,3 +214,29 @@ async def test_a_bug_during_a_refresh_serves_the_stored_row_with_a_generic_reaso
     assert isinstance(logged["exc_info"], ZeroDivisionError)
     assert logged["exc_info"].__traceback__ is not None
     assert REFRESH_BUGS.labels("polymarket")._value.get() == bugs + 1
+
+
+async def test_market_and_event_documents_carry_pictures_tags_and_the_venue_page(
+    sim_service: MarketDataService, pool: asyncpg.Pool
+) -> None:
+    row = await pool.fetchrow(
+        "SELECT m.id, m.slug, e.slug AS event_slug, e.native_id AS event_native_id "
+        "FROM silver.markets m JOIN silver.events e ON e.id = m.event_id "
+        "WHERE m.venue = 'polymarket' AND m.status = 'open' ORDER BY m.id LIMIT 1"
+    )
+    answer = await sim_service.price(str(row["id"]), Freshness("T3", 3600.0))
+    assert answer.body is not None
+    doc = orjson.loads(answer.body)
+    assert doc["url"] == f"https://polymarket.com/event/{row['event_slug']}/{row['slug']}"
+    assert doc["image_url"].startswith("https://") and doc["icon_url"].startswith("https://")
+    assert doc["venue_tags"], "the event's Polymarket tags"
+    event = await sim_service.event(f"polymarket:{row['event_native_id']}")
+    assert event is not None
+    assert event["url"] == f"https://polymarket.com/event/{row['event_slug']}"
+    assert event["image_url"].startswith("https://")
+    (kalshi_id,) = await _open_ids(pool, "kalshi", 1)
+    kalshi = await sim_service.price(str(kalshi_id), Freshness("T3", 3600.0))
+    assert kalshi.body is not None
+    kdoc = orjson.loads(kalshi.body)
+    assert kdoc["url"].startswith("https://kalshi.com/markets/")
+    assert kdoc["venue_tags"], "Kalshi's category and series"

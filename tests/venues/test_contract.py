@@ -498,6 +498,26 @@ async def test_search_finds_a_listed_question(name: str, sim: SimHandle, make: A
     assert found.errors == [] and found.items, f"nothing found for {word!r}"
 
 
+@pytest.mark.parametrize("name", having(Capability.CLOSED_MARKETS))
+async def test_closed_listing_walks_to_the_end_with_only_closed_markets(
+    name: str, sim: SimHandle, make: Any
+) -> None:
+    venue = make(name)
+    seen: set[str] = set()
+    watermark: str | None = None
+    async for page in venue.closed_markets():
+        assert page.raw and not page.errors
+        seen |= {m.native_id for m in page.items}
+        watermark = page.watermark
+    assert watermark == "", "the last page says the walk is complete"
+    truth = sim.truth(venue=name, trades=False)["markets"]
+    ended = {t["market"] for t in truth if t["status"] in ("closed", "resolved", "voided")}
+    assert seen and seen <= ended
+    if name != "opinion":  # Opinion lists a categorical market only once all its children end
+        final = {t["market"] for t in truth if t["status"] in ("resolved", "voided")}
+        assert final <= seen
+
+
 def test_the_contract_covers_every_capability() -> None:
     """A capability no contract test checks would let a new venue claim it untested."""
     checked = {
@@ -514,5 +534,6 @@ def test_the_contract_covers_every_capability() -> None:
         Capability.LIVE_TRADES,
         Capability.SIGNED_REQUESTS,
         Capability.SEARCH,
+        Capability.CLOSED_MARKETS,  # test_closed_listing_walks_to_the_end_with_only_closed_markets
     }
     assert checked == set(Capability)

@@ -45,9 +45,13 @@ class OutcomeQuote(BaseModel):
 
 
 class Resolution(BaseModel):
-    winning_outcome: int | None = None
-    is_void: bool = False
+    winning_outcome: int | None = Field(None, description="Index of the winning outcome")
+    is_void: bool = Field(False, description="Voided: stakes returned, no winner")
+    payouts: list[float] | None = Field(
+        None, description="What one contract of each outcome paid (partial payouts included)"
+    )
     resolved_at: datetime | None = None
+    source: str | None = Field(None, description="How the venue's resolution was read")
 
 
 class Market(BaseModel):
@@ -72,6 +76,13 @@ class Market(BaseModel):
     change_24h: float | None = Field(None, description="The same over 24 hours")
     change_7d: float | None = Field(None, description="The same over 7 days")
     resolution: Resolution | None = None
+    url: str | None = Field(None, description="The market's page on its venue")
+    image_url: str | None = Field(None, description="The venue's picture of the market")
+    icon_url: str | None = Field(None, description="The venue's icon of the market")
+    venue_tags: list[str] = Field(
+        default_factory=list,
+        description="Categories and tags as the venue gives them (beside our `category`)",
+    )
     outcomes: list[OutcomeQuote]
     as_of: datetime | None = Field(None, description="When the venue's data was observed")
     fetched_at: datetime | None = Field(None, description="When we last fetched the quotes")
@@ -122,6 +133,9 @@ class Event(BaseModel):
     status: Status
     volume_total: float | None = None
     market_count: int = 0
+    url: str | None = Field(None, description="The event's page on its venue")
+    image_url: str | None = Field(None, description="The venue's picture of the event")
+    icon_url: str | None = Field(None, description="The venue's icon of the event")
 
 
 class EventDetail(Event):

@@ -5,6 +5,7 @@
     predhub ingest trades <venue> --limit 100
     predhub ingest backfill <venue>
     predhub ingest sweep <venue>
+    predhub ingest history <venue> [--since 2026-01-01]
 
 Each command resolves the database (embedded unless DATABASE_URL is set),
 brings the schema up to date, runs one load and prints its summary table.
@@ -13,6 +14,7 @@ brings the schema up to date, runs one load and prints its summary table.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
@@ -129,6 +131,60 @@ def backfill_cmd(venue: VenueName, verbose: Verbose = False) -> None:
 def sweep_cmd(venue: VenueName, verbose: Verbose = False) -> None:
     """Re-read recently closed markets until their resolution is final."""
     _command(venue, "sweep", verbose, lambda ing: ing.resolution_sweep())
+
+
+@ingest_app.command("history")
+def history_cmd(
+    venue: VenueName,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only markets that closed on or after this date (YYYY-MM-DD or ISO time)",
+        ),
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Every closed and resolved market the venue still lists, with trades and price history.
+
+    Resumable: the walk's cursor is checkpointed after each page, so a run
+    stopped at any point continues where it stopped. Requests are drawn from
+    the venue's shared budget (the workers' share), waiting when it is spent.
+    """
+    bound = _since(since)
+    lines: list[str] = []
+
+    async def load(ing: Ingestor) -> LoadSummary:
+        from predhub.ingest.catalogue import summary_line
+        from predhub.venues.budget import VenueBudget, drawing
+
+        allowance = VenueBudget.for_workers(ing.pool, ing.name, ing.settings).allowance()
+        try:
+            with drawing(allowance):
+                summary, report = await ing.history_load(since=bound, progress=True)
+        finally:
+            await allowance.release()
+        lines.append(summary_line(report, summary))
+        return summary
+
+    if verbose:
+        load_settings(verbose=True)
+    summary = run_async(_run(venue, "history", load))
+    console.print(summary_table(f"history load of {venue}", summary))
+    for line in lines:
+        console.print(line)
+    summary.raise_failures()
+
+
+def _since(text: str | None) -> datetime | None:
+    """`--since` as an aware time (a bare date is midnight UTC); a bad value is a usage error."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageProblem(f"--since {text!r}: want a date (YYYY-MM-DD) or an ISO time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def register(app: typer.Typer) -> None:

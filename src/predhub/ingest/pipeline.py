@@ -39,6 +39,7 @@ import structlog
 
 from predhub.db.queries import load
 from predhub.ingest import runs
+from predhub.ingest.catalogue import HistoryReport, history_load
 from predhub.ingest.derive import book_quote, listing_quotes
 from predhub.ingest.progress import LoadProgress
 from predhub.ingest.refs import HeldMarket, held_markets, ids_by_native, ref_of
@@ -544,6 +545,38 @@ class Ingestor:
                 ref, start=start, end=end, interval_seconds=interval_seconds
             )
         )
+
+    # ------------------------------------------------------------------ complete catalogue
+    async def history_load(
+        self,
+        *,
+        since: datetime | None = None,
+        progress: bool = False,
+        max_pages: int | None = None,
+    ) -> tuple[LoadSummary, HistoryReport]:
+        """Closed and resolved markets with their trades and price history (resumable).
+
+        See `predhub.ingest.catalogue`; `max_pages` bounds one run (the
+        worker's background walk), the stored checkpoint carries it on.
+        """
+        with LoadProgress(progress) as bars:
+            async with self._load("history") as run:
+                report = await history_load(
+                    self,
+                    run,
+                    since=since,
+                    bars=bars,
+                    max_pages=max_pages,
+                    history_days=self.settings.history_load_days,
+                )
+            return run.summary, report
+
+    async def background_history(self) -> LoadSummary:
+        """The worker's slow walk: HISTORY_LOAD_PAGES pages from the checkpoint, if supported."""
+        if Capability.CLOSED_MARKETS not in self.venue.has:
+            return LoadSummary(venue=self.name)
+        summary, _report = await self.history_load(max_pages=self.settings.history_load_pages)
+        return summary
 
     # ------------------------------------------------------------------ resolution
     async def resolution_sweep(self) -> LoadSummary:

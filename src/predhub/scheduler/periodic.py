@@ -1,4 +1,6 @@
-"""The periodic loads: a static load weekly (or daily), deltas and sweeps hourly.
+"""The periodic loads: a static load weekly (or daily), deltas and sweeps hourly,
+and (when HISTORY_LOAD_ENABLED) a few pages of the closed catalogue every
+HISTORY_LOAD_INTERVAL_SECONDS.
 
 Each schedule is cut into numbered slots (a delta slot is one
 `DELTA_SCHEDULE_INTERVAL_HOURS` long; a static slot starts at
@@ -55,6 +57,8 @@ def due_slots(now: datetime, settings: Settings) -> dict[str, int]:
     if settings.delta_schedule_enabled:
         slots["delta_load"] = interval_slot(now, hourly)
     slots["resolution_sweep"] = interval_slot(now, hourly)
+    if settings.history_load_enabled:
+        slots["history_load"] = interval_slot(now, settings.history_load_interval_seconds)
     if settings.static_schedule_enabled:
         slots["static_load"] = static_slot(
             now, settings.static_schedule_day, settings.static_schedule_hour

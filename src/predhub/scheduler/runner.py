@@ -25,6 +25,7 @@ class JobKind(StrEnum):
     DELTA_LOAD = "delta_load"
     RESOLUTION_SWEEP = "resolution_sweep"
     BACKFILL = "backfill"  # new markets' past prices, queued by the worker itself
+    HISTORY_LOAD = "history_load"  # a few pages of the closed catalogue (background)
 
 
 # Periodic loads outrank per-market refreshes: a static load on an empty
@@ -34,6 +35,7 @@ KIND_PRIORITY: dict[JobKind, int] = {
     JobKind.DELTA_LOAD: 90,
     JobKind.RESOLUTION_SWEEP: 80,
     JobKind.BACKFILL: 0,  # after every fresh-data job of the venue
+    JobKind.HISTORY_LOAD: 0,  # the past waits for the present
 }
 
 
@@ -48,6 +50,7 @@ class IngestorLike(Protocol):
     async def sync_trades(self, market_ids: Sequence[int]) -> LoadSummary: ...
     async def backfill_history(self, market_ids: Sequence[int] | None = None) -> LoadSummary: ...
     async def resolution_sweep(self) -> LoadSummary: ...
+    async def background_history(self) -> LoadSummary: ...
     async def apply_stream_update(self, update: StreamUpdate) -> LoadSummary: ...
 
 
@@ -71,3 +74,5 @@ async def run_job(ingestor: IngestorLike, kind: str, market_ids: Sequence[int]) 
             return await ingestor.resolution_sweep()
         case JobKind.BACKFILL:
             return await ingestor.backfill_history(ids or None)
+        case JobKind.HISTORY_LOAD:
+            return await ingestor.background_history()

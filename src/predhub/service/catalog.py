@@ -19,7 +19,7 @@ import asyncpg
 from predhub.db.queries import load
 from predhub.service.errors import KeyNameTaken
 from predhub.service.ids import ascii_int
-from predhub.service.payload import plain
+from predhub.service.payload import event_url, plain
 
 _Q = load("service_catalog")
 
@@ -158,6 +158,7 @@ class VenueStats:
 def event_document(row: asyncpg.Record) -> dict[str, Any]:
     doc = {key: plain(value) for key, value in row.items() if key != "sort_key"}
     doc["tags"] = list(row["tags"] or [])
+    doc["url"] = event_url(row)
     return doc
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 
 from predhub.service.freshness import CacheState, age_seconds
+from predhub.venues.descriptor import descriptor
+from predhub.venues.errors import UnknownVenue
 
 _MARKET_FIELDS = (
     "id",
@@ -80,13 +82,47 @@ def outcomes_of(raw: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]
 
 
 def resolution_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How the market resolved, the same on every venue: winner, void, payouts, time, source."""
     if row["status"] not in ("resolved", "voided") and row["winning_outcome"] is None:
         return None
+    payouts = _json(row.get("payouts"))
     return {
         "winning_outcome": row["winning_outcome"],
         "is_void": bool(row["is_void"]),
+        "payouts": [float(p) for p in payouts] if isinstance(payouts, list) else None,
         "resolved_at": iso(row["resolved_at"]),
+        "source": row.get("resolution_source"),
     }
+
+
+def _json(value: Any) -> Any:
+    """A json(b) column read as text (the snapshot query casts them) as Python values."""
+    if isinstance(value, str):
+        return orjson.loads(value)
+    return value
+
+
+def market_url(row: Mapping[str, Any]) -> str | None:
+    """The market's page on its venue, from the venue's link templates."""
+    try:
+        links = descriptor(row["venue"]).links
+    except UnknownVenue:
+        return None
+    return links.market_url(
+        market_id=str(row["native_id"] or ""),
+        market_slug=str(row.get("slug") or ""),
+        event_id=str(row.get("event_native_id") or ""),
+        event_slug=str(row.get("event_slug") or ""),
+    )
+
+
+def event_url(row: Mapping[str, Any]) -> str | None:
+    """The event's page on its venue, from the venue's link templates."""
+    try:
+        links = descriptor(row["venue"]).links
+    except UnknownVenue:
+        return None
+    return links.event_url(event_id=str(row["native_id"]), event_slug=str(row.get("slug") or ""))
 
 
 def market_document(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,6 +130,11 @@ def market_document(row: Mapping[str, Any]) -> dict[str, Any]:
     doc = {name: plain(row[name]) for name in _MARKET_FIELDS}
     doc.update({name: plain(row.get(name)) for name in _CHANGE_FIELDS})
     doc["resolution"] = resolution_of(row)
+    doc["url"] = market_url(row)
+    doc["image_url"] = row.get("image_url")
+    doc["icon_url"] = row.get("icon_url")
+    tags = _json(row.get("venue_tags"))
+    doc["venue_tags"] = [str(t) for t in tags] if isinstance(tags, list) else []
     doc["outcomes"] = outcomes_of(row["outcomes"])
     doc["as_of"] = iso(row["as_of"])
     doc["fetched_at"] = iso(row["quotes_synced_at"])

@@ -39,6 +39,19 @@ def _counts(items: list[str] | None, option: str) -> dict[str, int]:
     return out
 
 
+def _closed_counts(items: list[str] | None) -> dict[str, int]:
+    """`--closed N` for every venue, `--closed VENUE=N` for one (later items win)."""
+    from predhub.sim.plugins import sim_venues
+
+    out: dict[str, int] = {}
+    for item in items or []:
+        if item.strip().isdigit():
+            out.update(dict.fromkeys(sim_venues(), int(item)))
+        else:
+            out.update(_counts([item], "--closed"))
+    return out
+
+
 def register(app: typer.Typer) -> None:
     @app.command("sim")
     def sim_cmd(
@@ -59,6 +72,13 @@ def register(app: typer.Typer) -> None:
                 help="VENUE=N events of a venue (repeatable); defaults: " + _defaults("events")
             ),
         ] = None,
+        closed: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="N (every venue) or VENUE=N: markets closed and resolved before the start, "
+                "with their trades and price history (repeatable; default 0)"
+            ),
+        ] = None,
         latency_scale: Annotated[
             float, typer.Option(help="Multiplies each endpoint's latency (0 = none)")
         ] = 1.0,
@@ -74,7 +94,11 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         host = host or settings.sim_host
         port = settings.sim_port if port is None else port
-        counts = {"markets": _counts(markets, "--markets"), "events": _counts(events, "--events")}
+        counts = {
+            "markets": _counts(markets, "--markets"),
+            "events": _counts(events, "--events"),
+            "closed": _closed_counts(closed),
+        }
         if env:
             for name, value in adapter_env(host, port).items():
                 typer.echo(f"export {name}={value}")
@@ -88,6 +112,7 @@ def register(app: typer.Typer) -> None:
             speed=speed,
             markets=counts["markets"],
             events=counts["events"],
+            closed=counts["closed"],
             latency_scale=latency_scale,
             rate_limits=not no_rate_limits,
         )

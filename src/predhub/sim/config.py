@@ -60,6 +60,13 @@ class SimConfig(BaseModel):
         default_factory=dict,
         description="Events per venue where its plug-in takes a count (`<venue>_events=N`)",
     )
+    closed: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "Markets per venue closed and resolved before the world starts, each with its "
+            "trades and price history (`<venue>_closed=N` also works; default 0)"
+        ),
+    )
     cross_listed: int | None = Field(
         default=None, ge=0, description="Propositions listed on several venues (None: automatic)"
     )
@@ -99,27 +106,34 @@ class SimConfig(BaseModel):
         data = dict(data)
         markets = dict(data.get("markets") or {})
         events = dict(data.get("events") or {})
+        closed = dict(data.get("closed") or {})
         small = bool(data.pop("_small", False))
         for p in plugins():
             if f"{p.name}_markets" in data:
                 markets[p.name] = data.pop(f"{p.name}_markets")
             if f"{p.name}_events" in data:
                 events[p.name] = data.pop(f"{p.name}_events")
+            if f"{p.name}_closed" in data:
+                closed[p.name] = data.pop(f"{p.name}_closed")
             markets.setdefault(p.name, p.small_markets if small else p.markets)
             default_events = p.small_events if small else p.events
             if default_events is not None:
                 events.setdefault(p.name, default_events)
-        unknown = [k for k in data if k.endswith(("_markets", "_events"))]
-        unknown += [k for k in [*markets, *events] if k not in {p.name for p in plugins()}]
+        unknown = [k for k in data if k.endswith(("_markets", "_events", "_closed"))]
+        names = {p.name for p in plugins()}
+        unknown += [k for k in [*markets, *events, *closed] if k not in names]
         if unknown:
             raise ValueError(f"unknown venue counts {sorted(set(unknown))}")
-        if any(n < 0 for n in [*markets.values(), *events.values()]):
+        if any(n < 0 for n in [*markets.values(), *events.values(), *closed.values()]):
             raise ValueError("market and event counts must be >= 0")
-        data["markets"], data["events"] = markets, events
+        data["markets"], data["events"], data["closed"] = markets, events, closed
         return data
 
     def market_count(self, venue: str) -> int:
         return self.markets.get(venue, 0)
+
+    def closed_count(self, venue: str) -> int:
+        return self.closed.get(venue, 0)
 
     @classmethod
     def small(cls, **overrides: object) -> SimConfig:

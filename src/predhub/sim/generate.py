@@ -8,6 +8,7 @@ first and count toward each venue's total.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ from predhub.sim.world import (
 )
 
 if TYPE_CHECKING:
+    from predhub.sim.trades import TradeStore
     from predhub.sim.world import World
 
 RESOLVED_SHARE = 0.10
@@ -59,6 +61,10 @@ class _Builder:
         if klass == "resolved":
             close = s - r.uniform(HOUR, 60 * DAY)
             created = close - r.uniform(2 * DAY, 90 * DAY)
+            return created, created, close, close + r.uniform(300, 2 * HOUR)
+        if klass == "archive":  # closed long before the start: the complete catalogue's past
+            close = s - r.uniform(2 * DAY, 400 * DAY)
+            created = close - r.uniform(2 * DAY, 30 * DAY)
             return created, created, close, close + r.uniform(300, 2 * HOUR)
         if klass == "upcoming":
             opened = s - self.w.config.history_hours * HOUR + r.uniform(0, 54 * HOUR)
@@ -185,6 +191,40 @@ class _Builder:
             probe = self.start + self.rng.uniform(2 * DAY, 60 * DAY)
             self.add(venue, spec_for(self.rng, size, probe), klass)
 
+    def archive(self, venue: str, n_markets: int, single_share: float) -> None:
+        """`n_markets` markets closed and resolved before the start, each with a few trades.
+
+        Their trades are written straight into the trade store (kept out of
+        the venue-wide recent feeds) and they never trade again, so a
+        complete-catalogue load has history to read without slowing the
+        living world.
+        """
+        if n_markets <= 0:
+            return
+        r = self.rng
+        sizes = build_events(r, n_markets, max(1, n_markets // 2), single_share)
+        trades = self.w.trades
+        for size in sizes:
+            probe = self.start - r.uniform(2 * DAY, 400 * DAY)
+            ev = self.add(venue, spec_for(r, size, probe), "archive")
+            for m in ev.markets:
+                m.rate = 0.0
+                m.vol24 = 0.0
+                self._archive_trades(m, trades)
+
+    def _archive_trades(self, m: SimMarket, trades: TradeStore) -> None:
+        """A market's old trades, drawn from their own seed when first read (see `defer`)."""
+        r = self.rng
+        count = min(40, int(r.expovariate(1 / 6)))
+        if count:
+            lo = max(m.open_at, m.close_at - 14 * DAY)
+            trades.defer(
+                m.idx,
+                functools.partial(
+                    _archive_trades, r.getrandbits(64), count, lo, m.close_at - 1, m.price
+                ),
+            )
+
     # --- cross-listing ------------------------------------------------------------
     def cross_list(self, n_groups: int) -> None:
         venues = [p.name for p in plugins() if self._wanted(p.name)]
@@ -274,6 +314,23 @@ class _Builder:
         return plugin(venue).wording(crypto, subject, close, inverted)
 
 
+def _archive_trades(
+    seed: int, count: int, lo: float, hi: float, price: float
+) -> list[tuple[int, float, float, int, str]]:
+    """(ts ms, token price, size, outcome, side) of an old market's trades, oldest first."""
+    r = random.Random(seed)
+    stamps = sorted(r.uniform(lo, hi) for _ in range(count))
+    out: list[tuple[int, float, float, int, str]] = []
+    for ts in stamps:
+        price = min(0.98, max(0.02, price + r.gauss(0.0, 0.04)))
+        outcome = 0 if r.random() < 0.6 else 1
+        side = "BUY" if r.random() < 0.55 else "SELL"
+        token_price = round(price if outcome == 0 else 1.0 - price, 4)
+        size = round(min(50_000.0, math.exp(r.gauss(3.0, 1.4))), 2)
+        out.append((int(ts * 1000), token_price, size, outcome, side))
+    return out
+
+
 def populate(world: World) -> None:
     c = world.config
     b = _Builder(world)
@@ -295,4 +352,6 @@ def populate(world: World) -> None:
         from predhub.sim.arbitrage import plant
 
         plant(b)
+    for p in plugins():
+        b.archive(p.name, c.closed_count(p.name), p.single_share)
     _ = random  # the builder's stream is the world's generation stream

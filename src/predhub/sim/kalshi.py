@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import os
 import time
+from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -275,10 +276,11 @@ def _page(items: list[Any], key: Any, request: Request, limit_max: int) -> tuple
     """Items after the cursor (by a stable increasing key), `limit` of them."""
     limit = _int(request, "limit", 100, 1, limit_max) or 100
     after = _uncursor(request.query_params.get("cursor"))
+    start = 0
     if after is not None:
-        items = [x for x in items if key(x) > after]
-    page = items[:limit]
-    nxt = _cursor(key(page[-1])) if len(items) > limit else ""
+        start = bisect_right(items, after, key=key)  # items come in increasing key order
+    page = items[start : start + limit]
+    nxt = _cursor(key(page[-1])) if len(items) - start > limit else ""
     return page, nxt
 
 
@@ -313,13 +315,21 @@ def _markets(request: Request, sim: Sim, historical: bool) -> list[SimMarket]:
     return ms
 
 
+def _listed(request: Request, sim: Sim, historical: bool) -> list[SimMarket]:
+    """`_markets`, remembered across the pages of one walk while the world stands still."""
+    shape = tuple(sorted((k, v) for k, v in request.query_params.multi_items() if k != "cursor"))
+    return sim.world.memo(
+        ("kalshi-markets", historical, shape), lambda: _markets(request, sim, historical)
+    )
+
+
 def markets(request: Request, sim: Sim) -> Any:
-    page, nxt = _page(_markets(request, sim, False), lambda m: m.idx, request, 1000)
+    page, nxt = _page(_listed(request, sim, False), lambda m: m.idx, request, 1000)
     return {"cursor": nxt, "markets": [kalshi_market(m, sim.world) for m in page]}
 
 
 def historical_markets(request: Request, sim: Sim) -> Any:
-    page, nxt = _page(_markets(request, sim, True), lambda m: m.idx, request, 1000)
+    page, nxt = _page(_listed(request, sim, True), lambda m: m.idx, request, 1000)
     return {"cursor": nxt, "markets": [kalshi_market(m, sim.world) for m in page]}
 
 

@@ -161,20 +161,26 @@ def markets(request: Request, sim: Sim) -> Any:
     page = _int(request, "page", 1, 1, 1_000_000)
     limit = _int(request, "limit", 10, 1, 20)
     mtype = _int(request, "marketType", 0, 0, 2)
+    status = request.query_params.get("status")
+    if status not in (None, "", "activated", "resolved"):
+        raise _fail("status must be activated or resolved")
+    evs = w.memo(("opinion-markets", mtype, status), lambda: _listed_events(w, mtype, status))
+    chunk = evs[(page - 1) * limit : page * limit]
+    return ok({"total": len(evs), "list": [opinion_market(e, w) for e in chunk]})
+
+
+def _listed_events(w: World, mtype: int | None, status: str | None) -> list[SimEvent]:
+    """The events a `/market` listing pages through (remembered while the world stands still)."""
     evs = [e for e in w.events_by_venue[VENUE] if any(m.listed for m in e.markets)]
     if mtype == 0:
         evs = [e for e in evs if not _is_categorical(e)]
     elif mtype == 1:
         evs = [e for e in evs if _is_categorical(e)]
-    status = request.query_params.get("status")
     if status == "activated":
         evs = [e for e in evs if any(m.status == OPEN for m in e.markets)]
     elif status == "resolved":
         evs = [e for e in evs if all(m.status in (RESOLVED, VOIDED) for m in e.markets if m.listed)]
-    elif status:
-        raise _fail("status must be activated or resolved")
-    chunk = evs[(page - 1) * limit : page * limit]
-    return ok({"total": len(evs), "list": [opinion_market(e, w) for e in chunk]})
+    return evs
 
 
 def _by_id(sim: Sim, raw: str) -> SimEvent | SimMarket:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from bisect import bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -280,6 +281,9 @@ _ORDER_KEYS: dict[str, Callable[[SimMarket, float], float]] = {
 }
 
 
+_PAGE_PARAMS = ("after_cursor", "limit")
+
+
 def _filter_markets(request: Request, world: World) -> list[SimMarket]:
     q = request.query_params
     ms = world.listed(VENUE)
@@ -301,6 +305,13 @@ def _filter_markets(request: Request, world: World) -> list[SimMarket]:
     toks = set(_multi(request, "clob_token_ids"))
     if toks:
         ms = [m for m in ms if toks.intersection(m.token_ids)]
+    end_min = q.get("end_date_min")
+    if end_min:
+        try:
+            floor = datetime.fromisoformat(end_min.replace("Z", "+00:00")).timestamp()
+        except ValueError as exc:
+            raise Reply(422, {"error": "invalid end_date_min"}) from exc
+        ms = [m for m in ms if m.close_at >= floor]
     return ms
 
 
@@ -366,14 +377,29 @@ def _keyset_page(
         raise Reply(400, {"error": "offset is not supported on keyset endpoints; use after_cursor"})
     limit = _int(request, "limit", 20, 1, limit_max)
     key, desc = _sort_key(request, world, keyfn)
-    keyed = sorted(((key(x), x) for x in items), key=lambda kx: kx[0], reverse=desc)
+    shape = tuple(
+        sorted((k, v) for k, v in request.query_params.multi_items() if k not in _PAGE_PARAMS)
+    )
+
+    def ordered() -> tuple[list[tuple[float, int]], list[Any]]:
+        keyed = sorted(((key(x), x) for x in items), key=lambda kx: kx[0], reverse=desc)
+        # ascending search keys either way: negated when the order is descending
+        keys = [(-k[0], -k[1]) if desc else k for k, _x in keyed]
+        return keys, [x for _k, x in keyed]
+
+    keys, ordered_items = world.memo(("keyset", keyfn is None, shape), ordered)
     after = request.query_params.get("after_cursor")
+    start = 0
     if after:
         k0 = _decode_cursor(after)
-        keyed = [kx for kx in keyed if (kx[0] < k0 if desc else kx[0] > k0)]
-    page = keyed[:limit]
-    nxt = _encode_cursor(page[-1][0]) if len(keyed) > limit else None
-    return [x for _k, x in page], nxt
+        start = bisect_right(keys, (-k0[0], -k0[1]) if desc else k0)
+    page = ordered_items[start : start + limit]
+    rest = len(ordered_items) - start
+    nxt = None
+    if rest > limit:
+        last = keys[start + limit - 1]
+        nxt = _encode_cursor((-last[0], -last[1]) if desc else last)
+    return page, nxt
 
 
 def markets_list(request: Request, sim: Sim) -> Any:
@@ -387,7 +413,11 @@ def markets_list(request: Request, sim: Sim) -> Any:
 def markets_keyset(request: Request, sim: Sim) -> Any:
     """Keyset pages; the cursor is a position in the (order, id) ordering taken per request."""
     w = sim.world
-    page, nxt = _keyset_page(request, _filter_markets(request, w), w, 1000)
+    shape = tuple(
+        sorted((k, v) for k, v in request.query_params.multi_items() if k not in _PAGE_PARAMS)
+    )
+    found = w.memo(("markets", shape), lambda: _filter_markets(request, w))
+    page, nxt = _keyset_page(request, found, w, 1000)
     body: dict[str, Any] = {"markets": [gamma_market(m, w) for m in page]}
     if nxt is not None:
         body["next_cursor"] = nxt

@@ -13,6 +13,7 @@ import struct
 import tempfile
 from array import array
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -64,17 +65,46 @@ class TradeStore:
         self._file_end = 0
         self.recent: deque[tuple[int, int, int]] = deque(maxlen=GLOBAL_RECENT)
         self.total = 0  # (global sequence, market index, seq) above; total = next global seq
+        self._deferred: dict[int, Callable[[], list[tuple[int, float, float, int, str]]]] = {}
 
     def close(self) -> None:
         self._file.close()
 
+    def defer(
+        self, market: int, make: Callable[[], list[tuple[int, float, float, int, str]]]
+    ) -> None:
+        """Trades of a market written only when first read: `make()` gives them, oldest first.
+
+        Old markets of a big world (closed before it starts) get their trades
+        this way, so building the world costs nothing per trade; they stay out
+        of the venue-wide recent feeds.
+        """
+        self._deferred[market] = make
+
+    def _materialize(self, market: int) -> None:
+        make = self._deferred.pop(market, None)
+        if make is not None:
+            for ts_ms, price, size, outcome, side in make():
+                self.append(market, ts_ms, price, size, outcome, side, recent=False)
+
     def count(self, market: int) -> int:
+        if self._deferred:
+            self._materialize(market)
         log = self._logs.get(market)
         return log.count if log else 0
 
     def append(
-        self, market: int, ts_ms: int, price: float, size: float, outcome: int, side: str
+        self,
+        market: int,
+        ts_ms: int,
+        price: float,
+        size: float,
+        outcome: int,
+        side: str,
+        *,
+        recent: bool = True,
     ) -> int:
+        """Store one trade; `recent=False` keeps it out of the venue-wide feeds (old trades)."""
         log = self._logs.get(market)
         if log is None:
             log = self._logs[market] = _MarketLog()
@@ -90,12 +120,15 @@ class TradeStore:
             log.chunks.append(self._file_end)
             self._file_end += len(log.tail)
             log.tail = bytearray()
-        self.recent.append((self.total, market, seq))
+        if recent:
+            self.recent.append((self.total, market, seq))
         self.total += 1
         return seq
 
     def get(self, market: int, start: int, stop: int) -> list[TradeRecord]:
         """Trades with seq in [start, stop), oldest first."""
+        if self._deferred:
+            self._materialize(market)
         log = self._logs.get(market)
         if log is None:
             return []

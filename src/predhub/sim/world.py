@@ -16,9 +16,10 @@ import heapq
 import math
 import random
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
 from predhub.sim.config import SimConfig
 from predhub.sim.names import (
@@ -33,6 +34,7 @@ from predhub.sim.names import (
 from predhub.sim.plugins import sim_venues
 from predhub.sim.trades import TradeStore
 
+T = TypeVar("T")
 DAY = 86_400.0
 HOUR = 3_600.0
 OPEN, CLOSED, RESOLVED, VOIDED, UPCOMING = "open", "closed", "resolved", "voided", "upcoming"
@@ -174,6 +176,8 @@ class World:
         self.links: list[LinkGroup] = []
         self.trades = TradeStore()
         self.version = 0  # bumps on every change; cheap cache key
+        self._memo: dict[Any, Any] = {}
+        self._memo_version = -1
         self._gen = random.Random(config.seed)
         self._rng = random.Random(config.seed * 7919 + 1)
         self._heap: list[tuple[float, int, int, int]] = []
@@ -398,6 +402,18 @@ class World:
             other.updated_at = ts
 
     # --- queries --------------------------------------------------------------------
+    def memo(self, key: Any, make: Callable[[], T]) -> T:
+        """`make()`, remembered until the world next changes (a big listing paged many times)."""
+        if self._memo_version != self.version:
+            self._memo.clear()
+            self._memo_version = self.version
+        if key not in self._memo:
+            if len(self._memo) > 64:
+                self._memo.clear()
+            self._memo[key] = make()
+        value: T = self._memo[key]
+        return value
+
     def market(self, venue: str, native_id: str) -> SimMarket | None:
         m = self.index.get((venue, native_id))
         return m if m is not None and m.listed else None

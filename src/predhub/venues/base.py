@@ -46,6 +46,7 @@ class Capability(StrEnum):
     LIVE_TRADES = "live_trades"  # the live stream carries trades, not only prices
     SIGNED_REQUESTS = "signed_requests"  # requests can be signed with the user's API key
     SEARCH = "search"
+    CLOSED_MARKETS = "closed_markets"  # closed_markets(): the closed and resolved catalogue
 
 
 @dataclass(slots=True)
@@ -117,6 +118,18 @@ class Venue(ABC):
     ) -> AsyncIterator[Fetched[Market]]:
         """Markets (with their events' titles), one page at a time; `since` for deltas."""
         raise NotSupported(f"{self.name} cannot list markets")
+
+    def closed_markets(
+        self, *, cursor: str | None = None, since: datetime | None = None
+    ) -> AsyncIterator[Fetched[Market]]:
+        """Every closed and resolved market the venue still lists, one page at a time.
+
+        Each page's `watermark` is the cursor that resumes the walk after that
+        page ("" once the walk is complete), so a history load can checkpoint
+        it and a killed run continues where it stopped. `since` keeps markets
+        that closed at or after it, where the venue filters on close time.
+        """
+        raise NotSupported(f"{self.name} cannot list closed markets")
 
     async def markets_by_id(self, refs: Sequence[MarketRef]) -> Fetched[Market]:
         raise NotSupported(f"{self.name} cannot fetch markets by id")

@@ -301,3 +301,16 @@ def fetched_from(
         return out
     with_raw([*out.items, *out.errors], raw)
     return out
+
+
+def media(item: Mapping[str, Any], *, image: str, icon: str) -> dict[str, str]:
+    """The item's picture and icon URLs as `image_url` / `icon_url` (where they are http URLs).
+
+    Kept in a market's or event's `extra`, from which the API serves them.
+    """
+    out: dict[str, str] = {}
+    for name, key in (("image_url", image), ("icon_url", icon)):
+        value = item.get(key)
+        if isinstance(value, str) and value.startswith(("https://", "http://")):
+            out[name] = value
+    return out

@@ -69,15 +69,31 @@ SELECT id FROM silver.markets WHERE venue = $1 AND history_synced_at IS NULL
 ORDER BY volume_24h DESC NULLS LAST, id
 
 -- name: markets_to_sweep
--- Recently closed markets (and open ones past their end), to re-read until their
--- resolution is final; $2 is how far back "recently" reaches.
+-- Markets past their end (or closed) whose resolution is not final, to re-read: every hour
+-- while they ended recently ($2 is how far back "recently" reaches), and, once older, those
+-- never re-read during that window (a market that resolved while the hub was down). Only
+-- unresolved markets are scanned (markets_closing_idx), so the cost follows them, not the
+-- catalogue.
 SELECT id FROM silver.markets
 WHERE venue = $1
-  AND (status = 'closed' OR (status = 'open' AND end_at < now()))
-  AND (end_at IS NULL OR end_at > now() - $2::interval)
+  AND status IN ('open', 'closed')
+  AND (status = 'closed' OR end_at < now())
+  AND (end_at IS NULL OR end_at > now() - $2::interval
+       OR metadata_synced_at IS NULL OR metadata_synced_at < end_at + $2::interval)
 ORDER BY end_at DESC NULLS LAST
 
 -- name: busiest_open_markets
 -- The N busiest open markets of a venue (all of them when $2 is NULL), for a trades load.
 SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open'
 ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2
+
+-- name: history_pending
+-- Of these markets (a history load's page), the ones whose trades still need reading (never
+-- synced, or last synced before the market ended) and whose price history was never synced.
+SELECT id,
+       (trades_synced_at IS NULL OR end_at IS NULL OR trades_synced_at < end_at) AS trades,
+       history_synced_at IS NULL AS history,
+       end_at
+FROM silver.markets
+WHERE venue = $1 AND id = ANY($2::bigint[])
+ORDER BY id

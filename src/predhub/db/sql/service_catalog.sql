@@ -14,24 +14,28 @@ SELECT m.id, {sort_key} AS sort_key FROM silver.markets m LEFT JOIN gold.market_
 -- One page of events by total volume (unknown volume last), then id, with their sort key.
 SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
     e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    e.extra->>'image_url' AS image_url, e.extra->>'icon_url' AS icon_url,
     (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count, coalesce(e.volume_total, -1) AS sort_key FROM silver.events e {where} ORDER BY sort_key DESC, e.id DESC LIMIT {limit};
 
 -- name: event_by_id
 -- One event by our id.
 SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
     e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    e.extra->>'image_url' AS image_url, e.extra->>'icon_url' AS icon_url,
     (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count FROM silver.events e WHERE e.id = $1;
 
 -- name: event_by_native_id
 -- One event by venue $1 and its native id $2.
 SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
     e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    e.extra->>'image_url' AS image_url, e.extra->>'icon_url' AS icon_url,
     (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count FROM silver.events e WHERE e.venue = $1 AND e.native_id = $2;
 
 -- name: event_by_slug
 -- One event by slug or native id on any venue; the busiest wins when several match.
 SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
     e.tags, e.start_at, e.end_at, e.status, e.volume_total,
+    e.extra->>'image_url' AS image_url, e.extra->>'icon_url' AS icon_url,
     (SELECT count(*) FROM silver.markets m WHERE m.event_id = e.id) AS market_count FROM silver.events e WHERE e.slug = $1 OR e.native_id = $1 ORDER BY e.volume_total DESC NULLS LAST LIMIT 1;
 
 -- name: event_market_ids

@@ -49,14 +49,20 @@ SELECT 1;
 SELECT name, max_age_seconds FROM ops.freshness_tiers;
 
 -- name: market_snapshots
--- One row per market: the columns of a price answer, outcomes with their quotes, and the
--- price changes the history rollup keeps.
+-- One row per market: the columns of a price answer, outcomes with their quotes, the
+-- price changes the history rollup keeps, and the pictures, tags and event slug (for the
+-- venue page's link) the market document shows.
 SELECT m.id, m.venue, m.native_id, m.condition_id, m.ticker, m.slug, m.question, m.status,
        m.event_id, m.event_title, m.category, m.end_at, m.volume_24h, m.volume_total,
        m.liquidity, m.winning_outcome, m.is_void, m.resolved_at, m.quotes_synced_at,
+       m.payouts::text AS payouts, m.resolution_source, m.event_native_id,
+       e.slug AS event_slug, m.extra->>'image_url' AS image_url,
+       m.extra->>'icon_url' AS icon_url,
+       coalesce(m.extra->'venue_tags', to_jsonb(e.tags))::text AS venue_tags,
        q.as_of, coalesce(q.outcomes, '[]'::json) AS outcomes,
        c.change_1h, c.change_24h, c.change_7d
 FROM silver.markets m
+LEFT JOIN silver.events e ON e.id = m.event_id
 LEFT JOIN gold.market_changes c ON c.market_id = m.id
 LEFT JOIN LATERAL (
     SELECT max(qq.observed_at) AS as_of,

@@ -68,6 +68,7 @@ DESCRIPTOR = VenueDescriptor(
             Capability.LIVE_STREAM,
             Capability.LIVE_TRADES,
             Capability.SIGNED_REQUESTS,
+            Capability.CLOSED_MARKETS,
         }
     ),
     limits={"url": {"*": RateLimit(20, 1)}},  # basic tier: 200 tokens/s at 10 tokens per read

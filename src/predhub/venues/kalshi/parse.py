@@ -126,6 +126,7 @@ def parse_market(item: Any, event: Mapping[str, Any] | None = None) -> Market:
     )
     if resolution is not None:
         resolution.resolved_at = opt(m, "settlement_ts", iso_time)
+        resolution.source = "settlement"  # the market's result and settlement value
     volume = opt(m, "volume_fp", amount)
     last = opt(m, "last_price_dollars", price)
     if last is not None and volume == ZERO:
@@ -163,6 +164,10 @@ def parse_market(item: Any, event: Mapping[str, Any] | None = None) -> Market:
         category = opt_str(event, "category")
         if series := opt_str(event, "series_ticker"):
             extra["series_ticker"] = series
+    # Kalshi groups markets by category and series: those are the tags it gives
+    venue_tags = [t for t in (category, extra.get("series_ticker")) if isinstance(t, str) and t]
+    if venue_tags:
+        extra["venue_tags"] = venue_tags
     return Market(
         venue=VENUE,
         native_id=ticker,

@@ -53,6 +53,8 @@ log = structlog.get_logger(__name__)
 VENUE = parse.VENUE
 MARKETS_PAGE = 200  # the venue allows 1000, but big pages are slow and costly to retry
 EVENTS_PAGE = 200
+CLOSED_PAGE = 1000  # the documented maximum: a history walk is long, few big pages are cheaper
+CLOSED_PHASES = ("closed", "settled", "historical")  # the order a history walk reads them in
 TRADES_PAGE = 1000
 TICKERS_PER_CALL = 100  # /markets?tickers= and /markets/orderbooks accept up to 100
 CANDLES_PER_CALL = 5000
@@ -195,6 +197,47 @@ class KalshiVenue(SingleHostVenue):
                 self._fill_event(market)
             yield page
 
+    async def closed_markets(  # type: ignore[override]
+        self, *, cursor: str | None = None, since: datetime | None = None
+    ) -> AsyncIterator[Fetched[Market]]:
+        """Closed, then settled markets from `/markets`, then the archive in `/historical/markets`.
+
+        The resume cursor is `<phase>|<venue cursor>`. `since` becomes
+        `min_close_ts` on `/markets`; `/historical/markets` takes no time
+        filter, so its older markets are dropped here instead.
+        """
+        phase, _, inner = (cursor or "").partition("|")
+        start = CLOSED_PHASES.index(phase) if phase in CLOSED_PHASES else 0
+        for i in range(start, len(CLOSED_PHASES)):
+            name = CLOSED_PHASES[i]
+            endpoint = "/historical/markets" if name == "historical" else "/markets"
+            params: dict[str, Any] = {"limit": CLOSED_PAGE}
+            if name != "historical":
+                params["status"] = name
+                if since is not None:
+                    params["min_close_ts"] = to_unix(since)
+            guard = CursorGuard(VENUE, endpoint)
+            venue_cursor: str | None = inner if i == start and inner else None
+            while True:
+                body, raw = await self.http.get_json(
+                    endpoint, params={**params, "cursor": venue_cursor}
+                )
+                page, next_cursor = self._markets_page(endpoint, body, raw)
+                if since is not None and name == "historical":
+                    page.items = [m for m in page.items if m.end_at is None or m.end_at >= since]
+                for market in page.items:
+                    self._fill_event(market)
+                venue_cursor = guard.advance(next_cursor)
+                if venue_cursor is not None:
+                    page.watermark = f"{name}|{venue_cursor}"
+                elif i + 1 < len(CLOSED_PHASES):
+                    page.watermark = f"{CLOSED_PHASES[i + 1]}|"
+                else:
+                    page.watermark = ""
+                yield page
+                if venue_cursor is None:
+                    break
+
     def _fill_event(self, market: Market) -> None:
         event = self._events.get(market.event_native_id or "")
         if event is None:
@@ -203,6 +246,9 @@ class KalshiVenue(SingleHostVenue):
         market.category = market.category or event.category
         if series := event.extra.get("series_ticker"):
             market.extra.setdefault("series_ticker", series)
+        tags = [t for t in (market.category, market.extra.get("series_ticker")) if t]
+        if tags:
+            market.extra["venue_tags"] = tags
 
     async def _markets_pages(
         self, endpoint: str, params: dict[str, Any]

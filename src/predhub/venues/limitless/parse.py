@@ -36,6 +36,7 @@ from predhub.venues.normalize import (
     decimal,
     iso_time,
     key_id,
+    media,
     obj,
     opt,
     opt_list,
@@ -89,20 +90,25 @@ def _status(m: Mapping[str, Any]) -> tuple[MarketStatus, Resolution | None]:
     winner = m.get("winningOutcomeIndex")
     if status in _RESOLVED or (winner is not None and status not in _VOIDED):
         if winner is None:  # settled with no winning outcome: stakes are returned
-            return MarketStatus.VOIDED, Resolution(is_void=True)
+            return MarketStatus.VOIDED, Resolution(is_void=True, source=_SOURCE)
         index = decimal(winner, "winningOutcomeIndex")
         if index not in (ZERO, ONE):
             raise ItemInvalid(f"winningOutcomeIndex {winner!r} is not 0 or 1")
         payouts = [ONE, ZERO] if index == ZERO else [ZERO, ONE]
-        return MarketStatus.RESOLVED, Resolution(winning_outcome=int(index), payouts=payouts)
+        return MarketStatus.RESOLVED, Resolution(
+            winning_outcome=int(index), payouts=payouts, source=_SOURCE
+        )
     if status in _VOIDED:
-        return MarketStatus.VOIDED, Resolution(is_void=True)
+        return MarketStatus.VOIDED, Resolution(is_void=True, source=_SOURCE)
     if status in _CLOSED:
         return MarketStatus.CLOSED, None
     if status in _OPEN:
         expired = m.get("expired")
         return (MarketStatus.CLOSED if expired is True else MarketStatus.OPEN), None
     raise ItemInvalid(f"unknown status {status!r}")
+
+
+_SOURCE = "winning_outcome_index"  # how a Limitless resolution is read
 
 
 def parse_market(item: Any, group: Mapping[str, Any] | None = None) -> Market:
@@ -132,6 +138,9 @@ def parse_market(item: Any, group: Mapping[str, Any] | None = None) -> Market:
     metadata = m.get("metadata")
     if isinstance(metadata, Mapping) and isinstance(metadata.get("fee"), bool):
         extra["fee"] = metadata["fee"]  # whether takers pay the CLOB fee
+    if categories or tags:
+        extra["venue_tags"] = list(dict.fromkeys([*categories, *tags]))
+    extra.update(media(m, image="imageUrl", icon="logo"))
     settings = m.get("settings")
     if isinstance(settings, Mapping) and settings.get("minSize") is not None:
         extra["min_size"] = str(raw_units(settings["minSize"], decimals, "settings.minSize"))

@@ -23,6 +23,7 @@ DESCRIPTOR = VenueDescriptor(
             Capability.MARKETS_BY_ID,
             Capability.ORDER_BOOKS,
             Capability.PRICE_HISTORY,
+            Capability.CLOSED_MARKETS,
         }
     ),
     limits={"url": {"*": RateLimit(15, 1)}},

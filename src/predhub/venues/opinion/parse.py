@@ -99,16 +99,22 @@ def _status(
     status = _STATUSES[code][1]
     resolved_at = opt(m, "resolvedAt", _seconds_or_none)
     if status is MarketStatus.VOIDED:
-        return status, Resolution(is_void=True, resolved_at=resolved_at)
+        return status, Resolution(is_void=True, resolved_at=resolved_at, source="result_token")
     if status is not MarketStatus.RESOLVED:
         return status, None
     result = opt_str(m, "resultTokenId")
     if result is None or result == "0":  # resolved with no winning token: voided
-        return MarketStatus.VOIDED, Resolution(is_void=True, resolved_at=resolved_at)
+        return MarketStatus.VOIDED, Resolution(
+            is_void=True, resolved_at=resolved_at, source="result_token"
+        )
     if result == yes:
-        return status, Resolution(winning_outcome=0, payouts=[ONE, ZERO], resolved_at=resolved_at)
+        return status, Resolution(
+            winning_outcome=0, payouts=[ONE, ZERO], resolved_at=resolved_at, source="result_token"
+        )
     if result == no:
-        return status, Resolution(winning_outcome=1, payouts=[ZERO, ONE], resolved_at=resolved_at)
+        return status, Resolution(
+            winning_outcome=1, payouts=[ZERO, ONE], resolved_at=resolved_at, source="result_token"
+        )
     raise ItemInvalid(f"resultTokenId {result[:20]!r} is neither outcome's token")
 
 

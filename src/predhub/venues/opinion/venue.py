@@ -76,14 +76,21 @@ class OpinionVenue(SingleHostVenue):
 
     # --- listings ---------------------------------------------------------------------
 
-    async def _pages(self, active_only: bool) -> AsyncIterator[tuple[list[Event], Fetched[Market]]]:
-        """Every `/market` page; categorical entries listed without children are expanded."""
+    async def _pages(
+        self, active_only: bool, *, status: str | None = None, first: int = 1
+    ) -> AsyncIterator[tuple[list[Event], Fetched[Market]]]:
+        """Every `/market` page from page `first`; categorical entries without children expanded.
+
+        Each page's watermark is the number of the page after it ("" after the last).
+        """
         endpoint = "/market"
-        seen = 0
-        for number in range(1, MAX_PAGES + 1):
+        seen = (first - 1) * PAGE_SIZE
+        for number in range(first, MAX_PAGES + 1):
             params: dict[str, Any] = {"page": number, "limit": PAGE_SIZE, "marketType": ALL_TYPES}
             if active_only:
                 params["status"] = "activated"
+            elif status is not None:
+                params["status"] = status
             body, raw = await self._get(endpoint, params=params)
             page: Fetched[Market] = Fetched(raw=[raw])
             try:
@@ -104,9 +111,11 @@ class OpinionVenue(SingleHostVenue):
                     page.extend(detail[1])
                     events = [e for e in events if e.native_id != str(item.get("marketId"))]
                     events.extend(detail[0])
-            yield events, page
             seen += len(items)
-            if not items or (total is not None and seen >= total):
+            last = not items or (total is not None and seen >= total)
+            page.watermark = "" if last else str(number + 1)
+            yield events, page
+            if last:
                 return
 
     async def list_events(self) -> AsyncIterator[Fetched[Event]]:
@@ -125,6 +134,21 @@ class OpinionVenue(SingleHostVenue):
         async for _events, markets in self._pages(active_only):
             if active_only:
                 markets.items = [m for m in markets.items if m.status is MarketStatus.OPEN]
+            yield markets
+
+    async def closed_markets(  # type: ignore[override]
+        self, *, cursor: str | None = None, since: datetime | None = None
+    ) -> AsyncIterator[Fetched[Market]]:
+        """`/market?status=resolved` page by page; the resume cursor is the next page number.
+
+        The listing takes no time filter, so markets that ended before
+        `since` are dropped here.
+        """
+        first = int(cursor) if cursor and cursor.isdigit() else 1
+        async for _events, markets in self._pages(False, status="resolved", first=first):
+            markets.items = [m for m in markets.items if m.status is not MarketStatus.OPEN]
+            if since is not None:
+                markets.items = [m for m in markets.items if m.end_at is None or m.end_at >= since]
             yield markets
 
     async def _detail(self, endpoint: str, path: str) -> tuple[list[Event], Fetched[Market]]:

@@ -188,6 +188,37 @@ class PolymarketVenue(Venue):
             if reached:
                 return
 
+    async def closed_markets(  # type: ignore[override]
+        self, *, cursor: str | None = None, since: datetime | None = None
+    ) -> AsyncIterator[Fetched[Market]]:
+        """Gamma's keyset with `closed=true` (closed markets appear only with it), id order.
+
+        `since` becomes `end_date_min`. Each page's watermark is the
+        `next_cursor` to resume after it ("" on the last page).
+        """
+        endpoint = "/markets/keyset"
+        params: dict[str, Any] = {"limit": self.markets_page_size, "closed": "true"}
+        if since is not None:
+            params["end_date_min"] = since.isoformat().replace("+00:00", "Z")
+        guard = CursorGuard(VENUE, endpoint)
+        while True:
+            body, raw = await self.gamma.get_json(
+                endpoint, params={**params, "after_cursor": cursor}
+            )
+            try:
+                items = page_list(body, "markets")
+            except ItemInvalid as exc:
+                page: Fetched[Market] = self._body_error(endpoint, raw, exc)
+                page.watermark = cursor or ""  # the same page again next time
+                yield page
+                return
+            page = self._page(endpoint, raw, items, parse.parse_gamma_market, key_id("id"))
+            cursor = guard.advance(body.get("next_cursor") if isinstance(body, dict) else None)
+            page.watermark = cursor or ""
+            yield page
+            if cursor is None:
+                return
+
     async def markets_by_id(self, refs: Sequence[MarketRef]) -> Fetched[Market]:
         out: Fetched[Market] = Fetched()
         for chunk in _chunks(list(refs), BY_ID_CHUNK):

@@ -51,6 +51,7 @@ from predhub.venues.normalize import (
     decimal,
     iso_time,
     key_id,
+    media,
     obj,
     opt,
     opt_str,
@@ -191,6 +192,10 @@ def _gamma_market(m: Mapping[str, Any], native_id: str) -> Market:
         )
         if m.get(key) not in (None, "")
     }
+    extra.update(media(m, image="image", icon="icon"))
+    tags = _tag_labels(m.get("tags")) or _tag_labels(event.get("tags"))
+    if tags:
+        extra["venue_tags"] = tags
     return Market(
         venue=VENUE,
         native_id=native_id,
@@ -217,16 +222,23 @@ def _gamma_market(m: Mapping[str, Any], native_id: str) -> Market:
     )
 
 
+def _tag_labels(tags: Any) -> list[str]:
+    """Gamma tags (`[{"id", "label", "slug"}]`) as the labels the venue shows."""
+    if not isinstance(tags, list):
+        return []
+    return [
+        str(t.get("label") or t.get("slug"))
+        for t in tags
+        if isinstance(t, dict) and (t.get("label") or t.get("slug"))
+    ]
+
+
 def parse_gamma_event(item: Any) -> Event:
     """One Gamma event (its nested markets are read by `event_markets`)."""
     e = obj(item, "event")
     native_id = req_str(e, "id")
     try:
-        tags = [
-            str(t.get("label") or t.get("slug"))
-            for t in e.get("tags") or []
-            if isinstance(t, dict) and (t.get("label") or t.get("slug"))
-        ]
+        tags = _tag_labels(e.get("tags"))
         neg_risk = _bool(e, "negRisk")
         return Event(
             venue=VENUE,
@@ -242,7 +254,10 @@ def parse_gamma_event(item: Any) -> Event:
             mutually_exclusive=neg_risk,  # neg-risk events have exactly one winning market
             status=MarketStatus.CLOSED if _bool(e, "closed") else MarketStatus.OPEN,
             volume_total=_num(e, "volume"),
-            extra={k: e[k] for k in ("ticker", "negRiskMarketID", "openInterest") if k in e},
+            extra={
+                **{k: e[k] for k in ("ticker", "negRiskMarketID", "openInterest") if k in e},
+                **media(e, image="image", icon="icon"),
+            },
         )
     except ItemInvalid as exc:
         exc.item_id = exc.item_id or native_id

@@ -1,0 +1,190 @@
+"""`predhub ingest history`: the closed catalogue with its history, from the simulator over HTTP.
+
+The simulator's `closed` markets resolved before its world started, each
+with trades; the load must bring every one of them (with its resolution and
+every trade) into silver, resume after a kill without duplicating anything,
+and stay within the venue's request budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from predhub.ingest.catalogue import CHECKPOINT_KIND, Checkpoint
+from predhub.ingest.pipeline import Ingestor
+from predhub.sim.config import SimConfig
+from predhub.sim.testing import SimHandle, running_simulator
+from predhub.venues.base import Capability, Venue
+from predhub.venues.budget import VenueBudget, drawing
+from predhub.venues.descriptor import descriptor
+from predhub.venues.registry import build_venue
+
+CLOSED = {"polymarket": 240, "kalshi": 240, "opinion": 40}
+FINAL = ("resolved", "voided")
+
+
+@pytest.fixture(scope="module")
+def archive() -> Iterator[SimHandle]:
+    """A small world with old closed markets on three venues; time stands still."""
+    with running_simulator(SimConfig.small(seed=5, closed=CLOSED)) as handle:
+        yield handle
+
+
+@pytest.fixture
+async def make(archive: SimHandle) -> AsyncIterator[Any]:
+    built: list[Venue] = []
+
+    def build(name: str, **overrides: Any) -> Venue:
+        venue = build_venue(name, archive.settings(**overrides))
+        built.append(venue)
+        return venue
+
+    yield build
+    for venue in built:
+        await venue.close()
+
+
+def closed_truth(sim: SimHandle, venue: str, *, trades: bool = False) -> dict[str, Any]:
+    """The venue's markets a closed listing must hold: final ones (and closed ones where listed)."""
+    wanted = FINAL if venue == "opinion" else (*FINAL, "closed")
+    return {
+        m["market"]: m
+        for m in sim.truth(venue=venue, trades=trades)["markets"]
+        if m["status"] in wanted
+    }
+
+
+async def silver_markets(pool: asyncpg.Pool, venue: str) -> dict[str, asyncpg.Record]:
+    rows = await pool.fetch(
+        "SELECT native_id, status, winning_outcome, is_void, payouts, resolved_at "
+        "FROM silver.markets WHERE venue = $1",
+        venue,
+    )
+    return {r["native_id"]: r for r in rows}
+
+
+async def trade_counts(pool: asyncpg.Pool, venue: str) -> dict[str, int]:
+    rows = await pool.fetch(
+        "SELECT m.native_id, count(t.*) AS n, count(DISTINCT t.trade_key) AS keys "
+        "FROM silver.markets m JOIN silver.trades t ON t.market_id = m.id "
+        "WHERE m.venue = $1 GROUP BY m.native_id",
+        venue,
+    )
+    assert all(r["n"] == r["keys"] for r in rows), "a trade stored twice"
+    return {r["native_id"]: r["n"] for r in rows}
+
+
+@pytest.mark.parametrize("name", list(CLOSED))
+async def test_history_load_brings_every_closed_market_with_resolution_and_trades(
+    name: str, archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    venue = make(name)
+    summary, report = await Ingestor(pool, venue, archive.settings()).history_load()
+    assert report.complete and summary.failures == 0
+    truth = closed_truth(archive, name)
+    held = await silver_markets(pool, name)
+    missing = set(truth) - set(held)
+    assert not missing, f"{len(missing)} closed markets not loaded, e.g. {sorted(missing)[:3]}"
+    for native_id, t in truth.items():
+        row = held[native_id]
+        assert row["status"] == t["status"], native_id
+        if t["status"] == "resolved":
+            assert row["winning_outcome"] == t["winner"], native_id
+            assert row["is_void"] is False
+        if t["status"] == "voided":
+            assert row["is_void"] is True and row["winning_outcome"] is None, native_id
+    if Capability.TRADES in descriptor(name).has:
+        counts = await trade_counts(pool, name)
+        for native_id, t in truth.items():
+            assert counts.get(native_id, 0) == t["trade_count"], native_id
+        assert sum(counts.values()) > 0
+    checkpoint = Checkpoint.parse(
+        await pool.fetchval(
+            "SELECT watermark FROM ops.sync_state WHERE venue = $1 AND kind = $2",
+            name,
+            CHECKPOINT_KIND,
+        )
+    )
+    assert checkpoint.cursor is None and checkpoint.completed_from is not None
+
+
+async def test_a_killed_history_load_resumes_where_it_stopped_without_duplicates(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    venue = make("polymarket")
+    venue.markets_page_size = 20  # type: ignore[attr-defined]
+    ingestor = Ingestor(pool, venue, archive.settings())
+    task = asyncio.create_task(ingestor.history_load())
+    pages = 0
+    while pages < 3 and not task.done():  # kill it once a few pages are in
+        await asyncio.sleep(0.01)
+        pages = await pool.fetchval(
+            "SELECT count(*) FROM bronze.api_responses WHERE venue = 'polymarket' "
+            "AND endpoint = '/markets/keyset' AND params->>'closed' = 'true'"
+        )
+    assert not task.done(), "the walk ended before it could be killed"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = Checkpoint.parse(
+        await pool.fetchval(
+            "SELECT watermark FROM ops.sync_state WHERE venue = 'polymarket' AND kind = $1",
+            CHECKPOINT_KIND,
+        )
+    )
+    assert stored.cursor, "the killed walk left a checkpoint to resume from"
+    summary, report = await ingestor.history_load()
+    assert report.resumed and report.complete and summary.failures == 0
+    truth = closed_truth(archive, "polymarket")
+    held = await silver_markets(pool, "polymarket")
+    assert set(truth) <= set(held)
+    assert report.markets < len(truth), "the second run started over instead of resuming"
+    counts = await trade_counts(pool, "polymarket")
+    for native_id, t in truth.items():
+        assert counts.get(native_id, 0) == t["trade_count"], native_id
+
+
+async def test_a_complete_walk_is_followed_by_walks_of_newly_closed_markets_only(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    venue = make("kalshi")
+    ingestor = Ingestor(pool, venue, archive.settings())
+    first, full = await ingestor.history_load()
+    again, later = await ingestor.history_load()
+    assert full.complete and later.complete and later.since is not None
+    assert later.markets < full.markets
+    assert again.requests < first.requests
+
+
+async def test_the_history_load_stays_within_the_venue_budget(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    venue = make("kalshi", venue_request_budgets={"kalshi": 0.5})
+    settings = archive.settings(venue_request_budgets={"kalshi": 0.5})
+    now = [datetime(2026, 9, 1, tzinfo=UTC)]
+
+    def clock() -> datetime:
+        return now[0]
+
+    async def sleep(seconds: float) -> None:  # simulated minutes pass instead of real ones
+        now[0] += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+    budget = VenueBudget.for_workers(pool, "kalshi", settings, clock=clock, sleep=sleep)
+    allowance = budget.allowance()
+    with drawing(allowance):
+        summary, report = await Ingestor(pool, venue, settings).history_load()
+    await allowance.release()
+    assert report.complete and summary.failures == 0
+    usage = await pool.fetch(
+        "SELECT minute, requests FROM ops.venue_usage WHERE venue = 'kalshi' ORDER BY minute"
+    )
+    assert len(usage) > 1, "the load needed more than one minute's budget"
+    assert max(r["requests"] for r in usage) <= budget.cap
+    assert sum(r["requests"] for r in usage) >= summary.requests
