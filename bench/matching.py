@@ -51,6 +51,7 @@ from predhub.logging import configure_logging
 from predhub.match.pairs import Pair, load_markets, parse_pairs, score
 from predhub.match.relate import relate
 from predhub.match.run import MatchConfig, read_inputs, run
+from predhub.match.truth import Known, TruthScore, score_truth
 from predhub.venues.descriptor import venue_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +137,8 @@ async def copy_world(conn: asyncpg.Connection, world: object) -> dict[tuple[str,
                 m.native_id,
                 m.question,
                 m.event.title,
+                # the venues word their rules their own way; the source is what matters here
+                f"Resolution source: {m.extra['source']}." if m.extra.get("source") else None,
                 "open",
                 end,
                 {"yes_sub_title": label} if label else {},
@@ -151,6 +154,7 @@ async def copy_world(conn: asyncpg.Connection, world: object) -> dict[tuple[str,
             "native_id",
             "question",
             "event_title",
+            "description",
             "status",
             "end_at",
             "extra",
@@ -164,25 +168,40 @@ async def copy_world(conn: asyncpg.Connection, world: object) -> dict[tuple[str,
     return {(m.venue, m.native_id): i for i, m in enumerate(markets, 1)}
 
 
-def world_truth(world: object, ids: dict[tuple[str, str], int]) -> tuple[dict, set]:
-    """Planted pairs {(a, b): relation} and decoy pairs {(a, b)} by our market ids."""
-    planted: dict[tuple[int, int], str] = {}
-    traps: set[tuple[int, int]] = set()
-    for g in world.links:  # type: ignore[attr-defined]
-        members = [(ids.get((m.venue, m.native_id)), m) for m in g.members]
-        members = [(i, m) for i, m in members if i is not None]
-        for (ia, ma), (ib, mb) in itertools.combinations(members, 2):
-            if ma.venue == mb.venue:
-                continue
-            key = (min(ia, ib), max(ia, ib))
-            if g.relation == "equivalent":
-                inv = (ma.link.inverted if ma.link else False) != (
-                    mb.link.inverted if mb.link else False
-                )
-                planted[key] = "inverse" if inv else "same"
-            else:
-                traps.add(key)
-    return planted, traps
+def world_truth(world: object, ids: dict[tuple[str, str], int]) -> list[tuple[int, int, Known]]:
+    """The simulator's truth (what its admin endpoint lists) by our market ids."""
+    from predhub.sim.truth import match_pairs
+
+    out: list[tuple[int, int, Known]] = []
+    for p in match_pairs(world):  # type: ignore[arg-type]
+        a = ids.get((p["a"]["venue"], p["a"]["market"]))
+        b = ids.get((p["b"]["venue"], p["b"]["market"]))
+        if a is not None and b is not None:
+            out.append((a, b, Known(p["relation"], p["planted"], p["trap"])))
+    return out
+
+
+def print_truth_score(s: TruthScore, review: float) -> None:
+    """Every figure of a simulator-truth score, with the goals."""
+    for label in ("same", "inverse"):
+        print(
+            f"  {label:8s} precision {s.precision(label):.3f} (of {s.proposed.get(label, 0)} proposed)"
+            f"  recall {s.recall(label):.3f} (planted {s.planted.get(label, 0)})"
+            f"  goal 0.97/0.90"
+        )
+    print(
+        f"  subset   recall {s.recall('subset'):.3f} (planted {s.planted.get('subset', 0)}), "
+        f"precision {s.precision('subset'):.3f} (of {s.proposed.get('subset', 0)} proposed)"
+    )
+    print(
+        f"  traps proposed as same/inverse at >= {review}: {len(s.traps_proposed)} of {s.traps}"
+        f" (goal 0)"
+    )
+    print(
+        f"  generated markets asking one proposition on two venues: recall same "
+        f"{s.generated_recall('same'):.3f} of {s.generated.get('same', 0)} "
+        f"(many-to-many: a market keeps its {config().top_k} best candidates)"
+    )
 
 
 async def part_sim(polymarket: int, kalshi: int, seed: int) -> None:
@@ -191,7 +210,7 @@ async def part_sim(polymarket: int, kalshi: int, seed: int) -> None:
         conn = await connect(url)
         try:
             ids = await copy_world(conn, world)
-            planted, traps = world_truth(world, ids)
+            truth = world_truth(world, ids)
             report = await run(conn, config(), now=datetime.now(UTC), full=True)
             rows = await conn.fetch(
                 "SELECT market_a, market_b, relation, confidence FROM gold.market_matches"
@@ -201,28 +220,19 @@ async def part_sim(polymarket: int, kalshi: int, seed: int) -> None:
     found = {
         (int(r["market_a"]), int(r["market_b"])): str(r["relation"])
         for r in rows
-        if r["relation"] in ("same", "inverse") and float(r["confidence"]) >= REVIEW
+        if float(r["confidence"]) >= REVIEW
     }
+    planted = sum(1 for _, _, k in truth if k.planted)
     print(
-        f"simulator truth: {len(ids)} open markets, {len(planted)} planted cross-venue pairs, "
-        f"{len(traps)} look-alike traps; {report.proposed} stored in {report.seconds:.2f} s"
+        f"simulator truth: {len(ids)} open markets, {planted} planted cross-venue pairs, "
+        f"{len(truth) - planted} generated twins; {report.proposed} stored in {report.seconds:.2f} s"
     )
-    # the generator also lists identical template questions on several venues outside
-    # any link group; precision is read on proposals that touch a planted market
-    members = {i for k in [*planted, *traps] for i in k}
-    judged = {k: v for k, v in found.items() if k[0] in members or k[1] in members}
-    print(
-        f"  proposals between unplanted generated markets (same template text, not judged): "
-        f"{len(found) - len(judged)}"
-    )
-    for label in ("same", "inverse"):
-        tp = sum(1 for k, v in judged.items() if v == label and planted.get(k) == label)
-        fp = sum(1 for k, v in judged.items() if v == label and planted.get(k) != label)
-        n = sum(1 for v in planted.values() if v == label)
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / n if n else 0.0
-        print(f"  {label:8s} precision {prec:.3f}  recall {rec:.3f}  (planted {n}, goal 0.97/0.90)")
-    print(f"  traps proposed as same/inverse at >= {REVIEW}: {len(traps & found.keys())} (goal 0)")
+    s = score_truth(found, truth)
+    print_truth_score(s, REVIEW)
+    for key, got, want in s.mistakes[:10]:
+        print(f"    wrong {got} (truth {want}): {key}")
+    for key, want in s.missed[:10]:
+        print(f"    missed {want}: {key}")
 
 
 # ----------------------------------------------------------------------------- cost

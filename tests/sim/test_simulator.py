@@ -178,10 +178,38 @@ def test_opinion_requires_apikey(sim: SimHandle) -> None:
 def test_matches_list_equivalent_and_lookalike_groups(sim: SimHandle) -> None:
     groups = sim.matches()["groups"]
     relations = {g["relation"] for g in groups}
-    assert relations == {"equivalent", "lookalike"}
+    assert {"equivalent", "lookalike"} <= relations <= {"equivalent", "lookalike", "nested"}
     for g in groups:
         venues = {m["venue"] for m in g["markets"]}
         assert len(venues) >= 2 or g["relation"] == "lookalike"
+
+
+def test_matches_list_planted_pairs_with_their_relation() -> None:
+    """Cross-listings agree with their group's orientation; traps are never one proposition."""
+    with running_simulator(SimConfig.small(seed=3, cross_listed=20)) as handle:
+        body = handle.matches()
+    groups = {
+        (m["venue"], m["market"]): (g["relation"], g["group"], m["yes_is_group_yes"])
+        for g in body["groups"]
+        for m in g["markets"]
+        if g["relation"] == "equivalent"
+    }
+    pairs = body["pairs"]
+    planted = [p for p in pairs if p["planted"]]
+    assert {p["trap"] for p in planted} >= {"threshold", "date", "band", "source", "game"}
+    for p in pairs:
+        assert p["a"]["venue"] != p["b"]["venue"]
+        a, b = ((p[side]["venue"], p[side]["market"]) for side in ("a", "b"))
+        if p["trap"]:
+            assert p["relation"] in ("different", "subset", "superset")
+        elif p["planted"] and p["relation"] in ("same", "inverse"):
+            (_, ga, ya), (_, gb, yb) = groups[a], groups[b]
+            assert ga == gb
+            assert p["relation"] == ("same" if ya == yb else "inverse")
+        elif not p["planted"]:
+            # one proposition generated on two venues (a template, or a planted one's twin)
+            assert p["relation"] in ("same", "inverse")
+            assert p["relation"] == "same" or p["a"]["question"] != p["b"]["question"]
 
 
 def test_settings_point_adapters_at_the_simulator(sim: SimHandle) -> None:
@@ -244,7 +272,8 @@ async def test_polymarket_websocket_book_then_trades(sim: SimHandle) -> None:
         await ws.send("PING")
         assert await asyncio.wait_for(ws.recv(), 5) == "PONG"
         before = sim.truth("polymarket", busiest["market"])["trade_count"]
-        await asyncio.to_thread(sim.advance, 4 * 3600)
+        # an hour: the busiest market trades well under the 200 frames one step queues
+        await asyncio.to_thread(sim.advance, 3600)
         after = sim.truth("polymarket", busiest["market"])
         assert after["trade_count"] > before
         kinds: list[str] = []

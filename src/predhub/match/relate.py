@@ -79,7 +79,7 @@ class Relation:
 def _found(word: str, other: Terms) -> bool:
     if word in other.context or word in other.entities:
         return True
-    if len(word) < 4:
+    if len(word) < 6:  # a short name one letter off is another name (Lena, Elena)
         return False
     return process.extractOne(word, other.context, scorer=fuzz.ratio, score_cutoff=85) is not None
 
@@ -281,6 +281,8 @@ def relate(a: Terms, b: Terms) -> Relation | None:
     decisive = {q[:6] for q in a.qualifiers & _DECISIVE} ^ {q[:6] for q in b.qualifiers & _DECISIVE}
     if decisive:
         conflicts.append(f"worded differently where it decides: {', '.join(sorted(decisive))}")
+    if a.contest != b.contest:
+        conflicts.append("one asks who wins a contest, the other whether something happens")
     if a.years and b.years and not (a.years & b.years):
         conflicts.append(f"different year: {sorted(a.years)} vs {sorted(b.years)}")
     if a.period and b.period and a.period != b.period:

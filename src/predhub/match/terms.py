@@ -467,6 +467,10 @@ _CONTEST = re.compile(
 _NEGATION = re.compile(r"\b(not|n't|never|lose|loses|fail|fails|stay below|no longer)\b")
 
 
+# a year is four digits standing alone: not the decimals of a price ("$0.2013")
+_YEAR = re.compile(r"(?<![\d.,])\b(?:19|20)\d{2}\b(?![.,]\d)")
+_YEAR_20 = re.compile(r"(?<![\d.,])\b(20\d{2})\b(?![.,]\d)")
+
 _OFFICE_KEYS = dict(OFFICES)
 _OFFICE_RE = re.compile(
     r"\b(" + "|".join(re.escape(w) for w in sorted(_OFFICE_KEYS, key=len, reverse=True)) + r")\b"
@@ -489,7 +493,7 @@ def extract(m: MarketText) -> Terms:
     fed = _fed_move(text)
     numeric = re.sub(_ISO, " ", text)
     numeric = re.sub(rf"\b({_MONTH_RE})\.? \d{{1,2}}(?:,? \d{{4}})?", " ", numeric)
-    numeric = re.sub(r"\b(19|20)\d{2}\b", " ", numeric)
+    numeric = _YEAR.sub(" ", numeric)
     numeric = re.sub(
         r"\b\d+(?:st|nd|rd|th)\b|\b\d{1,2}\s?(?:am|pm)\b|\bu-3\b|\b\d+ days\b", " ", numeric
     )
@@ -500,7 +504,7 @@ def extract(m: MarketText) -> Terms:
         if band is None and not thresholds:
             band = _band(numeric)
             thresholds = () if band else _thresholds(numeric)
-    years = frozenset(int(y) for y in re.findall(r"\b(20\d{2})\b", text))
+    years = frozenset(int(y) for y in _YEAR_20.findall(text))
     game = _game(q, label or None, window.start if window and window.kind == "on" else m.end_date)
     offices = frozenset(_OFFICE_KEYS[m] for m in _OFFICE_RE.findall(q))
     places = frozenset(DEMONYMS[w] for w in words(q) if w in DEMONYMS)

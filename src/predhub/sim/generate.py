@@ -9,27 +9,33 @@ first and count toward each venue's total.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import random
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from predhub.sim.names import (
     ASSETS,
+    OFFICES,
     PLACES,
     EventSpec,
     MarketSpec,
+    day_of,
     hex_id,
     person,
     slugify,
     strikes,
     token_id,
+    two_teams,
 )
-from predhub.sim.plugins import Subject, plugin, plugins
+from predhub.sim.plugins import Proposition, plugin, plugins
 from predhub.sim.world import (
     DAY,
     HOUR,
     LinkGroup,
     LinkMember,
+    PlantedPair,
     SimEvent,
     SimMarket,
     build_events,
@@ -42,6 +48,29 @@ if TYPE_CHECKING:
 
 RESOLVED_SHARE = 0.10
 UPCOMING_SHARE = 0.03
+# look-alike traps, in turn: same subject, another threshold / day / band / resolution
+# source; and both sides of a game that can be drawn (neither is the other's NO)
+TRAPS = ("threshold", "date", "band", "source", "game")
+SOURCE, OTHER_SOURCE = "Coinbase", "Binance"
+
+
+def _read_key(key: tuple[object, ...] | None, close: float) -> tuple[object, ...] | None:
+    """A key's day with the year a reader takes: the nearest before the market's close."""
+    if key is None:
+        return None
+    end = day_of(close)
+    out: list[object] = []
+    for part in key:
+        if isinstance(part, date):
+            year = end.year
+            try:
+                if date(year, part.month, part.day) > end + timedelta(days=31):
+                    year -= 1
+                part = date(year, part.month, part.day)
+            except ValueError:
+                pass
+        out.append(part)
+    return tuple(out)
 
 
 class _Builder:
@@ -171,6 +200,7 @@ class _Builder:
                 ),
                 strike=ms.strike,
                 void_planned=void,
+                key=_read_key(ms.key, close),
             )
             m.prev_price = m.price
             m.vol24 = m.base_volume * r.uniform(0.005, 0.05)
@@ -227,91 +257,198 @@ class _Builder:
 
     # --- cross-listing ------------------------------------------------------------
     def cross_list(self, n_groups: int) -> None:
+        """Plant propositions listed on several venues, each venue wording them its own way.
+
+        Every group is one proposition (an asset above a strike on a day, or a
+        person winning an election) on the first two venues and sometimes the
+        others; a member may be worded as the complement (`inverse`). Some groups
+        also get a stricter strike on the second venue (`subset`), and every
+        third a look-alike trap (see `TRAPS`). `world.planted` lists every pair.
+        """
         venues = [p.name for p in plugins() if self._wanted(p.name)]
         if len(venues) < 2:
             return
-        r = self.rng
+        r, w = self.rng, self.w
+        traps_made = {True: 0, False: 0}
         for g in range(n_groups):
             crypto = r.random() < 0.7
             close = self.start + r.uniform(3 * DAY, 90 * DAY)
             members = venues[:2] + [v for v in venues[2:] if r.random() < 0.4]
             group = LinkGroup(
-                gid=len(self.w.links), relation="equivalent", shared_price=r.uniform(0.15, 0.85)
+                gid=len(w.links), relation="equivalent", shared_price=r.uniform(0.15, 0.85)
             )
-            self.w.links.append(group)
+            w.links.append(group)
             if crypto:
                 name, sym, base = r.choice(ASSETS)
-                k = strikes(r, base, 1)[0]
-                subject = (name, sym, k)
+                k = _tidy(strikes(r, base, 1)[0])
+                prop = Proposition("above", name, sym, value=k, close=close)
             else:
-                who, place = person(r), r.choice(PLACES)
-                subject = (who, place, 0.0)
+                prop = Proposition(
+                    "win", person(r), place=r.choice(PLACES), office=r.choice(OFFICES), close=close
+                )
             for j, venue in enumerate(members):
                 inverted = j > 0 and r.random() < 0.25
-                q = self._wording(venue, crypto, subject, close, inverted)
                 p = 1.0 - group.shared_price if inverted else group.shared_price
-                ev = self._single(
-                    venue, q, "Crypto" if crypto else "Politics", close, p, crypto, subject
+                m = self._plant(
+                    venue, _flip(prop) if inverted else prop, p, SOURCE if crypto else ""
                 )
-                m = ev.markets[0]
                 m.link = LinkMember(group.gid, inverted)
                 group.members.append(m)
             group.note = group.members[0].question
-            if g % 3 == 0:  # a decoy that looks alike but is another contract
-                venue = members[1]
-                if crypto:
-                    name, sym, k = subject
-                    other = (name, sym, round(k * 1.025, 4 if k < 100 else 0))
-                    other_close = close
-                else:
-                    other = subject
-                    other_close = close + 366 * DAY
-                q = self._wording(venue, crypto, other, other_close, False)
-                ev = self._single(
-                    venue,
-                    q,
-                    "Crypto" if crypto else "Politics",
-                    other_close,
-                    r.uniform(0.1, 0.9),
-                    crypto,
-                    other,
-                )
-                decoy = LinkGroup(gid=len(self.w.links), relation="lookalike", shared_price=0.5)
-                decoy.members = [group.members[0], ev.markets[0]]
-                decoy.note = "different threshold" if crypto else "different year"
-                self.w.links.append(decoy)
-                ev.markets[0].link = LinkMember(decoy.gid, False)
+            for a, b in itertools.combinations(group.members, 2):
+                assert a.link is not None and b.link is not None
+                relation = "inverse" if a.link.inverted != b.link.inverted else "same"
+                w.planted.append(PlantedPair(a, b, relation, note="one proposition"))
+            first, second = group.members[0], members[1]
+            if crypto and g % 4 == 1:
+                self._nested(first, second, prop)
+            if g % 3 == 0:  # each kind in turn (an election has no strike, band or source)
+                kinds = TRAPS if crypto else ("date", "game")
+                n = traps_made[crypto]
+                traps_made[crypto] += 1
+                self._trap(kinds[n % len(kinds)], first, second, prop, crypto)
+
+    def _nested(self, first: SimMarket, venue: str, prop: Proposition) -> None:
+        """A stricter strike on another venue: its YES implies the first market's YES."""
+        stricter = Proposition(
+            "above",
+            prop.subject,
+            prop.symbol,
+            value=_tidy(prop.value * 1.05),
+            close=prop.close,
+        )
+        m = self._plant(venue, stricter, self.rng.uniform(0.05, 0.4), SOURCE)
+        group = LinkGroup(gid=len(self.w.links), relation="nested", shared_price=0.5)
+        group.members = [first, m]
+        group.note = "a stricter strike implies the looser one"
+        self.w.links.append(group)
+        m.link = LinkMember(group.gid, False)
+        self.w.planted.append(PlantedPair(m, first, "subset", note=group.note))
+
+    def _trap(
+        self, kind: str, first: SimMarket, venue: str, prop: Proposition, crypto: bool
+    ) -> None:
+        """A market that looks like `first` (or a pair that looks alike) but pays otherwise."""
+        r = self.rng
+        source = SOURCE if crypto else ""
+        a: SimMarket = first
+        relation = "different"
+        if kind == "game":
+            home, away = two_teams(r)
+            close = prop.close
+            a = self._plant(first.venue, Proposition("beat", home, place=away, close=close), 0.5)
+            b = self._plant(venue, Proposition("beat", away, place=home, close=close), 0.4)
+            note = "both sides of a game that can be drawn: both can lose"
+        elif kind == "band" and crypto:
+            lo = prop.value
+            step = _tidy(lo * 0.02)
+            a = self._plant(
+                first.venue,
+                Proposition(
+                    "band",
+                    prop.subject,
+                    prop.symbol,
+                    value=lo,
+                    high=_tidy(lo + step),
+                    close=prop.close,
+                ),
+                0.3,
+                SOURCE,
+            )
+            b = self._plant(
+                venue,
+                Proposition(
+                    "band",
+                    prop.subject,
+                    prop.symbol,
+                    value=_tidy(lo + step),
+                    high=_tidy(lo + 2 * step),
+                    close=prop.close,
+                ),
+                0.3,
+                SOURCE,
+            )
+            note = "different band"
+        elif kind == "source" and crypto:
+            b = self._plant(venue, prop, r.uniform(0.1, 0.9), OTHER_SOURCE)
+            note = f"different resolution source: {SOURCE} vs {OTHER_SOURCE}"
+        elif kind == "threshold" and crypto:
+            stricter = _tidy(prop.value * 1.025)
+            other = Proposition(
+                "above", prop.subject, prop.symbol, value=stricter, close=prop.close
+            )
+            b = self._plant(venue, other, r.uniform(0.1, 0.9), SOURCE)
+            # a stricter strike implies the looser one: a subset, never the same
+            relation, a, b = "subset", b, a
+            note = "different threshold"
+        else:  # a different day (a crypto strike) or year (an election)
+            shift = DAY if crypto else 366 * DAY
+            b = self._plant(venue, _moved(prop, shift), r.uniform(0.1, 0.9), source)
+            note = "different day" if crypto else "different year"
+        decoy = LinkGroup(gid=len(self.w.links), relation="lookalike", shared_price=0.5)
+        decoy.members = [a, b]
+        decoy.note = note
+        self.w.links.append(decoy)
+        for m in (a, b):
+            if m.link is None:
+                m.link = LinkMember(decoy.gid, False)
+        self.w.planted.append(PlantedPair(a, b, relation, trap=kind, note=note))
 
     def _wanted(self, venue: str) -> bool:
         return self.w.config.market_count(venue) > 0
 
-    def _single(
-        self,
-        venue: str,
-        q: str,
-        category: str,
-        close: float,
-        price: float,
-        crypto: bool,
-        subject: tuple[str, str, float],
-    ) -> SimEvent:
-        series = f"KX{subject[1]}D" if crypto else "KXELECT"
+    def _plant(self, venue: str, prop: Proposition, price: float, source: str = "") -> SimMarket:
+        """One lone open market on `venue` asking `prop` in the venue's words."""
+        q = plugin(venue).wording(prop)
+        crypto = prop.kind in ("above", "below", "band")
+        series = {"beat": "KXGAME"}.get(prop.kind, f"KX{prop.symbol}D" if crypto else "KXELECT")
+        category = "Crypto" if crypto else "Sports" if prop.kind == "beat" else "Politics"
+        key, inverted = _key(prop)
         spec = EventSpec(
             "cross",
             category,
             q,
             False,
-            [MarketSpec(q, "", subject[2] if crypto else None)],
+            [MarketSpec(q, "", prop.value if prop.kind == "above" else None, key)],
             series=series,
         )
         ev = self.add(venue, spec, "active", [min(0.97, max(0.03, price))])
         m = ev.markets[0]
-        m.close_at, m.resolve_at = close, close + 900
-        return ev
+        m.close_at, m.resolve_at = prop.close, prop.close + 900
+        m.key, m.key_inverted = key, inverted
+        if source:
+            m.extra["source"] = source
+        return m
 
-    @staticmethod
-    def _wording(venue: str, crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
-        return plugin(venue).wording(crypto, subject, close, inverted)
+
+def _tidy(x: float) -> float:
+    """A strike every venue can print exactly: whole above 100, four significant digits below."""
+    return float(round(x)) if x >= 100 else float(f"{x:.4g}")
+
+
+def _flip(p: Proposition) -> Proposition:
+    """The complement of a proposition (YES pays exactly when the original's NO pays)."""
+    kind = {"above": "below", "below": "above", "win": "lose", "lose": "win"}[p.kind]
+    return Proposition(kind, p.subject, p.symbol, p.place, p.office, p.value, p.high, p.close)
+
+
+def _moved(p: Proposition, seconds: float) -> Proposition:
+    return Proposition(
+        p.kind, p.subject, p.symbol, p.place, p.office, p.value, p.high, p.close + seconds
+    )
+
+
+def _key(p: Proposition) -> tuple[tuple[object, ...], bool]:
+    """The planted proposition's key in the generated markets' format, and its side."""
+    day = day_of(p.close)
+    if p.kind in ("above", "below"):
+        return ("above", p.subject, p.value, day), p.kind == "below"
+    if p.kind == "band":
+        return ("band", p.subject, p.value, p.high, day), False
+    if p.kind == "beat":
+        return ("beat", p.subject, p.place, day), False
+    year = datetime.fromtimestamp(p.close, UTC).year
+    return ("win", p.subject, p.place, p.office, year), p.kind == "lose"
 
 
 def _archive_trades(

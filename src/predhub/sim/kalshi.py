@@ -36,7 +36,7 @@ from predhub.sim.books import top_sizes, yes_book
 from predhub.sim.fmt import dollars, fp, iso, iso_s
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_routes
 from predhub.sim.names import EventSpec, MarketSpec, uuid_like
-from predhub.sim.plugins import SimPlugin, Subject
+from predhub.sim.plugins import Proposition, SimPlugin
 from predhub.sim.runtime import Sim
 from predhub.sim.trades import TradeRecord
 from predhub.sim.world import CLOSED, DAY, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
@@ -192,7 +192,8 @@ def kalshi_market(m: SimMarket, world: World) -> dict[str, Any]:
         "price_level_structure": "linear_cent",
         "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
         "result": "",
-        "rules_primary": f"If {m.question.rstrip('?')}, then the market resolves to Yes.",
+        "rules_primary": f"If {m.question.rstrip('?')}, then the market resolves to Yes."
+        + (f" The outcome is verified from {m.extra['source']}." if m.extra.get("source") else ""),
         "rules_secondary": "The outcome is verified from the source named in the rules.",
         "settlement_timer_seconds": 180,
         "status": STATUS.get(m.status, "initialized"),
@@ -577,17 +578,20 @@ def _market_id(ev_id: str, ms: MarketSpec, k: int, i: int, slug: str, created: f
     return f"{ev_id}-{initials or 'Y'}{i + 1}"
 
 
-def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
-    d = datetime.fromtimestamp(close, UTC)
-    if crypto:
-        _, sym, k = subject
-        if inverted:
-            return f"{sym} below {k:g} on {d:%b} {d.day}, {d.year}?"
-        return f"{sym} price above {k:g} on {d:%b} {d.day}, {d.year}?"
-    who, place, _ = subject
-    if inverted:
-        return f"{place} election {d.year}: {who} does not win?"
-    return f"{place} election {d.year}: will {who} win?"
+def _wording(p: Proposition) -> str:
+    d = datetime.fromtimestamp(p.close, UTC)
+    day = f"{d:%b} {d.day}, {d.year}"
+    if p.kind == "above":
+        return f"{p.symbol} price above {p.value:g} on {day}?"
+    if p.kind == "below":
+        return f"{p.symbol} below {p.value:g} on {day}?"
+    if p.kind == "band":
+        return f"{p.symbol} price range {p.value:g} to {p.high:g} on {day}?"
+    if p.kind == "beat":
+        return f"Will the {p.subject} beat the {p.place} on {day}?"
+    if p.kind == "lose":
+        return f"{p.place} {p.office} election {d.year}: {p.subject} does not win?"
+    return f"{p.place} {p.office} election {d.year}: will {p.subject} win?"
 
 
 WS_PREFIXES = {"KALSHI_WS_URL": "/kalshi/trade-api/ws/v2"}

@@ -20,7 +20,7 @@ from predhub.sim.fmt import iso
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_routes
 from predhub.sim.history import price_points
 from predhub.sim.names import money
-from predhub.sim.plugins import SimPlugin, Subject
+from predhub.sim.plugins import Proposition, SimPlugin
 from predhub.sim.runtime import Sim
 from predhub.sim.world import OPEN, RESOLVED, VOIDED, SimMarket, World
 
@@ -55,7 +55,8 @@ def limitless_market(m: SimMarket, world: World) -> dict[str, Any]:
         "id": m.extra.get("numeric_id", m.idx),
         "conditionId": m.condition_id,
         "negRiskRequestId": None,
-        "description": f"<p>This market will resolve to \u201cYes\u201d if {m.question.rstrip('?')}.</p>",
+        "description": f"<p>This market will resolve to \u201cYes\u201d if {m.question.rstrip('?')}.</p>"
+        + (f"<p>Resolution source: {m.extra['source']}.</p>" if m.extra.get("source") else ""),
         "collateralToken": {
             "address": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
             "decimals": 6,
@@ -243,13 +244,18 @@ def _finish(m: SimMarket, k: int, rng: random.Random) -> None:
     m.extra["numeric_id"] = 30_000 + k
 
 
-def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
-    d = datetime.fromtimestamp(close, UTC)
-    if crypto:
-        _, sym, k = subject
-        return f"${sym} {'under' if inverted else 'above'} {money(k)} on {d:%b} {d.day}, 12:00 UTC?"
-    who, place, _ = subject
-    return f"{who} {'loses' if inverted else 'wins'} {place} {d.year}?"
+def _wording(p: Proposition) -> str:
+    d = datetime.fromtimestamp(p.close, UTC)
+    day = f"{d:%b} {d.day}"
+    if p.kind in ("above", "below"):
+        verb = "under" if p.kind == "below" else "above"
+        return f"${p.symbol} {verb} {money(p.value)} on {day}, 12:00 UTC?"
+    if p.kind == "band":
+        return f"${p.symbol} between {money(p.value)} and {money(p.high)} on {day}, 12:00 UTC?"
+    if p.kind == "beat":
+        return f"Will {p.subject} beat {p.place} on {day}?"
+    verb = "loses" if p.kind == "lose" else "wins"
+    return f"{p.subject} {verb} {p.place} {p.office} election {d.year}?"
 
 
 PLUGIN = SimPlugin(

@@ -12,7 +12,7 @@ import itertools
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 ASSETS = [
     ("Bitcoin", "BTC", 90_000.0),
@@ -134,6 +134,10 @@ class MarketSpec:
     question: str
     label: str  # the outcome within its event (groupItemTitle), or "" for a lone market
     strike: float | None = None
+    # what the market pays on, as a person reads it: two markets with equal keys are
+    # one proposition (a `date` in it is the question's day; its year is read from
+    # the market's close when the question names none)
+    key: tuple[object, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -202,6 +206,11 @@ def day_text(ts: float) -> str:
     return f"{MONTHS[d.month - 1]} {d.day}"
 
 
+def day_of(ts: float) -> date:
+    """The calendar day (UTC) a question names, as its key records it."""
+    return datetime.fromtimestamp(ts, UTC).date()
+
+
 def money(x: float) -> str:
     if x >= 100:
         return f"${x:,.0f}"
@@ -215,6 +224,21 @@ def strikes(rng: random.Random, base: float, n: int) -> list[float]:
     return [round(centre + (i - n // 2) * step, digits) for i in range(n)]
 
 
+def _unused(name: str, seen: set[str], pool: list[str]) -> str:
+    """The next name of `pool` after `name` not taken yet (one event never lists a name twice).
+
+    A number appended to a taken name would read as the same person or team to
+    anyone matching markets, so a list longer than the pool is the only case left
+    that numbers them.
+    """
+    start = pool.index(name) if name in pool else 0
+    for i in range(1, len(pool) + 1):
+        candidate = pool[(start + i) % len(pool)]
+        if candidate not in seen:
+            return candidate
+    return f"{name} {len(seen)}"
+
+
 def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventSpec:
     """An event of `kind` with `n` markets (n is honoured for multi-market kinds)."""
     day = day_text(close_at)
@@ -223,7 +247,14 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
         name, sym, base = rng.choice(ASSETS)
         ev = EventSpec(kind, "Crypto", f"{name} above ___ on {day}?", False, series=f"KX{sym}D")
         for k in strikes(rng, base, n):
-            ev.markets.append(MarketSpec(f"Will {name} be above {money(k)} on {day}?", money(k), k))
+            ev.markets.append(
+                MarketSpec(
+                    f"Will {name} be above {money(k)} on {day}?",
+                    money(k),
+                    k,
+                    ("above", name, k, day_of(close_at)),
+                )
+            )
         return ev
     if kind == "crypto_range":
         name, sym, base = rng.choice(ASSETS)
@@ -231,7 +262,14 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
         ks = strikes(rng, base, n + 1)
         for lo, hi in itertools.pairwise(ks):
             label = f"{money(lo)}-{money(hi)}"
-            ev.markets.append(MarketSpec(f"Will {name} be between {label} on {day}?", label, lo))
+            ev.markets.append(
+                MarketSpec(
+                    f"Will {name} be between {label} on {day}?",
+                    label,
+                    lo,
+                    ("band", name, lo, hi, day_of(close_at)),
+                )
+            )
         return ev
     if kind == "election":
         place, office = rng.choice(PLACES), rng.choice(OFFICES)
@@ -242,10 +280,14 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
         while len(ev.markets) < n:
             who = person(rng)
             if who in seen:
-                who = f"{who} {len(seen)}"
+                who = _unused(who, seen, [f"{f} {last}" for f in FIRST for last in LAST])
             seen.add(who)
             ev.markets.append(
-                MarketSpec(f"Will {who} win the {year} {place} {office} election?", who)
+                MarketSpec(
+                    f"Will {who} win the {year} {place} {office} election?",
+                    who,
+                    key=("win", who, place, office, year),
+                )
             )
         return ev
     if kind == "champion":
@@ -255,9 +297,13 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
         while len(ev.markets) < n:
             t = team(rng)
             if t in seen_t:
-                t = f"{t} {len(seen_t)}"
+                t = _unused(t, seen_t, [f"{c} {m}" for c in CITIES for m in MASCOTS])
             seen_t.add(t)
-            ev.markets.append(MarketSpec(f"Will the {t} win the {league} {year}?", t))
+            ev.markets.append(
+                MarketSpec(
+                    f"Will the {t} win the {league} {year}?", t, key=("champion", t, league, year)
+                )
+            )
         return ev
     if kind == "fed":
         month = MONTHS[datetime.fromtimestamp(close_at, UTC).month - 1]
@@ -265,7 +311,13 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
             kind, "Economics", f"Fed decision in {month} {year}?", True, series="KXFEDDECISION"
         )
         for o in (FED_OUTCOMES * 2)[: max(2, min(n, 4))]:
-            ev.markets.append(MarketSpec(f"Will the Fed {o} after the {month} {year} meeting?", o))
+            ev.markets.append(
+                MarketSpec(
+                    f"Will the Fed {o} after the {month} {year} meeting?",
+                    o,
+                    key=("fed", o, month, year),
+                )
+            )
         return ev
     if kind == "weather":
         city = rng.choice(CITIES)
@@ -280,17 +332,22 @@ def make_event(rng: random.Random, kind: str, n: int, close_at: float) -> EventS
                     f"Will the highest temperature in {city} be {label} on {day}?",
                     label,
                     lo + 2 * i,
+                    ("temperature", city, lo + 2 * i, day_of(close_at)),
                 )
             )
         return ev
     if kind == "match":
         a, b = two_teams(rng)
         ev = EventSpec(kind, "Sports", f"{a} vs. {b}", False, series="KXGAME")
-        ev.markets.append(MarketSpec(f"Will the {a} beat the {b} on {day}?", ""))
+        ev.markets.append(
+            MarketSpec(
+                f"Will the {a} beat the {b} on {day}?", "", key=("beat", a, b, day_of(close_at))
+            )
+        )
         return ev
     who, what = person(rng), rng.choice(ACTIONS)
     ev = EventSpec("action", "Culture", f"Will {who} {what} by {day}?", False, series="KXMENTION")
-    ev.markets.append(MarketSpec(ev.title, ""))
+    ev.markets.append(MarketSpec(ev.title, "", key=("action", who, what, day_of(close_at))))
     return ev
 
 

@@ -17,7 +17,7 @@ from predhub.sim.books import outcome_book
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_routes
 from predhub.sim.history import price_points
 from predhub.sim.names import money
-from predhub.sim.plugins import SimPlugin, Subject
+from predhub.sim.plugins import Proposition, SimPlugin
 from predhub.sim.runtime import Sim
 from predhub.sim.world import CLOSED, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
 
@@ -75,7 +75,8 @@ def _child(m: SimMarket, world: World) -> dict[str, Any]:
         "statusEnum": name,
         "yesLabel": "YES",
         "noLabel": "NO",
-        "rules": f"Resolves YES if {m.question.rstrip('?')}.",
+        "rules": f"Resolves YES if {m.question.rstrip('?')}."
+        + (f" Source: {m.extra['source']}." if m.extra.get("source") else ""),
         "yesTokenId": m.token_ids[0],
         "noTokenId": m.token_ids[1],
         "conditionId": m.condition_id[2:],
@@ -289,15 +290,18 @@ def routes() -> dict[str, list[BaseRoute]]:
     )
 
 
-def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
-    d = datetime.fromtimestamp(close, UTC)
-    if crypto:
-        name, _, k = subject
-        return f"{name} {'<' if inverted else '>'} {money(k)} on {d:%Y-%m-%d}"
-    who, place, _ = subject
-    if inverted:
-        return f"{who} fails to win {place} {d.year}"
-    return f"{place} {d.year} election winner: {who}"
+def _wording(p: Proposition) -> str:
+    d = datetime.fromtimestamp(p.close, UTC)
+    if p.kind in ("above", "below"):
+        op = "<" if p.kind == "below" else ">"
+        return f"{p.subject} {op} {money(p.value)} on {d:%Y-%m-%d}"
+    if p.kind == "band":
+        return f"{p.subject} {money(p.value)}-{money(p.high)} on {d:%Y-%m-%d}"
+    if p.kind == "beat":
+        return f"Will {p.subject} beat {p.place} on {d:%Y-%m-%d}?"
+    if p.kind == "lose":
+        return f"{p.subject} fails to win {p.place} {p.office} election {d.year}"
+    return f"{p.place} {p.office} election {d.year} winner: {p.subject}"
 
 
 PLUGIN = SimPlugin(

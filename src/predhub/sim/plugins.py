@@ -27,8 +27,25 @@ if TYPE_CHECKING:
     from predhub.sim.runtime import Sim
     from predhub.sim.world import SimMarket, World
 
-# (name, symbol, strike) of a crypto proposition, or (person, place, 0.0) of an election
-Subject = tuple[str, str, float]
+
+@dataclass(frozen=True, slots=True)
+class Proposition:
+    """What a planted cross-listed market pays on, for a plug-in to word its way.
+
+    kind: "above"/"below" (an asset's price against `value` on the day of `close`),
+    "band" (between `value` and `high`), "win"/"lose" (`subject` in the election
+    of `place`, for `office`, in the year of `close`), "beat" (`subject` beats
+    `place`, the other team, on the day of `close`).
+    """
+
+    kind: str
+    subject: str  # an asset's name, a person or the home team
+    symbol: str = ""  # an asset's ticker symbol
+    place: str = ""  # an election's place, or the other team of a game
+    office: str = ""
+    value: float = 0.0
+    high: float = 0.0
+    close: float = 0.0
 
 
 def hashed_trade_id(world: World, m: SimMarket, seq: int) -> str:
@@ -72,8 +89,8 @@ class SimPlugin:
     # markets addressed by slug: (slug, created) -> the slug that is also the native id
     slug_id: Callable[[str, float], str] | None = None
     finish_market: Callable[[SimMarket, int, random.Random], None] | None = None
-    # the question of a cross-listed proposition: (crypto, subject, close, inverted)
-    wording: Callable[[bool, Subject, float, bool], str] = lambda c, s, close, inv: s[0]
+    # the question of a planted cross-listed proposition, in this venue's words
+    wording: Callable[[Proposition], str] = lambda p: p.subject
     trade_id: Callable[[World, SimMarket, int], str] = hashed_trade_id
     fee: Callable[[float], float] = lambda price: 0.0  # taker fee per contract at a price
     fee_text: str = "0"

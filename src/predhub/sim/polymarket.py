@@ -29,7 +29,7 @@ from predhub.sim.fmt import day, iso, num, pg_time
 from predhub.sim.gate import Limit, Reply, VenueStyle, venue_route
 from predhub.sim.history import price_points
 from predhub.sim.names import day_text, hex_id, money, slugify
-from predhub.sim.plugins import SimPlugin, Subject
+from predhub.sim.plugins import Proposition, SimPlugin
 from predhub.sim.runtime import Sim
 from predhub.sim.trades import TradeRecord
 from predhub.sim.world import CLOSED, OPEN, RESOLVED, VOIDED, SimEvent, SimMarket, World
@@ -133,7 +133,9 @@ def gamma_market(m: SimMarket, world: World, with_event: bool = True) -> dict[st
         "startDate": iso(m.open_at),
         "image": f"https://polymarket-upload.s3.us-east-2.amazonaws.com/{m.slug}.png",
         "icon": f"https://polymarket-upload.s3.us-east-2.amazonaws.com/{m.slug}.png",
-        "description": f'This market will resolve to "Yes" if: {m.question} Otherwise "No".',
+        "description": (
+            f'This market will resolve to "Yes" if: {m.question} Otherwise "No".{_source(m)}'
+        ),
         "outcomes": orjson.dumps(list(m.outcomes)).decode().replace(",", ", "),
         "outcomePrices": orjson.dumps(_outcome_prices(m)).decode().replace(",", ", "),
         "volume": repr(round(vol, 6)),
@@ -684,7 +686,7 @@ def clob_market(m: SimMarket, world: World) -> dict[str, Any]:
         "condition_id": m.condition_id,
         "question_id": m.question_id,
         "question": m.question,
-        "description": f'This market will resolve to "Yes" if: {m.question}',
+        "description": f'This market will resolve to "Yes" if: {m.question}{_source(m)}',
         "market_slug": m.slug,
         "end_date_iso": iso(m.close_at).replace(".000000", ""),
         "game_start_time": None,
@@ -858,14 +860,23 @@ def _notify(sim: Sim) -> None:
     notify(sim)
 
 
-def _wording(crypto: bool, subject: Subject, close: float, inverted: bool) -> str:
-    if crypto:
-        name, _, k = subject
-        verb = "stay below" if inverted else "be above"
-        return f"Will {name} {verb} {money(k)} on {day_text(close)}?"
-    who, place, _ = subject
-    year = datetime.fromtimestamp(close, UTC).year
-    return f"Will {who} {'lose' if inverted else 'win'} the {year} {place} election?"
+def _wording(p: Proposition) -> str:
+    day = day_text(p.close)
+    year = datetime.fromtimestamp(p.close, UTC).year
+    if p.kind in ("above", "below"):
+        verb = "be above" if p.kind == "above" else "stay below"
+        return f"Will {p.subject} {verb} {money(p.value)} on {day}?"
+    if p.kind == "band":
+        return f"Will {p.subject} be between {money(p.value)} and {money(p.high)} on {day}?"
+    if p.kind == "beat":
+        return f"Will the {p.subject} beat the {p.place} on {day}?"
+    verb = "lose" if p.kind == "lose" else "win"
+    return f"Will {p.subject} {verb} the {year} {p.place} {p.office} election?"
+
+
+def _source(m: SimMarket) -> str:
+    src = m.extra.get("source")
+    return f" The resolution source for this market is {src}." if src else ""
 
 
 WS_PREFIXES = {"POLYMARKET_WS_URL": "/polymarket/ws/market"}

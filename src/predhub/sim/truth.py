@@ -1,5 +1,8 @@
 """Ground truth: what every market really did, and which markets are the same.
 
+`matches` lists the cross-venue truth the matcher is measured against: the
+link groups, and every pair of markets whose relation is known (`pairs`).
+
 Trade ids here are exactly the ids the venue endpoints expose (each plug-in's
 `trade_id`: a transaction hash, a venue's own trade id); for venues without a
 public trade feed they are the simulator's own stable ids.
@@ -7,6 +10,7 @@ public trade feed they are the simulator's own stable ids.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from predhub.sim.plugins import SimPlugin, plugin, plugins
@@ -98,6 +102,55 @@ def _arbitrage(group: LinkGroup) -> list[dict[str, Any]]:
     return out
 
 
+def _ref(m: SimMarket) -> dict[str, Any]:
+    return {"venue": m.venue, "market": m.native_id, "question": m.question, "status": m.status}
+
+
+def match_pairs(world: World) -> list[dict[str, Any]]:
+    """Every pair of listed markets on different venues whose relation is known.
+
+    The planted pairs (`planted: true`: cross-listed propositions, nested strikes
+    and look-alike traps), and the generated markets that happen to ask the very
+    same proposition on two venues (equal keys: `same`, or `inverse` when one is
+    worded as the complement); every other cross-venue pair is a different contract.
+    """
+    out: list[dict[str, Any]] = []
+    seen: set[frozenset[int]] = set()
+    for p in world.planted:
+        if not (p.a.listed and p.b.listed):
+            continue
+        seen.add(frozenset((p.a.idx, p.b.idx)))
+        out.append(
+            {
+                "a": _ref(p.a),
+                "b": _ref(p.b),
+                "relation": p.relation,
+                "trap": p.trap or None,
+                "planted": True,
+                "note": p.note,
+            }
+        )
+    by_key: dict[tuple[object, ...], list[SimMarket]] = {}
+    for m in world.markets:
+        if m.key is not None and m.listed:
+            by_key.setdefault(m.key, []).append(m)
+    for ms in by_key.values():
+        for a, b in itertools.combinations(ms, 2):
+            if a.venue == b.venue or frozenset((a.idx, b.idx)) in seen:
+                continue
+            out.append(
+                {
+                    "a": _ref(a),
+                    "b": _ref(b),
+                    "relation": "inverse" if a.key_inverted != b.key_inverted else "same",
+                    "trap": None,
+                    "planted": False,
+                    "note": "the same proposition generated on two venues",
+                }
+            )
+    return out
+
+
 def matches(world: World) -> dict[str, Any]:
     groups = []
     for g in world.links:
@@ -113,6 +166,7 @@ def matches(world: World) -> dict[str, Any]:
         )
     return {
         "groups": groups,
+        "pairs": match_pairs(world),
         # taker fee per contract at price p, per venue (the simulated schedules)
         "fee_model": ", ".join(f"{p.name} {p.fee_text}" for p in sorted(plugins(), key=_name)),
     }

@@ -106,6 +106,8 @@ class SimMarket:
     void_planned: bool = False
     link: LinkMember | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    key: tuple[object, ...] | None = None  # the proposition (see `MarketSpec.key`)
+    key_inverted: bool = False  # YES pays when the key's proposition does not hold
 
     @property
     def listed(self) -> bool:
@@ -146,12 +148,27 @@ class SimMarket:
         return self.base_volume + self.volume
 
 
+@dataclass(slots=True, eq=False)
+class PlantedPair:
+    """Two markets on different venues planted with a known relation (the matcher's truth).
+
+    `relation` reads a against b: "same", "inverse", "subset" (a's YES implies b's),
+    "superset", or "different" for a look-alike trap (`trap` names what differs).
+    """
+
+    a: SimMarket
+    b: SimMarket
+    relation: str
+    trap: str = ""
+    note: str = ""
+
+
 @dataclass(slots=True)
 class LinkGroup:
     """Markets on several venues that are (or only look like) one proposition."""
 
     gid: int
-    relation: str  # "equivalent" or "lookalike"
+    relation: str  # "equivalent", "nested" (one implies the other) or "lookalike"
     shared_price: float
     members: list[SimMarket] = field(default_factory=list)
     note: str = ""
@@ -174,6 +191,7 @@ class World:
         self.token_index: dict[str, tuple[SimMarket, int]] = {}
         self.condition_index: dict[str, SimMarket] = {}
         self.links: list[LinkGroup] = []
+        self.planted: list[PlantedPair] = []
         self.trades = TradeStore()
         self.version = 0  # bumps on every change; cheap cache key
         self._memo: dict[Any, Any] = {}
