@@ -160,3 +160,23 @@ async def test_the_shared_labelled_pairs_meet_the_goals(conn: asyncpg.Connection
         assert result.precision(label) >= 0.90, (label, result.mistakes)
         assert result.recall(label) >= 0.80, (label, result.mistakes)
     assert result.false_match_rate() <= 0.10
+
+
+async def test_a_seeded_markets_extra_is_stored_and_read_as_its_yes_label(
+    conn: asyncpg.Connection,
+) -> None:
+    """A bracket's YES label lives in `extra`, so seeded markets must carry it to silver."""
+    a = await seed_market(
+        conn,
+        SeedMarket(
+            V1,
+            "ladder",
+            "Bitcoin above ___ on March 5?",
+            end_at=END,
+            extra={"yes_sub_title": "$91,234"},
+        ),
+    )
+    assert (
+        await conn.fetchval("SELECT extra ->> 'yes_sub_title' FROM silver.markets WHERE id = $1", a)
+        == "$91,234"
+    )

@@ -119,18 +119,24 @@ _PHRASE_RE = re.compile(
 )
 
 
+_DEMOCRAT = re.compile(r"\bdemocrats?\b")
+_REPUBLICAN = re.compile(r"\brepublicans?\b")
+_SPACES = re.compile(r"\s+")
+
+
 @functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """Lower-case ASCII with one spelling per alias (accents and dashes folded)."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.replace("\u2013", "-").replace("\u2014", "-").replace("**", "")
     text = text.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
     text = text.replace("≥", ">= ").replace("≤", "<= ")
     text = _PHRASE_RE.sub(lambda m: _PHRASE_MAP[m[0]], " " + text.lower() + " ")
-    text = re.sub(r"\bdemocrats?\b", "democratic", text)
-    text = re.sub(r"\brepublicans?\b", "republican", text)
-    return re.sub(r"\s+", " ", text).strip()
+    text = _DEMOCRAT.sub("democratic", text)
+    text = _REPUBLICAN.sub("republican", text)
+    return _SPACES.sub(" ", text).strip()
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'.&]*[a-z0-9]|[a-z0-9]")
@@ -194,10 +200,13 @@ _GAME_BEAT = re.compile(
 _GAME_WIN_ON = re.compile(r"^will (?:the )?(?P<a>[a-z0-9.'& ]+?) win on (?P<day>[0-9a-z ,-]+)\??$")
 
 
+_NOT_A_SIDE = re.compile(r"\b(will|who|what|which|price|above|below)\b")
+
+
 def _game(q: str, outcome: str | None, day: date | None) -> Game | None:
     """Read a game market: 'A vs. B', 'A at B Winner?', 'Will A beat B', 'Will A win on D'."""
     m = _GAME_VS.match(q)
-    if m and not re.search(r"\b(will|who|what|which|price|above|below)\b", m["a"] + " " + m["b"]):
+    if m and not _NOT_A_SIDE.search(m["a"] + " " + m["b"]):
         a, b, league = _fold_sides(m["a"], m["b"])
         if a == b:
             return None
@@ -270,6 +279,7 @@ _OPS: tuple[tuple[str, str], ...] = (
     (r"(?:above|more than|greater than|over|exceeds?|surpass(?:es)?|higher than|>)\s?" + _NUM, ">"),
     (r"(?:below|less than|under|fewer than|lower than|<)\s?" + _NUM, "<"),
 )
+_OPS_RE = tuple((re.compile(pattern), op) for pattern, op in _OPS)
 _BAND = re.compile(r"(?:between\s)?" + _NUM + r"\s?(?:and|to|-)\s?" + _NUM)
 
 
@@ -296,8 +306,8 @@ def _exclusive_upper(raw: str, hi: float) -> float:
 def _thresholds(text: str) -> tuple[Threshold, ...]:
     found: list[tuple[int, Threshold]] = []
     taken: list[tuple[int, int]] = []
-    for pattern, op in _OPS:
-        for m in re.finditer(pattern, text):
+    for pattern, op in _OPS_RE:
+        for m in pattern.finditer(text):
             if any(s <= m.start() < e for s, e in taken):
                 continue
             value, unit = _number(m[1], m[2], m[3])
@@ -307,18 +317,25 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
     return tuple(t for _, t in found)
 
 
+_FED = re.compile(r"\b(fed|interest rates?|rates)\b")
+_FED_HOLD = re.compile(r"\b(no change|hold|holds|pause|unchanged|maintain)\b")
+_FED_DOWN = re.compile(r"\b(cut|cuts|decrease|decreases|lower|lowers|reduce)\b")
+_FED_UP = re.compile(r"\b(hike|hikes|increase|increases|raise|raises)\b")
+_FED_BPS = re.compile(r"(>|more than |over )?\s?(\d+)\s?(\+)?\s?(?:bps|bp|basis points)")
+
+
 def _fed_move(text: str) -> tuple[float, float] | None:
     """A Fed decision as an interval of signed basis points (moves come in 25 bp steps)."""
-    if not re.search(r"\b(fed|interest rates?|rates)\b", text) or "upper bound" in text:
+    if not _FED.search(text) or "upper bound" in text:
         return None
-    if re.search(r"\b(no change|hold|holds|pause|unchanged|maintain)\b", text):
+    if _FED_HOLD.search(text):
         return (0.0, 0.0)
-    down = re.search(r"\b(cut|cuts|decrease|decreases|lower|lowers|reduce)\b", text)
-    up = re.search(r"\b(hike|hikes|increase|increases|raise|raises)\b", text)
+    down = _FED_DOWN.search(text)
+    up = _FED_UP.search(text)
     if not (down or up) or (down and up):
         return None
     sign = -1.0 if down else 1.0
-    m = re.search(r"(>|more than |over )?\s?(\d+)\s?(\+)?\s?(?:bps|bp|basis points)", text)
+    m = _FED_BPS.search(text)
     if m is None:
         lo, hi = 25.0, INF
     else:
@@ -366,25 +383,36 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+_PRE = r"(on|by|before|until|in|at|no later than|prior to|through|during|of|after)?\s?"
+_PRE_ISO = re.compile(_PRE + _ISO.pattern)
+_PRE_DAY_FIRST = re.compile(_PRE + _DAY_FIRST.pattern)
+_PRE_MONTH_DAY = re.compile(_PRE + _MONTH_DAY.pattern)
+_PRE_MONTH_YEAR = re.compile(_PRE + _MONTH_YEAR.pattern)
+_MEETING = re.compile(rf"\b({_MONTH_RE})\.? (\d{{4}}) meeting\b")
+_FIRST_N = re.compile(r"first (\d+) (days|months)")
+_END_OF_YEAR = re.compile(r"\b(?:at )?the end of (\d{4})\b")
+_PREP_YEAR = re.compile(r"\b(before|by|in|of|during|until|through)\s(\d{4})\b")
+_PREP_MONTH = re.compile(rf"\b(before|by|in|during|until|through)\s({_MONTH_RE})\b")
+
+
 def _window(text: str, end: date | None) -> tuple[Window | None, str | None]:
     """The date window of the question and, separately, a meeting or data month."""
     m: re.Match[str] | None
     period = None
-    for mt in re.finditer(rf"\b({_MONTH_RE})\.? (\d{{4}}) meeting\b", text):
+    for mt in _MEETING.finditer(text):
         period = f"{int(mt[2]):04d}-{MONTHS[mt[1]]:02d}"
-    first = re.search(r"first (\d+) (days|months)", text)
+    first = _FIRST_N.search(text)
     if first:
         return Window("by", None, None, f"first {first[1]} {first[2]}"), period
-    pre = r"(on|by|before|until|in|at|no later than|prior to|through|during|of|after)?\s?"
-    for m in re.finditer(pre + _ISO.pattern, text):
+    for m in _PRE_ISO.finditer(text):
         d = _safe(int(m[2]), int(m[3]), int(m[4]))
         if d:
             return _dated(m[1], d), period
-    for m in re.finditer(pre + _DAY_FIRST.pattern, text):
+    for m in _PRE_DAY_FIRST.finditer(text):
         d = _safe(int(m[4]), MONTHS[m[3]], int(m[2]))
         if d:
             return _dated(m[1], d), period
-    for m in re.finditer(pre + _MONTH_DAY.pattern, text):
+    for m in _PRE_MONTH_DAY.finditer(text):
         month, day = MONTHS[m[2]], int(m[3])
         if day > 31:
             continue
@@ -392,7 +420,7 @@ def _window(text: str, end: date | None) -> tuple[Window | None, str | None]:
         d = _safe(year, month, day)
         if d:
             return _dated(m[1], d), period
-    for m in re.finditer(pre + _MONTH_YEAR.pattern, text):
+    for m in _PRE_MONTH_YEAR.finditer(text):
         month, year = MONTHS[m[2]], int(m[3])
         if m[0].endswith("meeting"):
             continue
@@ -403,16 +431,16 @@ def _window(text: str, end: date | None) -> tuple[Window | None, str | None]:
             return Window("by", None, _month_end(year, month)), period
         if period is None:
             period = f"{year:04d}-{month:02d}"
-    m = re.search(r"\b(?:at )?the end of (\d{4})\b", text)
+    m = _END_OF_YEAR.search(text)
     if m:
         return Window("on", date(int(m[1]), 12, 31), date(int(m[1]), 12, 31)), period
-    m = re.search(r"\b(before|by|in|of|during|until|through)\s(\d{4})\b", text)
+    m = _PREP_YEAR.search(text)
     if m:
         year = int(m[2])
         if m[1] == "before":
             return Window("by", None, date(year - 1, 12, 31)), period
         return Window("by", None, date(year, 12, 31)), period
-    m = re.search(rf"\b(before|by|in|during|until|through)\s({_MONTH_RE})\b", text)
+    m = _PREP_MONTH.search(text)
     if m:
         month = MONTHS[m[2]]
         year = _infer_year(month, 1, end)
@@ -443,8 +471,9 @@ _CAPS = re.compile(r"\b[A-Z][\w.'&/-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w.'&/-
 
 def _entities(raw: str) -> set[str]:
     out: set[str] = set()
-    raw = unicodedata.normalize("NFKD", raw)
-    raw = "".join(c for c in raw if not unicodedata.combining(c))
+    if not raw.isascii():
+        raw = unicodedata.normalize("NFKD", raw)
+        raw = "".join(c for c in raw if not unicodedata.combining(c))
     for phrase in _CAPS.findall(raw):
         for w in words(fold(phrase)):
             if w in GENERIC_CAPS or w in STOPWORDS or len(w) < 2 or w.isdigit():
@@ -471,6 +500,9 @@ _NEGATION = re.compile(r"\b(not|n't|never|lose|loses|fail|fails|stay below|no lo
 _YEAR = re.compile(r"(?<![\d.,])\b(?:19|20)\d{2}\b(?![.,]\d)")
 _YEAR_20 = re.compile(r"(?<![\d.,])\b(20\d{2})\b(?![.,]\d)")
 
+_MONTH_DAY_TEXT = re.compile(rf"\b({_MONTH_RE})\.? \d{{1,2}}(?:,? \d{{4}})?")
+_NOT_A_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b|\b\d{1,2}\s?(?:am|pm)\b|\bu-3\b|\b\d+ days\b")
+
 _OFFICE_KEYS = dict(OFFICES)
 _OFFICE_RE = re.compile(
     r"\b(" + "|".join(re.escape(w) for w in sorted(_OFFICE_KEYS, key=len, reverse=True)) + r")\b"
@@ -491,12 +523,10 @@ def extract(m: MarketText) -> Terms:
         window, p2 = _window(lab, m.end_date)
         period = period or p2
     fed = _fed_move(text)
-    numeric = re.sub(_ISO, " ", text)
-    numeric = re.sub(rf"\b({_MONTH_RE})\.? \d{{1,2}}(?:,? \d{{4}})?", " ", numeric)
+    numeric = _ISO.sub(" ", text)
+    numeric = _MONTH_DAY_TEXT.sub(" ", numeric)
     numeric = _YEAR.sub(" ", numeric)
-    numeric = re.sub(
-        r"\b\d+(?:st|nd|rd|th)\b|\b\d{1,2}\s?(?:am|pm)\b|\bu-3\b|\b\d+ days\b", " ", numeric
-    )
+    numeric = _NOT_A_NUMBER.sub(" ", numeric)
     band = thresholds = None
     if fed is None:
         band = _band(lab) if lab else None
@@ -513,9 +543,10 @@ def extract(m: MarketText) -> Terms:
     quals = frozenset(_QUALIFIERS.findall(text))
     padded = f" {rules} {q} "
     srcs = frozenset(key for spelling, key in SOURCES.items() if spelling in padded)
+    text_words = words(text)
     toks = frozenset(
-        w for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w.isdigit()
-    ) | {DEMONYMS[w] for w in words(text) if w in DEMONYMS}
+        w for w in text_words if w not in STOPWORDS and len(w) > 1 and not w.isdigit()
+    ) | {DEMONYMS[w] for w in text_words if w in DEMONYMS}
     context = frozenset(words(f"{text} {event} {rules}")) | {
         DEMONYMS[w] for w in words(f"{text} {rules}") if w in DEMONYMS
     }

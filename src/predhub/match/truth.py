@@ -81,7 +81,9 @@ def score_truth(
         if k.relation != "different":
             rel = "subset" if k.relation == "superset" else k.relation
             hit = found.get(key) == k.relation
-            total, hits = (s.planted, s.planted_found) if k.planted else (s.generated, s.generated_found)
+            total, hits = (
+                (s.planted, s.planted_found) if k.planted else (s.generated, s.generated_found)
+            )
             total[rel] = total.get(rel, 0) + 1
             hits[rel] = hits.get(rel, 0) + hit
             if k.planted and not hit:

@@ -87,6 +87,7 @@ async def seed_market(conn: asyncpg.Connection, m: SeedMarket) -> int:
         synced_at,
         m.winning_outcome,
         now,
+        m.extra,
     )
     tokens = list(m.token_ids) if m.token_ids is not None else [None] * len(m.outcomes)
     for idx, label in enumerate(m.outcomes):

@@ -9,13 +9,13 @@ ON CONFLICT (venue, native_id) DO UPDATE SET title = EXCLUDED.title
 RETURNING id;
 
 -- name: insert_market
--- Inserts a test market and returns its id.
+-- Inserts a test market (with its venue-specific `extra`) and returns its id.
 INSERT INTO silver.markets (venue, native_id, question, status, condition_id, ticker,
     slug, category, description, event_id, event_native_id, event_title, volume_24h,
     volume_total, liquidity, end_at, quotes_synced_at, metadata_synced_at,
-    winning_outcome, resolved_at)
+    winning_outcome, resolved_at, extra)
 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$17,$18,
-    CASE WHEN $4 = 'resolved' THEN $19::timestamptz END)
+    CASE WHEN $4 = 'resolved' THEN $19::timestamptz END, $20::jsonb)
 RETURNING id;
 
 -- name: insert_outcome
