@@ -175,7 +175,7 @@ async def run(
                 columns=["token", "market_id", "venue", "end_at"],
             )
         report.markets = len(ids)
-        indexed = int(await conn.fetchval(Q.indexed_markets)) or 1
+        indexed = max(1, int(await conn.fetchval(Q.indexed_markets)))
         window = config.window_days * 86_400.0
         if full:
             pairs = await conn.fetch(

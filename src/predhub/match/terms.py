@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -143,7 +144,8 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9'.&]*[a-z0-9]|[a-z0-9]")
 
 
 def words(text: str) -> list[str]:
-    return [w.replace("'s", "").strip(".") for w in _WORD.findall(text)]
+    """The words of folded text ("trump's" is "trump"); a word starts and ends alphanumeric."""
+    return _WORD.findall(text.replace("'s", "") if "'s" in text else text)
 
 
 # --- teams --------------------------------------------------------------------------
@@ -547,8 +549,9 @@ def extract(m: MarketText) -> Terms:
     toks = frozenset(
         w for w in text_words if w not in STOPWORDS and len(w) > 1 and not w.isdigit()
     ) | {DEMONYMS[w] for w in text_words if w in DEMONYMS}
-    context = frozenset(words(f"{text} {event} {rules}")) | {
-        DEMONYMS[w] for w in words(f"{text} {rules}") if w in DEMONYMS
+    rule_words = words(rules) if rules else []
+    context = frozenset(text_words).union(words(event) if event else (), rule_words) | {
+        DEMONYMS[w] for w in itertools.chain(text_words, rule_words) if w in DEMONYMS
     }
     blocking = set(toks)
     if game:

@@ -45,8 +45,12 @@ TRUNCATE gold.match_tokens
 DELETE FROM gold.match_tokens WHERE market_id = ANY($1::bigint[])
 
 -- name: indexed_markets
--- How many markets the token index holds (the document count of the token weights).
-SELECT count(DISTINCT market_id) FROM gold.match_tokens
+-- The document count of the token weights ln(count / markets carrying the token): the
+-- planner's estimate of silver's markets (the weights need its order of magnitude, and
+-- reading it costs nothing however large the catalogue), counted only before any ANALYZE.
+SELECT CASE WHEN c.reltuples > 0 THEN c.reltuples::bigint
+            ELSE (SELECT count(*) FROM silver.markets) END
+FROM pg_class c WHERE c.oid = 'silver.markets'::regclass
 
 -- name: candidates_all
 -- Pairs of markets on different venues sharing tokens that at most $1 markets carry,
@@ -75,24 +79,31 @@ WITH df AS (
 SELECT a, b, score FROM ranked WHERE ra <= $3 OR rb <= $3
 
 -- name: candidates_for
--- The same candidates for the changed markets $1 only: their tokens' counts are read
--- from the index by key, so the cost follows the changed markets, not the catalogue.
-WITH mine AS (
+-- The same candidates for the changed markets $1 only: each of their tokens is counted
+-- from the index by key, stopping past $2 (a common token does not block, however
+-- common), so the cost follows the changed markets, not the catalogue.
+WITH mine AS MATERIALIZED (
     SELECT token, market_id, venue, end_at FROM gold.match_tokens WHERE market_id = ANY($1::bigint[])
-), df AS (
-    SELECT t.token, ln($6::float8 / count(*)) AS w
-    FROM gold.match_tokens t
-    WHERE t.token IN (SELECT DISTINCT token FROM mine)
-    GROUP BY t.token
-    HAVING count(*) BETWEEN 2 AND $2
+), df AS MATERIALIZED (
+    SELECT t.token, ln($6::float8 / c.n) AS w
+    FROM (SELECT DISTINCT token FROM mine) t
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n
+        FROM (SELECT 1 FROM gold.match_tokens x WHERE x.token = t.token LIMIT $2 + 1) s
+    ) c
+    WHERE c.n BETWEEN 2 AND $2
 ), pairs AS (
+    -- each kept token's markets are read by key (at most $2 of them, as counted)
     SELECT a.market_id AS a, b.market_id AS b, sum(df.w) AS score
     FROM df
     JOIN mine a ON a.token = df.token
-    JOIN gold.match_tokens b
-      ON b.token = df.token AND b.venue <> a.venue AND b.market_id <> a.market_id
-    WHERE a.end_at IS NULL OR b.end_at IS NULL
-       OR abs(extract(epoch FROM a.end_at - b.end_at)) <= $3
+    CROSS JOIN LATERAL (
+        SELECT x.market_id, x.venue, x.end_at FROM gold.match_tokens x
+        WHERE x.token = df.token LIMIT $2
+    ) b
+    WHERE b.venue <> a.venue AND b.market_id <> a.market_id
+      AND (a.end_at IS NULL OR b.end_at IS NULL
+           OR abs(extract(epoch FROM a.end_at - b.end_at)) <= $3)
     GROUP BY a.market_id, b.market_id
 ), ranked AS (
     SELECT a, b, score, row_number() OVER (PARTITION BY a ORDER BY score DESC, b) AS r
