@@ -174,6 +174,8 @@ async def run(
                 records=rows,
                 columns=["token", "market_id", "venue", "end_at"],
             )
+        if full:
+            await conn.execute(Q.analyze_tokens)
         report.markets = len(ids)
         indexed = max(1, int(await conn.fetchval(Q.indexed_markets)))
         window = config.window_days * 86_400.0

@@ -44,6 +44,10 @@ TRUNCATE gold.match_tokens
 -- A changed market's old tokens go before its new ones are written.
 DELETE FROM gold.match_tokens WHERE market_id = ANY($1::bigint[])
 
+-- name: analyze_tokens
+-- After a full run rebuilt the token index: fresh planner statistics, so that the
+-- incremental runs that follow read it by key instead of scanning it.
+ANALYZE gold.match_tokens
 -- name: indexed_markets
 -- The document count of the token weights ln(count / markets carrying the token): the
 -- planner's estimate of silver's markets (the weights need its order of magnitude, and
