@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -241,12 +242,15 @@ async def part_cost(polymarket: int, kalshi: int, seed: int) -> None:
         conn = await connect(url)
         try:
             ids = await copy_world(conn, world)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             full = await run(conn, config(), now=datetime.now(UTC), full=True)
-            full_s = time.perf_counter() - started
+            full_s, full_cpu = time.perf_counter() - started, time.process_time() - cpu
             print(
                 f"full run: {len(ids)} open markets ({polymarket} + {kalshi} asked), "
                 f"{full.candidates} candidates, {full.proposed} stored: {full_s:.2f} s (goal < 60 s)"
+                f", of which this process's CPU {full_cpu:.2f} s (terms and relations; the rest "
+                f"is PostgreSQL and waiting); load average {os.getloadavg()[0]:.1f} on "
+                f"{os.cpu_count()} cores"
             )
             rng = random.Random(seed)
             times = []
@@ -264,7 +268,10 @@ async def part_cost(polymarket: int, kalshi: int, seed: int) -> None:
                 f"incremental run, 100 changed markets: median of 3 {inc_s:.3f} s (goal < 2 s), "
                 f"last: {inc.markets} markets, {inc.candidates} candidates"
             )
-            print(f"  ratio full / incremental: {full_s / inc_s:.1f}x")
+            print(
+                f"  ratio full / incremental: {full_s / inc_s:.1f}x; "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
             sample = sorted(ids.values())[:20_000:40]
             rows = await conn.fetch(
                 "SELECT m.id, m.venue, m.status, m.question, m.event_title, m.description, "

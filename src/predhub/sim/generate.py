@@ -318,6 +318,7 @@ class _Builder:
             close=prop.close,
         )
         m = self._plant(venue, stricter, self.rng.uniform(0.05, 0.4), SOURCE)
+        m.resolve_at = first.resolve_at + 60  # settles after the looser strike, never against it
         group = LinkGroup(gid=len(self.w.links), relation="nested", shared_price=0.5)
         group.members = [first, m]
         group.note = "a stricter strike implies the looser one"

@@ -326,6 +326,8 @@ class World:
                     # cross-listed twins settle the same way
                     yes = self._group_outcome(group, rng)
                     m.winner = (1 if yes else 0) if m.link.inverted else (0 if yes else 1)
+                elif group.relation == "nested" and group.members[0].winner == 1:
+                    m.winner = 1  # the looser strike missed, so the stricter one did too
                 else:
                     m.winner = 0 if rng.random() < m.price else 1
             elif not void:
