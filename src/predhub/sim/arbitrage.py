@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from predhub.gold.opportunities import Leg, brute_force_size
 from predhub.sim.names import ASSETS, EventSpec, MarketSpec
-from predhub.sim.plugins import plugin, plugins
+from predhub.sim.plugins import Proposition, plugin, plugins
 from predhub.venues.descriptor import descriptor
 
 if TYPE_CHECKING:
@@ -114,6 +114,8 @@ def _plant(m: SimMarket, book: Book) -> None:
 
 def plant(b: _Builder) -> None:
     """Add the planted pairs and sets to a world being populated."""
+    from predhub.sim.generate import proposition_key
+
     world = b.w
     a_venue, b_venue = _venues()
     close = world.start + 45 * DAY
@@ -124,12 +126,17 @@ def plant(b: _Builder) -> None:
             (a_venue, pair.book_a, False),
             (b_venue, pair.book_b, pair.relation == "inverse"),
         ):
-            q = plugin(venue).wording(True, subject, close, inverted)
-            spec = EventSpec("planted", "Crypto", q, False, [MarketSpec(q, "", subject[2])])
+            prop = Proposition(
+                "below" if inverted else "above", name, sym, value=subject[2], close=close
+            )
+            q = plugin(venue).wording(prop)
+            key, key_inverted = proposition_key(prop)
+            spec = EventSpec("planted", "Crypto", q, False, [MarketSpec(q, "", subject[2], key)])
             spec.series = f"KX{sym}PLANT"
             ev = b.add(venue, spec, "active", [0.5])
             m = ev.markets[0]
             m.close_at, m.resolve_at = close, close + 900
+            m.key, m.key_inverted = key, key_inverted  # the matcher's truth lists the pair
             _plant(m, book)
             m.extra["planted"] = f"pair:{i}:{'a' if venue == a_venue else 'b'}"
     for j, planted in enumerate(SETS):

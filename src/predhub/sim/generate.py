@@ -404,7 +404,7 @@ class _Builder:
         crypto = prop.kind in ("above", "below", "band")
         series = {"beat": "KXGAME"}.get(prop.kind, f"KX{prop.symbol}D" if crypto else "KXELECT")
         category = "Crypto" if crypto else "Sports" if prop.kind == "beat" else "Politics"
-        key, inverted = _key(prop)
+        key, inverted = proposition_key(prop)
         spec = EventSpec(
             "cross",
             category,
@@ -439,7 +439,7 @@ def _moved(p: Proposition, seconds: float) -> Proposition:
     )
 
 
-def _key(p: Proposition) -> tuple[tuple[object, ...], bool]:
+def proposition_key(p: Proposition) -> tuple[tuple[object, ...], bool]:
     """The planted proposition's key in the generated markets' format, and its side."""
     day = day_of(p.close)
     if p.kind in ("above", "below"):
