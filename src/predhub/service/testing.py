@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import orjson
 
 from predhub.db.queries import load
 from predhub.venues.descriptor import venue_names
@@ -87,7 +88,7 @@ async def seed_market(conn: asyncpg.Connection, m: SeedMarket) -> int:
         synced_at,
         m.winning_outcome,
         now,
-        m.extra,
+        orjson.dumps(m.extra).decode(),  # as text: any connection, with or without codecs
     )
     tokens = list(m.token_ids) if m.token_ids is not None else [None] * len(m.outcomes)
     for idx, label in enumerate(m.outcomes):

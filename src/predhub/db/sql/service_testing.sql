@@ -15,7 +15,7 @@ INSERT INTO silver.markets (venue, native_id, question, status, condition_id, ti
     volume_total, liquidity, end_at, quotes_synced_at, metadata_synced_at,
     winning_outcome, resolved_at, extra)
 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$17,$18,
-    CASE WHEN $4 = 'resolved' THEN $19::timestamptz END, $20::jsonb)
+    CASE WHEN $4 = 'resolved' THEN $19::timestamptz END, $20::text::jsonb)
 RETURNING id;
 
 -- name: insert_outcome
