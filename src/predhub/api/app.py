@@ -10,16 +10,16 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator
-from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from predhub.api.access import AccessControl, AccessMiddleware
 from predhub.api.asyncapi import ASYNCAPI_PATH, WS_PATH, asyncapi_document
+from predhub.api.dashboard import install_dashboard
 from predhub.api.docs import install_docs
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
@@ -140,10 +140,7 @@ def create_app(
     async def asyncapi() -> Response:
         return json_response(asyncapi_document())
 
-    @app.get("/", include_in_schema=False)
-    async def dashboard() -> Response:
-        page = resources.files("predhub.api") / "static" / "index.html"
-        return HTMLResponse(page.read_text(encoding="utf-8"))
+    install_dashboard(app)
 
     # Listed innermost first: the cached read path runs after the key and size checks,
     # and applies the HTTP rules (validators, caching hints) to its answers itself, so

@@ -140,7 +140,7 @@ class Client(_Base):
     # ------------------------------------------------------------ markets
     def markets(self, **filters: Any) -> Page[schemas.Market]:
         """One page of markets (venue, status, category, event, min_volume,
-        closing_before, sort, limit, cursor)."""
+        closing_before, min_price, max_price, sort, limit, cursor)."""
         return self._do(calls.markets(**filters))
 
     def iter_markets(self, **filters: Any) -> Iterator[schemas.Market]:

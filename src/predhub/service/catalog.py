@@ -127,6 +127,9 @@ class MarketFilter:
     event: str | None = None
     min_volume: float | None = None
     closing_before: datetime | None = None
+    # the first outcome's price as the gold rollup last saw it (gold.market_changes)
+    min_price: float | None = None
+    max_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,10 @@ class CatalogReads:
             f.add("m.volume_24h >= ?", Decimal(str(where.min_volume)))
         if where.closing_before is not None:
             f.add("m.end_at < ?", where.closing_before)
+        if where.min_price is not None:
+            f.add("c.price >= ?", Decimal(str(where.min_price)))
+        if where.max_price is not None:
+            f.add("c.price <= ?", Decimal(str(where.max_price)))
         if after is not None:
             op = "<" if spec.descending else ">"
             f.add(f"({spec.expr}, m.id) {op} (?::{spec.sql_type}, ?::bigint)", *after)

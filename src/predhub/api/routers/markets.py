@@ -64,6 +64,13 @@ async def list_markets(
     closing_before: Annotated[
         When | None, Query(description=f"End date before; accepts {FORMS}")
     ] = None,
+    min_price: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="First outcome's price at least (as of the gold rollup)"),
+    ] = None,
+    max_price: Annotated[
+        float | None, Query(ge=0, le=1, description="First outcome's price at most")
+    ] = None,
     sort: Annotated[
         SortName,
         Query(
@@ -82,7 +89,18 @@ async def list_markets(
         if not isinstance(raw_id, int):
             raise ApiError(400, "bad_cursor", "the cursor is not valid for this request")
         after = (_cursor_value(raw_key, SORTS[sort]), raw_id)
-    where = MarketFilter(venue_value(venue), status, category, event, min_volume, closing_before)
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise ApiError(400, "bad_request", "min_price is above max_price")
+    where = MarketFilter(
+        venue_value(venue),
+        status,
+        category,
+        event,
+        min_volume,
+        closing_before,
+        min_price,
+        max_price,
+    )
     export_as = export_format(request, fmt)
     if export_as is not None:  # every matching market, one page of the keyset at a time
         pages = _all_pages(service, where, sort, after)

@@ -25,7 +25,8 @@ async def top_markets(
     service: ServiceDep,
     venue: Annotated[VenueName | None, Query()] = None,
     n: Annotated[
-        int | None, Query(ge=1, le=1000, description="Per venue; default settings")
+        int | None,
+        Query(ge=1, le=1000, description="Per venue and overall; default settings"),
     ] = None,
     min_volume: Annotated[
         float | None,
@@ -44,8 +45,9 @@ async def top_markets(
         for name in venues
     }
     if venue is None:
+        # `n` bounds the overall list too (a page asking for ten gets ten, not 500)
         scopes["*"] = await service.gold.top(
-            "*", min_volume=floor, limit=max(settings.top_n_markets, n or 0)
+            "*", min_volume=floor, limit=n or settings.top_n_markets
         )
     ids = {name: [int(r["market_id"]) for r in found] for name, found in scopes.items()}
     # one snapshot read for every scope's markets

@@ -1,0 +1,284 @@
+// Market: question, rules, outcomes with price/bid/ask/spread, a price chart with volume
+// bars (1 h, 1 d, 1 w, all), order book depth, trades (live), and the same market on
+// other venues from matching, each figure with its age.
+import {
+  api, shell, setAsOf, LiveFeed, td, ageEl, fmt, usd, cents, priceOf, fetchedOf,
+  fail, notice,
+} from "/static/common.js";
+
+shell("Market");
+const main = document.getElementById("main");
+const id = new URLSearchParams(location.search).get("id");
+
+// Interval buttons: the candle width and how far back each shows.
+const RANGES = {
+  "1h": { interval: "1m", range: "1h" },
+  "1d": { interval: "15m", range: "1d" },
+  "1w": { interval: "1h", range: "7d" },
+  all: { interval: "1d", range: "5y" },
+};
+
+main.innerHTML = `
+<h1 id="question">Market</h1>
+<p id="facts" class="muted"></p>
+<div class="grid">
+  <section class="card" aria-labelledby="h-outcomes"><h2 id="h-outcomes">Outcomes</h2>
+    <p id="quote-age" class="muted"></p>
+    <div class="scroll"><table id="outcomes"><thead><tr>
+      <th>Outcome</th><th class="num">Price</th><th class="num">Bid</th><th class="num">Ask</th>
+      <th class="num">Spread</th><th class="num">Last</th></tr></thead><tbody></tbody></table></div></section>
+  <section class="card" aria-labelledby="h-rules"><h2 id="h-rules">Rules</h2>
+    <div id="rules" class="rules muted">No rules text from the venue.</div>
+    <p id="venue-link"></p></section>
+</div>
+<section class="card" aria-labelledby="h-chart"><h2 id="h-chart">Price history</h2>
+  <div class="controls" role="group" aria-label="Chart range">
+    <button type="button" data-range="1h" aria-pressed="false">1 h</button>
+    <button type="button" data-range="1d" aria-pressed="true">1 d</button>
+    <button type="button" data-range="1w" aria-pressed="false">1 w</button>
+    <button type="button" data-range="all" aria-pressed="false">All</button>
+    <span id="chart-note" class="muted" aria-live="polite"></span></div>
+  <div id="chart" class="chart" role="img" aria-label="Price and volume chart of the first outcome"></div></section>
+<div class="grid">
+  <section class="card" aria-labelledby="h-book"><h2 id="h-book">Order book depth</h2>
+    <p id="book-age" class="muted"></p>
+    <div id="depth" class="chart" role="img" aria-label="Cumulative depth of bids and asks"></div>
+    <div class="scroll"><table id="book"><thead><tr>
+      <th class="num">Bid size</th><th class="num">Bid</th><th class="num">Ask</th><th class="num">Ask size</th>
+    </tr></thead><tbody></tbody></table></div></section>
+  <section class="card" aria-labelledby="h-trades"><h2 id="h-trades">Trades</h2>
+    <div class="scroll"><table id="trades"><thead><tr>
+      <th>When</th><th>Outcome</th><th>Side</th><th class="num">Price</th><th class="num">Size</th>
+    </tr></thead><tbody></tbody></table></div></section>
+</div>
+<section class="card" aria-labelledby="h-other"><h2 id="h-other">Same market on other venues</h2>
+  <div class="scroll"><table id="other"><thead><tr>
+    <th>Venue</th><th>Market</th><th class="num">Price</th><th class="num">This market</th><th class="num">Difference</th>
+    <th>Relation</th><th class="num">Confidence</th><th>Status</th><th>Fetched</th>
+  </tr></thead><tbody></tbody></table></div></section>`;
+
+let market = null;
+let chart = null;
+let depth = null;
+const others = new Map(); // market id -> {match, doc}
+
+function outcomeRows(doc) {
+  const body = document.querySelector("#outcomes tbody");
+  body.replaceChildren(...doc.outcomes.map((o) => {
+    const tr = document.createElement("tr");
+    const spread = o.best_bid != null && o.best_ask != null ? o.best_ask - o.best_bid : null;
+    tr.append(td(o.label), td(cents(o.price ?? o.mid ?? o.last), "num"), td(cents(o.best_bid), "num"),
+      td(cents(o.best_ask), "num"), td(spread == null ? "–" : `${(spread * 100).toFixed(1)}¢`, "num"),
+      td(cents(o.last), "num"));
+    return tr;
+  }));
+}
+
+function showMarket(doc, { stale = false, reason = null } = {}) {
+  market = { ...market, ...doc };
+  document.getElementById("question").textContent = doc.question;
+  document.title = `${doc.question} · predhub`;
+  const facts = document.getElementById("facts");
+  facts.replaceChildren();
+  const bits = [doc.venue, doc.status, doc.category, doc.end_at ? `closes ${doc.end_at.slice(0, 16).replace("T", " ")} UTC` : null,
+    `24 h volume ${usd(doc.volume_24h)}`, `liquidity ${usd(doc.liquidity)}`].filter(Boolean);
+  facts.append(document.createTextNode(bits.join(" · ")));
+  if (doc.event_id) {
+    const a = document.createElement("a");
+    a.href = `/event?id=${doc.event_id}`;
+    a.textContent = `event: ${doc.event_title || doc.event_id}`;
+    facts.append(document.createTextNode(" · "), a);
+  }
+  outcomeRows(doc);
+  const ageLine = document.getElementById("quote-age");
+  ageLine.replaceChildren(document.createTextNode("Quotes fetched "),
+    ageEl(fetchedOf(doc), { reason: stale ? reason || "older than its tier allows" : null }),
+    document.createTextNode(doc.as_of ? ` · venue observed ${doc.as_of.slice(11, 19)} UTC` : ""));
+  setAsOf(fetchedOf(doc), "fetched_at");
+  const rules = doc.rules || doc.description;
+  if (rules) document.getElementById("rules").textContent = rules;
+  const url = doc.url || doc.venue_url;
+  if (url) {
+    const a = document.createElement("a");
+    a.href = url;
+    a.rel = "noopener";
+    a.textContent = `Open on ${doc.venue}`;
+    document.getElementById("venue-link").replaceChildren(a);
+  }
+  for (const [, other] of others) drawOther(other);
+}
+
+function chartSize(el) {
+  return { width: Math.max(280, el.clientWidth - 4), height: 260 };
+}
+
+async function loadChart(name) {
+  const spec = RANGES[name];
+  const data = await api(`/v1/markets/${id}/history?interval=${spec.interval}&range=${spec.range}`);
+  const xs = data.candles.map((c) => Date.parse(c.t) / 1000);
+  const closes = data.candles.map((c) => (c.close == null ? null : c.close * 100));
+  const vols = data.candles.map((c) => c.volume ?? 0);
+  document.getElementById("chart-note").textContent =
+    `${data.candles.length} ${spec.interval} candles, ${data.start.slice(0, 16)} to ${data.end.slice(0, 16)} UTC`;
+  const el = document.getElementById("chart");
+  if (chart) chart.destroy();
+  el.replaceChildren();
+  chart = new uPlot({
+    ...chartSize(el),
+    scales: { x: { time: true }, p: { range: [0, 100] }, v: {} },
+    axes: [{}, { scale: "p", label: "¢", values: (u, v) => v.map((x) => `${x}`) }, { scale: "v", side: 1, grid: { show: false }, label: "volume" }],
+    series: [
+      {},
+      { label: "Price (¢)", scale: "p", stroke: "#0b57d0", width: 2, spanGaps: true },
+      { label: "Volume", scale: "v", fill: "rgba(10,122,61,0.35)", stroke: "#0a7a3d", paths: uPlot.paths.bars({ size: [0.8, 40] }) },
+    ],
+  }, [xs, closes, vols], el);
+}
+
+async function loadBook() {
+  const data = await api(`/v1/markets/${id}/book`);
+  const book = data.books.find((b) => b.outcome === 0) || data.books[0];
+  const body = document.querySelector("#book tbody");
+  const line = document.getElementById("book-age");
+  if (!book) {
+    line.textContent = "No order book stored for this market.";
+    body.replaceChildren();
+    return;
+  }
+  line.replaceChildren(document.createTextNode(`Outcome ${book.outcome}, observed `), ageEl(book.observed_at));
+  const bids = [...book.bids].sort((a, b) => b.price - a.price);
+  const asks = [...book.asks].sort((a, b) => a.price - b.price);
+  const n = Math.min(10, Math.max(bids.length, asks.length));
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    const b = bids[i];
+    const a = asks[i];
+    const tr = document.createElement("tr");
+    tr.append(td(b ? fmt(b.size, 0) : "", "num"), td(b ? cents(b.price) : "", "num"),
+      td(a ? cents(a.price) : "", "num"), td(a ? fmt(a.size, 0) : "", "num"));
+    rows.push(tr);
+  }
+  body.replaceChildren(...rows);
+  // cumulative depth: bids from the best price down, asks from the best price up
+  const points = new Map();
+  let sum = 0;
+  for (const b of bids) { sum += b.size; points.set(b.price, { bid: sum, ask: null }); }
+  sum = 0;
+  for (const a of asks) { sum += a.size; const p = points.get(a.price) || { bid: null }; p.ask = sum; points.set(a.price, p); }
+  const xs = [...points.keys()].sort((x, y) => x - y);
+  const el = document.getElementById("depth");
+  if (depth) depth.destroy();
+  el.replaceChildren();
+  if (!xs.length) return;
+  depth = new uPlot({
+    ...chartSize(el), height: 200,
+    scales: { x: { time: false } },
+    axes: [{ values: (u, v) => v.map((x) => `${Math.round(x * 100)}¢`) }, {}],
+    series: [{ label: "Price" },
+      { label: "Bids", stroke: "#0a7a3d", fill: "rgba(10,122,61,0.2)", paths: uPlot.paths.stepped({ align: -1 }) },
+      { label: "Asks", stroke: "#b3261e", fill: "rgba(179,38,30,0.2)", paths: uPlot.paths.stepped({ align: 1 }) }],
+  }, [xs, xs.map((x) => points.get(x).bid), xs.map((x) => points.get(x).ask)], el);
+}
+
+function tradeRow(t) {
+  const tr = document.createElement("tr");
+  const label = market && market.outcomes[t.outcome] ? market.outcomes[t.outcome].label : t.outcome;
+  tr.append(td(ageEl(t.executed_at, { staleAfter: Infinity })), td(label ?? "–"), td(t.side || "–"),
+    td(cents(t.price), "num"), td(fmt(t.size, 2), "num"));
+  return tr;
+}
+
+async function loadTrades() {
+  const data = await api(`/v1/markets/${id}/trades?limit=25`);
+  const body = document.querySelector("#trades tbody");
+  body.replaceChildren(...data.data.map(tradeRow));
+}
+
+function onTrades(trades) {
+  const body = document.querySelector("#trades tbody");
+  for (const t of trades) {
+    const tr = tradeRow(t);
+    tr.classList.add("flash");
+    body.prepend(tr);
+  }
+  while (body.children.length > 50) body.lastChild.remove();
+}
+
+function drawOther(other) {
+  const { match, doc, tr } = other;
+  const side = match.a.market_id === market.id ? match.b : match.a;
+  const theirs = doc ? priceOf(doc) : null;
+  const ours = priceOf(market);
+  const diff = theirs != null && ours != null ? (theirs - ours) * 100 : null;
+  const link = document.createElement("a");
+  link.href = `/market?id=${side.market_id}`;
+  link.textContent = side.question;
+  tr.replaceChildren(td(side.venue), td(link), td(cents(theirs), "num"), td(cents(ours), "num"),
+    td(diff == null ? "–" : `${diff > 0 ? "+" : ""}${diff.toFixed(1)}¢`, "num"), td(match.relation),
+    td(fmt(match.confidence, 2), "num"), td(match.status), td(doc ? ageEl(fetchedOf(doc)) : "–"));
+}
+
+async function loadOthers() {
+  const data = await api(`/v1/markets/${id}/matches`);
+  const body = document.querySelector("#other tbody");
+  body.replaceChildren();
+  others.clear();
+  const wanted = data.data.filter((m) => m.status !== "rejected");
+  const ids = wanted.map((m) => (m.a.market_id === market.id ? m.b.market_id : m.a.market_id));
+  let prices = {};
+  if (ids.length) prices = (await api("/v1/prices", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ids, max_age: 1e9 }) })).prices;
+  wanted.forEach((match, i) => {
+    const tr = document.createElement("tr");
+    const doc = prices[String(ids[i])];
+    const other = { match, doc: doc && !doc.error ? doc : null, tr };
+    others.set(ids[i], other);
+    drawOther(other);
+    body.append(tr);
+  });
+  if (!wanted.length) {
+    const tr = document.createElement("tr");
+    const cell = td("No match on another venue yet.", "muted");
+    cell.colSpan = 9;
+    tr.append(cell);
+    body.append(tr);
+  }
+  return ids;
+}
+
+async function loadQuote() {
+  const doc = await api(`/v1/markets/${id}/price`);
+  showMarket(doc, { stale: doc.stale, reason: doc.stale_reason });
+  return doc;
+}
+
+for (const b of document.querySelectorAll("[data-range]")) {
+  b.addEventListener("click", () => {
+    for (const x of document.querySelectorAll("[data-range]")) x.setAttribute("aria-pressed", String(x === b));
+    loadChart(b.dataset.range).catch(fail);
+  });
+}
+
+if (!id) {
+  notice("No market given: open a market from the Markets page.", "error");
+} else {
+  try {
+    const doc = await loadQuote();
+    market = doc;
+    const [, , , otherIds] = await Promise.all([
+      window.uPlot ? loadChart("1d") : Promise.resolve(), loadBook(), loadTrades(), loadOthers(),
+    ]);
+    new LiveFeed({
+      markets: [doc.id, ...otherIds],
+      poll: async () => { await loadQuote(); await loadTrades(); },
+      handlers: {
+        quote(mid, data) {
+          if (mid === market.id) showMarket(data);
+          else if (others.has(mid)) { const o = others.get(mid); o.doc = data; drawOther(o); }
+        },
+        trades(mid, trades) { if (mid === market.id) onTrades(trades); },
+      },
+    });
+  } catch (e) {
+    fail(e);
+  }
+}
