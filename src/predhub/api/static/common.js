@@ -20,7 +20,9 @@ export const now = () => Date.now() + skewMs;
 
 /** GET (or send) JSON from the API; errors carry the API's message. */
 export async function api(path, init) {
-  const r = await fetch(path, init);
+  // revalidate every time (an ETag makes it cheap): the API's max-age hints suit
+  // clients that poll on their own schedule, not a page that shows "now"
+  const r = await fetch(path, { cache: "no-cache", ...init });
   const date = Date.parse(r.headers.get("date") || "");
   if (!Number.isNaN(date)) {
     const skew = date - Date.now();
@@ -90,6 +92,11 @@ function tickAll() {
 
 /** The page's "Data as of": absolute UTC time and an age that keeps counting. */
 export function setAsOf(iso, source) {
+  if (!iso) {
+    // an empty answer has no stamp: it is as of its reading
+    iso = new Date(now()).toISOString();
+    source = "read";
+  }
   const abs = document.getElementById("asof-time");
   const rel = document.getElementById("asof-age");
   abs.textContent = utc(iso);
@@ -159,6 +166,7 @@ export class LiveFeed {
     this.timer = null;
     this.retryMs = 1000;
     this.connected = false;
+    this.healthy = false;
     this.connect();
   }
 
@@ -188,18 +196,24 @@ export class LiveFeed {
       this.retryMs = 1000;
       if (this.markets.length) ws.send(JSON.stringify({ op: "subscribe", markets: this.markets.slice(0, 1000) }));
       if (this.topics.length) ws.send(JSON.stringify({ op: "subscribe", topics: this.topics }));
-      if (this.timer) { clearInterval(this.timer); this.timer = null; }
-      notice(null);
-      this.status("live");
+      ws.send(JSON.stringify({ op: "ping" }));
     };
     ws.onclose = () => {
       this.connected = false;
+      this.healthy = false;
       this.dropped();
     };
     ws.onerror = () => {};
     ws.onmessage = (ev) => {
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
+      if (!this.healthy) {
+        // the socket is live once the server answers, not when it merely opens
+        this.healthy = true;
+        if (this.timer) { clearInterval(this.timer); this.timer = null; }
+        notice(null);
+        this.status("live");
+      }
       const h = this.handlers;
       if (msg.type === "quote" && h.quote) h.quote(msg.market_id, msg.data);
       else if (msg.type === "trades" && h.trades) h.trades(msg.market_id, msg.trades);
@@ -212,6 +226,7 @@ export class LiveFeed {
     this.status("offline");
     if (this.poll && !this.timer) {
       notice(`Live updates lost: polling every ${this.pollMs / 1000} s until the connection returns.`);
+      this.poll().catch(() => {});
       this.timer = setInterval(() => this.poll().catch(() => {}), this.pollMs);
     } else if (!this.poll) {
       notice("Live updates lost: reconnecting…");
