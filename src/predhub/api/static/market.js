@@ -126,7 +126,7 @@ async function loadChart(name) {
   chart = new uPlot({
     ...chartSize(el),
     scales: { x: { time: true }, p: { range: [0, 100] }, v: {} },
-    axes: [{}, { scale: "p", label: "¢", values: (u, v) => v.map((x) => `${x}`) }, { scale: "v", side: 1, grid: { show: false }, label: "volume" }],
+    axes: [{}, { scale: "p", label: "price (¢)", values: (u, v) => v.map((x) => `${x}`) }, { scale: "v", side: 1, grid: { show: false }, label: "volume" }],
     series: [
       {},
       { label: "Price (¢)", scale: "p", stroke: "#0b57d0", width: 2, spanGaps: true },
