@@ -201,6 +201,7 @@ async def site(live_url: str, conn: asyncpg.Connection) -> Site:
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as p:
         launched = await p.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
@@ -297,7 +298,6 @@ def _pages(site: Site) -> list[str]:
 
 async def test_every_page_says_data_as_of_and_uses_every_control(site: Site, tab: Tab) -> None:
     page = tab.page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     links: set[str] = set()
     for path in _pages(site):
         response = await page.goto(site.base + path)
