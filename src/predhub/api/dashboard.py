@@ -37,21 +37,6 @@ PAGES: tuple[Page, ...] = (
     Page("/status", "Status", "status.js"),
 )
 
-_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · predhub</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/style.css">
-{chart_head}<script type="module" src="/static/{script}"></script>
-</head>
-<body>
-<main id="main"><h1>{title}</h1><p class="muted" id="loading">Loading…</p></main>
-</body>
-</html>
-"""
 
 _CHART_HEAD = (
     '<link rel="stylesheet" href="/static/uplot.min.css">\n'
@@ -59,16 +44,17 @@ _CHART_HEAD = (
 )
 
 
-def render(page: Page) -> bytes:
-    """A page's HTML: the shell its script fills in."""
-    return _TEMPLATE.format(
+def render(page: Page, template: str) -> bytes:
+    """A page's HTML: the shell (`static/page.html`) its script fills in."""
+    return template.format(
         title=page.title, script=page.script, chart_head=_CHART_HEAD if page.charts else ""
     ).encode()
 
 
 def install_dashboard(app: FastAPI) -> None:
     """Serve the pages and `/static` on `app`."""
-    bodies = {page.path: render(page) for page in PAGES}
+    template = (STATIC / "page.html").read_text(encoding="utf-8")
+    bodies = {page.path: render(page, template) for page in PAGES}
 
     async def serve(request: Request) -> Response:
         return Response(
