@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -63,6 +65,56 @@ def test_every_route_of_the_openapi_document_has_a_client_method(app: FastAPI) -
     components = schema["components"]["schemas"]
     for name in ("Market", "MarketPrice", "TradeOut", "History", "LegacyBatchPrices"):
         assert name in components
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _api_parameters(schema: dict[str, Any], method: str, path: str) -> dict[str, bool]:
+    """Each parameter of an operation (path, query, JSON body field), client-named, to
+    whether it is required. `format` is left out: exports go through `download`."""
+    operation = schema["paths"][path][method.lower()]
+    found = {
+        _snake(p["name"]): bool(p.get("required"))
+        for p in operation.get("parameters", [])
+        if p["in"] in ("path", "query") and p["name"] != "format"
+    }
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        ref = body["schema"]
+        refs = [ref, *ref.get("anyOf", [])]
+        model = next(r["$ref"] for r in refs if "$ref" in r).rsplit("/", 1)[1]
+        component = schema["components"]["schemas"][model]
+        required = set(component.get("required", []))
+        for name in component["properties"]:
+            found[_snake(name)] = name in required
+    return found
+
+
+def _method_parameters(method: Any) -> dict[str, bool]:
+    signature = inspect.signature(method)
+    return {
+        name: p.default is inspect.Parameter.empty
+        for name, p in signature.parameters.items()
+        if name != "self"
+    }
+
+
+def test_client_methods_take_the_routes_own_parameters(app: FastAPI) -> None:
+    """Renaming, adding or dropping a parameter of a route fails here until the client
+    methods follow: same names, and required exactly when the API requires them."""
+    schema = app.openapi()
+    for name, (method, path) in ROUTES.items():
+        expected = _api_parameters(schema, method, path)
+        for cls in (Client, AsyncClient):
+            assert _method_parameters(getattr(cls, name)) == expected, f"{cls.__name__}.{name}"
+    # The iterators take a list's filters and follow the cursor themselves.
+    for name, route in (("iter_markets", "markets"), ("iter_events", "events")):
+        expected = _api_parameters(schema, *ROUTES[route])
+        expected.pop("cursor")
+        for cls in (Client, AsyncClient):
+            assert _method_parameters(getattr(cls, name)) == expected, f"{cls.__name__}.{name}"
 
 
 async def test_async_client_reads_pages_ids_tiers_and_frames(

@@ -86,7 +86,9 @@ async def test_head_takes_the_fast_path_too(
 
     layer.app = counting
     try:
-        head = await client.head(url, params={"tier": "T3"}, headers={"accept-encoding": "identity"})
+        head = await client.head(
+            url, params={"tier": "T3"}, headers={"accept-encoding": "identity"}
+        )
         assert head.status_code == 200 and head.content == b""
         assert head.headers["etag"] == get.headers["etag"]
         assert head.headers["content-length"] == get.headers["content-length"]

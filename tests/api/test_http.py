@@ -181,7 +181,7 @@ async def test_legacy_batch_route_answers_the_single_routes_shape(
     # Neither tier nor maxAgeSeconds: what the single route does without maxAgeSeconds
     # (refresh), so a batch of N ids answers as N single calls would.
     refresher.calls.clear()
-    plain_single = (await client.get("/api/polymarket/price", params={"conditionId": COND}))
+    plain_single = await client.get("/api/polymarket/price", params={"conditionId": COND})
     plain_batch = await client.post("/api/markets/prices", json={"conditionIds": [COND]})
     assert plain_single.json()["market"]["cached"] is False
     assert plain_batch.json()["markets"][COND]["cached"] is False

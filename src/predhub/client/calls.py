@@ -23,6 +23,7 @@ from predhub.client import frames
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 Id = str | int
+When = datetime | str
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _seg(market_id: Id) -> str:
     return quote(str(market_id), safe="")
 
 
-def _when(value: datetime | str | None) -> str | None:
+def _when(value: When | None) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -112,8 +113,21 @@ def _freshness(tier: str | None, max_age: float | None) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the routes
-def markets(**filters: Any) -> Call[Page[schemas.Market]]:
-    return Call("GET", "/v1/markets", _page(schemas.Market), _clean(filters))
+# The keyword parameters are named as the API's query parameters, so `_clean(locals())`
+# sends them as they are; a test holds each signature to the OpenAPI document.
+def markets(
+    *,
+    venue: str | None = None,
+    status: schemas.Status | None = None,
+    category: str | None = None,
+    event: Id | None = None,
+    min_volume: float | None = None,
+    closing_before: When | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[schemas.Market]]:
+    return Call("GET", "/v1/markets", _page(schemas.Market), _clean(locals()))
 
 
 def market(market_id: Id) -> Call[schemas.Market]:
@@ -159,14 +173,25 @@ def prices(
     return Call("POST", "/v1/prices", parse, json=payload)
 
 
-def history(market_id: Id, **params: Any) -> Call[Candles]:
-    return Call("GET", f"/v1/markets/{_seg(market_id)}/history", _candles, _clean(params))
+def history(
+    market_id: Id,
+    *,
+    interval: str | None = None,
+    range: str | None = None,  # the API's own name
+    start: When | None = None,
+    end: When | None = None,
+    outcome: int | None = None,
+    fill: bool | None = None,
+) -> Call[Candles]:
+    params = _clean({k: v for k, v in locals().items() if k != "market_id"})
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/history", _candles, params)
 
 
-def trades(market_id: Id, **params: Any) -> Call[Page[schemas.TradeOut]]:
-    return Call(
-        "GET", f"/v1/markets/{_seg(market_id)}/trades", _page(schemas.TradeOut), _clean(params)
-    )
+def trades(
+    market_id: Id, *, limit: int | None = None, cursor: str | None = None
+) -> Call[Page[schemas.TradeOut]]:
+    params = _clean({"limit": limit, "cursor": cursor})
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/trades", _page(schemas.TradeOut), params)
 
 
 def book(market_id: Id, at: datetime | str | None) -> Call[schemas.Books]:
@@ -184,40 +209,64 @@ def price_at(market_id: Id, at: datetime | str) -> Call[schemas.PriceAt]:
     )
 
 
-def events(**params: Any) -> Call[Page[schemas.Event]]:
-    return Call("GET", "/v1/events", _page(schemas.Event), _clean(params))
+def events(
+    *,
+    venue: str | None = None,
+    status: schemas.Status | None = None,
+    category: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[schemas.Event]]:
+    return Call("GET", "/v1/events", _page(schemas.Event), _clean(locals()))
 
 
 def event(event_id: Id) -> Call[schemas.EventDetail]:
     return Call("GET", f"/v1/events/{_seg(event_id)}", _model(schemas.EventDetail))
 
 
-def search(**params: Any) -> Call[Page[schemas.SearchHit]]:
-    return Call("GET", "/v1/search", _page(schemas.SearchHit), _clean(params))
+def search(
+    q: str,
+    *,
+    venue: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[schemas.SearchHit]]:
+    return Call("GET", "/v1/search", _page(schemas.SearchHit), _clean(locals()))
 
 
-def top(**params: Any) -> Call[schemas.TopMarkets]:
-    return Call("GET", "/v1/top", _model(schemas.TopMarkets), _clean(params))
+def top(
+    *, venue: str | None = None, n: int | None = None, min_volume: float | None = None
+) -> Call[schemas.TopMarkets]:
+    return Call("GET", "/v1/top", _model(schemas.TopMarkets), _clean(locals()))
 
 
 def venues() -> Call[schemas.Venues]:
     return Call("GET", "/v1/venues", _model(schemas.Venues))
 
 
-def movers(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/movers", _json, _clean(params))
+def movers(*, window: str | None = None, limit: int | None = None) -> Call[schemas.Movers]:
+    return Call("GET", "/v1/movers", _model(schemas.Movers), _clean(locals()))
 
 
-def trending(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/trending", _json, _clean(params))
+def trending(*, limit: int | None = None) -> Call[schemas.Trending]:
+    return Call("GET", "/v1/trending", _model(schemas.Trending), _clean(locals()))
 
 
-def arbitrage(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/arbitrage", _json, _clean(params))
+def arbitrage(
+    *,
+    min_edge: float | None = None,
+    min_size: float | None = None,
+    venue: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Any]:
+    return Call("GET", "/v1/arbitrage", _json, _clean(locals()))
 
 
-def stats() -> Call[Any]:
-    return Call("GET", "/v1/stats", _json)
+def stats() -> Call[schemas.Stats]:
+    return Call("GET", "/v1/stats", _model(schemas.Stats))
 
 
 def legacy_price(condition_id: str, max_age_seconds: float | None) -> Call[schemas.LegacyPrice]:
@@ -243,8 +292,15 @@ def refresh(venue: str, scope: str, ids: Sequence[Id] | None) -> Call[schemas.Re
     )
 
 
-def matches(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/matches", _json, _clean(params))
+def matches(
+    *,
+    status: str | None = None,
+    venue: str | None = None,
+    min_confidence: float | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Any]:
+    return Call("GET", "/v1/matches", _json, _clean(locals()))
 
 
 def market_matches(market_id: Id) -> Call[Any]:

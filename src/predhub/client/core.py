@@ -13,7 +13,6 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -22,7 +21,7 @@ from pydantic import BaseModel
 
 from predhub.api import schemas
 from predhub.client import calls
-from predhub.client.calls import Call, Candles, Id, Page
+from predhub.client.calls import Call, Candles, Id, Page, When
 from predhub.client.errors import (
     RETRY_STATUSES,
     HubClientError,
@@ -32,7 +31,6 @@ from predhub.client.errors import (
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-When = datetime | str
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "predhub-client/1"
 
@@ -138,14 +136,61 @@ class Client(_Base):
             cursor = page.next_cursor
 
     # ------------------------------------------------------------ markets
-    def markets(self, **filters: Any) -> Page[schemas.Market]:
-        """One page of markets (venue, status, category, event, min_volume,
-        closing_before, sort, limit, cursor)."""
-        return self._do(calls.markets(**filters))
+    def markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Market]:
+        """One page of markets; `sort` is a field (volume_24h, liquidity, end_at,
+        change_1h, change_24h, change_7d), `-` first for descending."""
+        return self._do(
+            calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    def iter_markets(self, **filters: Any) -> Iterator[schemas.Market]:
-        """Every market matching the filters, page after page."""
-        return self._pages(lambda c: calls.markets(**filters, cursor=c))
+    def iter_markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[schemas.Market]:
+        """Every market matching the filters, page after page (`limit` per page)."""
+        return self._pages(
+            lambda c: calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                sort=sort,
+                limit=limit,
+                cursor=c,
+            )
+        )
 
     def market(self, market_id: Id) -> schemas.Market:
         return self._do(calls.market(market_id))
@@ -172,12 +217,34 @@ class Client(_Base):
         return self._do(calls.prices(ids, tier, max_age))
 
     # ------------------------------------------------------------ history
-    def history(self, market_id: Id, **params: Any) -> Candles:
-        """Candles (interval, range, start, end, outcome, fill)."""
-        return self._do(calls.history(market_id, **params))
+    def history(
+        self,
+        market_id: Id,
+        *,
+        interval: str | None = None,
+        range: str | None = None,  # the API's own name
+        start: When | None = None,
+        end: When | None = None,
+        outcome: int | None = None,
+        fill: bool | None = None,
+    ) -> Candles:
+        """Candles: `interval` 1m..1d, over `range` (1h..5y) back from `end`, or from `start`."""
+        return self._do(
+            calls.history(
+                market_id,
+                interval=interval,
+                range=range,
+                start=start,
+                end=end,
+                outcome=outcome,
+                fill=fill,
+            )
+        )
 
-    def trades(self, market_id: Id, **params: Any) -> Page[schemas.TradeOut]:
-        return self._do(calls.trades(market_id, **params))
+    def trades(
+        self, market_id: Id, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[schemas.TradeOut]:
+        return self._do(calls.trades(market_id, limit=limit, cursor=cursor))
 
     def iter_trades(self, market_id: Id, *, limit: int = 1000) -> Iterator[schemas.TradeOut]:
         return self._pages(lambda c: calls.trades(market_id, limit=limit, cursor=c))
@@ -189,35 +256,86 @@ class Client(_Base):
         return self._do(calls.price_at(market_id, at))
 
     # ------------------------------------------------------------ catalogue
-    def events(self, **params: Any) -> Page[schemas.Event]:
-        return self._do(calls.events(**params))
+    def events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Event]:
+        return self._do(
+            calls.events(venue=venue, status=status, category=category, limit=limit, cursor=cursor)
+        )
 
-    def iter_events(self, **params: Any) -> Iterator[schemas.Event]:
-        return self._pages(lambda c: calls.events(**params, cursor=c))
+    def iter_events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[schemas.Event]:
+        return self._pages(
+            lambda c: calls.events(
+                venue=venue, status=status, category=category, limit=limit, cursor=c
+            )
+        )
 
     def event(self, event_id: Id) -> schemas.EventDetail:
         return self._do(calls.event(event_id))
 
-    def search(self, q: str, **params: Any) -> Page[schemas.SearchHit]:
-        return self._do(calls.search(q=q, **params))
+    def search(
+        self,
+        q: str,
+        *,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.SearchHit]:
+        """Markets whose question or event title holds the words; `status` may be "any"."""
+        return self._do(calls.search(q, venue=venue, status=status, limit=limit, cursor=cursor))
 
-    def top(self, **params: Any) -> schemas.TopMarkets:
-        return self._do(calls.top(**params))
+    def top(
+        self, *, venue: str | None = None, n: int | None = None, min_volume: float | None = None
+    ) -> schemas.TopMarkets:
+        return self._do(calls.top(venue=venue, n=n, min_volume=min_volume))
 
     def venues(self) -> schemas.Venues:
         return self._do(calls.venues())
 
-    def movers(self, **params: Any) -> Any:
-        return self._do(calls.movers(**params))
+    def movers(self, *, window: str | None = None, limit: int | None = None) -> schemas.Movers:
+        """The largest price moves over `window` (1h, 24h, 7d)."""
+        return self._do(calls.movers(window=window, limit=limit))
 
-    def trending(self, **params: Any) -> Any:
-        return self._do(calls.trending(**params))
+    def trending(self, *, limit: int | None = None) -> schemas.Trending:
+        return self._do(calls.trending(limit=limit))
 
-    def arbitrage(self, **params: Any) -> Any:
-        """Arbitrage opportunities: min_edge, min_size, venue, status, limit, cursor."""
-        return self._do(calls.arbitrage(**params))
+    def arbitrage(
+        self,
+        *,
+        min_edge: float | None = None,
+        min_size: float | None = None,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        """Arbitrage opportunities (status open, best edge first, or closed)."""
+        return self._do(
+            calls.arbitrage(
+                min_edge=min_edge,
+                min_size=min_size,
+                venue=venue,
+                status=status,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    def stats(self) -> Any:
+    def stats(self) -> schemas.Stats:
         return self._do(calls.stats())
 
     # ------------------------------------------------------------ the rest
@@ -241,9 +359,25 @@ class Client(_Base):
         """Refresh from the venue now (needs an admin API key)."""
         return self._do(calls.refresh(venue, scope, ids))
 
-    def matches(self, **filters: Any) -> Any:
-        """One page of cross-venue matches (status, venue, min_confidence, limit, cursor)."""
-        return self._do(calls.matches(**filters))
+    def matches(
+        self,
+        *,
+        status: str | None = None,
+        venue: str | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        """One page of cross-venue matches (status proposed, confirmed or rejected)."""
+        return self._do(
+            calls.matches(
+                status=status,
+                venue=venue,
+                min_confidence=min_confidence,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
     def market_matches(self, market_id: Id) -> Any:
         """The matches one market takes part in."""
@@ -345,11 +479,58 @@ class AsyncClient(_Base):
                 return
             cursor = page.next_cursor
 
-    async def markets(self, **filters: Any) -> Page[schemas.Market]:
-        return await self._do(calls.markets(**filters))
+    async def markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Market]:
+        return await self._do(
+            calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    def iter_markets(self, **filters: Any) -> AsyncIterator[schemas.Market]:
-        return self._pages(lambda c: calls.markets(**filters, cursor=c))
+    def iter_markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[schemas.Market]:
+        return self._pages(
+            lambda c: calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                sort=sort,
+                limit=limit,
+                cursor=c,
+            )
+        )
 
     async def market(self, market_id: Id) -> schemas.Market:
         return await self._do(calls.market(market_id))
@@ -375,11 +556,33 @@ class AsyncClient(_Base):
     ) -> dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]:
         return await self._do(calls.prices(ids, tier, max_age))
 
-    async def history(self, market_id: Id, **params: Any) -> Candles:
-        return await self._do(calls.history(market_id, **params))
+    async def history(
+        self,
+        market_id: Id,
+        *,
+        interval: str | None = None,
+        range: str | None = None,  # the API's own name
+        start: When | None = None,
+        end: When | None = None,
+        outcome: int | None = None,
+        fill: bool | None = None,
+    ) -> Candles:
+        return await self._do(
+            calls.history(
+                market_id,
+                interval=interval,
+                range=range,
+                start=start,
+                end=end,
+                outcome=outcome,
+                fill=fill,
+            )
+        )
 
-    async def trades(self, market_id: Id, **params: Any) -> Page[schemas.TradeOut]:
-        return await self._do(calls.trades(market_id, **params))
+    async def trades(
+        self, market_id: Id, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[schemas.TradeOut]:
+        return await self._do(calls.trades(market_id, limit=limit, cursor=cursor))
 
     def iter_trades(self, market_id: Id, *, limit: int = 1000) -> AsyncIterator[schemas.TradeOut]:
         return self._pages(lambda c: calls.trades(market_id, limit=limit, cursor=c))
@@ -390,35 +593,87 @@ class AsyncClient(_Base):
     async def price_at(self, market_id: Id, at: When) -> schemas.PriceAt:
         return await self._do(calls.price_at(market_id, at))
 
-    async def events(self, **params: Any) -> Page[schemas.Event]:
-        return await self._do(calls.events(**params))
+    async def events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Event]:
+        return await self._do(
+            calls.events(venue=venue, status=status, category=category, limit=limit, cursor=cursor)
+        )
 
-    def iter_events(self, **params: Any) -> AsyncIterator[schemas.Event]:
-        return self._pages(lambda c: calls.events(**params, cursor=c))
+    def iter_events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[schemas.Event]:
+        return self._pages(
+            lambda c: calls.events(
+                venue=venue, status=status, category=category, limit=limit, cursor=c
+            )
+        )
 
     async def event(self, event_id: Id) -> schemas.EventDetail:
         return await self._do(calls.event(event_id))
 
-    async def search(self, q: str, **params: Any) -> Page[schemas.SearchHit]:
-        return await self._do(calls.search(q=q, **params))
+    async def search(
+        self,
+        q: str,
+        *,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.SearchHit]:
+        return await self._do(
+            calls.search(q, venue=venue, status=status, limit=limit, cursor=cursor)
+        )
 
-    async def top(self, **params: Any) -> schemas.TopMarkets:
-        return await self._do(calls.top(**params))
+    async def top(
+        self, *, venue: str | None = None, n: int | None = None, min_volume: float | None = None
+    ) -> schemas.TopMarkets:
+        return await self._do(calls.top(venue=venue, n=n, min_volume=min_volume))
 
     async def venues(self) -> schemas.Venues:
         return await self._do(calls.venues())
 
-    async def movers(self, **params: Any) -> Any:
-        return await self._do(calls.movers(**params))
+    async def movers(
+        self, *, window: str | None = None, limit: int | None = None
+    ) -> schemas.Movers:
+        return await self._do(calls.movers(window=window, limit=limit))
 
-    async def trending(self, **params: Any) -> Any:
-        return await self._do(calls.trending(**params))
+    async def trending(self, *, limit: int | None = None) -> schemas.Trending:
+        return await self._do(calls.trending(limit=limit))
 
-    async def arbitrage(self, **params: Any) -> Any:
-        """Arbitrage opportunities: min_edge, min_size, venue, status, limit, cursor."""
-        return await self._do(calls.arbitrage(**params))
+    async def arbitrage(
+        self,
+        *,
+        min_edge: float | None = None,
+        min_size: float | None = None,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        return await self._do(
+            calls.arbitrage(
+                min_edge=min_edge,
+                min_size=min_size,
+                venue=venue,
+                status=status,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    async def stats(self) -> Any:
+    async def stats(self) -> schemas.Stats:
         return await self._do(calls.stats())
 
     async def legacy_price(
@@ -440,8 +695,24 @@ class AsyncClient(_Base):
     ) -> schemas.RefreshResult:
         return await self._do(calls.refresh(venue, scope, ids))
 
-    async def matches(self, **filters: Any) -> Any:
-        return await self._do(calls.matches(**filters))
+    async def matches(
+        self,
+        *,
+        status: str | None = None,
+        venue: str | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        return await self._do(
+            calls.matches(
+                status=status,
+                venue=venue,
+                min_confidence=min_confidence,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
     async def market_matches(self, market_id: Id) -> Any:
         return await self._do(calls.market_matches(market_id))
