@@ -7,6 +7,7 @@ import inspect
 import re
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,13 +15,16 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import uvicorn
+from api_support import free_port, make_settings
 from fastapi import FastAPI
 
-from predhub.api.asyncapi import Quote, Subscribed
+from predhub.api.app import create_app
+from predhub.api.asyncapi import Quote, Resync, Subscribed
 from predhub.client import AsyncClient, Client, HubBadRequest, HubNotFound, MissingExtra
 from predhub.client.calls import ROUTES
 from predhub.client.errors import HubUnavailable
-from predhub.service.testing import SeedMarket, seed_market, write_quote
+from predhub.service.testing import SeedMarket, WritingRefresher, seed_market, write_quote
 
 COND = "0x" + "cc" * 32
 
@@ -190,6 +194,66 @@ async def test_subscribe_streams_quotes(live_url: str, conn: asyncpg.Connection)
             assert isinstance(pushed, Quote)
             assert pushed.data.outcomes[0].price == 0.41
         await feed.aclose()  # type: ignore[attr-defined]
+
+
+async def _serve(db_url: str, refresher: WritingRefresher, port: int) -> uvicorn.Server:
+    """A fresh app on `port`, as a restarted `predhub serve` would be."""
+    application = create_app(make_settings(), database_url=db_url, refresher=refresher)
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    )
+    _tasks[server] = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            return server
+        await asyncio.sleep(0.02)
+    raise AssertionError("the API did not start")
+
+
+async def _stop(server: uvicorn.Server) -> None:
+    server.should_exit = True
+    await _tasks.pop(server)
+
+
+_tasks: dict[uvicorn.Server, asyncio.Task[None]] = {}
+
+
+async def _next_quote(feed: AsyncIterator[Any]) -> Quote:
+    while not isinstance(message := await anext(feed), Quote):
+        pass
+    return message
+
+
+async def test_subscribe_reconnects_and_resyncs_after_the_api_restarts(
+    db_url: str, refresher: WritingRefresher, conn: asyncpg.Connection
+) -> None:
+    market_id = await seed_market(conn, SeedMarket(synced_ago=1))
+    port = free_port()
+    server = await _serve(db_url, refresher, port)
+    try:
+        async with AsyncClient(f"http://127.0.0.1:{port}") as hub:
+            feed = hub.subscribe([market_id], reconnect_delay=0.05, max_delay=0.2)
+            async with asyncio.timeout(30):
+                assert isinstance(await anext(feed), Subscribed)
+                assert (await _next_quote(feed)).data.outcomes[0].price == 0.6
+                # The API goes away under the open socket, and the market moves meanwhile.
+                await _stop(server)
+                waiting = asyncio.create_task(anext(feed))
+                await write_quote(conn, market_id, [0.33, 0.67])
+                await asyncio.sleep(0.5)  # the client's reconnects are refused for a while
+                assert not waiting.done()
+                server = await _serve(db_url, refresher, port)
+                # Back: a resync first, then the current state replaces what was missed ...
+                resync = await waiting
+                assert isinstance(resync, Resync) and resync.reason == "reconnected"
+                assert (await _next_quote(feed)).data.outcomes[0].price == 0.33
+                # ... and updates flow again.
+                await write_quote(conn, market_id, [0.44, 0.56])
+                assert (await _next_quote(feed)).data.outcomes[0].price == 0.44
+            await feed.aclose()  # type: ignore[attr-defined]
+    finally:
+        if server in _tasks:
+            await _stop(server)
 
 
 def test_retries_honour_retry_after_then_give_up() -> None:
