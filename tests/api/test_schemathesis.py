@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.stateful import _extracts_value
 
 from predhub.api.app import create_app
 from predhub.db.connect import create_pool
@@ -214,14 +215,24 @@ def _run_stateful(base_url: str, scenarios: int) -> dict[str, set[int]]:
             return {"base_url": base_url, "timeout": 30}
 
         def _get_target_for_result(self, result: Any) -> str | None:
-            # The links read JSON bodies (`$response.body#/data/*/id`); a list route
-            # asked for format=csv|ndjson|parquet answers 200 with a file, which
-            # would join the same bundle and hand later steps no id to follow.
-            # Such answers are still validated; they just feed no link.
-            media = result.response.headers.get("content-type", [""])[0]
-            if not media.startswith("application/json"):
+            # An answer joins the bundle its links read from only when it holds
+            # something to follow. The links read JSON bodies (`$response.body#/data/*/id`):
+            # a list asked for format=csv|ndjson|parquet answers 200 with a file, and a
+            # filter matching nothing (or an empty ranking: /v1/trending on a quiet day)
+            # answers 200 with no rows; either would hand a later step no id, and the
+            # step would fall back to a random one. Such answers are still validated.
+            bundle = super()._get_target_for_result(result)
+            if bundle is None:
                 return None
-            return super()._get_target_for_result(result)  # type: ignore[no-any-return]
+            source = result.case.operation.label
+            links = self._transitions.operations[source].outgoing
+            if any(
+                f"{source} -> {link.status_code}" == bundle
+                and _extracts_value(link.extract(result))
+                for link in links
+            ):
+                return bundle  # type: ignore[no-any-return]
+            return None
 
         def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
             reached.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
