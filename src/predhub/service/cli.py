@@ -134,7 +134,10 @@ async def run_export(
         async def worker() -> None:
             nonlocal rows, written
             for start, end, target in queue:  # shared: each slice is taken once, in order
-                rows += await _write(pool, make(venue, start, end), fmt, target)
+                # Await first, then add: `rows += await ...` would read `rows` before
+                # the other worker's slice finished, and lose its count.
+                done = await _write(pool, make(venue, start, end), fmt, target)
+                rows += done
                 written += 1
                 if progress is not None and task is not None:
                     progress.update(task, advance=1, description=f"{kind} {venue} ({rows:,} rows)")
