@@ -11,7 +11,10 @@ and polars (`scan_parquet('OUT/*.parquet')`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import re
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,6 +153,21 @@ async def run_export(
     return written, skipped, rows
 
 
+def _return_large_blocks() -> None:
+    """Have glibc map every block over 128 KB on its own and unmap it when freed.
+
+    Batches are a few MB of bytes made and freed in two threads; by default glibc
+    soon serves such sizes from its heaps, which then hold the freed space and
+    lift the command's resident memory by tens of MB. Elsewhere this does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+
+
+_M_MMAP_THRESHOLD = -3
+
+
 def export_cmd(
     kind: Annotated[str, typer.Argument(help="trades, markets or history")],
     out: Annotated[Path, typer.Argument(help="Output folder (created; one file per slice)")],
@@ -177,6 +195,7 @@ def export_cmd(
             raise BadExport(f"--since {start.isoformat()} is not before --until {end.isoformat()}")
     url = resolve_database(get_settings()).url
     out.mkdir(parents=True, exist_ok=True)
+    _return_large_blocks()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as progress:
         written, skipped, rows = run_async(
