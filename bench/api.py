@@ -2,7 +2,8 @@
 
 1. cached single-market reads vs two baselines on the same server (uvicorn, 2 workers):
    a bare FastAPI endpoint, and a raw ASGI endpoint with no framework, both
-   returning the same bytes (wrk, 64 connections)
+   returning the same bytes (wrk, 64 connections), measured in turn over
+   --read-rounds rounds; the per-round ratios and their median are printed
 2. a batch of 1,000 ids (p50/p99)
 3. upstream efficiency: two API processes, 200 clients, Zipf over the simulator's
    markets with mixed tiers, against the minimum (one call per market per window)
