@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,13 +15,16 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import uvicorn
+from api_support import ADMIN_KEY, free_port, make_settings
 from fastapi import FastAPI
 
-from predhub.api.asyncapi import Quote, Subscribed
+from predhub.api.app import create_app
+from predhub.api.asyncapi import Quote, Resync, Subscribed
 from predhub.client import AsyncClient, Client, HubBadRequest, HubNotFound, MissingExtra
 from predhub.client.calls import ROUTES
-from predhub.client.errors import HubUnavailable
-from predhub.service.testing import SeedMarket, seed_market, write_quote
+from predhub.client.errors import HubUnauthorized, HubUnavailable
+from predhub.service.testing import SeedMarket, WritingRefresher, seed_market, write_quote
 
 COND = "0x" + "cc" * 32
 
@@ -63,6 +69,56 @@ def test_every_route_of_the_openapi_document_has_a_client_method(app: FastAPI) -
     components = schema["components"]["schemas"]
     for name in ("Market", "MarketPrice", "TradeOut", "History", "LegacyBatchPrices"):
         assert name in components
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _api_parameters(schema: dict[str, Any], method: str, path: str) -> dict[str, bool]:
+    """Each parameter of an operation (path, query, JSON body field), client-named, to
+    whether it is required. `format` is left out: exports go through `download`."""
+    operation = schema["paths"][path][method.lower()]
+    found = {
+        _snake(p["name"]): bool(p.get("required"))
+        for p in operation.get("parameters", [])
+        if p["in"] in ("path", "query") and p["name"] != "format"
+    }
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        ref = body["schema"]
+        refs = [ref, *ref.get("anyOf", [])]
+        model = next(r["$ref"] for r in refs if "$ref" in r).rsplit("/", 1)[1]
+        component = schema["components"]["schemas"][model]
+        required = set(component.get("required", []))
+        for name in component["properties"]:
+            found[_snake(name)] = name in required
+    return found
+
+
+def _method_parameters(method: Any) -> dict[str, bool]:
+    signature = inspect.signature(method)
+    return {
+        name: p.default is inspect.Parameter.empty
+        for name, p in signature.parameters.items()
+        if name != "self"
+    }
+
+
+def test_client_methods_take_the_routes_own_parameters(app: FastAPI) -> None:
+    """Renaming, adding or dropping a parameter of a route fails here until the client
+    methods follow: same names, and required exactly when the API requires them."""
+    schema = app.openapi()
+    for name, (method, path) in ROUTES.items():
+        expected = _api_parameters(schema, method, path)
+        for cls in (Client, AsyncClient):
+            assert _method_parameters(getattr(cls, name)) == expected, f"{cls.__name__}.{name}"
+    # The iterators take a list's filters and follow the cursor themselves.
+    for name, route in (("iter_markets", "markets"), ("iter_events", "events")):
+        expected = _api_parameters(schema, *ROUTES[route])
+        expected.pop("cursor")
+        for cls in (Client, AsyncClient):
+            assert _method_parameters(getattr(cls, name)) == expected, f"{cls.__name__}.{name}"
 
 
 async def test_async_client_reads_pages_ids_tiers_and_frames(
@@ -140,6 +196,66 @@ async def test_subscribe_streams_quotes(live_url: str, conn: asyncpg.Connection)
         await feed.aclose()  # type: ignore[attr-defined]
 
 
+async def _serve(db_url: str, refresher: WritingRefresher, port: int) -> uvicorn.Server:
+    """A fresh app on `port`, as a restarted `predhub serve` would be."""
+    application = create_app(make_settings(), database_url=db_url, refresher=refresher)
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    )
+    _tasks[server] = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            return server
+        await asyncio.sleep(0.02)
+    raise AssertionError("the API did not start")
+
+
+async def _stop(server: uvicorn.Server) -> None:
+    server.should_exit = True
+    await _tasks.pop(server)
+
+
+_tasks: dict[uvicorn.Server, asyncio.Task[None]] = {}
+
+
+async def _next_quote(feed: AsyncIterator[Any]) -> Quote:
+    while not isinstance(message := await anext(feed), Quote):
+        pass
+    return message
+
+
+async def test_subscribe_reconnects_and_resyncs_after_the_api_restarts(
+    db_url: str, refresher: WritingRefresher, conn: asyncpg.Connection
+) -> None:
+    market_id = await seed_market(conn, SeedMarket(synced_ago=1))
+    port = free_port()
+    server = await _serve(db_url, refresher, port)
+    try:
+        async with AsyncClient(f"http://127.0.0.1:{port}") as hub:
+            feed = hub.subscribe([market_id], reconnect_delay=0.05, max_delay=0.2)
+            async with asyncio.timeout(30):
+                assert isinstance(await anext(feed), Subscribed)
+                assert (await _next_quote(feed)).data.outcomes[0].price == 0.6
+                # The API goes away under the open socket, and the market moves meanwhile.
+                await _stop(server)
+                waiting = asyncio.create_task(anext(feed))
+                await write_quote(conn, market_id, [0.33, 0.67])
+                await asyncio.sleep(0.5)  # the client's reconnects are refused for a while
+                assert not waiting.done()
+                server = await _serve(db_url, refresher, port)
+                # Back: a resync first, then the current state replaces what was missed ...
+                resync = await waiting
+                assert isinstance(resync, Resync) and resync.reason == "reconnected"
+                assert (await _next_quote(feed)).data.outcomes[0].price == 0.33
+                # ... and updates flow again.
+                await write_quote(conn, market_id, [0.44, 0.56])
+                assert (await _next_quote(feed)).data.outcomes[0].price == 0.44
+            await feed.aclose()  # type: ignore[attr-defined]
+    finally:
+        if server in _tasks:
+            await _stop(server)
+
+
 def test_retries_honour_retry_after_then_give_up() -> None:
     seen: list[float] = []
 
@@ -175,3 +291,28 @@ def test_a_missing_extra_names_what_to_install(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "polars", None)
     with pytest.raises(MissingExtra, match=r"pip install 'predhub\[polars\]'"):
         Page([], None, [{"id": 1}]).to_polars()
+
+
+async def test_the_client_keeps_research_and_manages_keys(
+    live_url: str, conn: asyncpg.Connection
+) -> None:
+
+    mid = await seed_market(conn, SeedMarket(native_id="researched", synced_ago=1))
+    async with AsyncClient(f"http://{live_url}", api_key=ADMIN_KEY) as hub:
+        account = await hub.create_account("notebook", level="whitelist")
+        assert account["name"] == "notebook"
+        made = await hub.create_key("notebook", name="laptop")
+        listed = await hub.keys(account="notebook")
+        assert [k["name"] for k in listed["data"]] == ["laptop"]
+        kept = await hub.add_research(mid, "polls moved", research_type="current", ttl_seconds=600)
+        assert [r["id"] for r in (await hub.research(mid))["data"]] == [kept["id"]]
+        analysis = await hub.add_analysis(mid, "will it pass?", recommendation="HOLD")
+        await hub.add_conclusion(analysis["id"], "too close to call", sentiment="neutral")
+        read = await hub.analysis(analysis["id"])
+        assert read["conclusion"]["conclusion"] == "too close to call"
+        audit = await hub.audit(account=None, limit=50)
+        assert any("/research" in row["route"] for row in audit["data"])
+        await hub.revoke_key("laptop")  # by name
+    async with AsyncClient(f"http://{live_url}", api_key=made["key"]) as revoked:
+        with pytest.raises(HubUnauthorized):
+            await revoked.add_research(mid, "after revocation")

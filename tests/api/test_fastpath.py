@@ -7,8 +7,9 @@ import asyncio
 import asyncpg
 import httpx
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
-from predhub.api.fastpath import _query
+from predhub.api.fastpath import CachedPriceMiddleware, _query
 from predhub.service.testing import SeedMarket, seed_market
 
 
@@ -64,3 +65,41 @@ def test_query_parsing_takes_only_plain_values() -> None:
     assert _query(b"max_age=2.5&tier=feed") == ("feed", 2.5)
     for raw in (b"tier=", b"max_age=-1", b"max_age=1e3", b"other=1", b"tier=a&tier=b", b"x"):
         assert _query(raw) is None, raw
+
+
+async def test_head_takes_the_fast_path_too(
+    app: FastAPI, client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    mid = await seed_market(conn, SeedMarket(native_id="fh", synced_ago=5))
+    url = f"/v1/markets/{mid}/price"
+    get = await client.get(url, params={"tier": "T3"}, headers={"accept-encoding": "identity"})
+    assert get.status_code == 200  # the full route filled the cache
+    # Count what gets past the fast path: the app behind it sees only what it did not answer.
+    layer = app.middleware_stack
+    while not isinstance(layer, CachedPriceMiddleware):
+        layer = layer.app  # type: ignore[union-attr]
+    behind, passed = layer.app, []
+
+    async def counting(scope: Scope, receive: Receive, send: Send) -> None:
+        passed.append((scope["method"], scope["path"]))
+        await behind(scope, receive, send)
+
+    layer.app = counting
+    try:
+        head = await client.head(
+            url, params={"tier": "T3"}, headers={"accept-encoding": "identity"}
+        )
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["etag"] == get.headers["etag"]
+        assert head.headers["content-length"] == get.headers["content-length"]
+        assert head.headers["content-type"] == "application/json"
+        assert passed == []  # answered from the cache, no routing
+        tagged = await client.head(
+            url, params={"tier": "T3"}, headers={"if-none-match": get.headers["etag"]}
+        )
+        assert tagged.status_code == 304 and passed == []
+        # What the fast path cannot answer still reaches the route, HEAD or not.
+        assert (await client.head(url, params={"tier": "T9"})).status_code == 400
+        assert passed == [("HEAD", url)]
+    finally:
+        layer.app = behind

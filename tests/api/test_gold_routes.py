@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
+from fastapi import FastAPI
 
+from predhub.api.schemas import Movers, Trending, VenueTotals
+from predhub.client import AsyncClient
 from predhub.gold.refresh import GoldConfig, refresh
 from predhub.service.testing import SeedMarket, seed_market
 
@@ -81,3 +84,18 @@ async def test_movers_window_is_checked(
     assert ok["window"] == "1h" and ok["data"] == []
     trending = await client.get("/v1/trending")
     assert trending.status_code == 200 and trending.json()["data"] == []
+
+
+async def test_the_client_types_the_gold_answers(app: FastAPI, conn: asyncpg.Connection) -> None:
+    ids = await _seed(conn)
+    transport = httpx.ASGITransport(app=app)
+    async with AsyncClient("http://hub", transport=transport) as hub:
+        stats = await hub.stats()
+        poly = next(v for v in stats.venues if v.venue == "polymarket")
+        assert isinstance(poly, VenueTotals) and poly.markets == 2 and poly.volume_24h == 50_500
+        assert {c.category for c in stats.categories} >= {"Crypto", "Economics"}
+        movers = await hub.movers(window="1h", limit=5)
+        assert isinstance(movers, Movers) and movers.window == "1h"
+        assert isinstance(await hub.trending(limit=5), Trending)
+        top = await hub.top(venue="polymarket", n=5)
+        assert [m.id for m in top.venues["polymarket"]] == [ids["btc"]]

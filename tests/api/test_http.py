@@ -18,7 +18,7 @@ import websockets
 from api_support import assert_error
 
 from predhub.api.http import choose_encoding, etag_matches
-from predhub.service.testing import SeedMarket, seed_market, write_quote
+from predhub.service.testing import SeedMarket, WritingRefresher, seed_market, write_quote
 
 COND = "0x" + "ab" * 32
 
@@ -159,7 +159,7 @@ async def test_dates_as_people_type_them(
 
 
 async def test_legacy_batch_route_answers_the_single_routes_shape(
-    client: httpx.AsyncClient, conn: asyncpg.Connection
+    client: httpx.AsyncClient, conn: asyncpg.Connection, refresher: WritingRefresher
 ) -> None:
     await seed_market(conn, SeedMarket(native_id="c", condition_id=COND, synced_ago=5))
     single = await client.get(
@@ -178,6 +178,16 @@ async def test_legacy_batch_route_answers_the_single_routes_shape(
         "/api/markets/prices", json={"conditionIds": [COND], "maxAgeSeconds": 600}
     )
     assert by_age.json()["markets"][COND]["outcomePrices"] == ["0.6", "0.4"]
+    # Neither tier nor maxAgeSeconds: what the single route does without maxAgeSeconds
+    # (refresh), so a batch of N ids answers as N single calls would.
+    refresher.calls.clear()
+    plain_single = await client.get("/api/polymarket/price", params={"conditionId": COND})
+    plain_batch = await client.post("/api/markets/prices", json={"conditionIds": [COND]})
+    assert plain_single.json()["market"]["cached"] is False
+    assert plain_batch.json()["markets"][COND]["cached"] is False
+    assert len(refresher.calls) == 2  # each one refreshed the market
+    tiered = await client.post("/api/markets/prices", json={"conditionIds": [COND], "tier": "T3"})
+    assert tiered.json()["markets"][COND]["cached"] is True and len(refresher.calls) == 2
     assert_error(await client.post("/api/markets/prices", json={"conditionIds": []}), 422)
     assert_error(
         await client.post("/api/markets/prices", json={"conditionIds": [COND], "tier": "T9"}),

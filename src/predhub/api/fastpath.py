@@ -8,7 +8,8 @@ asks the service for a cached answer. Anything it is not sure about (another
 query parameter, a value that needs validating, a cache miss, a stale row)
 goes on to the documented FastAPI route, which stays the single source of the
 behaviour, the error shapes and the OpenAPI schema. Its answers carry the same
-`ETag` and `Cache-Control` as the full route's, and answer `If-None-Match`.
+`ETag` and `Cache-Control` as the full route's, and answer `If-None-Match`;
+a `HEAD` gets the same headers and no body, as it would from the full route.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _SUFFIX = "/price"
 # Values the route's own validation would accept unchanged; anything else falls through.
 _TIER = re.compile(r"[A-Za-z0-9_]{1,32}")
 _MAX_AGE = re.compile(r"\d{1,9}(?:\.\d{1,6})?")
+# HEAD is a GET without the body (see `http`): a monitor's `curl -I` is a cache hit too.
+_METHODS = ("GET", "HEAD")
 
 
 def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None]:
@@ -78,7 +81,7 @@ class CachedPriceMiddleware:
         self._route: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if scope["type"] == "http" and scope["method"] in _METHODS:
             body = self._answer(scope)
             if body is not None:
                 # The same validators and caching hints as the full route (see `http`).
@@ -98,6 +101,8 @@ class CachedPriceMiddleware:
                         headers.append((b"vary", b"Accept-Encoding"))
                     headers.append((b"content-length", str(len(body)).encode()))
                     headers.append((b"content-type", b"application/json"))
+                if scope["method"] == "HEAD":  # the GET's headers, without its body
+                    body = b""
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return

@@ -238,6 +238,79 @@ class TopMarkets(BaseModel):
     refreshed_at: str | None = None
 
 
+class Mover(BaseModel):
+    """One market's move over the window, with its document (None if it is gone since)."""
+
+    market_id: int
+    venue: str
+    move: float = Field(description="Change of the leading outcome's price over the window")
+    price: float | None = None
+    volume_24h: float
+    as_of: str | None = None
+    refreshed_at: str | None = None
+    market: Market | None = None
+
+
+class Movers(BaseModel):
+    window: str
+    data: list[Mover]
+    as_of: str | None = Field(None, description="The oldest data the rows were computed from")
+    refreshed_at: str | None = Field(None, description="When the newest row was computed")
+
+
+class TrendingMarket(BaseModel):
+    """One market whose trading grew against the previous 24 h, with its document."""
+
+    market_id: int
+    venue: str
+    notional_24h: float
+    notional_prev_24h: float
+    trades_24h: int
+    trades_prev_24h: int
+    traders_24h: int | None = None
+    traders_prev_24h: int | None = None
+    score: float
+    as_of: str | None = None
+    refreshed_at: str | None = None
+    market: Market | None = None
+
+
+class Trending(BaseModel):
+    data: list[TrendingMarket]
+    as_of: str | None = None
+    refreshed_at: str | None = None
+
+
+class GroupTotals(BaseModel):
+    """Totals of a group of markets; `share` is its part of the 24 h volume."""
+
+    markets: int
+    open_markets: int
+    open_interest: float
+    volume_24h: float
+    volume_total: float
+    liquidity: float
+    share: float | None = None
+    newest_as_of: str | None = None
+    as_of: str | None = None
+    refreshed_at: str | None = None
+
+
+class VenueTotals(GroupTotals):
+    venue: str
+
+
+class CategoryTotals(GroupTotals):
+    category: str
+
+
+class Stats(BaseModel):
+    venues: list[VenueTotals]
+    categories: list[CategoryTotals]
+    as_of: str | None = None
+    refreshed_at: str | None = None
+
+
 class VenueFreshness(BaseModel):
     name: str
     enabled: bool

@@ -23,6 +23,7 @@ from predhub.client import frames
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 Id = str | int
+When = datetime | str
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _seg(market_id: Id) -> str:
     return quote(str(market_id), safe="")
 
 
-def _when(value: datetime | str | None) -> str | None:
+def _when(value: When | None) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -85,6 +86,15 @@ def _clean(params: dict[str, Any]) -> dict[str, Any]:
             continue
         out[key] = ("true" if value else "false") if isinstance(value, bool) else _when(value)
     return out
+
+
+def _body(fields: dict[str, Any]) -> dict[str, Any]:
+    """A JSON body: fields left out when None, times as ISO text."""
+    return {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in fields.items()
+        if v is not None
+    }
 
 
 def _model(model: type[M]) -> Callable[[Any], M]:
@@ -112,8 +122,23 @@ def _freshness(tier: str | None, max_age: float | None) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the routes
-def markets(**filters: Any) -> Call[Page[schemas.Market]]:
-    return Call("GET", "/v1/markets", _page(schemas.Market), _clean(filters))
+# The keyword parameters are named as the API's query parameters, so `_clean(locals())`
+# sends them as they are; a test holds each signature to the OpenAPI document.
+def markets(
+    *,
+    venue: str | None = None,
+    status: schemas.Status | None = None,
+    category: str | None = None,
+    event: Id | None = None,
+    min_volume: float | None = None,
+    closing_before: When | None = None,
+    min_price: float | None = None,
+    max_price: float | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[schemas.Market]]:
+    return Call("GET", "/v1/markets", _page(schemas.Market), _clean(locals()))
 
 
 def market(market_id: Id) -> Call[schemas.Market]:
@@ -159,14 +184,25 @@ def prices(
     return Call("POST", "/v1/prices", parse, json=payload)
 
 
-def history(market_id: Id, **params: Any) -> Call[Candles]:
-    return Call("GET", f"/v1/markets/{_seg(market_id)}/history", _candles, _clean(params))
+def history(
+    market_id: Id,
+    *,
+    interval: str | None = None,
+    range: str | None = None,  # the API's own name
+    start: When | None = None,
+    end: When | None = None,
+    outcome: int | None = None,
+    fill: bool | None = None,
+) -> Call[Candles]:
+    params = _clean({k: v for k, v in locals().items() if k != "market_id"})
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/history", _candles, params)
 
 
-def trades(market_id: Id, **params: Any) -> Call[Page[schemas.TradeOut]]:
-    return Call(
-        "GET", f"/v1/markets/{_seg(market_id)}/trades", _page(schemas.TradeOut), _clean(params)
-    )
+def trades(
+    market_id: Id, *, limit: int | None = None, cursor: str | None = None
+) -> Call[Page[schemas.TradeOut]]:
+    params = _clean({"limit": limit, "cursor": cursor})
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/trades", _page(schemas.TradeOut), params)
 
 
 def book(market_id: Id, at: datetime | str | None) -> Call[schemas.Books]:
@@ -184,40 +220,64 @@ def price_at(market_id: Id, at: datetime | str) -> Call[schemas.PriceAt]:
     )
 
 
-def events(**params: Any) -> Call[Page[schemas.Event]]:
-    return Call("GET", "/v1/events", _page(schemas.Event), _clean(params))
+def events(
+    *,
+    venue: str | None = None,
+    status: schemas.Status | None = None,
+    category: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[schemas.Event]]:
+    return Call("GET", "/v1/events", _page(schemas.Event), _clean(locals()))
 
 
 def event(event_id: Id) -> Call[schemas.EventDetail]:
     return Call("GET", f"/v1/events/{_seg(event_id)}", _model(schemas.EventDetail))
 
 
-def search(**params: Any) -> Call[Page[schemas.SearchHit]]:
-    return Call("GET", "/v1/search", _page(schemas.SearchHit), _clean(params))
+def search(
+    q: str,
+    *,
+    venue: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[schemas.SearchHit]]:
+    return Call("GET", "/v1/search", _page(schemas.SearchHit), _clean(locals()))
 
 
-def top(**params: Any) -> Call[schemas.TopMarkets]:
-    return Call("GET", "/v1/top", _model(schemas.TopMarkets), _clean(params))
+def top(
+    *, venue: str | None = None, n: int | None = None, min_volume: float | None = None
+) -> Call[schemas.TopMarkets]:
+    return Call("GET", "/v1/top", _model(schemas.TopMarkets), _clean(locals()))
 
 
 def venues() -> Call[schemas.Venues]:
     return Call("GET", "/v1/venues", _model(schemas.Venues))
 
 
-def movers(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/movers", _json, _clean(params))
+def movers(*, window: str | None = None, limit: int | None = None) -> Call[schemas.Movers]:
+    return Call("GET", "/v1/movers", _model(schemas.Movers), _clean(locals()))
 
 
-def trending(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/trending", _json, _clean(params))
+def trending(*, limit: int | None = None) -> Call[schemas.Trending]:
+    return Call("GET", "/v1/trending", _model(schemas.Trending), _clean(locals()))
 
 
-def arbitrage(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/arbitrage", _json, _clean(params))
+def arbitrage(
+    *,
+    min_edge: float | None = None,
+    min_size: float | None = None,
+    venue: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Any]:
+    return Call("GET", "/v1/arbitrage", _json, _clean(locals()))
 
 
-def stats() -> Call[Any]:
-    return Call("GET", "/v1/stats", _json)
+def stats() -> Call[schemas.Stats]:
+    return Call("GET", "/v1/stats", _model(schemas.Stats))
 
 
 def legacy_price(condition_id: str, max_age_seconds: float | None) -> Call[schemas.LegacyPrice]:
@@ -243,8 +303,15 @@ def refresh(venue: str, scope: str, ids: Sequence[Id] | None) -> Call[schemas.Re
     )
 
 
-def matches(**params: Any) -> Call[Any]:
-    return Call("GET", "/v1/matches", _json, _clean(params))
+def matches(
+    *,
+    status: str | None = None,
+    venue: str | None = None,
+    min_confidence: float | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Any]:
+    return Call("GET", "/v1/matches", _json, _clean(locals()))
 
 
 def market_matches(market_id: Id) -> Call[Any]:
@@ -256,6 +323,191 @@ def decide_match(
 ) -> Call[Any]:
     payload = _clean({"decided_by": decided_by, "note": note})
     return Call("POST", f"/v1/matches/{match_id}/{decision}", _json, json=payload, retry=False)
+
+
+# ---------------------------------------------------------------- research, accounts and the database
+
+
+def research(
+    market_id: Id,
+    *,
+    type: str | None = None,
+    since: When | None = None,
+    until: When | None = None,
+    limit: int | None = None,
+) -> Call[Any]:
+    params = _clean({"type": type, "since": since, "until": until, "limit": limit})
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/research", _json, params)
+
+
+def add_research(
+    market_id: Id,
+    research_data: str,
+    *,
+    research_type: str | None = None,
+    sources: list[Any] | None = None,
+    expires_at: When | None = None,
+    ttl_seconds: float | None = None,
+) -> Call[Any]:
+    payload = _body(
+        {
+            "research_data": research_data,
+            "research_type": research_type,
+            "sources": sources,
+            "expires_at": expires_at,
+            "ttl_seconds": ttl_seconds,
+        }
+    )
+    return Call("POST", f"/v1/markets/{_seg(market_id)}/research", _json, json=payload, retry=False)
+
+
+def research_item(research_id: str) -> Call[Any]:
+    return Call("GET", f"/v1/research/{_seg(research_id)}", _json)
+
+
+def analyses(
+    market_id: Id,
+    *,
+    recommendation: str | None = None,
+    since: When | None = None,
+    until: When | None = None,
+    archived: bool | None = None,
+    limit: int | None = None,
+) -> Call[Any]:
+    params = _clean(
+        {
+            "recommendation": recommendation,
+            "since": since,
+            "until": until,
+            "archived": archived,
+            "limit": limit,
+        }
+    )
+    return Call("GET", f"/v1/markets/{_seg(market_id)}/analyses", _json, params)
+
+
+def add_analysis(
+    market_id: Id,
+    query_text: str,
+    *,
+    analysis_result: dict[str, Any] | None = None,
+    confidence_score: float | None = None,
+    recommendation: str | None = None,
+    processing_time_ms: int | None = None,
+    llm_tokens_used: int | None = None,
+    research_id: str | None = None,
+    conclusion: dict[str, Any] | None = None,
+) -> Call[Any]:
+    payload = _body(
+        {
+            "query_text": query_text,
+            "analysis_result": analysis_result,
+            "confidence_score": confidence_score,
+            "recommendation": recommendation,
+            "processing_time_ms": processing_time_ms,
+            "llm_tokens_used": llm_tokens_used,
+            "research_id": research_id,
+            "conclusion": conclusion,
+        }
+    )
+    return Call("POST", f"/v1/markets/{_seg(market_id)}/analyses", _json, json=payload, retry=False)
+
+
+def analysis(analysis_id: str) -> Call[Any]:
+    return Call("GET", f"/v1/analyses/{_seg(analysis_id)}", _json)
+
+
+def add_conclusion(
+    analysis_id: str,
+    conclusion: str,
+    *,
+    sentiment: str | None = None,
+    supporting_data: dict[str, Any] | None = None,
+) -> Call[Any]:
+    payload = _body(
+        {
+            "conclusion": conclusion,
+            "sentiment": sentiment,
+            "supporting_data": supporting_data,
+        }
+    )
+    return Call(
+        "POST", f"/v1/analyses/{_seg(analysis_id)}/conclusion", _json, json=payload, retry=False
+    )
+
+
+def accounts() -> Call[Any]:
+    return Call("GET", "/v1/admin/accounts", _json)
+
+
+def create_account(name: str, *, level: str | None = None) -> Call[Any]:
+    payload = _body({"name": name, "level": level})
+    return Call("POST", "/v1/admin/accounts", _json, json=payload, retry=False)
+
+
+def set_account_level(name: str, level: str) -> Call[Any]:
+    payload = _body({"level": level})
+    return Call("PATCH", f"/v1/admin/accounts/{_seg(name)}", _json, json=payload, retry=False)
+
+
+def keys(*, account: str | None = None, revoked: bool | None = None) -> Call[Any]:
+    params = _clean({"account": account, "revoked": revoked})
+    return Call("GET", "/v1/admin/keys", _json, params)
+
+
+def create_key(
+    account: str,
+    *,
+    name: str | None = None,
+    level: str | None = None,
+    expires_at: When | None = None,
+) -> Call[Any]:
+    payload = _body(
+        {
+            "account": account,
+            "name": name,
+            "level": level,
+            "expires_at": expires_at,
+        }
+    )
+    return Call("POST", "/v1/admin/keys", _json, json=payload, retry=False)
+
+
+def revoke_key(key: str) -> Call[Any]:
+    return Call("DELETE", f"/v1/admin/keys/{_seg(key)}", _json, retry=False)
+
+
+def audit(
+    *,
+    account: str | None = None,
+    route: str | None = None,
+    object: str | None = None,
+    status: int | None = None,
+    errors: bool | None = None,
+    since: When | None = None,
+    until: When | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Call[Any]:
+    params = _clean(
+        {
+            "account": account,
+            "route": route,
+            "object": object,
+            "status": status,
+            "errors": errors,
+            "since": since,
+            "until": until,
+            "before": before,
+            "limit": limit,
+        }
+    )
+    return Call("GET", "/v1/admin/audit", _json, params)
+
+
+def database(*, top: int | None = None, long_seconds: float | None = None) -> Call[Any]:
+    params = _clean({"top": top, "long_seconds": long_seconds})
+    return Call("GET", "/v1/admin/db", _json, params)
 
 
 def healthz() -> Call[schemas.Health]:
@@ -295,6 +547,21 @@ ROUTES: dict[str, tuple[str, str]] = {
     "market_matches": ("GET", "/v1/markets/{market_id}/matches"),
     "confirm_match": ("POST", "/v1/matches/{match_id}/confirm"),
     "reject_match": ("POST", "/v1/matches/{match_id}/reject"),
+    "research": ("GET", "/v1/markets/{market_id}/research"),
+    "add_research": ("POST", "/v1/markets/{market_id}/research"),
+    "research_item": ("GET", "/v1/research/{research_id}"),
+    "analyses": ("GET", "/v1/markets/{market_id}/analyses"),
+    "add_analysis": ("POST", "/v1/markets/{market_id}/analyses"),
+    "analysis": ("GET", "/v1/analyses/{analysis_id}"),
+    "add_conclusion": ("POST", "/v1/analyses/{analysis_id}/conclusion"),
+    "accounts": ("GET", "/v1/admin/accounts"),
+    "create_account": ("POST", "/v1/admin/accounts"),
+    "set_account_level": ("PATCH", "/v1/admin/accounts/{name}"),
+    "keys": ("GET", "/v1/admin/keys"),
+    "create_key": ("POST", "/v1/admin/keys"),
+    "revoke_key": ("DELETE", "/v1/admin/keys/{key}"),
+    "audit": ("GET", "/v1/admin/audit"),
+    "database": ("GET", "/v1/admin/db"),
     "healthz": ("GET", "/healthz"),
     "readyz": ("GET", "/readyz"),
 }

@@ -13,7 +13,6 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -22,7 +21,7 @@ from pydantic import BaseModel
 
 from predhub.api import schemas
 from predhub.client import calls
-from predhub.client.calls import Call, Candles, Id, Page
+from predhub.client.calls import Call, Candles, Id, Page, When
 from predhub.client.errors import (
     RETRY_STATUSES,
     HubClientError,
@@ -32,7 +31,6 @@ from predhub.client.errors import (
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-When = datetime | str
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "predhub-client/1"
 
@@ -138,14 +136,69 @@ class Client(_Base):
             cursor = page.next_cursor
 
     # ------------------------------------------------------------ markets
-    def markets(self, **filters: Any) -> Page[schemas.Market]:
-        """One page of markets (venue, status, category, event, min_volume,
-        closing_before, min_price, max_price, sort, limit, cursor)."""
-        return self._do(calls.markets(**filters))
+    def markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Market]:
+        """One page of markets; `sort` is a field (volume_24h, liquidity, end_at,
+        change_1h, change_24h, change_7d), `-` first for descending."""
+        return self._do(
+            calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                min_price=min_price,
+                max_price=max_price,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    def iter_markets(self, **filters: Any) -> Iterator[schemas.Market]:
-        """Every market matching the filters, page after page."""
-        return self._pages(lambda c: calls.markets(**filters, cursor=c))
+    def iter_markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[schemas.Market]:
+        """Every market matching the filters, page after page (`limit` per page)."""
+        return self._pages(
+            lambda c: calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                min_price=min_price,
+                max_price=max_price,
+                sort=sort,
+                limit=limit,
+                cursor=c,
+            )
+        )
 
     def market(self, market_id: Id) -> schemas.Market:
         return self._do(calls.market(market_id))
@@ -172,12 +225,34 @@ class Client(_Base):
         return self._do(calls.prices(ids, tier, max_age))
 
     # ------------------------------------------------------------ history
-    def history(self, market_id: Id, **params: Any) -> Candles:
-        """Candles (interval, range, start, end, outcome, fill)."""
-        return self._do(calls.history(market_id, **params))
+    def history(
+        self,
+        market_id: Id,
+        *,
+        interval: str | None = None,
+        range: str | None = None,  # the API's own name
+        start: When | None = None,
+        end: When | None = None,
+        outcome: int | None = None,
+        fill: bool | None = None,
+    ) -> Candles:
+        """Candles: `interval` 1m..1d, over `range` (1h..5y) back from `end`, or from `start`."""
+        return self._do(
+            calls.history(
+                market_id,
+                interval=interval,
+                range=range,
+                start=start,
+                end=end,
+                outcome=outcome,
+                fill=fill,
+            )
+        )
 
-    def trades(self, market_id: Id, **params: Any) -> Page[schemas.TradeOut]:
-        return self._do(calls.trades(market_id, **params))
+    def trades(
+        self, market_id: Id, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[schemas.TradeOut]:
+        return self._do(calls.trades(market_id, limit=limit, cursor=cursor))
 
     def iter_trades(self, market_id: Id, *, limit: int = 1000) -> Iterator[schemas.TradeOut]:
         return self._pages(lambda c: calls.trades(market_id, limit=limit, cursor=c))
@@ -189,35 +264,86 @@ class Client(_Base):
         return self._do(calls.price_at(market_id, at))
 
     # ------------------------------------------------------------ catalogue
-    def events(self, **params: Any) -> Page[schemas.Event]:
-        return self._do(calls.events(**params))
+    def events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Event]:
+        return self._do(
+            calls.events(venue=venue, status=status, category=category, limit=limit, cursor=cursor)
+        )
 
-    def iter_events(self, **params: Any) -> Iterator[schemas.Event]:
-        return self._pages(lambda c: calls.events(**params, cursor=c))
+    def iter_events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[schemas.Event]:
+        return self._pages(
+            lambda c: calls.events(
+                venue=venue, status=status, category=category, limit=limit, cursor=c
+            )
+        )
 
     def event(self, event_id: Id) -> schemas.EventDetail:
         return self._do(calls.event(event_id))
 
-    def search(self, q: str, **params: Any) -> Page[schemas.SearchHit]:
-        return self._do(calls.search(q=q, **params))
+    def search(
+        self,
+        q: str,
+        *,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.SearchHit]:
+        """Markets whose question or event title holds the words; `status` may be "any"."""
+        return self._do(calls.search(q, venue=venue, status=status, limit=limit, cursor=cursor))
 
-    def top(self, **params: Any) -> schemas.TopMarkets:
-        return self._do(calls.top(**params))
+    def top(
+        self, *, venue: str | None = None, n: int | None = None, min_volume: float | None = None
+    ) -> schemas.TopMarkets:
+        return self._do(calls.top(venue=venue, n=n, min_volume=min_volume))
 
     def venues(self) -> schemas.Venues:
         return self._do(calls.venues())
 
-    def movers(self, **params: Any) -> Any:
-        return self._do(calls.movers(**params))
+    def movers(self, *, window: str | None = None, limit: int | None = None) -> schemas.Movers:
+        """The largest price moves over `window` (1h, 24h, 7d)."""
+        return self._do(calls.movers(window=window, limit=limit))
 
-    def trending(self, **params: Any) -> Any:
-        return self._do(calls.trending(**params))
+    def trending(self, *, limit: int | None = None) -> schemas.Trending:
+        return self._do(calls.trending(limit=limit))
 
-    def arbitrage(self, **params: Any) -> Any:
-        """Arbitrage opportunities: min_edge, min_size, venue, status, limit, cursor."""
-        return self._do(calls.arbitrage(**params))
+    def arbitrage(
+        self,
+        *,
+        min_edge: float | None = None,
+        min_size: float | None = None,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        """Arbitrage opportunities (status open, best edge first, or closed)."""
+        return self._do(
+            calls.arbitrage(
+                min_edge=min_edge,
+                min_size=min_size,
+                venue=venue,
+                status=status,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    def stats(self) -> Any:
+    def stats(self) -> schemas.Stats:
         return self._do(calls.stats())
 
     # ------------------------------------------------------------ the rest
@@ -241,9 +367,25 @@ class Client(_Base):
         """Refresh from the venue now (needs an admin API key)."""
         return self._do(calls.refresh(venue, scope, ids))
 
-    def matches(self, **filters: Any) -> Any:
-        """One page of cross-venue matches (status, venue, min_confidence, limit, cursor)."""
-        return self._do(calls.matches(**filters))
+    def matches(
+        self,
+        *,
+        status: str | None = None,
+        venue: str | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        """One page of cross-venue matches (status proposed, confirmed or rejected)."""
+        return self._do(
+            calls.matches(
+                status=status,
+                venue=venue,
+                min_confidence=min_confidence,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
     def market_matches(self, market_id: Id) -> Any:
         """The matches one market takes part in."""
@@ -260,6 +402,183 @@ class Client(_Base):
     ) -> Any:
         """Reject a proposed match (needs an admin API key)."""
         return self._do(calls.decide_match(match_id, "reject", decided_by, note))
+
+    def research(
+        self,
+        market_id: Id,
+        *,
+        type: str | None = None,
+        since: When | None = None,
+        until: When | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """A market's research, newest first (expired research is not served)."""
+        return self._do(
+            calls.research(market_id=market_id, type=type, since=since, until=until, limit=limit)
+        )
+
+    def add_research(
+        self,
+        market_id: Id,
+        research_data: str,
+        *,
+        research_type: str | None = None,
+        sources: list[Any] | None = None,
+        expires_at: When | None = None,
+        ttl_seconds: float | None = None,
+    ) -> Any:
+        """Keep research gathered for a market (needs a key allowed to write research)."""
+        return self._do(
+            calls.add_research(
+                market_id=market_id,
+                research_data=research_data,
+                research_type=research_type,
+                sources=sources,
+                expires_at=expires_at,
+                ttl_seconds=ttl_seconds,
+            )
+        )
+
+    def research_item(self, research_id: str) -> Any:
+        """One piece of research (410 once it has expired)."""
+        return self._do(calls.research_item(research_id=research_id))
+
+    def analyses(
+        self,
+        market_id: Id,
+        *,
+        recommendation: str | None = None,
+        since: When | None = None,
+        until: When | None = None,
+        archived: bool | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """A market's analyses (archived=True reads the archive)."""
+        return self._do(
+            calls.analyses(
+                market_id=market_id,
+                recommendation=recommendation,
+                since=since,
+                until=until,
+                archived=archived,
+                limit=limit,
+            )
+        )
+
+    def add_analysis(
+        self,
+        market_id: Id,
+        query_text: str,
+        *,
+        analysis_result: dict[str, Any] | None = None,
+        confidence_score: float | None = None,
+        recommendation: str | None = None,
+        processing_time_ms: int | None = None,
+        llm_tokens_used: int | None = None,
+        research_id: str | None = None,
+        conclusion: dict[str, Any] | None = None,
+    ) -> Any:
+        """Record an analysis of a market (needs a key allowed to write research)."""
+        return self._do(
+            calls.add_analysis(
+                market_id=market_id,
+                query_text=query_text,
+                analysis_result=analysis_result,
+                confidence_score=confidence_score,
+                recommendation=recommendation,
+                processing_time_ms=processing_time_ms,
+                llm_tokens_used=llm_tokens_used,
+                research_id=research_id,
+                conclusion=conclusion,
+            )
+        )
+
+    def analysis(self, analysis_id: str) -> Any:
+        """One analysis with its conclusion."""
+        return self._do(calls.analysis(analysis_id=analysis_id))
+
+    def add_conclusion(
+        self,
+        analysis_id: str,
+        conclusion: str,
+        *,
+        sentiment: str | None = None,
+        supporting_data: dict[str, Any] | None = None,
+    ) -> Any:
+        """The one conclusion of an analysis (a second is refused with 409)."""
+        return self._do(
+            calls.add_conclusion(
+                analysis_id=analysis_id,
+                conclusion=conclusion,
+                sentiment=sentiment,
+                supporting_data=supporting_data,
+            )
+        )
+
+    def accounts(self) -> Any:
+        """Every account with its level (admin key)."""
+        return self._do(calls.accounts())
+
+    def create_account(self, name: str, *, level: str | None = None) -> Any:
+        """Create an account at a level (admin key)."""
+        return self._do(calls.create_account(name=name, level=level))
+
+    def set_account_level(self, name: str, level: str) -> Any:
+        """Change an account's level (admin key)."""
+        return self._do(calls.set_account_level(name=name, level=level))
+
+    def keys(self, *, account: str | None = None, revoked: bool | None = None) -> Any:
+        """API keys, never their secrets (admin key)."""
+        return self._do(calls.keys(account=account, revoked=revoked))
+
+    def create_key(
+        self,
+        account: str,
+        *,
+        name: str | None = None,
+        level: str | None = None,
+        expires_at: When | None = None,
+    ) -> Any:
+        """A new API key for an account; its secret is in this answer only (admin key)."""
+        return self._do(
+            calls.create_key(account=account, name=name, level=level, expires_at=expires_at)
+        )
+
+    def revoke_key(self, key: str) -> Any:
+        """Revoke an API key (admin key)."""
+        return self._do(calls.revoke_key(key=key))
+
+    def audit(
+        self,
+        *,
+        account: str | None = None,
+        route: str | None = None,
+        object: str | None = None,
+        status: int | None = None,
+        errors: bool | None = None,
+        since: When | None = None,
+        until: When | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """The audit log of writes and admin actions, newest first (admin key)."""
+        return self._do(
+            calls.audit(
+                account=account,
+                route=route,
+                object=object,
+                status=status,
+                errors=errors,
+                since=since,
+                until=until,
+                before=before,
+                limit=limit,
+            )
+        )
+
+    def database(self, *, top: int | None = None, long_seconds: float | None = None) -> Any:
+        """The database's sizes, slow statements, connections and backups (admin key)."""
+        return self._do(calls.database(top=top, long_seconds=long_seconds))
 
     def healthz(self) -> schemas.Health:
         return self._do(calls.healthz())
@@ -345,11 +664,66 @@ class AsyncClient(_Base):
                 return
             cursor = page.next_cursor
 
-    async def markets(self, **filters: Any) -> Page[schemas.Market]:
-        return await self._do(calls.markets(**filters))
+    async def markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Market]:
+        return await self._do(
+            calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                min_price=min_price,
+                max_price=max_price,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    def iter_markets(self, **filters: Any) -> AsyncIterator[schemas.Market]:
-        return self._pages(lambda c: calls.markets(**filters, cursor=c))
+    def iter_markets(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        event: Id | None = None,
+        min_volume: float | None = None,
+        closing_before: When | None = None,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[schemas.Market]:
+        return self._pages(
+            lambda c: calls.markets(
+                venue=venue,
+                status=status,
+                category=category,
+                event=event,
+                min_volume=min_volume,
+                closing_before=closing_before,
+                min_price=min_price,
+                max_price=max_price,
+                sort=sort,
+                limit=limit,
+                cursor=c,
+            )
+        )
 
     async def market(self, market_id: Id) -> schemas.Market:
         return await self._do(calls.market(market_id))
@@ -375,11 +749,33 @@ class AsyncClient(_Base):
     ) -> dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]:
         return await self._do(calls.prices(ids, tier, max_age))
 
-    async def history(self, market_id: Id, **params: Any) -> Candles:
-        return await self._do(calls.history(market_id, **params))
+    async def history(
+        self,
+        market_id: Id,
+        *,
+        interval: str | None = None,
+        range: str | None = None,  # the API's own name
+        start: When | None = None,
+        end: When | None = None,
+        outcome: int | None = None,
+        fill: bool | None = None,
+    ) -> Candles:
+        return await self._do(
+            calls.history(
+                market_id,
+                interval=interval,
+                range=range,
+                start=start,
+                end=end,
+                outcome=outcome,
+                fill=fill,
+            )
+        )
 
-    async def trades(self, market_id: Id, **params: Any) -> Page[schemas.TradeOut]:
-        return await self._do(calls.trades(market_id, **params))
+    async def trades(
+        self, market_id: Id, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[schemas.TradeOut]:
+        return await self._do(calls.trades(market_id, limit=limit, cursor=cursor))
 
     def iter_trades(self, market_id: Id, *, limit: int = 1000) -> AsyncIterator[schemas.TradeOut]:
         return self._pages(lambda c: calls.trades(market_id, limit=limit, cursor=c))
@@ -390,35 +786,87 @@ class AsyncClient(_Base):
     async def price_at(self, market_id: Id, at: When) -> schemas.PriceAt:
         return await self._do(calls.price_at(market_id, at))
 
-    async def events(self, **params: Any) -> Page[schemas.Event]:
-        return await self._do(calls.events(**params))
+    async def events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.Event]:
+        return await self._do(
+            calls.events(venue=venue, status=status, category=category, limit=limit, cursor=cursor)
+        )
 
-    def iter_events(self, **params: Any) -> AsyncIterator[schemas.Event]:
-        return self._pages(lambda c: calls.events(**params, cursor=c))
+    def iter_events(
+        self,
+        *,
+        venue: str | None = None,
+        status: schemas.Status | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[schemas.Event]:
+        return self._pages(
+            lambda c: calls.events(
+                venue=venue, status=status, category=category, limit=limit, cursor=c
+            )
+        )
 
     async def event(self, event_id: Id) -> schemas.EventDetail:
         return await self._do(calls.event(event_id))
 
-    async def search(self, q: str, **params: Any) -> Page[schemas.SearchHit]:
-        return await self._do(calls.search(q=q, **params))
+    async def search(
+        self,
+        q: str,
+        *,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[schemas.SearchHit]:
+        return await self._do(
+            calls.search(q, venue=venue, status=status, limit=limit, cursor=cursor)
+        )
 
-    async def top(self, **params: Any) -> schemas.TopMarkets:
-        return await self._do(calls.top(**params))
+    async def top(
+        self, *, venue: str | None = None, n: int | None = None, min_volume: float | None = None
+    ) -> schemas.TopMarkets:
+        return await self._do(calls.top(venue=venue, n=n, min_volume=min_volume))
 
     async def venues(self) -> schemas.Venues:
         return await self._do(calls.venues())
 
-    async def movers(self, **params: Any) -> Any:
-        return await self._do(calls.movers(**params))
+    async def movers(
+        self, *, window: str | None = None, limit: int | None = None
+    ) -> schemas.Movers:
+        return await self._do(calls.movers(window=window, limit=limit))
 
-    async def trending(self, **params: Any) -> Any:
-        return await self._do(calls.trending(**params))
+    async def trending(self, *, limit: int | None = None) -> schemas.Trending:
+        return await self._do(calls.trending(limit=limit))
 
-    async def arbitrage(self, **params: Any) -> Any:
-        """Arbitrage opportunities: min_edge, min_size, venue, status, limit, cursor."""
-        return await self._do(calls.arbitrage(**params))
+    async def arbitrage(
+        self,
+        *,
+        min_edge: float | None = None,
+        min_size: float | None = None,
+        venue: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        return await self._do(
+            calls.arbitrage(
+                min_edge=min_edge,
+                min_size=min_size,
+                venue=venue,
+                status=status,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
-    async def stats(self) -> Any:
+    async def stats(self) -> schemas.Stats:
         return await self._do(calls.stats())
 
     async def legacy_price(
@@ -440,8 +888,24 @@ class AsyncClient(_Base):
     ) -> schemas.RefreshResult:
         return await self._do(calls.refresh(venue, scope, ids))
 
-    async def matches(self, **filters: Any) -> Any:
-        return await self._do(calls.matches(**filters))
+    async def matches(
+        self,
+        *,
+        status: str | None = None,
+        venue: str | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        return await self._do(
+            calls.matches(
+                status=status,
+                venue=venue,
+                min_confidence=min_confidence,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
 
     async def market_matches(self, market_id: Id) -> Any:
         return await self._do(calls.market_matches(market_id))
@@ -455,6 +919,183 @@ class AsyncClient(_Base):
         self, match_id: int, *, decided_by: str | None = None, note: str | None = None
     ) -> Any:
         return await self._do(calls.decide_match(match_id, "reject", decided_by, note))
+
+    async def research(
+        self,
+        market_id: Id,
+        *,
+        type: str | None = None,
+        since: When | None = None,
+        until: When | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """A market's research, newest first (expired research is not served)."""
+        return await self._do(
+            calls.research(market_id=market_id, type=type, since=since, until=until, limit=limit)
+        )
+
+    async def add_research(
+        self,
+        market_id: Id,
+        research_data: str,
+        *,
+        research_type: str | None = None,
+        sources: list[Any] | None = None,
+        expires_at: When | None = None,
+        ttl_seconds: float | None = None,
+    ) -> Any:
+        """Keep research gathered for a market (needs a key allowed to write research)."""
+        return await self._do(
+            calls.add_research(
+                market_id=market_id,
+                research_data=research_data,
+                research_type=research_type,
+                sources=sources,
+                expires_at=expires_at,
+                ttl_seconds=ttl_seconds,
+            )
+        )
+
+    async def research_item(self, research_id: str) -> Any:
+        """One piece of research (410 once it has expired)."""
+        return await self._do(calls.research_item(research_id=research_id))
+
+    async def analyses(
+        self,
+        market_id: Id,
+        *,
+        recommendation: str | None = None,
+        since: When | None = None,
+        until: When | None = None,
+        archived: bool | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """A market's analyses (archived=True reads the archive)."""
+        return await self._do(
+            calls.analyses(
+                market_id=market_id,
+                recommendation=recommendation,
+                since=since,
+                until=until,
+                archived=archived,
+                limit=limit,
+            )
+        )
+
+    async def add_analysis(
+        self,
+        market_id: Id,
+        query_text: str,
+        *,
+        analysis_result: dict[str, Any] | None = None,
+        confidence_score: float | None = None,
+        recommendation: str | None = None,
+        processing_time_ms: int | None = None,
+        llm_tokens_used: int | None = None,
+        research_id: str | None = None,
+        conclusion: dict[str, Any] | None = None,
+    ) -> Any:
+        """Record an analysis of a market (needs a key allowed to write research)."""
+        return await self._do(
+            calls.add_analysis(
+                market_id=market_id,
+                query_text=query_text,
+                analysis_result=analysis_result,
+                confidence_score=confidence_score,
+                recommendation=recommendation,
+                processing_time_ms=processing_time_ms,
+                llm_tokens_used=llm_tokens_used,
+                research_id=research_id,
+                conclusion=conclusion,
+            )
+        )
+
+    async def analysis(self, analysis_id: str) -> Any:
+        """One analysis with its conclusion."""
+        return await self._do(calls.analysis(analysis_id=analysis_id))
+
+    async def add_conclusion(
+        self,
+        analysis_id: str,
+        conclusion: str,
+        *,
+        sentiment: str | None = None,
+        supporting_data: dict[str, Any] | None = None,
+    ) -> Any:
+        """The one conclusion of an analysis (a second is refused with 409)."""
+        return await self._do(
+            calls.add_conclusion(
+                analysis_id=analysis_id,
+                conclusion=conclusion,
+                sentiment=sentiment,
+                supporting_data=supporting_data,
+            )
+        )
+
+    async def accounts(self) -> Any:
+        """Every account with its level (admin key)."""
+        return await self._do(calls.accounts())
+
+    async def create_account(self, name: str, *, level: str | None = None) -> Any:
+        """Create an account at a level (admin key)."""
+        return await self._do(calls.create_account(name=name, level=level))
+
+    async def set_account_level(self, name: str, level: str) -> Any:
+        """Change an account's level (admin key)."""
+        return await self._do(calls.set_account_level(name=name, level=level))
+
+    async def keys(self, *, account: str | None = None, revoked: bool | None = None) -> Any:
+        """API keys, never their secrets (admin key)."""
+        return await self._do(calls.keys(account=account, revoked=revoked))
+
+    async def create_key(
+        self,
+        account: str,
+        *,
+        name: str | None = None,
+        level: str | None = None,
+        expires_at: When | None = None,
+    ) -> Any:
+        """A new API key for an account; its secret is in this answer only (admin key)."""
+        return await self._do(
+            calls.create_key(account=account, name=name, level=level, expires_at=expires_at)
+        )
+
+    async def revoke_key(self, key: str) -> Any:
+        """Revoke an API key (admin key)."""
+        return await self._do(calls.revoke_key(key=key))
+
+    async def audit(
+        self,
+        *,
+        account: str | None = None,
+        route: str | None = None,
+        object: str | None = None,
+        status: int | None = None,
+        errors: bool | None = None,
+        since: When | None = None,
+        until: When | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """The audit log of writes and admin actions, newest first (admin key)."""
+        return await self._do(
+            calls.audit(
+                account=account,
+                route=route,
+                object=object,
+                status=status,
+                errors=errors,
+                since=since,
+                until=until,
+                before=before,
+                limit=limit,
+            )
+        )
+
+    async def database(self, *, top: int | None = None, long_seconds: float | None = None) -> Any:
+        """The database's sizes, slow statements, connections and backups (admin key)."""
+        return await self._do(calls.database(top=top, long_seconds=long_seconds))
 
     async def healthz(self) -> schemas.Health:
         return await self._do(calls.healthz())

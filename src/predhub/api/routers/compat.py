@@ -9,7 +9,10 @@ back.
 `POST /api/markets/prices` is the batch form apps move to once per page load:
 `{"conditionIds": [...], "tier": "T2b"}` (or `"maxAgeSeconds"`), answered with
 each condition id's market in the same shape, from one read of the database
-and one single-flighted refresh per venue for the stale ones.
+and one single-flighted refresh per venue for the stale ones. Given neither,
+it means what the single route means without `maxAgeSeconds` (0: refresh the
+open markets), so moving N single calls to one batch changes no answer; apps
+that can take cached prices say so with a tier, as they would per call.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from predhub.service.service import MAX_BATCH_IDS
 from predhub.service.tiers import Freshness
 
 router = APIRouter(tags=["compatibility"], responses=ERROR_RESPONSES)
+# The old route refreshed on every call; its `maxAgeSeconds` still defaults to that.
+LEGACY_MAX_AGE = 0.0
 
 
 def _price_text(outcome: dict[str, Any]) -> str:
@@ -77,7 +82,7 @@ def legacy_market(doc: dict[str, Any]) -> dict[str, Any]:
 async def legacy_price(
     service: ServiceDep,
     conditionId: Annotated[str, Query(min_length=1, max_length=256)],
-    maxAgeSeconds: Annotated[float, Query(ge=0, le=1e9)] = 0,
+    maxAgeSeconds: Annotated[float, Query(ge=0, le=1e9)] = LEGACY_MAX_AGE,
 ) -> Response:
     answer = await service.price(conditionId, Freshness("custom", maxAgeSeconds))
     doc = orjson.loads(answer.body or b"{}")
@@ -91,7 +96,11 @@ class LegacyBatchRequest(BaseModel):
         description=f"Up to {MAX_BATCH_IDS} condition ids (any market id form is accepted)",
     )
     tier: str | None = Field(
-        None, max_length=32, description="Freshness tier (T1, T2a, T2b, T3, T4); default T3"
+        None,
+        max_length=32,
+        description="Freshness tier (T1, T2a, T2b, T3, T4). With neither tier nor "
+        "maxAgeSeconds, every open market is refreshed (maxAgeSeconds 0), as the single "
+        "route does by default",
     )
     maxAgeSeconds: float | None = Field(
         None, ge=0, le=1e9, description="Maximum age in seconds; overrides the tier"
@@ -106,7 +115,10 @@ class LegacyBatchRequest(BaseModel):
 async def legacy_batch_prices(
     service: ServiceDep, request: Annotated[LegacyBatchRequest, Body()]
 ) -> Response:
-    freshness = await service.freshness(request.tier, request.maxAgeSeconds)
+    max_age = request.maxAgeSeconds
+    if max_age is None and request.tier is None:
+        max_age = LEGACY_MAX_AGE  # the single route's default: a batch is N of its calls
+    freshness = await service.freshness(request.tier, max_age)
     keys = list(dict.fromkeys(key.strip() for key in request.conditionIds))
     answers = await service.prices(keys, freshness)
     markets: dict[str, Any] = {}

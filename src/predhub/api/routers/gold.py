@@ -14,6 +14,7 @@ from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.routers.markets import documents
+from predhub.api.schemas import Movers, Stats, Trending
 from predhub.api.venue_param import VenueName, venue_value
 from predhub.service.gold import stamps
 
@@ -22,7 +23,7 @@ router = APIRouter(tags=["gold"], responses=ERROR_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
-@router.get("/v1/movers", summary="Largest price moves over a window")
+@router.get("/v1/movers", response_model=Movers, summary="Largest price moves over a window")
 async def movers(
     service: ServiceDep,
     window: Annotated[str, Query(max_length=16, description="1h, 24h or 7d")] = "24h",
@@ -34,7 +35,11 @@ async def movers(
     return json_response({"window": window, "data": data, **stamps(rows)})
 
 
-@router.get("/v1/trending", summary="Markets whose trading grew most against the day before")
+@router.get(
+    "/v1/trending",
+    response_model=Trending,
+    summary="Markets whose trading grew most against the day before",
+)
 async def trending(service: ServiceDep, limit: Limit = 50) -> Response:
     rows = await service.gold.trending(limit=limit)
     docs = {d["id"]: d for d in await documents(service, [r["market_id"] for r in rows])}
@@ -42,7 +47,9 @@ async def trending(service: ServiceDep, limit: Limit = 50) -> Response:
     return json_response({"data": data, **stamps(rows)})
 
 
-@router.get("/v1/stats", summary="Counts, open interest, volume, share and freshness")
+@router.get(
+    "/v1/stats", response_model=Stats, summary="Counts, open interest, volume, share and freshness"
+)
 async def stats(service: ServiceDep) -> Response:
     found = await service.gold.stats()
     return json_response({**found, **stamps(found["venues"] + found["categories"])})
