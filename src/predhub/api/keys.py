@@ -64,3 +64,12 @@ async def is_admin_key(
     if configured and hmac.compare_digest(hash_key(presented), hash_key(configured)):
         return True
     return await service.admin_key_known(hash_key(presented))
+
+
+def header_key(x_api_key: str | None, authorization: str | None) -> str | None:
+    """The key a route was given: X-API-Key, else `Authorization: Bearer <key>`."""
+    if x_api_key:
+        return x_api_key
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None

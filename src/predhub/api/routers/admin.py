@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from predhub.api.deps import ServiceDep, StateDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError, ErrorBody
-from predhub.api.keys import is_admin_key
+from predhub.api.keys import header_key, is_admin_key
 from predhub.api.responses import json_response
 from predhub.api.schemas import MarketKey, RefreshResult
 from predhub.api.venue_param import VenueName
@@ -42,12 +42,6 @@ class RefreshRequest(BaseModel):
     )
 
 
-def _bearer(authorization: str | None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
-
-
 def _outcome(status: str, market_id: int | None = None, reason: str | None = None) -> Any:
     return {"status": status, "market_id": market_id, "reason": reason}
 
@@ -60,7 +54,7 @@ async def refresh(
     x_api_key: Annotated[str | None, Header(max_length=512)] = None,
     authorization: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Response:
-    if not await is_admin_key(service, state.settings, x_api_key or _bearer(authorization)):
+    if not await is_admin_key(service, state.settings, header_key(x_api_key, authorization)):
         raise ApiError(401, "unauthorized", "an admin API key is required (X-API-Key header)")
     wanted = str(request.venue)  # the plain name (the parameter is an Enum member)
     outcomes: dict[str, dict[str, Any]] = {}

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from predhub.api.deps import MarketIdPath, ServiceDep, StateDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError, ErrorBody
-from predhub.api.keys import is_admin_key
+from predhub.api.keys import header_key, is_admin_key
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.venue_param import VenueName, venue_value
@@ -85,12 +85,6 @@ async def _decide(
     return json_response(doc)
 
 
-def _bearer(authorization: str | None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
-
-
 MatchId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The match's id")]
 _DECIDE_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Missing or wrong admin key"},
@@ -110,7 +104,7 @@ async def confirm(
     x_api_key: Annotated[str | None, Header(max_length=512)] = None,
     authorization: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Response:
-    key = x_api_key or _bearer(authorization)
+    key = header_key(x_api_key, authorization)
     return await _decide(state, service, match_id, "confirm", body, key)
 
 
@@ -123,5 +117,5 @@ async def reject(
     x_api_key: Annotated[str | None, Header(max_length=512)] = None,
     authorization: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Response:
-    key = x_api_key or _bearer(authorization)
+    key = header_key(x_api_key, authorization)
     return await _decide(state, service, match_id, "reject", body, key)
