@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote as _escape
 
 from pydantic import BaseModel
 
@@ -70,7 +70,7 @@ class Candles:
 
 
 def _seg(market_id: Id) -> str:
-    return quote(str(market_id), safe="")
+    return _escape(str(market_id), safe="")
 
 
 def _when(value: When | None) -> str | None:
@@ -138,6 +138,8 @@ def markets(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Call[Page[schemas.Market]]:
+    """One page of markets; `sort` is a field (volume_24h, liquidity, end_at,
+    change_1h, change_24h, change_7d), `-` first for descending."""
     return Call("GET", "/v1/markets", _page(schemas.Market), _clean(locals()))
 
 
@@ -152,7 +154,10 @@ def outcomes(market_id: Id) -> Call[list[schemas.OutcomeQuote]]:
     return Call("GET", f"/v1/markets/{_seg(market_id)}/outcomes", parse)
 
 
-def quote_(market_id: Id, tier: str | None, max_age: float | None) -> Call[schemas.MarketPrice]:
+def quote(
+    market_id: Id, *, tier: str | None = None, max_age: float | None = None
+) -> Call[schemas.MarketPrice]:
+    """The market's stored quote: bid, ask and last per outcome, with its age."""
     return Call(
         "GET",
         f"/v1/markets/{_seg(market_id)}/quote",
@@ -161,7 +166,10 @@ def quote_(market_id: Id, tier: str | None, max_age: float | None) -> Call[schem
     )
 
 
-def price(market_id: Id, tier: str | None, max_age: float | None) -> Call[schemas.MarketPrice]:
+def price(
+    market_id: Id, *, tier: str | None = None, max_age: float | None = None
+) -> Call[schemas.MarketPrice]:
+    """The market's price, refreshed from the venue first if older than the tier allows."""
     return Call(
         "GET",
         f"/v1/markets/{_seg(market_id)}/price",
@@ -175,7 +183,7 @@ def live_price(market_id: Id) -> Call[schemas.MarketPrice]:
 
 
 def prices(
-    ids: Sequence[Id], tier: str | None, max_age: float | None
+    ids: Sequence[Id], *, tier: str | None = None, max_age: float | None = None
 ) -> Call[dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]]:
     def parse(body: Any) -> dict[str, schemas.MarketPrice | schemas.PriceErrorEntry]:
         return schemas.BatchPrices.model_validate(body).prices
@@ -194,6 +202,7 @@ def history(
     outcome: int | None = None,
     fill: bool | None = None,
 ) -> Call[Candles]:
+    """Candles: `interval` 1m..1d, over `range` (1h..5y) back from `end`, or from `start`."""
     params = _clean({k: v for k, v in locals().items() if k != "market_id"})
     return Call("GET", f"/v1/markets/{_seg(market_id)}/history", _candles, params)
 
@@ -205,13 +214,13 @@ def trades(
     return Call("GET", f"/v1/markets/{_seg(market_id)}/trades", _page(schemas.TradeOut), params)
 
 
-def book(market_id: Id, at: datetime | str | None) -> Call[schemas.Books]:
+def book(market_id: Id, *, at: When | None = None) -> Call[schemas.Books]:
     return Call(
         "GET", f"/v1/markets/{_seg(market_id)}/book", _model(schemas.Books), _clean({"at": at})
     )
 
 
-def price_at(market_id: Id, at: datetime | str) -> Call[schemas.PriceAt]:
+def price_at(market_id: Id, at: When) -> Call[schemas.PriceAt]:
     return Call(
         "GET",
         f"/v1/markets/{_seg(market_id)}/price/at",
@@ -243,6 +252,7 @@ def search(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Call[Page[schemas.SearchHit]]:
+    """Markets whose question or event title holds the words; `status` may be "any"."""
     return Call("GET", "/v1/search", _page(schemas.SearchHit), _clean(locals()))
 
 
@@ -257,6 +267,7 @@ def venues() -> Call[schemas.Venues]:
 
 
 def movers(*, window: str | None = None, limit: int | None = None) -> Call[schemas.Movers]:
+    """The largest price moves over `window` (1h, 24h, 7d)."""
     return Call("GET", "/v1/movers", _model(schemas.Movers), _clean(locals()))
 
 
@@ -273,6 +284,7 @@ def arbitrage(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Call[Any]:
+    """Arbitrage opportunities (status open, best edge first, or closed)."""
     return Call("GET", "/v1/arbitrage", _json, _clean(locals()))
 
 
@@ -280,13 +292,15 @@ def stats() -> Call[schemas.Stats]:
     return Call("GET", "/v1/stats", _model(schemas.Stats))
 
 
-def legacy_price(condition_id: str, max_age_seconds: float | None) -> Call[schemas.LegacyPrice]:
+def legacy_price(
+    condition_id: str, *, max_age_seconds: float | None = None
+) -> Call[schemas.LegacyPrice]:
     params = _clean({"conditionId": condition_id, "maxAgeSeconds": max_age_seconds})
     return Call("GET", "/api/polymarket/price", _model(schemas.LegacyPrice), params)
 
 
 def legacy_prices(
-    condition_ids: Sequence[str], tier: str | None, max_age_seconds: float | None
+    condition_ids: Sequence[str], *, tier: str | None = None, max_age_seconds: float | None = None
 ) -> Call[schemas.LegacyBatchPrices]:
     payload = _clean({"conditionIds": list(condition_ids), "tier": tier})
     if max_age_seconds is not None:
@@ -294,7 +308,10 @@ def legacy_prices(
     return Call("POST", "/api/markets/prices", _model(schemas.LegacyBatchPrices), json=payload)
 
 
-def refresh(venue: str, scope: str, ids: Sequence[Id] | None) -> Call[schemas.RefreshResult]:
+def refresh(
+    venue: str, *, scope: str = "quotes", ids: Sequence[Id] | None = None
+) -> Call[schemas.RefreshResult]:
+    """Refresh from the venue now (needs an admin API key)."""
     payload: dict[str, Any] = {"venue": venue, "scope": scope}
     if ids is not None:
         payload["ids"] = list(ids)
@@ -311,18 +328,32 @@ def matches(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Call[Any]:
+    """One page of cross-venue matches (status proposed, confirmed or rejected)."""
     return Call("GET", "/v1/matches", _json, _clean(locals()))
 
 
 def market_matches(market_id: Id) -> Call[Any]:
+    """The matches one market takes part in."""
     return Call("GET", f"/v1/markets/{_seg(market_id)}/matches", _json)
 
 
-def decide_match(
-    match_id: int, decision: str, decided_by: str | None, note: str | None
-) -> Call[Any]:
+def _decide(match_id: int, decision: str, decided_by: str | None, note: str | None) -> Call[Any]:
     payload = _clean({"decided_by": decided_by, "note": note})
     return Call("POST", f"/v1/matches/{match_id}/{decision}", _json, json=payload, retry=False)
+
+
+def confirm_match(
+    match_id: int, *, decided_by: str | None = None, note: str | None = None
+) -> Call[Any]:
+    """Confirm a proposed match (needs an admin API key)."""
+    return _decide(match_id, "confirm", decided_by, note)
+
+
+def reject_match(
+    match_id: int, *, decided_by: str | None = None, note: str | None = None
+) -> Call[Any]:
+    """Reject a proposed match (needs an admin API key)."""
+    return _decide(match_id, "reject", decided_by, note)
 
 
 # ---------------------------------------------------------------- research, accounts and the database
@@ -336,6 +367,7 @@ def research(
     until: When | None = None,
     limit: int | None = None,
 ) -> Call[Any]:
+    """A market's research, newest first (expired research is not served)."""
     params = _clean({"type": type, "since": since, "until": until, "limit": limit})
     return Call("GET", f"/v1/markets/{_seg(market_id)}/research", _json, params)
 
@@ -349,6 +381,7 @@ def add_research(
     expires_at: When | None = None,
     ttl_seconds: float | None = None,
 ) -> Call[Any]:
+    """Keep research gathered for a market (needs a key allowed to write research)."""
     payload = _body(
         {
             "research_data": research_data,
@@ -362,6 +395,7 @@ def add_research(
 
 
 def research_item(research_id: str) -> Call[Any]:
+    """One piece of research (410 once it has expired)."""
     return Call("GET", f"/v1/research/{_seg(research_id)}", _json)
 
 
@@ -374,6 +408,7 @@ def analyses(
     archived: bool | None = None,
     limit: int | None = None,
 ) -> Call[Any]:
+    """A market's analyses (archived=True reads the archive)."""
     params = _clean(
         {
             "recommendation": recommendation,
@@ -398,6 +433,7 @@ def add_analysis(
     research_id: str | None = None,
     conclusion: dict[str, Any] | None = None,
 ) -> Call[Any]:
+    """Record an analysis of a market (needs a key allowed to write research)."""
     payload = _body(
         {
             "query_text": query_text,
@@ -414,6 +450,7 @@ def add_analysis(
 
 
 def analysis(analysis_id: str) -> Call[Any]:
+    """One analysis with its conclusion."""
     return Call("GET", f"/v1/analyses/{_seg(analysis_id)}", _json)
 
 
@@ -424,6 +461,7 @@ def add_conclusion(
     sentiment: str | None = None,
     supporting_data: dict[str, Any] | None = None,
 ) -> Call[Any]:
+    """The one conclusion of an analysis (a second is refused with 409)."""
     payload = _body(
         {
             "conclusion": conclusion,
@@ -437,20 +475,24 @@ def add_conclusion(
 
 
 def accounts() -> Call[Any]:
+    """Every account with its level (admin key)."""
     return Call("GET", "/v1/admin/accounts", _json)
 
 
 def create_account(name: str, *, level: str | None = None) -> Call[Any]:
+    """Create an account at a level (admin key)."""
     payload = _body({"name": name, "level": level})
     return Call("POST", "/v1/admin/accounts", _json, json=payload, retry=False)
 
 
 def set_account_level(name: str, level: str) -> Call[Any]:
+    """Change an account's level (admin key)."""
     payload = _body({"level": level})
     return Call("PATCH", f"/v1/admin/accounts/{_seg(name)}", _json, json=payload, retry=False)
 
 
 def keys(*, account: str | None = None, revoked: bool | None = None) -> Call[Any]:
+    """API keys, never their secrets (admin key)."""
     params = _clean({"account": account, "revoked": revoked})
     return Call("GET", "/v1/admin/keys", _json, params)
 
@@ -462,6 +504,7 @@ def create_key(
     level: str | None = None,
     expires_at: When | None = None,
 ) -> Call[Any]:
+    """A new API key for an account; its secret is in this answer only (admin key)."""
     payload = _body(
         {
             "account": account,
@@ -474,6 +517,7 @@ def create_key(
 
 
 def revoke_key(key: str) -> Call[Any]:
+    """Revoke an API key (admin key)."""
     return Call("DELETE", f"/v1/admin/keys/{_seg(key)}", _json, retry=False)
 
 
@@ -489,6 +533,7 @@ def audit(
     before: int | None = None,
     limit: int | None = None,
 ) -> Call[Any]:
+    """The audit log of writes and admin actions, newest first (admin key)."""
     params = _clean(
         {
             "account": account,
@@ -506,6 +551,7 @@ def audit(
 
 
 def database(*, top: int | None = None, long_seconds: float | None = None) -> Call[Any]:
+    """The database's sizes, slow statements, connections and backups (admin key)."""
     params = _clean({"top": top, "long_seconds": long_seconds})
     return Call("GET", "/v1/admin/db", _json, params)
 
