@@ -57,11 +57,22 @@ class CandleRangeTooLarge(BadRequest):
     code = "range_too_large"
 
 
-class MarketNotFound(ServiceError, UsageError):
-    """No such market."""
+class NotFound(ServiceError, UsageError):
+    """Nothing has this id."""
 
     code = "not_found"
     status = 404
+
+
+class Conflict(ServiceError, UsageError):
+    """The request conflicts with what is stored."""
+
+    code = "conflict"
+    status = 409
+
+
+class MarketNotFound(NotFound):
+    """No such market."""
 
 
 class RefreshUnavailable(ServiceError, Fatal):
@@ -78,11 +89,8 @@ class RefreshTimedOut(ServiceError, Retriable):
     status = 504
 
 
-class KeyNameTaken(ServiceError, UsageError):
+class KeyNameTaken(Conflict):
     """An API key with this name exists already (names identify keys)."""
-
-    code = "conflict"
-    status = 409
 
 
 class UnknownWindow(BadRequest):
@@ -91,36 +99,22 @@ class UnknownWindow(BadRequest):
     code = "unknown_window"
 
 
-class MatchNotFound(ServiceError, UsageError):
+class MatchNotFound(NotFound):
     """No such match."""
-
-    code = "not_found"
-    status = 404
-
-
-class Conflict(ServiceError, UsageError):
-    """The request conflicts with what is stored."""
-
-    code = "conflict"
-    status = 409
 
 
 class AccountNameTaken(Conflict):
     """An account with this name exists already."""
 
 
-class AccountNotFound(ServiceError, UsageError):
+class AccountNotFound(NotFound):
     """No account has this name."""
 
-    code = "not_found"
-    status = 404
 
-
-class MatchAlreadyDecided(ServiceError, UsageError):
+class MatchAlreadyDecided(Conflict):
     """Another person has already decided this match."""
 
     code = "already_decided"
-    status = 409
 
 
 class BadExport(BadRequest):
@@ -129,18 +123,12 @@ class BadExport(BadRequest):
     code = "bad_export"
 
 
-class ApiKeyNotFound(ServiceError, UsageError):
+class ApiKeyNotFound(NotFound):
     """No API key has this name or id."""
 
-    code = "not_found"
-    status = 404
 
-
-class ResearchNotFound(ServiceError, UsageError):
+class ResearchNotFound(NotFound):
     """No research, analysis or conclusion has this id."""
-
-    code = "not_found"
-    status = 404
 
 
 class ResearchExpired(ServiceError, UsageError):
