@@ -60,7 +60,7 @@ def config_cmd() -> None:
 def db_upgrade() -> None:
     """Apply pending migrations (idempotent)."""
     db = resolve_database(get_settings())
-    applied = run_async(upgrade_schema(db.url))
+    applied = run_async(upgrade_schema(db.session_url))
     if applied:
         for m in applied:
             console.print(f"applied {m.version:04d}_{m.name}")

@@ -165,6 +165,31 @@ def check_postgres_url(value: str) -> str:
     return value.strip()
 
 
+def parse_postgres_urls(value: object) -> tuple[str, ...]:
+    """`url_a,url_b` (or a sequence) into PostgreSQL URLs, each checked, duplicates dropped.
+
+    A URL whose password holds a comma must percent-encode it (`%2C`), as any
+    URL may; a bad entry is named by its position so the one line finds it.
+    """
+    items = _items(value, ",") if isinstance(value, str) else [str(v) for v in _iter(value)]
+    out: list[str] = []
+    for position, item in enumerate(items, 1):
+        try:
+            out.append(check_postgres_url(item))
+        except ValueError as exc:
+            raise ValueError(f"entry {position} {_masked(item)!r}: {exc}") from None
+    return tuple(dict.fromkeys(out))
+
+
+def _masked(url: str) -> str:
+    """A URL with any password hidden, to quote it in an error."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in creds:
+        return url
+    return f"{scheme}://{creds.split(':', 1)[0]}:********@{host}"
+
+
 def format_rate_limits(limits: dict[str, dict[str, RateLimit]]) -> str:
     """The `VENUE_RATE_LIMITS` syntax of parsed limits (for `predhub config`)."""
     return ";".join(

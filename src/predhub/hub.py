@@ -168,7 +168,7 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
         if db.embedded is not None:
             db.embedded.stop_with_this_process()
         supervisor = Supervisor(db)
-        run_async(upgrade_schema(db.url))
+        run_async(upgrade_schema(db.session_url))
         env: dict[str, str] = {}
         lines: list[str] = []
         if offline:

@@ -47,6 +47,7 @@ from predhub.config_values import (
     parse_fee_multipliers,
     parse_level_limits,
     parse_level_permissions,
+    parse_postgres_urls,
     parse_rate_limits,
     parse_request_budgets,
     parse_static_day,
@@ -68,6 +69,7 @@ LevelPermissions = Annotated[
     dict[str, frozenset[str]], NoDecode, BeforeValidator(parse_level_permissions)
 ]
 LevelLimits = Annotated[dict[str, tuple[int, int]], NoDecode, BeforeValidator(parse_level_limits)]
+PostgresUrls = Annotated[tuple[str, ...], NoDecode, BeforeValidator(parse_postgres_urls)]
 RateLimits = Annotated[
     dict[str, dict[str, RateLimit]], NoDecode, BeforeValidator(parse_rate_limits)
 ]
@@ -210,6 +212,30 @@ class Settings(_VenueFields):
     )
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1, description="At least DB_POOL_MIN")
+    database_read_urls: PostgresUrls = Field(
+        default=(),
+        description=(
+            "Comma-separated streaming replicas that carry the API's reads; empty reads"
+            " from DATABASE_URL"
+        ),
+    )
+    database_read_max_lag_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="A replica further behind the primary than this is skipped for reads",
+    )
+    database_session_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Where LISTEN and session-level locks (migrations) connect; unset uses"
+            " DATABASE_URL. Behind PgBouncer in transaction mode: PostgreSQL itself"
+        ),
+    )
+    db_statement_cache_size: int = Field(
+        default=100,
+        ge=0,
+        description="asyncpg's prepared statements per connection; 0 behind PgBouncer < 1.21",
+    )
 
     # --- top-N strategy and schedules --------------------------------------------
     top_n_markets: int = Field(default=500, ge=0)  # each venue's own top-N is a venue field
@@ -481,7 +507,7 @@ class Settings(_VenueFields):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_session_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
@@ -567,8 +593,8 @@ class Settings(_VenueFields):
                 text = format_level_limits(value)
             elif field in ("venue_request_budgets", "top_volume_floors"):
                 text = ",".join(f"{venue}={rate:g}" for venue, rate in value.items())
-            elif field == "enabled_venues":
-                text = ",".join(value)
+            elif field in ("enabled_venues", "database_read_urls"):
+                text = ",".join(masked[field] if field == "database_read_urls" else value)
             elif isinstance(value, bool):
                 text = str(value).lower()
             else:
@@ -611,19 +637,26 @@ class Settings(_VenueFields):
             )
         return None
 
+    def session_database_url(self) -> str | None:
+        """The server for LISTEN and session locks: DATABASE_SESSION_URL, else the database's."""
+        if self.database_session_url is not None:
+            return self.database_session_url.get_secret_value()
+        return self.explicit_database_url()
+
     def masked(self) -> dict[str, Any]:
         """Every setting with secrets (and passwords inside URLs) masked."""
         out: dict[str, Any] = {}
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 out[name] = "********" if value.get_secret_value() else ""
-            elif name == "database_url" and value is not None:
-                out[name] = mask_url(str(value))
+            elif name == "database_read_urls":
+                out[name] = tuple(mask_url(url) for url in value)
             else:
                 out[name] = value
-        db = self.database_url
-        if db is not None:
-            out["database_url"] = mask_url(db.get_secret_value())
+        for name in ("database_url", "database_session_url"):
+            secret = getattr(self, name)
+            if secret is not None:
+                out[name] = mask_url(secret.get_secret_value())
         return out
 
 

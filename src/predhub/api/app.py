@@ -45,6 +45,7 @@ from predhub.api.routers import (
 from predhub.api.state import ApiState
 from predhub.api.ws import FanOut
 from predhub.db.connect import DatabaseUnavailable, create_pool
+from predhub.db.replicas import ReadRouter
 from predhub.service.notify import Listener
 from predhub.service.refresh import IngestRefresher, Refresher
 from predhub.service.service import MarketDataService
@@ -67,18 +68,45 @@ def create_app(
         url = database_url or settings.explicit_database_url()
         if not url:
             raise DatabaseUnavailable("no database configured: set DATABASE_URL")
-        pool = await create_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
-        lock_pool = await create_pool(url, min_size=1, max_size=LOCK_POOL_SIZE)
-        listener = Listener(url)
+        # LISTEN needs a session of its own: behind a transaction-mode pooler it goes
+        # to DATABASE_SESSION_URL (the server itself); the refresh locks are
+        # transaction-scoped, so they work through the pooler.
+        session = settings.database_session_url
+        session_url = session.get_secret_value() if session is not None else url
+        cache = settings.db_statement_cache_size
+        pool = await create_pool(
+            url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            statement_cache_size=cache,
+        )
+        lock_pool = await create_pool(
+            url, min_size=1, max_size=LOCK_POOL_SIZE, statement_cache_size=cache
+        )
+        reads = ReadRouter(
+            pool,
+            settings.database_read_urls,
+            max_lag=settings.database_read_max_lag_seconds,
+            pool_min=1,
+            pool_max=settings.db_pool_max,
+            statement_cache_size=cache,
+        )
+        listener = Listener(session_url)
         used_refresher = refresher
         owns_refresher = False
         if used_refresher is None and not settings.database_only_mode:
             used_refresher = IngestRefresher(pool, settings)
             owns_refresher = True
         try:
+            await reads.start()
             await listener.start()
             service = MarketDataService(
-                pool, settings, refresher=used_refresher, listener=listener, lock_pool=lock_pool
+                pool,
+                settings,
+                refresher=used_refresher,
+                listener=listener,
+                lock_pool=lock_pool,
+                reads=reads,
             )
             await service.start()
             fanout = FanOut(service, listener)
@@ -98,6 +126,7 @@ def create_app(
                 process_exited()
         finally:
             await listener.stop()
+            await reads.stop()
             if owns_refresher and used_refresher is not None:
                 await used_refresher.close()
             await lock_pool.close()

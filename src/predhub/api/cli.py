@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         bind_port = settings.api_port if port is None else port
         ensure_port_free(bind_host, bind_port, "API_PORT" if port is None else "--port")
         db = resolve_database(settings)
-        run_async(upgrade_schema(db.url))
+        run_async(upgrade_schema(db.session_url))
         os.environ["DATABASE_URL"] = db.url  # every worker builds its app from the environment
         console.print(f"predhub API on http://{bind_host}:{bind_port}/  (docs at /docs)")
         processes = workers or settings.api_workers
@@ -178,7 +178,7 @@ def register(app: typer.Typer) -> None:
 def _with_conn(action: Callable[[Connection], Awaitable[T]]) -> T:
     """Run `action` on a connection to the migrated database; its usage errors are one line."""
     db = resolve_database(get_settings())
-    run_async(upgrade_schema(db.url))
+    run_async(upgrade_schema(db.session_url))
 
     async def _run() -> T:
         conn = await connect(db.url)

@@ -96,6 +96,13 @@ class MarketPrice(Market):
     cache: Literal["hit", "refreshed", "stale"]
     stale: bool
     stale_reason: str | None = None
+    replica_lag: float | None = Field(
+        None,
+        description=(
+            "Read from a streaming replica (DATABASE_READ_URLS): how far its data was behind"
+            " the primary, in seconds; `age` is at least this. Null when read from the primary"
+        ),
+    )
 
 
 class MarketPage(BaseModel):

@@ -15,15 +15,24 @@ import asyncpg
 
 from predhub.db.embedded import EmbeddedPostgres
 from predhub.db.errors import DatabaseUnavailable as DatabaseUnavailable
-from predhub.settings import Settings
+from predhub.settings import Settings, get_settings
 
 
 @dataclass
 class Database:
-    """A resolved database: its URL and, when embedded, the server handle."""
+    """A resolved database: its URL and, when embedded, the server handle.
+
+    `session_url` is where work that needs a session of its own connects (LISTEN,
+    the migrations' session lock): DATABASE_SESSION_URL, else `url`. Behind a
+    transaction-mode pooler `url` reaches the pooler and `session_url` the server.
+    """
 
     url: str
     embedded: EmbeddedPostgres | None = None
+    session_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.session_url = self.session_url or self.url
 
     @property
     def is_embedded(self) -> bool:
@@ -37,13 +46,14 @@ class Database:
 def resolve_database(settings: Settings, *, stop_at_exit: bool = True) -> Database:
     """Use DATABASE_URL (or POSTGRES_*) when set; otherwise start or attach the embedded server."""
     explicit = settings.explicit_database_url()
+    session = settings.session_database_url() or ""
     if explicit:
-        return Database(url=explicit)
+        return Database(url=explicit, session_url=session)
     embedded = EmbeddedPostgres(settings.data_dir, port=settings.embedded_pg_port)
     server = embedded.ensure_running()
     if stop_at_exit:
         atexit.register(embedded.stop)
-    return Database(url=server.url, embedded=embedded)
+    return Database(url=server.url, embedded=embedded, session_url=session)
 
 
 class JsonText(str):
@@ -85,19 +95,44 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
+def statement_cache(size: int | None) -> int:
+    """asyncpg's prepared-statement cache size: `size`, else DB_STATEMENT_CACHE_SIZE.
+
+    Behind PgBouncer in transaction mode (before 1.21's max_prepared_statements)
+    a statement prepared on one server connection is unknown on the next, so the
+    cache must be off (0) there; against PostgreSQL itself it saves a parse per query.
+    """
+    return get_settings().db_statement_cache_size if size is None else size
+
+
+async def connect(
+    url: str, *, statement_cache_size: int | None = None, **kwargs: Any
+) -> asyncpg.Connection:
     try:
-        conn = await asyncpg.connect(url, **kwargs)
+        conn = await asyncpg.connect(
+            url, statement_cache_size=statement_cache(statement_cache_size), **kwargs
+        )
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     await _init_connection(conn)
     return conn
 
 
-async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(
+    url: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    statement_cache_size: int | None = None,
+) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, init=_init_connection, timeout=10
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            timeout=10,
+            statement_cache_size=statement_cache(statement_cache_size),
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc

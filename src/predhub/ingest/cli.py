@@ -71,7 +71,7 @@ async def _run(venue_name: str, kind: str, load: Load) -> LoadSummary:
     except UnknownVenue as exc:
         raise UsageProblem(str(exc.args[0])) from None
     db = resolve_database(settings)
-    await upgrade_schema(db.url)
+    await upgrade_schema(db.session_url)
     pool = await create_pool(db.url, min_size=1, max_size=settings.db_pool_max)
     try:
         return await load(Ingestor(pool, venue, settings))

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         db = resolve_database(settings)
 
         async def go() -> str:
-            await upgrade_schema(db.url)
+            await upgrade_schema(db.session_url)
             conn = await connect(db.url)
             try:
                 r = await run(conn, config_from(settings), now=datetime.now(UTC), full=full)

@@ -35,7 +35,7 @@ async def _worker(settings: Settings, venues: list[str], once: bool) -> None:
     from predhub.scheduler.process import run_worker
 
     db = resolve_database(settings)
-    await upgrade_schema(db.url)
+    await upgrade_schema(db.session_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -30,6 +30,7 @@ class SnapshotCache:
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        # market id -> (when the entry expires on the monotonic clock, the snapshot)
         self._entries: OrderedDict[int, tuple[float, Snapshot]] = OrderedDict()
         self._generations: dict[int, int] = {}
         self._epoch = 0
@@ -48,16 +49,23 @@ class SnapshotCache:
         entry = self._entries.get(market_id)
         if entry is None:
             return None
-        stored_at, snapshot = entry
-        if time.monotonic() - stored_at > self.ttl:
+        expires_at, snapshot = entry
+        if time.monotonic() > expires_at:
             self._entries.pop(market_id, None)
             return None
         return snapshot
 
-    def put(self, snapshot: Snapshot, token: tuple[int, int]) -> bool:
+    def put(self, snapshot: Snapshot, token: tuple[int, int], *, ttl: float | None = None) -> bool:
+        """Keep `snapshot` unless its market changed since `token`; `ttl` may only shorten.
+
+        A row read from a replica may predate a change whose notification came
+        from the primary before the replica replayed it; such rows pass a `ttl`
+        of the replica lag the operator accepts, which bounds how long that lasts.
+        """
         if not self.enabled or token != self.token(snapshot.id):
             return False
-        self._entries[snapshot.id] = (time.monotonic(), snapshot)
+        keep = self.ttl if ttl is None else min(ttl, self.ttl)
+        self._entries[snapshot.id] = (time.monotonic() + keep, snapshot)
         self._entries.move_to_end(snapshot.id)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

@@ -166,9 +166,17 @@ def event_document(row: asyncpg.Record) -> dict[str, Any]:
 
 
 class CatalogReads:
-    """Listing reads of `MarketDataService` (needs its `pool`)."""
+    """Listing reads of `MarketDataService` (needs its `pool` and `read_pool`).
+
+    Reads go to `read_pool` (a replica when one is fit); those that follow a
+    notification from the primary, or decide access, read the primary itself.
+    """
 
     pool: asyncpg.Pool
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        raise NotImplementedError
 
     async def market_page(
         self, where: MarketFilter, sort: SortName, *, limit: int, after: tuple[Any, int] | None
@@ -209,7 +217,7 @@ class CatalogReads:
         sql = _Q.market_page.format(
             sort_key=spec.expr, where=f.where(), order=order, limit=f.next_param()
         )
-        rows = await self.pool.fetch(sql, *f.args, limit)
+        rows = await self.read_pool.fetch(sql, *f.args, limit)
         return [Keyed(int(r["id"]), r["sort_key"]) for r in rows]
 
     async def event_page(
@@ -232,23 +240,23 @@ class CatalogReads:
         if after is not None:
             f.add(f"({EVENT_SORT_KEY}, e.id) < (?::numeric, ?::bigint)", *after)
         sql = _Q.event_page.format(where=f.where(), limit=f.next_param())
-        rows = await self.pool.fetch(sql, *f.args, limit)
+        rows = await self.read_pool.fetch(sql, *f.args, limit)
         return [(event_document(r), float(r["sort_key"])) for r in rows]
 
     async def event(self, key: str) -> dict[str, Any] | None:
         """One event's document by our id, venue:native_id, or slug; None when unknown."""
         number = ascii_int(key)
         if number is not None:
-            row = await self.pool.fetchrow(_Q.event_by_id, number)
+            row = await self.read_pool.fetchrow(_Q.event_by_id, number)
         elif ":" in key:
             venue, native = key.split(":", 1)
-            row = await self.pool.fetchrow(_Q.event_by_native_id, venue.lower(), native)
+            row = await self.read_pool.fetchrow(_Q.event_by_native_id, venue.lower(), native)
         else:
-            row = await self.pool.fetchrow(_Q.event_by_slug, key)
+            row = await self.read_pool.fetchrow(_Q.event_by_slug, key)
         return None if row is None else event_document(row)
 
     async def event_market_ids(self, event_id: int) -> list[int]:
-        return [int(r["id"]) for r in await self.pool.fetch(_Q.event_market_ids, event_id)]
+        return [int(r["id"]) for r in await self.read_pool.fetch(_Q.event_market_ids, event_id)]
 
     async def search(
         self, text: str, *, venue: str | None, status: str | None, limit: int, offset: int
@@ -263,12 +271,12 @@ class CatalogReads:
         limit_param = f.next_param()
         f.args.append(limit)
         sql = _Q.search.format(where=f.where(), limit=limit_param, offset=f.next_param())
-        rows = await self.pool.fetch(sql, text, *f.args, offset)
+        rows = await self.read_pool.fetch(sql, text, *f.args, offset)
         return [Ranked(int(r["id"]), float(r["rank"])) for r in rows]
 
     async def venue_stats(self, hot_minutes: float) -> dict[str, VenueStats]:
         out: dict[str, VenueStats] = {}
-        for r in await self.pool.fetch(_Q.venue_stats, hot_minutes):
+        for r in await self.read_pool.fetch(_Q.venue_stats, hot_minutes):
             out[r["venue"]] = VenueStats(
                 venue=r["venue"],
                 markets=int(r["markets"]),
@@ -282,11 +290,11 @@ class CatalogReads:
         return out
 
     async def market_venues(self, market_ids: list[int]) -> dict[int, str]:
-        rows = await self.pool.fetch(_Q.market_venues, market_ids)
+        rows = await self.read_pool.fetch(_Q.market_venues, market_ids)
         return {int(r["id"]): str(r["venue"]) for r in rows}
 
     async def top_open_market_ids(self, venue: str, n: int) -> list[int]:
-        return [int(r["id"]) for r in await self.pool.fetch(_Q.top_open_markets, venue, n)]
+        return [int(r["id"]) for r in await self.read_pool.fetch(_Q.top_open_markets, venue, n)]
 
     async def admin_key_known(self, key_hash: str) -> bool:
         return await self.pool.fetchval(_Q.admin_key_known, key_hash) is not None

@@ -7,6 +7,7 @@ market from a stalled refresh.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -39,10 +40,15 @@ def stamps(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class GoldReader:
-    """The gold tables, read through the service's pool."""
+    """The gold tables, read through the service's read pool (a replica when one is fit)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    def __init__(self, pool: asyncpg.Pool | Callable[[], asyncpg.Pool]) -> None:
+        self._pool = pool
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """A pool, or the pool of each read when given a function choosing one."""
+        return self._pool() if callable(self._pool) else self._pool
 
     async def top(self, scope: str, *, min_volume: float, limit: int) -> list[dict[str, Any]]:
         return _rows(await self.pool.fetch(Q.top, scope, min_volume, limit))

@@ -93,9 +93,17 @@ class PriceAt:
 
 
 class HistoryReads:
-    """History reads of `MarketDataService` (needs its `pool`)."""
+    """History reads of `MarketDataService` (needs its `pool` and `read_pool`).
+
+    Reads go to `read_pool` (a replica when one is fit); those that follow a
+    notification from the primary, or decide access, read the primary itself.
+    """
 
     pool: asyncpg.Pool
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        raise NotImplementedError
 
     async def candles(
         self,
@@ -109,7 +117,7 @@ class HistoryReads:
     ) -> list[Candle]:
         """The outcome's candles over [start, end) (see `predhub.service.candles`)."""
         found = await candles.candles(
-            self.pool, market_id, outcome, interval, start, end, fill=fill
+            self.read_pool, market_id, outcome, interval, start, end, fill=fill
         )
         return [
             Candle(c["t"], c["open"], c["high"], c["low"], c["close"], c["volume"], c["points"])
@@ -118,20 +126,20 @@ class HistoryReads:
 
     def export_trades(self, market_id: int, fmt: export.Format) -> AsyncIterator[bytes]:
         """All of a market's trades, newest first, streamed in `fmt` (see `export`)."""
-        return export.encode_copy(self.pool, export.market_trades(market_id), fmt)
+        return export.encode_copy(self.read_pool, export.market_trades(market_id), fmt)
 
     async def trades(
         self, market_id: int, *, limit: int, before: tuple[datetime, int] | None = None
     ) -> list[Trade]:
         """Up to `limit` trades, newest first, older than the `before` keyset when given."""
         if before is None:
-            rows = await self.pool.fetch(_Q.trades_page, market_id, limit)
+            rows = await self.read_pool.fetch(_Q.trades_page, market_id, limit)
         else:
-            rows = await self.pool.fetch(_Q.trades_page_after, market_id, limit, *before)
+            rows = await self.read_pool.fetch(_Q.trades_page_after, market_id, limit, *before)
         return [Trade.from_row(r, market_id) for r in rows]
 
     async def books(self, market_id: int, at: datetime | None = None) -> list[Book]:
-        rows = await self.pool.fetch(_Q.books, market_id, at)
+        rows = await self.read_pool.fetch(_Q.books, market_id, at)
         return [
             Book(r["idx"], r["observed_at"], r["best_bid"], r["best_ask"], r["bids"], r["asks"])
             for r in rows
@@ -140,7 +148,7 @@ class HistoryReads:
     async def prices_at(self, market_id: int, at: datetime) -> list[PriceAt]:
         return [
             PriceAt(r["idx"], r["price"], r["ts"], r["source"] or "none")
-            for r in await candles.price_at(self.pool, market_id, at)
+            for r in await candles.price_at(self.read_pool, market_id, at)
         ]
 
     async def trades_after(self, marks: dict[int, int]) -> list[Trade]:

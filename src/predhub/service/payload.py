@@ -151,9 +151,11 @@ class Snapshot:
     quotes_synced_at: datetime | None
     body: bytes  # the JSON object without its closing brace
     document: dict[str, Any]
+    # Read from a replica: when its data was known complete up to. None: from the primary.
+    view_as_of: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Snapshot:
+    def from_row(cls, row: Mapping[str, Any], *, view_as_of: datetime | None = None) -> Snapshot:
         doc = market_document(row)
         encoded = orjson.dumps(doc)
         return cls(
@@ -163,6 +165,7 @@ class Snapshot:
             quotes_synced_at=row["quotes_synced_at"],
             body=encoded[:-1],
             document=doc,
+            view_as_of=view_as_of,
         )
 
 
@@ -174,8 +177,15 @@ def answer_fields(
     stale_reason: str | None,
     synced_at: datetime | None,
     now: datetime,
+    view_as_of: datetime | None = None,
 ) -> dict[str, Any]:
+    """This answer's own fields. Read from a replica, `age` is at least the replica's
+    lag (`replica_lag`): the primary may hold a newer row than the one the replica
+    showed, so the answer is known good only as of the replica's view."""
     age = age_seconds(synced_at, now)
+    lag = age_seconds(view_as_of, now)
+    if lag is not None:
+        age = lag if age is None else max(age, lag)
     return {
         "source": "venue" if cache is CacheState.REFRESHED else "database",
         "tier": tier,
@@ -184,6 +194,7 @@ def answer_fields(
         "cache": cache.value,
         "stale": cache is CacheState.STALE,
         "stale_reason": stale_reason,
+        "replica_lag": round(lag, 3) if lag is not None else None,
     }
 
 

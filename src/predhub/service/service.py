@@ -28,6 +28,7 @@ from prometheus_client import Counter as Counter_
 
 from predhub.db import migrate, monitor
 from predhub.db.migrate import SchemaStatus
+from predhub.db.replicas import ReadRouter, ReadTarget
 from predhub.service import metrics, queries
 from predhub.service.accounts import REFRESH_GATE, AccountStore
 from predhub.service.cache import SnapshotCache
@@ -99,11 +100,14 @@ class MarketDataService(CatalogReads, HistoryReads):
         refresh_wait: float = DEFAULT_REFRESH_WAIT,
         cache: SnapshotCache | None = None,
         lock_pool: asyncpg.Pool | None = None,
+        reads: ReadRouter | None = None,
     ) -> None:
-        self.pool = pool
+        self.pool = pool  # the primary: writes, and reads that must see them
+        self.reads = reads
+        self._primary_target = ReadTarget(pool)
         self.settings = settings
         self.tiers = TierTable(settings)
-        self.gold = GoldReader(pool)
+        self.gold = GoldReader(lambda: self.read_pool)
         self.matches = MatchReader(pool)
         self.cache = cache or SnapshotCache(ttl=settings.db_cache_ttl_seconds)
         self.listener = listener
@@ -151,6 +155,17 @@ class MarketDataService(CatalogReads, HistoryReads):
         self._keys.clear()
 
     # ------------------------------------------------------------ building blocks
+    def read_target(self, *, primary: bool = False) -> ReadTarget:
+        """Where a read goes: a replica fit to serve it (DATABASE_READ_URLS), else the primary."""
+        if self.reads is None:
+            return self._primary_target
+        return self.reads.target(primary=primary)
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        """The pool of the next read that may come from a replica (lists, history, gold)."""
+        return self.read_target().pool
+
     async def tier_table(self) -> dict[str, float]:
         """The freshness tiers with their maximum ages (reloaded when due)."""
         return await self.tiers.current(self.pool)
@@ -179,7 +194,7 @@ class MarketDataService(CatalogReads, HistoryReads):
             else:
                 found[key] = market_id
         if missing:
-            resolved = await resolve_ids(self.pool, missing)
+            resolved = await resolve_ids(self.read_pool, missing)
             if len(self._keys) > _MAX_KEYS:
                 self._keys.clear()
             self._keys.update(resolved)
@@ -211,10 +226,13 @@ class MarketDataService(CatalogReads, HistoryReads):
             _CACHE_MISS.inc(len(missing))
         if missing:
             tokens = {market_id: self.cache.token(market_id) for market_id in missing}
-            rows = await self.pool.fetch(queries.MARKET_SNAPSHOTS, missing)
+            # Re-reads after a refresh must see what it wrote: those go to the primary.
+            target = self.read_target(primary=from_database)
+            rows = await target.pool.fetch(queries.MARKET_SNAPSHOTS, missing)
+            ttl = self.reads.max_lag if target.on_replica and self.reads is not None else None
             for row in rows:
-                snap = Snapshot.from_row(row)
-                self.cache.put(snap, tokens[snap.id])
+                snap = Snapshot.from_row(row, view_as_of=target.view_as_of)
+                self.cache.put(snap, tokens[snap.id], ttl=ttl)
                 out[snap.id] = snap
         return out
 
@@ -264,6 +282,7 @@ class MarketDataService(CatalogReads, HistoryReads):
             stale_reason=None,
             synced_at=snap.quotes_synced_at,
             now=now,
+            view_as_of=snap.view_as_of,
         )
         return render(snap, fields)
 
@@ -339,6 +358,7 @@ class MarketDataService(CatalogReads, HistoryReads):
                 stale_reason=reason,
                 synced_at=snap.quotes_synced_at,
                 now=now,
+                view_as_of=snap.view_as_of,
             )
             answers.append(Answer(key, found, render(snap, fields), state))
         for state_name, n in counts.items():
