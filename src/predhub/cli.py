@@ -229,8 +229,10 @@ def describe_validation_error(exc: ValidationError) -> str:
     field = Settings.field_for(loc) if loc else None
     name = Settings.env_name_as_set(field) if field else (loc.upper() or "setting")
     value = first.get("input")
-    if field == "database_url" and isinstance(value, str):
+    if field in ("database_url", "database_session_url") and isinstance(value, str):
         value = mask_url(value)
+    elif field == "database_read_urls" and isinstance(value, str):
+        value = ",".join(mask_url(url) for url in value.split(","))
     elif field is not None and Settings.is_secret(field):
         value = "********"
     message = first["msg"].removeprefix("Value error, ")

@@ -89,6 +89,11 @@ BAD_SETTINGS: list[tuple[str, str, str]] = [
     ("PREDHUB_DATA_DIR", "", "directory"),
     ("DATA_DIR", " ", "directory"),
     ("DB_POOL_MAX", "1", "DB_POOL_MIN"),
+    ("DATABASE_READ_URLS", "postgresql://r1/db,http://r2/db", "entry 2"),
+    ("DATABASE_READ_URLS", "postgresql://r1:notaport/db", "port"),
+    ("DATABASE_READ_MAX_LAG_SECONDS", "0", "greater than 0"),
+    ("DATABASE_SESSION_URL", "mysql://x@y/z", "postgresql://"),
+    ("DB_STATEMENT_CACHE_SIZE", "-1", "greater than or equal to 0"),
     ("DB_POOL_MIN", "0", "greater than or equal to 1"),
     ("POLYMARKET_GAMMA_URL", "ftp://gamma", "http://"),
     ("KALSHI_URL", "kalshi.com", "https://"),
@@ -155,6 +160,14 @@ def test_database_password_is_masked_in_the_error(tmp_path: Path) -> None:
     assert "mysql://app:********@db/hub" in result.stderr
 
 
+def test_replica_passwords_are_masked_in_the_error(tmp_path: Path) -> None:
+    env = {**_clean_env(), "DATABASE_READ_URLS": "postgresql://app:s3cret@r1/hub,mysql://r2/x"}
+    result = _predhub("config", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "s3cret" not in result.stderr
+    assert "postgresql://app:********@r1/hub" in result.stderr
+
+
 def test_structured_settings_are_typed_when_loaded() -> None:
     settings = Settings(
         enabled_venues=" Kalshi, polymarket,kalshi ",
@@ -180,6 +193,8 @@ def test_structured_settings_are_typed_when_loaded() -> None:
 # does not give one (see `_changed_value`).
 SPECIAL_VALUES: dict[str, str] = {
     "DATABASE_URL": "postgresql://someone@elsewhere:6543/other",
+    "DATABASE_SESSION_URL": "postgresql://someone@server:5432/other",
+    "DATABASE_READ_URLS": "postgresql://r1:5432/other,postgresql://r2:5432/other",
     "PREDHUB_DATA_DIR": "{tmp}/other-data",
     "STATIC_SCHEDULE_DAY": "wed",
     "ENABLED_VENUES": "kalshi",

@@ -68,9 +68,11 @@ def create_app(
         url = database_url or settings.explicit_database_url()
         if not url:
             raise DatabaseUnavailable("no database configured: set DATABASE_URL")
-        # LISTEN needs a session of its own: behind a transaction-mode pooler it goes
-        # to DATABASE_SESSION_URL (the server itself); the refresh locks are
-        # transaction-scoped, so they work through the pooler.
+        # LISTEN needs a session of its own, and a refresh lock's transaction stays
+        # open across the venue call (seconds): behind a transaction-mode pooler
+        # either would pin one of its few server connections (a lock waiting on
+        # another can starve the writes that would release it), so both connect
+        # to DATABASE_SESSION_URL (the primary itself), the rest through the pooler.
         session = settings.database_session_url
         session_url = session.get_secret_value() if session is not None else url
         cache = settings.db_statement_cache_size
@@ -81,7 +83,7 @@ def create_app(
             statement_cache_size=cache,
         )
         lock_pool = await create_pool(
-            url, min_size=1, max_size=LOCK_POOL_SIZE, statement_cache_size=cache
+            session_url, min_size=1, max_size=LOCK_POOL_SIZE, statement_cache_size=cache
         )
         reads = ReadRouter(
             pool,
