@@ -9,6 +9,8 @@ back to the primary; resumed, it serves again.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -42,14 +44,20 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20) -
 
 
 @pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
-    with primary_and_replica(tmp_path) as servers:
-        conn = await connect(servers.primary_url)
-        try:
-            await migrate.upgrade(conn)
-        finally:
-            await conn.close()
-        yield servers
+async def pair() -> AsyncIterator[Pair]:
+    # A directory of its own, not pytest's tmp_path: concurrent pytest sessions prune
+    # each other's old numbered temporary directories, data directories included.
+    root = Path(tempfile.mkdtemp(prefix="predhub-test-replica-"))
+    try:
+        with primary_and_replica(root) as servers:
+            conn = await connect(servers.primary_url)
+            try:
+                await migrate.upgrade(conn)
+            finally:
+                await conn.close()
+            yield servers
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _replica_has(replica: asyncpg.Connection, market_id: int, price: float) -> bool:

@@ -201,8 +201,10 @@ class ReadRouter:
             await asyncio.sleep(self.probe_seconds)
             try:
                 await self.probe()
-            except DATABASE_FAILURES as exc:  # the primary is away: keep the last standing
-                log.warning("replicas.probe_failed", error=str(exc))
+            except _PROBE_FAILURES as exc:
+                # The primary is away: replicas keep their last standing, so their lag
+                # grows and they are skipped past the limit until a probe succeeds.
+                log.warning("replicas.probe_failed", error=str(exc) or type(exc).__name__)
 
     async def probe(self) -> None:
         """Read the primary's WAL position, then each replica's standing against it."""
