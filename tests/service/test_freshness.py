@@ -107,6 +107,26 @@ def test_render_appends_request_fields_to_the_cached_body() -> None:
     assert both == {"a": 1, 'q"x': [2]}
 
 
+def test_a_replica_read_counts_the_replicas_lag_in_its_age() -> None:
+    def fields(synced_ago: float | None, view_ago: float | None) -> dict[str, object]:
+        return answer_fields(
+            tier="T3",
+            max_age=120,
+            cache=CacheState.HIT,
+            stale_reason=None,
+            synced_at=None if synced_ago is None else NOW - timedelta(seconds=synced_ago),
+            now=NOW,
+            view_as_of=None if view_ago is None else NOW - timedelta(seconds=view_ago),
+        )
+
+    assert fields(40, None)["replica_lag"] is None and fields(40, None)["age"] == 40.0
+    # a replica 3 s behind: the row's own age already exceeds it
+    assert fields(40, 3) == {**fields(40, None), "replica_lag": 3.0}
+    # a row the clocks put after the replica's view: the lag bounds the age from below
+    assert fields(1, 3)["age"] == 3.0 and fields(1, 3)["replica_lag"] == 3.0
+    assert fields(None, 3)["age"] == 3.0
+
+
 def test_resolution_block_only_for_settled_markets() -> None:
     assert Snapshot.from_row(_row()).document["resolution"] is None
     settled = Snapshot.from_row(
