@@ -17,6 +17,7 @@ import asyncio
 import csv
 import io
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,9 +34,13 @@ from api_support import ADMIN_KEY
 from predhub.gold.arbitrage import ArbitrageConfig
 from predhub.gold.history import rollup
 from predhub.gold.refresh import GoldConfig, refresh
+from predhub.ingest.quarantine import quarantine
 from predhub.match.run import MatchConfig, run
+from predhub.models import DataError
+from predhub.scheduler import jobs
 from predhub.service.testing import SeedMarket, seed_market, write_quote
 from predhub.settings import Settings
+from predhub.venues.budget import book, budget_per_minute, reserve
 from predhub.venues.descriptor import venue_names
 
 CHROMIUM = os.environ.get("PREDHUB_CHROMIUM", "/usr/bin/chromium")
@@ -280,7 +285,7 @@ async def _api_as_of(site: Site, path: str) -> datetime:
     if path == "/arbitrage":
         return _iso((await _api(site.base, "/v1/arbitrage"))["as_of"])
     if path == "/status":
-        return _iso((await _api(site.base, "/v1/stats"))["as_of"])
+        return _iso((await _api(site.base, "/v1/status"))["as_of"])
     return datetime.now(UTC)  # the events list is as of its reading
 
 
@@ -521,3 +526,132 @@ async def test_no_asset_comes_from_elsewhere(site: Site, tab: Tab) -> None:
         await _shown_as_of(page)
     await asyncio.sleep(0.2)
     assert origins == {site.base.split("/")[2]}, origins
+
+
+async def _operate(conn: asyncpg.Connection, site: Site) -> dict[str, Any]:
+    """A worker's traces through the scheduler's own calls: requests booked against the
+    budget, jobs queued, running, retried after an error and given up, items quarantined."""
+    now = datetime.now(UTC)
+    settings = Settings()
+    assert await reserve(conn, V1, 7, cap=budget_per_minute(V1, settings), now=now)
+    await book(conn, V1, now=now, errors=2, retries=1)
+    await jobs.enqueue(
+        conn,
+        [jobs.NewJob(V1, "quotes", f"status-{i}", market_ids=(site.ids[i],)) for i in range(5)],
+        now=now,
+    )
+    claimed = await jobs.claim(conn, V1, "w1", now=now, lease_seconds=60, limit=3)
+    retry, give_up = claimed[0], claimed[1]  # the third stays running
+    await jobs.fail(
+        conn, retry, "w1", now=now, error="HTTP 502 from venue", retry_in=30, max_attempts=3
+    )
+    await jobs.fail(
+        conn,
+        give_up,
+        "w1",
+        now=now,
+        error="HTTP 429: budget exhausted",
+        retry_in=30,
+        max_attempts=1,
+    )
+    await quarantine(
+        conn,
+        [
+            DataError(V2, "/markets", f"bad-{i}", f"price out of range: 1.{i}", item={"p": i})
+            for i in range(3)
+        ],
+    )
+    return {"minute": 7, "budget": budget_per_minute(V1, settings)}
+
+
+async def test_status_shows_budget_jobs_errors_quarantine_and_size(
+    site: Site, tab: Tab, conn: asyncpg.Connection
+) -> None:
+    traces = await _operate(conn, site)
+    page = tab.page
+    await page.goto(site.base + "/status")
+    shown = await _shown_as_of(page)
+    api = await _api(site.base, "/v1/status")
+    assert abs((shown - _iso(api["as_of"])).total_seconds()) < 5
+    venues = {v["venue"]: v for v in api["venues"]}
+    assert venues[V1]["requests_last_minute"] == traces["minute"]
+    assert venues[V1]["jobs"] == {"queued": 3, "running": 1, "failed": 1}
+    assert venues[V2]["quarantine"]["count"] == 3
+
+    async def row(table: str, venue: str) -> list[str]:
+        cells = (
+            await page.locator(f"#{table} tbody tr", has_text=venue)
+            .first.locator("td")
+            .all_inner_texts()
+        )
+        return [c.strip() for c in cells]
+
+    # budget: this minute's requests against the workers' budget, errors and retries
+    await page.locator("#budget-table tbody tr").first.wait_for()
+    budget = await row("budget-table", V1)
+    assert budget[1:3] == [str(traces["minute"]), f"{traces['budget']:,}"]
+    assert budget[3].endswith(f"{round(100 * traces['minute'] / traces['budget'])} %")
+    assert budget[5:7] == ["2", "1"]
+    # jobs: four queued at first; one retried is queued again, one gave up, one runs
+    assert (await row("jobs-table", V1))[1:] == ["3", "1", "1"]
+    # errors: both failures, with their error and what happens next
+    errors = await page.locator("#errors-table tbody").inner_text()
+    assert "HTTP 502 from venue" in errors and "to retry" in errors
+    assert "HTTP 429: budget exhausted" in errors and "gave up" in errors
+    # quarantine: the count and the newest item, its age counting
+    quarantined = await row("quarantine-table", V2)
+    assert quarantined[1] == "3" and "s ago" in quarantined[2]
+    assert "bad-2" in quarantined[3] and quarantined[4] == "price out of range: 1.2"
+    # staleness per venue and priority, from the gold row the refresh keeps
+    staleness = await page.locator("#staleness-table tbody").inner_text()
+    assert V1 in staleness and "all" in staleness and "normal" in staleness
+    # the database's size, as PostgreSQL reports it
+    size = api["database"]["size_bytes"]
+    assert size == pytest.approx(
+        await conn.fetchval("SELECT pg_database_size(current_database())"), rel=0.2
+    )
+    ready = await page.locator("#ready").inner_text()
+    shown_mib = re.search(r"database size\s+([\d.]+) MiB", ready)
+    assert shown_mib, ready
+    assert float(shown_mib.group(1)) == pytest.approx(size / 1024**2, rel=0.05)
+    tab.clean()
+
+
+async def test_polling_reads_fresh_answers_not_the_browsers_cache(
+    site: Site, tab: Tab, conn: asyncpg.Connection
+) -> None:
+    """Price answers may be cached for what is left of their tier (`max-age`): the page's
+    polling must still read every answer from the server, never from the browser's cache."""
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        answer = await client.get(f"/v1/markets/{site.hero}/price")
+    assert answer.headers["cache-control"].startswith("max-age="), answer.headers
+    page = tab.page
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Network.enable")
+    cached: list[str] = []
+    answered: list[str] = []
+
+    def on_response(event: dict[str, Any]) -> None:
+        response = event["response"]
+        if "/v1/markets/" in response["url"] and "/price" in response["url"]:
+            answered.append(response["url"])
+            if response.get("fromDiskCache") or response.get("status") == 304:
+                cached.append(response["url"])
+
+    cdp.on("Network.responseReceived", on_response)
+    cdp.on("Network.requestServedFromCache", lambda e: cached.append(e["requestId"]))
+
+    async def refuse(ws: Any) -> None:
+        await ws.close()
+
+    await page.route_web_socket("**/v1/ws", refuse)
+    await page.goto(f"{site.base}/market?id={site.hero}")
+    await _shown_as_of(page)
+    await page.locator("#notice").get_by_text("Live updates lost").wait_for()
+    await write_quote(conn, site.hero, [0.64, 0.36])
+    # well within the answer's max-age: a cached copy would still say the old price
+    await page.wait_for_function(
+        "document.querySelector('#outcomes tbody tr td:nth-child(2)').textContent === '64.0¢'",
+        timeout=12000,
+    )
+    assert len(answered) >= 2 and cached == [], (answered, cached)

@@ -263,3 +263,80 @@ async def test_trending_equals_silver_trades(
         (r["id"], r["score"], r["n24"], r["traders"]) for r in truth
     ]
     assert got and all(r["refreshed_at"] == loaded for r in got)
+
+
+async def _freshness_truth(pool: asyncpg.Pool, now: datetime) -> dict[tuple[str, str], tuple]:
+    """Each venue's freshness per priority and as a whole ('*'), straight from silver."""
+    rows = await pool.fetch(
+        "SELECT venue, coalesce(sync_priority, '*') AS p, count(*) AS markets,"
+        " count(*) FILTER (WHERE status = 'open') AS open,"
+        " count(*) FILTER (WHERE status = 'open' AND quotes_synced_at IS NULL) AS never,"
+        " max(quotes_synced_at) AS newest_q, max(metadata_synced_at) AS newest_m,"
+        " percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - quotes_synced_at))"
+        "   FILTER (WHERE status = 'open') AS p50,"
+        " percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - quotes_synced_at))"
+        "   FILTER (WHERE status = 'open') AS p90"
+        " FROM silver.markets GROUP BY GROUPING SETS ((venue, sync_priority), (venue))",
+        now,
+    )
+    return {(r["venue"], r["p"]): tuple(r)[2:] for r in rows}
+
+
+async def _assert_freshness(pool: asyncpg.Pool, now: datetime) -> None:
+    truth = await _freshness_truth(pool, now)
+    got = {
+        (r["venue"], r["sync_priority"]): r
+        for r in await pool.fetch("SELECT * FROM gold.venue_freshness")
+    }
+    live = {k: v for k, v in got.items() if v["markets"] > 0}
+    assert set(live) == set(truth)
+    for key, (markets, open_, never, newest_q, newest_m, p50, p90) in truth.items():
+        row = got[key]
+        assert (row["markets"], row["open_markets"], row["never_quoted"]) == (markets, open_, never)
+        assert (row["newest_quote_at"], row["newest_metadata_at"]) == (newest_q, newest_m), key
+        # the histogram keeps seconds: a percentile is its second's middle, within half a second
+        for mine, exact in ((row["quote_age_p50"], p50), (row["quote_age_p90"], p90)):
+            assert (mine is None) == (exact is None), key
+            if exact is not None:
+                assert abs(mine - float(exact)) <= 0.51, (key, mine, exact)
+        assert row["measured_at"] == now
+    assert (
+        await pool.fetchval("SELECT count(*) FROM gold.quote_sync_seconds WHERE markets <= 0") == 0
+    )
+    assert await pool.fetchval("SELECT sum(markets) FROM gold.quote_sync_seconds") == sum(
+        t[1] - t[2] for k, t in truth.items() if k[1] == "*"
+    )
+
+
+async def test_venue_freshness_is_kept_by_difference(pool: asyncpg.Pool, loaded: datetime) -> None:
+    """The venues' freshness rows equal silver's own figures after a full refresh and after
+    an incremental one in which markets were re-quoted, closed and re-prioritised."""
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    async with pool.acquire() as conn:
+        await refresh(conn, config(), now=now)
+        await _assert_freshness(pool, now)
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM silver.markets ORDER BY id")]
+        spread = [now - timedelta(seconds=7 * i + 0.25) for i in range(len(ids))]
+        await conn.execute(
+            "UPDATE silver.markets m SET quotes_synced_at = t.at"
+            " FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, at) WHERE m.id = t.id",
+            ids[::3],
+            spread[: len(ids[::3])],
+        )
+        await conn.execute(
+            "UPDATE silver.markets SET status = 'closed' WHERE id = ANY($1::bigint[])", ids[1::7]
+        )
+        # a new priority alone marks the market changed
+        await conn.execute(
+            "UPDATE silver.markets SET sync_priority = 'high' WHERE id = ANY($1::bigint[])",
+            ids[2::5],
+        )
+        await conn.execute(
+            "UPDATE silver.markets SET metadata_synced_at = $2 WHERE id = ANY($1::bigint[])",
+            ids[4::9],
+            now,
+        )
+        later = now + timedelta(minutes=1)
+        report = await refresh(conn, config(), now=later)
+    assert 0 < report.markets < len(ids)
+    await _assert_freshness(pool, later)

@@ -325,9 +325,92 @@ class VenueFreshness(BaseModel):
     open_markets: int
     newest_quote_at: datetime | None = None
     newest_metadata_at: datetime | None = None
-    open_quote_age_p50: float | None = Field(None, description="Seconds")
-    open_quote_age_p90: float | None = Field(None, description="Seconds")
+    open_quote_age_p50: float | None = Field(
+        None, description="Seconds, at `measured_at` (to the second)"
+    )
+    open_quote_age_p90: float | None = Field(
+        None, description="Seconds, at `measured_at` (to the second)"
+    )
     hot_markets: int = Field(description="Markets asked for within HOT_INTEREST_MINUTES")
+    measured_at: datetime | None = Field(
+        None, description="When the gold refresh took the age percentiles"
+    )
+    refreshed_at: datetime | None = Field(None, description="The venue's last gold refresh")
+
+
+class Freshness(BaseModel):
+    markets: int
+    open_markets: int
+    never_quoted: int = Field(description="Open markets without a quote yet")
+    newest_quote_at: datetime | None = None
+    newest_metadata_at: datetime | None = None
+    quote_age_p50: float | None = Field(None, description="Open quotes, seconds at measured_at")
+    quote_age_p90: float | None = Field(None, description="Open quotes, seconds at measured_at")
+    measured_at: datetime | None = None
+    refreshed_at: datetime | None = None
+
+
+class PriorityFreshness(Freshness):
+    priority: str
+
+
+class JobCounts(BaseModel):
+    queued: int
+    running: int
+    failed: int
+
+
+class QuarantineItem(BaseModel):
+    at: datetime
+    endpoint: str
+    item_id: str | None = None
+    reason: str
+
+
+class Quarantine(BaseModel):
+    count: int
+    latest: QuarantineItem | None = None
+
+
+class SyncError(BaseModel):
+    at: datetime
+    job_id: int
+    kind: str
+    status: str = Field(description="queued (to be retried) or failed (given up)")
+    attempts: int
+    error: str
+
+
+class VenueStatus(BaseModel):
+    venue: str
+    enabled: bool
+    budget_per_minute: int = Field(description="Requests a minute the workers may send")
+    requests_last_minute: int
+    requests_last_hour: int
+    errors_last_hour: int
+    retries_last_hour: int
+    jobs: JobCounts
+    quarantine: Quarantine
+    errors: list[SyncError] = Field(description="The newest jobs whose last attempt failed")
+    freshness: Freshness | None = None
+    priorities: list[PriorityFreshness]
+
+
+class Upkeep(BaseModel):
+    name: str
+    last_run_at: datetime | None = None
+    rows: int = Field(description="Markets folded in (gold, matcher) or rows pruned")
+
+
+class DatabaseSize(BaseModel):
+    size_bytes: int
+
+
+class HubStatus(BaseModel):
+    as_of: datetime = Field(description="When the database was read")
+    database: DatabaseSize
+    venues: list[VenueStatus]
+    upkeep: list[Upkeep]
 
 
 class Venues(BaseModel):

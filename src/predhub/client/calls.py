@@ -556,6 +556,11 @@ def database(*, top: int | None = None, long_seconds: float | None = None) -> Ca
     return Call("GET", "/v1/admin/db", _json, params)
 
 
+def status() -> Call[schemas.HubStatus]:
+    """Per venue: budget use, jobs, sync errors, quarantine, freshness; the database's size."""
+    return Call("GET", "/v1/status", _model(schemas.HubStatus))
+
+
 def healthz() -> Call[schemas.Health]:
     return Call("GET", "/healthz", _model(schemas.Health))
 
@@ -608,6 +613,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "revoke_key": ("DELETE", "/v1/admin/keys/{key}"),
     "audit": ("GET", "/v1/admin/audit"),
     "database": ("GET", "/v1/admin/db"),
+    "status": ("GET", "/v1/status"),
     "healthz": ("GET", "/healthz"),
     "readyz": ("GET", "/readyz"),
 }

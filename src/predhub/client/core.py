@@ -247,6 +247,7 @@ class Client(_Base):
     revoke_key = _sync(calls.revoke_key)
     audit = _sync(calls.audit)
     database = _sync(calls.database)
+    status = _sync(calls.status)
     healthz = _sync(calls.healthz)
     readyz = _sync(calls.readyz)
 
@@ -376,6 +377,7 @@ class AsyncClient(_Base):
     revoke_key = _async(calls.revoke_key)
     audit = _async(calls.audit)
     database = _async(calls.database)
+    status = _async(calls.status)
     healthz = _async(calls.healthz)
     readyz = _async(calls.readyz)
 

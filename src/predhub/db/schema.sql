@@ -295,6 +295,9 @@ TABLE gold.market_stats
     trend_score numeric
     as_of timestamp with time zone
     refreshed_at timestamp with time zone NOT NULL
+    sync_priority text
+    quotes_synced_at timestamp with time zone
+    metadata_synced_at timestamp with time zone
   CONSTRAINT market_stats_pkey PRIMARY KEY (market_id)
   CREATE INDEX market_stats_active_idx ON gold.market_stats USING btree (market_id) WHERE ((status = 'open'::text) AND ((COALESCE(move_7d, (0)::numeric) <> (0)::numeric) OR ((trades_24h + trades_prev_24h) > 0)))
   CREATE INDEX market_stats_category_asof_idx ON gold.market_stats USING btree (category, as_of) WHERE (status = 'open'::text)
@@ -331,6 +334,14 @@ TABLE gold.movers
   CONSTRAINT movers_pkey PRIMARY KEY (time_window, rank)
   CREATE UNIQUE INDEX movers_pkey ON gold.movers USING btree (time_window, rank)
 
+TABLE gold.quote_sync_seconds
+    venue text NOT NULL
+    sync_priority text NOT NULL
+    second timestamp with time zone NOT NULL
+    markets integer NOT NULL
+  CONSTRAINT quote_sync_seconds_pkey PRIMARY KEY (venue, sync_priority, second)
+  CREATE UNIQUE INDEX quote_sync_seconds_pkey ON gold.quote_sync_seconds USING btree (venue, sync_priority, second)
+
 TABLE gold.top_markets_snapshot
     scope text NOT NULL
     rank integer NOT NULL
@@ -357,6 +368,21 @@ TABLE gold.trending
     refreshed_at timestamp with time zone NOT NULL
   CONSTRAINT trending_pkey PRIMARY KEY (rank)
   CREATE UNIQUE INDEX trending_pkey ON gold.trending USING btree (rank)
+
+TABLE gold.venue_freshness
+    venue text NOT NULL
+    sync_priority text NOT NULL
+    markets integer NOT NULL DEFAULT 0
+    open_markets integer NOT NULL DEFAULT 0
+    never_quoted integer NOT NULL DEFAULT 0
+    newest_quote_at timestamp with time zone
+    newest_metadata_at timestamp with time zone
+    quote_age_p50 double precision
+    quote_age_p90 double precision
+    measured_at timestamp with time zone
+    refreshed_at timestamp with time zone NOT NULL
+  CONSTRAINT venue_freshness_pkey PRIMARY KEY (venue, sync_priority)
+  CREATE UNIQUE INDEX venue_freshness_pkey ON gold.venue_freshness USING btree (venue, sync_priority)
 
 TABLE gold.venue_stats
     venue text NOT NULL
@@ -504,6 +530,7 @@ TABLE ops.jobs
   CREATE UNIQUE INDEX jobs_active_dedupe_idx ON ops.jobs USING btree (dedupe_key) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]))
   CREATE INDEX jobs_active_markets_idx ON ops.jobs USING gin (market_ids) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]))
   CREATE INDEX jobs_claim_idx ON ops.jobs USING btree (status, run_after, priority DESC)
+  CREATE INDEX jobs_errors_idx ON ops.jobs USING btree (venue, id DESC) WHERE (last_error IS NOT NULL)
   CREATE INDEX jobs_finished_idx ON ops.jobs USING btree (finished_at) WHERE (finished_at IS NOT NULL)
   CREATE UNIQUE INDEX jobs_pkey ON ops.jobs USING btree (id)
   CREATE INDEX jobs_venue_claim_idx ON ops.jobs USING btree (venue, status, priority DESC, id)
@@ -675,6 +702,7 @@ TABLE silver.markets
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
   CREATE TRIGGER markets_inserted_gold AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted()
   CREATE TRIGGER markets_inserted_match AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.match_markets_inserted()
+  CREATE TRIGGER markets_priority_gold AFTER UPDATE OF sync_priority ON silver.markets FOR EACH ROW WHEN ((new.sync_priority IS DISTINCT FROM old.sync_priority)) EXECUTE FUNCTION silver.priority_changed()
   CREATE TRIGGER markets_search_vector_insert BEFORE INSERT ON silver.markets FOR EACH ROW EXECUTE FUNCTION silver.market_search_vector()
   CREATE TRIGGER markets_search_vector_update BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((new.question IS DISTINCT FROM old.question) OR (new.event_title IS DISTINCT FROM old.event_title))) EXECUTE FUNCTION silver.market_search_vector()
 
@@ -954,6 +982,17 @@ BEGIN
     SELECT DISTINCT outcome_id, date_bin('15 minutes', ts, 'epoch'::timestamptz)
     FROM new_rows ORDER BY 1, 2
     ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.priority_changed()
+CREATE OR REPLACE FUNCTION silver.priority_changed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $function$

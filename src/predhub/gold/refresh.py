@@ -3,7 +3,9 @@
 A refresh takes the ids in the change log (fed by silver's triggers) and the
 markets with trades past the trades watermark, recomputes those markets'
 `gold.market_stats` rows, moves their contribution to venue and category
-totals by difference (old rows out, new rows in), recomputes their events, and
+totals and to each venue's freshness (counts, and a histogram of quote syncs by
+second that the age percentiles are read from) by difference (old rows out, new
+rows in), recomputes their events, and
 rebuilds the small ranked tables (top, movers, trending) from indexes. Every
 statement is bounded by the number of changed markets or by the size of a
 ranked table, so the refresh costs the same on a catalogue ten times larger.
@@ -97,12 +99,18 @@ async def refresh(conn: asyncpg.Connection, config: GoldConfig, *, now: datetime
             old = await conn.fetchrow(Q.old_groups, ids)
             await conn.execute(Q.subtract_venue_stats, ids, now)
             await conn.execute(Q.subtract_category_stats, ids, now)
+            await conn.execute(Q.subtract_freshness, ids, now)
+            await conn.execute(Q.subtract_quote_seconds, ids)
             await conn.execute(Q.upsert_market_stats, ids, [categories[i] for i in ids], now)
             await conn.execute(Q.add_venue_stats, ids, now)
             await conn.execute(Q.add_category_stats, ids, now)
+            await conn.execute(Q.add_freshness, ids, now)
+            await conn.execute(Q.add_quote_seconds, ids)
             new = await conn.fetchrow(Q.new_groups, ids)
             events.update(int(e) for e in new["events"])
-            await conn.execute(Q.venue_as_of, sorted({*old["venues"], *new["venues"]}))
+            touched = sorted({*old["venues"], *new["venues"]})
+            await conn.execute(Q.venue_as_of, touched)
+            await conn.execute(Q.freshness_percentiles, touched, now)
             await conn.execute(Q.category_as_of, sorted({*old["categories"], *new["categories"]}))
         if events:
             event_ids = sorted(events)

@@ -37,8 +37,13 @@ class Cadence:
 async def claim(
     pool: asyncpg.Pool, name: str, owner: str, *, now: datetime, every: float, lease: float
 ) -> bool:
-    """Take the `name` refresh if its cadence has come and nobody holds it."""
-    return await pool.fetchrow(Q.claim_refresh, name, owner, now, lease, every) is not None
+    """Take the `name` refresh if its cadence has come and nobody holds it.
+
+    The hot refresh is also due whenever the last one folded nothing and changes
+    wait: the first load's markets reach the ranked tables within one upkeep loop.
+    """
+    eager = name == HOT
+    return await pool.fetchrow(Q.claim_refresh, name, owner, now, lease, every, eager) is not None
 
 
 async def run_due(

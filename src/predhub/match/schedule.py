@@ -32,7 +32,10 @@ async def run_due(
     lease_seconds: float,
 ) -> MatchReport | None:
     """An incremental run if its time has come and this worker wins the lease."""
-    if await pool.fetchrow(GOLD.claim_refresh, NAME, owner, now, lease_seconds, every) is None:
+    if (
+        await pool.fetchrow(GOLD.claim_refresh, NAME, owner, now, lease_seconds, every, False)
+        is None
+    ):
         return None
     started = time.perf_counter()
     try:

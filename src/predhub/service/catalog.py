@@ -156,6 +156,8 @@ class VenueStats:
     open_quote_age_p50: float | None
     open_quote_age_p90: float | None
     hot_markets: int
+    measured_at: datetime | None = None  # when the percentiles were taken (gold refresh)
+    refreshed_at: datetime | None = None
 
 
 def event_document(row: asyncpg.Record) -> dict[str, Any]:
@@ -286,6 +288,8 @@ class CatalogReads:
                 open_quote_age_p50=None if r["p50"] is None else float(r["p50"]),
                 open_quote_age_p90=None if r["p90"] is None else float(r["p90"]),
                 hot_markets=int(r["hot"]),
+                measured_at=r["measured_at"],
+                refreshed_at=r["refreshed_at"],
             )
         return out
 

@@ -50,8 +50,15 @@ class GoldReader:
         """A pool, or the pool of each read when given a function choosing one."""
         return self._pool() if callable(self._pool) else self._pool
 
-    async def top(self, scope: str, *, min_volume: float, limit: int) -> list[dict[str, Any]]:
-        return _rows(await self.pool.fetch(Q.top, scope, min_volume, limit))
+    async def top_scopes(
+        self, limits: dict[str, int], *, min_volume: float
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Several scopes (scope -> limit) in one query, each best first."""
+        out: dict[str, list[dict[str, Any]]] = {scope: [] for scope in limits}
+        rows = await self.pool.fetch(Q.top_scopes, list(limits), list(limits.values()), min_volume)
+        for row in _rows(rows):
+            out[row.pop("scope")].append(row)
+        return out
 
     async def movers(self, window: str, *, limit: int) -> list[dict[str, Any]]:
         if window not in WINDOWS:

@@ -1,4 +1,5 @@
-"""Liveness, readiness (database reachable, migrations current) and Prometheus metrics."""
+"""Liveness, readiness (database reachable, migrations current), the hub's status and
+Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from starlette.responses import Response
 from predhub.api.deps import StateDep
 from predhub.api.metrics import exposition
 from predhub.api.responses import json_response
-from predhub.api.schemas import Health
+from predhub.api.schemas import Health, HubStatus
 from predhub.service.catalog import DatabaseFailure
+from predhub.service.status import read_status
 
 router = APIRouter(tags=["operations"])
 
@@ -40,6 +42,17 @@ async def readyz(state: StateDep) -> Response:
         details["pending"] = [f"{m.version:04d}_{m.name}" for m in st.pending]
         return json_response({"status": "migrations_pending", "details": details}, 503)
     return json_response({"status": "ready", "details": details})
+
+
+@router.get(
+    "/v1/status", response_model=HubStatus, summary="Budgets, jobs, errors, quarantine, size"
+)
+async def status(state: StateDep) -> Response:
+    """What `predhub status` shows, from the database alone: per venue, requests against
+    the workers' budget, jobs queued, running and failed, the newest sync errors,
+    quarantined items (count and newest) and freshness per priority (the gold row the
+    worker keeps); the database's size; each gold refresh's and prune's last run."""
+    return json_response(await read_status(state.service.pool, state.settings))
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

@@ -40,15 +40,15 @@ async def top_markets(
     venues = [venue] if venue else [v for v in settings.venues if v in VENUE_NAMES]
     per_venue = settings.venue_top_n()
     floor = min_volume or 0.0
-    scopes = {
-        name: await service.gold.top(name, min_volume=floor, limit=n or per_venue.get(name, 0))
-        for name in venues
-    }
+    limits = {name: n or per_venue.get(name, 0) for name in venues}
     if venue is None:
         # `n` bounds the overall list too (a page asking for ten gets ten, not 500)
-        scopes["*"] = await service.gold.top(
-            "*", min_volume=floor, limit=n or settings.top_n_markets
-        )
+        limits["*"] = n or settings.top_n_markets
+    scopes = await service.gold.top_scopes(limits, min_volume=floor)
+    if not any(scopes.values()):
+        # no gold refresh has ranked anything yet (a new hub's first minute): rank
+        # silver's open markets by the venue's volume index instead
+        scopes = await _from_silver(state, service, venues, floor, n, overall=venue is None)
     ids = {name: [int(r["market_id"]) for r in found] for name, found in scopes.items()}
     # one snapshot read for every scope's markets
     snaps = await service.snapshots({i for scope_ids in ids.values() for i in scope_ids})
@@ -61,6 +61,39 @@ async def top_markets(
     return json_response(
         {"venues": docs, "overall": overall, "min_volume_usd": floor, **stamps(rows)}
     )
+
+
+async def _from_silver(
+    state: StateDep,
+    service: ServiceDep,
+    venues: list[str],
+    floor: float,
+    n: int | None,
+    *,
+    overall: bool,
+) -> dict[str, list[dict[str, Any]]]:
+    """The top scopes ranked from silver (the same order and floors as the gold
+    snapshot, stamped with each market's own `as_of`), for when gold is still empty."""
+    settings = state.settings
+    per_venue = settings.venue_top_n()
+    limits = {name: n or per_venue.get(name, 0) for name in venues}
+    found = {name: await service.top_open_market_ids(name, limits[name]) for name in venues}
+    snaps = await service.snapshots({i for ids in found.values() for i in ids})
+    scopes: dict[str, list[dict[str, Any]]] = {}
+    for name, ids in found.items():
+        least = max(floor, settings.top_volume_floor(name))
+        scopes[name] = [
+            {"market_id": i, "volume_24h": vol, "as_of": snaps[i].document.get("as_of")}
+            for i in ids
+            if i in snaps and (vol := snaps[i].document.get("volume_24h") or 0) >= least
+        ]
+    if overall:
+        every = sorted(
+            (r for rows in scopes.values() for r in rows),
+            key=lambda r: (-float(r["volume_24h"]), r["market_id"]),
+        )
+        scopes["*"] = every[: n or settings.top_n_markets]
+    return scopes
 
 
 @router.get("/v1/venues", response_model=Venues, summary="Venues and how fresh their data is")
@@ -81,6 +114,8 @@ async def venues(state: StateDep, service: ServiceDep) -> Response:
                 "open_quote_age_p50": _rounded(r.open_quote_age_p50) if r else None,
                 "open_quote_age_p90": _rounded(r.open_quote_age_p90) if r else None,
                 "hot_markets": r.hot_markets if r else 0,
+                "measured_at": iso(r.measured_at) if r else None,
+                "refreshed_at": iso(r.refreshed_at) if r else None,
             }
         )
     tiers = await service.tier_table()

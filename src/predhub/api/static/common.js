@@ -20,9 +20,11 @@ export const now = () => Date.now() + skewMs;
 
 /** GET (or send) JSON from the API; errors carry the API's message. */
 export async function api(path, init) {
-  // revalidate every time (an ETag makes it cheap): the API's max-age hints suit
-  // clients that poll on their own schedule, not a page that shows "now"
-  const r = await fetch(path, { cache: "no-cache", ...init });
+  // never from the browser's cache: a price answer may be cached for what is left of
+  // its tier (max-age), and even a revalidated copy (304) keeps the old answer's
+  // age and stale flag, which the ETag leaves out; a page that shows "now" (and its
+  // polling when the socket drops) reads every answer afresh
+  const r = await fetch(path, { cache: "no-store", ...init });
   const date = Date.parse(r.headers.get("date") || "");
   if (!Number.isNaN(date)) {
     const skew = date - Date.now();

@@ -93,7 +93,8 @@ WITH ids AS (
     SELECT m.id, m.venue, m.event_id, ids.category, m.status, m.question, m.end_at,
            coalesce(m.volume_24h, 0) AS volume_24h, coalesce(m.volume_total, 0) AS volume_total,
            coalesce(m.liquidity, 0) AS liquidity, coalesce(m.open_interest, 0) AS open_interest,
-           coalesce(m.quotes_synced_at, m.metadata_synced_at, m.updated_at) AS as_of
+           coalesce(m.quotes_synced_at, m.metadata_synced_at, m.updated_at) AS as_of,
+           m.sync_priority, m.quotes_synced_at, m.metadata_synced_at
     FROM ids JOIN silver.markets m ON m.id = ids.id
 ), lead_q AS (
     SELECT DISTINCT ON (q.market_id) q.market_id, o.label, q.price
@@ -152,7 +153,8 @@ INSERT INTO gold.market_stats AS s (
     market_id, venue, event_id, category, status, question, end_at, volume_24h, volume_total,
     liquidity, open_interest, leading_outcome, leading_price, yes_price, move_1h, move_24h,
     move_7d, trades_24h, trades_prev_24h, notional_24h, notional_prev_24h, traders_24h,
-    traders_prev_24h, trend_score, as_of, refreshed_at)
+    traders_prev_24h, trend_score, as_of, refreshed_at, sync_priority, quotes_synced_at,
+    metadata_synced_at)
 SELECT b.id, b.venue, b.event_id, b.category, b.status, b.question, b.end_at, b.volume_24h,
        b.volume_total, b.liquidity, b.open_interest, l.label, l.price,
        coalesce(mv.quote_price, mv.now_price), mv.move_1h, mv.move_24h, mv.move_7d,
@@ -161,7 +163,7 @@ SELECT b.id, b.venue, b.event_id, b.category, b.status, b.question, b.end_at, b.
        CASE WHEN a.with_trader > 0 THEN a.traders_24h END,
        CASE WHEN a.with_trader > 0 THEN a.traders_prev_24h END,
        CASE WHEN a.trades_24h > 0 THEN a.notional_24h - a.notional_prev_24h END,
-       b.as_of, $3
+       b.as_of, $3, b.sync_priority, b.quotes_synced_at, b.metadata_synced_at
 FROM base b
 LEFT JOIN lead_q l ON l.market_id = b.id
 LEFT JOIN moves mv ON mv.market_id = b.id
@@ -177,7 +179,9 @@ ON CONFLICT (market_id) DO UPDATE SET
     trades_prev_24h = EXCLUDED.trades_prev_24h, notional_24h = EXCLUDED.notional_24h,
     notional_prev_24h = EXCLUDED.notional_prev_24h, traders_24h = EXCLUDED.traders_24h,
     traders_prev_24h = EXCLUDED.traders_prev_24h, trend_score = EXCLUDED.trend_score,
-    as_of = EXCLUDED.as_of, refreshed_at = EXCLUDED.refreshed_at
+    as_of = EXCLUDED.as_of, refreshed_at = EXCLUDED.refreshed_at,
+    sync_priority = EXCLUDED.sync_priority, quotes_synced_at = EXCLUDED.quotes_synced_at,
+    metadata_synced_at = EXCLUDED.metadata_synced_at
 
 -- name: add_venue_stats
 -- Add the changed markets' new contribution to their venues' totals.
@@ -210,6 +214,99 @@ ON CONFLICT (category) DO UPDATE SET
     liquidity = v.liquidity + EXCLUDED.liquidity,
     newest_as_of = greatest(v.newest_as_of, EXCLUDED.newest_as_of),
     refreshed_at = EXCLUDED.refreshed_at
+
+-- name: subtract_freshness
+-- Take the changed markets' previous rows out of their venue's freshness counts, per
+-- priority and for the venue as a whole ('*'). $1 ids, $2 now.
+UPDATE gold.venue_freshness f
+SET markets = f.markets - d.markets, open_markets = f.open_markets - d.open_markets,
+    never_quoted = f.never_quoted - d.never_quoted, refreshed_at = $2
+FROM (
+    SELECT venue, coalesce(sync_priority, '*') AS priority, count(*) AS markets,
+           count(*) FILTER (WHERE status = 'open') AS open_markets,
+           count(*) FILTER (WHERE status = 'open' AND quotes_synced_at IS NULL) AS never_quoted
+    FROM gold.market_stats
+    WHERE market_id = ANY($1::bigint[]) AND sync_priority IS NOT NULL
+    GROUP BY GROUPING SETS ((venue, sync_priority), (venue))
+) d
+WHERE f.venue = d.venue AND f.sync_priority = d.priority
+
+-- name: subtract_quote_seconds
+-- Take the changed open markets out of the histogram of quote syncs: a second that
+-- empties is deleted, the others lose their count (disjoint rows, one statement).
+WITH d AS (
+    SELECT venue, sync_priority, date_trunc('second', quotes_synced_at) AS second,
+           count(*) AS markets
+    FROM gold.market_stats
+    WHERE market_id = ANY($1::bigint[]) AND status = 'open' AND quotes_synced_at IS NOT NULL
+      AND sync_priority IS NOT NULL
+    GROUP BY 1, 2, 3
+), gone AS (
+    DELETE FROM gold.quote_sync_seconds b USING d
+    WHERE b.venue = d.venue AND b.sync_priority = d.sync_priority AND b.second = d.second
+      AND b.markets <= d.markets
+    RETURNING b.venue
+)
+UPDATE gold.quote_sync_seconds b SET markets = b.markets - d.markets
+FROM d
+WHERE b.venue = d.venue AND b.sync_priority = d.sync_priority AND b.second = d.second
+  AND b.markets > d.markets
+
+-- name: add_freshness
+-- Add the changed markets' new rows to their venue's freshness counts; the newest
+-- syncs only move forward. $1 ids, $2 now.
+INSERT INTO gold.venue_freshness AS f (venue, sync_priority, markets, open_markets, never_quoted,
+                                       newest_quote_at, newest_metadata_at, refreshed_at)
+SELECT venue, coalesce(sync_priority, '*'), count(*), count(*) FILTER (WHERE status = 'open'),
+       count(*) FILTER (WHERE status = 'open' AND quotes_synced_at IS NULL),
+       max(quotes_synced_at), max(metadata_synced_at), $2
+FROM gold.market_stats WHERE market_id = ANY($1::bigint[])
+GROUP BY GROUPING SETS ((venue, sync_priority), (venue))
+ON CONFLICT (venue, sync_priority) DO UPDATE SET
+    markets = f.markets + EXCLUDED.markets, open_markets = f.open_markets + EXCLUDED.open_markets,
+    never_quoted = f.never_quoted + EXCLUDED.never_quoted,
+    newest_quote_at = greatest(f.newest_quote_at, EXCLUDED.newest_quote_at),
+    newest_metadata_at = greatest(f.newest_metadata_at, EXCLUDED.newest_metadata_at),
+    refreshed_at = EXCLUDED.refreshed_at
+
+-- name: add_quote_seconds
+-- Add the changed open markets to the histogram of quote syncs.
+INSERT INTO gold.quote_sync_seconds AS b (venue, sync_priority, second, markets)
+SELECT venue, sync_priority, date_trunc('second', quotes_synced_at), count(*)
+FROM gold.market_stats
+WHERE market_id = ANY($1::bigint[]) AND status = 'open' AND quotes_synced_at IS NOT NULL
+GROUP BY 1, 2, 3
+ON CONFLICT (venue, sync_priority, second) DO UPDATE SET markets = b.markets + EXCLUDED.markets
+
+-- name: freshness_percentiles
+-- The touched venues' open-quote age p50 and p90 at $2, per priority and as a whole,
+-- read off the histogram newest second first (nearest rank, to the second: a
+-- second's markets count as synced in its middle). Costs the venues' histogram rows.
+WITH g AS (
+    SELECT venue, sync_priority, second, markets
+    FROM gold.quote_sync_seconds WHERE venue = ANY($1::text[])
+    UNION ALL
+    SELECT venue, '*', second, sum(markets)
+    FROM gold.quote_sync_seconds WHERE venue = ANY($1::text[]) GROUP BY venue, second
+), c AS (
+    SELECT venue, sync_priority, second,
+           sum(markets) OVER (PARTITION BY venue, sync_priority ORDER BY second DESC
+                              ROWS UNBOUNDED PRECEDING) AS upto,
+           sum(markets) OVER (PARTITION BY venue, sync_priority) AS total
+    FROM g
+), q AS (
+    SELECT venue, sync_priority,
+           max(second) FILTER (WHERE upto >= 0.5 * total) AS s50,
+           max(second) FILTER (WHERE upto >= 0.9 * total) AS s90
+    FROM c GROUP BY venue, sync_priority
+)
+UPDATE gold.venue_freshness f
+SET quote_age_p50 = greatest(0, extract(epoch FROM $2::timestamptz - q.s50) - 0.5),
+    quote_age_p90 = greatest(0, extract(epoch FROM $2::timestamptz - q.s90) - 0.5),
+    measured_at = $2
+FROM gold.venue_freshness f2 LEFT JOIN q
+     ON q.venue = f2.venue AND q.sync_priority = f2.sync_priority
+WHERE f.venue = ANY($1::text[]) AND f2.venue = f.venue AND f2.sync_priority = f.sync_priority
 
 -- name: new_groups
 -- The venues, categories and events the changed markets belong to now.
@@ -331,7 +428,10 @@ FROM (SELECT * FROM gold.market_stats s
 
 -- name: claim_refresh
 -- Take the named refresh when its cadence has come and no live lease holds it:
--- one worker at a time, however many run. Returns the trades watermark.
+-- one worker at a time, however many run. With $6, a refresh that found nothing
+-- to fold (a new hub before its first load) is due again as soon as changes
+-- wait, so the ranked tables fill right after the first load instead of a
+-- cadence later. Returns the trades watermark.
 INSERT INTO ops.gold_refresh AS r (name, lease_owner, lease_expires_at, last_started_at)
 VALUES ($1, $2, $3::timestamptz + $4::float8 * interval '1 second', $3)
 ON CONFLICT (name) DO UPDATE SET
@@ -339,7 +439,8 @@ ON CONFLICT (name) DO UPDATE SET
     last_started_at = EXCLUDED.last_started_at
 WHERE (r.lease_expires_at IS NULL OR r.lease_expires_at < $3)
   AND (r.last_finished_at IS NULL
-       OR r.last_started_at <= $3::timestamptz - $5::float8 * interval '1 second')
+       OR r.last_started_at <= $3::timestamptz - $5::float8 * interval '1 second'
+       OR ($6::boolean AND r.last_markets = 0 AND EXISTS (SELECT 1 FROM ops.gold_changes)))
 RETURNING r.watermark
 
 -- name: finish_refresh

@@ -1,9 +1,15 @@
 -- Reads of the gold tables for the API: small ranked tables and one-row lookups.
 
--- name: top
--- A top-markets scope (a venue, or '*' across venues), best first, at or above a volume.
-SELECT market_id, venue, volume_24h, as_of, refreshed_at FROM gold.top_markets_snapshot
-WHERE scope = $1 AND volume_24h >= $2 ORDER BY rank LIMIT $3
+-- name: top_scopes
+-- Several top-markets scopes in one round trip: each scope ($1) best first up to its
+-- limit ($2, same order), at or above a volume ($3).
+SELECT t.scope, t.market_id, t.venue, t.volume_24h, t.as_of, t.refreshed_at
+FROM unnest($1::text[], $2::int[]) AS s(scope, n)
+CROSS JOIN LATERAL (
+    SELECT scope, market_id, venue, volume_24h, as_of, refreshed_at
+    FROM gold.top_markets_snapshot
+    WHERE scope = s.scope AND volume_24h >= $3 ORDER BY rank LIMIT s.n
+) t
 
 -- name: movers
 -- One window's largest moves, largest first.

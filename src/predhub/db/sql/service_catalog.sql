@@ -52,20 +52,18 @@ ORDER BY rank DESC, m.volume_24h DESC NULLS LAST, m.id
 LIMIT {limit} OFFSET {offset};
 
 -- name: venue_stats
--- Per venue: markets, open markets, newest syncs, open quote age percentiles and markets
--- wanted in the last $1 minutes, so operators see how fresh each venue is.
-SELECT m.venue,
-       count(*) AS markets,
-       count(*) FILTER (WHERE m.status = 'open') AS open_markets,
-       max(m.quotes_synced_at) AS newest_quote_at,
-       max(m.metadata_synced_at) AS newest_metadata_at,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM now() - m.quotes_synced_at))
-           FILTER (WHERE m.status = 'open') AS p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM now() - m.quotes_synced_at))
-           FILTER (WHERE m.status = 'open') AS p90,
-       count(*) FILTER (WHERE m.interest_at > now() - make_interval(mins => $1)) AS hot
-FROM silver.markets m
-GROUP BY m.venue;
+-- Per venue: markets, open markets, newest syncs and open quote age percentiles from
+-- the gold row the worker keeps by difference (one lookup, whatever the catalogue's
+-- size), and markets wanted in the last $1 minutes (a range of the interest index).
+SELECT f.venue, f.markets, f.open_markets, f.newest_quote_at, f.newest_metadata_at,
+       f.quote_age_p50 AS p50, f.quote_age_p90 AS p90, f.measured_at, f.refreshed_at,
+       coalesce(h.hot, 0) AS hot
+FROM gold.venue_freshness f
+LEFT JOIN (
+    SELECT venue, count(*) AS hot FROM silver.markets
+    WHERE interest_at > now() - make_interval(mins => $1) GROUP BY venue
+) h ON h.venue = f.venue
+WHERE f.sync_priority = '*';
 
 -- name: market_venues
 -- The venue of each of the given markets (the admin refresh checks ids against its venue).

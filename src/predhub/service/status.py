@@ -1,0 +1,153 @@
+"""The hub's status as one document: what `predhub status` prints, for the API and the page.
+
+Per venue: requests against the workers' budget this minute and in the last
+hour (with errors and retries), jobs queued, running and failed, the newest
+jobs whose last attempt failed with their error, quarantined items (count and
+the newest), and freshness per priority from the gold row the worker keeps
+(never a percentile over the catalogue per request). Beside them: the size of
+the database and each gold refresh's and prune's last run. Everything comes
+from PostgreSQL, so any API process shows the whole fleet of workers; every
+read is an index probe or a small table, so the page can poll it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+
+from predhub.db.queries import load
+from predhub.service.payload import plain
+from predhub.settings import VENUE_NAMES, Settings
+from predhub.venues.budget import budget_per_minute, minute_of
+
+_Q = load("service_status")
+_SHARED = load("scheduler_status")  # the same counts `predhub status` prints
+_GOLD = load("gold")
+_RETENTION = load("scheduler_retention")
+
+_PRIORITY_RANK = {p: i for i, p in enumerate(("high", "normal", "low", "archived"))}
+# ops.gold_refresh rows that are runs (the 'trades' row only holds a watermark)
+_UPKEEP_NAMES = {"hot": "gold hot", "warm": "gold warm", "match": "matcher"}
+
+_FRESHNESS_FIELDS = (
+    "markets",
+    "open_markets",
+    "never_quoted",
+    "newest_quote_at",
+    "newest_metadata_at",
+    "quote_age_p50",
+    "quote_age_p90",
+    "measured_at",
+    "refreshed_at",
+)
+
+
+def _venue_order(names: Iterable[str]) -> list[str]:
+    known = [v for v in VENUE_NAMES if v in names]
+    return known + sorted(set(names) - set(known))
+
+
+def _freshness(row: asyncpg.Record) -> dict[str, Any]:
+    return {k: plain(row[k]) for k in _FRESHNESS_FIELDS}
+
+
+def _empty_venue(name: str, settings: Settings) -> dict[str, Any]:
+    return {
+        "venue": name,
+        "enabled": name in settings.venues,
+        "budget_per_minute": budget_per_minute(name, settings) if name in VENUE_NAMES else 0,
+        "requests_last_minute": 0,
+        "requests_last_hour": 0,
+        "errors_last_hour": 0,
+        "retries_last_hour": 0,
+        "jobs": {"queued": 0, "running": 0, "failed": 0},
+        "quarantine": {"count": 0, "latest": None},
+        "errors": [],
+        "freshness": None,
+        "priorities": [],
+    }
+
+
+async def read_status(
+    pool: asyncpg.Pool, settings: Settings, *, errors_per_venue: int = 5
+) -> dict[str, Any]:
+    """The status document, read on one connection in a handful of small queries."""
+    async with pool.acquire() as conn:
+        db = await conn.fetchrow(_Q.database)
+        at = db["at"]
+        usage = await conn.fetch(_SHARED.usage, minute_of(at))
+        jobs = await conn.fetch(_SHARED.jobs)
+        quarantined = await conn.fetch(_SHARED.quarantine)
+        freshness = await conn.fetch(_Q.freshness)
+        seen = {r["venue"] for rows in (usage, jobs, quarantined, freshness) for r in rows}
+        names = _venue_order(set(settings.venues) | seen)
+        latest = await conn.fetch(_Q.latest_quarantine, names)
+        errors = await conn.fetch(_Q.recent_errors, names, errors_per_venue)
+        gold = await conn.fetch(_GOLD.refresh_state)
+        prunes = await conn.fetch(_RETENTION.retention_state)
+
+    venues = {name: _empty_venue(name, settings) for name in names}
+    for r in usage:
+        v = venues[r["venue"]]
+        v["requests_last_minute"] = int(r["minute_requests"])
+        v["requests_last_hour"] = int(r["hour_requests"])
+        v["errors_last_hour"] = int(r["hour_errors"])
+        v["retries_last_hour"] = int(r["hour_retries"])
+    for r in jobs:
+        venues[r["venue"]]["jobs"] = {
+            "queued": r["queued"],
+            "running": r["running"],
+            "failed": r["failed"],
+        }
+    for r in quarantined:
+        venues[r["venue"]]["quarantine"]["count"] = r["n"]
+    for r in latest:
+        venues[r["venue"]]["quarantine"]["latest"] = {
+            "at": plain(r["created_at"]),
+            "endpoint": r["endpoint"],
+            "item_id": r["item_id"],
+            "reason": r["reason"],
+        }
+    for r in errors:
+        venues[r["venue"]]["errors"].append(
+            {
+                "at": plain(r["at"]),
+                "job_id": r["id"],
+                "kind": r["kind"],
+                "status": r["status"],
+                "attempts": r["attempts"],
+                "error": r["error"],
+            }
+        )
+    for r in freshness:
+        v = venues[r["venue"]]
+        if r["sync_priority"] == "*":
+            v["freshness"] = _freshness(r)
+        else:
+            v["priorities"].append({"priority": r["sync_priority"], **_freshness(r)})
+    for v in venues.values():
+        v["priorities"].sort(key=lambda p: _PRIORITY_RANK.get(p["priority"], len(_PRIORITY_RANK)))
+    upkeep = [
+        {
+            "name": _UPKEEP_NAMES.get(r["name"], r["name"]),
+            "last_run_at": plain(r["last_finished_at"]),
+            "rows": r["last_markets"],
+        }
+        for r in gold
+        if r["name"] in _UPKEEP_NAMES
+    ] + [
+        {
+            "name": f"prune {r['name']}",
+            "last_run_at": plain(r["last_run_at"]),
+            "rows": int(r["rows_pruned"]),
+        }
+        for r in prunes
+    ]
+    return {
+        "as_of": plain(at),
+        "database": {"size_bytes": int(db["size_bytes"])},
+        "venues": list(venues.values()),
+        "upkeep": upkeep,
+    }
