@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
+from api_support import make_settings
 from fastapi import FastAPI
 
 from predhub.api.schemas import Movers, Trending, VenueTotals
 from predhub.client import AsyncClient
 from predhub.gold.refresh import GoldConfig, refresh
+from predhub.scheduler.maintenance import gold_config
 from predhub.service.testing import SeedMarket, seed_market
 
 NOW = datetime.now(UTC)
 
 
-async def _seed(conn: asyncpg.Connection) -> dict[str, int]:
-    ids = {
+async def _markets(conn: asyncpg.Connection) -> dict[str, int]:
+    return {
         "btc": await seed_market(
             conn,
             SeedMarket(
@@ -43,6 +46,10 @@ async def _seed(conn: asyncpg.Connection) -> dict[str, int]:
             SeedMarket(native_id="eth", question="Ethereum above 5k?", volume_24h=500),
         ),
     }
+
+
+async def _seed(conn: asyncpg.Connection) -> dict[str, int]:
+    ids = await _markets(conn)
     config = GoldConfig(
         venues=("polymarket", "kalshi"),
         top_n={"polymarket": 5, "kalshi": 5},
@@ -71,6 +78,29 @@ async def test_top_stats_and_events_read_gold(
     event = (await client.get(f"/v1/events/{event_id}")).json()
     assert event["aggregates"]["markets"] == 1 and event["aggregates"]["volume_24h"] == 50_000
     assert event["as_of"] and event["refreshed_at"]
+
+
+def _ranks(top: dict[str, Any]) -> dict[str, list[int]]:
+    ranked = {venue: [m["id"] for m in docs] for venue, docs in top["venues"].items()}
+    return {**ranked, "*": [m["id"] for m in top["overall"]]}
+
+
+async def test_top_ranks_silver_until_the_first_gold_refresh(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """A new hub's first minute: no gold refresh has ranked anything yet, and /v1/top
+    answers the ranking the refresh will make (same floors, limits and order)."""
+    ids = await _markets(conn)
+    before = (await client.get("/v1/top")).json()
+    one = (await client.get("/v1/top", params={"n": 1, "venue": "kalshi"})).json()
+    high = (await client.get("/v1/top", params={"min_volume": 40_000})).json()
+    assert before["overall"] and before["as_of"] and before["refreshed_at"] is None
+    await refresh(conn, gold_config(make_settings()), now=NOW)
+    after = (await client.get("/v1/top")).json()
+    assert _ranks(before) == _ranks(after)
+    assert _ranks(after)["*"] == [ids["btc"], ids["fed"]]  # eth is under the floor
+    assert _ranks(one) == _ranks((await client.get("/v1/top?n=1&venue=kalshi")).json())
+    assert _ranks(high) == _ranks((await client.get("/v1/top?min_volume=40000")).json())
 
 
 async def test_movers_window_is_checked(

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import pytest
 
 from predhub.gold.refresh import WINDOWS, GoldConfig, refresh
-from predhub.gold.schedule import claim
+from predhub.gold.schedule import HOT, WARM, Cadence, claim, run_due
 from predhub.ingest.pipeline import Ingestor
+from predhub.service.testing import SeedMarket, seed_market
 from predhub.sim.testing import SimHandle
 from predhub.venues.registry import build_venue
 
@@ -224,6 +226,31 @@ async def test_one_worker_holds_a_refresh_at_a_time(pool: asyncpg.Pool) -> None:
     assert await claim(pool, "hot", "b", now=now + timedelta(seconds=31), every=60, lease=30)
 
 
+async def test_a_hot_refresh_that_folded_nothing_is_due_once_changes_wait(
+    pool: asyncpg.Pool,
+) -> None:
+    """A new hub: the first refresh finds no market; the first load's markets are folded
+    in at the next upkeep loop, not a cadence later; then the cadence holds again."""
+    cadences = (Cadence(HOT, 60), Cadence(WARM, 900))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    async def due(seconds: float) -> dict[str, int]:
+        done = await run_due(
+            pool, config(), cadences, "w", now=start + timedelta(seconds=seconds), lease_seconds=30
+        )
+        return {name: report.markets for name, report in done.items()}
+
+    assert await due(0) == {HOT: 0, WARM: 0}
+    assert await due(5) == {}  # nothing waits: the cadence holds
+    async with pool.acquire() as conn:
+        await seed_market(conn, SeedMarket(native_id="first", question="First?"))
+    assert await due(10) == {HOT: 1}
+    async with pool.acquire() as conn:
+        await seed_market(conn, SeedMarket(native_id="second", question="Second?"))
+    assert await due(15) == {}  # it folded something: the next waits for its cadence
+    assert await due(70) == {HOT: 1}
+
+
 async def test_trending_equals_silver_trades(
     sim: SimHandle, pool: asyncpg.Pool, loaded: datetime
 ) -> None:
@@ -265,35 +292,49 @@ async def test_trending_equals_silver_trades(
     assert got and all(r["refreshed_at"] == loaded for r in got)
 
 
-async def _freshness_truth(pool: asyncpg.Pool, now: datetime) -> dict[tuple[str, str], tuple]:
-    """Each venue's freshness per priority and as a whole ('*'), straight from silver."""
+async def _freshness_truth(
+    pool: asyncpg.Pool, now: datetime, since: datetime
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Each venue's freshness per priority and as a whole ('*'), straight from silver
+    (the newest trade among those of the 48 h before `since`, the first refresh)."""
     rows = await pool.fetch(
         "SELECT venue, coalesce(sync_priority, '*') AS p, count(*) AS markets,"
         " count(*) FILTER (WHERE status = 'open') AS open,"
         " count(*) FILTER (WHERE status = 'open' AND quotes_synced_at IS NULL) AS never,"
         " max(quotes_synced_at) AS newest_q, max(metadata_synced_at) AS newest_m,"
+        " max((SELECT max(t.executed_at) FROM silver.trades t WHERE t.market_id = m.id"
+        "      AND t.executed_at > $2::timestamptz - interval '48 hours'"
+        "      AND t.executed_at <= $2)) AS newest_t,"
         " percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - quotes_synced_at))"
         "   FILTER (WHERE status = 'open') AS p50,"
         " percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - quotes_synced_at))"
         "   FILTER (WHERE status = 'open') AS p90"
-        " FROM silver.markets GROUP BY GROUPING SETS ((venue, sync_priority), (venue))",
+        " FROM silver.markets m GROUP BY GROUPING SETS ((venue, sync_priority), (venue))",
         now,
+        since,
     )
     return {(r["venue"], r["p"]): tuple(r)[2:] for r in rows}
 
 
-async def _assert_freshness(pool: asyncpg.Pool, now: datetime) -> None:
-    truth = await _freshness_truth(pool, now)
+async def _assert_freshness(pool: asyncpg.Pool, now: datetime, since: datetime) -> None:
+    truth = await _freshness_truth(pool, now, since)
     got = {
         (r["venue"], r["sync_priority"]): r
         for r in await pool.fetch("SELECT * FROM gold.venue_freshness")
     }
     live = {k: v for k, v in got.items() if v["markets"] > 0}
     assert set(live) == set(truth)
-    for key, (markets, open_, never, newest_q, newest_m, p50, p90) in truth.items():
+    for key, (markets, open_, never, newest_q, newest_m, newest_t, p50, p90) in truth.items():
         row = got[key]
         assert (row["markets"], row["open_markets"], row["never_quoted"]) == (markets, open_, never)
-        assert (row["newest_quote_at"], row["newest_metadata_at"]) == (newest_q, newest_m), key
+        newest = (row["newest_quote_at"], row["newest_metadata_at"], row["newest_trade_at"])
+        if key[1] == "*":
+            assert newest == (newest_q, newest_m, newest_t), key
+        else:
+            # the newest times only move forward: a market that left a priority leaves
+            # its sync times there until newer ones come
+            for mine, exact in zip(newest, (newest_q, newest_m, newest_t), strict=True):
+                assert exact is None or (mine is not None and mine >= exact), key
         # the histogram keeps seconds: a percentile is its second's middle, within half a second
         for mine, exact in ((row["quote_age_p50"], p50), (row["quote_age_p90"], p90)):
             assert (mine is None) == (exact is None), key
@@ -314,7 +355,7 @@ async def test_venue_freshness_is_kept_by_difference(pool: asyncpg.Pool, loaded:
     now = datetime.now(UTC) + timedelta(seconds=1)
     async with pool.acquire() as conn:
         await refresh(conn, config(), now=now)
-        await _assert_freshness(pool, now)
+        await _assert_freshness(pool, now, now)
         ids = [r["id"] for r in await conn.fetch("SELECT id FROM silver.markets ORDER BY id")]
         spread = [now - timedelta(seconds=7 * i + 0.25) for i in range(len(ids))]
         await conn.execute(
@@ -339,4 +380,4 @@ async def test_venue_freshness_is_kept_by_difference(pool: asyncpg.Pool, loaded:
         later = now + timedelta(minutes=1)
         report = await refresh(conn, config(), now=later)
     assert 0 < report.markets < len(ids)
-    await _assert_freshness(pool, later)
+    await _assert_freshness(pool, later, now)

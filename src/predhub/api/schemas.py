@@ -332,6 +332,7 @@ class VenueFreshness(BaseModel):
         None, description="Seconds, at `measured_at` (to the second)"
     )
     hot_markets: int = Field(description="Markets asked for within HOT_INTEREST_MINUTES")
+    newest_trade_at: datetime | None = Field(None, description="The newest trade of the last 48 h")
     measured_at: datetime | None = Field(
         None, description="When the gold refresh took the age percentiles"
     )
@@ -344,6 +345,7 @@ class Freshness(BaseModel):
     never_quoted: int = Field(description="Open markets without a quote yet")
     newest_quote_at: datetime | None = None
     newest_metadata_at: datetime | None = None
+    newest_trade_at: datetime | None = Field(None, description="The newest trade of the last 48 h")
     quote_age_p50: float | None = Field(None, description="Open quotes, seconds at measured_at")
     quote_age_p90: float | None = Field(None, description="Open quotes, seconds at measured_at")
     measured_at: datetime | None = None

@@ -298,6 +298,7 @@ TABLE gold.market_stats
     sync_priority text
     quotes_synced_at timestamp with time zone
     metadata_synced_at timestamp with time zone
+    last_trade_at timestamp with time zone
   CONSTRAINT market_stats_pkey PRIMARY KEY (market_id)
   CREATE INDEX market_stats_active_idx ON gold.market_stats USING btree (market_id) WHERE ((status = 'open'::text) AND ((COALESCE(move_7d, (0)::numeric) <> (0)::numeric) OR ((trades_24h + trades_prev_24h) > 0)))
   CREATE INDEX market_stats_category_asof_idx ON gold.market_stats USING btree (category, as_of) WHERE (status = 'open'::text)
@@ -377,6 +378,7 @@ TABLE gold.venue_freshness
     never_quoted integer NOT NULL DEFAULT 0
     newest_quote_at timestamp with time zone
     newest_metadata_at timestamp with time zone
+    newest_trade_at timestamp with time zone
     quote_age_p50 double precision
     quote_age_p90 double precision
     measured_at timestamp with time zone

@@ -156,6 +156,7 @@ class VenueStats:
     open_quote_age_p50: float | None
     open_quote_age_p90: float | None
     hot_markets: int
+    newest_trade_at: datetime | None = None  # the newest trade of the last 48 h
     measured_at: datetime | None = None  # when the percentiles were taken (gold refresh)
     refreshed_at: datetime | None = None
 
@@ -288,6 +289,7 @@ class CatalogReads:
                 open_quote_age_p50=None if r["p50"] is None else float(r["p50"]),
                 open_quote_age_p90=None if r["p90"] is None else float(r["p90"]),
                 hot_markets=int(r["hot"]),
+                newest_trade_at=r["newest_trade_at"],
                 measured_at=r["measured_at"],
                 refreshed_at=r["refreshed_at"],
             )

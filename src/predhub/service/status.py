@@ -13,20 +13,32 @@ read is an index probe or a small table, so the page can poll it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
-from predhub.db.queries import load
+from predhub.db.queries import load, render
 from predhub.service.payload import plain
 from predhub.settings import VENUE_NAMES, Settings
 from predhub.venues.budget import budget_per_minute, minute_of
 
-_Q = load("service_status")
 _SHARED = load("scheduler_status")  # the same counts `predhub status` prints
-_GOLD = load("gold")
-_RETENTION = load("scheduler_retention")
 
+
+def _part(text: str) -> str:
+    return text.strip().rstrip(";")
+
+
+_REPORT = render(
+    load("service_status").report,
+    usage=_part(_SHARED.usage),
+    jobs=_part(_SHARED.jobs),
+    quarantine=_part(_SHARED.quarantine),
+    gold=_part(load("gold").refresh_state),
+    prunes=_part(load("scheduler_retention").retention_state),
+)
 _PRIORITY_RANK = {p: i for i, p in enumerate(("high", "normal", "low", "archived"))}
 # ops.gold_refresh rows that are runs (the 'trades' row only holds a watermark)
 _UPKEEP_NAMES = {"hot": "gold hot", "warm": "gold warm", "match": "matcher"}
@@ -37,6 +49,7 @@ _FRESHNESS_FIELDS = (
     "never_quoted",
     "newest_quote_at",
     "newest_metadata_at",
+    "newest_trade_at",
     "quote_age_p50",
     "quote_age_p90",
     "measured_at",
@@ -49,7 +62,7 @@ def _venue_order(names: Iterable[str]) -> list[str]:
     return known + sorted(set(names) - set(known))
 
 
-def _freshness(row: asyncpg.Record) -> dict[str, Any]:
+def _freshness(row: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(row[k]) for k in _FRESHNESS_FIELDS}
 
 
@@ -73,45 +86,46 @@ def _empty_venue(name: str, settings: Settings) -> dict[str, Any]:
 async def read_status(
     pool: asyncpg.Pool, settings: Settings, *, errors_per_venue: int = 5
 ) -> dict[str, Any]:
-    """The status document, read on one connection in a handful of small queries."""
-    async with pool.acquire() as conn:
-        db = await conn.fetchrow(_Q.database)
-        at = db["at"]
-        usage = await conn.fetch(_SHARED.usage, minute_of(at))
-        jobs = await conn.fetch(_SHARED.jobs)
-        quarantined = await conn.fetch(_SHARED.quarantine)
-        freshness = await conn.fetch(_Q.freshness)
-        seen = {r["venue"] for rows in (usage, jobs, quarantined, freshness) for r in rows}
-        names = _venue_order(set(settings.venues) | seen)
-        latest = await conn.fetch(_Q.latest_quarantine, names)
-        errors = await conn.fetch(_Q.recent_errors, names, errors_per_venue)
-        gold = await conn.fetch(_GOLD.refresh_state)
-        prunes = await conn.fetch(_RETENTION.retention_state)
-
+    """The status document, read in one statement (one round trip)."""
+    asked = _venue_order(set(settings.venues) | set(VENUE_NAMES))
+    row = await pool.fetchrow(_REPORT, minute_of(datetime.now(UTC)), asked, errors_per_venue)
+    at = row["at"]
+    usage, jobs, quarantined, freshness, latest, errors, gold, prunes = (
+        orjson.loads(row[k])
+        for k in ("usage", "jobs", "quarantine", "freshness", "latest", "errors", "gold", "prunes")
+    )
+    seen = {r["venue"] for rows in (usage, jobs, quarantined, freshness) for r in rows}
+    names = _venue_order(set(settings.venues) | seen)
     venues = {name: _empty_venue(name, settings) for name in names}
+
+    def venue(name: str) -> dict[str, Any]:
+        if name not in venues:
+            venues[name] = _empty_venue(name, settings)
+        return venues[name]
+
     for r in usage:
-        v = venues[r["venue"]]
+        v = venue(r["venue"])
         v["requests_last_minute"] = int(r["minute_requests"])
         v["requests_last_hour"] = int(r["hour_requests"])
         v["errors_last_hour"] = int(r["hour_errors"])
         v["retries_last_hour"] = int(r["hour_retries"])
     for r in jobs:
-        venues[r["venue"]]["jobs"] = {
+        venue(r["venue"])["jobs"] = {
             "queued": r["queued"],
             "running": r["running"],
             "failed": r["failed"],
         }
     for r in quarantined:
-        venues[r["venue"]]["quarantine"]["count"] = r["n"]
+        venue(r["venue"])["quarantine"]["count"] = r["n"]
     for r in latest:
-        venues[r["venue"]]["quarantine"]["latest"] = {
+        venue(r["venue"])["quarantine"]["latest"] = {
             "at": plain(r["created_at"]),
             "endpoint": r["endpoint"],
             "item_id": r["item_id"],
             "reason": r["reason"],
         }
     for r in errors:
-        venues[r["venue"]]["errors"].append(
+        venue(r["venue"])["errors"].append(
             {
                 "at": plain(r["at"]),
                 "job_id": r["id"],
@@ -122,7 +136,7 @@ async def read_status(
             }
         )
     for r in freshness:
-        v = venues[r["venue"]]
+        v = venue(r["venue"])
         if r["sync_priority"] == "*":
             v["freshness"] = _freshness(r)
         else:
@@ -147,7 +161,7 @@ async def read_status(
     ]
     return {
         "as_of": plain(at),
-        "database": {"size_bytes": int(db["size_bytes"])},
+        "database": {"size_bytes": int(row["size_bytes"])},
         "venues": list(venues.values()),
         "upkeep": upkeep,
     }

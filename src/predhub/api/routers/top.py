@@ -114,6 +114,7 @@ async def venues(state: StateDep, service: ServiceDep) -> Response:
                 "open_quote_age_p50": _rounded(r.open_quote_age_p50) if r else None,
                 "open_quote_age_p90": _rounded(r.open_quote_age_p90) if r else None,
                 "hot_markets": r.hot_markets if r else 0,
+                "newest_trade_at": iso(r.newest_trade_at) if r else None,
                 "measured_at": iso(r.measured_at) if r else None,
                 "refreshed_at": iso(r.refreshed_at) if r else None,
             }

@@ -14,7 +14,8 @@ main.innerHTML = `
     <div class="scroll"><table id="venues"><thead><tr>
       <th>Venue</th><th class="num">Markets</th><th class="num">Open</th>
       <th>Newest quote</th><th class="num">Quote age p50</th><th class="num">p90</th>
-      <th>Newest metadata</th><th class="num">Hot</th></tr></thead><tbody></tbody></table></div></section>
+      <th>Newest trade</th><th>Newest metadata</th><th class="num">Hot</th></tr></thead><tbody></tbody></table></div>
+    <p class="muted">Quote ages as the gold refresh measured them <span id="venues-measured"></span>.</p></section>
   <section class="card" aria-labelledby="h-top"><h2 id="h-top">Top markets by 24 h volume</h2>
     <div class="scroll"><table id="top"><thead><tr>
       <th>Market</th><th>Venue</th><th class="num">Price</th><th class="num">24 h volume</th><th>Fetched</th>
@@ -50,12 +51,15 @@ function topRow(tr, m) {
 
 async function loadVenues() {
   const data = await api("/v1/venues");
+  const measured = data.venues.map((v) => v.measured_at).filter(Boolean).sort()[0];
+  document.getElementById("venues-measured").replaceChildren(measured ? ageEl(measured, { staleAfter: 900 }) : "–");
   const body = document.querySelector("#venues tbody");
   body.replaceChildren(...data.venues.filter((v) => v.enabled || v.markets).map((v) => {
     const tr = document.createElement("tr");
     tr.append(td(v.name), td(fmt(v.markets), "num"), td(fmt(v.open_markets), "num"),
       td(ageEl(v.newest_quote_at)), td(v.open_quote_age_p50 == null ? "–" : `${fmt(v.open_quote_age_p50, 1)} s`, "num"),
       td(v.open_quote_age_p90 == null ? "–" : `${fmt(v.open_quote_age_p90, 1)} s`, "num"),
+      td(ageEl(v.newest_trade_at, { staleAfter: 86400 })),
       td(ageEl(v.newest_metadata_at, { staleAfter: 86400 })), td(fmt(v.hot_markets), "num"));
     return tr;
   }));

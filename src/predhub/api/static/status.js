@@ -26,7 +26,7 @@ ${section("budget", "Budget use per venue", table("budget-table", [["Venue"], ["
 </div>
 ${section("errors", "Recent sync errors", table("errors-table", [["When"], ["Venue"], ["Job"], ["Status"], ["Attempts", 1], ["Error"]]))}
 ${section("staleness", "Staleness per venue and priority (open markets' quotes)", table("staleness-table", [["Venue"], ["Priority"],
-  ["Markets", 1], ["Open", 1], ["Never quoted", 1], ["Newest quote"], ["Quote age p50", 1], ["p90", 1], ["Measured"]]))}
+  ["Markets", 1], ["Open", 1], ["Never quoted", 1], ["Newest quote"], ["Quote age p50", 1], ["p90", 1], ["Measured"], ["Newest trade"]]))}
 <div class="grid">
   ${section("gold", "Gold layer per venue", table("gold-table", [["Venue"], ["Markets", 1], ["24 h volume", 1], ["Newest observation"], ["Refreshed"]]))}
   ${section("upkeep", "Upkeep: last runs", table("upkeep-table", [["Job"], ["Last run"], ["Rows", 1]]))}
@@ -113,12 +113,13 @@ function draw(status, venues, stats) {
     for (const f of rows) {
       const tr = rowOf(td(v.venue), td(f.priority), td(fmt(f.markets), "num"), td(fmt(f.open_markets), "num"),
         td(fmt(f.never_quoted), "num"), td(ageEl(f.newest_quote_at)), td(seconds(f.quote_age_p50), "num"),
-        td(seconds(f.quote_age_p90), "num"), td(ageEl(f.measured_at, { staleAfter: 900 })));
+        td(seconds(f.quote_age_p90), "num"), td(ageEl(f.measured_at, { staleAfter: 900 })),
+        td(ageEl(f.newest_trade_at, { staleAfter: 86400 })));
       if (f.priority === "all") tr.className = "total";
       stale.push(tr);
     }
   }
-  fill("staleness-table", stale, 9, "No market folded into gold yet.");
+  fill("staleness-table", stale, 10, "No market folded into gold yet.");
   fill("gold-table", stats.venues.map((v) => rowOf(td(v.venue), td(fmt(v.markets), "num"), td(usd(v.volume_24h), "num"),
     td(ageEl(v.newest_as_of)), td(ageEl(v.refreshed_at, { staleAfter: 900 })))), 5, "No gold refresh yet.");
   fill("upkeep-table", status.upkeep.map((u) => rowOf(td(u.name), td(u.last_run_at ? ageEl(u.last_run_at, { staleAfter: Infinity }) : "never"),

@@ -11,7 +11,8 @@
 ALTER TABLE gold.market_stats
     ADD COLUMN sync_priority text,
     ADD COLUMN quotes_synced_at timestamptz,
-    ADD COLUMN metadata_synced_at timestamptz;
+    ADD COLUMN metadata_synced_at timestamptz,
+    ADD COLUMN last_trade_at timestamptz;
 
 -- Open markets by the second of their last quote sync, per venue and priority.
 CREATE TABLE gold.quote_sync_seconds (
@@ -32,6 +33,7 @@ CREATE TABLE gold.venue_freshness (
     never_quoted integer NOT NULL DEFAULT 0,
     newest_quote_at timestamptz,
     newest_metadata_at timestamptz,
+    newest_trade_at timestamptz,
     quote_age_p50 double precision,
     quote_age_p90 double precision,
     measured_at timestamptz,
@@ -58,7 +60,9 @@ CREATE INDEX jobs_errors_idx ON ops.jobs (venue, id DESC) WHERE last_error IS NO
 -- Fill from what gold holds now (one pass at upgrade; later refreshes keep it by difference).
 UPDATE gold.market_stats s
 SET sync_priority = m.sync_priority, quotes_synced_at = m.quotes_synced_at,
-    metadata_synced_at = m.metadata_synced_at
+    metadata_synced_at = m.metadata_synced_at,
+    last_trade_at = (SELECT max(t.executed_at) FROM silver.trades t WHERE t.market_id = s.market_id
+                     AND t.executed_at > now() - interval '48 hours' AND t.executed_at <= now())
 FROM silver.markets m WHERE m.id = s.market_id;
 
 INSERT INTO gold.quote_sync_seconds (venue, sync_priority, second, markets)
@@ -68,11 +72,12 @@ WHERE status = 'open' AND quotes_synced_at IS NOT NULL AND sync_priority IS NOT 
 GROUP BY 1, 2, 3;
 
 INSERT INTO gold.venue_freshness (venue, sync_priority, markets, open_markets, never_quoted,
-                                  newest_quote_at, newest_metadata_at, quote_age_p50,
+                                  newest_quote_at, newest_metadata_at, newest_trade_at,
+                                  quote_age_p50,
                                   quote_age_p90, measured_at, refreshed_at)
 SELECT venue, coalesce(sync_priority, '*'), count(*), count(*) FILTER (WHERE status = 'open'),
        count(*) FILTER (WHERE status = 'open' AND quotes_synced_at IS NULL),
-       max(quotes_synced_at), max(metadata_synced_at),
+       max(quotes_synced_at), max(metadata_synced_at), max(last_trade_at),
        percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM now() - quotes_synced_at))
            FILTER (WHERE status = 'open'),
        percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM now() - quotes_synced_at))

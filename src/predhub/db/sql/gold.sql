@@ -143,7 +143,8 @@ WITH ids AS (
                FILTER (WHERE t.executed_at > $3::timestamptz - interval '24 hours') AS traders_24h,
            count(DISTINCT t.extra ->> 'proxyWallet')
                FILTER (WHERE t.executed_at <= $3::timestamptz - interval '24 hours') AS traders_prev_24h,
-           count(t.extra ->> 'proxyWallet') AS with_trader
+           count(t.extra ->> 'proxyWallet') AS with_trader,
+           max(t.executed_at) AS last_trade_at
     FROM silver.trades t
     WHERE t.market_id = ANY($1::bigint[])
       AND t.executed_at > $3::timestamptz - interval '48 hours' AND t.executed_at <= $3
@@ -154,7 +155,7 @@ INSERT INTO gold.market_stats AS s (
     liquidity, open_interest, leading_outcome, leading_price, yes_price, move_1h, move_24h,
     move_7d, trades_24h, trades_prev_24h, notional_24h, notional_prev_24h, traders_24h,
     traders_prev_24h, trend_score, as_of, refreshed_at, sync_priority, quotes_synced_at,
-    metadata_synced_at)
+    metadata_synced_at, last_trade_at)
 SELECT b.id, b.venue, b.event_id, b.category, b.status, b.question, b.end_at, b.volume_24h,
        b.volume_total, b.liquidity, b.open_interest, l.label, l.price,
        coalesce(mv.quote_price, mv.now_price), mv.move_1h, mv.move_24h, mv.move_7d,
@@ -163,7 +164,7 @@ SELECT b.id, b.venue, b.event_id, b.category, b.status, b.question, b.end_at, b.
        CASE WHEN a.with_trader > 0 THEN a.traders_24h END,
        CASE WHEN a.with_trader > 0 THEN a.traders_prev_24h END,
        CASE WHEN a.trades_24h > 0 THEN a.notional_24h - a.notional_prev_24h END,
-       b.as_of, $3, b.sync_priority, b.quotes_synced_at, b.metadata_synced_at
+       b.as_of, $3, b.sync_priority, b.quotes_synced_at, b.metadata_synced_at, a.last_trade_at
 FROM base b
 LEFT JOIN lead_q l ON l.market_id = b.id
 LEFT JOIN moves mv ON mv.market_id = b.id
@@ -181,7 +182,7 @@ ON CONFLICT (market_id) DO UPDATE SET
     traders_prev_24h = EXCLUDED.traders_prev_24h, trend_score = EXCLUDED.trend_score,
     as_of = EXCLUDED.as_of, refreshed_at = EXCLUDED.refreshed_at,
     sync_priority = EXCLUDED.sync_priority, quotes_synced_at = EXCLUDED.quotes_synced_at,
-    metadata_synced_at = EXCLUDED.metadata_synced_at
+    metadata_synced_at = EXCLUDED.metadata_synced_at, last_trade_at = EXCLUDED.last_trade_at
 
 -- name: add_venue_stats
 -- Add the changed markets' new contribution to their venues' totals.
@@ -254,12 +255,13 @@ WHERE b.venue = d.venue AND b.sync_priority = d.sync_priority AND b.second = d.s
 
 -- name: add_freshness
 -- Add the changed markets' new rows to their venue's freshness counts; the newest
--- syncs only move forward. $1 ids, $2 now.
+-- syncs and the newest trade (of the last 48 h) only move forward. $1 ids, $2 now.
 INSERT INTO gold.venue_freshness AS f (venue, sync_priority, markets, open_markets, never_quoted,
-                                       newest_quote_at, newest_metadata_at, refreshed_at)
+                                       newest_quote_at, newest_metadata_at, newest_trade_at,
+                                       refreshed_at)
 SELECT venue, coalesce(sync_priority, '*'), count(*), count(*) FILTER (WHERE status = 'open'),
        count(*) FILTER (WHERE status = 'open' AND quotes_synced_at IS NULL),
-       max(quotes_synced_at), max(metadata_synced_at), $2
+       max(quotes_synced_at), max(metadata_synced_at), max(last_trade_at), $2
 FROM gold.market_stats WHERE market_id = ANY($1::bigint[])
 GROUP BY GROUPING SETS ((venue, sync_priority), (venue))
 ON CONFLICT (venue, sync_priority) DO UPDATE SET
@@ -267,6 +269,7 @@ ON CONFLICT (venue, sync_priority) DO UPDATE SET
     never_quoted = f.never_quoted + EXCLUDED.never_quoted,
     newest_quote_at = greatest(f.newest_quote_at, EXCLUDED.newest_quote_at),
     newest_metadata_at = greatest(f.newest_metadata_at, EXCLUDED.newest_metadata_at),
+    newest_trade_at = greatest(f.newest_trade_at, EXCLUDED.newest_trade_at),
     refreshed_at = EXCLUDED.refreshed_at
 
 -- name: add_quote_seconds

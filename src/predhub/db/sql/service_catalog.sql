@@ -56,6 +56,7 @@ LIMIT {limit} OFFSET {offset};
 -- the gold row the worker keeps by difference (one lookup, whatever the catalogue's
 -- size), and markets wanted in the last $1 minutes (a range of the interest index).
 SELECT f.venue, f.markets, f.open_markets, f.newest_quote_at, f.newest_metadata_at,
+       f.newest_trade_at,
        f.quote_age_p50 AS p50, f.quote_age_p90 AS p90, f.measured_at, f.refreshed_at,
        coalesce(h.hot, 0) AS hot
 FROM gold.venue_freshness f
