@@ -62,6 +62,11 @@ def _venue_order(names: Iterable[str]) -> list[str]:
     return known + sorted(set(names) - set(known))
 
 
+def _parsed(value: Any) -> list[dict[str, Any]]:
+    """A JSON column: decoded by the pool's codec, or text on a bare connection."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else list(value)
+
+
 def _freshness(row: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(row[k]) for k in _FRESHNESS_FIELDS}
 
@@ -91,7 +96,7 @@ async def read_status(
     row = await pool.fetchrow(_REPORT, minute_of(datetime.now(UTC)), asked, errors_per_venue)
     at = row["at"]
     usage, jobs, quarantined, freshness, latest, errors, gold, prunes = (
-        orjson.loads(row[k])
+        _parsed(row[k])
         for k in ("usage", "jobs", "quarantine", "freshness", "latest", "errors", "gold", "prunes")
     )
     seen = {r["venue"] for rows in (usage, jobs, quarantined, freshness) for r in rows}

@@ -1,0 +1,75 @@
+"""GET /v1/status: what `predhub status` prints, from the database, in one document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from predhub.api.schemas import HubStatus
+from predhub.client import AsyncClient
+from predhub.gold.refresh import GoldConfig, refresh
+from predhub.ingest.quarantine import quarantine
+from predhub.models import DataError
+from predhub.scheduler import jobs
+from predhub.service.testing import SeedMarket, seed_market
+from predhub.settings import Settings
+from predhub.venues.budget import book, budget_per_minute, reserve
+
+
+async def _traces(conn: asyncpg.Connection) -> list[int]:
+    """Markets folded into gold, requests booked, jobs in every state, two quarantined items."""
+    now = datetime.now(UTC)
+    ids = [
+        await seed_market(conn, SeedMarket(native_id=f"m{i}", question=f"Market {i}?"))
+        for i in range(3)
+    ]
+    await refresh(
+        conn,
+        GoldConfig(venues=("polymarket",), top_n={"polymarket": 5}, floors={"polymarket": 0}),
+        now=now,
+    )
+    assert await reserve(conn, "kalshi", 4, cap=1000, now=now)
+    await book(conn, "kalshi", now=now, errors=1)
+    await jobs.enqueue(conn, [jobs.NewJob("kalshi", "quotes", f"k{i}") for i in range(3)], now=now)
+    running = await jobs.claim(conn, "kalshi", "w", now=now, lease_seconds=60, limit=2)
+    await jobs.fail(conn, running[0], "w", now=now, error="timed out", retry_in=5, max_attempts=1)
+    await quarantine(
+        conn,
+        [DataError("opinion", "/market", f"x{i}", f"no outcomes ({i})") for i in range(2)],
+    )
+    return ids
+
+
+async def test_status_reports_budget_jobs_errors_quarantine_freshness_and_size(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await _traces(conn)
+    answer = await client.get("/v1/status")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    venues = {v["venue"]: v for v in body["venues"]}
+    kalshi, opinion, poly = venues["kalshi"], venues["opinion"], venues["polymarket"]
+    assert kalshi["requests_last_minute"] == 4 and kalshi["errors_last_hour"] == 1
+    assert kalshi["budget_per_minute"] == budget_per_minute("kalshi", Settings(_env_file=None))
+    assert kalshi["jobs"] == {"queued": 1, "running": 1, "failed": 1}
+    [error] = kalshi["errors"]
+    assert (error["error"], error["status"], error["kind"]) == ("timed out", "failed", "quotes")
+    assert opinion["quarantine"]["count"] == 2
+    assert opinion["quarantine"]["latest"]["reason"].startswith("no outcomes")
+    assert poly["freshness"]["markets"] == 3 and poly["freshness"]["open_markets"] == 3
+    assert [p["priority"] for p in poly["priorities"]] == ["normal"]
+    size = await conn.fetchval("SELECT pg_database_size(current_database())")
+    assert 0.8 * size <= body["database"]["size_bytes"] <= 1.2 * size
+    assert datetime.fromisoformat(body["as_of"]) <= datetime.now(UTC)
+
+
+async def test_the_client_types_the_status(app: FastAPI, conn: asyncpg.Connection) -> None:
+    await _traces(conn)
+    transport = httpx.ASGITransport(app=app)
+    async with AsyncClient("http://hub", transport=transport) as hub:
+        status = await hub.status()
+    assert isinstance(status, HubStatus)
+    assert {v.venue for v in status.venues} >= {"polymarket", "kalshi", "opinion"}
