@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import time
 from collections.abc import Callable
@@ -461,8 +462,20 @@ async def _sim_loads(which: str, markets: int) -> None:
                 await pool.close()
 
 
-# The largest closed-listing page each venue serves, and price-history requests per market.
-_HISTORY_FLOOR = {"polymarket": (1000, 2), "kalshi": (1000, 1)}
+# Per venue: the largest closed-listing page, the trades endpoint (its template, its largest
+# page and whether one request may name many markets), and the price-history endpoint with
+# its requests per market.
+_HISTORY_FLOOR: dict[str, tuple[int, str, int, bool, str, int]] = {
+    "polymarket": (1000, "/trades", 10_000, True, "/prices-history", 2),
+    "kalshi": (
+        1000,
+        "/markets/trades",
+        1000,
+        False,
+        "/series/{series_ticker}/markets/{ticker}/candlesticks",
+        1,
+    ),
+}
 
 
 async def _history_load(venue_name: str, closed: int) -> None:
@@ -500,25 +513,47 @@ async def _history_load(venue_name: str, closed: int) -> None:
                     pages += 1
                 bare = time.perf_counter() - started
                 ingestor = Ingestor(pool, venue, settings)
+                sim.reset_stats()
+                cpu = time.process_time()
                 started = time.perf_counter()
                 summary, report = await ingestor.history_load()
                 wall = time.perf_counter() - started
+                cpu = time.process_time() - cpu
+                served = {
+                    r["endpoint"]: r["count"]
+                    for r in sim.stats()["requests"]
+                    if r["venue"] == venue_name
+                }
                 markets = await pool.fetchval(
                     "SELECT count(*) FROM silver.markets WHERE status <> 'open'"
                 )
                 trades = await pool.fetchval("SELECT count(*) FROM silver.trades")
-                traded = await pool.fetchval("SELECT count(DISTINCT market_id) FROM silver.trades")
-                page_max, history_per_market = _HISTORY_FLOOR[venue_name]
-                floor = (
-                    math.ceil(report.markets / page_max)
-                    + traded
-                    + history_per_market * report.history_markets
+                per_market = await pool.fetch(
+                    "SELECT count(*) AS n FROM silver.trades GROUP BY market_id"
                 )
+                (
+                    page_max,
+                    trades_endpoint,
+                    trades_page,
+                    many,
+                    history_endpoint,
+                    history_per_market,
+                ) = _HISTORY_FLOOR[venue_name]
+                listing_floor = math.ceil(report.markets / page_max)
+                if many:  # one request pages through any set of markets' trades
+                    trades_floor = math.ceil(trades / trades_page)
+                else:  # at least a request per traded market, a page at a time
+                    trades_floor = sum(math.ceil(r["n"] / trades_page) for r in per_market)
+                history_floor = history_per_market * report.history_markets
+                floor = listing_floor + trades_floor + history_floor
+                spent_trades = served.get(trades_endpoint, 0)
                 print(
                     f"history: {report.markets} closed markets listed in {report.pages} pages, "
                     f"{markets} closed markets and {trades} trades stored in {wall:.1f}s wall: "
                     f"{markets / wall:.0f} markets/s, {trades / wall:.0f} trades/s "
-                    f"(complete: {report.complete}, failures: {summary.failures})"
+                    f"(complete: {report.complete}, failures: {summary.failures}); this "
+                    f"process (loader and simulator) used {cpu:.0f} s of CPU, load average "
+                    f"{os.getloadavg()[0]:.1f} at the end"
                 )
                 print(
                     f"history: baseline bare listing walk {walked} markets in {pages} pages, "
@@ -526,10 +561,13 @@ async def _history_load(venue_name: str, closed: int) -> None:
                     f"takes {wall / max(bare, 1e-9):.1f}x the bare walk"
                 )
                 print(
-                    f"history: {summary.requests} requests against a minimum of {floor} "
-                    f"(listing at {page_max} a page, {traded} markets with trades, "
-                    f"{history_per_market} price-history request(s) per market): "
-                    f"ratio {summary.requests / max(floor, 1):.2f}"
+                    f"history: {summary.requests} requests against a minimum of {floor}: "
+                    f"ratio {summary.requests / max(floor, 1):.2f}; listing "
+                    f"{report.pages} vs {listing_floor} ({page_max} a page), trades "
+                    f"{spent_trades} vs {trades_floor} ({trades_page} a page"
+                    f"{', many markets a request' if many else ', one market a request'}), "
+                    f"price history {served.get(history_endpoint, 0)} vs "
+                    f"{history_floor} ({history_per_market} a market)"
                 )
             finally:
                 await venue.close()

@@ -350,6 +350,15 @@ class Settings(_VenueFields):
     history_load_interval_seconds: float = Field(
         default=600, gt=0, description="How often a background history run starts, per venue"
     )
+    history_load_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description=(
+            "Venue requests in flight in a history load (the venue's rate limit paces it; "
+            "each idle connection costs the HTTP client time on every request)"
+        ),
+    )
     history_load_days: float = Field(
         default=90, gt=0, description="Price history read per closed market, back from its end"
     )

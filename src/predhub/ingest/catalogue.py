@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import functools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ from predhub.ingest.progress import LoadProgress
 from predhub.ingest.refs import HeldMarket, held_markets, ids_by_native
 from predhub.ingest.store import Batch
 from predhub.ingest.summary import LoadSummary
-from predhub.models import Market
+from predhub.models import Market, PricePoint
 from predhub.venues.base import Capability, Fetched, NotSupported, VenueError
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ CHECKPOINT_KIND = "history"
 HISTORY_INTERVAL_SECONDS = 86_400
 SINCE_SLACK = timedelta(days=1)  # markets may be listed as closed a little after they end
 _PREFETCH_PAGES = 2
+HISTORY_WRITE_MARKETS = 50  # price histories per transaction (see `_HistoryWriter`)
 _Q = load("ingest")
 
 
@@ -186,12 +187,8 @@ async def _page(
     if Capability.TRADES in ing.venue.has and trades_ids:
         bars.grow("trades", len(trades_ids))
         report.trades_markets += len(trades_ids)
-
-        async def trades() -> None:
-            await ing._sync_trades(run, trades_ids)
-            bars.advance("trades", len(trades_ids))
-
-        jobs.append(trades)
+        jobs += await _trades_jobs(ing, run, trades_ids, bars)
+    writer = _HistoryWriter(ing, run, bars)
     if Capability.PRICE_HISTORY in ing.venue.has and history_rows:
         bars.grow("history", len(history_rows))
         report.history_markets += len(history_rows)
@@ -200,10 +197,74 @@ async def _page(
         for market in held:
             jobs.append(
                 functools.partial(
-                    _market_history, ing, run, market, ends[market.id], bars, history_days
+                    _market_history, ing, run, market, ends[market.id], writer, history_days
                 )
             )
-    await ing._bounded(jobs)
+    # Markets run side by side, up to the setting's requests in flight: the venue's rate
+    # limits pace them (a history read waits for its endpoint's tokens), not page order.
+    await ing._bounded(jobs, ing.settings.history_load_concurrency)
+    await writer.flush()  # before the caller stores the page's checkpoint
+
+
+async def _trades_jobs(
+    ing: Ingestor, run: _Run, market_ids: list[int], bars: LoadProgress
+) -> list[Callable[[], Awaitable[None]]]:
+    """The page's trades reads: never-synced markets together where the venue allows, else one each.
+
+    A market with a watermark (a walk resumed after its trades were read,
+    or one first seen open) is read from it alone, so nothing is read twice.
+    """
+    held = await held_markets(ing.pool, ing.name, market_ids)
+    per_call = ing.bulk_trades()
+    fresh = [h for h in held if h.trades_watermark is None] if per_call else []
+    rest = [h for h in held if not per_call or h.trades_watermark is not None]
+
+    async def together(chunk: Sequence[HeldMarket]) -> None:
+        await ing._markets_trades(run, chunk)
+        bars.advance("trades", len(chunk))
+
+    async def alone(market: HeldMarket) -> None:
+        await ing._market_trades(run, market)
+        bars.advance("trades", 1)
+
+    jobs: list[Callable[[], Awaitable[None]]] = [
+        functools.partial(together, chunk) for chunk in ing._chunks(fresh, per_call or 1)
+    ]
+    return jobs + [functools.partial(alone, h) for h in rest]
+
+
+class _HistoryWriter:
+    """Writes fetched price histories `HISTORY_WRITE_MARKETS` markets to a transaction.
+
+    One transaction per market cost more than the points themselves; a
+    market is stamped `history_synced_at` in the transaction holding its
+    points, so a crash before a flush only means its history is read again.
+    """
+
+    def __init__(self, ing: Ingestor, run: _Run, bars: LoadProgress) -> None:
+        self.ing, self.run, self.bars = ing, run, bars
+        self.pending: list[tuple[int, Fetched[PricePoint]]] = []
+
+    async def add(self, market_id: int, fetched: Fetched[PricePoint]) -> None:
+        self.pending.append((market_id, fetched))
+        if len(self.pending) >= HISTORY_WRITE_MARKETS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        done, self.pending = self.pending, []
+        if not done:
+            return
+        await self.ing._write(
+            self.run,
+            Batch(
+                raw=[r for _id, f in done for r in f.raw],
+                errors=[e for _id, f in done for e in f.errors],
+                points=[p for _id, f in done for p in f.items],
+            ),
+            stamps=("history_synced_at",),
+            stamp_ids=[market_id for market_id, _f in done],
+        )
+        self.bars.advance("history", len(done))
 
 
 async def _market_history(
@@ -211,7 +272,7 @@ async def _market_history(
     run: _Run,
     market: HeldMarket,
     end_at: datetime | None,
-    bars: LoadProgress,
+    writer: _HistoryWriter,
     history_days: float,
 ) -> None:
     end = min(end_at, ing.clock()) if end_at is not None else ing.clock()
@@ -225,13 +286,7 @@ async def _market_history(
     except VenueError as exc:
         ing._failed(run, "price_history", exc, market=market.ref.native_id)
         return
-    await ing._write(
-        run,
-        Batch(raw=fetched.raw, errors=fetched.errors, points=fetched.items),
-        stamps=("history_synced_at",),
-        stamp_ids=[market.id],
-    )
-    bars.advance("history", 1)
+    await writer.add(market.id, fetched)
 
 
 def summary_line(report: HistoryReport, summary: LoadSummary) -> str:

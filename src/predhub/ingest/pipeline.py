@@ -200,9 +200,11 @@ class Ingestor:
             "ingest.venue_call_failed", venue=self.name, call=what, error=str(exc), **context
         )
 
-    async def _bounded(self, jobs: Sequence[Callable[[], Awaitable[None]]]) -> None:
-        """Run jobs with at most `concurrency` at once."""
-        semaphore = asyncio.Semaphore(self.concurrency)
+    async def _bounded(
+        self, jobs: Sequence[Callable[[], Awaitable[None]]], limit: int | None = None
+    ) -> None:
+        """Run jobs with at most `concurrency` (or `limit`, if lower) at once."""
+        semaphore = asyncio.Semaphore(min(self.concurrency, limit or self.concurrency))
 
         async def one(job: Callable[[], Awaitable[None]]) -> None:
             async with semaphore:
@@ -467,6 +469,36 @@ class Ingestor:
             return
         held = await held_markets(self.pool, self.name, market_ids)
         await self._bounded([functools.partial(self._market_trades, run, h) for h in held])
+
+    def bulk_trades(self) -> int:
+        """Markets per `trades_of_markets` call, or 0 when the venue reads one market a call."""
+        if type(self.venue).trades_of_markets is Venue.trades_of_markets:
+            return 0
+        return self.venue.bulk_trades_markets
+
+    async def _markets_trades(self, run: _Run, markets: Sequence[HeldMarket]) -> None:
+        """All trades of never-synced markets at once: one transaction, every watermark set."""
+        try:
+            got = await self.venue.trades_of_markets([h.ref for h in markets])
+        except NotSupported:
+            for market in markets:
+                await self._market_trades(run, market)
+            return
+        except VenueError as exc:
+            self._failed(run, "trades_of_markets", exc, markets=len(markets))
+            return
+        fetched = linked(got.fetched)
+        ids = [h.id for h in markets]
+        marks = [got.watermarks.get(h.ref.native_id) for h in markets]
+
+        async def advance(conn: asyncpg.Connection) -> None:
+            await conn.execute(_Q.advance_trades_many, ids, marks)
+
+        await self._write(
+            run,
+            Batch(raw=fetched.raw, errors=fetched.errors, trades=fetched.items),
+            after=advance,
+        )
 
     async def _market_trades(self, run: _Run, market: HeldMarket) -> None:
         pages = 0

@@ -96,6 +96,14 @@ class StreamUpdate:
     reason: str = ""  # why it resyncs: "gap", "silent" or "dropped" (counted in metrics)
 
 
+@dataclass(slots=True)
+class MarketsTrades:
+    """Every trade of several markets read together, with where each market's sync resumes."""
+
+    fetched: Fetched[Trade] = field(default_factory=lambda: Fetched[Trade]())
+    watermarks: dict[str, str] = field(default_factory=dict)  # native id -> its newest trade
+
+
 class Venue(ABC):
     """One prediction-market venue behind the unified model."""
 
@@ -165,6 +173,19 @@ class Venue(ABC):
         an interrupted sync resumes without re-fetching what it already has.
         """
         raise NotSupported(f"{self.name} has no trades")
+
+    # How many markets one `trades_of_markets` call should be given (0: the venue has none).
+    bulk_trades_markets: ClassVar[int] = 0
+
+    async def trades_of_markets(self, refs: Sequence[MarketRef]) -> MarketsTrades:
+        """Every trade of these never-synced markets, several markets to a request.
+
+        Where the venue's trades endpoint takes a list of markets, a complete
+        catalogue's markets (a few trades each) cost a request per
+        `bulk_trades_markets` markets instead of one each. The watermarks
+        resume each market's `trades_since` after its newest trade.
+        """
+        raise NotSupported(f"{self.name} reads trades one market at a time")
 
     def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
         raise NotSupported(f"{self.name} has no live stream")

@@ -27,6 +27,7 @@ from predhub.venues.base import (
     Capability,
     Fetched,
     MarketRef,
+    MarketsTrades,
     StreamUpdate,
     Venue,
 )
@@ -51,6 +52,10 @@ BY_ID_CHUNK = 50
 TOKENS_PER_REQUEST = 200  # the CLOB accepts up to 500 items per batch request
 TRADES_PAGE = 500
 TRADES_OFFSET_CAP = 10_000
+# /trades with a list of condition ids: its largest page, and ids per request (about 7 KB
+# of query string, under the 8 KB request line common servers and proxies accept).
+BULK_TRADES_PAGE = 10_000
+BULK_TRADES_MARKETS = 100
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
@@ -448,6 +453,79 @@ class PolymarketVenue(Venue):
             if i == 0:
                 page_out.raw, page_out.errors = collected.raw, collected.errors
             yield page_out
+
+    bulk_trades_markets: ClassVar[int] = BULK_TRADES_MARKETS
+
+    async def trades_of_markets(self, refs: Sequence[MarketRef]) -> MarketsTrades:
+        """Every trade of these markets from the Data API, `BULK_TRADES_MARKETS` to a request.
+
+        `/trades` takes a comma-separated list of condition ids and pages of
+        up to 10,000 rows, reachable to offset 10,000: a set of markets with
+        more trades than that is halved and read again (a single such market
+        keeps its newest trades and says the older ones are unreachable, as
+        `trades_since` does).
+        """
+        out = MarketsTrades()
+        names: dict[str, str] = {}
+        for ref in refs:
+            if ref.condition_id:
+                names[ref.condition_id] = ref.native_id
+            else:
+                out.fetched.errors.append(_no_ids(ref, "/trades", "no condition id"))
+        for chunk in _chunks(list(names), BULK_TRADES_MARKETS):
+            await self._trades_of(chunk, names, out.fetched)
+        newest: dict[str, Trade] = {}
+        for trade in out.fetched.items:
+            held = newest.get(trade.market_native_id)
+            if held is None or trade.executed_at >= held.executed_at:
+                newest[trade.market_native_id] = trade
+        out.watermarks = {native: _watermark(t) for native, t in newest.items()}
+        return out
+
+    async def _trades_of(
+        self, conditions: Sequence[str], names: dict[str, str], out: Fetched[Trade]
+    ) -> None:
+        def one(row: Any) -> Trade:
+            condition = obj(row, "trade").get("conditionId")
+            if condition not in names:
+                raise ItemInvalid(f"trade of a market not asked for: {str(condition)[:70]!r}")
+            return parse.parse_trade(row, names[condition])
+
+        got: Fetched[Trade] = Fetched()
+        offset = 0
+        while True:
+            params = {"market": ",".join(conditions), "limit": BULK_TRADES_PAGE, "offset": offset}
+            body, raw = await self.data.get_json("/trades", params=params)
+            try:
+                rows = page_list(body, None)
+            except ItemInvalid as exc:
+                got.extend(self._body_error("/trades", raw, exc))
+                break
+            page = self._page("/trades", raw, rows, one, key_id("transactionHash"))
+            for trade in page.items:
+                trade.raw = raw
+            got.extend(page)
+            if len(rows) < BULK_TRADES_PAGE:
+                break
+            if offset + BULK_TRADES_PAGE <= TRADES_OFFSET_CAP:
+                offset += BULK_TRADES_PAGE
+                continue
+            if len(conditions) > 1:  # past the reachable offsets: read each half alone
+                half = len(conditions) // 2
+                await self._trades_of(conditions[:half], names, out)
+                await self._trades_of(conditions[half:], names, out)
+                return
+            got.errors.append(
+                DataError(
+                    VENUE,
+                    "/trades",
+                    conditions[0],
+                    f"more than {TRADES_OFFSET_CAP + BULK_TRADES_PAGE} trades: "
+                    "older ones unreachable",
+                )
+            )
+            break
+        out.extend(got)
 
     # --- live --------------------------------------------------------------------------
     def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
