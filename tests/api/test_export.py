@@ -115,15 +115,35 @@ async def test_market_list_export_has_one_row_per_outcome(
                 synced_ago=1,
             ),
         )
-    parquet = await client.get("/v1/markets", params={"format": "parquet", "limit": 1})
+    parquet = await client.get("/v1/markets", params={"format": "parquet"})
     table = pq.read_table(io.BytesIO(parquet.content))
-    assert table.num_rows == 6  # three markets, two outcomes each; limit does not apply
+    assert table.num_rows == 6  # three markets, two outcomes each: every match without a limit
     assert table.column("question").to_pylist()[0] == 'Line one "2"\nline two'
     assert table.column("outcome_label").to_pylist()[:2] == ["Yes", "No"]
     as_csv = await client.get("/v1/markets", headers={"accept": "text/csv"})
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [r["outcome"] for r in rows] == ["0", "1"] * 3
     assert rows[0]["question"] == 'Line one "2"\nline two'
+
+
+async def test_market_list_export_keeps_the_asked_limit(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """`limit` caps an export's markets (it was ignored); `cursor` starts it after a page."""
+    for i in range(4):
+        await seed_market(conn, SeedMarket(native_id=f"l{i}", volume_24h=100 + i, synced_ago=1))
+    as_csv = await client.get("/v1/markets", params={"format": "csv", "limit": 2})
+    assert as_csv.status_code == 200, as_csv.text
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [r["native_id"] for r in rows] == ["l3", "l3", "l2", "l2"]  # two markets, busiest first
+    first = (await client.get("/v1/markets", params={"limit": 1})).json()
+    after = await client.get(
+        "/v1/markets", params={"format": "ndjson", "limit": 2, "cursor": first["next_cursor"]}
+    )
+    lines = [orjson.loads(line) for line in after.content.splitlines()]
+    assert [line["native_id"] for line in lines] == ["l2", "l2", "l1", "l1"]
+    everything = await client.get("/v1/markets", params={"format": "csv"})
+    assert len(list(csv.DictReader(io.StringIO(everything.text)))) == 8
 
 
 async def test_candles_export(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:

@@ -1,8 +1,10 @@
 """Answers in CSV, NDJSON or Parquet: `format=` or the matching `Accept` header.
 
 The list, history and trades routes keep JSON as their default; asked for an
-export format they stream every matching row (the page `limit` and `cursor`
-do not apply) with a file name, so `curl -OJ` or a browser saves it as is.
+export format they stream every matching row with a file name, so `curl -OJ`
+or a browser saves it as is. On `/v1/markets` a `limit` given in the query
+caps the rows (its `cursor` starts the export where a page ended); elsewhere
+the page `limit` and `cursor` do not apply.
 """
 
 from __future__ import annotations

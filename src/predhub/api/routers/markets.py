@@ -102,8 +102,9 @@ async def list_markets(
         max_price,
     )
     export_as = export_format(request, fmt)
-    if export_as is not None:  # every matching market, one page of the keyset at a time
-        pages = _all_pages(service, where, sort, after)
+    if export_as is not None:  # every matching market (or `limit` of them, when asked)
+        cap = limit if "limit" in request.query_params else None
+        pages = _all_pages(service, where, sort, after, cap)
         return stream(request, export_as, "markets", export.encode_documents(pages, export_as))
     rows = await service.market_page(where, sort, limit=limit + 1, after=after)
     page, more = rows[:limit], len(rows) > limit
@@ -115,13 +116,22 @@ async def list_markets(
 
 
 async def _all_pages(
-    service: MarketDataService, where: MarketFilter, sort: SortName, after: tuple[Any, int] | None
+    service: MarketDataService,
+    where: MarketFilter,
+    sort: SortName,
+    after: tuple[Any, int] | None,
+    cap: int | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:
+    """The export's documents, one keyset page at a time, `cap` rows at most when given."""
+    left = cap
     while True:
-        rows = await service.market_page(where, sort, limit=EXPORT_PAGE + 1, after=after)
-        page = rows[:EXPORT_PAGE]
+        size = EXPORT_PAGE if left is None else min(EXPORT_PAGE, left)
+        rows = await service.market_page(where, sort, limit=size + 1, after=after)
+        page = rows[:size]
         yield await documents(service, [r.id for r in page])
-        if len(rows) <= EXPORT_PAGE or not page:
+        if left is not None:
+            left -= len(page)
+        if len(rows) <= size or not page or left == 0:
             return
         after = (page[-1].sort_key, page[-1].id)
 
