@@ -9,6 +9,7 @@ and stay within the venue's request budget.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,11 +19,14 @@ import pytest
 
 from predhub.ingest.catalogue import CHECKPOINT_KIND, Checkpoint
 from predhub.ingest.pipeline import Ingestor
+from predhub.ingest.refs import ref_of
 from predhub.sim.config import SimConfig
 from predhub.sim.testing import SimHandle, running_simulator
-from predhub.venues.base import Capability, Venue
+from predhub.venues.base import Capability, NotSupported, Venue
 from predhub.venues.budget import VenueBudget, drawing
-from predhub.venues.descriptor import descriptor
+from predhub.venues.descriptor import descriptor, venue_names
+from predhub.venues.polymarket import adapter as polymarket_adapter
+from predhub.venues.polymarket.adapter import BULK_TRADES_MARKETS
 from predhub.venues.registry import build_venue
 
 CLOSED = {"polymarket": 240, "kalshi": 240, "opinion": 40}
@@ -188,3 +192,68 @@ async def test_the_history_load_stays_within_the_venue_budget(
     assert len(usage) > 1, "the load needed more than one minute's budget"
     assert max(r["requests"] for r in usage) <= budget.cap
     assert sum(r["requests"] for r in usage) >= summary.requests
+
+
+def test_every_venue_with_a_closed_listing_is_loaded_above() -> None:
+    """A venue that gains a closed listing must join `CLOSED`, so its history load is tested."""
+    listing = {n for n in venue_names() if Capability.CLOSED_MARKETS in descriptor(n).has}
+    assert listing == set(CLOSED)
+
+
+async def test_a_venue_without_a_closed_listing_says_so_and_the_worker_skips_it(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    venue = make("limitless")
+    assert Capability.CLOSED_MARKETS not in venue.has
+    ingestor = Ingestor(pool, venue, archive.settings())
+    with pytest.raises(NotSupported, match="lists no closed markets"):
+        await ingestor.history_load()
+    summary = await ingestor.background_history()
+    assert summary.requests == 0 and summary.fetched == 0
+
+
+async def test_polymarket_reads_the_trades_of_many_markets_a_request(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    """Never-synced markets share Data API requests: about one per hundred markets, not one each."""
+    venue = make("polymarket")
+    archive.reset_stats()
+    summary, report = await Ingestor(pool, venue, archive.settings()).history_load()
+    assert report.complete and summary.failures == 0
+    trades_requests = archive.count("polymarket", "/trades")
+    assert 0 < trades_requests <= report.pages * math.ceil(report.markets / BULK_TRADES_MARKETS)
+    assert archive.count("polymarket", "/prices-history") == 2 * report.history_markets
+    counts = await trade_counts(pool, "polymarket")
+    for native_id, t in closed_truth(archive, "polymarket").items():
+        assert counts.get(native_id, 0) == t["trade_count"], native_id
+
+
+async def test_bulk_trades_past_the_reachable_offsets_halve_the_markets(
+    archive: SimHandle, make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With pages of 4 reachable to offset 4, a set holding more than 8 trades is split.
+
+    Each market with at most 8 trades comes back whole; one with more keeps
+    its newest 8 and says the older ones are unreachable.
+    """
+    monkeypatch.setattr(polymarket_adapter, "BULK_TRADES_PAGE", 4)
+    monkeypatch.setattr(polymarket_adapter, "TRADES_OFFSET_CAP", 4)
+    venue = make("polymarket")
+    truth = closed_truth(archive, "polymarket", trades=True)
+    refs = []
+    async for page in venue.closed_markets():
+        refs += [ref_of(m) for m in page.items if m.native_id in truth]
+    small = [r for r in refs if 0 < truth[r.native_id]["trade_count"] <= 8][:6]
+    big = [r for r in refs if truth[r.native_id]["trade_count"] > 8][:1]
+    assert len(small) == 6 and big, "the archive holds markets of both sizes"
+    got = await venue.trades_of_markets([*small, *big])
+    by_market: dict[str, set[str]] = {}
+    for trade in got.fetched.items:
+        by_market.setdefault(trade.market_native_id, set()).add(trade.trade_key)
+    for ref in small:
+        assert len(by_market[ref.native_id]) == truth[ref.native_id]["trade_count"]
+        newest = max(t["ts_ms"] for t in truth[ref.native_id]["trades"])
+        assert got.watermarks[ref.native_id].startswith(f"{newest // 1000}|")
+    assert len(by_market[big[0].native_id]) == 8
+    assert [e.item_id for e in got.fetched.errors] == [big[0].condition_id]
+    assert "unreachable" in got.fetched.errors[0].reason

@@ -138,6 +138,16 @@ def test_status_mapping(
     assert (resolution.is_void if resolution else False) is void
 
 
+def test_a_scalar_settlement_pays_each_side_its_share() -> None:
+    """A partial payout: no winning outcome, Yes paid the settlement value and No the rest."""
+    mapped, resolution = parse.parse_status("settled", "scalar", Decimal("0.3"))
+    assert mapped is MarketStatus.RESOLVED and resolution is not None
+    assert resolution.winning_outcome is None and resolution.is_void is False
+    assert resolution.payouts == [Decimal("0.3"), Decimal("0.7")]
+    with pytest.raises(ItemInvalid, match="settlement_value"):
+        parse.parse_status("settled", "scalar", None)
+
+
 def test_bids_only_book_becomes_both_sides() -> None:
     yes, no = parse.parse_orderbook_body("T", load("orderbook.json"), NOW)
     # Yes bids as recorded, best (highest) first.

@@ -107,6 +107,8 @@ def test_resolved_ladder_batch_reads_the_single_uma_status() -> None:
         (True, ["0.5", "0.5"], ["proposed", "resolved"], MarketStatus.VOIDED, None, True),
         (True, ["0.5", "0.5"], [], MarketStatus.CLOSED, None, False),
         (True, ["0.5", "0.5"], ["resolved", "disputed"], MarketStatus.CLOSED, None, False),
+        # a partial settlement: resolved by UMA, no single winner, each outcome's share paid
+        (True, ["0.3", "0.7"], ["proposed", "resolved"], MarketStatus.RESOLVED, None, False),
     ],
 )
 def test_status_and_resolution_rules(
