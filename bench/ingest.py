@@ -9,12 +9,15 @@
 `history` builds a simulator with `--closed N` old markets (default 2,000 so it
 finishes in a few minutes; `--closed 200000` is the full figure) on one venue
 (`--venue`, polymarket or kalshi), runs `predhub ingest history`'s load into a
-scratch database and prints markets and trades per second, and the requests
-it spent against the fewest the venue's page sizes allow: the listing at the
-venue's largest page, plus one trades request per market that traded and the
-price-history requests per market (one per outcome token on Polymarket, one
-per market on Kalshi). The baseline, measured in the same run, is the bare
-listing walk (the same pages fetched and parsed, nothing written).
+scratch database and prints markets and trades per second, the CPU the
+process spent, and the requests it spent against the fewest the venue's page
+sizes allow, per endpoint: the listing at the venue's largest page; the trades
+at the largest page of an endpoint that takes many markets a request (every
+trade / 10,000 on Polymarket's Data API), or a request per page of each traded
+market where it takes one (Kalshi); and the price-history requests per market
+(one per outcome token on Polymarket, one per market on Kalshi). The
+baseline, measured in the same run, is the bare listing walk (the same pages
+fetched and parsed, nothing written).
 
 The database is the embedded PostgreSQL in a temporary directory, or the
 server named by DATABASE_URL (a scratch database is created on it).
