@@ -50,6 +50,8 @@ async def dump_schema(conn: asyncpg.Connection) -> str:
     for table in await conn.fetch(_Q.tables):
         kind = "PARTITIONED TABLE" if table["relkind"] == "p" else "TABLE"
         out += ["", f"{kind} {table['name']}"]
+        if table["partkey"]:
+            out.append(f"  PARTITION BY {table['partkey']}")
         out += [_column(row) for row in await conn.fetch(_Q.columns, table["oid"])]
         for row in await conn.fetch(_Q.constraints, table["oid"]):
             out.append(f"  CONSTRAINT {row['conname']} {row['def']}")

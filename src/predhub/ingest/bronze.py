@@ -1,9 +1,13 @@
-"""Bronze: every raw venue response, stored once per distinct content.
+"""Bronze: every raw venue response, stored once per distinct content and day.
 
 A response's identity is the SHA-256 of its venue, endpoint, parameters,
 status and body (canonical JSON, keys sorted), so polling an unchanged
 endpoint adds no payload: the repeat is recorded in
-`bronze.response_sightings` instead. A batch first records sightings of the
+`bronze.response_sightings` instead. Both tables are partitioned by the UTC
+day of the fetch (`fetched_day`), and a content is stored once per day: an
+endpoint that never changes costs one payload a day, and in return a day of
+bronze is one partition of each table, which retention drops whole, with no
+later sighting left pointing at a dropped payload. A batch first records sightings of the
 contents already stored (one statement, hashes only); the new contents then
 go straight into the table by COPY, with ids reserved from its sequence
 beforehand. If a concurrent writer stored one of the same contents meanwhile
@@ -16,12 +20,14 @@ by age (`predhub.ingest.retention`, driven by BRONZE_RETENTION_DAYS).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import orjson
 
+from predhub.db import partitions
 from predhub.db.connect import JsonText
 from predhub.db.queries import load
 from predhub.ingest.silver.common import StagingTable, merge_staged
@@ -42,8 +48,10 @@ BRONZE_IN = StagingTable(
         ("payload", "text"),
         ("raw_text", "text"),
         ("load_id", "bigint"),
+        ("fetched_day", "timestamptz"),
     ),
 )
+_HASH, _DAY = 6, 10  # where a record holds its content hash and its day
 
 _ZERO = b"\\u0000"
 
@@ -66,6 +74,20 @@ def content_hash(raw: RawResponse, body: bytes | None = None) -> bytes:
     elif raw.text is not None:
         h.update(b"t" + raw.text.encode("utf-8", "replace"))
     return h.digest()
+
+
+def fetched_day(at: datetime) -> datetime:
+    """The UTC midnight of `at`: a response's partition, the span it is stored once in."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _sightings(days: Iterable[datetime]) -> list[tuple[str, Iterable[datetime]]]:
+    return [(partitions.SIGHTINGS, list(days))]
+
+
+def _both(days: Iterable[datetime]) -> list[tuple[str, Iterable[datetime]]]:
+    days = list(days)
+    return [(partitions.RESPONSES, days), (partitions.SIGHTINGS, days)]
 
 
 def _record(ord_: int, raw: RawResponse, load_id: int | None) -> tuple[Any, ...]:
@@ -91,6 +113,7 @@ def _record(ord_: int, raw: RawResponse, load_id: int | None) -> tuple[Any, ...]
         payload,
         text,
         load_id,
+        fetched_day(raw.fetched_at),
     )
 
 
@@ -121,15 +144,25 @@ async def store_responses(
     if not unique:
         return BronzeResult()
     records = [_record(i, raw, load_id) for i, raw in enumerate(unique)]
-    # Contents stored already (a re-polled, unchanged page) only need a
+    days = [rec[_DAY] for rec in records]
+    # Contents stored already that day (a re-polled, unchanged page) only need a
     # sighting: record those first, so their payloads never cross the wire.
-    known = await conn.fetch(
-        _Q.sight_known, [r[6] for r in records], [raw.fetched_at for raw in unique], load_id
+    known = await partitions.write_with_partitions(
+        conn,
+        lambda: conn.fetch(
+            _Q.sight_known,
+            [r[_HASH] for r in records],
+            [raw.fetched_at for raw in unique],
+            days,
+            load_id,
+            sorted(set(days)),
+        ),
+        lambda: _sightings(days),
     )
-    ids = {bytes(row["content_hash"]): row["id"] for row in known}
+    ids = {(bytes(row["content_hash"]), row["fetched_day"]): row["id"] for row in known}
     for raw, rec in zip(unique, records, strict=True):
-        raw.bronze_id = ids.get(rec[6])
-    fresh = [rec for rec in records if rec[6] not in ids]
+        raw.bronze_id = ids.get((rec[_HASH], rec[_DAY]))
+    fresh = [rec for rec in records if (rec[_HASH], rec[_DAY]) not in ids]
     result = BronzeResult()
     stored = await _copy_new(conn, unique, fresh, load_id) if fresh else 0
     if stored is not None:
@@ -137,22 +170,46 @@ async def store_responses(
         result.seen = len(unique) - stored
         return result
     if fresh:
-        for row in await merge_staged(conn, BRONZE_IN, fresh, _Q.merge_staged_responses):
+        merged = await merge_staged(
+            conn,
+            BRONZE_IN,
+            fresh,
+            _Q.merge_staged_responses,
+            partitions=_both(rec[_DAY] for rec in fresh),
+        )
+        for row in merged:
             unique[row["ord"]].bronze_id = row["id"]
             result.new += 1 if row["new"] else 0
     result.seen = len(unique) - result.new
     missing = [raw for raw in unique if raw.bronze_id is None]
     if missing:
         # A concurrent writer stored the same content after this statement's snapshot.
-        hashes = {content_hash(raw): raw for raw in missing}
-        found = await conn.fetch(_Q.response_ids_by_hash, list(hashes))
+        wanted = {(content_hash(raw), fetched_day(raw.fetched_at)): raw for raw in missing}
+        found = await conn.fetch(
+            _Q.response_ids_by_hash, [k[0] for k in wanted], [k[1] for k in wanted]
+        )
         for row in found:
-            hashes[bytes(row["content_hash"])].bronze_id = row["id"]
-        await conn.executemany(
-            _Q.insert_sighting,
-            [(raw.bronze_id, raw.fetched_at, load_id) for raw in missing if raw.bronze_id],
+            wanted[(bytes(row["content_hash"]), row["fetched_day"])].bronze_id = row["id"]
+        await _insert_sightings(
+            conn,
+            [
+                (raw.bronze_id, raw.fetched_at, fetched_day(raw.fetched_at), load_id)
+                for raw in missing
+                if raw.bronze_id
+            ],
         )
     return result
+
+
+async def _insert_sightings(
+    conn: asyncpg.Connection, rows: Sequence[tuple[int, datetime, datetime, int | None]]
+) -> None:
+    if rows:
+        await partitions.write_with_partitions(
+            conn,
+            lambda: conn.executemany(_Q.insert_sighting, rows),
+            lambda: _sightings(r[2] for r in rows),
+        )
 
 
 # The staged columns, with the reserved id for `ord`.
@@ -172,10 +229,10 @@ async def _copy_new(
     keys); later responses with the same content in this batch become
     sightings of it.
     """
-    first: dict[bytes, tuple[Any, ...]] = {}
+    first: dict[tuple[bytes, datetime], tuple[Any, ...]] = {}
     for rec in fresh:
-        first.setdefault(rec[6], rec)
-    ordered = sorted(first.values(), key=lambda rec: rec[6])
+        first.setdefault((rec[_HASH], rec[_DAY]), rec)
+    ordered = sorted(first.values(), key=lambda rec: (rec[_HASH], rec[_DAY]))
     new_ids = [row[0] for row in await conn.fetch(_Q.reserve_response_ids, len(ordered))]
     rows = [
         (
@@ -189,24 +246,29 @@ async def _copy_new(
             None if rec[7] is None else JsonText(rec[7]),
             rec[8],
             rec[9],
+            rec[10],
         )
         for new_id, rec in zip(new_ids, ordered, strict=True)
     ]
+
+    async def copy() -> None:
+        await conn.copy_records_to_table(
+            "api_responses", schema_name="bronze", records=rows, columns=_DIRECT_COLUMNS
+        )
+
     try:
-        async with conn.transaction():  # a savepoint: the staged path needs this undone
-            await conn.copy_records_to_table(
-                "api_responses", schema_name="bronze", records=rows, columns=_DIRECT_COLUMNS
-            )
+        await partitions.write_with_partitions(
+            conn, copy, lambda: _both(rec[_DAY] for rec in ordered)
+        )
     except asyncpg.UniqueViolationError:
         return None
-    id_of = {row[6]: row[0] for row in rows}
+    id_of = {(row[_HASH], row[_DAY]): row[0] for row in rows}
     first_ords = {rec[0] for rec in ordered}
-    repeats: list[tuple[int, Any, int | None]] = []
+    repeats: list[tuple[int, datetime, datetime, int | None]] = []
     for rec in fresh:
         raw = unique[rec[0]]
-        raw.bronze_id = id_of[rec[6]]
+        raw.bronze_id = id_of[(rec[_HASH], rec[_DAY])]
         if rec[0] not in first_ords:
-            repeats.append((raw.bronze_id, raw.fetched_at, load_id))
-    if repeats:
-        await conn.executemany(_Q.insert_sighting, repeats)
+            repeats.append((raw.bronze_id, raw.fetched_at, rec[_DAY], load_id))
+    await _insert_sightings(conn, repeats)
     return len(rows)

@@ -7,7 +7,9 @@ after `JOBS_RETENTION_HOURS`, loads after `LOADS_RETENTION_DAYS` and
 quarantine entries after `QUARANTINE_RETENTION_DAYS`. One worker runs them
 every `RETENTION_INTERVAL_MINUTES` (a conditional upsert per interval), and
 each prune records its rows and time in `ops.retention_runs` for
-`predhub status`.
+`predhub status`. The same pass makes the time partitions of the coming
+periods (`predhub.db.partitions.ensure_ahead`), so writes find them ready and
+the on-demand path stays for old times (backfills) and odd clocks.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
+from predhub.db import partitions
 from predhub.db.queries import load
 from predhub.scheduler import jobs
 from predhub.settings import Settings
@@ -35,6 +38,9 @@ async def prune_all(pool: asyncpg.Pool, settings: Settings, *, now: datetime) ->
     """Run every prune once; {name: rows pruned}."""
     out: dict[str, int] = {}
     async with pool.acquire() as conn:
+        made = await partitions.ensure_ahead(conn, now)
+        if made:
+            log.info("retention.partitions_made", partitions=made)
         cutoff = now - timedelta(days=settings.book_snapshots_full_days)
         previous = await conn.fetchval(Q.last_prune, "book_snapshots")
         since = (

@@ -139,7 +139,10 @@ class HistoryReads:
         return [Trade.from_row(r, market_id) for r in rows]
 
     async def books(self, market_id: int, at: datetime | None = None) -> list[Book]:
-        rows = await self.read_pool.fetch(_Q.books, market_id, at)
+        if at is None:
+            rows = await self.read_pool.fetch(_Q.books, market_id)
+        else:
+            rows = await self.read_pool.fetch(_Q.books_at, market_id, at)
         return [
             Book(r["idx"], r["observed_at"], r["best_bid"], r["best_ask"], r["bids"], r["asks"])
             for r in rows

@@ -49,10 +49,7 @@ SELECT m.id, m.venue, m.status, m.end_at, m.resolution_source, m.extra,
 FROM silver.markets m
 JOIN silver.outcomes o ON o.market_id = m.id
 LEFT JOIN silver.events e ON e.id = m.event_id
-LEFT JOIN LATERAL (
-    SELECT s.asks, s.observed_at FROM silver.order_book_snapshots s
-    WHERE s.outcome_id = o.id ORDER BY s.observed_at DESC LIMIT 1
-) b ON true
+LEFT JOIN silver.order_book_latest b ON b.outcome_id = o.id
 WHERE m.id = ANY($1::bigint[])
 ORDER BY m.id, o.idx
 

@@ -177,20 +177,15 @@ SET last_run_at = $1, last_buckets = $2, last_markets = $3, last_pruned = $4,
     lease_owner = $5, lease_expires_at = NULL
 WHERE name = 'rollup'
 
--- name: prune_points
--- Points older than $1, at most $2 of them per run, whose bucket is not waiting
--- for the rollup (rolled-up buckets keep their OHLC).
-DELETE FROM silver.price_history h
-USING (
-    SELECT p.outcome_id, p.ts FROM silver.price_history p
-    WHERE p.ts < $1
-      AND NOT EXISTS (
-          SELECT 1 FROM silver.price_history_dirty d
-          WHERE d.outcome_id = p.outcome_id
-            AND d.bucket = date_bin('15 minutes', p.ts, 'epoch'::timestamptz))
-    LIMIT $2
-) old
-WHERE h.outcome_id = old.outcome_id AND h.ts = old.ts
+-- name: dirty_between
+-- Whether a bucket in [$1, $2) still waits for the rollup (its week of points must stay).
+SELECT EXISTS (
+    SELECT 1 FROM silver.price_history_dirty WHERE bucket >= $1 AND bucket < $2
+)
+
+-- name: add_pruned
+-- Adds the points dropped after the rollup committed to its last run's pruned rows.
+UPDATE ops.history_rollup SET last_pruned = last_pruned + $1 WHERE name = 'rollup'
 
 -- name: prune_15m
 -- 15-minute rows older than $1 (only when their retention is set).

@@ -24,10 +24,12 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LI
 GROUP BY 1 ORDER BY 1
 
 -- name: tables
--- Tables (plain and partitioned), by qualified name.
-SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS name, c.relkind
+-- Tables (plain and partitioned, with the partition key), by qualified name. Partitions
+-- are not schema: the worker makes them as time goes by (predhub.db.partitions).
+SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS name, c.relkind,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 2

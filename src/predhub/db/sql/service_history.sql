@@ -21,11 +21,26 @@ WHERE t.market_id = $1 AND (t.executed_at, t.id) < ($3, $4)
 ORDER BY t.executed_at DESC, t.id DESC LIMIT $2;
 
 -- name: books
--- Each outcome's latest order book snapshot, at or before $2 when given (else the latest).
-SELECT DISTINCT ON (o.idx) o.idx, b.observed_at, b.best_bid, b.best_ask, b.bids, b.asks
-FROM silver.order_book_snapshots b JOIN silver.outcomes o ON o.id = b.outcome_id
-WHERE b.market_id = $1 AND ($2::timestamptz IS NULL OR b.observed_at <= $2)
-ORDER BY o.idx, b.observed_at DESC;
+-- Each outcome's latest order book: from the narrow table the snapshots' trigger keeps,
+-- so the current book reads no snapshot partition.
+SELECT o.idx, b.observed_at, b.best_bid, b.best_ask, b.bids, b.asks
+FROM silver.order_book_latest b JOIN silver.outcomes o ON o.id = b.outcome_id
+WHERE b.market_id = $1
+ORDER BY o.idx;
+
+-- name: books_at
+-- Each outcome's latest order book snapshot at or before $2: per outcome, the newest
+-- partitions first, stopping at the first snapshot found (partitions after $2 are pruned).
+SELECT o.idx, b.observed_at, b.best_bid, b.best_ask, b.bids, b.asks
+FROM silver.outcomes o
+CROSS JOIN LATERAL (
+    SELECT s.observed_at, s.best_bid, s.best_ask, s.bids, s.asks
+    FROM silver.order_book_snapshots s
+    WHERE s.outcome_id = o.id AND s.observed_at <= $2
+    ORDER BY s.observed_at DESC LIMIT 1
+) b
+WHERE o.market_id = $1
+ORDER BY o.idx;
 
 -- name: trades_after
 -- New trades of many markets in one read: for each market $1[i], those with an id above

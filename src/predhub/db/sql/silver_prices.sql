@@ -63,7 +63,7 @@ SELECT (SELECT count(*) FROM up WHERE inserted) AS inserted,
 
 -- name: insert_staged_books
 -- Appends staged order book snapshots; one identical to the outcome's latest snapshot
--- adds nothing and is skipped.
+-- (silver.order_book_latest) adds nothing and is skipped.
 WITH res AS (
     SELECT t.*, o.id AS outcome_id, o.market_id
     FROM ingest_books_in t
@@ -77,11 +77,9 @@ WITH res AS (
            r.bids::jsonb, r.asks::jsonb, r.book_hash, r.bronze_id
     FROM res r
     WHERE r.outcome_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM (
-            SELECT l.bids, l.asks FROM silver.order_book_snapshots l
-            WHERE l.outcome_id = r.outcome_id ORDER BY l.observed_at DESC LIMIT 1
-        ) latest
-        WHERE latest.bids = r.bids::jsonb AND latest.asks = r.asks::jsonb
+        SELECT 1 FROM silver.order_book_latest latest
+        WHERE latest.outcome_id = r.outcome_id
+          AND latest.bids = r.bids::jsonb AND latest.asks = r.asks::jsonb
     )
     ORDER BY r.outcome_id
     ON CONFLICT (outcome_id, observed_at) DO NOTHING

@@ -9,21 +9,35 @@ FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k (venue, native
 JOIN silver.markets m ON m.venue = k.venue AND m.native_id = k.native_id
 LEFT JOIN silver.outcomes o ON o.market_id = m.id
 
+-- name: lock_markets
+-- Serialises the trade writers of each market ($1, sorted by the caller: no lock-order
+-- deadlock) to the end of the transaction, so finding the stored keys and storing the
+-- rest is one step: two writers of one trade (the stream and the REST sync) cannot both
+-- find it missing. $2 is the lock namespace.
+SELECT count(*) FROM (
+    SELECT pg_advisory_xact_lock($2::int, (k & 2147483647)::int)
+    FROM unnest($1::bigint[]) AS t(k)
+) s
+
 -- name: stored_trade_keys
--- Stored trades that could repeat the batch's: per market, those at or after the batch's
--- oldest trade of that market. One index range scan a market (a page of new trades finds
--- none), not one probe a trade. A repeat this misses (a venue re-dating a trade) still
--- cannot be stored twice: the COPY meets the unique key and the batch takes the staged path.
-SELECT t.venue, t.trade_key
-FROM unnest($1::bigint[], $2::timestamptz[]) AS k (market_id, since)
-JOIN silver.trades t ON t.market_id = k.market_id AND t.executed_at >= k.since
+-- The batch's trades stored already: the same venue and key within a day of the batch's
+-- time (the unique key holds the time too, the partition key). Each probe reads the
+-- unique index of the one or two partitions in that window.
+SELECT k.venue, k.trade_key
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS k (venue, trade_key, at)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM silver.trades t
+    WHERE t.venue = k.venue AND t.trade_key = k.trade_key
+      AND t.executed_at >= k.at - interval '1 day' AND t.executed_at <= k.at + interval '1 day'
+    LIMIT 1
+) hit
 
 -- name: notify_trades
 -- Tells the live feeds on {channel} which markets gained trades (delivered at commit).
 SELECT pg_notify({channel}, m::text) FROM unnest($1::bigint[]) AS m
 
 -- name: insert_staged_trades
--- The always-correct path, after a concurrent writer stored some of the same trades:
+-- The always-correct path, after the COPY met a trade stored meanwhile:
 -- inserts the staged trades no one stored meanwhile and announces on {channel}, once
 -- per market, the markets that gained trades.
 WITH res AS (
@@ -45,10 +59,13 @@ WITH res AS (
     SELECT venue, market_id, outcome_id, trade_key, price, size, side, executed_at, tx_hash,
            extra::jsonb, bronze_id
     FROM res r WHERE market_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM silver.trades cur WHERE cur.venue = r.venue AND cur.trade_key = r.trade_key
+        SELECT 1 FROM silver.trades cur
+        WHERE cur.venue = r.venue AND cur.trade_key = r.trade_key
+          AND cur.executed_at >= r.executed_at - interval '1 day'
+          AND cur.executed_at <= r.executed_at + interval '1 day'
     )
     ORDER BY venue, trade_key
-    ON CONFLICT (venue, trade_key) DO NOTHING
+    ON CONFLICT (venue, trade_key, executed_at) DO NOTHING
     RETURNING market_id
 ), gained AS (
     SELECT market_id, pg_notify({channel}, market_id::text) FROM ins GROUP BY market_id

@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import orjson
 
+from predhub.db.partitions import write_with_partitions
 from predhub.db.queries import load, render
 
 _Q = load("silver_common")
@@ -118,15 +120,23 @@ async def merge_staged(
     records: Iterable[Sequence[Any]],
     merge_sql: str,
     *args: Any,
+    partitions: Sequence[tuple[str, Iterable[datetime]]] | None = None,
 ) -> list[asyncpg.Record]:
     """The staging tail every writer shares: stage the batch, then merge it in one statement.
 
     `merge_sql` reads `table` and writes only new or changed rows (an
     `INSERT ... SELECT ... ON CONFLICT ... WHERE changed`); its rows are returned.
+    When the merge writes a time-partitioned table, `partitions` names it with the
+    batch's times: a row no partition holds gets its partition and the merge runs again.
     """
     await stage(conn, table, records)
-    rows: list[asyncpg.Record] = await conn.fetch(merge_sql, *args)
-    return rows
+
+    async def merge() -> list[asyncpg.Record]:
+        return list(await conn.fetch(merge_sql, *args))
+
+    if partitions is None:
+        return await merge()
+    return await write_with_partitions(conn, merge, lambda: partitions)
 
 
 def tally(batch: Sequence[Any], rows: Sequence[asyncpg.Record]) -> WriteResult:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
+from predhub.db import partitions
 from predhub.db.queries import load
 from predhub.settings import Settings
 
@@ -36,10 +37,21 @@ class HistorySampling:
 DEFAULT_SAMPLING = HistorySampling()
 
 
-async def sample_staged_quotes(conn: asyncpg.Connection, sampling: HistorySampling) -> int:
-    """Sample the quotes staged in `ingest_quotes_in` (just written); returns points added."""
-    points = await conn.fetchval(_Q.sample_quotes, sampling.high_seconds, sampling.normal_seconds)
-    return int(points or 0)
+async def sample_staged_quotes(
+    conn: asyncpg.Connection, sampling: HistorySampling, fetched_at: datetime
+) -> int:
+    """Sample the quotes staged in `ingest_quotes_in` (just written, at `fetched_at`, the
+    points' time); returns points added."""
+
+    async def write() -> int:
+        return int(
+            await conn.fetchval(_Q.sample_quotes, sampling.high_seconds, sampling.normal_seconds)
+            or 0
+        )
+
+    return await partitions.write_with_partitions(
+        conn, write, lambda: [(partitions.PRICE_HISTORY, [fetched_at])]
+    )
 
 
 async def mark_trades(

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from predhub.db import partitions
 from predhub.db.queries import load, render
 from predhub.ingest.silver.common import (
     StagingTable,
@@ -153,7 +154,7 @@ async def upsert_quotes(
         for i, q in enumerate(batch)
     ]
     result = tally(batch, await merge_staged(conn, QUOTES_IN, records, _QUOTES_SQL[mode]))
-    await sample_staged_quotes(conn, sampling)
+    await sample_staged_quotes(conn, sampling, fetched_at)
     return result
 
 
@@ -190,7 +191,11 @@ async def upsert_price_history(
         )
         for i, p in enumerate(batch)
     ]
-    return tally(batch, await merge_staged(conn, HISTORY_IN, records, _Q.upsert_staged_history))
+    times = [(partitions.PRICE_HISTORY, [p.ts for p in batch])]
+    return tally(
+        batch,
+        await merge_staged(conn, HISTORY_IN, records, _Q.upsert_staged_history, partitions=times),
+    )
 
 
 BOOKS_IN = StagingTable(
@@ -240,4 +245,7 @@ async def insert_books(
         )
         for i, b in enumerate(batch)
     ]
-    return tally(batch, await merge_staged(conn, BOOKS_IN, records, _Q.insert_staged_books))
+    times = [(partitions.BOOKS, [b.observed_at for b in batch])]
+    return tally(
+        batch, await merge_staged(conn, BOOKS_IN, records, _Q.insert_staged_books, partitions=times)
+    )

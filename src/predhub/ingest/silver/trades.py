@@ -2,11 +2,31 @@
 
 Trades come by the hundred thousand, so the common case takes the shortest
 path: one query maps the batch's markets and outcomes to silver ids, one
-index lookup finds the trade keys already stored, and the new trades are
+probe per trade finds the keys already stored, and the new trades are
 COPied straight into `silver.trades` (no staging table: staging costs as much
-as the COPY itself). A writer that meets a concurrent one storing the same
-trade (a unique violation inside the COPY's savepoint) falls back to the
-staged `INSERT ... ON CONFLICT DO NOTHING`, which is always correct.
+as the COPY itself). If the COPY still meets a stored trade (a unique
+violation inside its savepoint), the batch falls back to the staged
+`INSERT ... ON CONFLICT DO NOTHING`, which is always correct.
+
+`silver.trades` is partitioned by month on `executed_at`, and a unique key of a
+partitioned table must hold the partition key, so the table's key is
+(venue, trade_key, executed_at). A trade's time is stable for its key at the
+venue (a Kalshi `trade_id` and a Polymarket fill, a transaction's log entry,
+are never re-dated), but the precision depends on the source that delivered it,
+as the recorded responses show: Kalshi's REST `created_time` carries
+microseconds ("2026-09-26T23:04:12.72291Z") while its WebSocket `trade` carries
+`ts_ms`; Polymarket's Data API `timestamp` is whole seconds while the CLOB
+WebSocket's `last_trade_price` is milliseconds. So one trade read from the
+stream and from REST has two times a fraction of a second apart, and the
+unique key alone would store it twice. Deduplication therefore looks a key up
+within a day either side of the trade's time (`TIME_WINDOW`, far wider than any
+source's rounding), and writers of the same market take a transaction lock
+first, so looking up and storing are one step: a second writer, or a worker
+restarted after a crash, finds what the first one committed, and nothing is
+stored twice.
+
+A trade whose month has no partition yet (a backfill of years-old trades)
+gets its partition and the write runs again (`predhub.db.partitions`).
 
 New trades send `pg_notify('predhub_trades', '<market id>')`, once per market
 that gained trades.
@@ -15,11 +35,12 @@ that gained trades.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from predhub.db import partitions
 from predhub.db.queries import load, render
 from predhub.ingest.silver.common import (
     StagingTable,
@@ -34,6 +55,10 @@ from predhub.ingest.silver.history import mark_trades
 from predhub.models import Trade
 
 TRADES_CHANNEL = "predhub_trades"
+# The lock namespace of trade writers, one lock per market ("trad").
+LOCK_NAMESPACE = 0x74726164
+# How far apart two sources may stamp one trade (stored_trade_keys spells it in SQL).
+TIME_WINDOW = timedelta(days=1)
 
 _Q = load("silver_trades")
 _CHANNEL = f"'{identifier(TRADES_CHANNEL)}'"
@@ -122,20 +147,19 @@ async def _targets(conn: asyncpg.Connection, batch: Sequence[Trade]) -> dict[Mar
     return out
 
 
-async def _stored_keys(
-    conn: asyncpg.Connection, batch: Sequence[Trade], targets: dict[MarketKey, _Target]
-) -> set[tuple[str, str]]:
-    since: dict[int, datetime] = {}
-    for t in batch:
-        target = targets.get((t.venue, t.market_native_id))
-        if target is not None:
-            first = since.get(target.market_id)
-            if first is None or t.executed_at < first:
-                since[target.market_id] = t.executed_at
-    if not since:
-        return set()
-    rows = await conn.fetch(_Q.stored_trade_keys, list(since), list(since.values()))
+async def _stored_keys(conn: asyncpg.Connection, batch: Sequence[Trade]) -> set[tuple[str, str]]:
+    """The batch's (venue, key) pairs stored already, within TIME_WINDOW of their time."""
+    rows = await conn.fetch(
+        _Q.stored_trade_keys,
+        [t.venue for t in batch],
+        [t.trade_key for t in batch],
+        [t.executed_at for t in batch],
+    )
     return {(r["venue"], r["trade_key"]) for r in rows}
+
+
+def _needs(times: Sequence[datetime]) -> list[tuple[str, Sequence[datetime]]]:
+    return [(partitions.TRADES, times)]
 
 
 async def notify_trades(conn: asyncpg.Connection, market_ids: Sequence[int]) -> None:
@@ -145,12 +169,30 @@ async def notify_trades(conn: asyncpg.Connection, market_ids: Sequence[int]) -> 
 
 
 async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade]) -> WriteResult:
-    """Insert trades not seen before; a trade key already stored is left as it is."""
+    """Insert trades not seen before; a trade key already stored is left as it is.
+
+    Runs in a transaction (a savepoint inside the caller's): the markets' locks
+    are held until it commits.
+    """
     batch = last_wins(trades, lambda t: (t.venue, t.trade_key))
     if not batch:
         return WriteResult()
-    targets = await _targets(conn, batch)
-    stored = await _stored_keys(conn, batch, targets)
+    async with conn.transaction():
+        targets = await _targets(conn, batch)
+        locked = sorted({target.market_id for target in targets.values()})
+        if locked:
+            await conn.fetchval(_Q.lock_markets, locked, LOCK_NAMESPACE)
+        resolved = [t for t in batch if (t.venue, t.market_native_id) in targets]
+        stored = await _stored_keys(conn, resolved) if resolved else set()
+        return await _insert_new(conn, batch, targets, stored)
+
+
+async def _insert_new(
+    conn: asyncpg.Connection,
+    batch: Sequence[Trade],
+    targets: dict[MarketKey, _Target],
+    stored: set[tuple[str, str]],
+) -> WriteResult:
     records: list[tuple[Any, ...]] = []
     unresolved: list[Trade] = []
     gained: set[int] = set()
@@ -178,11 +220,16 @@ async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade]) -> Wr
     if records:
         # Their buckets' volume changes: the rollup recounts them.
         await mark_trades(conn, [r[2] for r in records], [r[7] for r in records])
+
+        async def copy() -> None:
+            await conn.copy_records_to_table(
+                "trades", schema_name="silver", records=records, columns=_COPY_COLS
+            )
+
         try:
-            async with conn.transaction():  # a savepoint: the fallback needs the batch undone
-                await conn.copy_records_to_table(
-                    "trades", schema_name="silver", records=records, columns=_COPY_COLS
-                )
+            await partitions.write_with_partitions(
+                conn, copy, lambda: _needs([r[7] for r in records])
+            )
         except asyncpg.UniqueViolationError:
             return await _insert_staged(conn, batch)
         await notify_trades(conn, list(gained))
@@ -197,4 +244,5 @@ async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade]) -> Wr
 async def _insert_staged(conn: asyncpg.Connection, batch: Sequence[Trade]) -> WriteResult:
     """The always-correct path: stage the batch, insert what no one stored meanwhile."""
     records = [_trade_record(i, t) for i, t in enumerate(batch)]
-    return tally(batch, await merge_staged(conn, TRADES_IN, records, _TRADES_SQL))
+    times = _needs([t.executed_at for t in batch])
+    return tally(batch, await merge_staged(conn, TRADES_IN, records, _TRADES_SQL, partitions=times))
