@@ -838,7 +838,7 @@ TABLE silver.trades
   CONSTRAINT trades_price_check CHECK (((price >= (0)::numeric) AND (price <= (1)::numeric)))
   CONSTRAINT trades_venue_key UNIQUE (venue, trade_key, executed_at)
   CREATE INDEX trades_executed_brin ON ONLY silver.trades USING brin (executed_at)
-  CREATE INDEX trades_market_time_idx ON ONLY silver.trades USING btree (market_id, executed_at DESC)
+  CREATE INDEX trades_market_time_idx ON ONLY silver.trades USING btree (market_id, executed_at DESC, id DESC)
   CREATE UNIQUE INDEX trades_pkey ON ONLY silver.trades USING btree (id, executed_at)
   CREATE UNIQUE INDEX trades_venue_key ON ONLY silver.trades USING btree (venue, trade_key, executed_at)
 
@@ -884,12 +884,18 @@ BEGIN
         PERFORM pg_advisory_xact_lock(hashtext('predhub.partitions'));
         CONTINUE WHEN to_regclass(format('%I.%I', nsp, part)) IS NOT NULL;
         hi := lo + ('1 ' || plan.width)::interval;
-        EXECUTE format(
-            'CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
-            'INCLUDING STORAGE INCLUDING COMPRESSION)', nsp, part, parent);
-        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
-                       parent, nsp, part, lo, hi);
-        made := made + 1;
+        BEGIN
+            EXECUTE format(
+                'CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
+                'INCLUDING STORAGE INCLUDING COMPRESSION)', nsp, part, parent);
+            EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
+                           parent, nsp, part, lo, hi);
+            made := made + 1;
+        EXCEPTION WHEN duplicate_table THEN
+            -- made by a writer that committed while this one waited for the lock (the
+            -- name lookup above may still have read the catalog as it was before)
+            NULL;
+        END;
     END LOOP;
     RETURN made;
 END;

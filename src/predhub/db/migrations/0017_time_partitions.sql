@@ -82,12 +82,18 @@ BEGIN
         PERFORM pg_advisory_xact_lock(hashtext('predhub.partitions'));
         CONTINUE WHEN to_regclass(format('%I.%I', nsp, part)) IS NOT NULL;
         hi := lo + ('1 ' || plan.width)::interval;
-        EXECUTE format(
-            'CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
-            'INCLUDING STORAGE INCLUDING COMPRESSION)', nsp, part, parent);
-        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
-                       parent, nsp, part, lo, hi);
-        made := made + 1;
+        BEGIN
+            EXECUTE format(
+                'CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
+                'INCLUDING STORAGE INCLUDING COMPRESSION)', nsp, part, parent);
+            EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
+                           parent, nsp, part, lo, hi);
+            made := made + 1;
+        EXCEPTION WHEN duplicate_table THEN
+            -- made by a writer that committed while this one waited for the lock (the
+            -- name lookup above may still have read the catalog as it was before)
+            NULL;
+        END;
     END LOOP;
     RETURN made;
 END;
@@ -134,7 +140,10 @@ CREATE TABLE silver.trades (
     CONSTRAINT trades_price_check CHECK (price >= 0 AND price <= 1),
     CONSTRAINT trades_venue_key UNIQUE (venue, trade_key, executed_at)
 ) PARTITION BY RANGE (executed_at);
-CREATE INDEX trades_market_time_idx ON silver.trades (market_id, executed_at DESC);
+-- id too: a market's newest trades page (executed_at DESC, id DESC) then reads each month
+-- in index order, newest month first, and stops at the page's end (an ordered Append)
+-- instead of opening every month to merge them.
+CREATE INDEX trades_market_time_idx ON silver.trades (market_id, executed_at DESC, id DESC);
 CREATE INDEX trades_executed_brin ON silver.trades USING brin (executed_at);
 
 SELECT ops.ensure_partitions('silver.trades', ARRAY(

@@ -42,7 +42,3 @@ ALTER TABLE {parent} DETACH PARTITION {partition} FINALIZE
 -- name: drop_table
 -- Drops a detached partition: its rows go at once, with no row-by-row delete.
 DROP TABLE IF EXISTS {partition}
-
--- name: plans
--- Every partitioned table with its partition width and how many periods are kept ahead.
-SELECT parent, key_column, width, ahead FROM ops.partition_plans ORDER BY parent

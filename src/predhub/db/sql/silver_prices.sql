@@ -48,6 +48,10 @@ WITH res AS (
     FROM ingest_history_in t
     LEFT JOIN silver.markets m ON m.venue = t.venue AND m.native_id = t.market_native_id
     LEFT JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = t.outcome_index
+), stored AS (
+    -- points stored already (RETURNING cannot read xmax from a partitioned table)
+    SELECT h.outcome_id, h.ts FROM res r
+    JOIN silver.price_history h ON h.outcome_id = r.outcome_id AND h.ts = r.ts
 ), up AS (
     INSERT INTO silver.price_history AS h (outcome_id, ts, price, source, bronze_id)
     SELECT outcome_id, ts, price, 'venue', bronze_id FROM res WHERE outcome_id IS NOT NULL
@@ -55,10 +59,13 @@ WITH res AS (
     ON CONFLICT (outcome_id, ts) DO UPDATE SET price = excluded.price,
         source = excluded.source, bronze_id = excluded.bronze_id
     WHERE (h.price, h.source) IS DISTINCT FROM (excluded.price, excluded.source)
-    RETURNING (xmax = 0) AS inserted
+    RETURNING outcome_id, ts
+), counted AS (
+    SELECT (s.outcome_id IS NULL) AS inserted
+    FROM up u LEFT JOIN stored s ON s.outcome_id = u.outcome_id AND s.ts = u.ts
 )
-SELECT (SELECT count(*) FROM up WHERE inserted) AS inserted,
-       (SELECT count(*) FROM up WHERE NOT inserted) AS updated,
+SELECT (SELECT count(*) FROM counted WHERE inserted) AS inserted,
+       (SELECT count(*) FROM counted WHERE NOT inserted) AS updated,
        (SELECT coalesce(array_agg(ord), '{}') FROM res WHERE outcome_id IS NULL) AS unresolved
 
 -- name: insert_staged_books
