@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 from api_support import assert_error
 
+from predhub.db import partitions
 from predhub.gold.history import rollup
 from predhub.service.testing import SeedMarket, seed_market
 from predhub.settings import Settings
@@ -20,6 +21,7 @@ async def _points(
     outcome_id = await conn.fetchval(
         "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 0", market_id
     )
+    await partitions.ensure(conn, partitions.PRICE_HISTORY, [ts for ts, _ in points])
     await conn.executemany(
         "INSERT INTO silver.price_history (outcome_id, ts, price, source) VALUES ($1, $2, $3, 'quote')",
         [(outcome_id, ts, Decimal(str(p))) for ts, p in points],

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from predhub.db import partitions
 from predhub.gold.refresh import WINDOWS, GoldConfig, refresh
 from predhub.gold.schedule import HOT, WARM, Cadence, claim, run_due
 from predhub.ingest.pipeline import Ingestor
@@ -63,6 +64,8 @@ async def loaded(sim: SimHandle, pool: asyncpg.Pool) -> AsyncIterator[datetime]:
         for r in rows
         for t, p in yes_path(sim, r["venue"], r["native_id"])
     ]
+    async with pool.acquire() as conn:  # rows written straight in need their weeks
+        await partitions.ensure(conn, partitions.PRICE_HISTORY, [h[1] for h in history])
     await pool.copy_records_to_table(
         "price_history",
         schema_name="silver",

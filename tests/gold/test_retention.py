@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from rich.console import Console
 
+from predhub.db import partitions
 from predhub.scheduler import retention
 from predhub.scheduler.status import collect_status, render
 from predhub.settings import Settings
@@ -46,6 +47,8 @@ async def test_prunes_by_age_and_reports(pool: asyncpg.Pool) -> None:
     stamps = [hour + timedelta(minutes=m) for m in (0, 10, 20)] + [
         now - timedelta(hours=2, minutes=m) for m in (0, 10)
     ]
+    async with pool.acquire() as conn:  # rows written straight in need their days
+        await partitions.ensure(conn, partitions.BOOKS, stamps)
     await pool.executemany(
         "INSERT INTO silver.order_book_snapshots (market_id, outcome_id, observed_at, fetched_at,"
         " bids, asks) VALUES ($1, $2, $3, $3, '[]', '[]')",
