@@ -31,6 +31,7 @@ import httpx
 import pytest
 from api_support import ADMIN_KEY
 
+from predhub.db import partitions
 from predhub.gold.arbitrage import ArbitrageConfig
 from predhub.gold.history import rollup
 from predhub.gold.refresh import GoldConfig, refresh
@@ -101,6 +102,7 @@ async def _seed(conn: asyncpg.Connection) -> dict[str, Any]:
         )
         # the price now and a day ago: the rollup's price and 24 h change (the price filters)
         for ago, price in ((timedelta(minutes=1), p), (timedelta(hours=25), 0.5)):
+            await partitions.ensure(conn, partitions.PRICE_HISTORY, [NOW - ago])
             await conn.execute(
                 "INSERT INTO silver.price_history (outcome_id, ts, price) SELECT id, $2, $3"
                 " FROM silver.outcomes WHERE market_id = $1 AND idx = 0",

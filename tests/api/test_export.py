@@ -13,6 +13,7 @@ import orjson
 import pyarrow.parquet as pq
 from api_support import assert_error
 
+from predhub.db import partitions
 from predhub.service.export import record_cut
 from predhub.service.testing import SeedMarket, seed_market
 
@@ -22,6 +23,9 @@ async def _trades(conn: asyncpg.Connection, market_id: int, n: int) -> datetime:
         "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 0", market_id
     )
     start = datetime(2026, 3, 1, tzinfo=UTC)
+    await partitions.ensure(
+        conn, partitions.TRADES, [start + timedelta(seconds=i) for i in range(n)]
+    )
     await conn.executemany(
         "INSERT INTO silver.trades (venue, market_id, outcome_id, trade_key, price, size, side,"
         " executed_at) VALUES ('polymarket', $1, $2, $3, $4, $5, 'buy', $6)",

@@ -12,6 +12,7 @@ from api_support import ADMIN_KEY
 from fastapi import FastAPI
 
 from predhub.api.keys import create_key
+from predhub.db import partitions
 from predhub.gold.history import rollup
 from predhub.gold.refresh import GoldConfig, refresh
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
@@ -276,6 +277,8 @@ async def test_history_trades_book_and_price_at(
         "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 0", mid
     )
     base = datetime(2026, 1, 1, tzinfo=UTC)
+    for parent in (partitions.PRICE_HISTORY, partitions.TRADES, partitions.BOOKS):
+        await partitions.ensure(conn, parent, [base])  # rows written straight in below
     for minute, price in enumerate([0.40, 0.45, 0.42, 0.50]):
         await conn.execute(
             "INSERT INTO silver.price_history (outcome_id, ts, price) VALUES ($1, $2, $3)",

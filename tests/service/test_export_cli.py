@@ -14,6 +14,7 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
+from predhub.db import partitions
 from predhub.service.testing import SeedMarket, seed_market
 
 
@@ -34,6 +35,7 @@ async def _seed(conn: asyncpg.Connection) -> int:
         "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 1", mid
     )
     start = datetime(2026, 3, 1, tzinfo=UTC)
+    await partitions.ensure(conn, partitions.TRADES, [start])
     await conn.executemany(
         "INSERT INTO silver.trades (venue, market_id, outcome_id, trade_key, price, size,"
         " executed_at) VALUES ('polymarket', $1, $2, $3, 0.25, $4, $5)",

@@ -13,7 +13,12 @@ embedded ones as a last resort when they are newer than the server.
 
 A restore goes into an empty database (a non-empty one is refused unless
 forced, which first drops what is there) in one transaction, so a failed
-restore leaves the database as it was.
+restore leaves the database as it was. A forced restore cannot use
+`pg_restore --clean` as it is: for every partition of a partitioned table with
+a unique key it emits `ALTER TABLE ONLY <partition> DROP CONSTRAINT`, which
+PostgreSQL refuses (the constraint is inherited; dropping the parent's drops
+it). So `pg_restore` writes the script and psql runs it in one transaction,
+without those statements.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ MAGIC = b"PGDMP"
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
 _DUMPING = re.compile(r'dumping contents of table "?([^"\s]+)"?')
 _RESTORING = re.compile(r'processing data for table "?([^"\s]+)"?')
+# The script's comment above each table's rows, and an archive listing's partition entry.
+_SCRIPT_DATA = re.compile(r"^-- Data for Name: ([^;]+); Type: TABLE DATA; Schema: ([^;]+);")
+_ATTACH_ENTRY = re.compile(r"^\d+; \d+ \d+ TABLE ATTACH (\S+) (\S+) ")
+_DROP_CONSTRAINT = re.compile(r"^ALTER TABLE IF EXISTS ONLY (\S+) DROP CONSTRAINT IF EXISTS ")
 
 Progress = Callable[[str], None]
 
@@ -224,15 +233,94 @@ async def restore(
             str(path),
         ]
         if tables:
-            cmd.insert(1, "--clean")
-            cmd.insert(2, "--if-exists")
-        restored = await _run(cmd, _RESTORING, progress)
+            restored = await _forced_restore(tool, url, path, progress)
+        else:
+            restored = await _run(cmd, _RESTORING, progress)
         status = await migrate.status(conn)
     finally:
         await conn.close()
     seconds = time.perf_counter() - clock
     log.info("db.restore", path=str(path), tables=len(restored), seconds=round(seconds, 2))
     return RestoreResult(path, seconds, len(restored), status.current, not status.pending, tool)
+
+
+async def _partitions_in(tool: Path, path: Path) -> set[str]:
+    """The partitions an archive holds (its TABLE ATTACH entries), as schema.name."""
+    done = await asyncio.create_subprocess_exec(
+        str(tool),
+        "--list",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await done.communicate()
+    if done.returncode != 0:
+        raise BackupFailed(f"pg_restore --list failed: {err.decode(errors='replace').strip()}")
+    found: set[str] = set()
+    for line in out.decode("utf-8", "replace").splitlines():
+        match = _ATTACH_ENTRY.match(line)
+        if match:
+            found.add(f"{match[1]}.{match[2]}")
+    return found
+
+
+async def _forced_restore(tool: Path, url: str, path: Path, progress: Progress | None) -> list[str]:
+    """`pg_restore --clean`'s script without its partitions' constraint drops, run by psql
+    in one transaction; the tables whose rows it restored."""
+    partitions = await _partitions_in(tool, path)
+    psql = tool.with_name("psql")
+    if not psql.exists():
+        found = shutil.which("psql")
+        if found is None:
+            raise BackupFailed(f"no psql beside {tool} or on PATH for a forced restore")
+        psql = Path(found)
+    script = await asyncio.create_subprocess_exec(
+        str(tool),
+        "--no-owner",
+        "--no-privileges",
+        "--clean",
+        "--if-exists",
+        "--file=-",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    runner = await asyncio.create_subprocess_exec(
+        str(psql),
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "--single-transaction",
+        f"--dbname={url}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert script.stdout is not None and runner.stdin is not None
+    tables: list[str] = []
+    try:
+        async for raw in script.stdout:
+            line = raw.decode("utf-8", "replace")
+            drop = _DROP_CONSTRAINT.match(line)
+            if drop and drop[1] in partitions:
+                continue  # inherited: the parent's constraint takes it along
+            data = _SCRIPT_DATA.match(line)
+            if data:
+                tables.append(f"{data[2]}.{data[1]}")
+                if progress is not None:
+                    progress(tables[-1])
+            runner.stdin.write(raw)
+            await runner.stdin.drain()
+    finally:
+        runner.stdin.close()
+    _, made_err = await script.communicate()
+    _, run_err = await runner.communicate()
+    for name, proc, err in (("pg_restore", script, made_err), ("psql", runner, run_err)):
+        if proc.returncode != 0:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise BackupFailed(f"{name} failed ({proc.returncode}): {' | '.join(lines[-3:])}")
+    return tables
 
 
 async def prune_backups(conn: asyncpg.Connection, folder: Path, keep: int) -> list[Path]:

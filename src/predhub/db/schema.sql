@@ -913,7 +913,7 @@ BEGIN
     FOR plan IN SELECT * FROM ops.partition_plans ORDER BY parent LOOP
         made := made + ops.ensure_partitions(plan.parent, ARRAY(
             SELECT ops.partition_start(plan.width, now) + i * ('1 ' || plan.width)::interval
-            FROM generate_series(0, plan.ahead) AS i));
+            FROM generate_series(-1, plan.ahead) AS i));
     END LOOP;
     RETURN made;
 END;

@@ -99,7 +99,8 @@ BEGIN
 END;
 $$;
 
--- The partitions from now's to `ahead` periods after it, for every plan.
+-- The partitions from the period before now's (late rows: a trade of 23:59 written after
+-- midnight) to `ahead` periods after now's, for every plan.
 CREATE FUNCTION ops.ensure_partitions_ahead(now timestamptz) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -109,7 +110,7 @@ BEGIN
     FOR plan IN SELECT * FROM ops.partition_plans ORDER BY parent LOOP
         made := made + ops.ensure_partitions(plan.parent, ARRAY(
             SELECT ops.partition_start(plan.width, now) + i * ('1 ' || plan.width)::interval
-            FROM generate_series(0, plan.ahead) AS i));
+            FROM generate_series(-1, plan.ahead) AS i));
     END LOOP;
     RETURN made;
 END;
