@@ -33,7 +33,6 @@ import asyncpg
 from _scratch import scratch_database
 from predhub.db import partitions
 from predhub.db.connect import connect
-from predhub.db.queries import load
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2026, 4, 1, tzinfo=UTC)
@@ -77,7 +76,9 @@ def _rows(count: int, markets: int, seed: int = 7) -> Iterator[tuple[object, ...
 async def fill(conn: asyncpg.Connection, count: int, markets: int) -> float:
     """COPY the trades into both tables; seconds taken."""
     await conn.execute(FLAT_DDL)
-    await partitions.ensure(conn, partitions.TRADES, [START, START + timedelta(days=40), START + timedelta(days=70)])
+    await partitions.ensure(
+        conn, partitions.TRADES, [START, START + timedelta(days=40), START + timedelta(days=70)]
+    )
     started = time.perf_counter()
     batch: list[tuple[object, ...]] = []
     for row in _rows(count, markets):
