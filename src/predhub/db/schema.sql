@@ -88,7 +88,7 @@ TABLE bronze.api_responses
     params jsonb NOT NULL DEFAULT '{}'::jsonb
     status smallint NOT NULL
     fetched_at timestamp with time zone NOT NULL
-    fetched_day timestamp with time zone NOT NULL
+    fetched_day timestamp with time zone NOT NULL DEFAULT ops.partition_start('day'::text, now())
     content_hash bytea NOT NULL
     payload jsonb
     raw_text text
@@ -103,7 +103,7 @@ TABLE bronze.response_sightings
   PARTITION BY RANGE (fetched_day)
     response_id bigint NOT NULL
     fetched_at timestamp with time zone NOT NULL
-    fetched_day timestamp with time zone NOT NULL
+    fetched_day timestamp with time zone NOT NULL DEFAULT ops.partition_start('day'::text, now())
     load_id bigint
   CREATE INDEX response_sightings_response_idx ON ONLY bronze.response_sightings USING btree (response_id)
 

@@ -301,8 +301,9 @@ CREATE TABLE bronze.api_responses (
     params       jsonb       NOT NULL DEFAULT '{}'::jsonb,
     status       smallint    NOT NULL,
     fetched_at   timestamptz NOT NULL,
-    -- the UTC midnight of fetched_at: the partition, and the span a content is stored once in
-    fetched_day  timestamptz NOT NULL,
+    -- the UTC midnight of fetched_at: the partition, and the span a content is stored once
+    -- in (predhub's writers set it; another writer's rows default to the day they are stored)
+    fetched_day  timestamptz NOT NULL DEFAULT ops.partition_start('day', now()),
     content_hash bytea       NOT NULL,
     payload      jsonb,
     raw_text     text,
@@ -317,7 +318,7 @@ CREATE INDEX api_responses_venue_fetched_idx ON bronze.api_responses (venue, fet
 CREATE TABLE bronze.response_sightings (
     response_id bigint      NOT NULL,
     fetched_at  timestamptz NOT NULL,
-    fetched_day timestamptz NOT NULL,
+    fetched_day timestamptz NOT NULL DEFAULT ops.partition_start('day', now()),
     load_id     bigint
 ) PARTITION BY RANGE (fetched_day);
 CREATE INDEX response_sightings_response_idx ON bronze.response_sightings (response_id);
