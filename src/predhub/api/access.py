@@ -3,9 +3,12 @@
 One pure ASGI middleware, outside the cached-read fast path, so every request
 (the fast path's included) passes it:
 
-1. The route's need: `admin` under /v1/admin, `write` for other non-GET
-   methods (but the batch price read, a POST for its long id list), else `read`. Reads without a key pass unless API_REQUIRE_KEYS is
-   set; writes and admin actions always need one (401).
+1. The route's need: `admin` under /v1/admin and for a person's decision on a
+   match, `write` for other non-GET methods (but the batch price read, a POST
+   for its long id list), else `read`. Reads without a key pass unless
+   API_REQUIRE_KEYS is set; writes and admin actions always need one (401).
+   This is the only check of a key: the routes read what it found from the
+   request's state (`key`), and never parse or look the key up again.
 2. The key (X-API-Key or `Authorization: Bearer`): unknown, revoked or expired
    is a 401 saying which; a blocked account is a 403 saying so; a level
    without the permission (ACCESS_LEVEL_PERMISSIONS) is a 403.
@@ -33,6 +36,7 @@ import asyncio
 import contextlib
 import hmac
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,8 +45,8 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from predhub.api.guards import ADMIN_PREFIX, presented_key, reject
-from predhub.api.keys import hash_key
+from predhub.api.guards import ADMIN_PREFIX, reject
+from predhub.api.keys import hash_key, presented_key
 from predhub.service import accounts
 from predhub.service.accounts import REFRESH_GATE, AccountStore, AuditEntry, KeyInfo, Kind
 from predhub.service.catalog import DATABASE_UNAVAILABLE
@@ -284,8 +288,14 @@ class AccessControl:
             log.warning("api.audit_failed", route=entry.route, status=entry.status, error=repr(exc))
 
 
+# Admin actions outside /v1/admin: confirming or rejecting a cross-venue match.
+ADMIN_ACTIONS = re.compile(r"^/v1/matches/[^/]+/(?:confirm|reject)/?$")
+
+
 def _need(method: str, path: str) -> str:
     if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        return "admin"
+    if method in WRITE_METHODS and ADMIN_ACTIONS.match(path):
         return "admin"
     return "write" if method in WRITE_METHODS and path not in READ_POSTS else "read"
 
@@ -313,11 +323,16 @@ class AccessMiddleware:
             return
         state = getattr(getattr(scope.get("app"), "state", None), "api", None)
         control: AccessControl | None = getattr(state, "access", None)
-        if control is None:  # not started: nothing to check with
-            await self.app(scope, receive, send)
-            return
         method = scope.get("method", "GET")
         need = _need(method, scope["path"])
+        if control is None:  # not started: reads pass, nothing else does (fail closed)
+            if need == "read":
+                await self.app(scope, receive, send)
+            elif kind == "websocket":
+                await send({"type": "websocket.close", "code": 1011})
+            else:
+                await reject(send, 503, "unavailable", "access control is not running")
+            return
         presented = presented_key(scope.get("headers") or [])
         audited = need != "read"
         if presented is None:

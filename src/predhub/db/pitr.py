@@ -224,7 +224,7 @@ def prune_base_backups(archive: Path, keep: int, tools: Path) -> list[Path]:
     return [b.path for b in doomed]
 
 
-async def archive_now(url: str, *, timeout: float = ARCHIVE_WAIT_SECONDS) -> str | None:
+async def archive_now(url: str, *, wait_seconds: float = ARCHIVE_WAIT_SECONDS) -> str | None:
     """Close the server's current WAL segment and wait until it is archived.
 
     A restore can replay only what reached the archive; a recent target time lies
@@ -237,7 +237,7 @@ async def archive_now(url: str, *, timeout: float = ARCHIVE_WAIT_SECONDS) -> str
     try:
         await conn.fetchval(_Q.mark_commit)
         segment = str(await conn.fetchval(_Q.switch_wal))
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_seconds
         while True:
             row = await conn.fetchrow(_Q.archiver_state)
             assert row is not None
@@ -246,7 +246,7 @@ async def archive_now(url: str, *, timeout: float = ARCHIVE_WAIT_SECONDS) -> str
                 return None
             if time.monotonic() > deadline:
                 failed = row["last_failed_wal"]
-                return f"WAL segment {segment} was not archived within {timeout:.0f} s" + (
+                return f"WAL segment {segment} was not archived within {wait_seconds:.0f} s" + (
                     f" (the last failure: {failed})" if failed else ""
                 )
             await asyncio.sleep(0.2)

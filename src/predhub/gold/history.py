@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from predhub.db.queries import load
+from predhub.db.queries import load, rows_affected
 from predhub.settings import Settings
 
 _Q = load("history")
@@ -78,19 +78,14 @@ async def _prune(conn: asyncpg.Connection, settings: Settings, now: datetime) ->
     """Delete each resolution past its retention (0 days: kept forever)."""
     cutoff = now - timedelta(days=settings.history_1m_retention_days)
     status = await conn.execute(_Q.prune_points, cutoff, MAX_PRUNED_PER_RUN)
-    pruned = _count(status)
+    pruned = rows_affected(status)
     if settings.history_15m_retention_days:
         cutoff = now - timedelta(days=settings.history_15m_retention_days)
-        pruned += _count(await conn.execute(_Q.prune_15m, cutoff))
+        pruned += rows_affected(await conn.execute(_Q.prune_15m, cutoff))
     if settings.history_1h_retention_days:
         cutoff = now - timedelta(days=settings.history_1h_retention_days)
-        pruned += _count(await conn.execute(_Q.prune_1h, cutoff))
+        pruned += rows_affected(await conn.execute(_Q.prune_1h, cutoff))
     return pruned
-
-
-def _count(status: str) -> int:
-    """Rows a `DELETE n` status reports."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 async def backfill_candidates(pool: asyncpg.Pool, venue: str, limit: int) -> list[int]:
