@@ -15,8 +15,10 @@ One pure ASGI middleware, outside the cached-read fast path, so every request
 3. The level's per-minute limit (ACCESS_LEVEL_LIMITS), counted per key in the
    database so it holds across every API process. A process reserves a chunk
    of the minute's allowance with one upsert and spends it locally, so a
-   cached read costs a dictionary lookup, not a round trip; near the limit the
-   chunks shrink to single requests, and the total never passes the limit.
+   cached read costs a dictionary lookup, not a round trip; the next chunk is
+   reserved in the background once half of one is spent, so requests do not
+   queue behind that upsert; near the limit the chunks shrink to single
+   requests, and the total never passes the limit.
    Answers carry the IETF draft's `RateLimit-*` headers; past the limit a 429
    with `Retry-After`. Upstream refreshes a request causes are limited the
    same way (a read past that limit is answered from the database, stale).
@@ -99,6 +101,7 @@ class Limiter:
     def __init__(self, store: AccountStore) -> None:
         self.store = store
         self._state: dict[tuple[int, str], _Allowance] = {}
+        self._ahead: set[asyncio.Task[None]] = set()
 
     def _allowance(self, key_id: int, kind: Kind, window: int) -> _Allowance:
         allowance = self._state.get((key_id, kind))
@@ -122,15 +125,55 @@ class Limiter:
                     await self._reserve(allowance, key_id, kind, limit, n, window)
         if allowance.tokens >= n:
             allowance.tokens -= n
+            if self._ahead_due(allowance, limit) and not allowance.lock.locked():
+                self._reserve_ahead(allowance, key_id, kind, limit, window)
             remaining = max(0, limit - (allowance.used - allowance.tokens))
             return Verdict(True, limit, remaining, reset)
         return Verdict(False, limit, 0, reset)
+
+    @staticmethod
+    def _chunk(allowance: _Allowance, limit: int, n: int) -> int:
+        return max(n, min(limit // CHUNK_SHARE, MAX_CHUNK, limit - allowance.used))
+
+    @staticmethod
+    def _ahead_due(allowance: _Allowance, limit: int) -> bool:
+        """Half the chunk is spent, and the minute's allowance is far from its end: near
+        it, chunks shrink to single requests reserved when needed, so no process holds
+        tokens another process could have used."""
+        full = min(limit // CHUNK_SHARE, MAX_CHUNK)
+        return (
+            full >= 2
+            and allowance.tokens * 2 < full
+            and allowance.used + 2 * full <= limit
+            and not allowance.exhausted
+        )
+
+    def _reserve_ahead(
+        self, allowance: _Allowance, key_id: int, kind: Kind, limit: int, window: int
+    ) -> None:
+        """Reserve the next chunk while this one still lasts, so a busy key's requests
+        never wait for the database round trip (only a key's first request of a
+        minute does)."""
+
+        async def ahead() -> None:
+            async with allowance.lock:
+                if allowance.window == window and self._ahead_due(allowance, limit):
+                    await self._reserve(allowance, key_id, kind, limit, 1, window)
+
+        task = asyncio.get_running_loop().create_task(ahead())
+        self._ahead.add(task)
+        task.add_done_callback(self._reserved_ahead)
+
+    def _reserved_ahead(self, task: asyncio.Task[None]) -> None:
+        self._ahead.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("api.rate_reserve_failed", error=repr(task.exception()))
 
     async def _reserve(
         self, allowance: _Allowance, key_id: int, kind: Kind, limit: int, n: int, window: int
     ) -> None:
         start = datetime.fromtimestamp(window * WINDOW_SECONDS, UTC)
-        chunk = max(n, min(limit // CHUNK_SHARE, MAX_CHUNK, limit - allowance.used))
+        chunk = self._chunk(allowance, limit, n)
         for want in dict.fromkeys((chunk, n)):
             total = await self.store.reserve(key_id, kind, start, want, limit)
             if total is not None:
