@@ -30,7 +30,9 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -149,6 +151,8 @@ def main() -> None:
     parser.add_argument("--trade-markets", type=int, default=200, help="trades per venue a step")
     args = parser.parse_args()
     configure_logging("WARNING")
+    # a SIGTERM (a timeout, a kill) still stops the bench's own server in `finally`
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = Path(tempfile.mkdtemp(prefix="predhub-bench-backup-"))
     root.chmod(0o755)  # the server's own user (when run as root) reaches the archive
     archive = root / "archive"

@@ -92,6 +92,7 @@ class _Allowance:
     tokens: int = 0  # reserved in the database, not spent yet
     used: int = 0  # the minute's total in the database at the last reservation
     exhausted: bool = False
+    ahead: bool = False  # a reservation ahead is under way
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -114,22 +115,36 @@ class Limiter:
             allowance.exhausted = False
         return allowance
 
-    async def take(self, key_id: int, kind: Kind, limit: int, n: int = 1) -> Verdict:
+    def take_now(self, key_id: int, kind: Kind, limit: int, n: int = 1) -> Verdict | None:
+        """Spend from what this process holds; None (nothing spent) when that is not
+        enough and the database must be asked (`take`)."""
         now = time.time()
         window = _window(now)
-        reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         allowance = self._allowance(key_id, kind, window)
-        if allowance.tokens < n and not allowance.exhausted:
+        if allowance.tokens < n:
+            return None
+        allowance.tokens -= n
+        if not allowance.ahead and self._ahead_due(allowance, limit):
+            self._reserve_ahead(allowance, key_id, kind, limit, window)
+        remaining = max(0, limit - (allowance.used - allowance.tokens))
+        return Verdict(
+            True, limit, remaining, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        )
+
+    async def take(self, key_id: int, kind: Kind, limit: int, n: int = 1) -> Verdict:
+        verdict = self.take_now(key_id, kind, limit, n)
+        if verdict is not None:
+            return verdict
+        now = time.time()
+        window = _window(now)
+        allowance = self._allowance(key_id, kind, window)
+        if not allowance.exhausted:
             async with allowance.lock:
                 if allowance.window == window and allowance.tokens < n:
                     await self._reserve(allowance, key_id, kind, limit, n, window)
-        if allowance.tokens >= n:
-            allowance.tokens -= n
-            if self._ahead_due(allowance, limit) and not allowance.lock.locked():
-                self._reserve_ahead(allowance, key_id, kind, limit, window)
-            remaining = max(0, limit - (allowance.used - allowance.tokens))
-            return Verdict(True, limit, remaining, reset)
-        return Verdict(False, limit, 0, reset)
+        verdict = self.take_now(key_id, kind, limit, n)
+        reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        return verdict if verdict is not None else Verdict(False, limit, 0, reset)
 
     @staticmethod
     def _chunk(allowance: _Allowance, limit: int, n: int) -> int:
@@ -156,9 +171,14 @@ class Limiter:
         minute does)."""
 
         async def ahead() -> None:
-            async with allowance.lock:
-                if allowance.window == window and self._ahead_due(allowance, limit):
-                    await self._reserve(allowance, key_id, kind, limit, 1, window)
+            try:
+                async with allowance.lock:
+                    if allowance.window == window and self._ahead_due(allowance, limit):
+                        await self._reserve(allowance, key_id, kind, limit, 1, window)
+            finally:
+                allowance.ahead = False
+
+        allowance.ahead = True
 
         task = asyncio.get_running_loop().create_task(ahead())
         self._ahead.add(task)
@@ -235,7 +255,9 @@ class AccessControl:
         self.settings = settings
         self.keys = KeyCache(settings.api_key_cache_seconds)
         self.limiter = Limiter(store)
-        self._used: dict[int, datetime] = {}
+        self._used: dict[int, float] = {}  # key id -> Unix time of its last use
+        self._hashes: dict[str, str] = {}  # presented key -> its sha256, worked out once
+        self._gates: dict[tuple[int, str], accounts.RefreshGate] = {}
         self._flusher: asyncio.Task[None] | None = None
         configured = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
         self._settings_hash = hash_key(configured) if configured else None
@@ -268,7 +290,7 @@ class AccessControl:
         """Write last-used times and drop counters of minutes that are over."""
         used, self._used = self._used, {}
         used.pop(SETTINGS_KEY_ID, None)
-        await self.store.touch_keys(used)
+        await self.store.touch_keys({k: datetime.fromtimestamp(t, UTC) for k, t in used.items()})
         await self.store.prune_rate_counts(
             datetime.now(UTC) - timedelta(seconds=2 * WINDOW_SECONDS)
         )
@@ -276,7 +298,11 @@ class AccessControl:
     # ------------------------------------------------------------ keys
     async def identify(self, presented: str, *, fresh: bool) -> KeyInfo | Refusal:
         """The key's stored facts, or why it is refused; `fresh` skips the cache."""
-        key_hash = hash_key(presented)
+        key_hash = self._hashes.get(presented)
+        if key_hash is None:
+            if len(self._hashes) > MAX_CACHED_KEYS:
+                self._hashes.clear()
+            key_hash = self._hashes[presented] = hash_key(presented)
         if self._settings_hash is not None and hmac.compare_digest(key_hash, self._settings_hash):
             return KeyInfo(
                 SETTINGS_KEY_ID, "ADMIN_API_KEY", None, "ADMIN_API_KEY", "admin", None, None
@@ -299,11 +325,36 @@ class AccessControl:
             return Refusal(403, "blocked", f"the account {info.account!r} is blocked")
         return info
 
+    def admit_read(self, presented: str) -> tuple[KeyInfo, Verdict] | None:
+        """A read by a key checked recently, admitted without awaiting anything: the key
+        cached and usable, its level allowed to read, its allowance held here. None
+        sends the request down the full path (which also says why it is refused)."""
+        key_hash = self._hashes.get(presented)
+        if key_hash is None:
+            return None
+        hit, info = self.keys.get(key_hash)
+        if (
+            not hit
+            or info is None
+            or info.revoked_at is not None
+            or info.level == "blocked"
+            or (info.expires_at is not None and info.expires_at <= datetime.now(UTC))
+            or not self.permits(info, "read")
+        ):
+            return None
+        verdict = self.limiter.take_now(
+            info.id, "requests", self.settings.level_limits(info.level)[0]
+        )
+        if verdict is None:
+            return None
+        self._used[info.id] = time.time()
+        return info, verdict
+
     def permits(self, info: KeyInfo, need: str) -> bool:
         return need in self.settings.access_level_permissions.get(info.level, frozenset())
 
     def used(self, info: KeyInfo) -> None:
-        self._used[info.id] = datetime.now(UTC)
+        self._used[info.id] = time.time()
 
     async def take(self, info: KeyInfo, kind: Kind, n: int = 1) -> Verdict:
         requests, refreshes = self.settings.level_limits(info.level)
@@ -313,6 +364,16 @@ class AccessControl:
         return await self.limiter.take(info.id, kind, limit, n)
 
     def refresh_gate(self, info: KeyInfo) -> accounts.RefreshGate:
+        """The gate a key's reads pass before refreshing from a venue (one per key and level,
+        made once: a cached read should not build a closure)."""
+        found = self._gates.get((info.id, info.level))
+        if found is None:
+            if len(self._gates) > MAX_CACHED_KEYS:
+                self._gates.clear()
+            found = self._gates[(info.id, info.level)] = self._make_gate(info)
+        return found
+
+    def _make_gate(self, info: KeyInfo) -> accounts.RefreshGate:
         async def gate(markets: int) -> str | None:
             verdict = await self.take(info, "refreshes")
             if verdict.allowed:
@@ -343,13 +404,23 @@ def _need(method: str, path: str) -> str:
     return "write" if method in WRITE_METHODS and path not in READ_POSTS else "read"
 
 
+_STATIC_HEADERS: dict[int, tuple[tuple[bytes, bytes], tuple[bytes, bytes]]] = {}
+
+
 def _limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
-    """The IETF draft's RateLimit fields (draft-ietf-httpapi-ratelimit-headers)."""
+    """The IETF draft's RateLimit fields (draft-ietf-httpapi-ratelimit-headers); the
+    limit's two fields are encoded once per limit, as every answer carries them."""
+    static = _STATIC_HEADERS.get(verdict.limit)
+    if static is None:
+        static = _STATIC_HEADERS[verdict.limit] = (
+            (b"ratelimit-limit", str(verdict.limit).encode()),
+            (b"ratelimit-policy", f"{verdict.limit};w={WINDOW_SECONDS}".encode()),
+        )
     return [
-        (b"ratelimit-limit", str(verdict.limit).encode()),
+        static[0],
         (b"ratelimit-remaining", str(verdict.remaining).encode()),
         (b"ratelimit-reset", str(verdict.reset).encode()),
-        (b"ratelimit-policy", f"{verdict.limit};w={WINDOW_SECONDS}".encode()),
+        static[1],
     ]
 
 
@@ -386,6 +457,10 @@ class AccessMiddleware:
             refusal = Refusal(401, "unauthorized", f"{wanted} is required (X-API-Key header)")
             await self._refuse(scope, send, refusal, control, None, audited)
             return
+        admitted = None if audited else control.admit_read(presented)
+        if admitted is not None:
+            await self._pass(scope, receive, send, control, *admitted)
+            return
         found = await control.identify(presented, fresh=audited)
         if isinstance(found, Refusal):
             await self._refuse(scope, send, found, control, None, audited)
@@ -406,6 +481,9 @@ class AccessMiddleware:
                 f" retry in {verdict.reset}s",
             )
             await self._refuse(scope, send, refusal, control, found, audited, verdict)
+            return
+        if not audited:
+            await self._pass(scope, receive, send, control, found, verdict)
             return
         if kind == "websocket":
             await self.app(scope, receive, send)
@@ -440,6 +518,33 @@ class AccessMiddleware:
                         error=_error_message(bytes(error_body)) if status >= 400 else None,
                     )
                 )
+
+    async def _pass(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        control: AccessControl,
+        found: KeyInfo,
+        verdict: Verdict,
+    ) -> None:
+        """An admitted read: on to the app, with the key in the state and the limit's headers."""
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        extra = _limit_headers(verdict)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        scope.setdefault("state", {})["key"] = found
+        token = REFRESH_GATE.set(control.refresh_gate(found))
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            REFRESH_GATE.reset(token)
 
     async def _refuse(
         self,
