@@ -263,7 +263,7 @@ async def test_the_database_report_is_for_admins(client: httpx.AsyncClient) -> N
 async def test_a_busy_key_reserves_its_next_chunk_ahead_never_past_the_limit(
     conn: asyncpg.Connection,
 ) -> None:
-    """Past half a chunk the next one is reserved in the background, so a busy key's
+    """With less than a chunk in hand the next one is reserved in the background, so a busy key's
     requests do not queue behind the upsert; the database still counts every token."""
     from predhub.api.access import Limiter
     from predhub.service.accounts import AccountStore

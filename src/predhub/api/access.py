@@ -16,7 +16,7 @@ One pure ASGI middleware, outside the cached-read fast path, so every request
    database so it holds across every API process. A process reserves a chunk
    of the minute's allowance with one upsert and spends it locally, so a
    cached read costs a dictionary lookup, not a round trip; the next chunk is
-   reserved in the background once half of one is spent, so requests do not
+   reserved in the background while one is still in hand, so requests do not
    queue behind that upsert; near the limit the chunks shrink to single
    requests, and the total never passes the limit.
    Answers carry the IETF draft's `RateLimit-*` headers; past the limit a 429
@@ -152,13 +152,14 @@ class Limiter:
 
     @staticmethod
     def _ahead_due(allowance: _Allowance, limit: int) -> bool:
-        """Half the chunk is spent, and the minute's allowance is far from its end: near
-        it, chunks shrink to single requests reserved when needed, so no process holds
-        tokens another process could have used."""
+        """Less than a chunk is left in hand (so a busy key keeps one to two chunks: time
+        enough for the upsert on a loaded server), and the minute's allowance is far from
+        its end: near it, chunks shrink to single requests reserved when needed, so no
+        process holds tokens another process could have used."""
         full = min(limit // CHUNK_SHARE, MAX_CHUNK)
         return (
             full >= 2
-            and allowance.tokens * 2 < full
+            and allowance.tokens < full
             and allowance.used + 2 * full <= limit
             and not allowance.exhausted
         )
