@@ -362,10 +362,14 @@ def bench_access(base: str, url: str, market_id: int, seconds: int) -> None:
 
 async def _bench_key(url: str) -> str:
     from predhub.api.keys import issue_key
+    from predhub.service.accounts import AccountStore
 
     conn = await connect(url)
     try:
-        key, _ = await issue_key(conn, account="bench", name=f"bench-{time.time_ns()}", level="vip")
+        store = AccountStore(conn)
+        key, _ = await issue_key(
+            store, account="bench", name=f"bench-{time.time_ns()}", level="vip"
+        )
         return key
     finally:
         await conn.close()

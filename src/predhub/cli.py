@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -21,8 +22,10 @@ from rich.table import Table
 
 from predhub import hub
 from predhub.api import cli as api_cli
-from predhub.db import backup, monitor
+from predhub.db import backup, monitor, pitr
 from predhub.db.connect import connect, resolve_database
+from predhub.db.embedded import read_running
+from predhub.db.errors import BackupRefused
 from predhub.db.schema_dump import dump_schema
 from predhub.errors import PredhubError, UsageError
 from predhub.ingest import cli as ingest_cli
@@ -30,6 +33,7 @@ from predhub.match import cli as match_cli
 from predhub.runtime import load_settings, run_async, schema_status, upgrade_schema
 from predhub.scheduler import cli as scheduler_cli
 from predhub.service import cli as service_cli
+from predhub.service.when import parse_when
 from predhub.settings import Settings, get_settings, mask_url
 from predhub.sim import cli as sim_cli
 from predhub.venues import cli as venues_cli
@@ -97,46 +101,136 @@ def db_dump_schema() -> None:
     typer.echo(run_async(_dump(db.url)), nl=False)
 
 
+def _counted(verb: str) -> Callable[[str], None]:
+    """A progress callback numbering each table a tool names."""
+    done = 0
+
+    def progress(table: str) -> None:
+        nonlocal done
+        done += 1
+        err_console.print(f"[dim]  {done:4d} {verb} {table}[/]", highlight=False)
+
+    return progress
+
+
+def _note(line: str) -> None:
+    err_console.print(f"[dim]  {line}[/]", highlight=False)
+
+
+def _archive(settings: Settings) -> Path:
+    """The WAL archive of the embedded server; one line when PITR cannot apply."""
+    if settings.explicit_database_url():
+        raise BackupRefused(
+            "point-in-time recovery is built in for the embedded server only (DATABASE_URL is"
+            " set); for an external server follow the README's recipe"
+        )
+    if settings.wal_archive_dir is None:
+        raise BackupRefused(
+            "PREDHUB_WAL_ARCHIVE_DIR is not set: WAL archiving (and with it point-in-time"
+            " recovery) is off"
+        )
+    return settings.wal_archive_dir
+
+
+def _base_backup(url: str, archive: Path) -> None:
+    made = run_async(pitr.base_backup(url, archive, progress=_note))
+    console.print(
+        f"base backup {made.path}: {made.bytes / 1e6:.1f} MB, consistent from"
+        f" {made.finished_at.isoformat(timespec='seconds')}",
+        highlight=False,
+    )
+
+
 def db_backup(
     file: Annotated[
         Path | None, typer.Argument(help="Where to write it; default: a dated file in BACKUP_DIR")
     ] = None,
 ) -> None:
-    """Back the database up (pg_dump, custom format: one consistent snapshot)."""
+    """Back the database up (pg_dump, custom format: one consistent snapshot); with
+    PREDHUB_WAL_ARCHIVE_DIR, a base backup for point-in-time recovery too."""
     settings = get_settings()
     db = resolve_database(settings)
     target = file or backup.default_backup_path(settings.backups_path(), datetime.now(UTC))
-    done = 0
-
-    def progress(table: str) -> None:
-        nonlocal done
-        done += 1
-        err_console.print(f"[dim]  {done:4d} dumping {table}[/]", highlight=False)
-
-    result = run_async(backup.backup(db.url, target, progress=progress))
+    result = run_async(backup.backup(db.url, target, progress=_counted("dumping")))
     console.print(
         f"backup {result.path}: {result.bytes / 1e6:.1f} MB, {result.tables} tables,"
         f" {result.seconds:.1f} s ({result.tool.parent})",
         highlight=False,
     )
+    if db.is_embedded and settings.wal_archive_dir is not None:
+        _base_backup(db.url, settings.wal_archive_dir)
+
+
+def db_basebackup() -> None:
+    """A physical base backup of the embedded server into PREDHUB_WAL_ARCHIVE_DIR (PITR)."""
+    settings = get_settings()
+    archive = _archive(settings)
+    db = resolve_database(settings)
+    _base_backup(db.url, archive)
+
+
+def _restore_to(settings: Settings, when: str, target: Path | None, force: bool) -> None:
+    archive = _archive(settings)
+    try:
+        to = parse_when(when)
+    except ValueError as exc:
+        raise BackupRefused(f"--to {when!r}: {exc}") from None
+    pitr.choose_base(pitr.list_base_backups(archive), to, datetime.now(UTC))  # fail fast
+    running = read_running(settings.data_dir / "pgdata")
+    if running is not None:  # what the server wrote last is not archived yet
+        note = run_async(pitr.archive_now(running.url))
+        if note:
+            _note(note)
+    stamp = to.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = target or settings.data_dir.with_name(f"{settings.data_dir.name}-at-{stamp}")
+    result = run_async(pitr.restore_to(archive, target, to, force=force, progress=_note))
+    version = "none" if result.schema_version is None else f"{result.schema_version:04d}"
+    replayed = "no transaction" if result.replayed_to is None else result.replayed_to.isoformat()
+    console.print(
+        f"restored {result.target} to {to.isoformat()}: base backup {result.base.path.name},"
+        f" {result.segments} WAL segments, last transaction replayed {replayed},"
+        f" {result.seconds:.1f} s; schema {version}. Use it with"
+        f" PREDHUB_DATA_DIR={result.target}",
+        highlight=False,
+    )
 
 
 def db_restore(
-    file: Annotated[Path, typer.Argument(help="A backup made by `predhub db backup`")],
+    file: Annotated[
+        Path | None, typer.Argument(help="A backup made by `predhub db backup`")
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="TIME",
+            help="Point-in-time recovery of the embedded server to TIME (ISO, UTC unless"
+            " zoned) into a new data directory, from PREDHUB_WAL_ARCHIVE_DIR",
+        ),
+    ] = None,
+    target: Annotated[
+        Path | None,
+        typer.Option(
+            "--target",
+            help="With --to: the new data directory (default: beside PREDHUB_DATA_DIR,"
+            " named after TIME)",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace what a non-empty database holds")
     ] = False,
 ) -> None:
-    """Restore a backup into an empty database (one transaction: all or nothing)."""
-    db = resolve_database(get_settings())
-    done = 0
-
-    def progress(table: str) -> None:
-        nonlocal done
-        done += 1
-        err_console.print(f"[dim]  {done:4d} restoring {table}[/]", highlight=False)
-
-    result = run_async(backup.restore(db.url, file, force=force, progress=progress))
+    """Restore a backup into an empty database (one transaction: all or nothing), or
+    with --to TIME the embedded server's database as it was at TIME."""
+    settings = get_settings()
+    if (file is None) == (to is None):
+        raise BackupRefused("give a backup FILE or --to TIME (not both)")
+    if to is not None:
+        _restore_to(settings, to, target, force)
+        return
+    assert file is not None
+    db = resolve_database(settings)
+    result = run_async(backup.restore(db.url, file, force=force, progress=_counted("restoring")))
     version = "none" if result.schema_version is None else f"{result.schema_version:04d}"
     state = "current" if result.schema_current else "behind: run `predhub db upgrade`"
     console.print(
@@ -208,6 +302,7 @@ def build_app() -> typer.Typer:
     db_app.command("status")(db_status)
     db_app.command("dump-schema")(db_dump_schema)
     db_app.command("backup")(db_backup)
+    db_app.command("basebackup")(db_basebackup)
     db_app.command("restore")(db_restore)
     db_app.command("monitor")(db_monitor)
     app.add_typer(db_app, name="db")

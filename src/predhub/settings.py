@@ -492,6 +492,19 @@ class Settings(_VenueFields):
     backup_daily: bool = Field(default=False, description="A worker takes a backup every day")
     backup_hour: int = Field(default=3, ge=0, le=23, description="UTC hour of the daily backup")
     backup_keep: int = Field(default=7, ge=1, description="Daily backups kept (older deleted)")
+    wal_archive_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PREDHUB_WAL_ARCHIVE_DIR", "WAL_ARCHIVE_DIR"),
+        description="The embedded server archives its WAL and keeps base backups here, for"
+        " point-in-time recovery; unset: no archiving",
+    )
+    wal_archive_timeout_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="With archiving on, a WAL segment is archived at least this often when"
+        " anything was written (0: only when full)",
+    )
     worker_metrics_port: int = Field(
         default=0,
         ge=0,
@@ -523,12 +536,18 @@ class Settings(_VenueFields):
             return None
         return SecretStr(check_postgres_url(value.get_secret_value()))
 
-    @field_validator("data_dir", mode="before")
+    @field_validator("data_dir", "wal_archive_dir", mode="before")
     @classmethod
     def _data_dir_given(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             raise ValueError("must be a directory path, not empty")
         return value
+
+    @field_validator("wal_archive_dir")
+    @classmethod
+    def _absolute_archive(cls, value: Path | None) -> Path | None:
+        # the server runs archive_command in its data directory: a relative path would land there
+        return None if value is None else value.expanduser().absolute()
 
     @field_validator("db_pool_max", "http_backoff_max_seconds")
     @classmethod

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -257,3 +258,33 @@ async def test_the_database_report_is_for_admins(client: httpx.AsyncClient) -> N
     assert len(report["tables"]) == 5 and report["database_bytes"] > 0
     assert {r["state"] for r in report["connections"]} and report["last_backup"] is None
     assert report["slow_statements"] or "pg_stat_statements" in report["slow_statements_note"]
+
+
+async def test_a_busy_key_reserves_its_next_chunk_ahead_never_past_the_limit(
+    conn: asyncpg.Connection,
+) -> None:
+    """With less than a chunk in hand the next one is reserved in the background, so a busy key's
+    requests do not queue behind the upsert; the database still counts every token."""
+    from predhub.api.access import Limiter
+    from predhub.service.accounts import AccountStore
+
+    limiter = Limiter(AccountStore(conn))
+    limit = 2000  # chunks of 100
+    if time.time() % 60 > 50:  # all in one minute's window
+        await asyncio.sleep(11)
+    for _ in range(60):
+        assert (await limiter.take(7, "requests", limit)).allowed
+    for _ in range(100):  # let the reservation ahead finish
+        if not limiter._ahead:
+            break
+        await asyncio.sleep(0.01)
+    counted = await conn.fetchval("SELECT sum(hits) FROM ops.rate_counts WHERE key_id = 7")
+    assert counted == 200  # the first chunk and the one reserved ahead
+    verdict = await limiter.take(7, "requests", limit)
+    assert verdict.allowed and verdict.remaining == limit - 61
+    # a small limit is reserved a request at a time: nothing held ahead
+    for _ in range(5):
+        assert (await limiter.take(8, "requests", 5)).allowed
+    assert not (await limiter.take(8, "requests", 5)).allowed
+    counted = await conn.fetchval("SELECT sum(hits) FROM ops.rate_counts WHERE key_id = 8")
+    assert counted == 5

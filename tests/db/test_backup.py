@@ -164,7 +164,7 @@ async def test_the_daily_backup_runs_once_per_day_and_keeps_the_newest(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from predhub.scheduler.housekeeping import backup_due
+    from predhub.scheduler.backups import run_due as backup_due
     from predhub.settings import Settings
 
     settings = Settings(  # type: ignore[call-arg]
@@ -178,3 +178,33 @@ async def test_the_daily_backup_runs_once_per_day_and_keeps_the_newest(
         assert await backup_due(pool, settings, now=now + timedelta(minutes=5)) is None
     assert all(path is not None for path in written)
     assert _names(tmp_path) == [p.name for p in written[1:] if p is not None]
+
+
+async def test_the_daily_backup_is_a_job_of_its_own_not_part_of_upkeep(
+    pool: asyncpg.Pool, db_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from predhub.scheduler import backups
+    from predhub.scheduler.maintenance import upkeep_once
+    from predhub.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=db_url, backup_daily=True, backup_dir=tmp_path, backup_keep=2
+    )
+    now = datetime(2026, 3, 1, 4, tzinfo=UTC)  # an hour past the day's slot: due
+    await upkeep_once(pool, settings, "w1", lambda: now)
+    assert _names(tmp_path) == []  # the upkeep round neither took nor waited for a backup
+
+    stop = asyncio.Event()
+    job = asyncio.create_task(backups.run_backups(pool, settings, lambda: now, stop))
+    for _ in range(600):
+        if any(name.endswith(".dump") for name in _names(tmp_path)):
+            break
+        await asyncio.sleep(0.1)
+    # the upkeep runs while the backup job is alive, and takes no part in it
+    await upkeep_once(pool, settings, "w1", lambda: now)
+    stop.set()
+    await asyncio.wait_for(job, timeout=30)  # it stops when asked, without waiting a day
+    assert _names(tmp_path) == ["predhub-20260301T040000Z.dump"]
+    assert backups.seconds_to_next(now, 3) == 23 * 3600

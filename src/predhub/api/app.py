@@ -23,8 +23,9 @@ from predhub.api.dashboard import install_dashboard
 from predhub.api.docs import install_docs
 from predhub.api.errors import ErrorBody, install_error_handlers
 from predhub.api.fastpath import CachedPriceMiddleware
-from predhub.api.guards import ADMIN_KEY_HEADER, RequestLimitMiddleware
+from predhub.api.guards import RequestLimitMiddleware
 from predhub.api.http import HttpMiddleware
+from predhub.api.keys import KEY_HEADER
 from predhub.api.metrics import MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse, json_response
 from predhub.api.routers import (
@@ -194,7 +195,7 @@ def create_app(
                 "Content-Type",
                 "Authorization",
                 "If-None-Match",
-                ADMIN_KEY_HEADER.decode(),
+                KEY_HEADER.decode(),
             ],
             expose_headers=[
                 "ETag",

@@ -19,8 +19,6 @@ from predhub.api.errors import BodyTooLarge
 from predhub.service.ids import ascii_int
 
 ADMIN_PREFIX = "/v1/admin"
-ADMIN_KEY_HEADER = b"x-api-key"
-MAX_KEY_HEADER = 600  # longer credentials are refused unread
 
 
 class RequestLimitMiddleware:
@@ -77,25 +75,6 @@ class RequestLimitMiddleware:
             await self.app(scope, limited_receive, send)
         except BodyTooLarge:
             await _too_large(send, self.max_body)
-
-
-def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The key in X-API-Key or `Authorization: Bearer`, or None."""
-    raw: bytes | None = None
-    bearer: bytes | None = None
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == ADMIN_KEY_HEADER and raw is None:
-            raw = value
-        elif lowered == b"authorization" and value[:7].lower() == b"bearer ":
-            bearer = value[7:]
-    chosen = raw if raw else bearer
-    if not chosen or len(chosen) > MAX_KEY_HEADER:
-        return None
-    try:
-        return chosen.decode("ascii").strip() or None
-    except UnicodeDecodeError:
-        return None
 
 
 async def _too_large(send: Send, limit: int) -> None:

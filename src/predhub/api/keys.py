@@ -1,24 +1,23 @@
 """API keys: shown once at creation, stored only as their sha256, each of an account.
 
-A key is accepted as an admin's when it matches ADMIN_API_KEY (compared in
-constant time) or is an unrevoked, unexpired key of an account whose level is
-`admin` (keys made before accounts existed: the `admin` scope).
+`presented_key` is the one reading of a request's key (X-API-Key, else
+`Authorization: Bearer`); `predhub.api.access` checks it once per request, before
+routing, and leaves what it found in the request's state for the routes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from datetime import datetime
 from typing import Any
 
 from predhub.service.accounts import AccountStore
 from predhub.service.catalog import Connection
-from predhub.service.service import MarketDataService
-from predhub.settings import Settings
 
 KEY_PREFIX = "phk_"
+KEY_HEADER = b"x-api-key"
+MAX_KEY_HEADER = 600  # longer credentials are refused unread
 
 
 def hash_key(key: str) -> str:
@@ -55,21 +54,20 @@ async def create_key(conn: Connection, name: str) -> str:
     return key
 
 
-async def is_admin_key(
-    service: MarketDataService, settings: Settings, presented: str | None
-) -> bool:
-    if not presented or len(presented) > 512:
-        return False
-    configured = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
-    if configured and hmac.compare_digest(hash_key(presented), hash_key(configured)):
-        return True
-    return await service.admin_key_known(hash_key(presented))
-
-
-def header_key(x_api_key: str | None, authorization: str | None) -> str | None:
-    """The key a route was given: X-API-Key, else `Authorization: Bearer <key>`."""
-    if x_api_key:
-        return x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
+def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The key in X-API-Key, else in `Authorization: Bearer`; None when absent or unusable."""
+    raw: bytes | None = None
+    bearer: bytes | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == KEY_HEADER and raw is None:
+            raw = value
+        elif lowered == b"authorization" and value[:7].lower() == b"bearer ":
+            bearer = value[7:]
+    chosen = raw if raw else bearer
+    if not chosen or len(chosen) > MAX_KEY_HEADER:
+        return None
+    try:
+        return chosen.decode("ascii").strip() or None
+    except UnicodeDecodeError:
+        return None

@@ -112,8 +112,16 @@ def find_tool(name: str, server_major: int) -> Path:
     return min(usable, key=lambda pair: pair[0])[1]
 
 
-async def _server_major(conn: asyncpg.Connection) -> int:
+async def server_major(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval(_Q.server_version_num)) // 10000
+
+
+async def record_backup(
+    conn: asyncpg.Connection, path: Path, started: datetime, size: int | None, error: str | None
+) -> None:
+    """Note a finished (size) or failed (error) backup in `ops.backups` for the monitor."""
+    status = "failed" if error is not None else "done"
+    await conn.execute(_Q.record_backup, str(path), started, size, status, error)
 
 
 async def _run(cmd: list[str], pattern: re.Pattern[str], progress: Progress | None) -> list[str]:
@@ -185,17 +193,16 @@ async def backup(url: str, path: Path, *, progress: Progress | None = None) -> B
     started = datetime.now(UTC)
     clock = time.perf_counter()
     try:
-        tool = find_tool("pg_dump", await _server_major(conn))
+        tool = find_tool("pg_dump", await server_major(conn))
         cmd = [str(tool), "--format=custom", "--verbose", f"--file={partial}", f"--dbname={url}"]
         try:
             tables = await _run(cmd, _DUMPING, progress)
             size = _finish(partial, path)
         except BaseException as exc:
             _discard(partial)
-            await conn.execute(_Q.record_backup, str(path), started, None, "failed", str(exc))
+            await record_backup(conn, path, started, None, str(exc))
             raise
-        size = path.stat().st_size
-        await conn.execute(_Q.record_backup, str(path), started, size, "done", None)
+        await record_backup(conn, path, started, size, None)
     finally:
         await conn.close()
     seconds = time.perf_counter() - clock
@@ -221,7 +228,7 @@ async def restore(
                 f"the database is not empty ({tables} tables); restore into an empty"
                 " database or pass --force to replace what is there"
             )
-        tool = find_tool("pg_restore", await _server_major(conn))
+        tool = find_tool("pg_restore", await server_major(conn))
         cmd = [
             str(tool),
             "--no-owner",

@@ -49,7 +49,12 @@ def resolve_database(settings: Settings, *, stop_at_exit: bool = True) -> Databa
     session = settings.session_database_url() or ""
     if explicit:
         return Database(url=explicit, session_url=session)
-    embedded = EmbeddedPostgres(settings.data_dir, port=settings.embedded_pg_port)
+    embedded = EmbeddedPostgres(
+        settings.data_dir,
+        port=settings.embedded_pg_port,
+        wal_archive=settings.wal_archive_dir,
+        archive_timeout=settings.wal_archive_timeout_seconds,
+    )
     server = embedded.ensure_running()
     if stop_at_exit:
         atexit.register(embedded.stop)

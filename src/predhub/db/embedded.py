@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import os
 import platform
+import shlex
 import shutil
 import socket
 import subprocess
@@ -147,6 +148,48 @@ def _chown_tree(path: Path, user: str) -> None:
                 os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
 
 
+SERVER_CONF = "predhub-server.conf"
+SERVER_CONF_INCLUDE = f"include_if_exists '{SERVER_CONF}'"
+
+
+def wal_dir(archive: Path) -> Path:
+    """Where archived WAL segments go inside PREDHUB_WAL_ARCHIVE_DIR (base backups: `base/`)."""
+    return archive / "wal"
+
+
+def conf_string(value: str) -> str:
+    """A postgresql.conf string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _wal_path(folder: Path, name: str) -> str:
+    """`folder/name` for the shell; a `%` of the folder doubled, as PostgreSQL expands `%`."""
+    return shlex.quote(str(folder)).replace("%", "%%") + "/" + name
+
+
+def archive_command(wal: Path) -> str:
+    """Copy a finished WAL segment into the archive, safely.
+
+    The copy goes under a temporary name, is flushed to disk, then renamed and the
+    folder flushed, so the archive never holds half a segment that looks whole. A
+    segment already archived is accepted only if identical (PostgreSQL may ask
+    again after a crash between the copy and its own note of it); a different one
+    is never overwritten, and the failure keeps the server retrying and warning.
+    """
+    dest = _wal_path(wal, "%f")
+    part = _wal_path(wal, "%f.part")
+    folder = _wal_path(wal, ".")
+    return (
+        f"if test -f {dest}; then cmp -s %p {dest}; "
+        f"else cp %p {part} && sync {part} && mv {part} {dest} && sync {folder}; fi"
+    )
+
+
+def restore_command(wal: Path) -> str:
+    """Fetch an archived segment during recovery (a missing one ends the archive's WAL)."""
+    return f"cp {_wal_path(wal, '%f')} %p"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -251,10 +294,19 @@ def _file_lock(path: Path) -> Iterator[None]:
 class EmbeddedPostgres:
     """Start, attach to and stop the embedded server for one data directory."""
 
-    def __init__(self, data_dir: Path, port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 0,
+        *,
+        wal_archive: Path | None = None,
+        archive_timeout: int = 300,
+    ) -> None:
         self.root = data_dir
         self.pgdata = data_dir / "pgdata"
         self.port = port
+        self.wal_archive = wal_archive
+        self.archive_timeout = archive_timeout
         self.started_here = False
         self.server: RunningServer | None = None
         self._user: str | None = None
@@ -316,6 +368,7 @@ class EmbeddedPostgres:
                 self._initdb()
             elif self._user:
                 _chown_tree(self.pgdata, self._user)
+            self._write_server_conf()
             _clear_stale_pidfile(self.pgdata)
             port = self.port or _free_port()
             started = time.perf_counter()
@@ -351,6 +404,41 @@ class EmbeddedPostgres:
                 seconds=round(time.perf_counter() - started, 3),
             )
             return running
+
+    def _write_server_conf(self) -> None:
+        """Rewrite the settings predhub owns before each start: the socket directory (a
+        restored copy lives elsewhere than its original) and WAL archiving.
+
+        They live in an included file, so postgresql.conf stays the user's to edit
+        and a setting turned off here leaves no trace behind.
+        """
+        conf = self.pgdata / "postgresql.conf"
+        text = conf.read_text()
+        if SERVER_CONF_INCLUDE not in text:
+            with open(conf, "a") as handle:
+                handle.write(f"\n{SERVER_CONF_INCLUDE}\n")
+        lines = [
+            "# written by predhub at every start; edits here are overwritten",
+            f"unix_socket_directories = {conf_string(str(self.pgdata))}",
+        ]
+        if self.wal_archive is not None:
+            wal = wal_dir(self.wal_archive)
+            wal.mkdir(parents=True, exist_ok=True)
+            if self._user:
+                _chown_tree(self.wal_archive, self._user)
+            lines += [
+                "wal_level = replica",
+                "archive_mode = on",
+                f"archive_command = {conf_string(archive_command(wal))}",
+                f"archive_timeout = {self.archive_timeout}",
+            ]
+        target = self.pgdata / SERVER_CONF
+        target.write_text("\n".join(lines) + "\n")
+        if self._user:
+            import pwd
+
+            entry = pwd.getpwnam(self._user)
+            os.chown(target, entry.pw_uid, entry.pw_gid)
 
     def stop_with_this_process(self) -> None:
         """Stop the server when this process ends, however it ends (even SIGKILL).

@@ -178,3 +178,8 @@ def available() -> list[str]:
         for entry in folder.iterdir()
         if entry.is_file() and entry.name.endswith(".sql")
     )
+
+
+def rows_affected(status: str) -> int:
+    """Rows a command status reports (`DELETE 5`, `INSERT 0 5`, `UPDATE 5`: 5)."""
+    return int(status.rsplit(" ", 1)[-1])

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from predhub.db import partitions
-from predhub.db.queries import load
+from predhub.db.queries import load, rows_affected
 from predhub.settings import Settings
 
 _Q = load("history")
@@ -101,16 +101,11 @@ async def _prune_rollups(conn: asyncpg.Connection, settings: Settings, now: date
     pruned = 0
     if settings.history_15m_retention_days:
         cutoff = now - timedelta(days=settings.history_15m_retention_days)
-        pruned += _count(await conn.execute(_Q.prune_15m, cutoff))
+        pruned += rows_affected(await conn.execute(_Q.prune_15m, cutoff))
     if settings.history_1h_retention_days:
         cutoff = now - timedelta(days=settings.history_1h_retention_days)
-        pruned += _count(await conn.execute(_Q.prune_1h, cutoff))
+        pruned += rows_affected(await conn.execute(_Q.prune_1h, cutoff))
     return pruned
-
-
-def _count(status: str) -> int:
-    """Rows a `DELETE n` status reports."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 async def backfill_candidates(pool: asyncpg.Pool, venue: str, limit: int) -> list[int]:

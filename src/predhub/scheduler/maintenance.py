@@ -1,7 +1,9 @@
 """The worker's periodic upkeep beside the venue loops: gold, retention, the research store.
 
 Every worker process runs this loop; the leases inside (`ops.gold_refresh`,
-`ops.retention_runs`) let one of them do each piece of work per cadence.
+`ops.retention_runs`) let one of them do each piece of work per cadence. The
+daily backup is a task of its own (`backups`), so a long dump never holds the
+upkeep back.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import asyncpg
 import structlog
 
-from predhub.db.errors import BackupFailed, BackupRefused
 from predhub.gold import schedule as gold_schedule
 from predhub.gold.arbitrage import ArbitrageConfig
 from predhub.gold.refresh import GoldConfig
@@ -25,7 +26,6 @@ from predhub.settings import Settings
 log = structlog.get_logger(__name__)
 
 LOOP_SECONDS_MAX = 5.0
-BackupError = (BackupFailed, BackupRefused)
 
 
 def gold_config(settings: Settings) -> GoldConfig:
@@ -87,10 +87,6 @@ async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock:
     )
     await retention.run_due(pool, settings, now=clock())
     await housekeeping.run_due(pool, settings, now=clock())
-    try:
-        await housekeeping.backup_due(pool, settings, now=clock())
-    except BackupError as exc:  # recorded in ops.backups; the alert on its age tells a person
-        log.warning("worker.backup_failed", error=str(exc))
 
 
 async def run_upkeep(

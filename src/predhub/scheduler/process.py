@@ -16,6 +16,7 @@ import structlog
 
 from predhub.db.queries import load
 from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler import backups
 from predhub.scheduler.exporter import run_exporter
 from predhub.scheduler.maintenance import run_upkeep, upkeep_once
 from predhub.scheduler.streams import StreamConsumer
@@ -116,6 +117,10 @@ async def run_worker(
         if once:
             reports = list(await asyncio.gather(*(catch_up(w) for w in workers)))
             await upkeep_once(pool, settings, owner, clock)
+            try:
+                await backups.run_due(pool, settings, now=clock())
+            except backups.BACKUP_ERRORS as exc:  # recorded in ops.backups; the alert tells
+                log.warning("worker.backup_failed", error=str(exc))
             return reports
         tasks = [asyncio.create_task(w.run(stop), name=f"predhub-worker-{w.name}") for w in workers]
         tasks += [
@@ -124,6 +129,11 @@ async def run_worker(
         tasks.append(
             asyncio.create_task(
                 run_upkeep(pool, settings, owner, clock, stop), name="predhub-upkeep"
+            )
+        )
+        tasks.append(
+            asyncio.create_task(
+                backups.run_backups(pool, settings, clock, stop), name="predhub-backups"
             )
         )
         tasks.append(

@@ -10,6 +10,10 @@ each prune records its rows and time in `ops.retention_runs` for
 `predhub status`. The same pass makes the time partitions of the coming
 periods (`predhub.db.partitions.ensure_ahead`), so writes find them ready and
 the on-demand path stays for old times (backfills) and odd clocks.
+
+`claim` and `record` are shared with the research store's upkeep
+(`housekeeping`): one claim per interval and one record per prune, whatever
+the prune.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import asyncpg
 import structlog
 
 from predhub.db import partitions
-from predhub.db.queries import load
+from predhub.db.queries import load, rows_affected
 from predhub.scheduler import jobs
 from predhub.settings import Settings
 
@@ -30,8 +34,12 @@ Q = load("scheduler_retention")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _count(status: str) -> int:
-    return int(status.split()[-1])
+async def claim(
+    conn: asyncpg.Connection | asyncpg.Pool, name: str, *, now: datetime, every: float
+) -> bool:
+    """Claim the run `name` when `every` seconds have passed since its last claim; at most
+    one claimer wins per interval, however many workers ask."""
+    return await conn.fetchval(Q.claim_run, f"_{name}", now, every) is not None
 
 
 async def prune_all(pool: asyncpg.Pool, settings: Settings, *, now: datetime) -> dict[str, int]:
@@ -48,20 +56,21 @@ async def prune_all(pool: asyncpg.Pool, settings: Settings, *, now: datetime) ->
             if previous is None
             else previous - timedelta(days=settings.book_snapshots_full_days, hours=1)
         )
-        out["book_snapshots"] = _count(await conn.execute(Q.thin_book_snapshots, cutoff, since))
+        out["book_snapshots"] = rows_affected(
+            await conn.execute(Q.thin_book_snapshots, cutoff, since)
+        )
         out["jobs"] = await jobs.prune(
             conn, before=now - timedelta(hours=settings.jobs_retention_hours)
         )
-        out["loads"] = _count(
+        out["loads"] = rows_affected(
             await conn.execute(Q.prune_loads, now - timedelta(days=settings.loads_retention_days))
         )
-        out["quarantine"] = _count(
+        out["quarantine"] = rows_affected(
             await conn.execute(
                 Q.prune_quarantine, now - timedelta(days=settings.quarantine_retention_days)
             )
         )
-        for name, rows in out.items():
-            await conn.execute(Q.record_prune, name, now, rows)
+        await record(conn, out, now=now)
     log.info("retention.pruned", **out)
     return out
 
@@ -70,8 +79,7 @@ async def run_due(
     pool: asyncpg.Pool, settings: Settings, *, now: datetime
 ) -> dict[str, int] | None:
     """Prune if this interval's run is still unclaimed and this worker claims it."""
-    every = settings.retention_interval_minutes * 60
-    if await pool.fetchval(Q.claim_retention, now, every) is None:
+    if not await claim(pool, "claim", now=now, every=settings.retention_interval_minutes * 60):
         return None
     return await prune_all(pool, settings, now=now)
 
@@ -79,7 +87,8 @@ async def run_due(
 async def record(
     conn: asyncpg.Connection | asyncpg.Pool, pruned: dict[str, int], *, now: datetime
 ) -> None:
-    """Record prunes run elsewhere (the raw-history prune) for `predhub status`."""
+    """Record each prune's rows for `predhub status` (the raw-history prune and the
+    research upkeep's too)."""
     for name, rows in pruned.items():
         await conn.execute(Q.record_prune, name, now, rows)
 

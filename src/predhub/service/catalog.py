@@ -302,9 +302,6 @@ class CatalogReads:
     async def top_open_market_ids(self, venue: str, n: int) -> list[int]:
         return [int(r["id"]) for r in await self.read_pool.fetch(_Q.top_open_markets, venue, n)]
 
-    async def admin_key_known(self, key_hash: str) -> bool:
-        return await self.pool.fetchval(_Q.admin_key_known, key_hash) is not None
-
 
 async def store_key(conn: asyncpg.Connection, name: str, key_hash: str, scopes: list[str]) -> None:
     """Store an API key's hash under `name`; a taken name raises `KeyNameTaken`."""

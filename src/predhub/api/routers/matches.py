@@ -1,20 +1,20 @@
 """Cross-venue matches: the review list, one market's matches, and people's decisions.
 
-Confirming or rejecting needs an admin key (checked here, as the admin routes
-do); a decision always wins over the matcher and survives its reruns.
+Confirming or rejecting needs an admin key (checked once, by `AccessMiddleware`,
+as for the admin routes); a decision always wins over the matcher and survives
+its reruns.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from predhub.api.deps import MarketIdPath, ServiceDep, StateDep
+from predhub.api.deps import MarketIdPath, ServiceDep
 from predhub.api.errors import ERROR_RESPONSES, ApiError, ErrorBody
-from predhub.api.keys import header_key, is_admin_key
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response
 from predhub.api.venue_param import VenueName, venue_value
@@ -70,15 +70,11 @@ async def market_matches(market_id: MarketIdPath, service: ServiceDep) -> Respon
 
 
 async def _decide(
-    state: StateDep,
     service: ServiceDep,
     match_id: int,
     decision: Literal["confirm", "reject"],
     body: Decision | None,
-    key: str | None,
 ) -> Response:
-    if not await is_admin_key(service, state.settings, key):
-        raise ApiError(401, "unauthorized", "an admin API key is required (X-API-Key header)")
     who = (body.decided_by if body and body.decided_by else "admin").strip() or "admin"
     doc = await service.matches.decide(match_id, decision, who, body.note if body else None)
     doc.pop("confidence_raw", None)
@@ -97,25 +93,17 @@ _DECIDE_RESPONSES: dict[int | str, dict[str, object]] = {
     "/v1/matches/{match_id}/confirm", summary="Confirm a match", responses=_DECIDE_RESPONSES
 )
 async def confirm(
-    state: StateDep,
     service: ServiceDep,
     match_id: MatchId,
     body: Annotated[Decision | None, Body()] = None,
-    x_api_key: Annotated[str | None, Header(max_length=512)] = None,
-    authorization: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Response:
-    key = header_key(x_api_key, authorization)
-    return await _decide(state, service, match_id, "confirm", body, key)
+    return await _decide(service, match_id, "confirm", body)
 
 
 @router.post("/v1/matches/{match_id}/reject", summary="Reject a match", responses=_DECIDE_RESPONSES)
 async def reject(
-    state: StateDep,
     service: ServiceDep,
     match_id: MatchId,
     body: Annotated[Decision | None, Body()] = None,
-    x_api_key: Annotated[str | None, Header(max_length=512)] = None,
-    authorization: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Response:
-    key = header_key(x_api_key, authorization)
-    return await _decide(state, service, match_id, "reject", body, key)
+    return await _decide(service, match_id, "reject", body)

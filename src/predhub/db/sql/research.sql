@@ -82,11 +82,3 @@ INSERT INTO app.analysis_archive
 SELECT id, market_id, research_id, query_text, analysis_result, confidence_score, recommendation,
        processing_time_ms, llm_tokens_used, created_by, created_at, $3
 FROM moved
-
-
--- name: claim_upkeep
--- Take the research upkeep when its interval has come (one worker per interval).
-INSERT INTO ops.retention_runs AS r (name, last_run_at) VALUES ('_research_claim', $1)
-ON CONFLICT (name) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
-WHERE r.last_run_at <= $1::timestamptz - $2::float8 * interval '1 second'
-RETURNING r.name

@@ -1,12 +1,13 @@
 -- Retention: what the worker prunes on its own, each by a setting, and the record
 -- of each prune for `predhub status`.
 
--- name: claim_retention
--- Take the retention run when its interval has come (one worker at a time: the
--- conditional upsert lets one claimer through per interval).
-INSERT INTO ops.retention_runs AS r (name, last_run_at) VALUES ('_claim', $1)
+-- name: claim_run
+-- Take a periodic run ($1: its claim row, named with a leading `_` so the status
+-- leaves it out) when its interval has come (one worker at a time: the conditional
+-- upsert lets one claimer through per interval).
+INSERT INTO ops.retention_runs AS r (name, last_run_at) VALUES ($1, $2)
 ON CONFLICT (name) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
-WHERE r.last_run_at <= $1::timestamptz - $2::float8 * interval '1 second'
+WHERE r.last_run_at <= $2::timestamptz - $3::float8 * interval '1 second'
 RETURNING r.name
 
 -- name: thin_book_snapshots

@@ -74,13 +74,6 @@ SELECT id, venue FROM silver.markets WHERE id = ANY($1::bigint[]);
 -- A venue's $2 busiest open markets: the admin refresh's default targets.
 SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2;
 
--- name: admin_key_known
--- Whether an unrevoked, unexpired key of an admin account (or, made before accounts,
--- with the admin scope) has this sha256.
-SELECT 1 FROM ops.api_keys k LEFT JOIN ops.accounts a ON a.id = k.account_id
-WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
-  AND coalesce(a.level = 'admin', 'admin' = ANY (k.scopes));
-
 -- name: store_key
 -- Stores a new API key's hash under a unique name (the key itself is never stored).
 INSERT INTO ops.api_keys (name, key_hash, scopes) VALUES ($1, $2, $3);
