@@ -52,6 +52,7 @@ from predhub.service.payload import Snapshot, answer_fields, render
 from predhub.service.refresh import Refresher
 from predhub.service.research import ResearchStore
 from predhub.service.singleflight import Outcome, SingleFlight, wait_outcomes
+from predhub.service.status import read_status
 from predhub.service.tiers import Freshness, TierTable
 from predhub.settings import Settings
 
@@ -173,6 +174,11 @@ class MarketDataService(CatalogReads, HistoryReads):
     async def database_report(self, *, top: int, long_seconds: float) -> dict[str, Any]:
         """Database health for admins (`predhub.db.monitor`)."""
         return await monitor.report(self.pool, top=top, long_seconds=long_seconds)
+
+    async def hub_status(self) -> dict[str, Any]:
+        """Budgets, jobs, errors, quarantine and size (`predhub.service.status`), from the
+        primary: the workers' counters are its most recent writes."""
+        return await read_status(self.pool, self.settings)
 
     async def schema_status(self) -> SchemaStatus:
         """Whether the database answers (within 2 s) and its schema is current: readiness."""

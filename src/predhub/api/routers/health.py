@@ -12,7 +12,6 @@ from predhub.api.metrics import exposition
 from predhub.api.responses import json_response
 from predhub.api.schemas import Health, HubStatus
 from predhub.service.catalog import DatabaseFailure
-from predhub.service.status import read_status
 
 router = APIRouter(tags=["operations"])
 
@@ -52,7 +51,7 @@ async def status(state: StateDep) -> Response:
     the workers' budget, jobs queued, running and failed, the newest sync errors,
     quarantined items (count and newest) and freshness per priority (the gold row the
     worker keeps); the database's size; each gold refresh's and prune's last run."""
-    return json_response(await read_status(state.service.pool, state.settings))
+    return json_response(await state.service.hub_status())
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
