@@ -273,8 +273,8 @@ async def age_markets(url: str, ids: list[int]) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(
-            "UPDATE silver.markets SET quotes_synced_at = now() - interval '2 hours' "
-            "WHERE id = ANY($1::bigint[])",
+            "UPDATE silver.market_sync SET quotes_synced_at = now() - interval '2 hours' "
+            "WHERE market_id = ANY($1::bigint[])",
             ids,
         )
     finally:
@@ -607,7 +607,7 @@ async def bench_feed(base: str, url: str, sim: SimHandle, subscribers: int, seco
         "SELECT native_id, id FROM silver.markets WHERE venue = 'polymarket'")}  # fmt: skip
     markets = busiest_markets(sim, natives, FEED_MARKETS)
     await pool.execute(
-        "UPDATE silver.markets SET sync_priority = CASE WHEN id = ANY($1::bigint[])"
+        "UPDATE silver.market_sync SET sync_priority = CASE WHEN market_id = ANY($1::bigint[])"
         " THEN 'high' ELSE 'normal' END WHERE venue = 'polymarket'",
         markets,
     )

@@ -150,13 +150,14 @@ async def fill_pairs(conn: asyncpg.Connection, n: int) -> None:
     """N confirmed pairs: markets 2i-1 (first venue) and 2i (second venue), books on both."""
     first, second = venue_names()[:2]
     await conn.execute(
-        "INSERT INTO silver.markets (id, venue, native_id, question, status, books_synced_at)"
+        "INSERT INTO silver.markets (id, venue, native_id, question, status)"
         " SELECT i, CASE WHEN i % 2 = 1 THEN $2 ELSE $3 END, 'm' || i, 'Question ' || (i + 1) / 2,"
-        " 'open', now() FROM generate_series(1, 2 * $1) i",
+        " 'open' FROM generate_series(1, 2 * $1) i",
         n,
         first,
         second,
     )
+    await conn.execute("UPDATE silver.market_sync SET books_synced_at = now()")
     await conn.execute(
         "INSERT INTO silver.outcomes (market_id, idx, label)"
         " SELECT m, o, CASE o WHEN 0 THEN 'Yes' ELSE 'No' END"

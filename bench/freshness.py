@@ -121,7 +121,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         wall = time.perf_counter() - sim_started
         usage = await pool.fetch("SELECT minute, requests FROM ops.venue_usage ORDER BY minute")
         counts = await pool.fetch(
-            "SELECT sync_priority, count(*) AS n FROM silver.markets GROUP BY 1"
+            "SELECT sync_priority, count(*) AS n FROM silver.market_sync GROUP BY 1"
         )
         await venue.close()
         await pool.close()
@@ -156,8 +156,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
 async def sample(pool: asyncpg.Pool, now: datetime, ages: dict[str, list[float]]) -> None:
     rows = await pool.fetch(
-        "SELECT sync_priority, extract(epoch FROM $1 - quotes_synced_at) AS age "
-        "FROM silver.markets WHERE status = 'open' AND quotes_synced_at IS NOT NULL",
+        "SELECT s.sync_priority, extract(epoch FROM $1 - s.quotes_synced_at) AS age "
+        "FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id "
+        "WHERE m.status = 'open' AND s.quotes_synced_at IS NOT NULL",
         now,
     )
     for r in rows:
@@ -204,7 +205,8 @@ async def stream_run(
                 "SELECT m.venue, m.native_id, q.best_bid, q.best_ask FROM silver.markets m"
                 " JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = 0"
                 " LEFT JOIN silver.quotes q ON q.outcome_id = o.id"
-                " WHERE m.sync_priority = 'high' AND m.status = 'open'"
+                " JOIN silver.market_sync s ON s.market_id = m.id"
+                " WHERE s.sync_priority = 'high' AND m.status = 'open'"
             )
             for r in rows:
                 key = (r["venue"], r["native_id"])

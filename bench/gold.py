@@ -83,7 +83,7 @@ async def fill_silver(conn: asyncpg.Connection, n: int, rng: random.Random) -> N
     await conn.copy_records_to_table(
         "markets",
         schema_name="silver",
-        records=markets,
+        records=[r[:-1] for r in markets],
         columns=[
             "id",
             "venue",
@@ -94,8 +94,13 @@ async def fill_silver(conn: asyncpg.Connection, n: int, rng: random.Random) -> N
             "volume_24h",
             "volume_total",
             "liquidity",
-            "quotes_synced_at",
         ],
+    )
+    await conn.execute(
+        "UPDATE silver.market_sync s SET quotes_synced_at = t.at"
+        " FROM unnest($1::bigint[], $2::timestamptz[]) AS t (id, at) WHERE s.market_id = t.id",
+        [r[0] for r in markets],
+        [r[-1] for r in markets],
     )
     outcomes = [(m * 2 + k + 1, m + 1, k, ("Yes", "No")[k]) for m in range(n) for k in (0, 1)]
     await conn.copy_records_to_table(

@@ -52,11 +52,7 @@ async def _content(pool: asyncpg.Pool) -> dict[str, list[Any]]:
     ):
         rows = await pool.fetch(f"SELECT xmin::text AS x, * FROM silver.{table} ORDER BY {order}")
         out[table] = [
-            {
-                k: v
-                for k, v in r.items()
-                if not k.endswith("synced_at") and (table != "markets" or k != "x")
-            }
+            dict(r.items())
             for r in rows
         ]
     return out
@@ -70,8 +66,9 @@ async def test_static_load_equals_catalogue_and_rerun_changes_nothing(
     truth = _open_truth(sim, "polymarket")
     rows = await pool.fetch(
         "SELECT m.native_id, m.question, m.status, m.event_native_id, m.event_id, "
-        "m.bronze_id, m.quotes_synced_at, array_agg(o.token_id ORDER BY o.idx) AS tokens "
-        "FROM silver.markets m JOIN silver.outcomes o ON o.market_id = m.id GROUP BY m.id"
+        "m.bronze_id, s.quotes_synced_at, array_agg(o.token_id ORDER BY o.idx) AS tokens "
+        "FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id "
+        "JOIN silver.outcomes o ON o.market_id = m.id GROUP BY m.id, s.quotes_synced_at"
     )
     assert {r["native_id"] for r in rows} == set(truth)
     for r in rows:
@@ -99,11 +96,17 @@ async def test_static_load_equals_catalogue_and_rerun_changes_nothing(
     assert first.requests > 0
 
     before = await _content(pool)
+    synced_before = await pool.fetchval("SELECT max(metadata_synced_at) FROM silver.market_sync")
     bronze_before = await pool.fetchval("SELECT count(*) FROM bronze.api_responses")
     again = await ingestor.static_load()
     assert (again.inserted, again.updated, again.quarantined) == (0, 0, 0)
     assert again.unchanged == first.fetched
+    # Not one silver row rewritten (their xmin unchanged): the rerun stamped the
+    # markets' narrow sync rows alone, every one of them.
     assert await _content(pool) == before
+    assert await pool.fetchval(
+        "SELECT count(*) FROM silver.market_sync WHERE metadata_synced_at <= $1", synced_before
+    ) == 0
     assert await pool.fetchval("SELECT count(*) FROM bronze.api_responses") == bronze_before
     assert await pool.fetchval("SELECT count(*) FROM bronze.response_sightings") > 0
     loads = await pool.fetch("SELECT kind, status, stats FROM ops.loads ORDER BY id")
@@ -189,7 +192,7 @@ async def test_trades_equal_truth_resume_and_never_refetch(
     held = await _trades_by_market(pool, ids)
     assert held == _truth_counts(sim, set(held))
     wm = await pool.fetchval(
-        "SELECT count(*) FROM silver.markets WHERE trades_watermark IS NOT NULL "
+        "SELECT count(*) FROM silver.market_sync WHERE trades_watermark IS NOT NULL "
         "AND trades_synced_at IS NOT NULL"
     )
     assert wm == len(+held)
@@ -248,7 +251,8 @@ async def test_refreshes_stamp_and_notify(
     assert books.inserted >= 10
     assert (
         await pool.fetchval(
-            "SELECT count(*) FROM silver.markets WHERE id = ANY($1) AND books_synced_at IS NOT NULL",
+            "SELECT count(*) FROM silver.market_sync"
+            " WHERE market_id = ANY($1) AND books_synced_at IS NOT NULL",
             ids[:5],
         )
         == 5
@@ -266,8 +270,10 @@ async def test_backfill_marks_each_market_and_resumes_with_the_rest(
     days = 400.0  # the simulated world starts in the past; cover it whatever today is
     first = await ingestor.backfill_history(ids[:3], days=days)
     assert first.inserted > 0 and first.quarantined == 0
-    done = await pool.fetch("SELECT id FROM silver.markets WHERE history_synced_at IS NOT NULL")
-    assert sorted(r["id"] for r in done) == ids[:3]
+    done = await pool.fetch(
+        "SELECT market_id FROM silver.market_sync WHERE history_synced_at IS NOT NULL"
+    )
+    assert sorted(r["market_id"] for r in done) == ids[:3]
     points = await pool.fetchval("SELECT count(*) FROM silver.price_history")
 
     again = await ingestor.backfill_history(ids[:3], days=days)
@@ -331,21 +337,17 @@ async def test_backfill_also_syncs_trades_of_markets_never_synced(
     await ingestor.static_load()
     ids = [r["id"] for r in await pool.fetch("SELECT id FROM silver.markets ORDER BY id LIMIT 5")]
     await ingestor.sync_trades(ids)  # these are synced already: backfill must not refetch them
-    stamped = dict(
-        await pool.fetch("SELECT id, trades_synced_at FROM silver.markets WHERE id = ANY($1)", ids)
-    )
+    stamped = dict(await pool.fetch(_TRADES_SYNCED, ids))
 
     await ingestor.backfill_history(days=1.0)
     pending = await pool.fetchval(
-        "SELECT count(*) FROM silver.markets WHERE trades_synced_at IS NULL"
+        "SELECT count(*) FROM silver.market_sync WHERE trades_synced_at IS NULL"
     )
     assert pending == 0
     every = [r["id"] for r in await pool.fetch("SELECT id FROM silver.markets")]
     held = await _trades_by_market(pool, every)
     assert held == _truth_counts(sim, set(held)) and sum(held.values()) > 0
-    after = dict(
-        await pool.fetch("SELECT id, trades_synced_at FROM silver.markets WHERE id = ANY($1)", ids)
-    )
+    after = dict(await pool.fetch(_TRADES_SYNCED, ids))
     assert after == stamped
 
     again = await ingestor.backfill_history(days=1.0)
@@ -406,7 +408,9 @@ async def test_a_write_chosen_as_a_deadlock_victim_is_run_again(
     try:
         held = other.transaction()
         await held.start()
-        await other.execute("SELECT 1 FROM silver.markets WHERE id = $1 FOR UPDATE", market_id)
+        await other.execute(
+            "SELECT 1 FROM silver.market_sync WHERE market_id = $1 FOR UPDATE", market_id
+        )
         write = asyncio.create_task(
             ingestor._write(
                 _Run(load_id=None),
@@ -427,7 +431,7 @@ async def test_a_write_chosen_as_a_deadlock_victim_is_run_again(
     assert part.updated == 1
     row = await pool.fetchrow(
         "SELECT q.price, m.quotes_synced_at IS NOT NULL AS stamped, q.bronze_id "
-        "FROM silver.quotes q JOIN silver.markets m ON m.id = q.market_id "
+        "FROM silver.quotes q JOIN silver.market_sync m ON m.market_id = q.market_id "
         "WHERE q.market_id = $1 AND q.outcome_id = (SELECT min(id) FROM silver.outcomes "
         "WHERE market_id = $1)",
         market_id,
@@ -440,6 +444,25 @@ async def test_a_write_chosen_as_a_deadlock_victim_is_run_again(
             "SELECT count(*) FROM bronze.api_responses WHERE id = $1", page.bronze_id
         )
         == 1
+    )
+
+
+_TRADES_SYNCED = "SELECT market_id, trades_synced_at FROM silver.market_sync WHERE market_id = ANY($1)"
+
+
+async def _ended_and_read(pool: asyncpg.Pool, natives: list[str], read_ago: str) -> None:
+    """These markets ended ten days ago and were last read `read_ago` (an interval)."""
+    await pool.execute(
+        "UPDATE silver.markets SET end_at = now() - interval '10 days' "
+        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
+        natives,
+    )
+    await pool.execute(
+        "UPDATE silver.market_sync SET metadata_synced_at = now() - $2::interval "
+        "WHERE market_id IN (SELECT id FROM silver.markets "
+        "WHERE venue = 'polymarket' AND native_id = ANY($1))",
+        natives,
+        read_ago,
     )
 
 
@@ -460,19 +483,9 @@ async def test_the_sweep_finds_markets_that_resolved_while_the_hub_was_down(
     assert len(settled) >= 2, "the simulated world resolved too little; advance further"
     down, watched = settled[:-1], settled[-1:]
     # The hub read them last a day before they ended, ten days ago, and was down since.
-    await pool.execute(
-        "UPDATE silver.markets SET end_at = now() - interval '10 days', "
-        "metadata_synced_at = now() - interval '11 days' "
-        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
-        down,
-    )
+    await _ended_and_read(pool, down, "11 days")
     # This one was re-read after its window: the sweep leaves it to the other refreshes.
-    await pool.execute(
-        "UPDATE silver.markets SET end_at = now() - interval '10 days', "
-        "metadata_synced_at = now() - interval '8 days' "
-        "WHERE venue = 'polymarket' AND native_id = ANY($1)",
-        watched,
-    )
+    await _ended_and_read(pool, watched, "8 days")
     swept = await ingestor.resolution_sweep()
     assert swept.quarantined == 0
     rows = await pool.fetch(

@@ -237,9 +237,9 @@ async def test_changed_markets_update_in_place_with_stamps_and_search(
         result = await upsert_markets(conn, changed, synced_at=later)
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 3)
     rows = await conn.fetch(
-        "SELECT native_id, id, updated_at, metadata_synced_at, "
+        "SELECT native_id, id, updated_at, s.metadata_synced_at, "
         "search_vector @@ to_tsquery('english', 'zeppelin') AS found "
-        "FROM silver.markets ORDER BY id"
+        "FROM silver.markets JOIN silver.market_sync s ON s.market_id = id ORDER BY id"
     )
     assert [(r["native_id"], r["id"]) for r in rows] == [(r["native_id"], r["id"]) for r in ids]
     assert all(r["metadata_synced_at"] == later for r in rows), "every synced row is stamped"

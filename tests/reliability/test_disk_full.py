@@ -102,7 +102,8 @@ async def assert_silver_consistent(url: str, sim: SimHandle) -> None:
             " WHERE NOT EXISTS (SELECT 1 FROM silver.outcomes o WHERE o.market_id = m.id)"
         )
         synced_short = await conn.fetch(
-            "SELECT native_id FROM silver.markets WHERE trades_synced_at IS NOT NULL"
+            "SELECT m.native_id FROM silver.markets m JOIN silver.market_sync s"
+            " ON s.market_id = m.id WHERE s.trades_synced_at IS NOT NULL"
         )
     finally:
         await conn.close()

@@ -68,9 +68,10 @@ async def assert_trades_match_truth(pool: asyncpg.Pool, sim: SimHandle, venue: s
     }
     if mismatched:
         state = await pool.fetch(
-            "SELECT native_id, status, sync_priority, trades_synced_at, trades_watermark,"
-            " metadata_synced_at, created_at FROM silver.markets"
-            " WHERE venue = $1 AND native_id = ANY($2::text[])",
+            "SELECT m.native_id, m.status, s.sync_priority, s.trades_synced_at,"
+            " s.trades_watermark, s.metadata_synced_at, m.created_at FROM silver.markets m"
+            " JOIN silver.market_sync s ON s.market_id = m.id"
+            " WHERE m.venue = $1 AND m.native_id = ANY($2::text[])",
             venue,
             list(mismatched)[:5],
         )

@@ -66,16 +66,17 @@ async def _gaps(pool: asyncpg.Pool, now: datetime) -> dict[int, tuple[str, timed
     """Each open market's priority and its longest stretch without a point of outcome 0."""
     rows = await pool.fetch(
         """
-        SELECT m.id, m.sync_priority,
+        SELECT m.id, s.sync_priority,
                greatest(max(h.ts - h.prev), $2::timestamptz - max(h.ts)) AS gap
         FROM silver.markets m
+        JOIN silver.market_sync s ON s.market_id = m.id
         JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = 0
         JOIN LATERAL (
             SELECT ts, lag(ts) OVER (ORDER BY ts) AS prev FROM silver.price_history
             WHERE outcome_id = o.id AND source = 'quote' AND ts >= $2::timestamptz - interval '1 hour'
         ) h ON true
         WHERE m.venue = $1 AND m.status = 'open'
-        GROUP BY m.id, m.sync_priority
+        GROUP BY m.id, s.sync_priority
         """,
         VENUE,
         now,
@@ -105,7 +106,7 @@ async def test_simulated_hours_keep_history_at_each_markets_resolution(
 
     # every market was backfilled once, by jobs the worker queued itself
     assert not await pool.fetchval(
-        "SELECT count(*) FROM silver.markets WHERE venue = $1 AND history_synced_at IS NULL",
+        "SELECT count(*) FROM silver.market_sync WHERE venue = $1 AND history_synced_at IS NULL",
         VENUE,
     )
     backfilled = await pool.fetch("SELECT market_ids FROM ops.jobs WHERE kind = 'backfill'")

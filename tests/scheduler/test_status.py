@@ -22,7 +22,10 @@ async def test_status_reports_staleness_usage_and_queues(pool: asyncpg.Pool) -> 
     for i, age in enumerate((10, 20, 30, 40, 1000)):
         await add_market(pool, f"k{i}", quotes_synced_at=NOW - timedelta(seconds=age))
     await add_market(pool, "never")
-    await pool.execute("UPDATE silver.markets SET sync_priority = 'high' WHERE native_id = 'k0'")
+    await pool.execute(
+        "UPDATE silver.market_sync SET sync_priority = 'high'"
+        " WHERE market_id = (SELECT id FROM silver.markets WHERE native_id = 'k0')"
+    )
     await budget.book(pool, "kalshi", now=NOW, requests=42, errors=3)
     await budget.book(pool, "kalshi", now=NOW - timedelta(minutes=5), requests=8)
     await jobs.enqueue(pool, [jobs.NewJob("kalshi", "quotes", "a", (1,))], now=NOW)

@@ -36,9 +36,9 @@ async def test_stream_writes_trades_of_high_priority_markets_as_they_arrive(
     try:
         await ingestor.static_load()
         rows = await pool.fetch(
-            "UPDATE silver.markets SET sync_priority = 'high' WHERE id IN ("
+            "UPDATE silver.market_sync SET sync_priority = 'high' WHERE market_id IN ("
             " SELECT id FROM silver.markets WHERE venue = 'polymarket' AND status = 'open'"
-            " ORDER BY volume_24h DESC NULLS LAST, id LIMIT 5) RETURNING id"
+            " ORDER BY volume_24h DESC NULLS LAST, id LIMIT 5) RETURNING market_id AS id"
         )
         ids = [r["id"] for r in rows]
         assert len(ids) == 5
@@ -71,9 +71,9 @@ async def test_stream_writes_trades_of_high_priority_markets_as_they_arrive(
 
 async def _high(pool: asyncpg.Pool, n: int, venue: str = "polymarket") -> list[int]:
     rows = await pool.fetch(
-        "UPDATE silver.markets SET sync_priority = 'high' WHERE id IN ("
+        "UPDATE silver.market_sync SET sync_priority = 'high' WHERE market_id IN ("
         " SELECT id FROM silver.markets WHERE venue = $2 AND status = 'open'"
-        " ORDER BY volume_24h DESC NULLS LAST, id LIMIT $1) RETURNING id, native_id",
+        " ORDER BY volume_24h DESC NULLS LAST, id LIMIT $1) RETURNING market_id AS id",
         n,
         venue,
     )
@@ -208,7 +208,8 @@ async def _more_than(counted: int, venue: str, causes: tuple[str, ...]) -> bool:
 
 async def _queued(pool: asyncpg.Pool, ids: list[int]) -> bool:
     pending = await pool.fetchval(
-        "SELECT count(*) FROM silver.markets WHERE id = ANY($1::bigint[]) AND trades_synced_at IS NULL",
+        "SELECT count(*) FROM silver.market_sync"
+        " WHERE market_id = ANY($1::bigint[]) AND trades_synced_at IS NULL",
         ids,
     )
     return bool(pending == len(ids))

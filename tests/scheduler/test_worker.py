@@ -93,7 +93,8 @@ async def test_a_cycle_fills_an_empty_database_then_syncs_every_trade(
         clock.advance(2)
         await worker.cycle(drain=True)
         if not await pool.fetchval(
-            "SELECT count(*) FROM silver.markets WHERE venue = 'kalshi' AND history_synced_at IS NULL"
+            "SELECT count(*) FROM silver.market_sync"
+            " WHERE venue = 'kalshi' AND history_synced_at IS NULL"
         ):
             break
     backfills = await pool.fetch("SELECT market_ids FROM ops.jobs WHERE kind = 'backfill'")

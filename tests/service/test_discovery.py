@@ -55,8 +55,9 @@ async def test_a_never_seen_market_is_fetched_stored_and_then_served_from_the_da
     assert body["native_id"] == truth["market"]
     assert body["cache"] == "refreshed"
     row = await pool.fetchrow(
-        "SELECT id, quotes_synced_at FROM silver.markets WHERE venue = 'polymarket' "
-        "AND native_id = $1",
+        "SELECT m.id, s.quotes_synced_at FROM silver.markets m "
+        "JOIN silver.market_sync s ON s.market_id = m.id WHERE m.venue = 'polymarket' "
+        "AND m.native_id = $1",
         truth["market"],
     )
     assert row is not None and row["quotes_synced_at"] is not None

@@ -66,8 +66,8 @@ async def _open_ids(pool: asyncpg.Pool, venue: str, n: int) -> list[int]:
 async def _make_stale(pool: asyncpg.Pool, ids: list[int], svc: MarketDataService) -> None:
     """Age the rows, then wait for the change notification to reach the service's cache."""
     await pool.execute(
-        "UPDATE silver.markets SET quotes_synced_at = now() - interval '1 hour' "
-        "WHERE id = ANY($1::bigint[])",
+        "UPDATE silver.market_sync SET quotes_synced_at = now() - interval '1 hour' "
+        "WHERE market_id = ANY($1::bigint[])",
         ids,
     )
     for _ in range(200):
@@ -121,7 +121,7 @@ async def test_batch_of_300_stale_ids_makes_a_handful_of_calls(
     calls = loaded.stats()["total"]
     assert 2 <= calls <= 15, loaded.stats()
     synced = await pool.fetchval(
-        "SELECT count(*) FROM silver.markets WHERE id = ANY($1::bigint[]) "
+        "SELECT count(*) FROM silver.market_sync WHERE market_id = ANY($1::bigint[]) "
         "AND quotes_synced_at > now() - interval '1 minute'",
         ids,
     )

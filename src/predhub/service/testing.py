@@ -85,11 +85,12 @@ async def seed_market(conn: asyncpg.Connection, m: SeedMarket) -> int:
         _dec(m.volume_total),
         _dec(m.liquidity),
         m.end_at,
-        synced_at,
         m.winning_outcome,
         now,
         orjson.dumps(m.extra).decode(),  # as text: any connection, with or without codecs
     )
+    if synced_at is not None:
+        await conn.execute(_Q.stamp_market_synced, market_id, synced_at)
     tokens = list(m.token_ids) if m.token_ids is not None else [None] * len(m.outcomes)
     for idx, label in enumerate(m.outcomes):
         outcome_id = await conn.fetchval(

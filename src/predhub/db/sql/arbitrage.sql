@@ -44,9 +44,10 @@ WHERE closed_at IS NULL AND (market_ids && $1::bigint[] OR as_of < $2)
 -- the book's asks, and when it was last known current (its snapshot, or a later sync
 -- that found it unchanged).
 SELECT m.id, m.venue, m.status, m.end_at, m.resolution_source, m.extra,
-       m.books_synced_at, coalesce(e.extra ->> 'series_ticker', '') AS event_series,
+       sy.books_synced_at, coalesce(e.extra ->> 'series_ticker', '') AS event_series,
        o.id AS outcome_id, o.idx, o.label, b.asks, b.observed_at
 FROM silver.markets m
+LEFT JOIN silver.market_sync sy ON sy.market_id = m.id
 JOIN silver.outcomes o ON o.market_id = m.id
 LEFT JOIN silver.events e ON e.id = m.event_id
 LEFT JOIN silver.order_book_latest b ON b.outcome_id = o.id

@@ -93,9 +93,10 @@ WITH ids AS (
     SELECT m.id, m.venue, m.event_id, ids.category, m.status, m.question, m.end_at,
            coalesce(m.volume_24h, 0) AS volume_24h, coalesce(m.volume_total, 0) AS volume_total,
            coalesce(m.liquidity, 0) AS liquidity, coalesce(m.open_interest, 0) AS open_interest,
-           coalesce(m.quotes_synced_at, m.metadata_synced_at, m.updated_at) AS as_of,
-           m.sync_priority, m.quotes_synced_at, m.metadata_synced_at
+           coalesce(sy.quotes_synced_at, sy.metadata_synced_at, m.updated_at) AS as_of,
+           sy.sync_priority, sy.quotes_synced_at, sy.metadata_synced_at
     FROM ids JOIN silver.markets m ON m.id = ids.id
+    LEFT JOIN silver.market_sync sy ON sy.market_id = m.id
 ), lead_q AS (
     SELECT DISTINCT ON (q.market_id) q.market_id, o.label, q.price
     FROM silver.quotes q JOIN silver.outcomes o ON o.id = q.outcome_id

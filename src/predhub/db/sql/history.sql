@@ -9,9 +9,10 @@
 -- high-priority markets, $2 otherwise) has begun since that point; stamped with the
 -- write's fetch time (the table's trigger marks the buckets for the rollup).
 WITH staged AS (
-    SELECT DISTINCT ON (o.id) o.id AS outcome_id, m.sync_priority, s.fetched_at
+    SELECT DISTINCT ON (o.id) o.id AS outcome_id, sy.sync_priority, s.fetched_at
     FROM ingest_quotes_in s
     JOIN silver.markets m ON m.venue = s.venue AND m.native_id = s.market_native_id
+    JOIN silver.market_sync sy ON sy.market_id = m.id
     JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = s.outcome_index
     ORDER BY o.id, s.fetched_at DESC
 ), due AS (
@@ -205,8 +206,8 @@ CREATE TEMP TABLE IF NOT EXISTS rollup_dirty (
 -- A venue's markets never backfilled and in no live or recently failed backfill job,
 -- high priority and busiest first, at most $2: each is queued once, and a job cut
 -- short resumes with the markets it did not stamp.
-SELECT m.id FROM silver.markets m
-WHERE m.venue = $1 AND m.history_synced_at IS NULL AND m.sync_priority <> 'archived'
+SELECT m.id FROM silver.market_sync s JOIN silver.markets m ON m.id = s.market_id
+WHERE s.venue = $1 AND s.history_synced_at IS NULL AND s.sync_priority <> 'archived'
   AND NOT EXISTS (
       SELECT 1 FROM ops.jobs j
       WHERE j.venue = $1 AND j.kind = 'backfill' AND j.status IN ('queued', 'running', 'failed')
@@ -215,5 +216,5 @@ WHERE m.venue = $1 AND m.history_synced_at IS NULL AND m.sync_priority <> 'archi
   AND NOT EXISTS (
       SELECT 1 FROM ops.jobs j
       WHERE j.venue = $1 AND j.kind = 'backfill' AND j.status IN ('queued', 'running'))
-ORDER BY (m.sync_priority = 'high') DESC, m.volume_24h DESC NULLS LAST, m.id
+ORDER BY (s.sync_priority = 'high') DESC, m.volume_24h DESC NULLS LAST, m.id
 LIMIT $2

@@ -31,32 +31,35 @@ FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::te
 -- The venue address (ids, slug, outcome indexes and tokens) and sync state of the
 -- requested markets, the form adapters need to fetch them again.
 SELECT m.id, m.native_id, m.condition_id, m.ticker, m.slug, m.event_native_id, m.status,
-       m.trades_watermark,
+       s.trades_watermark,
        coalesce(array_agg(o.idx ORDER BY o.idx) FILTER (WHERE o.id IS NOT NULL), '{}') AS idx,
        coalesce(array_agg(o.token_id ORDER BY o.idx) FILTER (WHERE o.id IS NOT NULL), '{}')
            AS tokens
 FROM silver.markets m
+JOIN silver.market_sync s ON s.market_id = m.id
 LEFT JOIN silver.outcomes o ON o.market_id = m.id
 WHERE m.venue = $1 AND m.id = ANY($2::bigint[])
-GROUP BY m.id
+GROUP BY m.id, s.trades_watermark
 
 -- name: market_ids_by_native
 -- Silver ids of a venue's markets named by their native ids.
 SELECT native_id, id FROM silver.markets WHERE venue = $1 AND native_id = ANY($2::text[])
 
 -- name: stamp_synced
--- Records that these markets' {column} data was synced at $2 (read by the scheduler).
--- Rows are locked in id order, as every stamp does, so two stamping transactions cannot
--- deadlock. {column} is one of the sync-time columns named in code, never input.
-UPDATE silver.markets m SET {column} = $2
-FROM (SELECT id FROM silver.markets WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) l
-WHERE m.id = l.id
+-- Records that these markets' {column} data was synced at $2 (read by the scheduler): a
+-- narrow row each, never the wide market row. Rows are locked in id order, as every stamp
+-- does, so two stamping transactions cannot deadlock. {column} is one of the sync-time
+-- columns named in code, never input.
+UPDATE silver.market_sync s SET {column} = $2
+FROM (SELECT market_id FROM silver.market_sync WHERE market_id = ANY($1::bigint[])
+      ORDER BY market_id FOR UPDATE) l
+WHERE s.market_id = l.market_id
 
 -- name: advance_trades
 -- A market's trades are synced up to a watermark (kept when the page gave none).
-UPDATE silver.markets SET trades_watermark = coalesce($2, trades_watermark),
+UPDATE silver.market_sync SET trades_watermark = coalesce($2, trades_watermark),
     trades_synced_at = now()
-WHERE id = $1
+WHERE market_id = $1
 
 -- name: advance_trades_many
 -- Several markets' trades are synced, each up to its own watermark (kept where none is
@@ -71,13 +74,15 @@ WHERE m.id = w.id
 
 -- name: markets_never_trades_synced
 -- A venue's markets whose trades were never synced, busiest first, for the backfill.
-SELECT id FROM silver.markets WHERE venue = $1 AND trades_synced_at IS NULL
-ORDER BY volume_24h DESC NULLS LAST, id
+SELECT m.id FROM silver.market_sync s JOIN silver.markets m ON m.id = s.market_id
+WHERE s.venue = $1 AND s.trades_synced_at IS NULL
+ORDER BY m.volume_24h DESC NULLS LAST, m.id
 
 -- name: markets_never_history_synced
 -- A venue's markets whose price history was never synced, busiest first, for the backfill.
-SELECT id FROM silver.markets WHERE venue = $1 AND history_synced_at IS NULL
-ORDER BY volume_24h DESC NULLS LAST, id
+SELECT m.id FROM silver.market_sync s JOIN silver.markets m ON m.id = s.market_id
+WHERE s.venue = $1 AND s.history_synced_at IS NULL
+ORDER BY m.volume_24h DESC NULLS LAST, m.id
 
 -- name: markets_to_sweep
 -- Markets past their end (or closed) whose resolution is not final, to re-read: every hour
@@ -85,13 +90,13 @@ ORDER BY volume_24h DESC NULLS LAST, id
 -- never re-read during that window (a market that resolved while the hub was down). Only
 -- unresolved markets are scanned (markets_closing_idx), so the cost follows them, not the
 -- catalogue.
-SELECT id FROM silver.markets
-WHERE venue = $1
-  AND status IN ('open', 'closed')
-  AND (status = 'closed' OR end_at < now())
-  AND (end_at IS NULL OR end_at > now() - $2::interval
-       OR metadata_synced_at IS NULL OR metadata_synced_at < end_at + $2::interval)
-ORDER BY end_at DESC NULLS LAST
+SELECT m.id FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id
+WHERE m.venue = $1
+  AND m.status IN ('open', 'closed')
+  AND (m.status = 'closed' OR m.end_at < now())
+  AND (m.end_at IS NULL OR m.end_at > now() - $2::interval
+       OR s.metadata_synced_at IS NULL OR s.metadata_synced_at < m.end_at + $2::interval)
+ORDER BY m.end_at DESC NULLS LAST
 
 -- name: busiest_open_markets
 -- The N busiest open markets of a venue (all of them when $2 is NULL), for a trades load.
@@ -101,10 +106,10 @@ ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2
 -- name: history_pending
 -- Of these markets (a history load's page), the ones whose trades still need reading (never
 -- synced, or last synced before the market ended) and whose price history was never synced.
-SELECT id,
-       (trades_synced_at IS NULL OR end_at IS NULL OR trades_synced_at < end_at) AS trades,
-       history_synced_at IS NULL AS history,
-       end_at
-FROM silver.markets
-WHERE venue = $1 AND id = ANY($2::bigint[])
-ORDER BY id
+SELECT m.id,
+       (s.trades_synced_at IS NULL OR m.end_at IS NULL OR s.trades_synced_at < m.end_at) AS trades,
+       s.history_synced_at IS NULL AS history,
+       m.end_at
+FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id
+WHERE m.venue = $1 AND m.id = ANY($2::bigint[])
+ORDER BY m.id

@@ -5,7 +5,7 @@
 -- {columns} is filled from the scheduler's own kind list.
 SELECT venue, sync_priority, count(*) AS markets,
 {columns}
-FROM silver.markets
+FROM silver.market_sync
 GROUP BY venue, sync_priority;
 
 -- name: usage

@@ -12,58 +12,59 @@ RETURNING (xmax = 0) AS first;
 
 -- name: recompute_priorities
 -- Re-derives sync_priority for every market of the venue from status, dates, volume and interest;
--- only changed rows are written.
+-- only changed rows are written, and only narrow ones (silver.market_sync).
 WITH rules AS (
-    SELECT id,
+    SELECT m.id,
            CASE
-               WHEN status IN ('resolved', 'voided')
-                    AND coalesce(resolved_at, end_at, venue_updated_at, updated_at) >= $5
+               WHEN m.status IN ('resolved', 'voided')
+                    AND coalesce(m.resolved_at, m.end_at, m.venue_updated_at, m.updated_at) >= $5
                     THEN 'low'
-               WHEN status IN ('resolved', 'voided') THEN 'archived'
-               WHEN interest_at >= $2 THEN 'high'
-               WHEN status = 'open' AND (
-                        coalesce(volume_24h, 0) >= $3
-                        OR (end_at IS NOT NULL AND end_at > $6 AND end_at <= $4)) THEN 'high'
-               WHEN status = 'open' THEN 'normal'
-               WHEN coalesce(end_at, venue_updated_at, updated_at) >= $5 THEN 'normal'
+               WHEN m.status IN ('resolved', 'voided') THEN 'archived'
+               WHEN s.interest_at >= $2 THEN 'high'
+               WHEN m.status = 'open' AND (
+                        coalesce(m.volume_24h, 0) >= $3
+                        OR (m.end_at IS NOT NULL AND m.end_at > $6 AND m.end_at <= $4)) THEN 'high'
+               WHEN m.status = 'open' THEN 'normal'
+               WHEN coalesce(m.end_at, m.venue_updated_at, m.updated_at) >= $5 THEN 'normal'
                ELSE 'low'
-           END AS priority
-    FROM silver.markets
-    WHERE venue = $1
+           END AS priority,
+           s.sync_priority AS current
+    FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id
+    WHERE m.venue = $1
 )
-UPDATE silver.markets m SET sync_priority = r.priority
+UPDATE silver.market_sync s SET sync_priority = r.priority
 FROM rules r
-WHERE m.id = r.id AND m.sync_priority IS DISTINCT FROM r.priority;
+WHERE s.market_id = r.id AND r.current IS DISTINCT FROM r.priority;
 
 -- name: high_priority_markets
 -- The venue's open high-priority markets to stream, busiest first, at most $2.
-SELECT id FROM silver.markets
-WHERE venue = $1 AND sync_priority = 'high' AND status = 'open'
-ORDER BY volume_24h DESC NULLS LAST, id
+SELECT m.id FROM silver.market_sync s JOIN silver.markets m ON m.id = s.market_id
+WHERE s.venue = $1 AND s.sync_priority = 'high' AND m.status = 'open'
+ORDER BY m.volume_24h DESC NULLS LAST, m.id
 LIMIT $2;
 
 -- name: forget_trades_synced
 -- Marks the markets' trades as never synced, so the planner fetches them first.
-UPDATE silver.markets SET trades_synced_at = NULL WHERE id = ANY($1::bigint[]);
+UPDATE silver.market_sync SET trades_synced_at = NULL WHERE market_id = ANY($1::bigint[]);
 
 -- name: forget_quotes_synced
 -- Marks the markets' quotes as never synced, so the planner re-reads them over REST.
-UPDATE silver.markets SET quotes_synced_at = NULL WHERE id = ANY($1::bigint[]);
+UPDATE silver.market_sync SET quotes_synced_at = NULL WHERE market_id = ANY($1::bigint[]);
 
 -- name: stamp_quotes_synced
 -- Stamps the markets' quotes as synced at $2 (a stream message is a fresh quote).
-UPDATE silver.markets SET quotes_synced_at = $2 WHERE id = ANY($1::bigint[]);
+UPDATE silver.market_sync SET quotes_synced_at = $2 WHERE market_id = ANY($1::bigint[]);
 
 -- name: stamp_synced
 -- Stamps one data kind of the markets as synced at $2 after a job loaded it; {column} is the
 -- kind's `<kind>_synced_at` column, from the scheduler's own kind list.
-UPDATE silver.markets SET {column} = $2 WHERE id = ANY($1::bigint[]);
+UPDATE silver.market_sync SET {column} = $2 WHERE market_id = ANY($1::bigint[]);
 
 -- name: market_states
 -- Every market of the venue with its priority and per-kind sync times: the planner's input.
-SELECT id, sync_priority, quotes_synced_at, trades_synced_at, books_synced_at,
+SELECT market_id AS id, sync_priority, quotes_synced_at, trades_synced_at, books_synced_at,
        metadata_synced_at
-FROM silver.markets
+FROM silver.market_sync
 WHERE venue = $1 AND sync_priority <> 'archived';
 
 -- name: count_markets

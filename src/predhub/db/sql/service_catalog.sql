@@ -61,7 +61,7 @@ SELECT f.venue, f.markets, f.open_markets, f.newest_quote_at, f.newest_metadata_
        coalesce(h.hot, 0) AS hot
 FROM gold.venue_freshness f
 LEFT JOIN (
-    SELECT venue, count(*) AS hot FROM silver.markets
+    SELECT venue, count(*) AS hot FROM silver.market_sync
     WHERE interest_at > now() - make_interval(mins => $1) GROUP BY venue
 ) h ON h.venue = f.venue
 WHERE f.sync_priority = '*';

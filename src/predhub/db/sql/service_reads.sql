@@ -54,7 +54,7 @@ SELECT name, max_age_seconds FROM ops.freshness_tiers;
 -- venue page's link) the market document shows.
 SELECT m.id, m.venue, m.native_id, m.condition_id, m.ticker, m.slug, m.question, m.status,
        m.event_id, m.event_title, m.category, m.end_at, m.volume_24h, m.volume_total,
-       m.liquidity, m.winning_outcome, m.is_void, m.resolved_at, m.quotes_synced_at,
+       m.liquidity, m.winning_outcome, m.is_void, m.resolved_at, sy.quotes_synced_at,
        m.payouts::text AS payouts, m.resolution_source, m.event_native_id,
        e.slug AS event_slug, m.extra->>'image_url' AS image_url,
        m.extra->>'icon_url' AS icon_url,
@@ -62,6 +62,7 @@ SELECT m.id, m.venue, m.native_id, m.condition_id, m.ticker, m.slug, m.question,
        q.as_of, coalesce(q.outcomes, '[]'::json) AS outcomes,
        c.change_1h, c.change_24h, c.change_7d
 FROM silver.markets m
+LEFT JOIN silver.market_sync sy ON sy.market_id = m.id
 LEFT JOIN silver.events e ON e.id = m.event_id
 LEFT JOIN gold.market_changes c ON c.market_id = m.id
 LEFT JOIN LATERAL (
@@ -80,10 +81,10 @@ WHERE m.id = ANY($1::bigint[]);
 -- name: still_stale
 -- Ids (of those given) whose quotes were synced before $2 (the caller's arrival minus its max
 -- age) and that still trade; a row refreshed after the caller asked is fresh enough for it.
-SELECT id FROM silver.markets
-WHERE id = ANY($1::bigint[])
-  AND status = 'open'
-  AND (quotes_synced_at IS NULL OR quotes_synced_at < $2::timestamptz);
+SELECT m.id FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id
+WHERE m.id = ANY($1::bigint[])
+  AND m.status = 'open'
+  AND (s.quotes_synced_at IS NULL OR s.quotes_synced_at < $2::timestamptz);
 
 -- name: try_locks
 -- The ids whose refresh lock this transaction got without waiting.
@@ -99,7 +100,7 @@ SELECT count(*) FROM (
 
 -- name: mark_interest
 -- Marks markets as wanted now, at most once per $2 seconds each, so the scheduler keeps them
--- fresh.
-UPDATE silver.markets SET interest_at = now()
-WHERE id = ANY($1::bigint[])
+-- fresh. A narrow row each: interest never rewrites the wide market row.
+UPDATE silver.market_sync SET interest_at = now()
+WHERE market_id = ANY($1::bigint[])
   AND (interest_at IS NULL OR interest_at < now() - make_interval(secs => $2));

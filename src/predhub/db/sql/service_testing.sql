@@ -12,11 +12,16 @@ RETURNING id;
 -- Inserts a test market (with its venue-specific `extra`) and returns its id.
 INSERT INTO silver.markets (venue, native_id, question, status, condition_id, ticker,
     slug, category, description, event_id, event_native_id, event_title, volume_24h,
-    volume_total, liquidity, end_at, quotes_synced_at, metadata_synced_at,
-    winning_outcome, resolved_at, extra)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$17,$18,
-    CASE WHEN $4 = 'resolved' THEN $19::timestamptz END, $20::text::jsonb)
+    volume_total, liquidity, end_at, winning_outcome, resolved_at, extra)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,
+    CASE WHEN $4 = 'resolved' THEN $18::timestamptz END, $19::text::jsonb)
 RETURNING id;
+
+-- name: stamp_market_synced
+-- Stamps a test market's quotes and metadata as synced at $2 in its sync row (made by the
+-- insert's trigger), as a load would.
+UPDATE silver.market_sync SET quotes_synced_at = $2, metadata_synced_at = $2
+WHERE market_id = $1;
 
 -- name: insert_outcome
 -- Inserts one outcome of a test market and returns its id.
@@ -43,7 +48,7 @@ ON CONFLICT (outcome_id) DO UPDATE SET mid = EXCLUDED.mid,
 
 -- name: stamp_quotes_synced
 -- Stamps the market's quotes as synced at $2.
-UPDATE silver.markets SET quotes_synced_at = $2 WHERE id = $1;
+UPDATE silver.market_sync SET quotes_synced_at = $2 WHERE market_id = $1;
 
 -- name: notify_quotes
 -- Tells every listening process the market's quotes changed, as ingestion does.

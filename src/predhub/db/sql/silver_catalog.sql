@@ -42,18 +42,19 @@ SELECT id, inserted FROM ins
 SELECT {columns} FROM ingest_events_in
 
 -- name: staged_markets
--- The source of the markets upsert: the staged markets with their events' ids and the
--- metadata sync time to record ($1; NULL leaves it).
-SELECT {columns}, ev.id AS event_id, $1::timestamptz AS metadata_synced_at
+-- The source of the markets upsert: the staged markets with their events' ids.
+SELECT {columns}, ev.id AS event_id
 FROM ingest_markets_in t
 LEFT JOIN silver.events ev ON ev.venue = t.venue AND ev.native_id = t.event_native_id
 
--- name: stamp_unchanged_markets
--- Rows the upsert left alone were still synced: records that, and nothing else
--- (locked in id order, as every stamp does).
-UPDATE silver.markets m SET metadata_synced_at = $1
-FROM (SELECT id FROM silver.markets WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE) l
-WHERE m.id = l.id
+-- name: stamp_markets_synced
+-- Every market of a listing batch was synced at $1, changed or not: a narrow row each
+-- (silver.market_sync), so an unchanged market costs no write of its wide row. Locked in
+-- id order, as every stamp does.
+UPDATE silver.market_sync s SET metadata_synced_at = $1
+FROM (SELECT market_id FROM silver.market_sync WHERE market_id = ANY($2::bigint[])
+      ORDER BY market_id FOR UPDATE) l
+WHERE s.market_id = l.market_id
 
 -- name: existing_markets
 -- The batch's markets that exist, and whether their content is identical (same
@@ -115,9 +116,3 @@ WITH up AS (
     RETURNING market_id
 )
 SELECT DISTINCT market_id FROM up
-
--- name: stamp_staged_markets_synced
--- Staged markets the upsert found identical (stored before fingerprints were, say) were
--- synced all the same: $1 the sync time, $2 the ids the upsert wrote.
-UPDATE silver.markets m SET metadata_synced_at = $1 FROM ingest_markets_in t
-WHERE m.venue = t.venue AND m.native_id = t.native_id AND NOT (m.id = ANY($2::bigint[]))

@@ -63,20 +63,16 @@ def _upsert_sql(
     cols: Sequence[str],
     data: Sequence[str],
     source: str,
-    stamps: Sequence[str] = (),
 ) -> str:
     """The `upsert_by_native_id` template filled in for one table (see its docstring).
 
-    `data` are the compared columns, `stamps` columns that keep their stored
-    value when the incoming one is NULL; every name is a code constant.
+    `data` are the compared columns; every name is a code constant.
     """
     schema, table = target.split(".")
     target = f"{identifier(schema)}.{identifier(table)}"
     alias = identifier(alias)
     sets = ", ".join(f"{c} = excluded.{c}" for c in map(identifier, (*data, "bronze_id")))
-    sets += "".join(f", {c} = coalesce(excluded.{c}, {alias}.{c})" for c in map(identifier, stamps))
     upd_sets = ", ".join(f"{c} = d.{c}" for c in map(identifier, (*data, "bronze_id")))
-    upd_sets += "".join(f", {c} = coalesce(d.{c}, {alias}.{c})" for c in map(identifier, stamps))
     return render(
         _Q.upsert_by_native_id,
         source=source,
@@ -168,17 +164,15 @@ MARKETS_IN = StagingTable(
 _MARKET_COLS = MARKETS_IN.column_names
 _MARKET_DATA = [c for c in _MARKET_COLS if c not in ("venue", "native_id", "bronze_id")]
 
-# $1: the metadata sync time to record on rows written (NULL: leave it).
 _MARKETS_SQL = _upsert_sql(
     "silver.markets",
     "m",
-    (*_MARKET_COLS, "event_id", "metadata_synced_at"),
+    (*_MARKET_COLS, "event_id"),
     (*_MARKET_DATA, "event_id"),
     render(_Q.staged_markets, columns=", ".join(_cast(c, "t") for c in _MARKET_COLS)),
-    stamps=("metadata_synced_at",),
 )
 
-_COPY_MARKET_COLS = ("id", *_MARKET_COLS, "event_id", "metadata_synced_at")
+_COPY_MARKET_COLS = ("id", *_MARKET_COLS, "event_id")
 _JSON_AT = (_MARKET_COLS.index("payouts"), _MARKET_COLS.index("extra"))
 _COPY_OUTCOME_COLS = ("market_id", "idx", "label", "token_id")
 
@@ -250,8 +244,9 @@ async def upsert_markets(
 
     Counts are of markets; a market whose outcomes alone changed counts as
     updated. With `synced_at`, every market of the batch gets it as its
-    `metadata_synced_at`: written rows in the write itself, the others by a
-    narrow update (never a second rewrite of a changed row).
+    `metadata_synced_at` in its narrow sync row (`silver.market_sync`): the
+    wide row is written only when the market's content changed, so an
+    unchanged venue costs no market-row write at all.
     """
     batch = last_wins(markets, lambda m: (m.venue, m.native_id))
     if not batch:
@@ -264,7 +259,6 @@ async def upsert_markets(
         [r[-2] for r in records],
     )
     known = {(r["venue"], r["native_id"]) for r in existing}
-    same = [r["id"] for r in existing if r["same"]]
     identical = {(r["venue"], r["native_id"]) for r in existing if r["same"]}
     fresh = [i for i, m in enumerate(batch) if (m.venue, m.native_id) not in known]
     staged = [
@@ -274,9 +268,7 @@ async def upsert_markets(
     ]
     new: set[int] = set()
     if fresh:
-        copied = await _copy_new(
-            conn, [batch[i] for i in fresh], [records[i] for i in fresh], synced_at
-        )
+        copied = await _copy_new(conn, [batch[i] for i in fresh], [records[i] for i in fresh])
         if copied is None:
             staged = sorted(staged + fresh)
         else:
@@ -284,12 +276,13 @@ async def upsert_markets(
     result = WriteResult(inserted=len(new), markets=set(new))
     if staged:
         result.merge(
-            await _upsert_staged(
-                conn, [batch[i] for i in staged], [records[i] for i in staged], synced_at
-            )
+            await _upsert_staged(conn, [batch[i] for i in staged], [records[i] for i in staged])
         )
-    if synced_at is not None and same:
-        await conn.execute(_Q.stamp_unchanged_markets, synced_at, same)
+    if synced_at is not None:
+        # Known markets, plus those this batch inserted (a market a concurrent writer
+        # inserted meanwhile with the same content is stamped by that writer).
+        ids = {r["id"] for r in existing} | result.markets
+        await conn.execute(_Q.stamp_markets_synced, synced_at, sorted(ids))
     result.unchanged = len(batch) - result.inserted - result.updated
     return result
 
@@ -298,7 +291,6 @@ async def _copy_new(
     conn: asyncpg.Connection,
     batch: Sequence[Market],
     records: Sequence[tuple[Any, ...]],
-    synced_at: datetime | None,
 ) -> list[int] | None:
     """COPY markets not in silver, and their outcomes, straight in; their ids.
 
@@ -326,7 +318,7 @@ async def _copy_new(
         for at in _JSON_AT:
             row[at] = None if row[at] is None else JsonText(row[at])
         event_id = event_ids.get((row[0], row[2])) if row[2] is not None else None
-        rows.append((market_id, *row, event_id, synced_at))
+        rows.append((market_id, *row, event_id))
         outcomes.extend(
             (market_id, o.index, o.label, o.token_id)
             for o in last_wins(batch[i].outcomes, lambda o: o.index)
@@ -349,12 +341,11 @@ async def _upsert_staged(
     conn: asyncpg.Connection,
     batch: Sequence[Market],
     records: Sequence[tuple[Any, ...]],
-    synced_at: datetime | None,
 ) -> WriteResult:
     """Stage markets and upsert them, touching only rows whose content changed."""
     await stage(conn, MARKETS_IN, records)
     await conn.fetchval(_Q.minimal_events_of_staged_markets)
-    rows = await conn.fetch(_MARKETS_SQL, synced_at)
+    rows = await conn.fetch(_MARKETS_SQL)
     new = {r["id"] for r in rows if r["inserted"]}
     changed = {r["id"] for r in rows if not r["inserted"]}
     outcomes = [
@@ -365,12 +356,4 @@ async def _upsert_staged(
     if outcomes:
         staged_outcomes = await merge_staged(conn, OUTCOMES_IN, outcomes, _Q.upsert_staged_outcomes)
         changed |= {r["market_id"] for r in staged_outcomes} - new
-    if synced_at is not None and len(rows) < len(batch):
-        # Rows the upsert found identical (stored before fingerprints were, say)
-        # were synced all the same.
-        await conn.execute(
-            _Q.stamp_staged_markets_synced,
-            synced_at,
-            [r["id"] for r in rows],
-        )
     return WriteResult(inserted=len(new), updated=len(changed), markets=new | changed)
