@@ -40,7 +40,9 @@ async def _points(conn: asyncpg.Connection, market_id: int) -> list[tuple[dateti
 async def test_a_quote_write_samples_on_change_or_a_new_bucket(conn: asyncpg.Connection) -> None:
     normal = await seed_market(conn, SeedMarket(native_id="n", question="N?", prices=None))
     high = await seed_market(conn, SeedMarket(native_id="h", question="H?", prices=None))
-    await conn.execute("UPDATE silver.market_sync SET sync_priority = 'high' WHERE market_id = $1", high)
+    await conn.execute(
+        "UPDATE silver.market_sync SET sync_priority = 'high' WHERE market_id = $1", high
+    )
     for native in ("n", "h"):
         await _quote(conn, native, "0.50", T0)  # first price: a point
         await _quote(conn, native, "0.50", T0 + timedelta(seconds=70))  # same, new minute

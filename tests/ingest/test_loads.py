@@ -51,10 +51,7 @@ async def _content(pool: asyncpg.Pool) -> dict[str, list[Any]]:
         ("trades", "id"),
     ):
         rows = await pool.fetch(f"SELECT xmin::text AS x, * FROM silver.{table} ORDER BY {order}")
-        out[table] = [
-            dict(r.items())
-            for r in rows
-        ]
+        out[table] = [dict(r.items()) for r in rows]
     return out
 
 
@@ -104,9 +101,12 @@ async def test_static_load_equals_catalogue_and_rerun_changes_nothing(
     # Not one silver row rewritten (their xmin unchanged): the rerun stamped the
     # markets' narrow sync rows alone, every one of them.
     assert await _content(pool) == before
-    assert await pool.fetchval(
-        "SELECT count(*) FROM silver.market_sync WHERE metadata_synced_at <= $1", synced_before
-    ) == 0
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM silver.market_sync WHERE metadata_synced_at <= $1", synced_before
+        )
+        == 0
+    )
     assert await pool.fetchval("SELECT count(*) FROM bronze.api_responses") == bronze_before
     assert await pool.fetchval("SELECT count(*) FROM bronze.response_sightings") > 0
     loads = await pool.fetch("SELECT kind, status, stats FROM ops.loads ORDER BY id")
@@ -447,7 +447,9 @@ async def test_a_write_chosen_as_a_deadlock_victim_is_run_again(
     )
 
 
-_TRADES_SYNCED = "SELECT market_id, trades_synced_at FROM silver.market_sync WHERE market_id = ANY($1)"
+_TRADES_SYNCED = (
+    "SELECT market_id, trades_synced_at FROM silver.market_sync WHERE market_id = ANY($1)"
+)
 
 
 async def _ended_and_read(pool: asyncpg.Pool, natives: list[str], read_ago: str) -> None:
@@ -458,7 +460,7 @@ async def _ended_and_read(pool: asyncpg.Pool, natives: list[str], read_ago: str)
         natives,
     )
     await pool.execute(
-        "UPDATE silver.market_sync SET metadata_synced_at = now() - $2::interval "
+        "UPDATE silver.market_sync SET metadata_synced_at = now() - $2::text::interval "
         "WHERE market_id IN (SELECT id FROM silver.markets "
         "WHERE venue = 'polymarket' AND native_id = ANY($1))",
         natives,

@@ -21,7 +21,15 @@ async def add_market(
     **synced: Any,
 ) -> int:
     columns = ["venue", "native_id", "question", "status", "volume_24h", "end_at", "resolved_at"]
-    values: list[Any] = [venue, native_id, f"Q {native_id}?", status, volume_24h, end_at, resolved_at]
+    values: list[Any] = [
+        venue,
+        native_id,
+        f"Q {native_id}?",
+        status,
+        volume_24h,
+        end_at,
+        resolved_at,
+    ]
     sync: dict[str, Any] = {"interest_at": interest_at}
     for name, value in synced.items():
         # Sync state (stamps, watermark, priority) lives in the market's narrow sync row.

@@ -229,4 +229,6 @@ async def test_interest_is_marked(service: MarketDataService, conn: asyncpg.Conn
     market_id = await seed_market(conn, SeedMarket(synced_ago=1))
     await service.price(str(market_id), T3)
     await service.interest.flush()
-    assert await conn.fetchval("SELECT interest_at FROM silver.market_sync WHERE market_id=$1", market_id)
+    assert await conn.fetchval(
+        "SELECT interest_at FROM silver.market_sync WHERE market_id=$1", market_id
+    )

@@ -64,6 +64,16 @@ def overdue_ratio(
     return max(0.0, (now - last).total_seconds() + lead_seconds) / cadence
 
 
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    """One market's data kind, with its last sync: what the database says may be due."""
+
+    id: int
+    priority: SyncPriority
+    kind: DataKind
+    synced: datetime | None
+
+
 def plan(
     markets: Iterable[MarketState],
     *,
@@ -81,25 +91,53 @@ def plan(
     (`lead_seconds` ahead). Markets in `busy[kind]` (already in a queued or
     running job of that kind) are left out.
     """
+    items = (
+        DueItem(market.id, market.priority, kind, market.synced.get(kind))
+        for market in markets
+        for kind in kinds
+    )
+    return plan_due(
+        items,
+        now=now,
+        cadences=cadences,
+        profile=profile,
+        budget=budget,
+        busy=busy,
+        lead_seconds=lead_seconds,
+    )
+
+
+def plan_due(
+    items: Iterable[DueItem],
+    *,
+    now: datetime,
+    cadences: Cadences,
+    profile: VenueProfile,
+    budget: int,
+    busy: Mapping[DataKind, set[int]] | None = None,
+    lead_seconds: float = 0.0,
+) -> list[PlannedRequest]:
+    """`plan` over (market, kind) items: the worker passes only the items the database
+    found due, at most as many per kind and priority as the budget could take, so a
+    cycle's cost follows what is due and the budget, not the catalogue."""
     busy = busy or {}
     due: dict[tuple[DataKind, SyncPriority], list[_Due]] = {}
-    for market in markets:
-        for kind in kinds:
-            cadence = cadences.get(market.priority, kind)
-            if cadence is None or market.id in busy.get(kind, ()):
-                continue
-            ratio = overdue_ratio(market.synced.get(kind), now, cadence, lead_seconds=lead_seconds)
-            if ratio < 1.0:
-                continue
-            score = ratio * PRIORITY_VALUE[market.priority] * KIND_VALUE[kind]
-            due.setdefault((kind, market.priority), []).append(_Due(market.id, score))
+    for item in items:
+        cadence = cadences.get(item.priority, item.kind)
+        if cadence is None or item.id in busy.get(item.kind, ()):
+            continue
+        ratio = overdue_ratio(item.synced, now, cadence, lead_seconds=lead_seconds)
+        if ratio < 1.0:
+            continue
+        score = ratio * PRIORITY_VALUE[item.priority] * KIND_VALUE[item.kind]
+        due.setdefault((item.kind, item.priority), []).append(_Due(item.id, score))
 
     candidates: list[PlannedRequest] = []
-    for (kind, priority), items in due.items():
-        items.sort(key=lambda d: (-d.score, d.market_id))
+    for (kind, priority), group in due.items():
+        group.sort(key=lambda d: (-d.score, d.market_id))
         size = profile.job_size(kind)
-        for start in range(0, len(items), size):
-            chunk = items[start : start + size]
+        for start in range(0, len(group), size):
+            chunk = group[start : start + size]
             candidates.append(
                 PlannedRequest(
                     kind=kind,

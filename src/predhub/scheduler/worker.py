@@ -43,7 +43,7 @@ from predhub.ingest.summary import LoadSummary
 from predhub.models import SyncPriority
 from predhub.scheduler import budget, jobs, periodic, retention
 from predhub.scheduler.cadence import PRIORITY_ORDER, Cadences, DataKind
-from predhub.scheduler.planner import MarketState, PlannedRequest, plan
+from predhub.scheduler.planner import NEVER_SYNCED_RATIO, DueItem, PlannedRequest, plan_due
 from predhub.scheduler.priority import recompute_priorities
 from predhub.scheduler.runner import KIND_PRIORITY, IngestorLike, JobKind, run_job
 from predhub.settings import Settings
@@ -81,8 +81,6 @@ _PRIORITY_RANK = {p: len(PRIORITY_ORDER) - i for i, p in enumerate(PRIORITY_ORDE
 DATABASE_ERRORS = DATABASE_FAILURES
 # What a job may fail of without a bug: its own errors, or the database's.
 JOB_FAILURES: tuple[type[Exception], ...] = (PredhubError, *DATABASE_ERRORS)
-
-_STATES = _Q.market_states
 
 
 def utc_now() -> datetime:
@@ -293,15 +291,6 @@ class VenueWorker:
             report.priorities_changed = await recompute_priorities(
                 conn, self.name, self.settings, now
             )
-            rows = await conn.fetch(_STATES, self.name)
-            states = [
-                MarketState(
-                    id=r["id"],
-                    priority=SyncPriority(r["sync_priority"]),
-                    synced={k: r[k.synced_column] for k in DataKind},
-                )
-                for r in rows
-            ]
             # Planned jobs nobody has started are re-planned from fresh scores.
             await jobs.drop_unstarted(conn, self.name)
             busy_raw = await jobs.busy_markets(conn, self.name)
@@ -310,16 +299,16 @@ class VenueWorker:
             if drain:
                 used = await used_this_minute(conn, self.name, now)
                 room = max(room, self.reserve_cap - used)
-            room -= await jobs.queued_cost(conn, self.name)
-            planned = plan(
-                states,
+            room = max(0, room - await jobs.queued_cost(conn, self.name))
+            lead = self.settings.scheduler_cycle_seconds
+            planned = plan_due(
+                await self._due(conn, now + timedelta(seconds=lead), room, busy),
                 now=now,
                 cadences=self.cadences,
                 profile=self.profile,
-                budget=max(0, room),
-                kinds=self.kinds,
+                budget=room,
                 busy=busy,
-                lead_seconds=self.settings.scheduler_cycle_seconds,
+                lead_seconds=lead,
             )
             report.enqueued = await jobs.enqueue(
                 conn, self._plan_jobs(planned, report.cycle), now=now
@@ -327,6 +316,40 @@ class VenueWorker:
             for request in planned:
                 report.kinds[request.kind.value] = report.kinds.get(request.kind.value, 0) + 1
         return report
+
+    async def _due(
+        self,
+        conn: asyncpg.Connection,
+        due_by: datetime,
+        room: int,
+        busy: dict[DataKind, set[int]],
+    ) -> list[DueItem]:
+        """The (market, kind) pairs due by `due_by`, as many per priority and kind as
+        `room` requests could take (plus the busy ones the planner leaves out)."""
+        groups = [
+            (priority, kind, cadence)
+            for priority in PRIORITY_ORDER
+            for kind in self.kinds
+            if (cadence := self.cadences.get(priority, kind)) is not None
+        ]
+        if not groups or room <= 0:
+            return []
+        rows = await conn.fetch(
+            _Q.due_market_states,
+            self.name,
+            [p.value for p, _, _ in groups],
+            [k.value for _, k, _ in groups],
+            [c for _, _, c in groups],
+            [room * self.profile.job_size(k) + len(busy.get(k, ())) for _, k, _ in groups],
+            due_by,
+            NEVER_SYNCED_RATIO,
+        )
+        return [
+            DueItem(
+                r["market_id"], SyncPriority(r["sync_priority"]), DataKind(r["kind"]), r["synced"]
+            )
+            for r in rows
+        ]
 
     def _plan_jobs(self, planned: Sequence[PlannedRequest], cycle: int) -> list[jobs.NewJob]:
         return [
