@@ -42,7 +42,13 @@ from predhub.ingest.retention import Pruned, prune_history
 from predhub.ingest.summary import LoadSummary
 from predhub.models import SyncPriority
 from predhub.scheduler import budget, jobs, periodic, retention
-from predhub.scheduler.cadence import PRIORITY_ORDER, Cadences, DataKind
+from predhub.scheduler.cadence import (
+    KIND_VALUE,
+    PRIORITY_ORDER,
+    PRIORITY_VALUE,
+    Cadences,
+    DataKind,
+)
 from predhub.scheduler.planner import NEVER_SYNCED_RATIO, DueItem, PlannedRequest, plan_due
 from predhub.scheduler.priority import recompute_priorities
 from predhub.scheduler.runner import KIND_PRIORITY, IngestorLike, JobKind, run_job
@@ -324,8 +330,9 @@ class VenueWorker:
         room: int,
         busy: dict[DataKind, set[int]],
     ) -> list[DueItem]:
-        """The (market, kind) pairs due by `due_by`, as many per priority and kind as
-        `room` requests could take (plus the busy ones the planner leaves out)."""
+        """The (market, kind) pairs due by `due_by`, the most valuable first, as many as
+        `room` requests could take in any group (one more job per group for a partial
+        last chunk), plus the busy ones the planner leaves out."""
         groups = [
             (priority, kind, cadence)
             for priority in PRIORITY_ORDER
@@ -334,15 +341,18 @@ class VenueWorker:
         ]
         if not groups or room <= 0:
             return []
+        biggest = max(self.profile.job_size(k) for _, k, _ in groups)
+        limit = (room + len(groups)) * biggest + sum(len(ids) for ids in busy.values())
         rows = await conn.fetch(
             _Q.due_market_states,
             self.name,
             [p.value for p, _, _ in groups],
             [k.value for _, k, _ in groups],
             [c for _, _, c in groups],
-            [room * self.profile.job_size(k) + len(busy.get(k, ())) for _, k, _ in groups],
+            [PRIORITY_VALUE[p] * KIND_VALUE[k] for p, k, _ in groups],
             due_by,
             NEVER_SYNCED_RATIO,
+            limit,
         )
         return [
             DueItem(

@@ -62,30 +62,30 @@ UPDATE silver.market_sync SET {column} = $2 WHERE market_id = ANY($1::bigint[]);
 
 -- name: due_market_states
 -- The planner's input: the (market, kind) pairs due by $6 (now plus the wait for the next
--- cycle), at most $5 per priority and kind (what the cycle's budget could take plus the
--- busy markets), most overdue first: $2..$5 are parallel arrays of priority, kind, cadence
--- in seconds and that cap. A never-synced pair ranks as $7 cadences overdue, as in the
--- planner. One scan of the narrow sync rows; only due pairs reach the planner, so its
--- work follows what is due, not the catalogue.
+-- cycle), the $8 most valuable first (what the cycle's budget could take, plus the busy
+-- markets the planner leaves out). $2..$5 are parallel arrays of priority, kind, cadence in
+-- seconds and value (the planner's priority value times kind value); a pair's score is its
+-- overdue ratio times that value, a never-synced pair being $7 cadences overdue, as in the
+-- planner. Each kind's best pairs within a priority are a prefix of that group, so the
+-- planner chunks them as it would the whole set. One scan of the narrow sync rows and a
+-- top-N sort: only those pairs reach Python, so its work follows the budget, not the
+-- catalogue.
 WITH c AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::float8[], $5::int[])
-        AS c (priority, kind, cadence, cap)
-), due AS (
-    SELECT s.market_id, s.sync_priority, k.kind, k.synced, c.cap,
-           row_number() OVER (
-               PARTITION BY k.kind, s.sync_priority
-               ORDER BY coalesce(k.synced,
-                                 $6::timestamptz - make_interval(secs => $7::float8 * c.cadence)),
-                        s.market_id) AS rank
-    FROM silver.market_sync s
-    CROSS JOIN LATERAL (VALUES ('quotes', s.quotes_synced_at), ('trades', s.trades_synced_at),
-                               ('books', s.books_synced_at),
-                               ('metadata', s.metadata_synced_at)) AS k (kind, synced)
-    JOIN c ON c.priority = s.sync_priority AND c.kind = k.kind
-    WHERE s.venue = $1 AND s.sync_priority <> 'archived'
-      AND (k.synced IS NULL OR k.synced <= $6::timestamptz - make_interval(secs => c.cadence))
+    SELECT * FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[])
+        AS c (priority, kind, cadence, value)
 )
-SELECT market_id, sync_priority, kind, synced FROM due WHERE rank <= cap;
+SELECT s.market_id, s.sync_priority, k.kind, k.synced
+FROM silver.market_sync s
+CROSS JOIN LATERAL (VALUES ('quotes', s.quotes_synced_at), ('trades', s.trades_synced_at),
+                           ('books', s.books_synced_at),
+                           ('metadata', s.metadata_synced_at)) AS k (kind, synced)
+JOIN c ON c.priority = s.sync_priority AND c.kind = k.kind
+WHERE s.venue = $1 AND s.sync_priority <> 'archived'
+  AND (k.synced IS NULL OR k.synced <= $6::timestamptz - make_interval(secs => c.cadence))
+ORDER BY c.value * CASE WHEN k.synced IS NULL THEN $7::float8
+                        ELSE extract(epoch FROM $6::timestamptz - k.synced) / c.cadence END DESC,
+         s.market_id
+LIMIT $8;
 
 -- name: count_markets
 -- How many markets the venue has, to tell a first load from a later one.
