@@ -37,9 +37,11 @@ and nothing else. The ratio against the silver records alone is printed too.
 Where the time goes (EXPLAIN ANALYZE and per-statement timing, 5,500 markets
 and 220,000 trades):
 
-- markets: the insert itself, about 50 us a row: ten index entries a row
-  (lookups by condition id, slug, event, venue and status, priority, the
-  backfill and closing queues, the GIN search index), the search-vector
+- markets: the insert itself, about 50 us a row: nine index entries a row
+  (the two keys, lookups by condition id, ticker, slug, event, venue and
+  status, the closing queue, the GIN search index; priority, interest and the
+  backfill queue index the narrow silver.market_sync row a trigger adds in the
+  same statement), the search-vector
   trigger (two to_tsvector calls, about 12 us) and the event foreign key
   (about 5 us). The GIN index alone, with its vector, costs more than the
   plain COPY of the row ("search-vector floor" prints that floor). Then the
