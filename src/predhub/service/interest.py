@@ -1,7 +1,8 @@
 """Interest marking: markets that callers ask for become hot for the scheduler.
 
 Every answered market id is remembered in memory and written to
-`silver.markets.interest_at` in one statement per second, skipping rows marked
+`silver.market_sync.interest_at` (the narrow sync row, never the wide market row)
+in one statement per second, skipping rows marked
 within the last `min_interval` seconds, so a busy API costs the database one
 small update a second rather than one per request.
 """
