@@ -1063,6 +1063,7 @@ CREATE OR REPLACE FUNCTION silver.market_sync_changed()
 AS $function$
 BEGIN
     PERFORM pg_notify('predhub_market_changed', NEW.market_id::text);
+    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.market_id) ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $function$

@@ -58,12 +58,14 @@ CREATE TRIGGER markets_inserted_sync
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION silver.market_sync_inserted();
 
--- The API's caches show a market's quote and metadata sync times (as_of, age): a new
--- stamp announces the market as any shown change does.
+-- The API's caches and gold's rows show a market's quote and metadata sync times
+-- (as_of, age): a new stamp announces the market and queues it for gold, as any shown
+-- change of the wide row does (silver.market_row_changed).
 CREATE FUNCTION silver.market_sync_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('predhub_market_changed', NEW.market_id::text);
+    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.market_id) ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $$;
