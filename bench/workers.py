@@ -148,10 +148,11 @@ async def measure(
         end = time.monotonic() + args.seconds
         while time.monotonic() < end:
             rows = await pool.fetch(
-                "SELECT sync_priority = 'high' AS high,"
-                " extract(epoch FROM now() - quotes_synced_at)::float8 AS age"
-                " FROM silver.markets WHERE venue = $1 AND status = 'open'"
-                " AND quotes_synced_at IS NOT NULL",
+                "SELECT s.sync_priority = 'high' AS high,"
+                " extract(epoch FROM now() - s.quotes_synced_at)::float8 AS age"
+                " FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id"
+                " WHERE m.venue = $1 AND m.status = 'open'"
+                " AND s.quotes_synced_at IS NOT NULL",
                 VENUE,
             )
             for r in rows:

@@ -111,7 +111,7 @@ async def test_reads_from_the_replica_writes_on_the_primary_lag_in_answers(pair:
                 await eventually(
                     lambda: _fetch_true(
                         primary,
-                        "SELECT interest_at IS NOT NULL FROM silver.markets WHERE id=$1",
+                        "SELECT interest_at IS NOT NULL FROM silver.market_sync WHERE market_id=$1",
                         market,
                     )
                 )

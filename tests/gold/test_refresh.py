@@ -301,18 +301,19 @@ async def _freshness_truth(
     """Each venue's freshness per priority and as a whole ('*'), straight from silver
     (the newest trade among those of the 48 h before `since`, the first refresh)."""
     rows = await pool.fetch(
-        "SELECT venue, coalesce(sync_priority, '*') AS p, count(*) AS markets,"
-        " count(*) FILTER (WHERE status = 'open') AS open,"
-        " count(*) FILTER (WHERE status = 'open' AND quotes_synced_at IS NULL) AS never,"
-        " max(quotes_synced_at) AS newest_q, max(metadata_synced_at) AS newest_m,"
+        "SELECT m.venue, coalesce(s.sync_priority, '*') AS p, count(*) AS markets,"
+        " count(*) FILTER (WHERE m.status = 'open') AS open,"
+        " count(*) FILTER (WHERE m.status = 'open' AND s.quotes_synced_at IS NULL) AS never,"
+        " max(s.quotes_synced_at) AS newest_q, max(s.metadata_synced_at) AS newest_m,"
         " max((SELECT max(t.executed_at) FROM silver.trades t WHERE t.market_id = m.id"
         "      AND t.executed_at > $2::timestamptz - interval '48 hours'"
         "      AND t.executed_at <= $2)) AS newest_t,"
-        " percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - quotes_synced_at))"
-        "   FILTER (WHERE status = 'open') AS p50,"
-        " percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - quotes_synced_at))"
-        "   FILTER (WHERE status = 'open') AS p90"
-        " FROM silver.markets m GROUP BY GROUPING SETS ((venue, sync_priority), (venue))",
+        " percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - s.quotes_synced_at))"
+        "   FILTER (WHERE m.status = 'open') AS p50,"
+        " percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM $1 - s.quotes_synced_at))"
+        "   FILTER (WHERE m.status = 'open') AS p90"
+        " FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id"
+        " GROUP BY GROUPING SETS ((m.venue, s.sync_priority), (m.venue))",
         now,
         since,
     )
@@ -362,8 +363,8 @@ async def test_venue_freshness_is_kept_by_difference(pool: asyncpg.Pool, loaded:
         ids = [r["id"] for r in await conn.fetch("SELECT id FROM silver.markets ORDER BY id")]
         spread = [now - timedelta(seconds=7 * i + 0.25) for i in range(len(ids))]
         await conn.execute(
-            "UPDATE silver.markets m SET quotes_synced_at = t.at"
-            " FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, at) WHERE m.id = t.id",
+            "UPDATE silver.market_sync s SET quotes_synced_at = t.at"
+            " FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, at) WHERE s.market_id = t.id",
             ids[::3],
             spread[: len(ids[::3])],
         )
@@ -372,11 +373,13 @@ async def test_venue_freshness_is_kept_by_difference(pool: asyncpg.Pool, loaded:
         )
         # a new priority alone marks the market changed
         await conn.execute(
-            "UPDATE silver.markets SET sync_priority = 'high' WHERE id = ANY($1::bigint[])",
+            "UPDATE silver.market_sync SET sync_priority = 'high'"
+            " WHERE market_id = ANY($1::bigint[])",
             ids[2::5],
         )
         await conn.execute(
-            "UPDATE silver.markets SET metadata_synced_at = $2 WHERE id = ANY($1::bigint[])",
+            "UPDATE silver.market_sync SET metadata_synced_at = $2"
+            " WHERE market_id = ANY($1::bigint[])",
             ids[4::9],
             now,
         )

@@ -35,7 +35,8 @@ TABLES = (
 )
 
 # Only columns every schema version has (those of the first migration), so the
-# rows are valid at whichever version they are written.
+# rows are valid at whichever version they are written; the market's sync state goes
+# where that version keeps it (its row before 0016, silver.market_sync since).
 FILL = f"""
 INSERT INTO ops.loads (venue, kind, status, finished_at) VALUES ('kalshi', 'static', 'done', now());
 INSERT INTO bronze.api_responses (venue, endpoint, params, status, fetched_at, content_hash, payload)
@@ -46,12 +47,20 @@ SELECT id, now() FROM bronze.api_responses;
 INSERT INTO silver.events (venue, native_id, title, category)
 VALUES ('kalshi', 'EVT-HARBOUR', 'Harbour bridge', 'Infrastructure');
 INSERT INTO silver.markets (venue, native_id, event_id, event_native_id, event_title, ticker,
-                            question, category, status, end_at, volume_total, volume_24h,
-                            sync_priority, quotes_synced_at, trades_synced_at, trades_watermark)
+                            question, category, status, end_at, volume_total, volume_24h)
 SELECT 'kalshi', 'HARBOUR-26', id, 'EVT-HARBOUR', 'Harbour bridge', 'HARBOUR-26',
-       '{QUESTION}', 'Infrastructure', 'open', now() + interval '30 days', 1234.5, 56.7,
-       'normal', now(), now(), 'trade-2'
+       '{QUESTION}', 'Infrastructure', 'open', now() + interval '30 days', 1234.5, 56.7
 FROM silver.events WHERE native_id = 'EVT-HARBOUR';
+DO $$
+BEGIN
+    IF to_regclass('silver.market_sync') IS NULL THEN
+        UPDATE silver.markets SET sync_priority = 'normal', quotes_synced_at = now(),
+            trades_synced_at = now(), trades_watermark = 'trade-2';
+    ELSE
+        UPDATE silver.market_sync SET sync_priority = 'normal', quotes_synced_at = now(),
+            trades_synced_at = now(), trades_watermark = 'trade-2';
+    END IF;
+END $$;
 INSERT INTO silver.outcomes (market_id, idx, label)
 SELECT id, i, CASE i WHEN 0 THEN 'Yes' ELSE 'No' END
 FROM silver.markets, generate_series(0, 1) AS i WHERE native_id = 'HARBOUR-26';
@@ -130,6 +139,15 @@ async def test_upgrade_keeps_data_written_at_an_earlier_version(
     finally:
         await conn.close()
     assert await counts(empty_db_url) == before
+    conn = await connect(empty_db_url)
+    try:  # the sync state moved to its narrow row, whatever the version it was written at
+        moved = await conn.fetchrow(
+            "SELECT trades_watermark, quotes_synced_at FROM silver.market_sync"
+        )
+    finally:
+        await conn.close()
+    assert moved is not None and moved["trades_watermark"] == "trade-2"
+    assert moved["quotes_synced_at"] is not None
     await read_back(empty_db_url)
 
 
