@@ -106,8 +106,9 @@ async def test_the_worker_walks_history_pages_per_interval_at_the_lowest_priorit
     held = {
         r["native_id"]
         for r in await pool.fetch(
-            "SELECT native_id FROM silver.markets WHERE venue = 'polymarket' "
-            "AND history_synced_at IS NOT NULL"
+            "SELECT m.native_id FROM silver.markets m JOIN silver.market_sync s"
+            " ON s.market_id = m.id WHERE m.venue = 'polymarket'"
+            " AND s.history_synced_at IS NOT NULL"
         )
     }
     assert archived <= held, "the background walk reached every resolved market"

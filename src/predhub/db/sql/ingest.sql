@@ -64,13 +64,14 @@ WHERE market_id = $1
 -- name: advance_trades_many
 -- Several markets' trades are synced, each up to its own watermark (kept where none is
 -- given); rows are locked in id order, as every stamp does.
-UPDATE silver.markets m SET trades_watermark = coalesce(w.watermark, m.trades_watermark),
+UPDATE silver.market_sync m SET trades_watermark = coalesce(w.watermark, m.trades_watermark),
     trades_synced_at = now()
 FROM (SELECT s.id, s.watermark
       FROM unnest($1::bigint[], $2::text[]) AS s(id, watermark)
-      JOIN (SELECT id FROM silver.markets WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) l
-        ON l.id = s.id) w
-WHERE m.id = w.id
+      JOIN (SELECT market_id FROM silver.market_sync WHERE market_id = ANY($1::bigint[])
+            ORDER BY market_id FOR UPDATE) l
+        ON l.market_id = s.id) w
+WHERE m.market_id = w.id
 
 -- name: markets_never_trades_synced
 -- A venue's markets whose trades were never synced, busiest first, for the backfill.
