@@ -701,9 +701,6 @@ TABLE silver.markets
     payouts jsonb
     resolution_source text
     resolved_at timestamp with time zone
-    sync_priority text NOT NULL DEFAULT 'normal'::text
-    metadata_synced_at timestamp with time zone
-    quotes_synced_at timestamp with time zone
     extra jsonb NOT NULL DEFAULT '{}'::jsonb
     bronze_id bigint
     created_at timestamp with time zone NOT NULL DEFAULT now()
@@ -712,7 +709,6 @@ TABLE silver.markets
     row_fingerprint bigint
   CONSTRAINT markets_event_id_fkey FOREIGN KEY (event_id) REFERENCES silver.events(id) ON DELETE SET NULL
   CONSTRAINT markets_pkey PRIMARY KEY (id)
-  CONSTRAINT markets_priority_check CHECK ((sync_priority = ANY (ARRAY['high'::text, 'normal'::text, 'low'::text, 'archived'::text])))
   CONSTRAINT markets_status_check CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text, 'resolved'::text, 'voided'::text])))
   CONSTRAINT markets_venue_native_key UNIQUE (venue, native_id)
   CREATE INDEX markets_closing_idx ON silver.markets USING btree (venue, end_at) WHERE (status = ANY (ARRAY['open'::text, 'closed'::text]))
@@ -730,7 +726,6 @@ TABLE silver.markets
   CREATE TRIGGER markets_inserted_gold AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted()
   CREATE TRIGGER markets_inserted_match AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.match_markets_inserted()
   CREATE TRIGGER markets_inserted_sync AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.market_sync_inserted()
-  CREATE TRIGGER markets_priority_gold AFTER UPDATE OF sync_priority ON silver.markets FOR EACH ROW WHEN ((new.sync_priority IS DISTINCT FROM old.sync_priority)) EXECUTE FUNCTION silver.priority_changed()
   CREATE TRIGGER markets_search_vector_insert BEFORE INSERT ON silver.markets FOR EACH ROW EXECUTE FUNCTION silver.market_search_vector()
   CREATE TRIGGER markets_search_vector_update BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((new.question IS DISTINCT FROM old.question) OR (new.event_title IS DISTINCT FROM old.event_title))) EXECUTE FUNCTION silver.market_search_vector()
 
@@ -1146,17 +1141,6 @@ BEGIN
     SELECT DISTINCT outcome_id, date_bin('15 minutes', ts, 'epoch'::timestamptz)
     FROM new_rows ORDER BY 1, 2
     ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END;
-$function$
-
-FUNCTION silver.priority_changed()
-CREATE OR REPLACE FUNCTION silver.priority_changed()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $function$

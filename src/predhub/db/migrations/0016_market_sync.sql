@@ -108,17 +108,13 @@ CREATE TRIGGER markets_changed_notify
            OLD.event_id, OLD.event_title, OLD.category))
     EXECUTE FUNCTION silver.market_row_changed();
 
--- Dropping the columns drops their indexes (interest, history pending). Three stay
--- behind, unused: migration 0020 (venue freshness) reads them once to fill gold on
--- upgrade and names sync_priority in a trigger; nothing writes them from here on, their
--- index goes now, and a migration after 0020 can drop them.
-DROP INDEX silver.markets_venue_priority_idx;
+-- Dropping the columns drops their indexes (interest, history pending, priority).
 ALTER TABLE silver.markets
     DROP COLUMN trades_synced_at,
     DROP COLUMN books_synced_at,
     DROP COLUMN history_synced_at,
     DROP COLUMN trades_watermark,
-    DROP COLUMN interest_at;
-COMMENT ON COLUMN silver.markets.sync_priority IS 'unused since 0016: silver.market_sync';
-COMMENT ON COLUMN silver.markets.quotes_synced_at IS 'unused since 0016: silver.market_sync';
-COMMENT ON COLUMN silver.markets.metadata_synced_at IS 'unused since 0016: silver.market_sync';
+    DROP COLUMN interest_at,
+    DROP COLUMN sync_priority,
+    DROP COLUMN quotes_synced_at,
+    DROP COLUMN metadata_synced_at;

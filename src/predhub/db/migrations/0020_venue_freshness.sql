@@ -42,17 +42,8 @@ CREATE TABLE gold.venue_freshness (
 );
 
 -- A market moved to another priority is folded in again, so the per-priority rows
--- follow the planner (its other columns already mark it through silver's triggers).
-CREATE FUNCTION silver.priority_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER markets_priority_gold AFTER UPDATE OF sync_priority ON silver.markets
-FOR EACH ROW WHEN (NEW.sync_priority IS DISTINCT FROM OLD.sync_priority)
-EXECUTE FUNCTION silver.priority_changed();
+-- follow the planner: a priority change queues the market for gold through silver.market_sync's own
+-- trigger (0016), so the venue rows follow it at the next refresh.
 
 -- The status page's recent sync errors per venue: only failing jobs are indexed.
 CREATE INDEX jobs_errors_idx ON ops.jobs (venue, id DESC) WHERE last_error IS NOT NULL;
@@ -63,7 +54,7 @@ SET sync_priority = m.sync_priority, quotes_synced_at = m.quotes_synced_at,
     metadata_synced_at = m.metadata_synced_at,
     last_trade_at = (SELECT max(t.executed_at) FROM silver.trades t WHERE t.market_id = s.market_id
                      AND t.executed_at > now() - interval '48 hours' AND t.executed_at <= now())
-FROM silver.markets m WHERE m.id = s.market_id;
+FROM silver.market_sync m WHERE m.market_id = s.market_id;
 
 INSERT INTO gold.quote_sync_seconds (venue, sync_priority, second, markets)
 SELECT venue, sync_priority, date_trunc('second', quotes_synced_at), count(*)
