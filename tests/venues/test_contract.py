@@ -444,6 +444,35 @@ async def test_stream_books_then_silence_resyncs(name: str, sim: SimHandle, make
     assert updates[-1].books  # resubscribed: a fresh book after the resync
 
 
+@pytest.mark.parametrize("name", having(Capability.LIVE_STREAM))
+async def test_stream_dropped_by_the_venue_resyncs_and_resubscribes(
+    name: str, sim: SimHandle, make: Any
+) -> None:
+    """The venue closes the socket: the stream says `dropped` (re-read over REST), then
+    connects and subscribes again by itself, and books flow again."""
+    venue = make(name, ws_silence_seconds=5.0, http_backoff_base_seconds=0.05)
+    market = (await open_listed(venue, sim, 1))[0]
+    reasons: list[str] = []
+    connected = sim.count(name, status=101)
+
+    async def consume() -> None:
+        dropped = False
+        async for update in venue.stream([ref_of(market)]):
+            if update.resync:
+                reasons.append(update.reason)
+                dropped = True
+            elif update.books and not reasons and not dropped:
+                sim.set_faults(FaultRule(venue=name, kind="ws_close", count=1))
+            elif update.books and dropped:
+                return
+            else:
+                sim.advance(60)  # news for the stream to carry
+
+    await asyncio.wait_for(consume(), 15)
+    assert reasons == ["dropped"]
+    assert sim.count(name, status=101) - connected == 2  # connected, dropped, connected again
+
+
 @pytest.mark.parametrize("name", having(Capability.LIVE_TRADES))
 async def test_stream_carries_the_trades_the_venue_makes(
     name: str, sim: SimHandle, make: Any

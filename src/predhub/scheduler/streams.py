@@ -12,7 +12,10 @@ a gap (`StreamUpdate.resync`), when the socket is silent for
 `ws_silence_seconds`, or when it drops, the consumer re-reads the markets'
 quotes over REST and marks their trades as never synced so the planner fetches
 them first from their watermarks; then it resubscribes. The subscription
-follows the high-priority set as priorities change.
+follows the high-priority set: the priority recompute announces a change of
+it (`predhub_high_markets`, with the venue's name) and the consumer subscribes
+the new set at once, beside the old subscription until the new one speaks
+(a recheck every `recheck_seconds` covers a lost notification).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from predhub.db.queries import load
 from predhub.ingest.refs import held_markets
 from predhub.scheduler.runner import IngestorLike
 from predhub.settings import Settings
-from predhub.venues.base import StreamUpdate, Venue, VenueError
+from predhub.venues.base import MarketRef, StreamUpdate, Venue, VenueError
 from predhub.venues.metrics import VENUE_METRICS
 
 _Q = load("scheduler_worker")
@@ -38,6 +41,8 @@ _Q = load("scheduler_worker")
 log = structlog.get_logger(__name__)
 
 _END = object()
+_CHANGED = object()
+HIGH_CHANNEL = "predhub_high_markets"  # recompute_priorities: the venue's high set changed
 MAX_SUBSCRIBED = 500
 
 _HIGH = _Q.high_priority_markets
@@ -81,6 +86,8 @@ class StreamConsumer:
         self.stamp_seconds = settings.high_quotes_interval_seconds / 2
         self.resyncs = 0
         self.written = 0
+        self.subscribed: frozenset[int] = frozenset()  # the markets streamed now
+        self._queue: asyncio.Queue[tuple[int, object]] | None = None
 
     async def high_markets(self) -> list[int]:
         rows = await self.pool.fetch(_HIGH, self.name, MAX_SUBSCRIBED)
@@ -119,21 +126,51 @@ class StreamConsumer:
             datetime.now(UTC),
         )
 
+    def _covered(self, update: StreamUpdate, native: dict[str, int]) -> set[int]:
+        """Our ids of the markets an update speaks of."""
+        names = [
+            *(q.market_native_id for q in update.quotes),
+            *(b.market_native_id for b in update.books),
+            *(t.market_native_id for t in update.trades),
+        ]
+        return {native[n] for n in names if n in native}
+
+    async def _refs(self, market_ids: Sequence[int]) -> tuple[list[MarketRef], dict[str, int]]:
+        held = await held_markets(self.pool, self.name, market_ids)
+        return [h.ref for h in held], {h.ref.native_id: h.id for h in held}
+
     async def consume(self, market_ids: Sequence[int], stop: asyncio.Event) -> str:
-        """Stream these markets until stop, trouble or a changed set; returns why it ended."""
-        refs = [h.ref for h in await held_markets(self.pool, self.name, market_ids)]
-        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=10_000)
+        """Stream these markets until stop or trouble, following the high-priority set.
 
-        async def produce() -> None:
-            try:
-                async for update in self.venue.stream(refs):
-                    await queue.put(update)
-            except (VenueError, OSError) as exc:
-                await queue.put(exc)
-            finally:
-                await queue.put(_END)
+        When the set changes (a notification, or the periodic recheck), a new
+        subscription starts beside the current one, and the old one is closed
+        once the new one has spoken: no moment without a stream, so no trade is
+        missed in between (both may carry one; trades are keyed by the venue's
+        id). Only markets the stream has spoken of are stamped fresh: a market
+        the venue's feed does not serve (a Limitless AMM) stays polled.
+        """
+        queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue(maxsize=10_000)
+        producers: dict[int, tuple[asyncio.Task[None], list[int]]] = {}
+        generation = 0
 
-        producer = asyncio.create_task(produce(), name=f"predhub-stream-{self.name}")
+        def produce(gen: int, refs: Sequence[MarketRef]) -> asyncio.Task[None]:
+            async def run() -> None:
+                try:
+                    async for update in self.venue.stream(refs):
+                        await queue.put((gen, update))
+                except (VenueError, OSError) as exc:
+                    await queue.put((gen, exc))
+                finally:
+                    queue.put_nowait((gen, _END))
+
+            return asyncio.create_task(run(), name=f"predhub-stream-{self.name}-{gen}")
+
+        refs, native = await self._refs(market_ids)
+        market_ids = list(market_ids)
+        producers[generation] = (produce(generation, refs), market_ids)
+        self.subscribed = frozenset(market_ids)
+        self._queue = queue
+        covered: set[int] = set()
         buffer: list[StreamUpdate] = []
         items = 0
         last_message = last_flush = last_stamp = time.monotonic()
@@ -147,21 +184,47 @@ class StreamConsumer:
                     recheck_at - now,
                 )
                 try:
-                    item = await asyncio.wait_for(queue.get(), timeout=max(0.01, wait))
+                    gen, item = await asyncio.wait_for(queue.get(), timeout=max(0.01, wait))
                 except TimeoutError:
-                    item = None
+                    gen, item = -1, None
                 now = time.monotonic()
+                if item is _CHANGED or now >= recheck_at:
+                    recheck_at = now + self.recheck_seconds
+                    wanted = await self.high_markets()
+                    if not wanted:
+                        await self._flush(buffer)
+                        return "changed"
+                    if set(wanted) != set(producers[generation][1]):
+                        generation += 1
+                        refs, more = await self._refs(wanted)
+                        native.update(more)
+                        producers[generation] = (produce(generation, refs), wanted)
+                        log.info("stream.resubscribe", venue=self.name, markets=len(wanted))
+                    if item is _CHANGED:
+                        continue
+                if gen not in producers:
+                    continue  # a closed subscription's last words
                 if item is _END or isinstance(item, BaseException):
+                    if gen != generation:  # an old subscription ended while switching
+                        producers.pop(gen)
+                        continue
                     await self._flush(buffer)
                     await self.resync(market_ids, f"ended: {item!r}"[:200])
                     return "ended"
                 if isinstance(item, StreamUpdate):
                     last_message = now
+                    if gen == generation and len(producers) > 1:
+                        for old in [g for g in producers if g != gen]:
+                            producers.pop(old)[0].cancel()
+                        market_ids = producers[gen][1]
+                        self.subscribed = frozenset(market_ids)
+                        covered &= self.subscribed
                     if item.resync:
                         await self._flush(buffer)
-                        await self.resync(market_ids, item.reason or "unknown")
+                        await self.resync(producers[gen][1], item.reason or "unknown")
                         items = 0
                         continue
+                    covered |= self._covered(item, native)
                     buffer.append(item)
                     items += len(item.quotes) + len(item.trades) + len(item.books)
                 if now - last_message >= self.silence_seconds:
@@ -171,23 +234,53 @@ class StreamConsumer:
                 if items >= self.max_batch or now - last_flush >= self.flush_seconds:
                     await self._flush(buffer)
                     items, last_flush = 0, now
-                if now - last_stamp >= self.stamp_seconds:
-                    await self._stamp(market_ids)
+                if now - last_stamp >= self.stamp_seconds and covered:
+                    await self._stamp(sorted(covered & self.subscribed))
                     last_stamp = now
-                if now >= recheck_at:
-                    recheck_at = now + self.recheck_seconds
-                    if set(await self.high_markets()) != set(market_ids):
-                        await self._flush(buffer)
-                        return "changed"
             await self._flush(buffer)
             return "stopped"
         finally:
-            producer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, VenueError, OSError):
-                await producer
+            self._queue = None
+            for task, _ids in producers.values():
+                task.cancel()
+            for task, _ids in producers.values():
+                with contextlib.suppress(asyncio.CancelledError, VenueError, OSError):
+                    await task
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """The high-priority set of some venue changed: ours? look again now."""
+        if payload == self.name and self._queue is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait((-1, _CHANGED))
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        """A connection listening for changes of the high-priority set (None: timer only)."""
+        try:
+            conn: asyncpg.Connection = await self.pool.acquire()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("stream.listen_failed", venue=self.name, error=str(exc))
+            return None
+        try:
+            await conn.add_listener(HIGH_CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("stream.listen_failed", venue=self.name, error=str(exc))
+            await self.pool.release(conn)
+            return None
+        return conn
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the high-priority set until `stop`; back off while the venue fails."""
+        listener = await self._listen()
+        try:
+            await self._run(stop)
+        finally:
+            if listener is not None:
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await listener.remove_listener(HIGH_CHANNEL, self._notified)
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await self.pool.release(listener)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             try:

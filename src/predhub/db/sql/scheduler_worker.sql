@@ -12,9 +12,10 @@ RETURNING (xmax = 0) AS first;
 
 -- name: recompute_priorities
 -- Re-derives sync_priority for every market of the venue from status, dates, volume and interest;
--- only changed rows are written.
+-- only changed rows are written. When a market enters or leaves 'high', the venue's name is sent
+-- on predhub_high_markets (at commit) so its live stream resubscribes at once, not on a timer.
 WITH rules AS (
-    SELECT id,
+    SELECT id, sync_priority AS was,
            CASE
                WHEN status IN ('resolved', 'voided')
                     AND coalesce(resolved_at, end_at, venue_updated_at, updated_at) >= $5
@@ -30,10 +31,16 @@ WITH rules AS (
            END AS priority
     FROM silver.markets
     WHERE venue = $1
+), changed AS (
+    UPDATE silver.markets m SET sync_priority = r.priority
+    FROM rules r
+    WHERE m.id = r.id AND m.sync_priority IS DISTINCT FROM r.priority
+    RETURNING r.was, r.priority
+), told AS (
+    SELECT pg_notify('predhub_high_markets', $1)
+    WHERE EXISTS (SELECT 1 FROM changed WHERE was = 'high' OR priority = 'high')
 )
-UPDATE silver.markets m SET sync_priority = r.priority
-FROM rules r
-WHERE m.id = r.id AND m.sync_priority IS DISTINCT FROM r.priority;
+SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM told) AS told;
 
 -- name: high_priority_markets
 -- The venue's open high-priority markets to stream, busiest first, at most $2.
