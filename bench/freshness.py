@@ -242,7 +242,10 @@ async def stream_run(
         return samples
     finally:
         stop.set()
-        await asyncio.wait(tasks, timeout=30)
+        _, late = await asyncio.wait(tasks, timeout=30)
+        for task in late:  # e.g. a resync waiting for the next minute's budget
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
         for venue in venues:
             await venue.close()
         await pool.close()

@@ -176,7 +176,7 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
         env: dict[str, str] = {}
         lines: list[str] = []
         if offline:
-            # a test key pair for the venues that sign (Kalshi's stream needs one), made
+            # a test key pair for the venues that sign (a signed stream needs one), made
             # for this run only and removed when it stops
             keys = Path(tempfile.mkdtemp(prefix="predhub-demo-keys-"))
             atexit.register(shutil.rmtree, keys, ignore_errors=True)

@@ -109,3 +109,35 @@ async def test_a_price_without_a_book_is_labelled_as_the_venues_display_or_last_
     await _write(conn, Batch(quotes=[_quote("polymarket", bid="0.30", last="0.36")]))
     served = await _served(conn, market_id)
     assert (served["price"], served["price_source"]) == (0.36, "last_trade")
+
+
+async def test_a_stream_owns_its_markets_quotes_until_it_gives_them_back(
+    conn: asyncpg.Connection,
+) -> None:
+    """While a live stream owns a market's quotes, a REST answer (which may have been
+    fetched before the stream's last message) does not overwrite them; the stream's own
+    messages do; once the ownership lapses or a resync clears it, REST writes again."""
+    market_id = await _market(conn, "kalshi")
+    await _write(conn, Batch(partial_quotes=[_quote("kalshi", bid="0.40", ask="0.44")]))
+    await conn.execute(
+        "UPDATE silver.markets SET quotes_streamed_until = now() + interval '1 minute'"
+        " WHERE id = $1",
+        market_id,
+    )
+    await _write(conn, Batch(partial_quotes=[_quote("kalshi", bid="0.30", ask="0.34")]))
+    await _write(conn, Batch(quotes=[_quote("kalshi", bid="0.31", ask="0.35")]))
+    served = await _served(conn, market_id)
+    assert (served["best_bid"], served["best_ask"]) == (0.40, 0.44)  # REST left it alone
+    await _write(
+        conn, Batch(partial_quotes=[_quote("kalshi", bid="0.41", ask="0.45")], streamed=True)
+    )
+    served = await _served(conn, market_id)
+    assert (served["best_bid"], served["best_ask"]) == (0.41, 0.45)  # the stream writes
+    await conn.execute(
+        "UPDATE silver.markets SET quotes_streamed_until = now() - interval '1 second'"
+        " WHERE id = $1",
+        market_id,
+    )
+    await _write(conn, Batch(partial_quotes=[_quote("kalshi", bid="0.30", ask="0.34")]))
+    served = await _served(conn, market_id)
+    assert (served["best_bid"], served["best_ask"]) == (0.30, 0.34)  # lapsed: REST writes

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.priority import recompute_priorities
 from predhub.scheduler.streams import StreamConsumer
 from predhub.sim.config import FaultRule
 from predhub.sim.testing import SimHandle
@@ -178,14 +180,18 @@ async def test_a_silent_dropped_or_gapped_stream_is_resynced_over_rest_and_loses
                 assert gapped, "the gap in the sequence was not noticed"
             else:
                 await asyncio.to_thread(sim.advance, 1800)  # trading while the feed is down
+            resynced = await _until(
+                lambda: _more_than(counted, venue_name, causes), 15, lambda: None
+            )
+            assert resynced, f"the resync was not counted: {VENUE_METRICS.resyncs}"
+            assert consumer.resyncs >= 1
             queued = await _until(lambda: _queued(pool, ids), 15, lambda: None)
             assert queued, "the markets' trades were not queued for a REST sync"
-            assert consumer.resyncs >= 1
-            now_counted = sum(VENUE_METRICS.resyncs[(venue_name, c)] for c in causes)
-            assert now_counted > counted, f"the resync was not counted: {VENUE_METRICS.resyncs}"
-            assert await _quotes_match_truth(pool, sim, ids, venue_name), (
-                "quotes were not re-read over REST"
+            # (re-read at each resync: a silent feed is noticed again after each reconnect)
+            reread = await _until(
+                lambda: _quotes_match_truth(pool, sim, ids, venue_name), 15, lambda: None
             )
+            assert reread, "quotes were not re-read over REST"
             sim.clear_faults()
             # The stream is back: new trades (or, on a feed without trades, books)
             # arrive over it again.
@@ -235,3 +241,53 @@ async def _more(consumer: StreamConsumer, written: int) -> bool:
 
 async def _more_trades(pool: asyncpg.Pool, ids: list[int], before: int) -> bool:
     return await _trade_count(pool, ids) > before
+
+
+async def test_the_stream_follows_the_high_priority_set_when_told(
+    pool: asyncpg.Pool, sim: SimHandle
+) -> None:
+    """A market that becomes high priority is streamed at once: the priority recompute
+    announces the change and the consumer subscribes the new set (the periodic recheck
+    is pushed out of reach here), and the new market's book arrives over the stream."""
+    settings = sim.settings(enabled_venues="polymarket")
+    venue = build_venue("polymarket", settings)
+    ingestor = Ingestor(pool, venue, settings)
+    try:
+        await ingestor.static_load()
+        await pool.execute("UPDATE silver.markets SET interest_at = NULL")
+        await recompute_priorities(pool, "polymarket", settings, datetime.now(UTC))
+        first = await _high(pool, 3)
+        consumer = StreamConsumer(
+            pool, venue, ingestor, settings, flush_seconds=0.05, recheck_seconds=600
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        try:
+            assert await _until(lambda: _streaming(consumer, set(first)), 10, lambda: None)
+            newcomer = await pool.fetchval(
+                "UPDATE silver.markets SET interest_at = now() WHERE id = ("
+                " SELECT id FROM silver.markets WHERE venue = 'polymarket' AND status = 'open'"
+                " AND sync_priority <> 'high' ORDER BY id LIMIT 1) RETURNING id"
+            )
+            await pool.execute(
+                "UPDATE silver.quotes SET best_bid = NULL, best_ask = NULL WHERE market_id = $1",
+                newcomer,
+            )
+            await recompute_priorities(pool, "polymarket", settings, datetime.now(UTC))
+            high = set(await consumer.high_markets())
+            assert newcomer in high
+            assert await _until(lambda: _streaming(consumer, high), 10, lambda: None), (
+                "the new high-priority set was not subscribed"
+            )
+            assert await _until(
+                lambda: _quotes_match_truth(pool, sim, [newcomer]), 10, lambda: None
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)
+    finally:
+        await venue.close()
+
+
+async def _streaming(consumer: StreamConsumer, ids: set[int]) -> bool:
+    return consumer.subscribed == ids

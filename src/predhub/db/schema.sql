@@ -694,6 +694,7 @@ TABLE silver.markets
     updated_at timestamp with time zone NOT NULL DEFAULT now()
     search_vector tsvector
     row_fingerprint bigint
+    quotes_streamed_until timestamp with time zone
   CONSTRAINT markets_event_id_fkey FOREIGN KEY (event_id) REFERENCES silver.events(id) ON DELETE SET NULL
   CONSTRAINT markets_pkey PRIMARY KEY (id)
   CONSTRAINT markets_priority_check CHECK ((sync_priority = ANY (ARRAY['high'::text, 'normal'::text, 'low'::text, 'archived'::text])))

@@ -634,6 +634,7 @@ class Ingestor:
                     partial_quotes=[*update.quotes, *implied],
                     trades=update.trades,
                     books=update.books,
+                    streamed=True,
                 ),
             )
         return run.summary

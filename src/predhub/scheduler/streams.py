@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -120,11 +120,10 @@ class StreamConsumer:
         self.written += summary.written
 
     async def _stamp(self, market_ids: Sequence[int]) -> None:
-        await self.pool.execute(
-            _Q.stamp_quotes_synced,
-            list(market_ids),
-            datetime.now(UTC),
-        )
+        """The markets' quotes are fresh, and the stream's until a little past the next stamp."""
+        now = datetime.now(UTC)
+        until = now + timedelta(seconds=2 * self.stamp_seconds + self.silence_seconds)
+        await self.pool.execute(_Q.stamp_quotes_synced, list(market_ids), now, until)
 
     def _covered(self, update: StreamUpdate, native: dict[str, int]) -> set[int]:
         """Our ids of the markets an update speaks of."""
@@ -147,7 +146,7 @@ class StreamConsumer:
         once the new one has spoken: no moment without a stream, so no trade is
         missed in between (both may carry one; trades are keyed by the venue's
         id). Only markets the stream has spoken of are stamped fresh: a market
-        the venue's feed does not serve (a Limitless AMM) stays polled.
+        the venue's feed does not serve (one without a book, say) stays polled.
         """
         queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue(maxsize=10_000)
         producers: dict[int, tuple[asyncio.Task[None], list[int]]] = {}
@@ -161,7 +160,8 @@ class StreamConsumer:
                 except (VenueError, OSError) as exc:
                     await queue.put((gen, exc))
                 finally:
-                    queue.put_nowait((gen, _END))
+                    with contextlib.suppress(asyncio.QueueFull):
+                        queue.put_nowait((gen, _END))
 
             return asyncio.create_task(run(), name=f"predhub-stream-{self.name}-{gen}")
 
@@ -170,7 +170,8 @@ class StreamConsumer:
         producers[generation] = (produce(generation, refs), market_ids)
         self.subscribed = frozenset(market_ids)
         self._queue = queue
-        covered: set[int] = set()
+        covered: set[int] = set()  # markets the stream has spoken of
+        stamped: set[int] = set()  # those stamped as the stream's at the last stamp
         buffer: list[StreamUpdate] = []
         items = 0
         last_message = last_flush = last_stamp = time.monotonic()
@@ -202,7 +203,7 @@ class StreamConsumer:
                         log.info("stream.resubscribe", venue=self.name, markets=len(wanted))
                     if item is _CHANGED:
                         continue
-                if gen not in producers:
+                if item is not None and gen not in producers:
                     continue  # a closed subscription's last words
                 if item is _END or isinstance(item, BaseException):
                     if gen != generation:  # an old subscription ended while switching
@@ -223,6 +224,7 @@ class StreamConsumer:
                         await self._flush(buffer)
                         await self.resync(producers[gen][1], item.reason or "unknown")
                         items = 0
+                        stamped = set()  # the resync gave the quotes back to REST
                         continue
                     covered |= self._covered(item, native)
                     buffer.append(item)
@@ -234,8 +236,12 @@ class StreamConsumer:
                 if items >= self.max_batch or now - last_flush >= self.flush_seconds:
                     await self._flush(buffer)
                     items, last_flush = 0, now
-                if now - last_stamp >= self.stamp_seconds and covered:
-                    await self._stamp(sorted(covered & self.subscribed))
+                due = now - last_stamp >= self.stamp_seconds or (
+                    not covered <= stamped and now - last_stamp >= 1.0
+                )
+                if due and covered:
+                    stamped = covered & self.subscribed
+                    await self._stamp(sorted(stamped))
                     last_stamp = now
             await self._flush(buffer)
             return "stopped"

@@ -1,6 +1,6 @@
 """What every simulated venue WebSocket shares: subscribers, the send loop and the faults.
 
-Each venue module (`polymarket_ws`, `kalshi_ws`, `limitless_ws`) speaks its own
+Each venue's WebSocket module (`sim/<venue>_ws.py`) speaks its own
 protocol; this one holds the plumbing they would otherwise each copy: the
 subscribers of one endpoint per simulator, a queue per subscriber drained by
 a sender task, and the forced faults every stream honours the same way.

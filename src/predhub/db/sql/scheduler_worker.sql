@@ -50,16 +50,20 @@ ORDER BY volume_24h DESC NULLS LAST, id
 LIMIT $2;
 
 -- name: forget_trades_synced
--- Marks the markets' trades as never synced, so the planner fetches them first.
-UPDATE silver.markets SET trades_synced_at = NULL WHERE id = ANY($1::bigint[]);
+-- A stream resyncs: the markets' trades are marked never synced, so the planner fetches them
+-- first, and their quotes are no longer the stream's, so the REST re-read may write them.
+UPDATE silver.markets SET trades_synced_at = NULL, quotes_streamed_until = NULL
+WHERE id = ANY($1::bigint[]);
 
 -- name: forget_quotes_synced
 -- Marks the markets' quotes as never synced, so the planner re-reads them over REST.
 UPDATE silver.markets SET quotes_synced_at = NULL WHERE id = ANY($1::bigint[]);
 
 -- name: stamp_quotes_synced
--- Stamps the markets' quotes as synced at $2 (a stream message is a fresh quote).
-UPDATE silver.markets SET quotes_synced_at = $2 WHERE id = ANY($1::bigint[]);
+-- Stamps the markets' quotes as synced at $2 (a stream message is a fresh quote) and as the
+-- stream's until $3 (other writers leave them alone until then).
+UPDATE silver.markets SET quotes_synced_at = $2, quotes_streamed_until = $3
+WHERE id = ANY($1::bigint[]);
 
 -- name: stamp_synced
 -- Stamps one data kind of the markets as synced at $2 after a job loaded it; {column} is the
