@@ -334,7 +334,7 @@ def main() -> None:
     parser.add_argument("--quotes-only", action="store_true")
     parser.add_argument("--database-url", help="an existing server (default: embedded)")
     args = parser.parse_args()
-    configure_logging("WARNING", False)
+    configure_logging(os.environ.get("BENCH_LOG_LEVEL", "WARNING"), False)
     bench = streams_bench if args.streams else run
     if args.streams and not args.warmup:
         args.warmup = 30.0

@@ -13,8 +13,9 @@ from decimal import Decimal
 import asyncpg
 
 from ingest.factories import T0, market
+from predhub.ingest.derive import fold_quotes, stream_quotes
 from predhub.ingest.store import Batch, write_batch
-from predhub.models import Market, Quote
+from predhub.models import BookLevel, Market, OrderBook, Quote
 from predhub.service.payload import market_document
 from predhub.service.queries import MARKET_SNAPSHOTS
 
@@ -141,3 +142,24 @@ async def test_a_stream_owns_its_markets_quotes_until_it_gives_them_back(
     await _write(conn, Batch(partial_quotes=[_quote("kalshi", bid="0.30", ask="0.34")]))
     served = await _served(conn, market_id)
     assert (served["best_bid"], served["best_ask"]) == (0.30, 0.34)  # lapsed: REST writes
+
+
+def test_a_batch_of_stream_messages_keeps_every_price_each_message_said() -> None:
+    """A price change (bid, ask) then a last trade (last only) of the same outcome, in one
+    batch: both survive (the writer keeps one row per outcome from a batch); a book's best
+    levels give way to a quote the same message states, and a later book wins again."""
+    change = _quote("polymarket", bid="0.41", ask="0.43")
+    trade = _quote("polymarket", last="0.42")
+    (folded,) = fold_quotes([change, trade])
+    assert (folded.best_bid, folded.best_ask, folded.last) == (
+        Decimal("0.41"),
+        Decimal("0.43"),
+        Decimal("0.42"),
+    )
+    book = OrderBook(
+        "polymarket", "m1", 0, T0, [BookLevel(Decimal("0.40"), Decimal(5))], [], token_id="t"
+    )
+    (said,) = fold_quotes(stream_quotes([book], [change]))
+    assert said.best_bid == Decimal("0.41")
+    (later,) = fold_quotes([*stream_quotes([], [change]), *stream_quotes([book], [])])
+    assert later.best_bid == Decimal("0.40") and later.best_ask == Decimal("0.43")

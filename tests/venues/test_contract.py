@@ -249,6 +249,8 @@ def test_venues_check_prints_capabilities_and_reachability(world: SimHandle) -> 
         assert name in result.stdout
     assert result.stdout.count("answers") == len(VENUES)
     assert "live_stream" in result.stdout
+    assert "streams now" in result.stdout  # every venue's stream opens with the simulator's keys
+    assert "polled" not in result.stdout
     assert "kalshi: signing the WebSocket handshake" in result.stdout  # the simulator's test key
     unsigned = {k: v for k, v in world.env.items() if not k.startswith("KALSHI_PRIVATE")}
     unsigned.pop("KALSHI_API_KEY", None)
@@ -257,6 +259,7 @@ def test_venues_check_prints_capabilities_and_reachability(world: SimHandle) -> 
     said = " ".join(result.stdout.split())
     assert "kalshi: requests are unsigned" in said
     assert "set KALSHI_API_KEY and KALSHI_PRIVATE_KEY_FILE to add the WebSocket" in said
+    assert "polled" in said  # its stream does not open without them
     env = {
         **world.env,
         "KALSHI_URL": "http://127.0.0.1:9/nothing",

@@ -30,6 +30,7 @@ import asyncpg
 import structlog
 
 from predhub.db.queries import load
+from predhub.ingest.derive import fold_quotes, stream_quotes
 from predhub.ingest.refs import held_markets
 from predhub.scheduler.runner import IngestorLike
 from predhub.settings import Settings
@@ -49,12 +50,17 @@ _HIGH = _Q.high_priority_markets
 
 
 def merge(updates: Sequence[StreamUpdate]) -> StreamUpdate:
-    """Many stream messages as one write (their raw frames stay in bronze via items)."""
+    """Many stream messages as one write (their raw frames stay in bronze via items).
+
+    Each outcome's quotes are folded in message order, so a price one message
+    states is not lost to a later message that states another (the writer
+    keeps one row per outcome from a batch).
+    """
     out = StreamUpdate()
     for u in updates:
-        out.quotes.extend(u.quotes)
         out.trades.extend(u.trades)
         out.books.extend(u.books)
+    out.quotes = fold_quotes(q for u in updates for q in stream_quotes(u.books, u.quotes))
     return out
 
 
@@ -88,6 +94,7 @@ class StreamConsumer:
         self.written = 0
         self.subscribed: frozenset[int] = frozenset()  # the markets streamed now
         self._queue: asyncio.Queue[tuple[int, object]] | None = None
+        self._wake = asyncio.Event()  # set by a notification that the high set changed
 
     async def high_markets(self) -> list[int]:
         rows = await self.pool.fetch(_HIGH, self.name, MAX_SUBSCRIBED)
@@ -255,7 +262,10 @@ class StreamConsumer:
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         """The high-priority set of some venue changed: ours? look again now."""
-        if payload == self.name and self._queue is not None:
+        if payload != self.name:
+            return
+        self._wake.set()  # an idle consumer looks at once
+        if self._queue is not None:
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait((-1, _CHANGED))
 
@@ -304,5 +314,12 @@ class StreamConsumer:
             pause = self.recheck_seconds if reason == "idle" else min(60.0, 2.0**failures)
             if reason != "stopped":
                 log.info("stream.pause", venue=self.name, reason=reason, seconds=pause)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                self._wake.clear()
+                waits = [asyncio.ensure_future(stop.wait())]
+                if reason == "idle":  # markets becoming high priority end the wait
+                    waits.append(asyncio.ensure_future(self._wake.wait()))
+                _, pending = await asyncio.wait(
+                    waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in pending:
+                    waiter.cancel()
