@@ -256,10 +256,11 @@ async def test_the_stream_follows_the_high_priority_set_when_told(
         await ingestor.static_load()
         await pool.execute("UPDATE silver.markets SET interest_at = NULL")
         await recompute_priorities(pool, "polymarket", settings, datetime.now(UTC))
-        first = await _high(pool, 3)
+        await _high(pool, 3)
         consumer = StreamConsumer(
             pool, venue, ingestor, settings, flush_seconds=0.05, recheck_seconds=600
         )
+        first = await consumer.high_markets()
         stop = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop))
         try:
