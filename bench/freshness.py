@@ -19,7 +19,12 @@ are compared with the simulator's; a market whose stored quote differs from
 the venue's has been stale since the first sample that saw the difference.
 The report gives p95 staleness per venue for both runs and their ratio; a
 venue without a stream (or without the credentials its stream needs) shows
-polling in both.
+polling in both. Callers' interest makes each venue's five busiest markets
+high priority, so small venues have some; markets with no bid or ask stored
+(no book at the venue) are not sampled. Two diagnostics follow each venue:
+stale samples of markets the stream had not subscribed at the time, and which
+writer (the bronze endpoint of the stored quote; none for a batch of stream
+messages) last wrote the stale quotes.
 
 Usage: python bench/freshness.py --streams [--seconds S] [--warmup W] [--trade-rate T]
 """
@@ -220,6 +225,8 @@ async def stream_run(
                 " LEFT JOIN silver.quotes q ON q.outcome_id = o.id"
                 " LEFT JOIN bronze.api_responses b ON b.id = q.bronze_id"
                 " WHERE m.sync_priority = 'high' AND m.status = 'open'"
+                # a market the venue shows no book for (an AMM) has no bid or ask to compare
+                " AND (q.best_bid IS NOT NULL OR q.best_ask IS NOT NULL)"
             )
             for r in rows:
                 key = (r["venue"], r["native_id"])

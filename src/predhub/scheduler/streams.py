@@ -181,7 +181,7 @@ class StreamConsumer:
         stamped: set[int] = set()  # those stamped as the stream's at the last stamp
         buffer: list[StreamUpdate] = []
         items = 0
-        last_message = last_flush = last_stamp = time.monotonic()
+        last_message = last_flush = last_stamp = last_newcomers = time.monotonic()
         recheck_at = last_message + self.recheck_seconds
         try:
             while not stop.is_set():
@@ -243,13 +243,15 @@ class StreamConsumer:
                 if items >= self.max_batch or now - last_flush >= self.flush_seconds:
                     await self._flush(buffer)
                     items, last_flush = 0, now
-                due = now - last_stamp >= self.stamp_seconds or (
-                    not covered <= stamped and now - last_stamp >= 1.0
-                )
-                if due and covered:
+                if covered and now - last_stamp >= self.stamp_seconds:
                     stamped = covered & self.subscribed
                     await self._stamp(sorted(stamped))
                     last_stamp = now
+                elif not covered <= stamped and now - last_newcomers >= 1.0:
+                    newcomers = (covered - stamped) & self.subscribed  # first heard of
+                    stamped |= newcomers
+                    await self._stamp(sorted(newcomers))
+                    last_newcomers = now
             await self._flush(buffer)
             return "stopped"
         finally:
