@@ -19,7 +19,12 @@ are compared with the simulator's; a market whose stored quote differs from
 the venue's has been stale since the first sample that saw the difference.
 The report gives p95 staleness per venue for both runs and their ratio; a
 venue without a stream (or without the credentials its stream needs) shows
-polling in both.
+polling in both. Callers' interest makes each venue's five busiest markets
+high priority, so small venues have some; markets with no bid or ask stored
+(no book at the venue) are not sampled. Two diagnostics follow each venue:
+stale samples of markets the stream had not subscribed at the time, and which
+writer (the bronze endpoint of the stored quote; none for a batch of stream
+messages) last wrote the stale quotes.
 
 Usage: python bench/freshness.py --streams [--seconds S] [--warmup W] [--trade-rate T]
 """
@@ -33,6 +38,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -165,9 +171,19 @@ async def sample(pool: asyncpg.Pool, now: datetime, ages: dict[str, list[float]]
         ages[r["sync_priority"]].append(max(0.0, float(r["age"])))
 
 
+class Samples(dict[str, list[float]]):
+    """Staleness samples per venue, and per venue those of markets not streamed at the time."""
+
+    def __init__(self, venues: list[str]) -> None:
+        super().__init__({v: [] for v in venues})
+        self.unstreamed: dict[str, list[float]] = {v: [] for v in venues}
+        # stale samples by what wrote the stale quote (its bronze endpoint)
+        self.writers: dict[str, Counter[str]] = {v: Counter() for v in venues}
+
+
 async def stream_run(
     handle: SimHandle, url: str, *, streams: bool, seconds: float, warmup: float
-) -> dict[str, list[float]]:
+) -> Samples:
     """One run, every venue: staleness samples (s) of high-priority markets per venue."""
     conn = await connect(url)
     await migrate.upgrade(conn)
@@ -179,6 +195,7 @@ async def stream_run(
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     venues = [build_venue(name, settings) for name in settings.venues]
+    consumers: dict[str, StreamConsumer] = {}
     try:
         for venue in venues:
             ingestor = Ingestor(pool, venue, settings)
@@ -186,10 +203,11 @@ async def stream_run(
             worker = VenueWorker(pool, venue, ingestor, settings)
             tasks.append(asyncio.create_task(worker.run(stop)))
             if streams and venue.can_stream():
-                consumer = StreamConsumer(pool, venue, ingestor, settings)
+                consumer = consumers[venue.name] = StreamConsumer(pool, venue, ingestor, settings)
                 tasks.append(asyncio.create_task(consumer.run(stop)))
+        await interest(pool)
         await asyncio.sleep(warmup)
-        samples: dict[str, list[float]] = {v.name: [] for v in venues}
+        samples = Samples([v.name for v in venues])
         stale_since: dict[tuple[str, str], float] = {}
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -202,11 +220,15 @@ async def stream_run(
                 for m in (await asyncio.to_thread(handle.truth, None, None, False))["markets"]
             }
             rows = await pool.fetch(
-                "SELECT m.venue, m.native_id, q.best_bid, q.best_ask FROM silver.markets m"
+                "SELECT m.id, m.venue, m.native_id, q.best_bid, q.best_ask, b.endpoint"
+                " FROM silver.markets m"
                 " JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = 0"
                 " LEFT JOIN silver.quotes q ON q.outcome_id = o.id"
                 " JOIN silver.market_sync s ON s.market_id = m.id"
+                " LEFT JOIN bronze.api_responses b ON b.id = q.bronze_id"
                 " WHERE s.sync_priority = 'high' AND m.status = 'open'"
+                # a market the venue shows no book for (an AMM) has no bid or ask to compare
+                " AND (q.best_bid IS NOT NULL OR q.best_ask IS NOT NULL)"
             )
             for r in rows:
                 key = (r["venue"], r["native_id"])
@@ -219,22 +241,41 @@ async def stream_run(
                     stale_since.pop(key, None)
                     samples[r["venue"]].append(0.0)
                 else:
-                    samples[r["venue"]].append(now - stale_since.setdefault(key, now))
+                    age = now - stale_since.setdefault(key, now)
+                    samples[r["venue"]].append(age)
+                    samples.writers[r["venue"]][str(r["endpoint"])] += 1
+                    streamed = consumers.get(r["venue"])
+                    if streamed is not None and r["id"] not in streamed.subscribed:
+                        samples.unstreamed[r["venue"]].append(age)
             await asyncio.sleep(max(0.0, 0.5 - (time.monotonic() - now)))
         return samples
     finally:
         stop.set()
-        await asyncio.wait(tasks, timeout=30)
+        _, late = await asyncio.wait(tasks, timeout=30)
+        for task in late:  # e.g. a resync waiting for the next minute's budget
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
         for venue in venues:
             await venue.close()
         await pool.close()
+
+
+async def interest(pool: asyncpg.Pool) -> None:
+    """Callers asked for each venue's five busiest open markets a moment ago (as the API
+    records it), so every venue has high-priority markets, small ones included."""
+    await pool.execute(
+        "UPDATE silver.market_sync SET interest_at = now() WHERE market_id IN ("
+        " SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY venue"
+        "  ORDER BY volume_24h DESC NULLS LAST, id) AS n FROM silver.markets"
+        "  WHERE status = 'open') r WHERE n <= 5)"
+    )
 
 
 async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
     config = SimConfig.small(
         seed=args.seed, speed=1.0, latency_scale=0.2, trades_per_market_hour=args.trade_rate
     )
-    results: dict[bool, dict[str, list[float]]] = {}
+    results: dict[bool, Samples] = {}
     with running_simulator(config) as handle:
         admin = await asyncpg.connect(server_url)
         try:
@@ -261,7 +302,8 @@ async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
         f"after {args.warmup:.0f}s warm-up, {args.trade_rate:g} trades per market-hour"
     )
     print(
-        f"{'venue':<12}{'stream':>8}{'samples':>9}{'polling':>10}{'streams':>10}{'ratio':>8}  goal <5s"
+        f"{'venue':<12}{'stream':>8}{'samples':>9}{'polling':>10}{'streams':>10}{'ratio':>8}"
+        f"  goal <5s   stale samples outside the subscription (max)"
     )
     for venue in results[False]:
         polled, streamed = results[False][venue], results[True][venue]
@@ -274,10 +316,15 @@ async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
         ratio = f"{a / b:.1f}x" if b > 0 else ("1.0x" if a == 0 else "inf")
         has = venue in streaming
         goal = ("yes" if b < 5 else "NO") if has else "n/a (polls)"
+        outside = results[True].unstreamed[venue]
+        writers = ", ".join(f"{k} {n}" for k, n in results[True].writers[venue].most_common(4))
         print(
             f"{venue:<12}{'yes' if has else 'no':>8}{len(streamed):>9}{a:>9.1f}s{b:>9.1f}s"
-            f"{ratio:>8}  {goal}"
+            f"{ratio:>8}  {goal:<9}  {len(outside)} ({max(outside, default=0):.1f}s)"
+            if has
+            else f"{venue:<12}{'no':>8}{len(streamed):>9}{a:>9.1f}s{b:>9.1f}s{ratio:>8}  {goal}"
         )
+        print(f"{'':<12}stale quotes written by: {writers or '-'}")
 
 
 def main() -> None:
@@ -296,7 +343,7 @@ def main() -> None:
     parser.add_argument("--quotes-only", action="store_true")
     parser.add_argument("--database-url", help="an existing server (default: embedded)")
     args = parser.parse_args()
-    configure_logging("WARNING", False)
+    configure_logging(os.environ.get("BENCH_LOG_LEVEL", "WARNING"), False)
     bench = streams_bench if args.streams else run
     if args.streams and not args.warmup:
         args.warmup = 30.0

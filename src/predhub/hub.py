@@ -13,14 +13,18 @@ watchdog stops the embedded server when the supervisor's pipe closes.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -172,7 +176,11 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
         env: dict[str, str] = {}
         lines: list[str] = []
         if offline:
-            env = adapter_env(settings.sim_host, settings.sim_port)
+            # a test key pair for the venues that sign (a signed stream needs one), made
+            # for this run only and removed when it stops
+            keys = Path(tempfile.mkdtemp(prefix="predhub-demo-keys-"))
+            atexit.register(shutil.rmtree, keys, ignore_errors=True)
+            env = adapter_env(settings.sim_host, settings.sim_port, keys)
             sim = Component(
                 "simulator",
                 [
@@ -184,6 +192,8 @@ def run_hub(*, offline: bool, speed: float, seed: int) -> None:
                     "--seed",
                     str(seed),
                     "--quiet",
+                    "--credentials",
+                    str(keys),
                 ],
             )
             supervisor.start(sim)

@@ -13,8 +13,9 @@ from decimal import Decimal
 import asyncpg
 
 from ingest.factories import T0, market
+from predhub.ingest.derive import fold_quotes, stream_quotes
 from predhub.ingest.store import Batch, write_batch
-from predhub.models import Market, Quote
+from predhub.models import BookLevel, Market, OrderBook, Quote
 from predhub.service.payload import market_document
 from predhub.service.queries import MARKET_SNAPSHOTS
 
@@ -109,3 +110,56 @@ async def test_a_price_without_a_book_is_labelled_as_the_venues_display_or_last_
     await _write(conn, Batch(quotes=[_quote("polymarket", bid="0.30", last="0.36")]))
     served = await _served(conn, market_id)
     assert (served["price"], served["price_source"]) == (0.36, "last_trade")
+
+
+async def test_a_stream_owns_its_markets_quotes_until_it_gives_them_back(
+    conn: asyncpg.Connection,
+) -> None:
+    """While a live stream owns a market's quotes, a REST answer (which may have been
+    fetched before the stream's last message) does not overwrite them; the stream's own
+    messages do; once the ownership lapses or a resync clears it, REST writes again."""
+    market_id = await _market(conn, "kalshi")
+    await _write(conn, Batch(partial_quotes=[_quote("kalshi", bid="0.40", ask="0.44")]))
+    await conn.execute(
+        "UPDATE silver.market_sync SET quotes_streamed_until = now() + interval '1 minute'"
+        " WHERE market_id = $1",
+        market_id,
+    )
+    await _write(conn, Batch(partial_quotes=[_quote("kalshi", bid="0.30", ask="0.34")]))
+    await _write(conn, Batch(quotes=[_quote("kalshi", bid="0.31", ask="0.35")]))
+    served = await _served(conn, market_id)
+    assert (served["best_bid"], served["best_ask"]) == (0.40, 0.44)  # REST left it alone
+    await _write(
+        conn, Batch(partial_quotes=[_quote("kalshi", bid="0.41", ask="0.45")], streamed=True)
+    )
+    served = await _served(conn, market_id)
+    assert (served["best_bid"], served["best_ask"]) == (0.41, 0.45)  # the stream writes
+    await conn.execute(
+        "UPDATE silver.market_sync SET quotes_streamed_until = now() - interval '1 second'"
+        " WHERE market_id = $1",
+        market_id,
+    )
+    await _write(conn, Batch(partial_quotes=[_quote("kalshi", bid="0.30", ask="0.34")]))
+    served = await _served(conn, market_id)
+    assert (served["best_bid"], served["best_ask"]) == (0.30, 0.34)  # lapsed: REST writes
+
+
+def test_a_batch_of_stream_messages_keeps_every_price_each_message_said() -> None:
+    """A price change (bid, ask) then a last trade (last only) of the same outcome, in one
+    batch: both survive (the writer keeps one row per outcome from a batch); a book's best
+    levels give way to a quote the same message states, and a later book wins again."""
+    change = _quote("polymarket", bid="0.41", ask="0.43")
+    trade = _quote("polymarket", last="0.42")
+    (folded,) = fold_quotes([change, trade])
+    assert (folded.best_bid, folded.best_ask, folded.last) == (
+        Decimal("0.41"),
+        Decimal("0.43"),
+        Decimal("0.42"),
+    )
+    book = OrderBook(
+        "polymarket", "m1", 0, T0, [BookLevel(Decimal("0.40"), Decimal(5))], [], token_id="t"
+    )
+    (said,) = fold_quotes(stream_quotes([book], [change]))
+    assert said.best_bid == Decimal("0.41")
+    (later,) = fold_quotes([*stream_quotes([], [change]), *stream_quotes([book], [])])
+    assert later.best_bid == Decimal("0.40") and later.best_ask == Decimal("0.43")

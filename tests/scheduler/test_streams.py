@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.priority import recompute_priorities
 from predhub.scheduler.streams import StreamConsumer
 from predhub.sim.config import FaultRule
 from predhub.sim.testing import SimHandle
+from predhub.venues.base import Capability
 from predhub.venues.metrics import VENUE_METRICS
 from predhub.venues.registry import build_venue
 
@@ -73,7 +76,11 @@ async def _high(pool: asyncpg.Pool, n: int, venue: str = "polymarket") -> list[i
     rows = await pool.fetch(
         "UPDATE silver.market_sync SET sync_priority = 'high' WHERE market_id IN ("
         " SELECT id FROM silver.markets WHERE venue = $2 AND status = 'open'"
-        " ORDER BY volume_24h DESC NULLS LAST, id LIMIT $1) RETURNING market_id AS id",
+        # markets with a book (an AMM market has none, and no feed of it is read)
+        " AND extra->>'trade_type' IS DISTINCT FROM 'amm'"
+        " ORDER BY volume_24h DESC NULLS LAST, id LIMIT $1)"
+        " RETURNING market_id AS id,"
+        " (SELECT native_id FROM silver.markets WHERE id = market_id) AS native_id",
         n,
         venue,
     )
@@ -121,6 +128,10 @@ STREAM_FAULTS = [
     ("kalshi", "ws_silent"),
     ("kalshi", "ws_close"),
     ("kalshi", "ws_gap"),
+    ("limitless", "ws_silent"),  # whole books, no sequence numbers: no gap to force
+    ("limitless", "ws_close"),
+    ("opinion", "ws_silent"),  # level changes without sequence numbers: no gap to force
+    ("opinion", "ws_close"),
 ]
 
 
@@ -141,6 +152,7 @@ async def test_a_silent_dropped_or_gapped_stream_is_resynced_over_rest_and_loses
     )
     venue = build_venue(venue_name, settings)
     assert venue.can_stream()
+    trades = Capability.TRADES in venue.has
     # a gap is told apart by its sequence numbers; a drop may first look like silence
     # (the world is frozen between steps, so an open feed is quiet too)
     causes = ("gap",) if fault == "ws_gap" else ("silent", "dropped", "ended")
@@ -149,7 +161,8 @@ async def test_a_silent_dropped_or_gapped_stream_is_resynced_over_rest_and_loses
     try:
         await ingestor.static_load()
         ids = await _high(pool, 5, venue_name)
-        await ingestor.sync_trades(ids)
+        if trades:
+            await ingestor.sync_trades(ids)
         consumer = StreamConsumer(pool, venue, ingestor, settings, flush_seconds=0.2)
         stop = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop))
@@ -169,27 +182,37 @@ async def test_a_silent_dropped_or_gapped_stream_is_resynced_over_rest_and_loses
                 assert gapped, "the gap in the sequence was not noticed"
             else:
                 await asyncio.to_thread(sim.advance, 1800)  # trading while the feed is down
+            resynced = await _until(
+                lambda: _more_than(counted, venue_name, causes), 15, lambda: None
+            )
+            assert resynced, f"the resync was not counted: {VENUE_METRICS.resyncs}"
+            assert consumer.resyncs >= 1
             queued = await _until(lambda: _queued(pool, ids), 15, lambda: None)
             assert queued, "the markets' trades were not queued for a REST sync"
-            assert consumer.resyncs >= 1
-            now_counted = sum(VENUE_METRICS.resyncs[(venue_name, c)] for c in causes)
-            assert now_counted > counted, f"the resync was not counted: {VENUE_METRICS.resyncs}"
-            assert await _quotes_match_truth(pool, sim, ids, venue_name), (
-                "quotes were not re-read over REST"
+            # (re-read at each resync: a silent feed is noticed again after each reconnect)
+            reread = await _until(
+                lambda: _quotes_match_truth(pool, sim, ids, venue_name), 15, lambda: None
             )
+            assert reread, "quotes were not re-read over REST"
             sim.clear_faults()
-            # The stream is back: new trades arrive over it again.
-            before = await _trade_count(pool, ids)
+            # The stream is back: new trades (or, on a feed without trades, books)
+            # arrive over it again.
+            before, written = await _trade_count(pool, ids), consumer.written
             came_back = await _until(
-                lambda: _more_trades(pool, ids, before), 30, lambda: sim.advance(900)
+                lambda: _more_trades(pool, ids, before) if trades else _more(consumer, written),
+                30,
+                lambda: sim.advance(900),
             )
-            assert came_back, "trades did not flow over the stream again"
+            assert came_back, "the stream did not flow again"
         finally:
             stop.set()
             await asyncio.wait_for(task, timeout=30)
-        await ingestor.sync_trades(ids)  # the planner's next step for queued markets
+        if trades:
+            await ingestor.sync_trades(ids)  # the planner's next step for queued markets
     finally:
         await venue.close()
+    if not trades:
+        return  # the venue publishes no trades: the quotes' resync above is the guarantee
     truth = {m: c for m, c in truth_trades(sim, venue_name).items()}
     stored = await silver_trades(pool, venue_name)
     native = {
@@ -215,5 +238,61 @@ async def _queued(pool: asyncpg.Pool, ids: list[int]) -> bool:
     return bool(pending == len(ids))
 
 
+async def _more(consumer: StreamConsumer, written: int) -> bool:
+    return consumer.written > written
+
+
 async def _more_trades(pool: asyncpg.Pool, ids: list[int], before: int) -> bool:
     return await _trade_count(pool, ids) > before
+
+
+async def test_the_stream_follows_the_high_priority_set_when_told(
+    pool: asyncpg.Pool, sim: SimHandle
+) -> None:
+    """A market that becomes high priority is streamed at once: the priority recompute
+    announces the change and the consumer subscribes the new set (the periodic recheck
+    is pushed out of reach here), and the new market's book arrives over the stream."""
+    settings = sim.settings(enabled_venues="polymarket")
+    venue = build_venue("polymarket", settings)
+    ingestor = Ingestor(pool, venue, settings)
+    try:
+        await ingestor.static_load()
+        await pool.execute("UPDATE silver.market_sync SET interest_at = NULL")
+        await recompute_priorities(pool, "polymarket", settings, datetime.now(UTC))
+        await _high(pool, 3)
+        consumer = StreamConsumer(
+            pool, venue, ingestor, settings, flush_seconds=0.05, recheck_seconds=600
+        )
+        first = await consumer.high_markets()
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        try:
+            assert await _until(lambda: _streaming(consumer, set(first)), 10, lambda: None)
+            newcomer = await pool.fetchval(
+                "UPDATE silver.market_sync SET interest_at = now() WHERE market_id = ("
+                " SELECT m.id FROM silver.markets m JOIN silver.market_sync s"
+                " ON s.market_id = m.id WHERE m.venue = 'polymarket' AND m.status = 'open'"
+                " AND s.sync_priority <> 'high' ORDER BY m.id LIMIT 1) RETURNING market_id"
+            )
+            await pool.execute(
+                "UPDATE silver.quotes SET best_bid = NULL, best_ask = NULL WHERE market_id = $1",
+                newcomer,
+            )
+            await recompute_priorities(pool, "polymarket", settings, datetime.now(UTC))
+            high = set(await consumer.high_markets())
+            assert newcomer in high
+            assert await _until(lambda: _streaming(consumer, high), 10, lambda: None), (
+                "the new high-priority set was not subscribed"
+            )
+            assert await _until(
+                lambda: _quotes_match_truth(pool, sim, [newcomer]), 10, lambda: None
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)
+    finally:
+        await venue.close()
+
+
+async def _streaming(consumer: StreamConsumer, ids: set[int]) -> bool:
+    return consumer.subscribed == ids

@@ -249,6 +249,8 @@ def test_venues_check_prints_capabilities_and_reachability(world: SimHandle) -> 
         assert name in result.stdout
     assert result.stdout.count("answers") == len(VENUES)
     assert "live_stream" in result.stdout
+    assert "streams now" in result.stdout  # every venue's stream opens with the simulator's keys
+    assert "polled" not in result.stdout
     assert "kalshi: signing the WebSocket handshake" in result.stdout  # the simulator's test key
     unsigned = {k: v for k, v in world.env.items() if not k.startswith("KALSHI_PRIVATE")}
     unsigned.pop("KALSHI_API_KEY", None)
@@ -257,6 +259,7 @@ def test_venues_check_prints_capabilities_and_reachability(world: SimHandle) -> 
     said = " ".join(result.stdout.split())
     assert "kalshi: requests are unsigned" in said
     assert "set KALSHI_API_KEY and KALSHI_PRIVATE_KEY_FILE to add the WebSocket" in said
+    assert "polled" in said  # its stream does not open without them
     env = {
         **world.env,
         "KALSHI_URL": "http://127.0.0.1:9/nothing",
@@ -442,6 +445,35 @@ async def test_stream_books_then_silence_resyncs(name: str, sim: SimHandle, make
         assert near(b.best_bid, truth["outcomes"][b.outcome_index]["best_bid"])
     assert any(u.resync for u in updates)
     assert updates[-1].books  # resubscribed: a fresh book after the resync
+
+
+@pytest.mark.parametrize("name", having(Capability.LIVE_STREAM))
+async def test_stream_dropped_by_the_venue_resyncs_and_resubscribes(
+    name: str, sim: SimHandle, make: Any
+) -> None:
+    """The venue closes the socket: the stream says `dropped` (re-read over REST), then
+    connects and subscribes again by itself, and books flow again."""
+    venue = make(name, ws_silence_seconds=5.0, http_backoff_base_seconds=0.05)
+    market = (await open_listed(venue, sim, 1))[0]
+    reasons: list[str] = []
+    connected = sim.count(name, status=101)
+
+    async def consume() -> None:
+        dropped = False
+        async for update in venue.stream([ref_of(market)]):
+            if update.resync:
+                reasons.append(update.reason)
+                dropped = True
+            elif update.books and not reasons and not dropped:
+                sim.set_faults(FaultRule(venue=name, kind="ws_close", count=1))
+            elif update.books and dropped:
+                return
+            else:
+                sim.advance(60)  # news for the stream to carry
+
+    await asyncio.wait_for(consume(), 15)
+    assert reasons == ["dropped"]
+    assert sim.count(name, status=101) - connected == 2  # connected, dropped, connected again
 
 
 @pytest.mark.parametrize("name", having(Capability.LIVE_TRADES))

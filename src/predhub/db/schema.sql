@@ -664,6 +664,7 @@ TABLE silver.market_sync
     history_synced_at timestamp with time zone
     trades_watermark text
     interest_at timestamp with time zone
+    quotes_streamed_until timestamp with time zone
   CONSTRAINT market_sync_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
   CONSTRAINT market_sync_pkey PRIMARY KEY (market_id)
   CONSTRAINT market_sync_priority_check CHECK ((sync_priority = ANY (ARRAY['high'::text, 'normal'::text, 'low'::text, 'archived'::text])))

@@ -40,13 +40,13 @@ import structlog
 from predhub.db.queries import load
 from predhub.ingest import runs
 from predhub.ingest.catalogue import HistoryReport, history_load
-from predhub.ingest.derive import book_quote, listing_quotes
+from predhub.ingest.derive import book_quote, fold_quotes, listing_quotes, stream_quotes
 from predhub.ingest.progress import LoadProgress
 from predhub.ingest.refs import HeldMarket, held_markets, ids_by_native, ref_of
 from predhub.ingest.silver.history import HistorySampling
 from predhub.ingest.store import Batch, SyncColumn, stamp, write_batch
 from predhub.ingest.summary import LoadSummary
-from predhub.models import Market, MarketStatus, PricePoint, Quote
+from predhub.models import Market, MarketStatus, PricePoint
 from predhub.settings import Settings
 from predhub.venues.base import (
     Capability,
@@ -624,16 +624,21 @@ class Ingestor:
 
     # ------------------------------------------------------------------ live stream
     async def apply_stream_update(self, update: StreamUpdate) -> LoadSummary:
-        """Quotes, trades and books from a live stream (the caller batches messages)."""
+        """Quotes, trades and books from a live stream (the caller batches messages).
+
+        A batch of several messages comes with its quotes folded in message order
+        (`derive.stream_quotes`, `derive.fold_quotes`); a quote it states outright
+        wins over its books' best levels.
+        """
         async with self._load(None) as run:
-            implied: list[Quote] = [q for b in update.books if (q := book_quote(b)) is not None]
             await self._write(
                 run,
                 Batch(
                     raw=[update.raw] if update.raw is not None else [],
-                    partial_quotes=[*update.quotes, *implied],
+                    partial_quotes=fold_quotes(stream_quotes(update.books, update.quotes)),
                     trades=update.trades,
                     books=update.books,
+                    streamed=True,
                 ),
             )
         return run.summary

@@ -63,6 +63,7 @@ class Batch:
     trades: list[Trade] = field(default_factory=list)
     books: list[OrderBook] = field(default_factory=list)
     metadata_synced: bool = False  # stamp the markets' metadata_synced_at
+    streamed: bool = False  # from a live stream: may write quotes a stream owns
 
     @property
     def fetched(self) -> int:
@@ -165,7 +166,7 @@ async def write_batch(
         _add(summary, result, errors, "quote")
     if partial:
         result = await silver.upsert_quotes(
-            conn, partial, fetched_at=now, mode="merge", sampling=sampling
+            conn, partial, fetched_at=now, mode="merge", sampling=sampling, streamed=batch.streamed
         )
         _add(summary, result, errors, "quote")
     if fill:

@@ -33,7 +33,7 @@ async def recompute_priorities(
     conn: asyncpg.Connection | asyncpg.Pool, venue: str, settings: Settings, now: datetime
 ) -> int:
     """Re-derive `sync_priority` for every market of `venue`; returns rows changed."""
-    status = await conn.execute(
+    changed = await conn.fetchval(
         _RECOMPUTE,
         venue,
         now - timedelta(minutes=settings.hot_interest_minutes),
@@ -42,4 +42,4 @@ async def recompute_priorities(
         now - timedelta(days=settings.recently_closed_days),
         now,
     )
-    return int(status.split()[-1])
+    return int(changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from rich.console import Console
 from predhub.errors import UsageProblem
 from predhub.ports import ensure_port_free
 from predhub.settings import get_settings
-from predhub.sim.urls import adapter_env
+from predhub.sim.urls import accept_credentials, adapter_env
 
 console = Console()
 
@@ -89,6 +90,14 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--env", help="Print export lines for the adapters and exit")
         ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors")] = False,
+        credentials: Annotated[
+            Path | None,
+            typer.Option(
+                help="A directory for test key pairs of venues that sign requests (made there "
+                "on first use): the simulator accepts them, and --env prints the settings "
+                "that sign with them"
+            ),
+        ] = None,
     ) -> None:
         """Run the offline venue simulator (every venue in the registry)."""
         settings = get_settings()
@@ -100,7 +109,7 @@ def register(app: typer.Typer) -> None:
             "closed": _closed_counts(closed),
         }
         if env:
-            for name, value in adapter_env(host, port).items():
+            for name, value in adapter_env(host, port, credentials).items():
                 typer.echo(f"export {name}={value}")
             return
         from predhub.sim.config import SimConfig
@@ -118,6 +127,8 @@ def register(app: typer.Typer) -> None:
         )
         ensure_port_free(host, port, "SIM_PORT" if port == settings.sim_port else "--port")
         sim = Sim(config)
+        if credentials is not None:
+            accept_credentials(sim, credentials)
         try:
             server, sock = make_server(sim, host, port, log_level="error" if quiet else "warning")
         except OSError as exc:
@@ -128,7 +139,7 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"[bold]predhub simulator[/] seed {seed}, speed {speed}x, admin http://{host}:{bound}/admin/world"
             )
-            for name, value in adapter_env(host, bound).items():
+            for name, value in adapter_env(host, bound, credentials).items():
                 if not name.endswith("_KEY"):
                     console.print(f"  {name:<22} {value}")
         try:

@@ -19,51 +19,39 @@ sequence number is spent, which is what a lost message looks like.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from predhub.sim.books import yes_book
 from predhub.sim.fmt import dollars, fp, json_response
 from predhub.sim.kalshi import VENUE, check_signature, kalshi_trade
 from predhub.sim.runtime import Sim
 from predhub.sim.world import SimMarket
+from predhub.sim.wsfeed import Feed, Subscriber
 
 ENDPOINT = "/trade-api/ws/v2"
 CHANNELS = ("orderbook_delta", "trade", "ticker")
-_subscribers: dict[int, set[_Sub]] = {}
 
 Side = dict[str, Decimal]  # price string -> count
 
 
 @dataclass(eq=False)
-class _Sub:
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=20_000))
-    markets: dict[int, int] = field(default_factory=dict)  # market idx -> trades already sent
+class _Sub(Subscriber):
     books: dict[int, tuple[Side, Side]] = field(default_factory=dict)  # last book sent
     sids: dict[str, int] = field(default_factory=dict)  # channel -> sid
     seq: dict[int, int] = field(default_factory=dict)  # sid -> last seq sent
     next_sid: int = 1
-
-    def put(self, message: dict[str, Any]) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(orjson.dumps(message).decode())
 
     def next_seq(self, sid: int) -> int:
         self.seq[sid] = self.seq.get(sid, 0) + 1
         return self.seq[sid]
 
 
-def _silent(sim: Sim) -> bool:
-    return any(
-        r.kind == "ws_silent" and r.matches(VENUE, ENDPOINT) and (r.count is None or r.count > 0)
-        for r in sim.control.faults
-    )
+FEED: Feed[_Sub] = Feed(VENUE, ENDPOINT)
 
 
 def _book(sim: Sim, m: SimMarket) -> tuple[Side, Side]:
@@ -87,7 +75,7 @@ def _snapshot(sim: Sim, sub: _Sub, m: SimMarket) -> None:
         msg["yes_dollars_fp"] = _fp_levels(yes)
     if no:
         msg["no_dollars_fp"] = _fp_levels(no)
-    sub.put({"type": "orderbook_snapshot", "sid": sid, "seq": sub.next_seq(sid), "msg": msg})
+    sub.put_json({"type": "orderbook_snapshot", "sid": sid, "seq": sub.next_seq(sid), "msg": msg})
 
 
 def _deltas(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> bool:
@@ -104,7 +92,7 @@ def _deltas(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> bool:
             if change == 0:
                 continue
             seq = sub.next_seq(sid)
-            if sim.control.pick_fault(VENUE, ENDPOINT, frozenset({"ws_gap"})):
+            if FEED.gap(sim):
                 continue  # lost on the way: its sequence number is spent
             msg = {
                 "market_ticker": m.native_id,
@@ -114,7 +102,7 @@ def _deltas(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> bool:
                 "side": side,
                 "ts_ms": ts_ms,
             }
-            sub.put({"type": "orderbook_delta", "sid": sid, "seq": seq, "msg": msg})
+            sub.put_json({"type": "orderbook_delta", "sid": sid, "seq": seq, "msg": msg})
     return True
 
 
@@ -130,7 +118,7 @@ def _ticker(sim: Sim, sub: _Sub, m: SimMarket, ts_ms: int) -> None:
         "open_interest_fp": fp(m.shares * 0.4 + m.base_volume * 0.1),
         "ts_ms": ts_ms,
     }
-    sub.put({"type": "ticker", "sid": sub.sids["ticker"], "msg": msg})
+    sub.put_json({"type": "ticker", "sid": sub.sids["ticker"], "msg": msg})
 
 
 def notify(sim: Sim) -> None:
@@ -140,11 +128,8 @@ def notify(sim: Sim) -> None:
     traded, or its twin on another venue), so every subscribed book is compared
     with the last one sent, not only those of markets that traded.
     """
-    subs = _subscribers.get(id(sim))
-    if not subs or _silent(sim):
-        return
     w = sim.world
-    for sub in subs:
+    for sub in FEED.live(sim):
         for idx, sent in list(sub.markets.items()):
             n = w.trades.count(idx)
             m = w.markets[idx]
@@ -164,7 +149,7 @@ def notify(sim: Sim) -> None:
                         "is_block_trade": False,
                         "ts_ms": tr.ts_ms,
                     }
-                    sub.put({"type": "trade", "sid": sub.sids["trade"], "msg": msg})
+                    sub.put_json({"type": "trade", "sid": sub.sids["trade"], "msg": msg})
             sub.markets[idx] = n
             ts_ms = trades[-1].ts_ms if trades else int(w.now * 1000)
             moved = False
@@ -175,7 +160,7 @@ def notify(sim: Sim) -> None:
 
 
 def _error(sub: _Sub, cmd_id: Any, code: int, text: str) -> None:
-    sub.put({"id": cmd_id, "type": "error", "msg": {"code": code, "msg": text}})
+    sub.put_json({"id": cmd_id, "type": "error", "msg": {"code": code, "msg": text}})
 
 
 def _command(sim: Sim, sub: _Sub, text: str) -> None:
@@ -216,7 +201,9 @@ def _command(sim: Sim, sub: _Sub, text: str) -> None:
                 continue
             sid = sub.sids[channel] = sub.next_sid
             sub.next_sid += 1
-            sub.put({"id": cmd_id, "type": "subscribed", "msg": {"channel": channel, "sid": sid}})
+            sub.put_json(
+                {"id": cmd_id, "type": "subscribed", "msg": {"channel": channel, "sid": sid}}
+            )
         for m in markets:
             sub.markets.setdefault(m.idx, sim.world.trades.count(m.idx))
             if "orderbook_delta" in sub.sids:
@@ -236,7 +223,7 @@ def _command(sim: Sim, sub: _Sub, text: str) -> None:
                 sub.markets[idx] = sim.world.trades.count(idx)
                 _snapshot(sim, sub, m)
         book_sid = sub.sids["orderbook_delta"]
-        sub.put(
+        sub.put_json(
             {
                 "id": cmd_id,
                 "sid": book_sid,
@@ -249,18 +236,6 @@ def _command(sim: Sim, sub: _Sub, text: str) -> None:
         _error(sub, cmd_id, 5, "Unknown command")
 
 
-async def _sender(ws: WebSocket, sub: _Sub, sim: Sim) -> None:
-    while True:
-        try:
-            frame = await asyncio.wait_for(sub.queue.get(), timeout=0.1)
-        except TimeoutError:
-            if sim.control.pick_fault(VENUE, ENDPOINT, frozenset({"ws_close"})):
-                await ws.close(code=1011)
-                return
-            continue
-        await ws.send_text(frame)
-
-
 async def channel(ws: WebSocket) -> None:
     sim: Sim = ws.app.state.sim
     denied = check_signature(sim, "GET", ws.url.path, ws.headers, required=True)
@@ -269,19 +244,4 @@ async def channel(ws: WebSocket) -> None:
         await ws.send_denial_response(json_response(denied, 401))
         return
     await ws.accept()
-    sim.control.record(VENUE, ENDPOINT, 101)
-    sub = _Sub()
-    _subscribers.setdefault(id(sim), set()).add(sub)
-    sender = asyncio.create_task(_sender(ws, sub, sim))
-    try:
-        while True:
-            text = await ws.receive_text()
-            if not _silent(sim):
-                _command(sim, sub, text)
-    except (WebSocketDisconnect, RuntimeError):  # the client left, or a ws_close fault
-        pass
-    finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
-        _subscribers.get(id(sim), set()).discard(sub)
+    await FEED.serve(ws, _Sub(), _command)

@@ -37,13 +37,13 @@ def _raw(x: float) -> str:
     return str(round(x * 1_000_000))
 
 
-def _is_amm(m: SimMarket) -> bool:
+def is_amm(m: SimMarket) -> bool:
     return bool(m.extra.get("trade_type") == "amm")
 
 
 def _prices(m: SimMarket) -> list[float]:
     yes = m.price
-    if _is_amm(m):
+    if is_amm(m):
         return [round(yes * 100, 1), round(100 - yes * 100, 1)]
     return [round(yes, 3), round(1 - yes, 3)]
 
@@ -83,7 +83,7 @@ def limitless_market(m: SimMarket, world: World) -> dict[str, Any]:
         "tokens": {"yes": m.token_ids[0], "no": m.token_ids[1]},
         "prices": _prices(m),
         "isOther": False,
-        "isRewardable": not _is_amm(m),
+        "isRewardable": not is_amm(m),
         "slug": m.slug,
         "tradeType": m.extra.get("trade_type", "clob"),
         "marketType": "single",
@@ -93,7 +93,7 @@ def limitless_market(m: SimMarket, world: World) -> dict[str, Any]:
         "imageUrl": f"https://cdn.limitless.exchange/markets-logo/{m.slug}.png",
         "logo": f"https://cdn.limitless.exchange/markets-logo/{m.slug}.png",
     }
-    if _is_amm(m):
+    if is_amm(m):
         d["address"] = "0x" + m.condition_id[2:42]
         liq = m.base_volume * 0.05
         d["liquidity"] = _raw(liq)
@@ -163,8 +163,14 @@ def market(request: Request, sim: Sim) -> Any:
 
 def orderbook(request: Request, sim: Sim) -> Any:
     m = _find(sim, request.path_params["key"])
-    if _is_amm(m):
+    if is_amm(m):
         raise Reply(400, {"message": "Orderbook is not available for AMM markets"})
+    return clob_book(sim, m)
+
+
+def clob_book(sim: Sim, m: SimMarket) -> dict[str, Any]:
+    """A CLOB market's Yes book as `/markets/{slug}/orderbook` and the socket's
+    `orderbookUpdate` carry it (sizes in raw 6-decimal units)."""
     bids, asks = yes_book(m, sim.world.trades.count(m.idx), sim.world.seed)
     last = m.last_price if m.last_price is not None else m.price
     mid = round((bids[0][0] + asks[0][0]) / 2, 4) if bids and asks else round(m.price, 4)
@@ -210,7 +216,7 @@ def historical_price(request: Request, sim: Sim) -> Any:
     end = _when(request.query_params.get("to"), now)
     start = _when(request.query_params.get("from"), max(m.created_at, now - _INTERVAL[interval]))
     step = max(60.0, (end - start) / 200)
-    scale = 100.0 if _is_amm(m) else 1.0
+    scale = 100.0 if is_amm(m) else 1.0
     points = price_points(sim, m, 0, start, end, step)
     return [
         {
@@ -258,11 +264,30 @@ def _wording(p: Proposition) -> str:
     return f"{p.subject} {verb} {p.place} {p.office} election {d.year}?"
 
 
+WS_PREFIXES = {"LIMITLESS_WS_URL": "/limitless/ws"}
+
+
+def _ws_routes() -> list[BaseRoute]:
+    from starlette.routing import WebSocketRoute
+
+    from predhub.sim.limitless_ws import SOCKET_PATH, socket
+
+    return [WebSocketRoute(WS_PREFIXES["LIMITLESS_WS_URL"] + SOCKET_PATH, socket)]
+
+
+def _notify(sim: Sim) -> None:
+    from predhub.sim.limitless_ws import notify
+
+    notify(sim)
+
+
 PLUGIN = SimPlugin(
     name=VENUE,
     prefixes={"LIMITLESS_URL": "/limitless"},
     routes=routes,
-    ws_prefixes={"LIMITLESS_WS_URL": "/limitless/ws"},
+    ws_prefixes=WS_PREFIXES,
+    ws_routes=_ws_routes,
+    on_tick=_notify,
     markets=300,
     small_markets=40,
     event_count=lambda markets, events, taken: markets,

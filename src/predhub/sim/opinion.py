@@ -304,10 +304,30 @@ def _wording(p: Proposition) -> str:
     return f"{p.place} {p.office} election {d.year} winner: {p.subject}"
 
 
+WS_PREFIXES = {"OPINION_WS_URL": "/opinion/ws"}
+
+
+def _ws_routes() -> list[BaseRoute]:
+    from starlette.routing import WebSocketRoute
+
+    from predhub.sim.opinion_ws import socket
+
+    return [WebSocketRoute(WS_PREFIXES["OPINION_WS_URL"], socket)]
+
+
+def _notify(sim: Sim) -> None:
+    from predhub.sim.opinion_ws import notify
+
+    notify(sim)
+
+
 PLUGIN = SimPlugin(
     name=VENUE,
     prefixes={"OPINION_URL": "/opinion/openapi"},
     routes=routes,
+    ws_prefixes=WS_PREFIXES,
+    ws_routes=_ws_routes,
+    on_tick=_notify,
     extra_env={"OPINION_API_KEY": "sim-key"},
     markets=200,
     small_markets=30,

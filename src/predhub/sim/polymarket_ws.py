@@ -12,38 +12,28 @@ of the moments until the client has subscribed again never reach it: a gap.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 from dataclasses import dataclass, field
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from predhub.sim.fmt import num
-from predhub.sim.polymarket import clob_book, trade_hash
+from predhub.sim.polymarket import VENUE, clob_book, trade_hash
 from predhub.sim.runtime import Sim
 from predhub.sim.world import SimMarket
+from predhub.sim.wsfeed import Feed, Subscriber
 
 ENDPOINT = "/ws/market"
-_subscribers: dict[int, set[_Sub]] = {}
 
 
 @dataclass(eq=False)
-class _Sub:
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
-    markets: dict[int, int] = field(default_factory=dict)  # market idx -> trades already sent
+class _Sub(Subscriber):
     assets: set[str] = field(default_factory=set)
     quotes: dict[int, tuple[float, float]] = field(default_factory=dict)  # last YES quote sent
 
 
-def _silent(sim: Sim) -> bool:
-    return any(
-        r.kind == "ws_silent"
-        and r.matches("polymarket", ENDPOINT)
-        and (r.count is None or r.count > 0)
-        for r in sim.control.faults
-    )
+FEED: Feed[_Sub] = Feed(VENUE, ENDPOINT)
 
 
 def _h(*parts: object) -> str:
@@ -129,91 +119,61 @@ def _moved(m: SimMarket, ts: str) -> str:
 def notify(sim: Sim) -> None:
     """Queue frames for every trade subscribers have not seen yet, and for quotes that
     moved without a trade of their market."""
-    subs = _subscribers.get(id(sim))
-    if not subs or _silent(sim):
-        return
     w = sim.world
-    for sub in subs:
+    for sub in FEED.live(sim):
         for idx, sent in list(sub.markets.items()):
             m = w.markets[idx]
             n = w.trades.count(idx)
             if n > sent:
                 for frame in _frames(sim, m, max(sent, n - 200), n):
-                    with contextlib.suppress(asyncio.QueueFull):
-                        sub.queue.put_nowait(frame)
+                    sub.put(frame)
                 sub.markets[idx] = n
             elif m.is_open and sub.quotes.get(idx, m.quote(0)) != m.quote(0):
-                with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait(_moved(m, str(int(w.now * 1000))))
+                sub.put(_moved(m, str(int(w.now * 1000))))
             sub.quotes[idx] = m.quote(0)
 
 
-async def _sender(ws: WebSocket, sub: _Sub, sim: Sim) -> None:
-    while True:
-        try:
-            frame = await asyncio.wait_for(sub.queue.get(), timeout=0.1)
-        except TimeoutError:
-            if sim.control.pick_fault("polymarket", ENDPOINT, frozenset({"ws_close"})):
-                await ws.close(code=1011)
-                return
+def _on_text(sim: Sim, sub: _Sub, text: str) -> None:
+    if text.strip().upper() == "PING":
+        sub.put("PONG")
+        return
+    try:
+        msg = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        sub.put("INVALID OPERATION")
+        return
+    assets = msg.get("assets_ids") if isinstance(msg, dict) else None
+    if not isinstance(assets, list):
+        sub.put("INVALID OPERATION")
+        return
+    sim.sync()
+    books = []
+    for a in assets:
+        hit = sim.world.token_index.get(str(a))
+        if hit is None or not hit[0].is_open:
             continue
-        await ws.send_text(frame)
+        m = hit[0]
+        sub.assets.add(str(a))
+        sub.markets.setdefault(m.idx, sim.world.trades.count(m.idx))
+        book = clob_book(sim, str(a))
+        # the stream's book frame carries fewer fields than GET /book
+        books.append(
+            {
+                "market": book["market"],
+                "asset_id": book["asset_id"],
+                "timestamp": book["timestamp"],
+                "hash": book["hash"],
+                "bids": book["bids"],
+                "asks": book["asks"],
+                "tick_size": book["tick_size"],
+                "event_type": "book",
+                "last_trade_price": book["last_trade_price"],
+            }
+        )
+    if books:
+        sub.put_json(books)
 
 
 async def market_channel(ws: WebSocket) -> None:
-    sim: Sim = ws.app.state.sim
     await ws.accept()
-    sim.control.record("polymarket", ENDPOINT, 101)
-    sub = _Sub()
-    _subscribers.setdefault(id(sim), set()).add(sub)
-    sender = asyncio.create_task(_sender(ws, sub, sim))
-    try:
-        while True:
-            text = await ws.receive_text()
-            if _silent(sim):
-                continue
-            if text.strip().upper() == "PING":
-                await sub.queue.put("PONG")
-                continue
-            try:
-                msg = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                await sub.queue.put("INVALID OPERATION")
-                continue
-            assets = msg.get("assets_ids") if isinstance(msg, dict) else None
-            if not isinstance(assets, list):
-                await sub.queue.put("INVALID OPERATION")
-                continue
-            sim.sync()
-            books = []
-            for a in assets:
-                hit = sim.world.token_index.get(str(a))
-                if hit is None or not hit[0].is_open:
-                    continue
-                m = hit[0]
-                sub.assets.add(str(a))
-                sub.markets.setdefault(m.idx, sim.world.trades.count(m.idx))
-                book = clob_book(sim, str(a))
-                # the stream's book frame carries fewer fields than GET /book
-                books.append(
-                    {
-                        "market": book["market"],
-                        "asset_id": book["asset_id"],
-                        "timestamp": book["timestamp"],
-                        "hash": book["hash"],
-                        "bids": book["bids"],
-                        "asks": book["asks"],
-                        "tick_size": book["tick_size"],
-                        "event_type": "book",
-                        "last_trade_price": book["last_trade_price"],
-                    }
-                )
-            if books:
-                await sub.queue.put(orjson.dumps(books).decode())
-    except (WebSocketDisconnect, RuntimeError):  # the client left, or a ws_close fault
-        pass
-    finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
-        _subscribers.get(id(sim), set()).discard(sub)
+    await FEED.serve(ws, _Sub(), _on_text)

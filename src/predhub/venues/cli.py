@@ -62,11 +62,28 @@ async def signing_status(settings: Settings, names: list[str]) -> dict[str, str]
     return out
 
 
-def capability_table(names: list[str], status: dict[str, str]) -> Table:
+async def stream_status(settings: Settings, names: list[str]) -> dict[str, str]:
+    """{venue: whether its live stream opens as configured} ("-" where it has none)."""
+    out: dict[str, str] = {}
+    for name in names:
+        venue = build_venue(name, settings)
+        if Capability.LIVE_STREAM not in venue.has:
+            out[name] = "-"
+        else:
+            out[name] = "yes" if venue.can_stream() else "no (credentials unset: polled)"
+        await venue.close()
+    return out
+
+
+def capability_table(
+    names: list[str], status: dict[str, str], streams: dict[str, str] | None = None
+) -> Table:
     table = Table("capability", *names, title="predhub venues")
     classes = venue_classes()
     for cap in Capability:
         table.add_row(cap.value, *("yes" if cap in classes[n].has else "-" for n in names))
+    if streams is not None:
+        table.add_row("streams now", *(streams.get(n, "-") for n in names))
     table.add_row("base URL", *(status.get(n, "not checked") for n in names), end_section=True)
     return table
 
@@ -94,7 +111,8 @@ def register(app: typer.Typer) -> None:
             raise UsageProblem(f"unknown venue {unknown[0]!r}; known: {', '.join(venue_names())}")
         settings = get_settings()
         status = run_async(check(settings, names))
-        console.print(capability_table(names, status))
+        streams = run_async(stream_status(settings, names))
+        console.print(capability_table(names, status, streams))
         for line in run_async(signing_status(settings, names)).values():
             console.print(line, highlight=False, soft_wrap=True)
         if not all(s == "answers" for s in status.values()):

@@ -12,7 +12,9 @@ RETURNING (xmax = 0) AS first;
 
 -- name: recompute_priorities
 -- Re-derives sync_priority for every market of the venue from status, dates, volume and interest;
--- only changed rows are written, and only narrow ones (silver.market_sync).
+-- only changed rows are written, and only narrow ones (silver.market_sync). When a market enters
+-- or leaves 'high', the venue's name is sent on predhub_high_markets (at commit) so its live
+-- stream resubscribes at once, not on a timer.
 WITH rules AS (
     SELECT m.id,
            CASE
@@ -28,13 +30,19 @@ WITH rules AS (
                WHEN coalesce(m.end_at, m.venue_updated_at, m.updated_at) >= $5 THEN 'normal'
                ELSE 'low'
            END AS priority,
-           s.sync_priority AS current
+           s.sync_priority AS was
     FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id
     WHERE m.venue = $1
+), changed AS (
+    UPDATE silver.market_sync s SET sync_priority = r.priority
+    FROM rules r
+    WHERE s.market_id = r.id AND r.was IS DISTINCT FROM r.priority
+    RETURNING r.was, r.priority
+), told AS (
+    SELECT pg_notify('predhub_high_markets', $1)
+    WHERE EXISTS (SELECT 1 FROM changed WHERE was = 'high' OR priority = 'high')
 )
-UPDATE silver.market_sync s SET sync_priority = r.priority
-FROM rules r
-WHERE s.market_id = r.id AND r.current IS DISTINCT FROM r.priority;
+SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM told) AS told;
 
 -- name: high_priority_markets
 -- The venue's open high-priority markets to stream, busiest first, at most $2.
@@ -44,16 +52,20 @@ ORDER BY m.volume_24h DESC NULLS LAST, m.id
 LIMIT $2;
 
 -- name: forget_trades_synced
--- Marks the markets' trades as never synced, so the planner fetches them first.
-UPDATE silver.market_sync SET trades_synced_at = NULL WHERE market_id = ANY($1::bigint[]);
+-- A stream resyncs: the markets' trades are marked never synced, so the planner fetches them
+-- first, and their quotes are no longer the stream's, so the REST re-read may write them.
+UPDATE silver.market_sync SET trades_synced_at = NULL, quotes_streamed_until = NULL
+WHERE market_id = ANY($1::bigint[]);
 
 -- name: forget_quotes_synced
 -- Marks the markets' quotes as never synced, so the planner re-reads them over REST.
 UPDATE silver.market_sync SET quotes_synced_at = NULL WHERE market_id = ANY($1::bigint[]);
 
 -- name: stamp_quotes_synced
--- Stamps the markets' quotes as synced at $2 (a stream message is a fresh quote).
-UPDATE silver.market_sync SET quotes_synced_at = $2 WHERE market_id = ANY($1::bigint[]);
+-- Stamps the markets' quotes as synced at $2 (a stream message is a fresh quote) and as the
+-- stream's until $3 (other writers leave them alone until then).
+UPDATE silver.market_sync SET quotes_synced_at = $2, quotes_streamed_until = $3
+WHERE market_id = ANY($1::bigint[]);
 
 -- name: stamp_synced
 -- Stamps one data kind of the markets as synced at $2 after a job loaded it; {column} is the

@@ -6,12 +6,14 @@
 -- Template of the quotes upsert, filled in per mode from the price columns: only quotes
 -- whose prices change are written; price and price_source are derived from the merged
 -- row by the venue's display rule (silver.quote_price); each market with a changed quote
--- is announced on {channel} once, delivered when the transaction commits.
+-- is announced on {channel} once, delivered when the transaction commits. Unless the writer
+-- is the live stream ({streamed}), quotes of markets a stream owns now are left alone.
 WITH res AS (
-    SELECT t.*, o.id AS outcome_id, o.market_id
+    SELECT t.*, o.id AS outcome_id, o.market_id, s.quotes_streamed_until
     FROM ingest_quotes_in t
     LEFT JOIN silver.markets m ON m.venue = t.venue AND m.native_id = t.market_native_id
     LEFT JOIN silver.outcomes o ON o.market_id = m.id AND o.idx = t.outcome_index
+    LEFT JOIN silver.market_sync s ON s.market_id = m.id
 ), up AS (
     INSERT INTO silver.quotes AS q
         (outcome_id, market_id, {prices}, price_source, observed_at, fetched_at,
@@ -21,6 +23,7 @@ WITH res AS (
     FROM res r LEFT JOIN silver.quotes cur ON cur.outcome_id = r.outcome_id
     WHERE r.outcome_id IS NOT NULL
       AND (cur.outcome_id IS NULL OR ({cur}) IS DISTINCT FROM ({incoming}))
+      AND ({streamed} OR r.quotes_streamed_until IS NULL OR r.quotes_streamed_until <= now())
     ORDER BY r.outcome_id
     ON CONFLICT (outcome_id) DO UPDATE SET {sets}, price_source = {source},
         observed_at = excluded.observed_at, fetched_at = excluded.fetched_at,

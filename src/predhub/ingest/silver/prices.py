@@ -76,7 +76,7 @@ def _derived(venue: str, merged: dict[str, str]) -> tuple[str, str]:
     return f"silver.quote_price({args})", f"silver.quote_price_source({args})"
 
 
-def _quotes_sql(mode: QuoteMode) -> str:
+def _quotes_sql(mode: QuoteMode, streamed: bool) -> str:
     """How incoming prices combine with stored ones.
 
     - replace: complete quotes (batch endpoints) replace every price;
@@ -106,10 +106,13 @@ def _quotes_sql(mode: QuoteMode) -> str:
         old=column_list((*cols, "price_source"), "q"),
         new=", ".join([*(merged[c] for c in cols), source]),
         channel=f"'{identifier(QUOTES_CHANNEL)}'",
+        streamed="true" if streamed else "false",
     )
 
 
-_QUOTES_SQL: dict[QuoteMode, str] = {m: _quotes_sql(m) for m in ("replace", "merge", "fill")}
+_QUOTES_SQL: dict[tuple[QuoteMode, bool], str] = {
+    (m, s): _quotes_sql(m, s) for m in ("replace", "merge", "fill") for s in (False, True)
+}
 
 
 def _quote_mid(q: Quote) -> Any:
@@ -125,8 +128,13 @@ async def upsert_quotes(
     fetched_at: datetime,
     mode: QuoteMode = "replace",
     sampling: HistorySampling = DEFAULT_SAMPLING,
+    streamed: bool = False,
 ) -> WriteResult:
     """Write current quotes; unchanged prices leave the row (and its times) untouched.
+
+    Quotes of a market a live stream owns now (`quotes_streamed_until`) are
+    written only by the stream (`streamed`): a REST answer that raced a stream
+    message would otherwise put the older price back.
 
     See `_quotes_sql` for the `mode`s; in every mode a price the incoming
     quote lacks keeps its stored value only in "merge" and "fill". The same
@@ -153,7 +161,9 @@ async def upsert_quotes(
         )
         for i, q in enumerate(batch)
     ]
-    result = tally(batch, await merge_staged(conn, QUOTES_IN, records, _QUOTES_SQL[mode]))
+    result = tally(
+        batch, await merge_staged(conn, QUOTES_IN, records, _QUOTES_SQL[(mode, streamed)])
+    )
     await sample_staged_quotes(conn, sampling, fetched_at)
     return result
 

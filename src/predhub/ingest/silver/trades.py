@@ -11,12 +11,11 @@ violation inside its savepoint), the batch falls back to the staged
 `silver.trades` is partitioned by month on `executed_at`, and a unique key of a
 partitioned table must hold the partition key, so the table's key is
 (venue, trade_key, executed_at). A trade's time is stable for its key at the
-venue (a Kalshi `trade_id` and a Polymarket fill, a transaction's log entry,
-are never re-dated), but the precision depends on the source that delivered it,
-as the recorded responses show: Kalshi's REST `created_time` carries
-microseconds ("2026-09-26T23:04:12.72291Z") while its WebSocket `trade` carries
-`ts_ms`; Polymarket's Data API `timestamp` is whole seconds while the CLOB
-WebSocket's `last_trade_price` is milliseconds. So one trade read from the
+venue (a venue's trade id, a fill, a transaction's log entry: none is ever
+re-dated), but its precision depends on the source that delivered it, as the
+recorded responses show: one venue's REST trades carry microseconds while its
+WebSocket carries milliseconds, another's REST trades whole seconds while its
+WebSocket carries milliseconds. So one trade read from the
 stream and from REST has two times a fraction of a second apart, and the
 unique key alone would store it twice. Deduplication therefore looks a key up
 within a day either side of the trade's time (`TIME_WINDOW`, far wider than any

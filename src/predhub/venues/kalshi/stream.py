@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import InvalidStatus
 
 from predhub.models import OrderBook, Quote, RawResponse, Trade
 from predhub.settings import Settings
@@ -40,6 +40,7 @@ from predhub.venues.http import excerpt, utc_now
 from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.signing import Signer
 from predhub.venues.normalize import ItemInvalid, amount, decimal, opt, price, req, req_str
+from predhub.venues.wsloop import reconnecting, silent
 
 log = structlog.get_logger(__name__)
 
@@ -234,9 +235,9 @@ async def market_stream(
     if not tickers:
         return
     url = settings.venue(VENUE).url("ws_url")
-    backoff = settings.http_backoff_base_seconds
-    while True:
-        session = Session(tickers)
+
+    async def session() -> AsyncIterator[StreamUpdate]:
+        state = Session(tickers)
         try:
             async with connect(
                 url,
@@ -245,38 +246,32 @@ async def market_stream(
                 ping_timeout=settings.ws_silence_seconds,
                 max_size=2**24,
             ) as ws:
-                await ws.send(session.subscribe())
+                await ws.send(state.subscribe())
                 while True:
                     try:
                         frame = await _next_data(ws, settings.ws_silence_seconds)
                     except TimeoutError:
-                        log.info("kalshi_ws_silent", seconds=settings.ws_silence_seconds)
-                        yield StreamUpdate(resync=True, reason="silent")
-                        break  # reconnect: a new subscription brings fresh snapshots
-                    backoff = settings.http_backoff_base_seconds
-                    update, command = _decode(session, frame)
+                        # reconnect: a new subscription brings fresh snapshots
+                        yield silent(VENUE, settings.ws_silence_seconds)
+                        return
+                    update, command = _decode(state, frame)
                     if command is not None:
                         await ws.send(command)
                     yield update
         except InvalidStatus as exc:
             status = exc.response.status_code
+            if status not in (401, 403):
+                raise
             body = exc.response.body.decode(errors="replace") if exc.response.body else ""
-            if status in (401, 403):
-                raise FatalError(
-                    f"handshake refused: {status} {excerpt(body)}",
-                    venue=VENUE,
-                    endpoint=ENDPOINT,
-                    status=status,
-                ) from None
-            log.info("kalshi_ws_reconnect", status=status, delay=backoff)
-            yield StreamUpdate(resync=True, reason="dropped")
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, settings.http_backoff_max_seconds)
-        except (OSError, WebSocketException, TimeoutError) as exc:
-            log.info("kalshi_ws_reconnect", error=type(exc).__name__, delay=backoff)
-            yield StreamUpdate(resync=True, reason="dropped")
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, settings.http_backoff_max_seconds)
+            raise FatalError(
+                f"handshake refused: {status} {excerpt(body)}",
+                venue=VENUE,
+                endpoint=ENDPOINT,
+                status=status,
+            ) from None
+
+    async for update in reconnecting(settings, VENUE, session):
+        yield update
 
 
 def _decode(session: Session, frame: str | bytes) -> tuple[StreamUpdate, str | None]:

@@ -38,6 +38,7 @@ DESCRIPTOR = VenueDescriptor(
             Capability.MARKETS_BY_ID,
             Capability.ORDER_BOOKS,
             Capability.PRICE_HISTORY,
+            Capability.LIVE_STREAM,
         }
     ),
     # no published figure; the official SDK backs off on 429 from a few requests

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote
-from predhub.venues.base import Fetched, MarketRef
+from predhub.venues.base import Fetched, MarketRef, StreamUpdate
 from predhub.venues.errors import FatalError
 from predhub.venues.hosted import SingleHostVenue
 from predhub.venues.limitless import parse
@@ -52,6 +52,11 @@ class LimitlessVenue(SingleHostVenue):
 
     async def ping(self) -> bool:
         return await self.http.ping("/markets/active", params={"page": 1, "limit": 1})
+
+    def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
+        from predhub.venues.limitless.stream import market_stream
+
+        return market_stream(self.settings, refs)
 
     async def _pages(
         self,

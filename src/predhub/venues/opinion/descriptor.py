@@ -24,6 +24,7 @@ DESCRIPTOR = VenueDescriptor(
             Capability.ORDER_BOOKS,
             Capability.PRICE_HISTORY,
             Capability.CLOSED_MARKETS,
+            Capability.LIVE_STREAM,
         }
     ),
     limits={"url": {"*": RateLimit(15, 1)}},
@@ -31,7 +32,10 @@ DESCRIPTOR = VenueDescriptor(
     planner=PlannerProfile(budget_endpoint=("url", "*"), cost={"quotes": 2, "books": 2}),
     settings=VenueSettingsSpec(
         env_prefix="OPINION",
-        urls={"url": "https://proxy.opinion.trade:8443/openapi"},
+        urls={
+            "url": "https://proxy.opinion.trade:8443/openapi",
+            "ws_url": "wss://ws.opinion.trade",
+        },
         top_n=20,
         secrets=("api_key",),
         top_n_env="OPINIONTRADE_TOP_N",  # the name existing deployments already set

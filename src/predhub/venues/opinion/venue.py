@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from predhub.models import Event, Market, MarketStatus, OrderBook, PricePoint, Quote, RawResponse
 from predhub.settings import Settings
-from predhub.venues.base import Fetched, MarketRef, OutcomeRef
+from predhub.venues.base import Fetched, MarketRef, OutcomeRef, StreamUpdate
 from predhub.venues.errors import FatalError
 from predhub.venues.hosted import SingleHostVenue
 from predhub.venues.normalize import (
@@ -59,6 +59,15 @@ class OpinionVenue(SingleHostVenue):
 
     async def ping(self) -> bool:
         return await self.http.ping("/market", params={"page": 1, "limit": 1})
+
+    def can_stream(self) -> bool:
+        """The socket wants the API key even for market data: no key, no stream (polling)."""
+        return self.settings.venue(VENUE).secret() is not None
+
+    def stream(self, refs: Sequence[MarketRef]) -> AsyncIterator[StreamUpdate]:
+        from predhub.venues.opinion.stream import market_stream
+
+        return market_stream(self.settings, refs, self.order_books)
 
     async def _get(
         self, endpoint: str, path: str | None = None, params: dict[str, Any] | None = None

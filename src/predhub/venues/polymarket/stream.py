@@ -28,6 +28,7 @@ from predhub.settings import Settings
 from predhub.venues.base import MarketRef, StreamUpdate
 from predhub.venues.http import utc_now
 from predhub.venues.polymarket.parse import VENUE, parse_ws_message
+from predhub.venues.wsloop import reconnecting, silent
 
 log = structlog.get_logger(__name__)
 ENDPOINT = "ws:/ws/market"
@@ -81,30 +82,24 @@ async def market_stream(
     if not tokens:
         return
     subscribe = orjson.dumps({"assets_ids": list(tokens), "type": "market"}).decode()
-    backoff = settings.http_backoff_base_seconds
-    while True:
-        try:
-            async with connect(settings.venue(VENUE).url("ws_url"), ping_interval=None) as ws:
-                await ws.send(subscribe)
-                pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds))
-                try:
-                    while True:
-                        try:
-                            frame = await asyncio.wait_for(
-                                _next_data(ws), settings.ws_silence_seconds
-                            )
-                        except TimeoutError:
-                            log.info("polymarket_ws_silent", seconds=settings.ws_silence_seconds)
-                            yield StreamUpdate(resync=True, reason="silent")
-                            break  # reconnect: a new subscription brings a fresh book
-                        backoff = settings.http_backoff_base_seconds
-                        yield decode(frame, tokens)
-                finally:
-                    pinger.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, WebSocketException):
-                        await pinger
-        except (OSError, WebSocketException, TimeoutError) as exc:
-            log.info("polymarket_ws_reconnect", error=type(exc).__name__, delay=backoff)
-            yield StreamUpdate(resync=True, reason="dropped")
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, settings.http_backoff_max_seconds)
+
+    async def session() -> AsyncIterator[StreamUpdate]:
+        async with connect(settings.venue(VENUE).url("ws_url"), ping_interval=None) as ws:
+            await ws.send(subscribe)
+            pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds))
+            try:
+                while True:
+                    try:
+                        frame = await asyncio.wait_for(_next_data(ws), settings.ws_silence_seconds)
+                    except TimeoutError:
+                        # reconnect: a new subscription brings a fresh book
+                        yield silent(VENUE, settings.ws_silence_seconds)
+                        return
+                    yield decode(frame, tokens)
+            finally:
+                pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketException):
+                    await pinger
+
+    async for update in reconnecting(settings, VENUE, session):
+        yield update
