@@ -29,10 +29,12 @@ import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from predhub.errors import Retriable
 from predhub.models import RawResponse
 from predhub.settings import Settings
 from predhub.venues import socketio
 from predhub.venues.base import MarketRef, StreamUpdate
+from predhub.venues.errors import VenueError
 from predhub.venues.http import excerpt, utc_now
 from predhub.venues.limitless import parse
 from predhub.venues.normalize import ItemInvalid
@@ -45,8 +47,9 @@ NAMESPACE = "/markets"
 ENDPOINT = "ws:/socket.io/markets"
 
 
-class Closed(WebSocketException):
-    """The server closed the session or the namespace (a drop, to the reconnect loop)."""
+class SessionClosed(WebSocketException, VenueError, Retriable):
+    """The server closed the Socket.IO session or namespace (a drop: the reconnect loop
+    catches it as any WebSocket failure and resyncs)."""
 
 
 def subscribe(refs: Sequence[MarketRef]) -> str:
@@ -105,10 +108,10 @@ async def _next_event(ws: ClientConnection) -> socketio.Packet:
         if packet.engine == socketio.PING:
             await ws.send(socketio.PONG)
         elif packet.engine == "1":
-            raise Closed("the server closed the session")
+            raise SessionClosed("the server closed the session")
         elif packet.engine == "4" and packet.namespace == NAMESPACE:
             if packet.kind in ("1", "4"):
-                raise Closed(f"namespace refused or left: {packet.data!r}")
+                raise SessionClosed(f"namespace refused or left: {packet.data!r}")
             return packet
 
 
@@ -129,11 +132,11 @@ async def market_stream(
         async with connect(url, ping_interval=None, max_size=2**24) as ws:
             opened = socketio.decode(await asyncio.wait_for(ws.recv(), wait))
             if opened.engine != "0":
-                raise Closed(f"no Engine.IO open packet: {opened.engine!r}")
+                raise SessionClosed(f"no Engine.IO open packet: {opened.engine!r}")
             await ws.send(socketio.connect(NAMESPACE))
             packet = await asyncio.wait_for(_next_event(ws), wait)
             if packet.kind != "0":
-                raise Closed(f"namespace not connected: {packet.kind!r}")
+                raise SessionClosed(f"namespace not connected: {packet.kind!r}")
             await ws.send(subscribe(refs))
             while True:
                 try:
