@@ -368,6 +368,19 @@ async def _rows(page: Page, selector: str = "#markets tbody tr") -> list[list[st
     return [r for r in rows if len(r) > 1]
 
 
+async def _rows_once(
+    page: Page, shown: Any, selector: str = "#markets tbody tr", seconds: float = 10.0
+) -> list[list[str]]:
+    """The table's rows once `shown(rows)` holds, or as they are after `seconds`: the page
+    may still be drawing an answer that arrived (or a poll's answer may have come first)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        rows = await _rows(page, selector)
+        if shown(rows) or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.1)
+
+
 async def _reloaded(page: Page, action: Any) -> None:
     async with page.expect_response(lambda r: "/v1/markets?" in r.url or "/v1/search?" in r.url):
         await action()
@@ -385,8 +398,11 @@ async def test_screener_searches_filters_sorts_pages_and_exports(site: Site, tab
     await page.locator("#suggestions li").first.wait_for()
     assert "Bitcoin" in await page.locator("#suggestions").inner_text()
     await _reloaded(page, lambda: page.get_by_role("button", name="Search", exact=True).click())
-    found = await _rows(page)
-    assert found and all("Bitcoin" in r[0] or "BTC" in r[0] for r in found)
+
+    def bitcoin_only(rows: list[list[str]]) -> bool:
+        return bool(rows) and all("Bitcoin" in r[0] or "BTC" in r[0] for r in rows)
+
+    assert bitcoin_only(await _rows_once(page, bitcoin_only))
     await _reloaded(page, lambda: page.get_by_role("button", name="Clear search").click())
 
     # filter by venue: every row is of that venue
