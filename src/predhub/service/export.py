@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -154,21 +154,20 @@ def venue_history(venue: str, since: Any, until: Any) -> BulkQuery:
 
 
 _END = object()
+Put = Callable[[bytes], Awaitable[None]]
 
 
-async def copy_chunks(
-    pool: asyncpg.Pool, query: BulkQuery, *, fmt: str = "csv"
-) -> AsyncGenerator[bytes]:
-    """The query's rows as COPY output (`fmt` csv or binary), chunk by chunk, as they arrive."""
-    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
+async def _ahead(produce: Callable[[Put], Awaitable[None]], size: int) -> AsyncGenerator[bytes]:
+    """What `produce` puts, from a task of its own that stays up to `size` items ahead of the
+    reader; its failure is raised here, and closing the reader stops it."""
+    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=size)
 
-    async def out(data: bytes) -> None:
+    async def put(data: bytes) -> None:
         await queue.put(bytes(data))
 
     async def run() -> None:
         try:
-            async with pool.acquire() as conn:
-                await conn.copy_from_query(query.copy_sql, *query.args, output=out, format=fmt)
+            await produce(put)
         except Exception as exc:  # handed to the reader, which raises it
             await queue.put(exc)
             return
@@ -189,6 +188,20 @@ async def copy_chunks(
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def copy_chunks(
+    pool: asyncpg.Pool, query: BulkQuery, *, fmt: str = "csv"
+) -> AsyncGenerator[bytes]:
+    """The query's rows as COPY output (`fmt` csv or binary), chunk by chunk, as they arrive."""
+
+    async def copy(put: Put) -> None:
+        async with pool.acquire() as conn:
+            await conn.copy_from_query(query.copy_sql, *query.args, output=put, format=fmt)
+
+    async with contextlib.aclosing(_ahead(copy, QUEUE_CHUNKS)) as chunks:
+        async for chunk in chunks:
+            yield chunk
 
 
 def record_cut(buffer: bytes | bytearray) -> int:
@@ -337,45 +350,27 @@ async def encode_copy(
                 yield chunk
         return
     writer = TableWriter(query.schema, fmt)
-    batches: asyncio.Queue[object] = asyncio.Queue(maxsize=AHEAD_BATCHES)
 
-    async def read() -> None:
-        try:
-            async with (
-                contextlib.aclosing(copy_chunks(pool, query)) as chunks,
-                contextlib.aclosing(csv_batches(chunks)) as grouped,
-            ):
-                async for batch in grouped:
-                    await batches.put(batch)
-        except Exception as exc:  # handed to the encoder, which raises it
-            await batches.put(exc)
-            return
-        await batches.put(_END)
+    async def read(put: Put) -> None:
+        async with (
+            contextlib.aclosing(copy_chunks(pool, query)) as chunks,
+            contextlib.aclosing(csv_batches(chunks)) as grouped,
+        ):
+            async for batch in grouped:
+                await put(batch)
 
     def encode(batch: bytes) -> tuple[int, bytes]:
         table = parse_batch(batch, query.schema)
         return table.num_rows, writer.write(table)
 
-    reader = asyncio.create_task(read())
-    try:
-        while True:
-            item = await batches.get()
-            if item is _END:
-                break
-            if isinstance(item, Exception):
-                raise item
-            assert isinstance(item, bytes)
-            rows, data = await asyncio.to_thread(encode, item)
+    async with contextlib.aclosing(_ahead(read, AHEAD_BATCHES)) as batches:
+        async for batch in batches:
+            rows, data = await asyncio.to_thread(encode, batch)
             if counter is not None:
                 counter[0] += rows
             if data:
                 yield data
-        yield writer.finish()
-    finally:
-        if not reader.done():
-            reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+    yield writer.finish()
 
 
 def encode_rows(
