@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 
 from predhub.db import migrate
 from predhub.db.connect import connect
 from predhub.db.embedded import EmbeddedPostgres
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -45,3 +49,18 @@ async def scratch_database() -> AsyncIterator[str]:
             server.stop()
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def run_on_server(bench: Callable[[T, str], Awaitable[None]], args: T, url: str | None) -> None:
+    """Run `bench(args, url)` against the server at `url`, or against a temporary embedded
+    server made for the run and removed after it."""
+    if url:
+        asyncio.run(bench(args, url))
+        return
+    root = Path(tempfile.mkdtemp(prefix="predhub-bench-"))
+    server = EmbeddedPostgres(root)
+    try:
+        asyncio.run(bench(args, server.ensure_running().url))
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

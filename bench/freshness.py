@@ -34,19 +34,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
+from _scratch import run_on_server
 from predhub.db import migrate
 from predhub.db.connect import connect, create_pool
-from predhub.db.embedded import EmbeddedPostgres
 from predhub.ingest.pipeline import Ingestor
 from predhub.logging import configure_logging
 from predhub.models import SyncPriority
@@ -347,16 +344,7 @@ def main() -> None:
     bench = streams_bench if args.streams else run
     if args.streams and not args.warmup:
         args.warmup = 30.0
-    if args.database_url:
-        asyncio.run(bench(args, args.database_url))
-        return
-    root = Path(tempfile.mkdtemp(prefix="predhub-bench-"))
-    server = EmbeddedPostgres(root)
-    try:
-        asyncio.run(bench(args, server.ensure_running().url))
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    run_on_server(bench, args, args.database_url)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -37,9 +36,9 @@ from pathlib import Path
 
 import asyncpg
 
+from _scratch import run_on_server
 from predhub.db import migrate
 from predhub.db.connect import connect, create_pool
-from predhub.db.embedded import EmbeddedPostgres
 from predhub.ingest.pipeline import Ingestor
 from predhub.logging import configure_logging
 from predhub.sim.config import SimConfig
@@ -283,16 +282,7 @@ def main() -> None:
     logs = Path(args.logs or tempfile.mkdtemp(prefix="predhub-bench-workers-"))
     logs.mkdir(parents=True, exist_ok=True)
     args.logs = str(logs)
-    if args.database_url:
-        asyncio.run(bench(args, args.database_url))
-        return
-    root = Path(tempfile.mkdtemp(prefix="predhub-bench-"))
-    server = EmbeddedPostgres(root)
-    try:
-        asyncio.run(bench(args, server.ensure_running().url))
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    run_on_server(bench, args, args.database_url)
 
 
 if __name__ == "__main__":
