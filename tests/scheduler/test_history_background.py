@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -66,7 +67,9 @@ async def checkpoint(pool: asyncpg.Pool) -> Checkpoint:
 async def test_the_worker_walks_history_pages_per_interval_at_the_lowest_priority(
     pool: asyncpg.Pool, sim: SimHandle, venues: list[Venue]
 ) -> None:
-    clock = FakeClock()
+    # Start just after an interval's boundary, so the 60 s step below stays inside it.
+    aligned = (int(datetime.now(UTC).timestamp()) // 600) * 600 + 1
+    clock = FakeClock(datetime.fromtimestamp(aligned, UTC))
     w = worker(
         pool,
         sim,
