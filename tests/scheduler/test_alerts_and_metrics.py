@@ -68,6 +68,23 @@ def test_promtool_accepts_the_rules() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_every_alert_fires_when_it_should_and_only_then() -> None:
+    """ops/alerts.test.yml feeds each rule a series that should page and one that should not."""
+    tests = RULES.with_name("alerts.test.yml")
+    result = subprocess.run(
+        ["promtool", "test", "rules", tests.name],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tests.parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    alerts = {str(rule["alert"]) for rule in _rules()}
+    covered = set(re.findall(r"alertname: (\w+)", tests.read_text()))
+    assert covered == alerts, alerts ^ covered
+
+
 async def test_the_worker_serves_its_metrics(pool: asyncpg.Pool) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
