@@ -41,7 +41,9 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import random
+import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -70,6 +72,8 @@ class Run:
     size: int
     trades: int
     requests: int
+    served: int = 0
+    jobs: int = 2
     sim: Any = None
     url: str = ""
     pool: asyncpg.Pool | None = None
@@ -109,6 +113,142 @@ async def part_static(run: Run) -> None:
     run.put("1 static load: requests", summary.requests)
     run.put("1 static load: ms per request", 1000 * wall / max(1, summary.requests))
     run.put("1 static load: markets/s", held / wall)
+
+
+# ----------------------------------------------------------------------------- fill
+async def _columns(conn: asyncpg.Connection, table: str, skip: set[str]) -> list[str]:
+    """The columns a copy writes (not the identity, not generated ones, not `skip`)."""
+    schema, name = table.split(".")
+    rows = await conn.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = $1"
+        " AND table_name = $2 AND is_generated = 'NEVER' AND is_identity = 'NO'"
+        " ORDER BY ordinal_position",
+        schema,
+        name,
+    )
+    return [r["column_name"] for r in rows if r["column_name"] not in skip]
+
+
+def _select(columns: list[str], alias: str, overrides: dict[str, str]) -> str:
+    return ", ".join(overrides.get(c, f"{alias}.{c}") for c in columns)
+
+
+async def part_fill(run: Run) -> None:
+    """Grow the database from the loaded catalogue to `size` markets by copying it in SQL.
+
+    When the simulator serves fewer markets than the size (`--served`), the
+    markets the static load wrote (with their events, outcomes, quotes, sync
+    rows and bronze responses) are copied under new native ids (`<id>~<k>`)
+    until the database holds `size` markets: the rows are the load's own, and
+    every insert goes through the tables' indexes and triggers as a load's
+    does, but set-based, so a catalogue the in-process simulator would take an
+    hour to serve is there in minutes. The venue keeps serving the loaded
+    markets: the delta and the rerun work on those, among all the copies.
+    """
+    held = int(await run.db.fetchval("SELECT count(*) FROM silver.markets WHERE venue = $1", VENUE))
+    if held == 0 or held >= run.size:
+        return
+    started = time.perf_counter()
+    async with run.db.acquire() as conn:
+        await conn.execute("SET synchronous_commit = off")
+        ev_cols = await _columns(conn, "silver.events", set())
+        mk_cols = await _columns(conn, "silver.markets", {"id", "search_vector"})
+        oc_cols = await _columns(conn, "silver.outcomes", set())
+        qt_cols = await _columns(conn, "silver.quotes", set())
+        sy_cols = await _columns(conn, "silver.market_sync", {"market_id", "venue"})
+        br_cols = await _columns(conn, "bronze.api_responses", {"id"})
+        sg_cols = await _columns(conn, "bronze.response_sightings", {"response_id"})
+        original_ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM silver.markets WHERE venue = $1 ORDER BY id", VENUE
+            )
+        ]
+        top_bronze = int(
+            await conn.fetchval("SELECT coalesce(max(id), 0) FROM bronze.api_responses")
+        )
+        total, k = held, 0
+        while total < run.size:
+            k += 1
+            chosen = original_ids[: run.size - total]
+            tag = f"'~{k}'"
+            async with conn.transaction():
+                await conn.execute(
+                    f"INSERT INTO silver.events ({', '.join(ev_cols)})"
+                    f" SELECT {_select(ev_cols, 'e', {'native_id': f'e.native_id || {tag}', 'slug': f'e.slug || {tag}'})}"
+                    " FROM silver.events e WHERE e.venue = $1 AND e.native_id IN"
+                    " (SELECT event_native_id FROM silver.markets WHERE id = ANY($2::bigint[]))",
+                    VENUE,
+                    chosen,
+                )
+                renamed = {
+                    c: f"m.{c} || {tag}"
+                    for c in ("native_id", "event_native_id", "slug", "condition_id", "ticker")
+                }
+                renamed["event_id"] = (
+                    "(SELECT ce.id FROM silver.events ce WHERE ce.venue = m.venue"
+                    f" AND ce.native_id = m.event_native_id || {tag})"
+                )
+                await conn.execute(
+                    f"INSERT INTO silver.markets ({', '.join(mk_cols)})"
+                    f" SELECT {_select(mk_cols, 'm', renamed)} FROM silver.markets m"
+                    " WHERE m.id = ANY($1::bigint[]) ORDER BY m.id",
+                    chosen,
+                )
+                pairs = (
+                    "FROM silver.markets m JOIN silver.markets c ON c.venue = m.venue"
+                    f" AND c.native_id = m.native_id || {tag} WHERE m.id = ANY($1::bigint[])"
+                )
+                await conn.execute(
+                    f"INSERT INTO silver.outcomes ({', '.join(oc_cols)})"
+                    f" SELECT {_select(oc_cols, 'o', {'market_id': 'c.id', 'token_id': f'o.token_id || {tag}'})}"
+                    f" FROM silver.outcomes o JOIN ({'SELECT m.id AS mid, c.id ' + pairs}) c"
+                    " ON c.mid = o.market_id ORDER BY c.id, o.idx",
+                    chosen,
+                )
+                await conn.execute(
+                    f"INSERT INTO silver.quotes ({', '.join(qt_cols)})"
+                    f" SELECT {_select(qt_cols, 'q', {'market_id': 'c.id', 'outcome_id': 'co.id'})}"
+                    " FROM silver.quotes q JOIN silver.outcomes o ON o.id = q.outcome_id"
+                    f" JOIN ({'SELECT m.id AS mid, c.id ' + pairs}) c ON c.mid = q.market_id"
+                    " JOIN silver.outcomes co ON co.market_id = c.id AND co.idx = o.idx",
+                    chosen,
+                )
+                # the sync rows the insert trigger made take the loaded markets' stamps,
+                # as if the load had written them (the triggers a stamp fires are the load's)
+                await conn.execute("SET LOCAL session_replication_role = replica")
+                await conn.execute(
+                    f"UPDATE silver.market_sync s SET ({', '.join(sy_cols)}) ="
+                    f" ({_select(sy_cols, 'o', {})}) FROM silver.market_sync o"
+                    f" JOIN ({'SELECT m.id AS mid, c.id ' + pairs}) c ON c.mid = o.market_id"
+                    " WHERE s.market_id = c.id",
+                    chosen,
+                )
+                await conn.execute("SET LOCAL session_replication_role = origin")
+                if len(chosen) == held and top_bronze:  # whole copies carry the bronze too
+                    hashed = {
+                        "content_hash": f"sha256(r.content_hash || convert_to({tag}, 'UTF8'))"
+                    }
+                    await conn.execute(
+                        "WITH src AS (SELECT r.*, nextval(pg_get_serial_sequence("
+                        "'bronze.api_responses', 'id')) AS new_id FROM bronze.api_responses r"
+                        " WHERE r.id <= $1),"
+                        f" ins AS (INSERT INTO bronze.api_responses (id, {', '.join(br_cols)})"
+                        f" SELECT r.new_id, {_select(br_cols, 'r', hashed)} FROM src r)"
+                        f" INSERT INTO bronze.response_sightings (response_id, {', '.join(sg_cols)})"
+                        f" SELECT r.new_id, {_select(sg_cols, 's', {})} FROM src r"
+                        " JOIN bronze.response_sightings s ON s.response_id = r.id",
+                        top_bronze,
+                    )
+            total += len(chosen)
+            if k % 10 == 0:
+                print(
+                    f"  [{run.size:,}] fill: {total:,} markets, {time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
+        await conn.execute("VACUUM ANALYZE")
+    run.put("0 fill: markets copied", total - held)
+    run.put("0 fill: wall s", time.perf_counter() - started)
 
 
 async def part_rerun(run: Run) -> None:
@@ -201,32 +341,123 @@ async def part_delta(run: Run) -> None:
 
 
 _TRADES = """
-INSERT INTO silver.trades (venue, market_id, outcome_id, trade_key, price, size, side, executed_at)
-SELECT $1, ($4::bigint[])[1 + (g * 2654435761) % cardinality($4)],
-       ($5::bigint[])[1 + (g * 2654435761) % cardinality($5)], 'gen-' || g,
-       (1 + (g * 7919) % 98) / 100.0, 1 + g % 500, 'buy',
-       $6::timestamptz + make_interval(secs => g * $7::float8)
-FROM generate_series($2::bigint, $3::bigint) g
+INSERT INTO {part} (id, venue, market_id, outcome_id, trade_key, price, size, side, executed_at)
+OVERRIDING SYSTEM VALUE
+SELECT * FROM (
+    SELECT g + 1, $1, ($4::bigint[])[1 + (g * 2654435761) % cardinality($4)],
+           ($5::bigint[])[1 + (g * 2654435761) % cardinality($5)], 'gen-' || g,
+           (1 + (g * 7919) % 98) / 100.0, 1 + g % 500, 'buy',
+           $6::timestamptz + make_interval(secs => g * $7::float8) AS executed_at
+    FROM generate_series($2::bigint, $3::bigint) g
+) t
+WHERE executed_at >= $8 AND executed_at < $9
 """
 
+_PARTITIONS = """
+SELECT c.oid::regclass::text AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'silver.trades'::regclass
+"""
 
-async def _copy_trades(conn: asyncpg.Connection, n: int, now: datetime) -> float:
+_BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
+CHUNK = 1_000_000
+
+
+async def _trade_partitions(
+    conn: asyncpg.Connection, start: datetime, end: datetime
+) -> list[tuple[str, datetime, datetime]]:
+    """The trades partitions covering [start, end] (made ahead as the worker makes them)."""
+    days = [start + timedelta(days=d) for d in range((end - start).days + 1)] + [end]
+    await conn.execute("SELECT ops.ensure_partitions('silver.trades', $1::timestamptz[])", days)
+    found = []
+    for r in await conn.fetch(_PARTITIONS):
+        match = _BOUND.search(r["bound"])
+        if match is None:
+            continue
+        lo, hi = await conn.fetchrow(
+            "SELECT $1::text::timestamptz, $2::text::timestamptz", match.group(1), match.group(2)
+        )
+        if hi > start and lo <= end:
+            found.append((r["name"], lo, hi))
+    return sorted(found, key=lambda p: p[1])
+
+
+async def _copy_trades(pool: asyncpg.Pool, n: int, now: datetime, jobs: int) -> dict[str, float]:
     """`n` trades over every market's first outcome and the last 30 days; seconds taken.
 
-    Generated by the server (generate_series) a million rows a statement: the
-    figure is what the trades table and its indexes cost to fill, not Python's.
+    Generated by the server (generate_series), a million rows a statement on
+    `jobs` connections at once, into each time partition while it is detached
+    and bare (no index, no constraint but its range): the partition's indexes
+    are then built once, when it is attached again, instead of maintained row
+    by row. The figure is what filling the trades table costs the database,
+    not Python's.
     """
-    rows = await conn.fetch("SELECT market_id, id FROM silver.outcomes WHERE idx = 0 ORDER BY id")
-    markets = [r["market_id"] for r in rows]
-    outcomes = [r["id"] for r in rows]
-    span = 30 * 86400
-    started = time.perf_counter()
-    for first in range(0, n, 1_000_000):
-        last = min(n, first + 1_000_000) - 1
-        await conn.execute(
-            _TRADES, VENUE, first, last, markets, outcomes, now - timedelta(seconds=span), span / n
+    if n == 0:
+        return {"insert": 0.0, "index": 0.0, "total": 0.0}
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT market_id, id FROM silver.outcomes WHERE idx = 0 ORDER BY id"
         )
-    return time.perf_counter() - started
+        markets = [r["market_id"] for r in rows]
+        outcomes = [r["id"] for r in rows]
+        span = 30 * 86400
+        start = now - timedelta(seconds=span)
+        step = span / n
+        parts = await _trade_partitions(conn, start, now)
+    started = time.perf_counter()
+    bare: list[tuple[str, datetime, datetime]] = []
+    async with pool.acquire() as conn:
+        for name, lo, hi in parts:
+            await conn.execute(f"ALTER TABLE silver.trades DETACH PARTITION {name}")
+            for c in await conn.fetch(
+                "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass"
+                " AND contype IN ('p', 'u')",
+                name,
+            ):
+                await conn.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{c["conname"]}"')
+            for i in await conn.fetch(
+                "SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = $1::regclass",
+                name,
+            ):
+                await conn.execute(f"DROP INDEX {i['i']}")
+            await conn.execute(
+                f"ALTER TABLE {name} ADD CONSTRAINT scale_bench_range"
+                f" CHECK (executed_at >= '{lo.isoformat()}' AND executed_at < '{hi.isoformat()}')"
+            )
+            bare.append((name, lo, hi))
+    work: asyncio.Queue[tuple[str, int, int, datetime, datetime]] = asyncio.Queue()
+    for name, lo, hi in bare:
+        # the generator's rows in this partition, a row either side for rounding at the bounds
+        first = max(0, int((lo - start).total_seconds() / step) - 2)
+        last = min(n - 1, int((hi - start).total_seconds() / step) + 2)
+        for g in range(first, last + 1, CHUNK):
+            work.put_nowait((name, g, min(last, g + CHUNK - 1), lo, hi))
+
+    async def worker() -> None:
+        async with pool.acquire() as conn:
+            await conn.execute("SET synchronous_commit = off")
+            while not work.empty():
+                name, g0, g1, lo, hi = work.get_nowait()
+                await conn.execute(
+                    _TRADES.format(part=name), VENUE, g0, g1, markets, outcomes, start, step, lo, hi
+                )
+
+    await asyncio.gather(*(worker() for _ in range(max(1, jobs))))
+    inserted = time.perf_counter() - started
+    async with pool.acquire() as conn:
+        await conn.execute("SET maintenance_work_mem = '1GB'")
+        for name, lo, hi in bare:
+            await conn.execute(
+                f"ALTER TABLE silver.trades ATTACH PARTITION {name}"
+                f" FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
+            )
+            await conn.execute(f"ALTER TABLE {name} DROP CONSTRAINT scale_bench_range")
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('silver.trades', 'id'), $1)", max(1, n)
+        )
+        await conn.execute("ANALYZE silver.trades")
+    total = time.perf_counter() - started
+    return {"insert": inserted, "index": total - inserted, "total": total}
 
 
 async def _copy_history(conn: asyncpg.Connection, now: datetime) -> list[int]:
@@ -263,13 +494,15 @@ async def part_history(run: Run) -> None:
 
     now = datetime.now(UTC)
     async with run.db.acquire() as conn:
-        seconds = await _copy_trades(conn, run.trades, now)
-        run.put("5 trades generated", run.trades)
-        run.put("5 trades generated per s", run.trades / seconds)
         await _copy_history(conn, now)
         while (await rollup(conn, run.settings, now=now, force=True)).buckets:
             pass
-        await conn.execute("VACUUM ANALYZE")
+        await conn.execute("VACUUM ANALYZE")  # before the trades: they are analyzed alone
+    seconds = await _copy_trades(run.db, run.trades, now, run.jobs)
+    run.put("5 trades generated", run.trades)
+    run.put("5 trades generated per s", run.trades / max(seconds["total"], 1e-9))
+    run.put("5 trades generated: insert s", seconds["insert"])
+    run.put("5 trades generated: index build s", seconds["index"])
 
 
 async def part_reads(run: Run) -> None:
@@ -345,8 +578,16 @@ async def part_reads(run: Run) -> None:
 async def part_bytes(run: Run) -> None:
     async def size(*tables: str) -> int:
         total = 0
-        for t in tables:
-            total += int(await run.db.fetchval("SELECT pg_total_relation_size($1::regclass)", t))
+        for t in tables:  # a partitioned table's bytes are its partitions'
+            total += int(
+                await run.db.fetchval(
+                    "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum("
+                    "pg_total_relation_size(relid)), 0) FROM pg_partition_tree(c.oid))"
+                    " ELSE pg_total_relation_size(c.oid) END"
+                    " FROM pg_class c WHERE c.oid = $1::regclass",
+                    t,
+                )
+            )
         return total
 
     markets = int(await run.db.fetchval("SELECT count(*) FROM silver.markets"))
@@ -364,6 +605,7 @@ async def part_bytes(run: Run) -> None:
 
 PARTS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "static": part_static,
+    "fill": part_fill,
     "rerun": part_rerun,
     "plan": part_plan,
     "delta": part_delta,
@@ -374,24 +616,48 @@ PARTS: dict[str, Callable[[Run], Awaitable[None]]] = {
 
 
 # ----------------------------------------------------------------------------- one size
-async def measure(size: int, trades: int, parts: list[str], requests: int) -> dict[str, float]:
+async def _tune_embedded(url: str) -> None:
+    """Checkpoints spaced for bulk writes, on a benchmark's own embedded server only.
+
+    The default 1 GB of WAL between checkpoints makes the generator write
+    every page several times; the reads' settings (shared buffers) stay the
+    defaults the earlier figures had.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("ALTER SYSTEM SET max_wal_size = '16GB'")
+        await conn.execute("ALTER SYSTEM SET checkpoint_timeout = '30min'")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
+async def measure(
+    size: int, trades: int, parts: list[str], requests: int, served: int, jobs: int
+) -> dict[str, float]:
     from predhub.ingest.pipeline import Ingestor
     from predhub.sim.config import SimConfig
     from predhub.sim.plugins import plugins
     from predhub.sim.testing import running_simulator
     from predhub.venues.registry import build_venue
 
-    counts = {p.name: 0 for p in plugins()} | {VENUE: size}
+    counts = {p.name: 0 for p in plugins()} | {VENUE: served}
     config = SimConfig(
         seed=7, markets=counts, speed=0.0, latency_scale=0.0, rate_limits=False, history_hours=0.5
     )
-    run = Run(size=size, trades=trades, requests=requests)
-    print(f"size {size:,} markets, {trades:,} trades: building the simulated world", flush=True)
+    run = Run(size=size, trades=trades, requests=requests, served=served, jobs=jobs)
+    print(
+        f"size {size:,} markets ({served:,} served by the simulator), {trades:,} trades:"
+        " building the simulated world",
+        flush=True,
+    )
     built = time.perf_counter()
     with running_simulator(config) as sim:
         print(f"  world built in {time.perf_counter() - built:.1f} s", flush=True)
         async with scratch_database() as url:
             run.sim, run.url = sim, url
+            if not os.environ.get("DATABASE_URL"):
+                await _tune_embedded(url)
             run.settings = sim.settings(enabled_venues=VENUE)
             run.pool = await create_pool(url, min_size=2, max_size=run.settings.db_pool_max)
             run.venue = build_venue(VENUE, run.settings)
@@ -431,12 +697,17 @@ async def main_async(
     trades = [int(t) for t in args.trades.split(",")]
     if len(trades) != len(sizes):
         raise SystemExit("--trades needs one count per size")
+    served = [int(s) for s in args.served.split(",")] if args.served else sizes
+    if len(served) != len(sizes) or any(s > z for s, z in zip(served, sizes, strict=True)):
+        raise SystemExit("--served needs one count per size, each at most its size")
     parts = args.parts.split(",")
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise SystemExit(f"--parts: unknown {unknown}; known {list(PARTS)}")
-    for size, count in zip(sizes, trades, strict=True):
-        results[f"{args.label}{size:,}"] = await measure(size, count, parts, args.requests)
+    for size, count, serve in zip(sizes, trades, served, strict=True):
+        results[f"{args.label}{size:,}"] = await measure(
+            size, count, parts, args.requests, serve, args.jobs
+        )
         save()
     print()
     print(table(results))
@@ -448,6 +719,12 @@ def main() -> None:
     parser.add_argument(
         "--trades", default="1000000,10000000,50000000", help="trades per run, one per size"
     )
+    parser.add_argument(
+        "--served",
+        help="markets the simulator serves, one per size (default: the sizes); the database"
+        " is filled up to the size by copying the loaded markets in SQL",
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="connections generating trades at once")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"of {', '.join(PARTS)}")
     parser.add_argument("--requests", type=int, default=300, help="timed requests per read")
     parser.add_argument("--json", help="read earlier figures from, and add these to, this file")
