@@ -74,6 +74,7 @@ class Run:
     requests: int
     served: int = 0
     jobs: int = 2
+    static_limit: float = 0.0
     sim: Any = None
     url: str = ""
     pool: asyncpg.Pool | None = None
@@ -105,13 +106,24 @@ async def _row_versions(pool: asyncpg.Pool, table: str, key: str) -> dict[int, s
 # ----------------------------------------------------------------------------- measures
 async def part_static(run: Run) -> None:
     started = time.perf_counter()
-    summary = await run.ingestor.static_load()
+    if run.static_limit:
+        # a catalogue too large to load within the run: load for a while, then stop and
+        # report the rate so far (requests as the simulator counted them)
+        run.sim.reset_stats()
+        try:
+            summary = await asyncio.wait_for(run.ingestor.static_load(), run.static_limit)
+            requests = summary.requests
+        except TimeoutError:
+            requests = run.sim.count(VENUE)
+            run.put("1 static load: stopped after s", run.static_limit)
+    else:
+        requests = (await run.ingestor.static_load()).requests
     wall = time.perf_counter() - started
     held = await run.db.fetchval("SELECT count(*) FROM silver.markets")
     run.put("1 static load: markets held", held)
     run.put("1 static load: wall s", wall)
-    run.put("1 static load: requests", summary.requests)
-    run.put("1 static load: ms per request", 1000 * wall / max(1, summary.requests))
+    run.put("1 static load: requests", requests)
+    run.put("1 static load: ms per request", 1000 * wall / max(1, requests))
     run.put("1 static load: markets/s", held / wall)
 
 
@@ -633,7 +645,13 @@ async def _tune_embedded(url: str) -> None:
 
 
 async def measure(
-    size: int, trades: int, parts: list[str], requests: int, served: int, jobs: int
+    size: int,
+    trades: int,
+    parts: list[str],
+    requests: int,
+    served: int,
+    jobs: int,
+    static_limit: float = 0.0,
 ) -> dict[str, float]:
     from predhub.ingest.pipeline import Ingestor
     from predhub.sim.config import SimConfig
@@ -645,7 +663,14 @@ async def measure(
     config = SimConfig(
         seed=7, markets=counts, speed=0.0, latency_scale=0.0, rate_limits=False, history_hours=0.5
     )
-    run = Run(size=size, trades=trades, requests=requests, served=served, jobs=jobs)
+    run = Run(
+        size=size,
+        trades=trades,
+        requests=requests,
+        served=served,
+        jobs=jobs,
+        static_limit=static_limit,
+    )
     print(
         f"size {size:,} markets ({served:,} served by the simulator), {trades:,} trades:"
         " building the simulated world",
@@ -706,7 +731,7 @@ async def main_async(
         raise SystemExit(f"--parts: unknown {unknown}; known {list(PARTS)}")
     for size, count, serve in zip(sizes, trades, served, strict=True):
         results[f"{args.label}{size:,}"] = await measure(
-            size, count, parts, args.requests, serve, args.jobs
+            size, count, parts, args.requests, serve, args.jobs, args.static_limit
         )
         save()
     print()
@@ -725,6 +750,12 @@ def main() -> None:
         " is filled up to the size by copying the loaded markets in SQL",
     )
     parser.add_argument("--jobs", type=int, default=2, help="connections generating trades at once")
+    parser.add_argument(
+        "--static-limit",
+        type=float,
+        default=0.0,
+        help="stop the static load after this many seconds and report its rate so far",
+    )
     parser.add_argument("--parts", default=",".join(PARTS), help=f"of {', '.join(PARTS)}")
     parser.add_argument("--requests", type=int, default=300, help="timed requests per read")
     parser.add_argument("--json", help="read earlier figures from, and add these to, this file")
