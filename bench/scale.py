@@ -166,8 +166,8 @@ async def part_fill(run: Run) -> None:
     markets: the delta and the rerun work on those, among all the copies.
     """
     held = int(await run.db.fetchval("SELECT count(*) FROM silver.markets WHERE venue = $1", VENUE))
-    if held == 0 or held >= run.size:
-        return
+    if run.served >= run.size or held == 0 or held >= run.size:
+        return  # the simulator serves the whole size: nothing to copy
     started = time.perf_counter()
     async with run.db.acquire() as conn:
         await conn.execute("SET synchronous_commit = off")
