@@ -194,3 +194,57 @@ async def test_hot_reads_touch_only_the_partitions_they_need(conn: asyncpg.Conne
     assert {r for r in read if r.startswith("api_responses")} <= {
         "api_responses_p" + day.strftime("%Y%m%d")
     }
+
+
+async def test_the_latest_point_is_one_narrow_row_kept_on_insert(conn: asyncpg.Connection) -> None:
+    mid = await seed_market(conn, SeedMarket(venue="kalshi", native_id="m1", prices=None))
+    outcome = await conn.fetchval(
+        "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 0", mid
+    )
+    weeks = [NOW - timedelta(days=21), NOW - timedelta(days=7), NOW]
+    await partitions.ensure(conn, partitions.PRICE_HISTORY, [*weeks, weeks[0] - timedelta(7)])
+    insert = "INSERT INTO silver.price_history (outcome_id, ts, price) VALUES ($1, $2, $3)"
+    latest = "SELECT ts, price FROM silver.price_latest WHERE outcome_id = $1"
+
+    await conn.executemany(insert, [(outcome, at, Decimal("0.4")) for at in weeks[:2]])
+    assert tuple(await conn.fetchrow(latest, outcome)) == (weeks[1], Decimal("0.4"))
+    await conn.execute(insert, outcome, weeks[2], Decimal("0.6"))
+    assert tuple(await conn.fetchrow(latest, outcome)) == (weeks[2], Decimal("0.6"))
+    # a backfill of an older point leaves it; a new price at the latest time rewrites it
+    await conn.execute(insert, outcome, weeks[0] - timedelta(days=7), Decimal("0.1"))
+    assert tuple(await conn.fetchrow(latest, outcome)) == (weeks[2], Decimal("0.6"))
+    await conn.execute(
+        "UPDATE silver.price_history SET price = 0.7 WHERE outcome_id = $1 AND ts = $2",
+        outcome,
+        weeks[2],
+    )
+    assert tuple(await conn.fetchrow(latest, outcome)) == (weeks[2], Decimal("0.7"))
+
+
+async def test_sampling_a_quote_opens_no_history_partition(conn: asyncpg.Connection) -> None:
+    mid = await seed_market(conn, SeedMarket(venue="kalshi", native_id="m1", prices=(0.6, 0.4)))
+    outcome = await conn.fetchval(
+        "SELECT id FROM silver.outcomes WHERE market_id = $1 AND idx = 0", mid
+    )
+    weeks = [NOW - timedelta(days=7 * k) for k in range(6)]
+    await partitions.ensure(conn, partitions.PRICE_HISTORY, weeks)
+    await conn.execute(
+        "INSERT INTO silver.price_history (outcome_id, ts, price) VALUES ($1, $2, 0.5)",
+        outcome,
+        weeks[-1],
+    )
+    await conn.execute(
+        "CREATE TEMP TABLE ingest_quotes_in (venue text, market_native_id text,"
+        " outcome_index smallint, fetched_at timestamptz)"
+    )
+    await conn.execute("INSERT INTO ingest_quotes_in VALUES ('kalshi', 'm1', 0, $1)", NOW)
+    await conn.execute("SET enable_seqscan = off")
+    # the latest point is five weeks old: a scan newest week first would open them all
+    read = await _explain(conn, load("history").sample_quotes, 60.0, 900.0)
+    assert "price_latest" in read
+    assert not any(r.startswith("price_history_p") for r in read)
+    assert tuple(
+        await conn.fetchrow(
+            "SELECT ts, price FROM silver.price_latest WHERE outcome_id = $1", outcome
+        )
+    ) == (NOW, Decimal("0.6"))

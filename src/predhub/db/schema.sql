@@ -251,9 +251,9 @@ TABLE gold.market_price_history_1d
     points integer NOT NULL
   CONSTRAINT market_price_history_1d_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
   CONSTRAINT market_price_history_1d_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
-  CONSTRAINT market_price_history_1d_pkey PRIMARY KEY (outcome_id, bucket)
+  CONSTRAINT market_price_history_1d_pkey PRIMARY KEY (outcome_id, bucket) INCLUDE (open, high, low, close, points, volume)
   CREATE INDEX market_price_history_1d_market_id_bucket_idx ON gold.market_price_history_1d USING btree (market_id, bucket)
-  CREATE UNIQUE INDEX market_price_history_1d_pkey ON gold.market_price_history_1d USING btree (outcome_id, bucket)
+  CREATE UNIQUE INDEX market_price_history_1d_pkey ON gold.market_price_history_1d USING btree (outcome_id, bucket) INCLUDE (open, high, low, close, points, volume)
 
 TABLE gold.market_price_history_1h
     outcome_id bigint NOT NULL
@@ -267,9 +267,9 @@ TABLE gold.market_price_history_1h
     points integer NOT NULL
   CONSTRAINT market_price_history_1h_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
   CONSTRAINT market_price_history_1h_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
-  CONSTRAINT market_price_history_1h_pkey PRIMARY KEY (outcome_id, bucket)
+  CONSTRAINT market_price_history_1h_pkey PRIMARY KEY (outcome_id, bucket) INCLUDE (open, high, low, close, points, volume)
   CREATE INDEX market_price_history_1h_market_id_bucket_idx ON gold.market_price_history_1h USING btree (market_id, bucket)
-  CREATE UNIQUE INDEX market_price_history_1h_pkey ON gold.market_price_history_1h USING btree (outcome_id, bucket)
+  CREATE UNIQUE INDEX market_price_history_1h_pkey ON gold.market_price_history_1h USING btree (outcome_id, bucket) INCLUDE (open, high, low, close, points, volume)
 
 TABLE gold.market_stats
     market_id bigint NOT NULL
@@ -716,7 +716,7 @@ TABLE silver.markets
   CREATE INDEX markets_condition_idx ON silver.markets USING btree (condition_id) WHERE (condition_id IS NOT NULL)
   CREATE INDEX markets_event_idx ON silver.markets USING btree (event_id)
   CREATE UNIQUE INDEX markets_pkey ON silver.markets USING btree (id)
-  CREATE INDEX markets_search_idx ON silver.markets USING gin (search_vector)
+  CREATE INDEX markets_search_idx ON silver.markets USING gin (search_vector) WITH (gin_pending_list_limit='512')
   CREATE INDEX markets_slug_idx ON silver.markets USING btree (slug) WHERE (slug IS NOT NULL)
   CREATE INDEX markets_status_volume_idx ON silver.markets USING btree (venue, status, volume_24h DESC NULLS LAST)
   CREATE INDEX markets_ticker_idx ON silver.markets USING btree (ticker) WHERE (ticker IS NOT NULL)
@@ -806,6 +806,14 @@ TABLE silver.price_history_dirty
   CONSTRAINT price_history_dirty_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
   CONSTRAINT price_history_dirty_pkey PRIMARY KEY (outcome_id, bucket)
   CREATE UNIQUE INDEX price_history_dirty_pkey ON silver.price_history_dirty USING btree (outcome_id, bucket)
+
+TABLE silver.price_latest
+    outcome_id bigint NOT NULL
+    ts timestamp with time zone NOT NULL
+    price numeric NOT NULL
+  CONSTRAINT price_latest_outcome_id_fkey FOREIGN KEY (outcome_id) REFERENCES silver.outcomes(id) ON DELETE CASCADE
+  CONSTRAINT price_latest_pkey PRIMARY KEY (outcome_id)
+  CREATE UNIQUE INDEX price_latest_pkey ON silver.price_latest USING btree (outcome_id)
 
 TABLE silver.quotes
     outcome_id bigint NOT NULL
@@ -1142,6 +1150,11 @@ BEGIN
     SELECT DISTINCT outcome_id, date_bin('15 minutes', ts, 'epoch'::timestamptz)
     FROM new_rows ORDER BY 1, 2
     ON CONFLICT DO NOTHING;
+    INSERT INTO silver.price_latest AS l (outcome_id, ts, price)
+    SELECT DISTINCT ON (outcome_id) outcome_id, ts, price
+    FROM new_rows ORDER BY outcome_id, ts DESC
+    ON CONFLICT (outcome_id) DO UPDATE SET ts = excluded.ts, price = excluded.price
+    WHERE excluded.ts >= l.ts AND (excluded.ts, excluded.price) IS DISTINCT FROM (l.ts, l.price);
     RETURN NULL;
 END;
 $function$

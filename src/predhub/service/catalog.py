@@ -20,8 +20,17 @@ from predhub.db.queries import load
 from predhub.service.errors import KeyNameTaken
 from predhub.service.ids import ascii_int
 from predhub.service.payload import event_url, plain
+from predhub.venues.descriptor import venue_names
 
 _Q = load("service_catalog")
+
+MARKET_STATUSES = ("open", "closed", "resolved", "voided")
+# Search ranks candidates, not every match, so a common word costs what a page does
+# whatever the catalogue's size: this many matches as the text index yields them (all
+# of them for a rarer query, which then ranks exactly), plus the matching markets among
+# this many busiest of each venue and status (a walk of the volume index).
+SEARCH_CANDIDATES = 1000
+SEARCH_BUSIEST = 200
 
 SortName = Literal[
     "volume_24h",
@@ -264,17 +273,18 @@ class CatalogReads:
     async def search(
         self, text: str, *, venue: str | None, status: str | None, limit: int, offset: int
     ) -> list[Ranked]:
-        """Market ids matching `text` by relevance; `status` None means any status."""
-        f = Filters(first=2)  # $1 is the query text
-        f.add("m.search_vector @@ query")
-        if venue:
-            f.add("m.venue = ?", venue)
-        if status is not None:
-            f.add("m.status = ?", status)
-        limit_param = f.next_param()
-        f.args.append(limit)
-        sql = _Q.search.format(where=f.where(), limit=limit_param, offset=f.next_param())
-        rows = await self.read_pool.fetch(sql, text, *f.args, offset)
+        """Market ids matching `text` by relevance; `status` None means any status.
+
+        Ranks candidates only (see the query): `SEARCH_CANDIDATES` matches from the
+        text index, at least the page's end, and the matches among the
+        `SEARCH_BUSIEST` busiest markets of each venue and status.
+        """
+        venues = [venue] if venue else list(venue_names())
+        statuses = [status] if status is not None else list(MARKET_STATUSES)
+        candidates = max(SEARCH_CANDIDATES, offset + limit)
+        rows = await self.read_pool.fetch(
+            _Q.search, text, venues, statuses, candidates, SEARCH_BUSIEST, limit, offset
+        )
         return [Ranked(int(r["id"]), float(r["rank"])) for r in rows]
 
     async def venue_stats(self, hot_minutes: float) -> dict[str, VenueStats]:

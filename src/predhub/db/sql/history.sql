@@ -7,7 +7,9 @@
 -- After a quote write, in its transaction: one history point per staged outcome whose
 -- price differs from its latest point, or whose sampling bucket ($1 seconds for
 -- high-priority markets, $2 otherwise) has begun since that point; stamped with the
--- write's fetch time (the table's trigger marks the buckets for the rollup).
+-- write's fetch time (the table's trigger marks the buckets for the rollup). The latest
+-- point is the narrow silver.price_latest row the same trigger keeps, so sampling opens
+-- no weekly partition to find it.
 WITH staged AS (
     SELECT DISTINCT ON (o.id) o.id AS outcome_id, sy.sync_priority, s.fetched_at
     FROM ingest_quotes_in s
@@ -19,10 +21,7 @@ WITH staged AS (
     SELECT s.outcome_id, s.fetched_at AS ts, q.price
     FROM staged s
     JOIN silver.quotes q ON q.outcome_id = s.outcome_id
-    LEFT JOIN LATERAL (
-        SELECT h.ts, h.price FROM silver.price_history h
-        WHERE h.outcome_id = s.outcome_id ORDER BY h.ts DESC LIMIT 1
-    ) l ON true
+    LEFT JOIN silver.price_latest l ON l.outcome_id = s.outcome_id
     WHERE q.price IS NOT NULL
       AND (l.ts IS NULL OR (s.fetched_at > l.ts AND (
           l.price <> q.price

@@ -1,7 +1,7 @@
 -- What the API lists (predhub.service.catalog): market ids by filters and sorts, events,
 -- full-text search, the top markets per venue, venue freshness and the admin refresh's
 -- targets. Market documents themselves come from the snapshot cache, so these return ids.
--- {where}, {sort_key}, {order}, {limit} and {offset} are filled by the service from its own
+-- {where}, {sort_key}, {order} and {limit} are filled by the service from its own
 -- fragments and parameter numbers, never from input.
 
 -- name: market_page
@@ -43,13 +43,34 @@ SELECT e.id, e.venue, e.native_id, e.slug, e.title, e.description, e.category,
 SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS LAST, id LIMIT 1000;
 
 -- name: search
--- Markets matching the words of $1 (web-search syntax), by relevance then 24 h volume, with
--- their rank; filters in {where} use parameters from $2.
-SELECT m.id, ts_rank(m.search_vector, query) AS rank
-FROM silver.markets m, websearch_to_tsquery('english', $1) query
-{where}
-ORDER BY rank DESC, m.volume_24h DESC NULLS LAST, m.id
-LIMIT {limit} OFFSET {offset};
+-- Markets matching the words of $1 (web-search syntax) among venues $2 and statuses $3,
+-- by relevance then 24 h volume, with their rank. Only candidates are ranked, so the
+-- work follows the page, not how many markets match: the first $4 matches the text
+-- index yields (every match when there are fewer: a rarer query ranks exactly), and,
+-- when there were more, those of the $5 busiest markets of each venue and status that
+-- match (a walk of the volume index that stops there), so a common word's busiest
+-- markets are among them. $6 limit, $7 offset.
+WITH matched AS MATERIALIZED (
+    SELECT m.id, ts_rank(m.search_vector, q) AS rank, m.volume_24h
+    FROM silver.markets m, websearch_to_tsquery('english', $1) q
+    WHERE m.search_vector @@ q AND m.venue = ANY($2::text[]) AND m.status = ANY($3::text[])
+    LIMIT $4
+), busiest AS (
+    SELECT b.id, ts_rank(b.search_vector, q) AS rank, b.volume_24h
+    FROM unnest($2::text[]) AS v (venue)
+    CROSS JOIN unnest($3::text[]) AS s (status)
+    CROSS JOIN LATERAL (
+        SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
+        WHERE m.venue = v.venue AND m.status = s.status
+        ORDER BY m.volume_24h DESC NULLS LAST LIMIT $5
+    ) b, websearch_to_tsquery('english', $1) q
+    WHERE b.search_vector @@ q AND (SELECT count(*) FROM matched) >= $4
+), found AS (
+    SELECT * FROM matched UNION SELECT * FROM busiest
+)
+SELECT id, rank FROM found
+ORDER BY rank DESC, volume_24h DESC NULLS LAST, id
+LIMIT $6 OFFSET $7;
 
 -- name: venue_stats
 -- Per venue: markets, open markets, newest syncs and open quote age percentiles from
