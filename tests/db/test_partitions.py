@@ -220,6 +220,18 @@ async def test_the_latest_point_is_one_narrow_row_kept_on_insert(conn: asyncpg.C
     )
     assert tuple(await conn.fetchrow(latest, outcome)) == (weeks[2], Decimal("0.7"))
 
+    # the price now is that row, read without a weekly partition; an earlier time
+    # still walks the weeks back to its point
+    await conn.execute("SET enable_seqscan = off")
+    price_at = load("candles").price_at
+    read = await _explain(conn, price_at, mid, NOW + timedelta(minutes=1))
+    assert "price_latest" in read
+    assert not {r for r in read if r.startswith("price_history_p")}, read
+    now = await conn.fetchrow(price_at, mid, NOW + timedelta(minutes=1))
+    assert (now["price"], now["ts"], now["source"]) == (Decimal("0.7"), weeks[2], "history")
+    then = await conn.fetchrow(price_at, mid, weeks[1] + timedelta(minutes=1))
+    assert (then["price"], then["ts"]) == (Decimal("0.4"), weeks[1])
+
 
 async def test_sampling_a_quote_opens_no_history_partition(conn: asyncpg.Connection) -> None:
     mid = await seed_market(conn, SeedMarket(venue="kalshi", native_id="m1", prices=(0.6, 0.4)))

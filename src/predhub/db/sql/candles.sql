@@ -68,7 +68,9 @@ ORDER BY r.bucket DESC LIMIT 1
 -- Each outcome's price at $2 from history first: its latest point at or before then,
 -- or the close of its latest 15-minute candle ended by then (points are pruned
 -- before candles), whichever is later; else its latest trade at or before then.
--- Says which answered.
+-- Says which answered. The latest point (silver.price_latest) answers a time after
+-- it without opening a weekly partition; only an earlier time walks the weeks back,
+-- and an outcome without a latest point has no point to look for.
 WITH hist AS (
     SELECT o.id AS outcome_id, o.idx, o.market_id,
            CASE WHEN r.ts IS NULL OR (h.ts IS NOT NULL AND h.ts >= r.ts) THEN h.price
@@ -76,9 +78,13 @@ WITH hist AS (
            CASE WHEN r.ts IS NULL OR (h.ts IS NOT NULL AND h.ts >= r.ts) THEN h.ts
                 ELSE r.ts END AS ts
     FROM silver.outcomes o
+    LEFT JOIN silver.price_latest l ON l.outcome_id = o.id
     LEFT JOIN LATERAL (
-        SELECT price, ts FROM silver.price_history
-        WHERE outcome_id = o.id AND ts <= $2 ORDER BY ts DESC LIMIT 1) h ON true
+        SELECT l.price, l.ts WHERE l.ts <= $2
+        UNION ALL
+        (SELECT price, ts FROM silver.price_history
+         WHERE outcome_id = o.id AND ts <= $2 AND l.ts > $2 ORDER BY ts DESC LIMIT 1)
+        LIMIT 1) h ON true
     LEFT JOIN LATERAL (
         SELECT close, bucket + interval '15 minutes' AS ts FROM gold.market_price_history
         WHERE outcome_id = o.id AND bucket <= $2 - interval '15 minutes'

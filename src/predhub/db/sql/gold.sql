@@ -103,8 +103,10 @@ WITH ids AS (
     WHERE q.market_id = ANY($1::bigint[]) AND q.price IS NOT NULL
     ORDER BY q.market_id, q.price DESC, o.idx
 ), yes AS (
-    SELECT o.market_id, o.id AS outcome_id, q.price AS quote_price
+    SELECT o.market_id, o.id AS outcome_id, q.price AS quote_price,
+           l.ts AS latest_ts, l.price AS latest_price  -- the latest point: no partition read
     FROM silver.outcomes o LEFT JOIN silver.quotes q ON q.outcome_id = o.id
+    LEFT JOIN silver.price_latest l ON l.outcome_id = o.id
     WHERE o.market_id = ANY($1::bigint[]) AND o.idx = 0
 ), moves AS (
     SELECT y.market_id, y.quote_price, p.now_price,
@@ -114,8 +116,11 @@ WITH ids AS (
     FROM yes y
     CROSS JOIN LATERAL (
         SELECT
-            (SELECT h.price FROM silver.price_history h
-             WHERE h.outcome_id = y.outcome_id AND h.ts <= $3 ORDER BY h.ts DESC LIMIT 1) AS now_price,
+            CASE WHEN y.latest_ts <= $3 THEN y.latest_price
+                 WHEN y.latest_ts IS NOT NULL THEN
+                (SELECT h.price FROM silver.price_history h
+                 WHERE h.outcome_id = y.outcome_id AND h.ts <= $3 ORDER BY h.ts DESC LIMIT 1)
+            END AS now_price,
             coalesce(
                 (SELECT h.price FROM silver.price_history h WHERE h.outcome_id = y.outcome_id
                    AND h.ts <= $3::timestamptz - interval '1 hour' ORDER BY h.ts DESC LIMIT 1),

@@ -135,7 +135,8 @@ ON CONFLICT (outcome_id, bucket) DO UPDATE SET
 -- name: update_changes
 -- The price changes of the markets the taken buckets belong to, of their first
 -- outcome: its latest point against its latest point at or before $1 minus 1 hour,
--- 24 hours and 7 days. Returns the markets updated.
+-- 24 hours and 7 days (the latest point from silver.price_latest when it is not after
+-- $1, so the usual case opens no weekly partition for it). Returns the markets updated.
 WITH touched AS (
     SELECT DISTINCT market_id FROM rollup_dirty
 ), figures AS (
@@ -144,9 +145,13 @@ WITH touched AS (
            cur.price - h7.price AS change_7d
     FROM touched t
     JOIN silver.outcomes o ON o.market_id = t.market_id AND o.idx = 0
+    JOIN silver.price_latest l ON l.outcome_id = o.id
     CROSS JOIN LATERAL (
-        SELECT h.price, h.ts FROM silver.price_history h
-        WHERE h.outcome_id = o.id AND h.ts <= $1 ORDER BY h.ts DESC LIMIT 1) cur
+        SELECT l.price, l.ts WHERE l.ts <= $1
+        UNION ALL
+        (SELECT h.price, h.ts FROM silver.price_history h
+         WHERE h.outcome_id = o.id AND h.ts <= $1 AND l.ts > $1 ORDER BY h.ts DESC LIMIT 1)
+        LIMIT 1) cur
     LEFT JOIN LATERAL (
         SELECT h.price FROM silver.price_history h
         WHERE h.outcome_id = o.id AND h.ts <= $1 - interval '1 hour'
