@@ -1,4 +1,9 @@
-"""Full-text search across venues, ranked by relevance then 24 h volume."""
+"""Full-text search across venues, ranked by relevance then 24 h volume.
+
+A query matching more markets than the service ranks (`SEARCH_CANDIDATES` in
+`predhub.service.catalog`) ranks its first matches and its busiest ones, so a
+common word costs a page's work, not the catalogue's.
+"""
 
 from __future__ import annotations
 
