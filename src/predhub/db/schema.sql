@@ -1201,3 +1201,16 @@ BEGIN
     RETURN NULL;
 END;
 $function$
+
+FUNCTION silver.search_matches(query tsquery, venues text[], statuses text[], n integer)
+CREATE OR REPLACE FUNCTION silver.search_matches(query tsquery, venues text[], statuses text[], n integer)
+ RETURNS TABLE(id bigint, rank real, volume_24h numeric)
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+ SET enable_seqscan TO 'off'
+AS $function$
+    SELECT m.id, ts_rank(m.search_vector, query), m.volume_24h
+    FROM silver.markets m
+    WHERE m.search_vector @@ query AND m.venue = ANY(venues) AND m.status = ANY(statuses)
+    LIMIT n
+$function$

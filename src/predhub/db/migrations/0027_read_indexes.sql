@@ -22,3 +22,20 @@ ALTER TABLE gold.market_price_history_1d
         INCLUDE (open, high, low, close, points, volume);
 
 ALTER INDEX silver.markets_search_idx SET (gin_pending_list_limit = 512);
+
+-- Search's first candidates: up to `n` matches as the text index yields them, with
+-- their rank. A plain LIMIT over the match lets the planner prefer a sequential scan
+-- that stops early, which costs it one `@@` test per row read: it estimated a common
+-- word's 1,000 matches at the cost of the bitmap scan, and took 97 ms where the text
+-- index took 1.4 ms. The function's own setting keeps the index path; being a
+-- function with a setting it is planned apart from the query that calls it.
+CREATE FUNCTION silver.search_matches(query tsquery, venues text[], statuses text[], n integer)
+RETURNS TABLE (id bigint, rank real, volume_24h numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET enable_seqscan = off
+AS $$
+    SELECT m.id, ts_rank(m.search_vector, query), m.volume_24h
+    FROM silver.markets m
+    WHERE m.search_vector @@ query AND m.venue = ANY(venues) AND m.status = ANY(statuses)
+    LIMIT n
+$$;

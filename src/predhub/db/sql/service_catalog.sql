@@ -46,15 +46,14 @@ SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS
 -- Markets matching the words of $1 (web-search syntax) among venues $2 and statuses $3,
 -- by relevance then 24 h volume, with their rank. Only candidates are ranked, so the
 -- work follows the page, not how many markets match: the first $4 matches the text
--- index yields (every match when there are fewer: a rarer query ranks exactly), and,
+-- index yields (silver.search_matches, migration 0027; every match when there are
+-- fewer: a rarer query ranks exactly), and,
 -- when there were more, those of the $5 busiest markets of each venue and status that
 -- match (a walk of the volume index that stops there), so a common word's busiest
 -- markets are among them. $6 limit, $7 offset.
 WITH matched AS MATERIALIZED (
-    SELECT m.id, ts_rank(m.search_vector, q) AS rank, m.volume_24h
-    FROM silver.markets m, websearch_to_tsquery('english', $1) q
-    WHERE m.search_vector @@ q AND m.venue = ANY($2::text[]) AND m.status = ANY($3::text[])
-    LIMIT $4
+    SELECT id, rank, volume_24h
+    FROM silver.search_matches(websearch_to_tsquery('english', $1), $2::text[], $3::text[], $4)
 ), busiest AS (
     SELECT b.id, ts_rank(b.search_vector, q) AS rank, b.volume_24h
     FROM unnest($2::text[]) AS v (venue)
