@@ -3,8 +3,10 @@
 The server speaks Engine.IO v4 as the venue does: the open packet, then its
 own pings; the client connects the `/markets` namespace, answers pings, sends
 one `subscribe_market_prices` with every slug, and reads `orderbookUpdate`
-events as whole books. A server that pings but sends no event is a silent
-feed; a second connection must subscribe again (the venue forgets).
+events as whole books. A server that pings but sends no event is a quiet
+feed, alive: its pings keep the connection. A server that stops pinging too
+is dead: the stream resyncs, and a second connection must subscribe again
+(the venue forgets).
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ BOOK = {
 OPEN = '0{"sid":"abc","upgrades":[],"pingInterval":200,"pingTimeout":2000,"maxPayload":1000000}'
 
 
+PINGS = 20  # at 0.1 s: the first connection stays quiet but alive for twice the window
+
+
 class Server:
-    """Sends one book after the subscription, then only pings; records what it got."""
+    """Sends one book after the subscription, then only pings (on the first connection,
+    `PINGS` of them, then nothing: it dies); records what it got."""
 
     def __init__(self) -> None:
         self.received: list[list[str]] = []
@@ -46,13 +52,16 @@ class Server:
     async def handler(self, ws: ServerConnection) -> None:
         got: list[str] = []
         self.received.append(got)
+        first = len(self.received) == 1
         assert ws.request is not None and "EIO=4" in ws.request.path
         await ws.send(OPEN)
 
         async def ping() -> None:
-            while True:
+            sent = 0
+            while not first or sent < PINGS:
                 await asyncio.sleep(0.1)
                 await ws.send("2")
+                sent += 1
 
         pinger = asyncio.create_task(ping())
         try:
@@ -67,11 +76,11 @@ class Server:
             pinger.cancel()
 
 
-async def test_subscribe_read_books_answer_pings_resync_when_silent() -> None:
+async def test_subscribe_read_books_answer_pings_resync_when_dead() -> None:
     server = Server()
     async with serve(server.handler, "127.0.0.1", 0) as listening:
         port = listening.sockets[0].getsockname()[1]
-        settings = Settings(limitless_ws_url=f"ws://127.0.0.1:{port}", ws_silence_seconds=0.6)
+        settings = Settings(limitless_ws_url=f"ws://127.0.0.1:{port}", ws_silence_seconds=1.0)
         refs = [
             MarketRef("btc-above-100k", (OutcomeRef(0, "111"), OutcomeRef(1, "222"))),
             MarketRef("eth-above-5k", slug="eth-above-5k"),
@@ -87,13 +96,18 @@ async def test_subscribe_read_books_answer_pings_resync_when_silent() -> None:
 
         await asyncio.wait_for(consume(), 10)
 
-    kinds = ["book" if u.books else "resync" if u.resync else "other" for u in updates]
-    assert kinds == ["book", "resync", "book"]
+    kinds = ["book" if u.books else "resync" if u.resync else "alive" for u in updates]
+    resync = kinds.index("resync")
+    # quiet for 2 s (twice the 1 s window) on pings alone, no resync: only once
+    # the pings stopped
+    assert kinds[:resync] == ["book"] + ["alive"] * PINGS
+    assert kinds[resync:] == ["resync", "book"]
+    assert all(u.raw is None and not u.resync for u in updates[1:resync])
     yes, no = updates[0].books
     assert (yes.best_bid, yes.best_ask) == (Decimal("0.41"), Decimal("0.44"))
     assert yes.bids[0].size == Decimal(5)  # raw 6-decimal units
     assert (no.best_bid, no.best_ask, no.token_id) == (Decimal("0.56"), Decimal("0.59"), "222")
-    assert updates[1].reason == "silent"
+    assert updates[resync].reason == "silent"
     assert len(server.received) == 2  # reconnected
     for got in server.received:
         assert got[0] == "40/markets,"
@@ -101,7 +115,7 @@ async def test_subscribe_read_books_answer_pings_resync_when_silent() -> None:
             "subscribe_market_prices",
             {"marketSlugs": ["btc-above-100k", "eth-above-5k"]},
         ]
-    assert "3" in server.received[0]  # the server's pings were answered
+    assert server.received[0].count("3") == PINGS  # the server's pings were answered
 
 
 @pytest.mark.parametrize(

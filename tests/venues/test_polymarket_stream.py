@@ -19,15 +19,18 @@ SESSION = (
     Path(__file__).parent.parent
     / "fixtures/polymarket/argos/ws_market_channel_session.excerpt.json"
 )
+PONGS = 20  # at 0.1 s: quiet but alive for twice the 1 s window, then dead
 YES = "34691510069031117755834214800869745291092253295564665516660269316660628637961"
 NO = "95561057794427123541889915407555646439882912350845258651794843110787555977699"
 
 
 class Channel:
-    """Replays the recorded session: the wrapped book, one price change, then silence.
+    """Replays the recorded session: the wrapped book, one price change, then quiet.
 
-    PINGs are answered with PONG but no data follows (a feed that went silent
-    while the socket stays open). Every connection and frame is recorded.
+    PINGs are answered with PONG but no data follows (a quiet feed, alive); on
+    the first connection only the first `PONGS` PINGs are answered, then none
+    (a dead peer while the socket stays open). Every connection and frame is
+    recorded.
     """
 
     def __init__(self) -> None:
@@ -42,7 +45,7 @@ class Channel:
         async for message in ws:
             text = str(message)
             got.append(text)
-            if text == "PING":
+            if text == "PING" and (len(self.received) > 1 or got.count("PING") <= PONGS):
                 await ws.send("PONG")
             elif text.startswith("{"):
                 await ws.send(self.book)
@@ -56,7 +59,7 @@ async def test_subscribe_ping_silence_and_resubscribe() -> None:
         settings = Settings(
             polymarket_ws_url=f"ws://127.0.0.1:{port}",
             ws_ping_seconds=0.1,
-            ws_silence_seconds=0.5,
+            ws_silence_seconds=1.0,
         )
         ref = MarketRef("m1", outcomes=(OutcomeRef(0, YES), OutcomeRef(1, NO)))
         updates: list[StreamUpdate] = []
@@ -70,8 +73,15 @@ async def test_subscribe_ping_silence_and_resubscribe() -> None:
 
         await asyncio.wait_for(consume(), 10)
 
-    kinds = ["book" if u.books else "resync" if u.resync else "quotes" for u in updates]
-    assert kinds == ["book", "quotes", "resync", "book"]
+    kinds = [
+        "book" if u.books else "resync" if u.resync else "quotes" if u.quotes else "alive"
+        for u in updates
+    ]
+    resync = kinds.index("resync")
+    # the PONGs kept the quiet feed for twice the window; the resync came once they stopped
+    assert kinds[:resync] == ["book", "quotes"] + ["alive"] * PONGS
+    assert kinds[resync:] == ["resync", "book"]
+    assert updates[resync].reason == "silent"
     first = updates[0]
     assert first.raw is not None and isinstance(first.raw.body, list)
     assert first.books[0].best_bid == Decimal("0.28")
@@ -82,7 +92,7 @@ async def test_subscribe_ping_silence_and_resubscribe() -> None:
     subscribe: dict[str, Any] = json.loads(channel.received[0][0])
     assert subscribe == {"assets_ids": [YES, NO], "type": "market"}
     assert channel.received[1][0] == channel.received[0][0]
-    assert channel.received[0].count("PING") >= 3  # ~0.5 s of silence at 0.1 s
+    assert channel.received[0].count("PING") >= PONGS + 3  # ~1 s of silence at 0.1 s
     assert set(channel.received[0][1:]) == {"PING"}
 
 

@@ -8,10 +8,13 @@ flow, the subscribed markets' quotes count as fresh (stamped every half
 high-priority cadence), so the planner does not poll them too.
 
 Trouble turns into a REST resync, never a silent gap: when the adapter flags
-a gap (`StreamUpdate.resync`), when the socket is silent for
-`ws_silence_seconds`, or when it drops, the consumer re-reads the markets'
-quotes over REST and marks their trades as never synced so the planner fetches
-them first from their watermarks; then it resubscribes. The subscription
+a gap, a dead peer or a drop (`StreamUpdate.resync`), the consumer re-reads
+the markets' quotes over REST and marks their trades as never synced so the
+planner fetches them first from their watermarks; then it resubscribes. A
+quiet feed is not trouble: the adapter passes the venue's pings and pongs on
+as empty updates, and the markets stay the stream's. Should an adapter yield
+nothing at all for twice `ws_silence_seconds` (its own window, plus margin),
+the consumer resyncs and resubscribes by itself. The subscription
 follows the high-priority set: the priority recompute announces a change of
 it (`predhub_high_markets`, with the venue's name) and the consumer subscribes
 the new set at once, beside the old subscription until the new one speaks
@@ -89,6 +92,8 @@ class StreamConsumer:
         self.max_batch = max_batch
         self.recheck_seconds = recheck_seconds
         self.silence_seconds = settings.ws_silence_seconds
+        # the adapter notices a dead peer after `silence_seconds`; this is the backstop
+        self.backstop_seconds = 2 * settings.ws_silence_seconds
         self.stamp_seconds = settings.high_quotes_interval_seconds / 2
         self.resyncs = 0
         self.written = 0
@@ -188,7 +193,7 @@ class StreamConsumer:
                 now = time.monotonic()
                 wait = min(
                     self.flush_seconds - (now - last_flush),
-                    self.silence_seconds - (now - last_message),
+                    self.backstop_seconds - (now - last_message),
                     recheck_at - now,
                 )
                 try:
@@ -233,10 +238,11 @@ class StreamConsumer:
                         items = 0
                         stamped = set()  # the resync gave the quotes back to REST
                         continue
-                    covered |= self._covered(item, native)
-                    buffer.append(item)
-                    items += len(item.quotes) + len(item.trades) + len(item.books)
-                if now - last_message >= self.silence_seconds:
+                    if item.raw is not None or item.quotes or item.trades or item.books:
+                        covered |= self._covered(item, native)
+                        buffer.append(item)
+                        items += len(item.quotes) + len(item.trades) + len(item.books)
+                if now - last_message >= self.backstop_seconds:
                     await self._flush(buffer)
                     await self.resync(market_ids, "silent")
                     return "silent"

@@ -115,6 +115,14 @@ async def config(request: Request) -> Response:
         if "rate_limits" in data:
             ctl.rate_limits = bool(data["rate_limits"])
             ctl.buckets.clear()
+        if "ws_ping_seconds" in data:
+            try:
+                ping = float(data["ws_ping_seconds"])
+            except (TypeError, ValueError):
+                return json_response({"error": "ws_ping_seconds must be a number"}, 400)
+            if ping <= 0:
+                return json_response({"error": "ws_ping_seconds must be > 0"}, 400)
+            ctl.ws_ping_seconds = ping
         if "speed" in data:
             sim.sync()
             sim.clock.set_speed(max(0.0, float(data["speed"])))
@@ -122,6 +130,7 @@ async def config(request: Request) -> Response:
         {
             "latency_scale": ctl.latency_scale,
             "rate_limits": ctl.rate_limits,
+            "ws_ping_seconds": ctl.ws_ping_seconds,
             "speed": sim.clock.speed,
         }
     )

@@ -21,7 +21,7 @@ FaultKind = Literal[
     "renamed_field",  # rename `field` to `rename_to` wherever it appears
     "replaced_field",  # set `field` to `value` (any JSON) wherever it appears
     "rate_limit",  # answer the venue's own 429
-    "ws_silent",  # WebSocket stops sending frames (connection stays open)
+    "ws_silent",  # WebSocket stops sending frames, pings and pongs too (connection stays open)
     "ws_close",  # WebSocket connections are closed by the server (once per `count`)
     "ws_gap",  # a sequenced WebSocket feed skips a message (a gap in its sequence numbers)
 ]
@@ -90,6 +90,11 @@ class SimConfig(BaseModel):
     )
     latency_scale: float = Field(default=1.0, ge=0)
     rate_limits: bool = True
+    ws_ping_seconds: float = Field(
+        default=25.0,
+        gt=0,
+        description="Real seconds between the server's own pings on feeds that ping (Limitless)",
+    )
     faults: list[FaultRule] = Field(default_factory=list)
     tick_seconds: float = Field(
         default=0.5, gt=0, description="Real seconds between background world steps"

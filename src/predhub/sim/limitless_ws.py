@@ -10,7 +10,9 @@ one per connection and forgets it on reconnect); each subscribed CLOB market
 gets an `orderbookUpdate` with its whole book at once, and another whenever
 its book moves. AMM markets have no book and are not served here. There are
 no trades and no sequence numbers on this feed, so `ws_gap` has no meaning;
-`ws_silent` stops every event (pings go on) and `ws_close` closes the socket.
+The server pings every `ws_ping_seconds` (25 s by default, as the venue; set
+by `SimConfig` or the admin `/config`). `ws_silent` stops every frame, pings
+included (a dead peer), and `ws_close` closes the socket.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from predhub.sim.wsfeed import Feed, Subscriber
 SOCKET_PATH = "/socket.io/"
 ENDPOINT = "/socket.io"
 NAMESPACE = "/markets"
-PING_SECONDS = 25.0
 
 
 @dataclass(eq=False)
@@ -111,8 +112,8 @@ def _on_text(sim: Sim, sub: _Sub, text: str) -> None:
             _subscribe(sim, sub, args[0] if args else None)
 
 
-def _ping(sub: _Sub) -> None:
-    if time.monotonic() - sub.pinged >= PING_SECONDS:
+def _ping(sim: Sim, sub: _Sub) -> None:
+    if time.monotonic() - sub.pinged >= sim.control.ws_ping_seconds:
         sub.pinged = time.monotonic()
         sub.put("2")
 
@@ -129,9 +130,9 @@ async def socket(ws: WebSocket) -> None:
     opened = {
         "sid": hex_id(sim.world.seed, "eio", id(sub))[:20],
         "upgrades": [],
-        "pingInterval": int(PING_SECONDS * 1000),
+        "pingInterval": int(sim.control.ws_ping_seconds * 1000),
         "pingTimeout": 20000,
         "maxPayload": 1000000,
     }
     sub.put("0" + orjson.dumps(opened).decode())
-    await FEED.serve(ws, sub, _on_text, idle=_ping)
+    await FEED.serve(ws, sub, _on_text, idle=lambda s: _ping(sim, s))

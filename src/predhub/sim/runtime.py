@@ -69,6 +69,7 @@ class Control:
 
     latency_scale: float
     rate_limits: bool
+    ws_ping_seconds: float = 25.0
     faults: list[FaultRule] = field(default_factory=list)
     stats: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     buckets: dict[tuple[str, str], TokenBucket] = field(default_factory=dict)
@@ -123,6 +124,7 @@ class Sim:
         self.control = Control(
             latency_scale=config.latency_scale,
             rate_limits=config.rate_limits,
+            ws_ping_seconds=config.ws_ping_seconds,
             faults=[f.model_copy() for f in config.faults],
             fault_rng=random.Random(config.seed + 17),
             latency_rng=random.Random(config.seed + 29),

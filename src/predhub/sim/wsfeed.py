@@ -4,8 +4,10 @@ Each venue's WebSocket module (`sim/<venue>_ws.py`) speaks its own
 protocol; this one holds the plumbing they would otherwise each copy: the
 subscribers of one endpoint per simulator, a queue per subscriber drained by
 a sender task, and the forced faults every stream honours the same way.
-`ws_silent` stops every frame while the connection stays open (what a stalled
-feed looks like to a client), `ws_close` closes open connections (code 1011)
+`ws_silent` stops every frame while the connection stays open, the server's
+pings and its answers to the client's pings included (what a dead peer looks
+like to a client: a quiet but live feed is one whose world does not move),
+`ws_close` closes open connections (code 1011)
 once per count; `ws_gap` is the protocol's own business (only a sequenced feed
 can show one).
 """
@@ -79,7 +81,7 @@ class Feed(Generic[S]):
                 if sim.control.pick_fault(self.venue, self.endpoint, frozenset({"ws_close"})):
                     await ws.close(code=1011)
                     return
-                if idle is not None:
+                if idle is not None and not self.silent(sim):
                     idle(sub)
                 continue
             await ws.send_text(frame)

@@ -8,12 +8,23 @@ state. A dropped or refused connection yields `StreamUpdate(resync=True,
 reason="dropped")` and reconnects after a backoff that doubles up to
 `http_backoff_max_seconds` and resets once data flows again. Anything else a
 session raises (a `FatalError` for a refused handshake) ends the stream.
+
+Silence means a dead peer, not a quiet market: a session counts every frame
+as a sign of life, the venue's pings and the answers to our own pings
+included (`Liveness`, `receive`), so a feed whose markets do not move keeps
+its connection for as long as the venue keeps answering. Only a connection
+that shows no life at all for `ws_silence_seconds` is resynced. Each sign of
+life without data is passed on as an empty `StreamUpdate` (`alive()`), so the
+consumer, which watches its own silence as a backstop, sees the feed is up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
+from enum import Enum
+from typing import Protocol
 
 import structlog
 from websockets.exceptions import WebSocketException
@@ -43,6 +54,66 @@ async def reconnecting(
 
 
 def silent(venue: str, seconds: float) -> StreamUpdate:
-    """The update a session yields before it returns because no data came for `seconds`."""
+    """The update a session yields before it returns because the peer showed no life for `seconds`."""
     log.info("stream_silent", venue=venue, seconds=seconds)
     return StreamUpdate(resync=True, reason="silent")
+
+
+class Liveness:
+    """When the peer last showed it is there, and how long it may stay quiet before it is dead."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last = time.monotonic()
+
+    def saw(self) -> None:
+        """A frame of any kind came, or the peer answered a ping: it is there."""
+        self.last = time.monotonic()
+
+    def left(self) -> float:
+        """Seconds until the peer counts as dead (<= 0: it does now)."""
+        return self.last + self.seconds - time.monotonic()
+
+
+class Lull(Enum):
+    """What `receive` found instead of a frame."""
+
+    ALIVE = "alive"  # no frame, but the peer answered a ping meanwhile
+    SILENT = "silent"  # no sign of life for the whole window: the connection is dead
+
+
+class Receiver(Protocol):
+    async def recv(self) -> str | bytes: ...
+
+
+class Abortable(Protocol):
+    @property
+    def transport(self) -> asyncio.Transport: ...
+
+
+def abandon(ws: Abortable) -> None:
+    """Drop a dead peer's connection at once: a closing handshake would wait for an answer
+    that is not coming (`close_timeout`, 10 s) before the reconnect."""
+    ws.transport.abort()
+
+
+async def receive(ws: Receiver, alive: Liveness) -> str | bytes | Lull:
+    """The next frame (any frame counts as life), or why none came within the window.
+
+    A timeout is not yet silence: an answer to our ping (which `recv` never
+    returns, as for WebSocket pongs) may have moved `alive` on meanwhile.
+    """
+    left = alive.left()
+    if left <= 0:
+        return Lull.SILENT
+    try:
+        frame = await asyncio.wait_for(ws.recv(), left)
+    except TimeoutError:
+        return Lull.ALIVE if alive.left() > 0 else Lull.SILENT
+    alive.saw()
+    return frame
+
+
+def alive() -> StreamUpdate:
+    """The update a session yields for a sign of life that carries no data (a ping, a pong)."""
+    return StreamUpdate()

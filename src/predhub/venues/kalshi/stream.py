@@ -5,21 +5,25 @@ fresh timestamp on every connect). One `subscribe` command asks for three
 channels for the streamed tickers: `orderbook_delta` (an `orderbook_snapshot`
 per market, then `orderbook_delta`s, one sequence per subscription id),
 `trade` and `ticker`. The venue pings every 10 s and the client library
-answers; the client's own pings every `ws_ping_seconds` notice a dead peer.
+answers; the client pings too, every `ws_ping_seconds`, and each pong is the
+sign of life of a quiet feed (`wsloop.Liveness`): markets that do not move
+send nothing, and their subscription stands as long as the venue answers.
 
 Books are kept here from snapshot and deltas. A delta whose `seq` is not the
 last one plus one is a gap: the subscription's books are stale, a
 `get_snapshot` asks for fresh snapshots, deltas of stale books are dropped
 until theirs arrives, and `StreamUpdate(resync=True)` tells the consumer to
 re-read quotes and trades over REST (trades missed in between come back from
-the REST trade sync, by their ids, so nothing is lost or doubled). No data
-frame for `ws_silence_seconds`, or a dropped connection, yields a resync too
-and reconnects (with backoff), which resubscribes and brings fresh snapshots.
+the REST trade sync, by their ids, so nothing is lost or doubled). No frame
+and no pong for `ws_silence_seconds` (a dead peer), or a dropped connection,
+yields a resync too and reconnects (with backoff), which resubscribes and
+brings fresh snapshots.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +34,7 @@ from typing import Any
 import orjson
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidStatus, WebSocketException
 
 from predhub.models import OrderBook, Quote, RawResponse, Trade
 from predhub.settings import Settings
@@ -40,7 +44,8 @@ from predhub.venues.http import excerpt, utc_now
 from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.signing import Signer
 from predhub.venues.normalize import ItemInvalid, amount, decimal, opt, price, req, req_str
-from predhub.venues.wsloop import reconnecting, silent
+from predhub.venues import wsloop
+from predhub.venues.wsloop import Liveness, Lull, receive, reconnecting, silent
 
 log = structlog.get_logger(__name__)
 
@@ -218,8 +223,13 @@ class Session:
         return update, command
 
 
-async def _next_data(ws: ClientConnection, seconds: float) -> str | bytes:
-    return await asyncio.wait_for(ws.recv(), seconds)
+async def _pinger(ws: ClientConnection, every: float, alive: Liveness) -> None:
+    """A WebSocket ping every `every` seconds; each pong marks the peer alive."""
+    while True:
+        await asyncio.sleep(every)
+        pong = await ws.ping()
+        await pong
+        alive.saw()
 
 
 async def market_stream(
@@ -242,22 +252,31 @@ async def market_stream(
             async with connect(
                 url,
                 additional_headers=signer.headers("GET", url),
-                ping_interval=settings.ws_ping_seconds,
-                ping_timeout=settings.ws_silence_seconds,
+                ping_interval=None,  # our own pings below: their pongs are the sign of life
                 max_size=2**24,
             ) as ws:
                 await ws.send(state.subscribe())
-                while True:
-                    try:
-                        frame = await _next_data(ws, settings.ws_silence_seconds)
-                    except TimeoutError:
-                        # reconnect: a new subscription brings fresh snapshots
-                        yield silent(VENUE, settings.ws_silence_seconds)
-                        return
-                    update, command = _decode(state, frame)
-                    if command is not None:
-                        await ws.send(command)
-                    yield update
+                alive = Liveness(settings.ws_silence_seconds)
+                pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds, alive))
+                try:
+                    while True:
+                        frame = await receive(ws, alive)
+                        if frame is Lull.SILENT:
+                            # reconnect: a new subscription brings fresh snapshots
+                            wsloop.abandon(ws)
+                            yield silent(VENUE, settings.ws_silence_seconds)
+                            return
+                        if frame is Lull.ALIVE:
+                            yield wsloop.alive()  # pongs but no data: quiet, not dead
+                            continue
+                        update, command = _decode(state, frame)
+                        if command is not None:
+                            await ws.send(command)
+                        yield update
+                finally:
+                    pinger.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, WebSocketException):
+                        await pinger
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status not in (401, 403):

@@ -9,12 +9,16 @@ market's whole Yes book, so a book read from it is never partial and a missed
 message costs nothing once the next one comes; there are no sequence numbers
 (no gap to see) and no trades on this feed (the venue publishes none we read).
 
-Books arrive only when something changes, and the server's pings keep coming
-while a subscription has stalled, so pings are answered but are not data: no
-event for `ws_silence_seconds` yields `StreamUpdate(resync=True)` (the quotes
-are re-read over REST) and reconnects; a dropped connection does the same,
-with backoff (`venues.wsloop`). AMM markets have no book and send nothing
-here: they stay polled.
+Books arrive only when something changes, so a quiet market sends nothing for
+long stretches; the server's Engine.IO pings (every `pingInterval`, 25 s at
+the venue) are what show the connection is alive. Each ping is answered and
+passed on as a sign of life (`wsloop.alive()`), so a quiet feed keeps its
+connection and its subscription. Only when no frame at all, pings included,
+comes for `ws_silence_seconds` (which must exceed the venue's ping interval)
+is the peer taken for dead: `StreamUpdate(resync=True)` (the quotes are
+re-read over REST) and a reconnect; a dropped connection does the same, with
+backoff (`venues.wsloop`). AMM markets have no book and send nothing here:
+they stay polled.
 """
 
 from __future__ import annotations
@@ -32,13 +36,13 @@ from websockets.exceptions import WebSocketException
 from predhub.errors import Retriable
 from predhub.models import RawResponse
 from predhub.settings import Settings
-from predhub.venues import socketio
+from predhub.venues import socketio, wsloop
 from predhub.venues.base import MarketRef, StreamUpdate
 from predhub.venues.errors import VenueError
 from predhub.venues.http import excerpt, utc_now
 from predhub.venues.limitless import parse
 from predhub.venues.normalize import ItemInvalid
-from predhub.venues.wsloop import reconnecting, silent
+from predhub.venues.wsloop import Liveness, Lull, receive, reconnecting, silent
 
 log = structlog.get_logger(__name__)
 
@@ -96,22 +100,35 @@ def decode_event(
     return update
 
 
+def _packet(frame: str | bytes) -> socketio.Packet | None:
+    """A frame decoded, None (logged) for one that is not Engine.IO v4 text."""
+    try:
+        return socketio.decode(frame)
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        log.warning("limitless_ws_bad_frame", reason=str(exc)[:120])
+        return None
+
+
+def _namespace_event(packet: socketio.Packet) -> bool:
+    """Whether the packet belongs to our namespace (a close or a refusal raises)."""
+    if packet.engine == "1":
+        raise SessionClosed("the server closed the session")
+    if packet.engine == "4" and packet.namespace == NAMESPACE:
+        if packet.kind in ("1", "4"):
+            raise SessionClosed(f"namespace refused or left: {packet.data!r}")
+        return True
+    return False
+
+
 async def _next_event(ws: ClientConnection) -> socketio.Packet:
-    """The next namespace packet, answering the server's pings on the way."""
+    """The next namespace packet, answering the server's pings on the way (the handshake)."""
     while True:
-        frame = await ws.recv()
-        try:
-            packet = socketio.decode(frame)
-        except (ValueError, orjson.JSONDecodeError) as exc:
-            log.warning("limitless_ws_bad_frame", reason=str(exc)[:120])
+        packet = _packet(await ws.recv())
+        if packet is None:
             continue
         if packet.engine == socketio.PING:
             await ws.send(socketio.PONG)
-        elif packet.engine == "1":
-            raise SessionClosed("the server closed the session")
-        elif packet.engine == "4" and packet.namespace == NAMESPACE:
-            if packet.kind in ("1", "4"):
-                raise SessionClosed(f"namespace refused or left: {packet.data!r}")
+        elif _namespace_event(packet):
             return packet
 
 
@@ -138,12 +155,22 @@ async def market_stream(
             if packet.kind != "0":
                 raise SessionClosed(f"namespace not connected: {packet.kind!r}")
             await ws.send(subscribe(refs))
+            alive = Liveness(wait)
             while True:
-                try:
-                    packet = await asyncio.wait_for(_next_event(ws), wait)
-                except TimeoutError:
+                frame = await receive(ws, alive)
+                if frame is Lull.SILENT:
+                    wsloop.abandon(ws)
                     yield silent(VENUE, wait)  # reconnect: a new subscription, fresh books
                     return
+                packet = None if frame is Lull.ALIVE else _packet(frame)
+                if packet is None:
+                    continue
+                if packet.engine == socketio.PING:
+                    await ws.send(socketio.PONG)
+                    yield wsloop.alive()  # quiet, not dead: the subscription stands
+                    continue
+                if not _namespace_event(packet):
+                    continue
                 if packet.kind == "2" and isinstance(packet.data, list) and packet.data:
                     name, *args = packet.data
                     yield decode_event(name, args[0] if args else None, no_tokens, utc_now())

@@ -11,7 +11,10 @@ REST on every connect (`seed`, the adapter's own `order_books`) after
 subscribing, and the changes that came meanwhile are applied on top (a level's
 size is absolute, so the last change of a level is its size whatever the
 order). Messages carry no sequence numbers and no time: a lost message cannot
-be seen, only silence and drops can, and each one re-reads the books.
+be seen, only silence and drops can, and each one re-reads the books. The
+venue acknowledges every heartbeat, and any frame counts as life, so a feed
+whose markets do not move stays connected; silence is no frame at all, acks
+included, for `ws_silence_seconds` (a dead peer).
 
 `market.last.trade` exists but carries no trade id and no time, so a trade
 could not be stored exactly once across reconnects and resyncs: the hub does
@@ -41,6 +44,7 @@ from predhub.venues.errors import FatalError
 from predhub.venues.http import excerpt, utc_now
 from predhub.venues.normalize import ItemInvalid, amount, price, req
 from predhub.venues.opinion import parse
+from predhub.venues import wsloop
 from predhub.venues.wsloop import reconnecting, silent
 
 log = structlog.get_logger(__name__)
@@ -165,6 +169,7 @@ async def market_stream(
                         try:
                             frame = await asyncio.wait_for(ws.recv(), wait)
                         except TimeoutError:
+                            wsloop.abandon(ws)
                             yield silent(VENUE, wait)  # reconnect: subscribe and seed again
                             return
                         try:

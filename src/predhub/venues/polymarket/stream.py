@@ -4,9 +4,11 @@ Subscribe with `{"assets_ids": [...], "type": "market"}`; the venue then
 sends `book` snapshots (the first one wrapped in a JSON array),
 `price_change` and `last_trade_price` events. The client sends a text
 `PING` every `ws_ping_seconds` (10 s, as the venue asks) and the venue
-answers `PONG`. A feed can go silent while the socket stays open and PONGs
-keep coming: when no data frame arrives for `ws_silence_seconds`, the
-stream yields `StreamUpdate(resync=True)` (re-read over REST) and
+answers `PONG`. A quiet market sends nothing for long stretches, so the
+PONGs are what show the connection is alive: each one is passed on as a sign
+of life (`wsloop.alive()`) and the subscription stands. When no frame at all,
+PONGs included, arrives for `ws_silence_seconds`, the venue is taken for
+gone: the stream yields `StreamUpdate(resync=True)` (re-read over REST) and
 reconnects, which resubscribes and brings a fresh `book`. A dropped
 connection does the same, with backoff.
 """
@@ -28,7 +30,8 @@ from predhub.settings import Settings
 from predhub.venues.base import MarketRef, StreamUpdate
 from predhub.venues.http import utc_now
 from predhub.venues.polymarket.parse import VENUE, parse_ws_message
-from predhub.venues.wsloop import reconnecting, silent
+from predhub.venues import wsloop
+from predhub.venues.wsloop import Liveness, Lull, receive, reconnecting, silent
 
 log = structlog.get_logger(__name__)
 ENDPOINT = "ws:/ws/market"
@@ -40,12 +43,8 @@ async def _pinger(ws: ClientConnection, every: float) -> None:
         await ws.send("PING")
 
 
-async def _next_data(ws: ClientConnection) -> str | bytes:
-    """The next frame that is not a PONG."""
-    while True:
-        frame = await ws.recv()
-        if frame not in ("PONG", b"PONG"):
-            return frame
+def _pong(frame: str | bytes) -> bool:
+    return frame in ("PONG", b"PONG")
 
 
 def subscribed_tokens(refs: Sequence[MarketRef]) -> dict[str, tuple[str, int]]:
@@ -87,14 +86,18 @@ async def market_stream(
         async with connect(settings.venue(VENUE).url("ws_url"), ping_interval=None) as ws:
             await ws.send(subscribe)
             pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds))
+            alive = Liveness(settings.ws_silence_seconds)
             try:
                 while True:
-                    try:
-                        frame = await asyncio.wait_for(_next_data(ws), settings.ws_silence_seconds)
-                    except TimeoutError:
+                    frame = await receive(ws, alive)
+                    if frame is Lull.SILENT:
                         # reconnect: a new subscription brings a fresh book
+                        wsloop.abandon(ws)
                         yield silent(VENUE, settings.ws_silence_seconds)
                         return
+                    if frame is Lull.ALIVE or _pong(frame):
+                        yield wsloop.alive()  # quiet, not dead: the subscription stands
+                        continue
                     yield decode(frame, tokens)
             finally:
                 pinger.cancel()
