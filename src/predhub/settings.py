@@ -359,6 +359,14 @@ class Settings(_VenueFields):
             "each idle connection costs the HTTP client time on every request)"
         ),
     )
+    history_load_rps: float = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Requests per second a `predhub ingest history` run may send (`--rps`), on top of"
+            " the workers' share; 0: as many as the venue's published limits allow"
+        ),
+    )
     history_load_days: float = Field(
         default=90, gt=0, description="Price history read per closed market, back from its end"
     )

@@ -152,3 +152,13 @@ def test_the_cli_catches_the_error_root_usage_errors_exit_2_others_1(
     code, err = _main_raising(failed, monkeypatch, capsys)
     assert code == 1 and err.strip().startswith("predhub: kalshi did not answer")
     assert "Traceback" not in err
+
+
+def test_a_negative_history_rate_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = _predhub(
+        "ingest", "history", "kalshi", "--rps", "-1", env={"PREDHUB_DATA_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "--rps" in lines[0] and "HISTORY_LOAD_RPS" in lines[0]

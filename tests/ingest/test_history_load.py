@@ -23,7 +23,7 @@ from predhub.ingest.refs import ref_of
 from predhub.sim.config import SimConfig
 from predhub.sim.testing import SimHandle, running_simulator
 from predhub.venues.base import Capability, NotSupported, Venue
-from predhub.venues.budget import VenueBudget, drawing
+from predhub.venues.budget import VenueBudget, drawing, published_per_second
 from predhub.venues.descriptor import descriptor, venue_names
 from predhub.venues.polymarket import adapter as polymarket_adapter
 from predhub.venues.polymarket.adapter import BULK_TRADES_MARKETS
@@ -257,3 +257,67 @@ async def test_bulk_trades_past_the_reachable_offsets_halve_the_markets(
     assert len(by_market[big[0].native_id]) == 8
     assert [e.item_id for e in got.fetched.errors] == [big[0].condition_id]
     assert "unreachable" in got.fetched.errors[0].reason
+
+
+def _frozen_minutes() -> tuple[Any, Any, list[datetime]]:
+    """A clock that stands still until the budget sleeps: then simulated minutes pass."""
+    now = [datetime(2026, 9, 1, tzinfo=UTC)]
+
+    def clock() -> datetime:
+        return now[0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+    return clock, sleep, now
+
+
+async def test_a_history_load_run_by_hand_is_not_held_to_the_workers_share(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    """The workers' share of a tiny budget would spread this load over many minutes; the
+    operator's run has the venue's published limits as its own and finishes in one, every
+    request counted in the shared minute row. A worker then finds the minute spent."""
+    settings = archive.settings(venue_request_budgets={"kalshi": 0.5})
+    venue = make("kalshi", venue_request_budgets={"kalshi": 0.5})
+    clock, sleep, _ = _frozen_minutes()
+    workers = VenueBudget.for_workers(pool, "kalshi", settings, clock=clock, sleep=sleep)
+    budget = VenueBudget.for_history(pool, "kalshi", settings)
+    budget.clock, budget.sleep = clock, sleep
+    assert budget.cap == workers.cap + math.floor(
+        published_per_second("kalshi") * settings.rate_limit_scale * 60
+    )
+    allowance = budget.allowance(block=max(5, budget.cap // 60))
+    with drawing(allowance):
+        summary, report = await Ingestor(pool, venue, settings).history_load()
+    await allowance.release()
+    assert report.complete and summary.failures == 0
+    assert summary.requests > workers.cap  # more than the workers may send in a minute
+    assert allowance.waited == 0  # and it never waited for a next minute
+    usage = await pool.fetch("SELECT minute, requests FROM ops.venue_usage WHERE venue = 'kalshi'")
+    assert [r["requests"] for r in usage] == [summary.requests]  # counted in the shared row
+    assert not await workers.reserve(1)  # running workers give way to it
+
+
+async def test_a_history_load_run_by_hand_keeps_to_its_own_rate(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    """`--rps 0.5` (30 a minute on top of the workers' share) spreads the load over minutes."""
+    settings = archive.settings(venue_request_budgets={"kalshi": 0.5})
+    venue = make("kalshi", venue_request_budgets={"kalshi": 0.5})
+    clock, sleep, _ = _frozen_minutes()
+    budget = VenueBudget.for_history(pool, "kalshi", settings, rps=0.5)
+    budget.clock, budget.sleep = clock, sleep
+    assert budget.cap == VenueBudget.for_workers(pool, "kalshi", settings).cap + 30
+    allowance = budget.allowance(block=max(5, budget.cap // 60))
+    with drawing(allowance):
+        summary, report = await Ingestor(pool, venue, settings).history_load()
+    await allowance.release()
+    assert report.complete and summary.failures == 0
+    usage = await pool.fetch(
+        "SELECT minute, requests FROM ops.venue_usage WHERE venue = 'kalshi' ORDER BY minute"
+    )
+    assert len(usage) > 1, "the load needed more than one minute at its own rate"
+    assert max(r["requests"] for r in usage) <= budget.cap
+    assert sum(r["requests"] for r in usage) == summary.requests

@@ -143,22 +143,39 @@ def history_cmd(
             help="Only markets that closed on or after this date (YYYY-MM-DD or ISO time)",
         ),
     ] = None,
+    rps: Annotated[
+        float | None,
+        typer.Option(
+            "--rps",
+            help=(
+                "Requests per second this run may send, on top of the workers' share "
+                "(default HISTORY_LOAD_RPS; 0: the venue's published limits)"
+            ),
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Every closed and resolved market the venue still lists, with trades and price history.
 
     Resumable: the walk's cursor is checkpointed after each page, so a run
-    stopped at any point continues where it stopped. Requests are drawn from
-    the venue's shared budget (the workers' share), waiting when it is spent.
+    stopped at any point continues where it stopped. The run is the
+    operator's: it is paced by the venue's published per-endpoint limits (and
+    Retry-After), or by `--rps`, not by the workers' share of the budget; its
+    requests count in the venue's shared minute budget, so workers running
+    against the same database give way while it runs.
     """
     bound = _since(since)
+    if rps is not None and not rps >= 0:
+        raise UsageProblem(f"--rps {rps}: want requests per second, 0 or more (HISTORY_LOAD_RPS)")
     lines: list[str] = []
 
     async def load(ing: Ingestor) -> LoadSummary:
         from predhub.ingest.catalogue import summary_line
         from predhub.venues.budget import VenueBudget, drawing
 
-        allowance = VenueBudget.for_workers(ing.pool, ing.name, ing.settings).allowance()
+        budget = VenueBudget.for_history(ing.pool, ing.name, ing.settings, rps)
+        # reserve about a second's worth at a time: one row update, not one a request
+        allowance = budget.allowance(block=max(5, budget.cap // 60))
         try:
             with drawing(allowance):
                 summary, report = await ing.history_load(since=bound, progress=True)

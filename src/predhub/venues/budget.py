@@ -15,6 +15,9 @@ of the HTTP layer in that context pass through it.
 A venue's cap is its documented rate limit (the tightest endpoint the engine
 polls, or `VENUE_REQUEST_BUDGETS`) × `rate_limit_scale`, per minute; workers
 stop at `worker_budget_share` of it and leave the rest to API refreshes.
+A history load the operator runs by hand (`predhub ingest history`) is not
+held to that: it has a cap of its own (`history_cap_per_minute`), counted in
+the same row so the workers see it and give way.
 """
 
 from __future__ import annotations
@@ -66,6 +69,32 @@ def venue_cap_per_minute(venue: str, settings: Settings) -> int:
     return _per_minute(venue, settings, 1.0)
 
 
+def published_per_second(venue: str) -> float:
+    """Requests per second the venue's documented limits allow in all: each API's whole-host
+    limit (`"*"`), or the sum of its endpoints' where it publishes none."""
+    total = 0.0
+    for limits in descriptor(venue).limits.values():
+        host = limits.get("*")
+        total += host.rate if host is not None else sum(lim.rate for lim in limits.values())
+    return total
+
+
+def history_cap_per_minute(venue: str, settings: Settings, rps: float | None = None) -> int:
+    """What the shared minute row may hold while a hand-run history load draws from it.
+
+    The load's own rate (`rps`, else `history_load_rps`; 0 means the venue's
+    published limits × `rate_limit_scale`) on top of the workers' share: the
+    row holds the workers' requests too, so the load gets its rate whatever
+    they use, while workers, which reserve only up to their share of the same
+    row, give way to it. The venue's per-endpoint limits and Retry-After pace
+    every request as always.
+    """
+    own = settings.history_load_rps if rps is None else rps
+    if own <= 0:
+        own = published_per_second(venue) * settings.rate_limit_scale
+    return budget_per_minute(venue, settings) + max(1, math.floor(own * 60))
+
+
 def _per_minute(venue: str, settings: Settings, share: float) -> int:
     rps = requests_per_second(venue, settings)
     return max(1, math.floor(rps * 60 * share * settings.rate_limit_scale))
@@ -109,6 +138,13 @@ class VenueBudget:
         """The workers' share of the venue's cap."""
         cap = budget_per_minute(venue, settings)
         return cls(pool, venue, cap=cap, clock=clock, sleep=sleep)
+
+    @classmethod
+    def for_history(
+        cls, pool: asyncpg.Pool, venue: str, settings: Settings, rps: float | None = None
+    ) -> VenueBudget:
+        """A history load run by hand: its own rate on top of the workers' share."""
+        return cls(pool, venue, cap=history_cap_per_minute(venue, settings, rps))
 
     @classmethod
     def for_refreshes(cls, pool: asyncpg.Pool, venue: str, settings: Settings) -> VenueBudget:
