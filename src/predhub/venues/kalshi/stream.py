@@ -38,13 +38,13 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 
 from predhub.models import OrderBook, Quote, RawResponse, Trade
 from predhub.settings import Settings
+from predhub.venues import wsloop
 from predhub.venues.base import MarketRef, StreamUpdate
 from predhub.venues.errors import FatalError
 from predhub.venues.http import excerpt, utc_now
 from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.signing import Signer
 from predhub.venues.normalize import ItemInvalid, amount, decimal, opt, price, req, req_str
-from predhub.venues import wsloop
 from predhub.venues.wsloop import Liveness, Lull, receive, reconnecting, silent
 
 log = structlog.get_logger(__name__)

@@ -162,17 +162,17 @@ async def market_stream(
                     wsloop.abandon(ws)
                     yield silent(VENUE, wait)  # reconnect: a new subscription, fresh books
                     return
-                packet = None if frame is Lull.ALIVE else _packet(frame)
-                if packet is None:
+                got = None if frame is Lull.ALIVE else _packet(frame)
+                if got is None:
                     continue
-                if packet.engine == socketio.PING:
+                if got.engine == socketio.PING:
                     await ws.send(socketio.PONG)
                     yield wsloop.alive()  # quiet, not dead: the subscription stands
                     continue
-                if not _namespace_event(packet):
+                if not _namespace_event(got):
                     continue
-                if packet.kind == "2" and isinstance(packet.data, list) and packet.data:
-                    name, *args = packet.data
+                if got.kind == "2" and isinstance(got.data, list) and got.data:
+                    name, *args = got.data
                     yield decode_event(name, args[0] if args else None, no_tokens, utc_now())
 
     async for update in reconnecting(settings, VENUE, session):

@@ -39,12 +39,12 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 
 from predhub.models import BookLevel, OrderBook, RawResponse
 from predhub.settings import Settings
+from predhub.venues import wsloop
 from predhub.venues.base import Fetched, MarketRef, StreamUpdate
 from predhub.venues.errors import FatalError
 from predhub.venues.http import excerpt, utc_now
 from predhub.venues.normalize import ItemInvalid, amount, price, req
 from predhub.venues.opinion import parse
-from predhub.venues import wsloop
 from predhub.venues.wsloop import reconnecting, silent
 
 log = structlog.get_logger(__name__)

@@ -27,10 +27,10 @@ from websockets.exceptions import WebSocketException
 
 from predhub.models import RawResponse
 from predhub.settings import Settings
+from predhub.venues import wsloop
 from predhub.venues.base import MarketRef, StreamUpdate
 from predhub.venues.http import utc_now
 from predhub.venues.polymarket.parse import VENUE, parse_ws_message
-from predhub.venues import wsloop
 from predhub.venues.wsloop import Liveness, Lull, receive, reconnecting, silent
 
 log = structlog.get_logger(__name__)
