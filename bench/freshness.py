@@ -27,6 +27,11 @@ writer (the bronze endpoint of the stored quote; none for a batch of stream
 messages) last wrote the stale quotes.
 
 Usage: python bench/freshness.py --streams [--seconds S] [--warmup W] [--trade-rate T]
+    [--stream-thread]
+
+`--stream-thread` adds a third run with the streams on a thread with an event
+loop of their own (as a worker runs them with `STREAM_THREAD`), and a table of
+its staleness against the run with the streams on the jobs' loop.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from predhub.logging import configure_logging
 from predhub.models import SyncPriority
 from predhub.scheduler.cadence import PRIORITY_ORDER, Cadences, DataKind
 from predhub.scheduler.streams import StreamConsumer
+from predhub.scheduler.streamthread import StreamThread
 from predhub.scheduler.worker import VenueWorker
 from predhub.sim.config import SimConfig
 from predhub.sim.testing import SimHandle, running_simulator
@@ -179,9 +185,13 @@ class Samples(dict[str, list[float]]):
 
 
 async def stream_run(
-    handle: SimHandle, url: str, *, streams: bool, seconds: float, warmup: float
+    handle: SimHandle, url: str, *, streams: str, seconds: float, warmup: float
 ) -> Samples:
-    """One run, every venue: staleness samples (s) of high-priority markets per venue."""
+    """One run, every venue: staleness samples (s) of high-priority markets per venue.
+
+    `streams`: "off" (polling alone), "loop" (the consumers on the jobs' event
+    loop) or "thread" (on a thread with their own loop, as a worker runs them).
+    """
     conn = await connect(url)
     await migrate.upgrade(conn)
     await conn.close()
@@ -193,15 +203,20 @@ async def stream_run(
     tasks: list[asyncio.Task[None]] = []
     venues = [build_venue(name, settings) for name in settings.venues]
     consumers: dict[str, StreamConsumer] = {}
+    thread: StreamThread | None = None
     try:
         for venue in venues:
             ingestor = Ingestor(pool, venue, settings)
             await ingestor.static_load()
             worker = VenueWorker(pool, venue, ingestor, settings)
             tasks.append(asyncio.create_task(worker.run(stop)))
-            if streams and venue.can_stream():
+            if streams == "loop" and venue.can_stream():
                 consumer = consumers[venue.name] = StreamConsumer(pool, venue, ingestor, settings)
                 tasks.append(asyncio.create_task(consumer.run(stop)))
+        if streams == "thread":
+            names = [v.name for v in venues if v.can_stream()]
+            thread = StreamThread(settings, url, names, build_venue)
+            thread.start()
         await interest(pool)
         await asyncio.sleep(warmup)
         samples = Samples([v.name for v in venues])
@@ -241,6 +256,8 @@ async def stream_run(
                     age = now - stale_since.setdefault(key, now)
                     samples[r["venue"]].append(age)
                     samples.writers[r["venue"]][str(r["endpoint"])] += 1
+                    if thread is not None:
+                        consumers = {c.name: c for c in thread.consumers}
                     streamed = consumers.get(r["venue"])
                     if streamed is not None and r["id"] not in streamed.subscribed:
                         samples.unstreamed[r["venue"]].append(age)
@@ -248,6 +265,8 @@ async def stream_run(
         return samples
     finally:
         stop.set()
+        if thread is not None:
+            await thread.stopped()
         _, late = await asyncio.wait(tasks, timeout=30)
         for task in late:  # e.g. a resync waiting for the next minute's budget
             task.cancel()
@@ -272,12 +291,13 @@ async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
     config = SimConfig.small(
         seed=args.seed, speed=1.0, latency_scale=0.2, trades_per_market_hour=args.trade_rate
     )
-    results: dict[bool, Samples] = {}
+    results: dict[str, Samples] = {}
+    modes = ("off", "loop", "thread") if args.stream_thread else ("off", "loop")
     with running_simulator(config) as handle:
         admin = await asyncpg.connect(server_url)
         try:
-            for streams in (False, True):
-                name = f"predhub_bench_fresh_{'streams' if streams else 'polling'}_{os.getpid()}"
+            for streams in modes:
+                name = f"predhub_bench_fresh_{streams}_{os.getpid()}"
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
                 await admin.execute(f'CREATE DATABASE "{name}"')
                 url = server_url.rsplit("/", 1)[0] + "/" + name
@@ -302,8 +322,8 @@ async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
         f"{'venue':<12}{'stream':>8}{'samples':>9}{'polling':>10}{'streams':>10}{'ratio':>8}"
         f"  goal <5s   stale samples outside the subscription (max)"
     )
-    for venue in results[False]:
-        polled, streamed = results[False][venue], results[True][venue]
+    for venue in results["off"]:
+        polled, streamed = results["off"][venue], results["loop"][venue]
         if not polled or not streamed:
             print(
                 f"{venue:<12}{'-':>8}{'0':>9}{'-':>10}{'-':>10}{'-':>8}  no high-priority markets"
@@ -313,8 +333,8 @@ async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
         ratio = f"{a / b:.1f}x" if b > 0 else ("1.0x" if a == 0 else "inf")
         has = venue in streaming
         goal = ("yes" if b < 5 else "NO") if has else "n/a (polls)"
-        outside = results[True].unstreamed[venue]
-        writers = ", ".join(f"{k} {n}" for k, n in results[True].writers[venue].most_common(4))
+        outside = results["loop"].unstreamed[venue]
+        writers = ", ".join(f"{k} {n}" for k, n in results["loop"].writers[venue].most_common(4))
         print(
             f"{venue:<12}{'yes' if has else 'no':>8}{len(streamed):>9}{a:>9.1f}s{b:>9.1f}s"
             f"{ratio:>8}  {goal:<9}  {len(outside)} ({max(outside, default=0):.1f}s)"
@@ -322,11 +342,32 @@ async def streams_bench(args: argparse.Namespace, server_url: str) -> None:
             else f"{venue:<12}{'no':>8}{len(streamed):>9}{a:>9.1f}s{b:>9.1f}s{ratio:>8}  {goal}"
         )
         print(f"{'':<12}stale quotes written by: {writers or '-'}")
+    if "thread" in results:
+        print("streams on the jobs' event loop against streams on a thread of their own (p95)")
+        print(
+            f"{'venue':<12}{'samples':>9}{'loop':>10}{'thread':>10}{'ratio':>8}  mean loop/thread"
+        )
+        for venue in results["loop"]:
+            looped, threaded = results["loop"][venue], results["thread"][venue]
+            if venue not in streaming or not looped or not threaded:
+                continue
+            a, b = percentile(looped, 0.95), percentile(threaded, 0.95)
+            ratio = f"{a / b:.1f}x" if b > 0 else ("1.0x" if a == 0 else "inf")
+            ma, mb = statistics.fmean(looped), statistics.fmean(threaded)
+            print(
+                f"{venue:<12}{len(threaded):>9}{a:>9.2f}s{b:>9.2f}s{ratio:>8}"
+                f"  {ma:.2f}s / {mb:.2f}s"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", action="store_true", help="polling against streams, real time")
+    parser.add_argument(
+        "--stream-thread",
+        action="store_true",
+        help="--streams: a third run with the streams on a thread of their own",
+    )
     parser.add_argument("--seconds", type=float, default=90.0, help="--streams: sampled per run")
     parser.add_argument(
         "--trade-rate", type=float, default=120.0, help="--streams: per market-hour"

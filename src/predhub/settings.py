@@ -284,6 +284,13 @@ class Settings(_VenueFields):
     ws_silence_seconds: float = Field(
         default=30.0, gt=0, description="A live feed silent this long is resubscribed"
     )
+    stream_thread: bool = Field(
+        default=True,
+        description=(
+            "A worker runs its live streams on a thread with its own event loop, so job work"
+            " does not queue their messages"
+        ),
+    )
     stream_flush_seconds: float = Field(
         default=0.02,
         gt=0,

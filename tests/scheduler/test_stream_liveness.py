@@ -14,12 +14,14 @@ tested in `tests/venues/test_kalshi_stream.py`.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
 
 from predhub.ingest.pipeline import Ingestor
+from predhub.scheduler.process import run_worker
 from predhub.scheduler.streams import StreamConsumer
 from predhub.sim.config import FaultRule
 from predhub.sim.testing import SimHandle
@@ -92,5 +94,43 @@ def _written(consumer: StreamConsumer) -> Callable[[], Awaitable[bool]]:
 def _counted(venue: str, before: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return _resyncs(venue, ("silent",)) > before
+
+    return check
+
+
+async def test_a_worker_runs_its_streams_on_a_thread_and_stops_it(
+    pool: asyncpg.Pool, db_url: str, sim: SimHandle
+) -> None:
+    """With the database's address the worker streams from a thread of its own (its own
+    loop and pool): books flow into silver while the jobs run, and stop joins the thread."""
+    settings = sim.settings(enabled_venues="polymarket", stream_thread=True)
+    venue = build_venue("polymarket", settings)
+    try:
+        await Ingestor(pool, venue, settings).static_load()
+        ids = await _high(pool, 3, "polymarket")
+    finally:
+        await venue.close()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_worker(pool, settings, venues=["polymarket"], stop=stop, database_url=db_url)
+    )
+    try:
+        streamed = await _until(_stamped(pool, ids), 30, lambda: None)
+        assert streamed, "no market was stamped as the stream's"
+        assert any(t.name == "predhub-streams" for t in threading.enumerate())
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)
+    assert not any(t.name == "predhub-streams" for t in threading.enumerate())  # joined
+
+
+def _stamped(pool: asyncpg.Pool, ids: list[int]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        n = await pool.fetchval(
+            "SELECT count(*) FROM silver.market_sync WHERE market_id = ANY($1::bigint[])"
+            " AND quotes_streamed_until > now()",
+            ids,
+        )
+        return bool(n)
 
     return check

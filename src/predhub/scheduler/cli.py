@@ -42,7 +42,9 @@ async def _worker(settings: Settings, venues: list[str], once: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     pool = await create_pool(db.url, min_size=1, max_size=settings.db_pool_max)
     try:
-        reports = await run_worker(pool, settings, venues=venues, once=once, stop=stop)
+        reports = await run_worker(
+            pool, settings, venues=venues, once=once, stop=stop, database_url=db.url
+        )
         for r in reports:
             console.print(
                 f"{r.venue}: {r.jobs_done} jobs done, {r.jobs_failed} failed, "

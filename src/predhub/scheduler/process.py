@@ -2,6 +2,9 @@
 
 Venues are independent tasks: an adapter that cannot be built, or a venue
 that is down, is logged and left out (or backs off) while the others go on.
+The stream consumers run on a thread with an event loop of their own
+(`STREAM_THREAD`, `scheduler.streamthread`) when the worker knows its
+database's address, so job work does not queue their messages.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from predhub.scheduler import backups
 from predhub.scheduler.exporter import run_exporter
 from predhub.scheduler.maintenance import run_upkeep, upkeep_once
 from predhub.scheduler.streams import StreamConsumer
+from predhub.scheduler.streamthread import StreamThread
 from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, worker_id
 from predhub.settings import Settings
 from predhub.venues.base import Venue, VenueError
@@ -89,11 +93,14 @@ async def run_worker(
     clock: Clock = utc_now,
     build: BuildVenue = build_venue,
     streams: bool = True,
+    database_url: str | None = None,
 ) -> list[CycleReport]:
     """Run the engine for `venues` (default: the enabled ones) until `stop`, or one cycle.
 
     With `once`, every venue catches up (`catch_up`) and the reports are
-    returned; otherwise the cycles repeat until `stop` is set.
+    returned; otherwise the cycles repeat until `stop` is set. Given
+    `database_url` (and `STREAM_THREAD` on), the streams run on their own
+    thread with a pool of their own; otherwise on this loop beside the jobs.
     """
     stop = stop or asyncio.Event()
     owner = worker_id()
@@ -101,6 +108,8 @@ async def run_worker(
     adapters: list[Venue] = []
     workers: list[VenueWorker] = []
     consumers: list[StreamConsumer] = []
+    threaded = streams and not once and database_url is not None and settings.stream_thread
+    streamed: list[str] = []
     for name in names:
         try:
             adapter = build(name, settings)
@@ -110,9 +119,16 @@ async def run_worker(
         adapters.append(adapter)
         ingestor = Ingestor(pool, adapter, settings)
         workers.append(VenueWorker(pool, adapter, ingestor, settings, owner=owner, clock=clock))
-        if streams and adapter.can_stream():
+        if threaded and adapter.can_stream():
+            streamed.append(name)
+        elif streams and adapter.can_stream():
             consumers.append(StreamConsumer(pool, adapter, ingestor, settings))
     log.info("worker.start", owner=owner, venues=[w.name for w in workers], once=once)
+    thread = (
+        StreamThread(settings, database_url, streamed, build)
+        if streamed and database_url is not None
+        else None
+    )
     try:
         if once:
             reports = list(await asyncio.gather(*(catch_up(w) for w in workers)))
@@ -122,6 +138,8 @@ async def run_worker(
             except backups.BACKUP_ERRORS as exc:  # recorded in ops.backups; the alert tells
                 log.warning("worker.backup_failed", error=str(exc))
             return reports
+        if thread is not None:
+            thread.start()
         tasks = [asyncio.create_task(w.run(stop), name=f"predhub-worker-{w.name}") for w in workers]
         tasks += [
             asyncio.create_task(c.run(stop), name=f"predhub-stream-{c.name}") for c in consumers
@@ -140,6 +158,8 @@ async def run_worker(
             asyncio.create_task(run_exporter(pool, settings, stop), name="predhub-metrics")
         )
         await stop.wait()
+        if thread is not None:  # the streams stop beside the jobs' grace period
+            tasks.append(asyncio.create_task(thread.stopped(), name="predhub-streams-stop"))
         # Let running jobs finish (their leases would otherwise have to expire).
         _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS) if tasks else ((), ())
         for task in pending:
@@ -149,6 +169,8 @@ async def run_worker(
                 await task
         return []
     finally:
+        if thread is not None:
+            await thread.stopped()  # joined, whatever ended the run
         for adapter in adapters:
             with contextlib.suppress(VenueError, OSError, RuntimeError):
                 await adapter.close()
