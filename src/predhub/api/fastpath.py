@@ -128,9 +128,19 @@ class CachedPriceMiddleware:
         return body
 
     def _price_route(self, app: Any) -> Any:
+        """The price route, for the metrics' label: found once (FastAPI keeps an included
+        router's routes behind one entry of the app's list), then remembered."""
         if self._route is None:
-            for route in app.router.routes:
-                if getattr(route, "path", None) == PRICE_TEMPLATE:
-                    self._route = route
-                    break
-        return self._route
+            self._route = _find_route(app.router.routes, PRICE_TEMPLATE) or False
+        return self._route or None
+
+
+def _find_route(routes: Any, template: str) -> Any:
+    for route in routes:
+        if getattr(route, "path", None) == template:
+            return route
+        included = getattr(route, "original_router", None)
+        found = _find_route(included.routes, template) if included is not None else None
+        if found is not None:
+            return found
+    return None
