@@ -463,6 +463,14 @@ class AccessControl:
         self._rechecks.add(task)
         task.add_done_callback(self._rechecks.discard)
 
+    async def shows_details(self, key: KeyInfo | None) -> bool:
+        """Whether a request may see the texts that can carry internal detail (job errors,
+        quarantine reasons): with an admin key, or with none on a hub that has no keys at
+        all (no ADMIN_API_KEY, no live key), which is then a private, single-user one."""
+        if key is not None:
+            return self.permits(key, "admin")
+        return self._settings_hash is None and not await self.store.any_live_key()
+
     def permits(self, info: KeyInfo, need: str) -> bool:
         return need in self.settings.access_level_permissions.get(info.level, frozenset())
 
