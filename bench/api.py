@@ -113,6 +113,23 @@ def free_port() -> int:
         return port
 
 
+SERVERS: dict[str, int] = {}  # base URL -> the uvicorn supervisor's process id
+
+
+def server_cpu_seconds(base: str) -> float:
+    """CPU time (user + system) the server's worker processes have used so far (Linux)."""
+    parent = SERVERS[base]
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:  # ppid; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def serve(target: str, env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
     port = free_port()
@@ -123,6 +140,7 @@ def serve(target: str, env: dict[str, str], *, workers: int = 2) -> Iterator[str
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
+    SERVERS[base] = proc.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -162,10 +180,12 @@ def wrk(url: str, *, connections: int, seconds: int, script: str | None = None) 
         cmd += ["-s", script]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    requests = float(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     pct = {p: _seconds(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": rps,
+        "requests": requests,
         "p50": pct["50"],
         "p99": pct["99"],
         "errors": float(errors[1]) if errors else 0,
@@ -205,6 +225,7 @@ async def _pyload(
     latencies.sort()
     return {
         "rps": len(latencies) / seconds,
+        "requests": float(len(latencies)),
         "p50": latencies[len(latencies) // 2],
         "p99": latencies[int(len(latencies) * 0.99)],
         "errors": float(errors),
@@ -330,12 +351,16 @@ def bench_reads(base: str, market_id: int, env: dict[str, str], seconds: int, ro
         )
 
 
-def bench_access(base: str, url: str, market_id: int, seconds: int) -> None:
+def bench_access(base: str, url: str, market_id: int, seconds: int, rounds: int) -> None:
     """The cost of access control on the cached read: with a key against without, one run.
 
-    Rounds alternate (without, with, without, with, ...) so drift on a shared
-    machine falls on both alike; the key's level has a limit far above the load,
-    so every keyed request is checked, counted and answered, none refused.
+    `rounds` pairs of measurements, each pair's order alternating (anonymous first,
+    then keyed first, ...) so drift on a shared machine falls on both alike; each
+    pair gives a ratio, and their median is the figure (a busy machine's swings
+    are larger than the effect measured). The servers' CPU time per request is
+    printed too: it moves less than throughput when other work takes the cores.
+    The key's level has a limit far above the load, so every keyed request is
+    checked, counted and answered, none refused.
     """
     key = asyncio.run(_bench_key(url))
     target = f"{base}/v1/markets/{market_id}/price?tier=T4"
@@ -343,20 +368,39 @@ def bench_access(base: str, url: str, market_id: int, seconds: int) -> None:
     for headers in (None, keyed):
         load(target, connections=64, seconds=2, headers=headers)  # warm caches and allowances
     results: dict[str, list[dict[str, float]]] = {"anonymous": [], "keyed": []}
-    for _ in range(3):
-        results["anonymous"].append(load(target, connections=64, seconds=seconds))
-        results["keyed"].append(load(target, connections=64, seconds=seconds, headers=keyed))
+    order = ("anonymous", "keyed")
+    for n in range(rounds):
+        for name in order if n % 2 == 0 else order[::-1]:
+            cpu = server_cpu_seconds(base)
+            run = load(
+                target, connections=64, seconds=seconds, headers=keyed if name == "keyed" else None
+            )
+            run["cpu_per_request"] = (server_cpu_seconds(base) - cpu) / max(run["requests"], 1)
+            results[name].append(run)
     check = httpx.get(target, headers=keyed)
     assert check.status_code == 200 and "ratelimit-remaining" in check.headers, check.text
-    rps = {name: sum(r["rps"] for r in runs) / len(runs) for name, runs in results.items()}
-    p99 = {name: max(r["p99"] for r in runs) for name, runs in results.items()}
     errors = sum(r["errors"] for runs in results.values() for r in runs)
-    print("6. access control on the cached single-market read (64 connections, 2 workers)")
-    for name in ("anonymous", "keyed"):
-        print(f"   {name:9s} {rps[name]:9.0f} req/s  p99 {ms(p99[name])}")
     print(
-        f"   keyed vs anonymous: throughput ratio {rps['keyed'] / rps['anonymous']:.2f}"
-        f" (goal >= 0.90), non-2xx {errors:.0f}"
+        f"6. access control on the cached single-market read (64 connections, 2 workers,"
+        f" {rounds} rounds of {seconds} s each; load average {os.getloadavg()[0]:.1f})"
+    )
+    for name in order:
+        runs = results[name]
+        print(
+            f"   {name:9s} {statistics.median(r['rps'] for r in runs):9.0f} req/s"
+            f"  p99 {ms(statistics.median(r['p99'] for r in runs))}"
+            f"  CPU {statistics.median(r['cpu_per_request'] for r in runs) * 1e6:.0f} us/request"
+            "  (medians)"
+        )
+    pairs = list(zip(results["keyed"], results["anonymous"], strict=True))
+    ratios = [k["rps"] / a["rps"] for k, a in pairs]
+    cpu_ratios = [a["cpu_per_request"] / k["cpu_per_request"] for k, a in pairs]
+    totals = sum(k["requests"] for k, _ in pairs) / sum(a["requests"] for _, a in pairs)
+    print(
+        f"   keyed vs anonymous: throughput ratio {statistics.median(ratios):.2f} (goal >= 0.90;"
+        f" rounds {', '.join(f'{r:.2f}' for r in ratios)}; all requests {totals:.2f}),"
+        f" CPU per request ratio {statistics.median(cpu_ratios):.2f} (anonymous / keyed),"
+        f" non-2xx {errors:.0f}"
     )
 
 
@@ -676,6 +720,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="per wrk measurement")
     parser.add_argument("--read-rounds", type=int, default=3, help="part 1's rounds")
+    parser.add_argument("--access-rounds", type=int, default=6, help="part 6's pairs of runs")
     parser.add_argument("--upstream-seconds", type=float, default=60)
     parser.add_argument("--markets", type=int, default=5000)
     parser.add_argument("--subscribers", type=int, default=1000)
@@ -731,7 +776,7 @@ def main() -> None:
                 if "4" in parts:
                     asyncio.run(bench_feed(base, url, sim, args.subscribers, args.feed_seconds))
                 if "6" in parts:
-                    bench_access(base, url, ids[0], args.seconds)
+                    bench_access(base, url, ids[0], args.seconds, args.access_rounds)
                 if "5" in parts:  # last: the outage trips the venue's circuit breaker
                     asyncio.run(bench_resilience(base, url, sim, ids))
     finally:

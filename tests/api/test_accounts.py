@@ -7,7 +7,7 @@ import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -19,6 +19,7 @@ from predhub.api.keys import hash_key
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
+LIMIT_FIELDS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy")
 
 
 @contextlib.asynccontextmanager
@@ -40,6 +41,19 @@ async def new_key(client: httpx.AsyncClient, account: str, level: str, **extra: 
     assert response.status_code == 201, response.text
     key: str = response.json()["key"]
     return key
+
+
+async def until_status(
+    request: Callable[[], Awaitable[httpx.Response]], status: int
+) -> httpx.Response:
+    """`request` repeated until it answers `status` (a change announced by NOTIFY reaches
+    another process's listener a moment after the commit); the last answer otherwise."""
+    for _ in range(200):
+        answer = await request()
+        if answer.status_code == status:
+            break
+        await asyncio.sleep(0.05)
+    return answer
 
 
 RESEARCH = {"research_data": "polls moved", "sources": [{"url": "https://example.org/a"}]}
@@ -206,6 +220,8 @@ async def test_writes_and_admin_actions_are_audited_and_filterable(
     research_id = made.json()["id"]
     await client.post("/v1/markets/nope-never/research", json=RESEARCH, headers={"X-API-Key": key})
     await client.post(f"/v1/markets/{mid}/research", json=RESEARCH)  # no key
+    read = await client.get(f"/v1/markets/{mid}/research", headers={"X-API-Key": key})
+    assert read.status_code == 200  # reads are not audited
     page = (await client.get("/v1/admin/audit", params={"account": "hana"}, headers=ADMIN)).json()
     rows = page["data"]
     assert [r["status"] for r in rows] == [404, 201]
@@ -288,3 +304,104 @@ async def test_a_busy_key_reserves_its_next_chunk_ahead_never_past_the_limit(
     assert not (await limiter.take(8, "requests", 5)).allowed
     counted = await conn.fetchval("SELECT sum(hits) FROM ops.rate_counts WHERE key_id = 8")
     assert counted == 5
+
+
+async def test_every_process_refuses_a_revoked_key_or_blocked_account_it_had_admitted(
+    db_url: str, refresher: WritingRefresher, conn: asyncpg.Connection
+) -> None:
+    """Reads by a checked key cost no look-up, yet a revocation or a level change made
+    through one process reaches the others' kept checks by NOTIFY: with the re-check an
+    hour away, only the announcement can make them refuse."""
+    mid = await seed_market(conn, SeedMarket(native_id="xp", synced_ago=1))
+    url = f"/v1/markets/{mid}/price"
+    kept = {"api_key_cache_seconds": 3600}
+    async with (
+        client_for(db_url, refresher, **kept) as one,
+        client_for(db_url, refresher, **kept) as two,
+    ):
+        kim = {"X-API-Key": await new_key(one, "kim", "vip", name="kim-1")}
+        lee = {"X-API-Key": await new_key(one, "lee", "vip", name="lee-1")}
+        for c in (one, two):
+            for headers in (kim, lee, kim):  # checked once, then admitted from memory
+                answer = await c.get(url, params={"tier": "T4"}, headers=headers)
+                assert answer.status_code == 200 and answer.headers["ratelimit-limit"]
+        assert (await one.delete("/v1/admin/keys/kim-1", headers=ADMIN)).status_code == 200
+        refused = await until_status(lambda: two.get(url, headers=kim), 401)
+        assert_error(refused, 401, "key_revoked")
+        assert_error(await one.get(url, headers=kim), 401, "key_revoked")
+        assert (await two.get(url, headers=lee)).status_code == 200  # other keys unaffected
+        changed = await two.patch(
+            "/v1/admin/accounts/lee", json={"level": "blocked"}, headers=ADMIN
+        )
+        assert changed.status_code == 200, changed.text
+        blocked = await until_status(lambda: one.get(url, headers=lee), 403)
+        assert_error(blocked, 403, "blocked")
+        assert_error(await two.get(url, headers=lee), 403, "blocked")
+
+
+async def test_a_change_made_without_announcement_is_caught_by_the_recheck(
+    db_url: str, refresher: WritingRefresher, conn: asyncpg.Connection
+) -> None:
+    """A kept check is redone after API_KEY_CACHE_SECONDS even if no NOTIFY came (here the
+    triggers that announce changes are bypassed)."""
+    mid = await seed_market(conn, SeedMarket(native_id="rc", synced_ago=1))
+    url = f"/v1/markets/{mid}/price"
+    async with client_for(db_url, refresher, api_key_cache_seconds=0.2) as c:
+        headers = {"X-API-Key": await new_key(c, "max", "vip", name="max-1")}
+        assert (await c.get(url, headers=headers)).status_code == 200
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")  # no triggers
+            await conn.execute("UPDATE ops.api_keys SET revoked_at = now() WHERE name = 'max-1'")
+        refused = await until_status(lambda: c.get(url, headers=headers), 401)
+        assert_error(refused, 401, "key_revoked")
+
+
+async def test_every_answer_to_a_keyed_read_carries_the_limit_fields(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """The fast path's answer, a 304, a HEAD, a routed (and compressed) answer and an
+    error all carry the RateLimit fields, counting down."""
+    mid = await seed_market(conn, SeedMarket(native_id="lf", synced_ago=1))
+    for i in range(30):
+        await seed_market(conn, SeedMarket(native_id=f"lf{i}", question=f"Filler {i} " * 20))
+    headers = {"X-API-Key": await new_key(client, "ned", "vip")}
+    price = f"/v1/markets/{mid}/price"
+    first = await client.get(price, headers=headers)
+    etag = first.headers["etag"]
+    answers = [
+        first,
+        await client.get(price, headers=headers),  # from the fast path
+        await client.get(price, headers={**headers, "If-None-Match": etag}),
+        await client.head(price, headers=headers),
+        await client.get("/v1/markets", headers={**headers, "Accept-Encoding": "gzip"}),
+        await client.get("/v1/markets/nope-never/price", headers=headers),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 304, 200, 200, 404]
+    assert answers[4].headers.get("content-encoding") == "gzip"
+    for answer in answers:
+        assert all(name in answer.headers for name in LIMIT_FIELDS), answer.headers
+        assert answer.headers["ratelimit-policy"] == "1200;w=60"
+        assert 1 <= int(answer.headers["ratelimit-reset"]) <= 60
+    remaining = [int(a.headers["ratelimit-remaining"]) for a in answers]
+    assert remaining == sorted(remaining, reverse=True) and remaining[0] < 1200
+
+
+def test_a_busy_key_reserves_chunks_that_last_a_while_at_its_pace() -> None:
+    """A chunk is about CHUNK_SECONDS of what the key spent here since the last one (not a
+    fixed size), never more than 1/CHUNK_SHARE of the minute nor than is left of it."""
+    from predhub.api.access import BASE_CHUNK, CHUNK_SECONDS, CHUNK_SHARE, Limiter, _Allowance
+
+    now = time.time()
+
+    def chunk(limit: int, spent_last_second: int, used: int = 0) -> int:
+        allowance = _Allowance()
+        allowance.roll(now - 1)
+        allowance.granted, allowance.tokens, allowance.used = spent_last_second, 0, used
+        allowance.mark, allowance.marked = now - 1, 0
+        return Limiter._chunk(allowance, limit, 1, now)
+
+    assert chunk(10**9, 0) == BASE_CHUNK  # nothing known yet
+    assert chunk(10**9, 5000) == 5000 * CHUNK_SECONDS
+    assert chunk(6000, 5000) == 6000 // CHUNK_SHARE
+    assert chunk(10**9, 5000, used=10**9 - 7) == 7
+    assert chunk(10, 5000) == 1

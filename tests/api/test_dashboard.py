@@ -612,14 +612,24 @@ async def test_status_shows_budget_jobs_errors_quarantine_and_size(
     assert budget[5:7] == ["2", "1"]
     # jobs: four queued at first; one retried is queued again, one gave up, one runs
     assert (await row("jobs-table", V1))[1:] == ["3", "1", "1"]
-    # errors: both failures, with their error and what happens next
+    # errors: both failures and what happens next; their texts only with the admin key
     errors = await page.locator("#errors-table tbody").inner_text()
-    assert "HTTP 502 from venue" in errors and "to retry" in errors
-    assert "HTTP 429: budget exhausted" in errors and "gave up" in errors
+    assert "to retry" in errors and "gave up" in errors
+    assert "HTTP 502" not in errors and errors.count("hidden (admin key)") == 2
+    assert "admin key only" in await page.locator("#details-note").inner_text()
     # quarantine: the count and the newest item, its age counting
     quarantined = await row("quarantine-table", V2)
     assert quarantined[1] == "3" and "s ago" in quarantined[2]
-    assert "bad-2" in quarantined[3] and quarantined[4] == "price out of range: 1.2"
+    assert "bad-2" in quarantined[3] and quarantined[4] == "hidden (admin key)"
+    await page.get_by_label("Admin key (shows error texts)").fill("wrong-key")
+    await page.get_by_role("button", name="Show texts").click()
+    await page.locator("#details-note").get_by_text("The key was refused").wait_for()
+    await page.get_by_label("Admin key (shows error texts)").fill(ADMIN_KEY)
+    await page.get_by_role("button", name="Show texts").click()
+    await page.locator("#errors-table tbody", has_text="HTTP 502 from venue").wait_for()
+    errors = await page.locator("#errors-table tbody").inner_text()
+    assert "HTTP 429: budget exhausted" in errors and "hidden" not in errors
+    assert (await row("quarantine-table", V2))[4] == "price out of range: 1.2"
     # staleness per venue and priority, from the gold row the refresh keeps
     staleness = await page.locator("#staleness-table tbody").inner_text()
     assert V1 in staleness and "all" in staleness and "normal" in staleness
@@ -632,7 +642,8 @@ async def test_status_shows_budget_jobs_errors_quarantine_and_size(
     shown_mib = re.search(r"database size\s+([\d.]+) MiB", ready)
     assert shown_mib, ready
     assert float(shown_mib.group(1)) == pytest.approx(size / 1024**2, rel=0.05)
-    tab.clean()
+    # the wrong key's 401 is the one failed request the console names
+    assert all("401" in e for e in tab.errors), tab.errors
 
 
 async def test_polling_reads_fresh_answers_not_the_browsers_cache(

@@ -14,22 +14,26 @@ One pure ASGI middleware, outside the cached-read fast path, so every request
    without the permission (ACCESS_LEVEL_PERMISSIONS) is a 403.
 3. The level's per-minute limit (ACCESS_LEVEL_LIMITS), counted per key in the
    database so it holds across every API process. A process reserves a chunk
-   of the minute's allowance with one upsert and spends it locally, so a
-   cached read costs a dictionary lookup, not a round trip; the next chunk is
-   reserved in the background while one is still in hand, so requests do not
-   queue behind that upsert; near the limit the chunks shrink to single
-   requests, and the total never passes the limit.
-   Answers carry the IETF draft's `RateLimit-*` headers; past the limit a 429
-   with `Retry-After`. Upstream refreshes a request causes are limited the
-   same way (a read past that limit is answered from the database, stale).
+   of the minute's allowance with one upsert and spends it locally; the next
+   chunk is reserved in the background while one is still in hand, and a
+   chunk is sized to what the key spent here lately (about CHUNK_SECONDS of
+   it, at most 1/CHUNK_SHARE of the minute's allowance), so a busy key's
+   reads cost an in-memory decrement and about one upsert per CHUNK_SECONDS.
+   Near the limit the chunks shrink to single requests, and the total never
+   passes the limit. Answers carry the IETF draft's `RateLimit-*` headers;
+   past the limit a 429 with `Retry-After`. Upstream refreshes a request
+   causes are limited the same way (a read past that limit is answered from
+   the database, stale).
 4. Writes and admin actions, refused or not, go to the audit log once the
    answer is sent: who, the route, the object the handler named, the status
-   and the error message.
+   and the error message. Reads are not audited.
 
-Keys are checked against the database on writes and admin actions every time;
-reads trust a checked key for API_KEY_CACHE_SECONDS, and a change to a key or
-its account is announced (NOTIFY predhub_keys) so every process forgets it
-at once.
+Keys are checked against the database on writes and admin actions every time.
+A read by a key checked before costs no round trip: the check is kept in
+memory, a change to a key or its account is announced (NOTIFY predhub_keys,
+from a trigger) so every process forgets it at once, a lost LISTEN connection
+forgets them all, and a check older than API_KEY_CACHE_SECONDS is redone in
+the background (the read it was due on goes on).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from predhub.api.guards import ADMIN_PREFIX, reject
+from predhub.api.http import ANSWER_FIELDS
 from predhub.api.keys import hash_key, presented_key
 from predhub.service import accounts
 from predhub.service.accounts import REFRESH_GATE, AccountStore, AuditEntry, KeyInfo, Kind
@@ -65,15 +70,12 @@ READ_POSTS = frozenset({"/v1/prices", "/api/markets/prices"})
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/"})
 WINDOW_SECONDS = 60
 CHUNK_SHARE = 20  # a reservation takes at most 1/20 of a minute's allowance
-MAX_CHUNK = 500
+BASE_CHUNK = 500  # a reservation's size before the key's pace here is known
+CHUNK_SECONDS = 2.0  # later ones last about this long at the key's pace here
 FLUSH_SECONDS = 5.0
 SETTINGS_KEY_ID = 0  # the ADMIN_API_KEY setting counts as key 0
 MAX_CACHED_KEYS = 100_000
 MAX_ERROR_BODY = 4096
-
-
-def _window(now: float) -> int:
-    return int(now // WINDOW_SECONDS)
 
 
 @dataclass(slots=True)
@@ -89,11 +91,29 @@ class _Allowance:
     """One key's allowance of one kind in this process for the current minute."""
 
     window: int = -1
+    ends: float = 0.0  # Unix time the window ends
     tokens: int = 0  # reserved in the database, not spent yet
     used: int = 0  # the minute's total in the database at the last reservation
+    granted: int = 0  # reserved by this process this minute
+    chunk: int = 0  # the last reservation's size
+    pace: float = 0.0  # requests a second spent here, measured between reservations
+    mark: float = 0.0  # when the pace was last measured
+    marked: int = 0  # what had been spent this minute then
     exhausted: bool = False
     ahead: bool = False  # a reservation ahead is under way
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def roll(self, now: float) -> None:
+        """A new minute: nothing in hand, nothing spent (the pace is kept)."""
+        self.window = int(now // WINDOW_SECONDS)
+        self.ends = (self.window + 1) * WINDOW_SECONDS
+        self.tokens = self.used = self.granted = self.marked = 0
+        self.mark = now
+        self.exhausted = False
+
+    def verdict(self, allowed: bool, limit: int, now: float) -> Verdict:
+        remaining = max(0, limit - (self.used - self.tokens)) if allowed else 0
+        return Verdict(allowed, limit, remaining, max(1, math.ceil(self.ends - now)))
 
 
 class Limiter:
@@ -104,51 +124,59 @@ class Limiter:
         self._state: dict[tuple[int, str], _Allowance] = {}
         self._ahead: set[asyncio.Task[None]] = set()
 
-    def _allowance(self, key_id: int, kind: Kind, window: int) -> _Allowance:
-        allowance = self._state.get((key_id, kind))
-        if allowance is None:
+    def allowance(self, key_id: int, kind: Kind) -> _Allowance:
+        found = self._state.get((key_id, kind))
+        if found is None:
             if len(self._state) > MAX_CACHED_KEYS:
                 self._state.clear()
-            allowance = self._state[(key_id, kind)] = _Allowance()
-        if allowance.window != window:
-            allowance.window, allowance.tokens, allowance.used = window, 0, 0
-            allowance.exhausted = False
-        return allowance
+            found = self._state[(key_id, kind)] = _Allowance()
+        return found
 
-    def take_now(self, key_id: int, kind: Kind, limit: int, n: int = 1) -> Verdict | None:
-        """Spend from what this process holds; None (nothing spent) when that is not
+    def take_now(
+        self, allowance: _Allowance, key_id: int, kind: Kind, limit: int, now: float, n: int = 1
+    ) -> bool:
+        """Spend `n` from what this process holds; False (nothing spent) when that is not
         enough and the database must be asked (`take`)."""
-        now = time.time()
-        window = _window(now)
-        allowance = self._allowance(key_id, kind, window)
+        if now >= allowance.ends:
+            allowance.roll(now)
         if allowance.tokens < n:
-            return None
+            return False
         allowance.tokens -= n
-        if not allowance.ahead and self._ahead_due(allowance, limit):
-            self._reserve_ahead(allowance, key_id, kind, limit, window)
-        remaining = max(0, limit - (allowance.used - allowance.tokens))
-        return Verdict(
-            True, limit, remaining, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-        )
+        if (
+            allowance.tokens < allowance.chunk
+            and not allowance.ahead
+            and self._ahead_due(allowance, limit)
+        ):
+            self._reserve_ahead(allowance, key_id, kind, limit)
+        return True
 
     async def take(self, key_id: int, kind: Kind, limit: int, n: int = 1) -> Verdict:
-        verdict = self.take_now(key_id, kind, limit, n)
-        if verdict is not None:
-            return verdict
-        now = time.time()
-        window = _window(now)
-        allowance = self._allowance(key_id, kind, window)
-        if not allowance.exhausted:
+        allowance = self.allowance(key_id, kind)
+        for _ in range(2):  # twice: a minute may end while the database is asked
+            now = time.time()
+            if self.take_now(allowance, key_id, kind, limit, now, n):
+                return allowance.verdict(True, limit, now)
+            if allowance.exhausted:
+                break
+            window = allowance.window
             async with allowance.lock:
                 if allowance.window == window and allowance.tokens < n:
-                    await self._reserve(allowance, key_id, kind, limit, n, window)
-        verdict = self.take_now(key_id, kind, limit, n)
-        reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-        return verdict if verdict is not None else Verdict(False, limit, 0, reset)
+                    await self._reserve(allowance, key_id, kind, limit, n)
+        now = time.time()
+        if self.take_now(allowance, key_id, kind, limit, now, n):
+            return allowance.verdict(True, limit, now)
+        return allowance.verdict(False, limit, now)
 
     @staticmethod
-    def _chunk(allowance: _Allowance, limit: int, n: int) -> int:
-        return max(n, min(limit // CHUNK_SHARE, MAX_CHUNK, limit - allowance.used))
+    def _chunk(allowance: _Allowance, limit: int, n: int, now: float) -> int:
+        """About CHUNK_SECONDS of the key's pace here (BASE_CHUNK until it is known), at most
+        1/CHUNK_SHARE of the minute's allowance and what is left of it."""
+        spent = allowance.granted - allowance.tokens
+        if now - allowance.mark >= 0.05 and spent > allowance.marked:
+            allowance.pace = (spent - allowance.marked) / (now - allowance.mark)
+            allowance.mark, allowance.marked = now, spent
+        want = max(BASE_CHUNK, math.ceil(allowance.pace * CHUNK_SECONDS))
+        return max(n, min(limit // CHUNK_SHARE, want, limit - allowance.used))
 
     @staticmethod
     def _ahead_due(allowance: _Allowance, limit: int) -> bool:
@@ -156,31 +184,29 @@ class Limiter:
         enough for the upsert on a loaded server), and the minute's allowance is far from
         its end: near it, chunks shrink to single requests reserved when needed, so no
         process holds tokens another process could have used."""
-        full = min(limit // CHUNK_SHARE, MAX_CHUNK)
+        chunk = allowance.chunk
         return (
-            full >= 2
-            and allowance.tokens < full
-            and allowance.used + 2 * full <= limit
+            chunk >= 2
+            and allowance.tokens < chunk
+            and allowance.used + 2 * chunk <= limit
             and not allowance.exhausted
         )
 
-    def _reserve_ahead(
-        self, allowance: _Allowance, key_id: int, kind: Kind, limit: int, window: int
-    ) -> None:
+    def _reserve_ahead(self, allowance: _Allowance, key_id: int, kind: Kind, limit: int) -> None:
         """Reserve the next chunk while this one still lasts, so a busy key's requests
         never wait for the database round trip (only a key's first request of a
         minute does)."""
+        window = allowance.window
 
         async def ahead() -> None:
             try:
                 async with allowance.lock:
                     if allowance.window == window and self._ahead_due(allowance, limit):
-                        await self._reserve(allowance, key_id, kind, limit, 1, window)
+                        await self._reserve(allowance, key_id, kind, limit, 1)
             finally:
                 allowance.ahead = False
 
         allowance.ahead = True
-
         task = asyncio.get_running_loop().create_task(ahead())
         self._ahead.add(task)
         task.add_done_callback(self._reserved_ahead)
@@ -191,52 +217,27 @@ class Limiter:
             log.warning("api.rate_reserve_failed", error=repr(task.exception()))
 
     async def _reserve(
-        self, allowance: _Allowance, key_id: int, kind: Kind, limit: int, n: int, window: int
+        self, allowance: _Allowance, key_id: int, kind: Kind, limit: int, n: int
     ) -> None:
+        """A chunk (or, when that does not fit, `n`) of the current minute from the
+        database; tokens of a minute that ended meanwhile are not kept."""
+        window = allowance.window
         start = datetime.fromtimestamp(window * WINDOW_SECONDS, UTC)
-        chunk = self._chunk(allowance, limit, n)
+        chunk = self._chunk(allowance, limit, n, time.time())
         for want in dict.fromkeys((chunk, n)):
             total = await self.store.reserve(key_id, kind, start, want, limit)
+            if allowance.window != window:
+                return
             if total is not None:
                 allowance.tokens += want
+                allowance.granted += want
+                allowance.chunk = want
                 allowance.used = total
                 return
-        allowance.used = await self.store.window_hits(key_id, kind, start)
-        allowance.exhausted = True
-
-
-class KeyCache:
-    """Checked keys by their hash, forgotten on a NOTIFY about them or after a while."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._by_hash: dict[str, tuple[KeyInfo | None, float]] = {}
-        self._hash_of: dict[int, str] = {}
-
-    def get(self, key_hash: str) -> tuple[bool, KeyInfo | None]:
-        found = self._by_hash.get(key_hash)
-        if found is None or found[1] < time.monotonic():
-            return False, None
-        return True, found[0]
-
-    def put(self, key_hash: str, info: KeyInfo | None) -> None:
-        if self.seconds <= 0:
-            return
-        if len(self._by_hash) > MAX_CACHED_KEYS:
-            self.clear()
-        self._by_hash[key_hash] = (info, time.monotonic() + self.seconds)
-        if info is not None:
-            self._hash_of[info.id] = key_hash
-
-    def forget(self, _channel: str, key_ids: list[int]) -> None:
-        for key_id in key_ids:
-            key_hash = self._hash_of.pop(key_id, None)
-            if key_hash is not None:
-                self._by_hash.pop(key_hash, None)
-
-    def clear(self) -> None:
-        self._by_hash.clear()
-        self._hash_of.clear()
+        used = await self.store.window_hits(key_id, kind, start)
+        if allowance.window == window:
+            allowance.used = used
+            allowance.exhausted = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +245,56 @@ class Refusal:
     status: int
     code: str
     message: str
+
+
+_RESET_FIELDS = [(b"ratelimit-reset", str(s).encode()) for s in range(WINDOW_SECONDS + 1)]
+
+
+def _limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    """The IETF draft's RateLimit fields (draft-ietf-httpapi-ratelimit-headers)."""
+    return [
+        (b"ratelimit-limit", str(verdict.limit).encode()),
+        (b"ratelimit-remaining", str(verdict.remaining).encode()),
+        (b"ratelimit-reset", str(verdict.reset).encode()),
+        (b"ratelimit-policy", f"{verdict.limit};w={WINDOW_SECONDS}".encode()),
+    ]
+
+
+@dataclass(slots=True)
+class _Reader:
+    """What a read by a usable key needs at hand, built once per check: its allowance of
+    requests, its limit with the two header fields that only depend on it, its gate."""
+
+    info: KeyInfo
+    allowance: _Allowance
+    limit: int
+    expires: float  # Unix time the key expires (inf: never)
+    gate: accounts.RefreshGate
+    limit_field: tuple[bytes, bytes]
+    policy_field: tuple[bytes, bytes]
+
+    def headers(self, now: float) -> list[tuple[bytes, bytes]]:
+        """The RateLimit fields of a read just admitted (so the minute ends within 60 s
+        from `now`): what `_limit_headers` gives, built from parts made once."""
+        allowance = self.allowance
+        remaining = self.limit - allowance.used + allowance.tokens
+        return [
+            self.limit_field,
+            (b"ratelimit-remaining", str(remaining).encode() if remaining > 0 else b"0"),
+            _RESET_FIELDS[math.ceil(allowance.ends - now)],
+            self.policy_field,
+        ]
+
+
+@dataclass(slots=True)
+class _Check:
+    """A presented key as last checked against the database."""
+
+    info: KeyInfo | None  # None: no such key
+    key_hash: str
+    until: float  # Unix time after which it is checked again
+    reader: _Reader | None = None  # when the key may read
+    rechecking: bool = False
 
 
 class AccessControl:
@@ -254,21 +305,36 @@ class AccessControl:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.keys = KeyCache(settings.api_key_cache_seconds)
         self.limiter = Limiter(store)
+        self._checks: dict[bytes, _Check] = {}  # by the presented key
+        self._presented: dict[int, set[bytes]] = {}  # key id -> how it was presented
         self._used: dict[int, float] = {}  # key id -> Unix time of its last use
-        self._hashes: dict[str, str] = {}  # presented key -> its sha256, worked out once
         self._gates: dict[tuple[int, str], accounts.RefreshGate] = {}
+        self._rechecks: set[asyncio.Task[None]] = set()
+        self._forgotten = 0  # counts forgets: a look-up that overlapped one is not kept
         self._flusher: asyncio.Task[None] | None = None
         configured = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
         self._settings_hash = hash_key(configured) if configured else None
         if listener is not None:
             listener.subscribe(self._on_notify)
-            listener.on_reset(self.keys.clear)
+            listener.on_reset(self.forget_all)
 
     def _on_notify(self, channel: str, ids: list[int]) -> None:
         if channel == KEYS_CHANNEL:
-            self.keys.forget(channel, ids)
+            self.forget(ids)
+
+    def forget(self, key_ids: list[int]) -> None:
+        """Drop the checks of these keys (changed in the database): the next use checks again."""
+        self._forgotten += 1
+        for key_id in key_ids:
+            for presented in self._presented.pop(key_id, ()):
+                self._checks.pop(presented, None)
+
+    def forget_all(self) -> None:
+        """Drop every check (announcements may have been missed)."""
+        self._forgotten += 1
+        self._checks.clear()
+        self._presented.clear()
 
     async def start(self) -> None:
         self._flusher = asyncio.create_task(self._flush_loop(), name="predhub-key-usage")
@@ -276,6 +342,8 @@ class AccessControl:
     async def stop(self) -> None:
         await cancel_and_wait(self._flusher)
         self._flusher = None
+        for task in list(self._rechecks):
+            await cancel_and_wait(task)
         with contextlib.suppress(*DATABASE_UNAVAILABLE):
             await self.flush()
 
@@ -297,21 +365,39 @@ class AccessControl:
         )
 
     # ------------------------------------------------------------ keys
-    async def identify(self, presented: str, *, fresh: bool) -> KeyInfo | Refusal:
-        """The key's stored facts, or why it is refused; `fresh` skips the cache."""
-        key_hash = self._hashes.get(presented)
-        if key_hash is None:
-            if len(self._hashes) > MAX_CACHED_KEYS:
-                self._hashes.clear()
-            key_hash = self._hashes[presented] = hash_key(presented)
+    async def identify(self, presented: bytes, *, fresh: bool) -> KeyInfo | Refusal:
+        """The key's stored facts, or why it is refused; `fresh` asks the database even
+        when a check is in memory (writes and admin actions)."""
+        check = self._checks.get(presented)
+        if check is None or fresh or check.until < time.time():
+            key_hash = check.key_hash if check else hash_key(presented.decode("ascii"))
+            check = await self._check(presented, key_hash)
+        return self._verdict_on(check.info)
+
+    async def _check(self, presented: bytes, key_hash: str) -> _Check:
+        """Look the key up and keep what was found (the ADMIN_API_KEY setting needs no
+        look-up), unless a change was announced meanwhile: the answer may predate it."""
+        forgotten = self._forgotten
         if self._settings_hash is not None and hmac.compare_digest(key_hash, self._settings_hash):
-            return KeyInfo(
+            info: KeyInfo | None = KeyInfo(
                 SETTINGS_KEY_ID, "ADMIN_API_KEY", None, "ADMIN_API_KEY", "admin", None, None
             )
-        hit, info = (False, None) if fresh else self.keys.get(key_hash)
-        if not hit:
+            until = math.inf
+        else:
             info = await self.store.key_by_hash(key_hash)
-            self.keys.put(key_hash, info)
+            until = time.time() + self.settings.api_key_cache_seconds
+        check = _Check(info, key_hash, until, self._reader(info))
+        keep = self.settings.api_key_cache_seconds > 0 or until == math.inf
+        if keep and forgotten == self._forgotten:
+            if len(self._checks) > MAX_CACHED_KEYS:
+                self._checks.clear()
+                self._presented.clear()
+            self._checks[presented] = check
+            if info is not None:
+                self._presented.setdefault(info.id, set()).add(presented)
+        return check
+
+    def _verdict_on(self, info: KeyInfo | None) -> KeyInfo | Refusal:
         if info is None:
             return Refusal(401, "unauthorized", "the API key is not known")
         if info.revoked_at is not None:
@@ -326,30 +412,64 @@ class AccessControl:
             return Refusal(403, "blocked", f"the account {info.account!r} is blocked")
         return info
 
-    def admit_read(self, presented: str) -> tuple[KeyInfo, Verdict] | None:
-        """A read by a key checked recently, admitted without awaiting anything: the key
-        cached and usable, its level allowed to read, its allowance held here. None
-        sends the request down the full path (which also says why it is refused)."""
-        key_hash = self._hashes.get(presented)
-        if key_hash is None:
+    def _reader(self, info: KeyInfo | None) -> _Reader | None:
+        """What admits this key's reads without awaiting anything; None when they cannot
+        be admitted that way (the full path says why)."""
+        if info is None or isinstance(self._verdict_on(info), Refusal):
             return None
-        hit, info = self.keys.get(key_hash)
-        if (
-            not hit
-            or info is None
-            or info.revoked_at is not None
-            or info.level == "blocked"
-            or (info.expires_at is not None and info.expires_at <= datetime.now(UTC))
-            or not self.permits(info, "read")
+        limit = self.settings.level_limits(info.level)[0]
+        if not self.permits(info, "read") or limit <= 0:
+            return None
+        return _Reader(
+            info,
+            self.limiter.allowance(info.id, "requests"),
+            limit,
+            math.inf if info.expires_at is None else info.expires_at.timestamp(),
+            self.refresh_gate(info),
+            (b"ratelimit-limit", str(limit).encode()),
+            (b"ratelimit-policy", f"{limit};w={WINDOW_SECONDS}".encode()),
+        )
+
+    def admit_read(self, presented: bytes) -> tuple[_Reader, list[tuple[bytes, bytes]]] | None:
+        """A read by a key checked before, admitted without awaiting anything: the key
+        usable, its level allowed to read, its allowance held here. None sends the
+        request down the full path (which also says why it is refused). A check past
+        API_KEY_CACHE_SECONDS is redone in the background meanwhile."""
+        check = self._checks.get(presented)
+        if check is None or check.reader is None:
+            return None
+        reader = check.reader
+        now = time.time()
+        if check.until < now and not check.rechecking:
+            self._recheck(presented, check)
+        if reader.expires <= now or not self.limiter.take_now(
+            reader.allowance, reader.info.id, "requests", reader.limit, now
         ):
             return None
-        verdict = self.limiter.take_now(
-            info.id, "requests", self.settings.level_limits(info.level)[0]
-        )
-        if verdict is None:
-            return None
-        self._used[info.id] = time.time()
-        return info, verdict
+        self._used[reader.info.id] = now
+        return reader, reader.headers(now)
+
+    def _recheck(self, presented: bytes, check: _Check) -> None:
+        async def recheck() -> None:
+            try:
+                await self._check(presented, check.key_hash)
+            except DATABASE_UNAVAILABLE as exc:
+                log.warning("api.key_recheck_failed", error=repr(exc))
+            finally:
+                check.rechecking = False
+
+        check.rechecking = True
+        task = asyncio.get_running_loop().create_task(recheck())
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
+
+    async def shows_details(self, key: KeyInfo | None) -> bool:
+        """Whether a request may see the texts that can carry internal detail (job errors,
+        quarantine reasons): with an admin key, or with none on a hub that has no keys at
+        all (no ADMIN_API_KEY, no live key), which is then a private, single-user one."""
+        if key is not None:
+            return self.permits(key, "admin")
+        return self._settings_hash is None and not await self.store.any_live_key()
 
     def permits(self, info: KeyInfo, need: str) -> bool:
         return need in self.settings.access_level_permissions.get(info.level, frozenset())
@@ -361,7 +481,7 @@ class AccessControl:
         requests, refreshes = self.settings.level_limits(info.level)
         limit = requests if kind == "requests" else refreshes
         if limit <= 0:
-            return Verdict(False, 0, 0, 60)
+            return Verdict(False, 0, 0, WINDOW_SECONDS)
         return await self.limiter.take(info.id, kind, limit, n)
 
     def refresh_gate(self, info: KeyInfo) -> accounts.RefreshGate:
@@ -405,24 +525,23 @@ def _need(method: str, path: str) -> str:
     return "write" if method in WRITE_METHODS and path not in READ_POSTS else "read"
 
 
-_STATIC_HEADERS: dict[int, tuple[tuple[bytes, bytes], tuple[bytes, bytes]]] = {}
+class _Recorder:
+    """Passes an audited request's answer on, keeping its status and the start of an
+    error's body for the audit entry."""
 
+    __slots__ = ("error_body", "send", "status")
 
-def _limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
-    """The IETF draft's RateLimit fields (draft-ietf-httpapi-ratelimit-headers); the
-    limit's two fields are encoded once per limit, as every answer carries them."""
-    static = _STATIC_HEADERS.get(verdict.limit)
-    if static is None:
-        static = _STATIC_HEADERS[verdict.limit] = (
-            (b"ratelimit-limit", str(verdict.limit).encode()),
-            (b"ratelimit-policy", f"{verdict.limit};w={WINDOW_SECONDS}".encode()),
-        )
-    return [
-        static[0],
-        (b"ratelimit-remaining", str(verdict.remaining).encode()),
-        (b"ratelimit-reset", str(verdict.reset).encode()),
-        static[1],
-    ]
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.error_body = bytearray()
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif self.status >= 400 and len(self.error_body) < MAX_ERROR_BODY:
+            self.error_body.extend(message.get("body", b"")[:MAX_ERROR_BODY])
+        await self.send(message)
 
 
 class AccessMiddleware:
@@ -459,8 +578,11 @@ class AccessMiddleware:
             await self._refuse(scope, send, refusal, control, None, audited)
             return
         admitted = None if audited else control.admit_read(presented)
-        if admitted is not None:
-            await self._pass(scope, receive, send, control, *admitted)
+        if admitted is not None:  # the hot path: a read by a key checked before
+            reader, fields = admitted
+            await self._serve(
+                scope, receive, send, reader.info, reader.gate, fields, False, control
+            )
             return
         found = await control.identify(presented, fresh=audited)
         if isinstance(found, Refusal):
@@ -483,69 +605,52 @@ class AccessMiddleware:
             )
             await self._refuse(scope, send, refusal, control, found, audited, verdict)
             return
-        if not audited:
-            await self._pass(scope, receive, send, control, found, verdict)
-            return
-        if kind == "websocket":
-            await self.app(scope, receive, send)
-            return
-        extra = _limit_headers(verdict)
-        status = 0
-        error_body = bytearray()
+        gate = control.refresh_gate(found)
+        fields = _limit_headers(verdict)
+        await self._serve(scope, receive, send, found, gate, fields, audited, control)
 
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), *extra]
-            elif audited and status >= 400 and len(error_body) < MAX_ERROR_BODY:
-                error_body.extend(message.get("body", b"")[:MAX_ERROR_BODY])
-            await send(message)
-
-        scope.setdefault("state", {})["key"] = found
-        token = REFRESH_GATE.set(control.refresh_gate(found))
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            REFRESH_GATE.reset(token)
-            if audited:
-                await control.audit(
-                    AuditEntry(
-                        method=method,
-                        route=_route(scope),
-                        status=status or 500,
-                        key=found,
-                        object=_object(scope),
-                        error=_error_message(bytes(error_body)) if status >= 400 else None,
-                    )
-                )
-
-    async def _pass(
+    async def _serve(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        control: AccessControl,
         found: KeyInfo,
-        verdict: Verdict,
+        gate: accounts.RefreshGate,
+        fields: list[tuple[bytes, bytes]],
+        audited: bool,
+        control: AccessControl,
     ) -> None:
-        """An admitted read: on to the app, with the key in the state and the limit's headers."""
+        """An admitted request: on to the app with the key in the state, its refresh gate
+        set and the limit's fields asked for on the answer (`ANSWER_FIELDS`: the layers
+        that start answers add them); then, for a write or admin action, the audit entry."""
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        extra = _limit_headers(verdict)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
-
+        scope[ANSWER_FIELDS] = fields
         scope.setdefault("state", {})["key"] = found
-        token = REFRESH_GATE.set(control.refresh_gate(found))
+        token = REFRESH_GATE.set(gate)
+        if not audited:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                REFRESH_GATE.reset(token)
+            return
+        recorder = _Recorder(send)
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, recorder)
         finally:
             REFRESH_GATE.reset(token)
+            status = recorder.status
+            await control.audit(
+                AuditEntry(
+                    method=scope.get("method", "GET"),
+                    route=_route(scope),
+                    status=status or 500,
+                    key=found,
+                    object=_object(scope),
+                    error=_error_message(bytes(recorder.error_body)) if status >= 400 else None,
+                )
+            )
 
     async def _refuse(
         self,

@@ -9,7 +9,9 @@ query parameter, a value that needs validating, a cache miss, a stale row)
 goes on to the documented FastAPI route, which stays the single source of the
 behaviour, the error shapes and the OpenAPI schema. Its answers carry the same
 `ETag` and `Cache-Control` as the full route's, and answer `If-None-Match`;
-a `HEAD` gets the same headers and no body, as it would from the full route.
+a `HEAD` gets the same headers and no body, as it would from the full route;
+the fields an outer layer asked for (`ANSWER_FIELDS`: the key's `RateLimit-*`)
+are added as `HttpMiddleware` adds them to the full route's answers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from predhub.api.http import (
+    ANSWER_FIELDS,
     DEFAULT_THRESHOLD,
     choose_encoding,
     compress,
@@ -101,6 +104,9 @@ class CachedPriceMiddleware:
                         headers.append((b"vary", b"Accept-Encoding"))
                     headers.append((b"content-length", str(len(body)).encode()))
                     headers.append((b"content-type", b"application/json"))
+                fields = scope.get(ANSWER_FIELDS)
+                if fields:
+                    headers.extend(fields)
                 if scope["method"] == "HEAD":  # the GET's headers, without its body
                     body = b""
                 await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -128,9 +134,19 @@ class CachedPriceMiddleware:
         return body
 
     def _price_route(self, app: Any) -> Any:
+        """The price route, for the metrics' label: found once (FastAPI keeps an included
+        router's routes behind one entry of the app's list), then remembered."""
         if self._route is None:
-            for route in app.router.routes:
-                if getattr(route, "path", None) == PRICE_TEMPLATE:
-                    self._route = route
-                    break
-        return self._route
+            self._route = _find_route(app.router.routes, PRICE_TEMPLATE) or False
+        return self._route or None
+
+
+def _find_route(routes: Any, template: str) -> Any:
+    for route in routes:
+        if getattr(route, "path", None) == template:
+            return route
+        included = getattr(route, "original_router", None)
+        found = _find_route(included.routes, template) if included is not None else None
+        if found is not None:
+            return found
+    return None

@@ -15,6 +15,9 @@ line in the route itself:
 - Compression of answers of at least `threshold` bytes with the best encoding
   the client accepts: brotli, then gzip; streamed answers (exports) are
   compressed as they stream. Parquet and other binary types are left alone.
+- Fields an outer layer wants on every answer (`ANSWER_FIELDS` in the scope:
+  the access control's `RateLimit-*`) are added where the answer starts, here
+  and on the fast path, so that layer needs no wrapper of its own around `send`.
 
 The cached price read (`fastpath`) answers before this middleware runs and
 applies the same rules to its own small answers.
@@ -40,6 +43,7 @@ _COMPRESSIBLE = (
 )
 _FIELDS_MARK = b',"source":"'
 HEAD_MARK = "predhub.head"  # set in the scope of a HEAD routed as a GET
+ANSWER_FIELDS = "predhub.answer_fields"  # header fields to add to the answer, if any
 
 
 class _Compressor(Protocol):
@@ -165,10 +169,13 @@ class HttpMiddleware:
         encoding = choose_encoding(request_headers.get(b"accept-encoding"))
         if_none_match = request_headers.get(b"if-none-match")
         state: dict[str, Any] = {"start": None, "compressor": None}
+        fields: list[tuple[bytes, bytes]] = scope.get(ANSWER_FIELDS) or []
 
         async def wrapped(message: Message) -> None:
             kind = message["type"]
             if kind == "http.response.start":
+                if fields:
+                    message["headers"] = [*message.get("headers", ()), *fields]
                 state["start"] = message
                 return
             if kind != "http.response.body":

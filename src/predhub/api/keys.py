@@ -54,20 +54,20 @@ async def create_key(conn: Connection, name: str) -> str:
     return key
 
 
-def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The key in X-API-Key, else in `Authorization: Bearer`; None when absent or unusable."""
+def presented_key(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The key in X-API-Key, else in `Authorization: Bearer`, as ASCII bytes; None when
+    absent or unusable. Header names are compared as ASGI gives them, lowercased; the
+    bytes (not a decoded string) are what a process keeps its checks by, so a read by a
+    known key decodes nothing."""
     raw: bytes | None = None
     bearer: bytes | None = None
     for name, value in headers:
-        lowered = name.lower()
-        if lowered == KEY_HEADER and raw is None:
-            raw = value
-        elif lowered == b"authorization" and value[:7].lower() == b"bearer ":
+        if name == KEY_HEADER:
+            if raw is None:
+                raw = value
+        elif name == b"authorization" and value[:7].lower() == b"bearer ":
             bearer = value[7:]
-    chosen = raw if raw else bearer
-    if not chosen or len(chosen) > MAX_KEY_HEADER:
+    chosen = raw or bearer
+    if not chosen or len(chosen) > MAX_KEY_HEADER or not chosen.isascii():
         return None
-    try:
-        return chosen.decode("ascii").strip() or None
-    except UnicodeDecodeError:
-        return None
+    return chosen.strip() or None

@@ -366,7 +366,7 @@ class QuarantineItem(BaseModel):
     at: datetime
     endpoint: str
     item_id: str | None = None
-    reason: str
+    reason: str | None = Field(description="Why it was set aside; null unless details are shown")
 
 
 class Quarantine(BaseModel):
@@ -380,7 +380,7 @@ class SyncError(BaseModel):
     kind: str
     status: str = Field(description="queued (to be retried) or failed (given up)")
     attempts: int
-    error: str
+    error: str | None = Field(description="The error's text; null unless details are shown")
 
 
 class VenueStatus(BaseModel):
@@ -413,6 +413,11 @@ class HubStatus(BaseModel):
     database: DatabaseSize
     venues: list[VenueStatus]
     upkeep: list[Upkeep]
+    details_hidden: bool = Field(
+        False,
+        description="Error and quarantine texts are left out: they are shown to an admin key,"
+        " or to anyone on a hub without keys",
+    )
 
 
 class Venues(BaseModel):

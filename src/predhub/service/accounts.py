@@ -153,6 +153,11 @@ async def key_by_hash(conn: Conn, key_hash: str) -> KeyInfo | None:
     )
 
 
+async def any_live_key(conn: Conn) -> bool:
+    """Whether any key is neither revoked nor expired."""
+    return bool(await conn.fetchval(_Q.any_live_key))
+
+
 async def reserve(
     conn: Conn, key_id: int, kind: Kind, window: datetime, hits: int, limit: int
 ) -> int | None:
@@ -286,6 +291,9 @@ class AccountStore:
 
     async def key_by_hash(self, key_hash: str) -> KeyInfo | None:
         return await key_by_hash(self.db, key_hash)
+
+    async def any_live_key(self) -> bool:
+        return await any_live_key(self.db)
 
     async def reserve(
         self, key_id: int, kind: Kind, window: datetime, hits: int, limit: int

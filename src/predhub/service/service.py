@@ -175,10 +175,11 @@ class MarketDataService(CatalogReads, HistoryReads):
         """Database health for admins (`predhub.db.monitor`)."""
         return await monitor.report(self.pool, top=top, long_seconds=long_seconds)
 
-    async def hub_status(self) -> dict[str, Any]:
+    async def hub_status(self, *, details: bool = True) -> dict[str, Any]:
         """Budgets, jobs, errors, quarantine and size (`predhub.service.status`), from the
-        primary: the workers' counters are its most recent writes."""
-        return await read_status(self.pool, self.settings)
+        primary: the workers' counters are its most recent writes; error texts only
+        with `details`."""
+        return await read_status(self.pool, self.settings, details=details)
 
     async def schema_status(self) -> SchemaStatus:
         """Whether the database answers (within 2 s) and its schema is current: readiness."""

@@ -89,9 +89,11 @@ def _empty_venue(name: str, settings: Settings) -> dict[str, Any]:
 
 
 async def read_status(
-    pool: asyncpg.Pool, settings: Settings, *, errors_per_venue: int = 5
+    pool: asyncpg.Pool, settings: Settings, *, errors_per_venue: int = 5, details: bool = True
 ) -> dict[str, Any]:
-    """The status document, read in one statement (one round trip)."""
+    """The status document, read in one statement (one round trip). Without `details`
+    the texts that can carry internal detail (a job's error, a quarantined item's
+    reason: exception messages, venue answers, hosts) are left out."""
     asked = _venue_order(set(settings.venues) | set(VENUE_NAMES))
     row = await pool.fetchrow(_REPORT, minute_of(datetime.now(UTC)), asked, errors_per_venue)
     at = row["at"]
@@ -127,7 +129,7 @@ async def read_status(
             "at": plain(r["created_at"]),
             "endpoint": r["endpoint"],
             "item_id": r["item_id"],
-            "reason": r["reason"],
+            "reason": r["reason"] if details else None,
         }
     for r in errors:
         venue(r["venue"])["errors"].append(
@@ -137,7 +139,7 @@ async def read_status(
                 "kind": r["kind"],
                 "status": r["status"],
                 "attempts": r["attempts"],
-                "error": r["error"],
+                "error": r["error"] if details else None,
             }
         )
     for r in freshness:
@@ -169,4 +171,5 @@ async def read_status(
         "database": {"size_bytes": int(row["size_bytes"])},
         "venues": list(venues.values()),
         "upkeep": upkeep,
+        "details_hidden": not details,
     }

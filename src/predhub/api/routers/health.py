@@ -3,7 +3,8 @@ Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import structlog
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
@@ -13,6 +14,7 @@ from predhub.api.responses import json_response
 from predhub.api.schemas import Health, HubStatus
 from predhub.service.catalog import DatabaseFailure
 
+log = structlog.get_logger(__name__)
 router = APIRouter(tags=["operations"])
 
 
@@ -30,8 +32,11 @@ async def healthz() -> Response:
 async def readyz(state: StateDep) -> Response:
     try:
         st = await state.service.schema_status()
-    except DatabaseFailure as exc:
-        return json_response({"status": "unavailable", "details": {"database": str(exc)}}, 503)
+    except DatabaseFailure as exc:  # its kind only: the message can name hosts and users
+        log.warning("api.not_ready", error=repr(exc))
+        return json_response(
+            {"status": "unavailable", "details": {"database": type(exc).__name__}}, 503
+        )
     details: dict[str, object] = {
         "schema_version": st.current,
         "latest_version": st.latest,
@@ -46,12 +51,16 @@ async def readyz(state: StateDep) -> Response:
 @router.get(
     "/v1/status", response_model=HubStatus, summary="Budgets, jobs, errors, quarantine, size"
 )
-async def status(state: StateDep) -> Response:
+async def status(state: StateDep, request: Request) -> Response:
     """What `predhub status` shows, from the database alone: per venue, requests against
     the workers' budget, jobs queued, running and failed, the newest sync errors,
     quarantined items (count and newest) and freshness per priority (the gold row the
-    worker keeps); the database's size; each gold refresh's and prune's last run."""
-    return json_response(await state.service.hub_status())
+    worker keeps); the database's size; each gold refresh's and prune's last run.
+    Error and quarantine texts only for an admin key, or for anyone on a hub without
+    keys (`details_hidden` says when they are left out)."""
+    key = getattr(request.state, "key", None)
+    details = state.access is not None and await state.access.shows_details(key)
+    return json_response(await state.service.hub_status(details=details))
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

@@ -1,6 +1,8 @@
 // Status: readiness, the database's size, freshness tiers, and per venue: budget use,
 // jobs, recent sync errors, quarantine and staleness per priority (GET /v1/status), then
-// the gold layer's stamps and each upkeep job's last run.
+// the gold layer's stamps and each upkeep job's last run. Error and quarantine texts come
+// only with an admin key on a hub that has keys: the one typed here stays in this tab's
+// memory and goes with every status read as X-API-Key.
 import { api, shell, setAsOf, td, ageEl, fmt, usd, fail, notice } from "/static/common.js";
 
 shell("Status");
@@ -24,6 +26,10 @@ ${section("budget", "Budget use per venue", table("budget-table", [["Venue"], ["
   ${section("jobs", "Jobs per venue", table("jobs-table", [["Venue"], ["Queued", 1], ["Running", 1], ["Failed", 1]]))}
   ${section("quarantine", "Quarantine", table("quarantine-table", [["Venue"], ["Items", 1], ["Latest"], ["Endpoint"], ["Reason"]]))}
 </div>
+<form class="filters" id="details-form">
+  <label for="admin-key">Admin key (shows error texts)<input id="admin-key" type="password" autocomplete="off" size="18"></label>
+  <button type="submit">Show texts</button></form>
+<p id="details-note" role="status" aria-live="polite" class="muted"></p>
 ${section("errors", "Recent sync errors", table("errors-table", [["When"], ["Venue"], ["Job"], ["Status"], ["Attempts", 1], ["Error"]]))}
 ${section("staleness", "Staleness per venue and priority (open markets' quotes)", table("staleness-table", [["Venue"], ["Priority"],
   ["Markets", 1], ["Open", 1], ["Never quoted", 1], ["Newest quote"], ["Quote age p50", 1], ["p90", 1], ["Measured"], ["Newest trade"]]))}
@@ -47,6 +53,8 @@ const fill = (id, rows, span, empty) => {
     body.append(rowOf(cell));
   }
 };
+let adminKey = "";
+const hiddenText = "hidden (admin key)";
 const seconds = (v) => (v == null ? "–" : `${fmt(v, v < 10 ? 1 : 0)} s`);
 
 /** Binary size: 123456789 -> "117.7 MiB". */
@@ -100,13 +108,13 @@ function draw(status, venues, stats) {
     const q = v.quarantine;
     const latest = q.latest;
     return rowOf(td(v.venue), td(fmt(q.count), "num"), td(latest ? ageEl(latest.at, { staleAfter: Infinity }) : "–"),
-      td(latest ? latest.endpoint + (latest.item_id ? ` · ${latest.item_id}` : "") : "–"), td(latest ? latest.reason : "–"));
+      td(latest ? latest.endpoint + (latest.item_id ? ` · ${latest.item_id}` : "") : "–"), td(latest ? latest.reason ?? hiddenText : "–", latest && latest.reason == null ? "muted" : ""));
   }), 5, "No venue enabled.");
   const errors = status.venues.flatMap((v) => v.errors.map((e) => ({ venue: v.venue, ...e })))
     .sort((a, b) => (a.at < b.at ? 1 : -1)).slice(0, 20);
   fill("errors-table", errors.map((e) => rowOf(td(ageEl(e.at, { staleAfter: Infinity })), td(e.venue),
     td(`${e.kind} #${e.job_id}`), td(e.status === "failed" ? "gave up" : "to retry"), td(fmt(e.attempts), "num"),
-    td(e.error))), 6, "No sync error recorded.");
+    td(e.error ?? hiddenText, e.error == null ? "muted" : ""))), 6, "No sync error recorded.");
   const stale = [];
   for (const v of status.venues) {
     const rows = v.freshness ? [{ priority: "all", ...v.freshness }, ...v.priorities] : [];
@@ -126,8 +134,20 @@ function draw(status, venues, stats) {
     td(fmt(u.rows), "num"))), 3, "No upkeep has run yet.");
 }
 
+async function readStatus() {
+  if (!adminKey) return api("/v1/status");
+  try {
+    return await api("/v1/status", { headers: { "X-API-Key": adminKey } });
+  } catch (e) {
+    if (e.status !== 401 && e.status !== 403) throw e;
+    adminKey = "";  // a wrong key: say so, and go on with what anyone may see
+    document.getElementById("details-note").textContent = `The key was refused: ${e.message}`;
+    return api("/v1/status");
+  }
+}
+
 async function load() {
-  const [status, venues, stats] = await Promise.all([api("/v1/status"), api("/v1/venues"), api("/v1/stats")]);
+  const [status, venues, stats] = await Promise.all([readStatus(), api("/v1/venues"), api("/v1/stats")]);
   let ready;
   try {
     ready = await api("/readyz");
@@ -136,9 +156,23 @@ async function load() {
   }
   readiness(ready, venues, status);
   draw(status, venues, stats);
+  document.getElementById("details-form").hidden = !status.details_hidden && !adminKey;
+  if (status.details_hidden && !document.getElementById("details-note").textContent) {
+    document.getElementById("details-note").textContent =
+      "Error and quarantine texts are shown with an admin key only.";
+  } else if (!status.details_hidden) {
+    document.getElementById("details-note").textContent = adminKey ? "Texts shown with the admin key." : "";
+  }
   setAsOf(status.as_of, "/v1/status");
   notice(null);
 }
+
+document.getElementById("details-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  adminKey = document.getElementById("admin-key").value.trim();
+  document.getElementById("details-note").textContent = "";
+  load().catch(fail);
+});
 
 load().catch(fail);
 setInterval(() => load().catch(fail), 10000);

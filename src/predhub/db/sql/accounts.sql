@@ -54,6 +54,13 @@ UPDATE ops.api_keys SET revoked_at = coalesce(revoked_at, now())
 WHERE name = $1 OR id::text = $1
 RETURNING id, name, revoked_at
 
+-- name: any_live_key
+-- Whether any key could be presented at all (a hub without keys shows its status in full).
+SELECT EXISTS (
+    SELECT 1 FROM ops.api_keys
+    WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+)
+
 -- name: touch_keys
 -- Keys used since the last flush: their last-used time (once per flush, not per request).
 UPDATE ops.api_keys k SET last_used_at = u.at
