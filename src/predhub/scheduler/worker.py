@@ -331,8 +331,9 @@ class VenueWorker:
         busy: dict[DataKind, set[int]],
     ) -> list[DueItem]:
         """The (market, kind) pairs due by `due_by`, the most valuable first, as many as
-        `room` requests could take in any group (one more job per group for a partial
-        last chunk), plus the busy ones the planner leaves out."""
+        `room` requests could take (one more job per group for a partial last chunk),
+        plus the busy ones the planner leaves out; from each (priority, kind) group at
+        most what the room could take of that group."""
         groups = [
             (priority, kind, cadence)
             for priority in PRIORITY_ORDER
@@ -342,7 +343,19 @@ class VenueWorker:
         if not groups or room <= 0:
             return []
         biggest = max(self.profile.job_size(k) for _, k, _ in groups)
-        limit = (room + len(groups)) * biggest + sum(len(ids) for ids in busy.values())
+        busy_count = sum(len(ids) for ids in busy.values())
+        limit = (room + len(groups)) * biggest + busy_count
+        # A group's full jobs all cost the same, so at most room // cost of them fit; one
+        # more job's worth (and the busy markets the planner skips) is all it can offer.
+        takes = [
+            min(
+                limit,
+                (room // self.profile.job_cost(k, self.profile.job_size(k)) + 1)
+                * self.profile.job_size(k)
+                + busy_count,
+            )
+            for _, k, _ in groups
+        ]
         rows = await conn.fetch(
             _Q.due_market_states,
             self.name,
@@ -353,6 +366,7 @@ class VenueWorker:
             due_by,
             NEVER_SYNCED_RATIO,
             limit,
+            takes,
         )
         return [
             DueItem(

@@ -10,39 +10,113 @@ ON CONFLICT (venue, kind) DO UPDATE SET watermark = EXCLUDED.watermark,
 WHERE s.watermark IS NULL OR s.watermark::bigint < EXCLUDED.watermark::bigint
 RETURNING (xmax = 0) AS first;
 
+-- name: priority_rules_seen
+-- Records the thresholds the priority rules of the venue were last applied with ($2) and the
+-- time they were applied at ($3); says whether every market must be re-derived (thresholds
+-- changed, or a clock gone back), as a stored "priority until" holds only for the thresholds
+-- and times it was computed with. On the first run every row is due already (new rows are).
+WITH was AS (
+    SELECT watermark, updated_at FROM ops.sync_state WHERE venue = $1 AND kind = 'priority_rules'
+), saved AS (
+    INSERT INTO ops.sync_state AS s (venue, kind, watermark, updated_at)
+    VALUES ($1, 'priority_rules', $2, $3)
+    ON CONFLICT (venue, kind) DO UPDATE SET watermark = EXCLUDED.watermark,
+                                            updated_at = EXCLUDED.updated_at
+)
+SELECT EXISTS (SELECT 1 FROM was WHERE watermark IS DISTINCT FROM $2 OR updated_at > $3)
+    AS everything;
+
 -- name: recompute_priorities
--- Re-derives sync_priority for every market of the venue from status, dates, volume and interest;
--- only changed rows are written, and only narrow ones (silver.market_sync). When a market enters
--- or leaves 'high', the venue's name is sent on predhub_high_markets (at commit) so its live
--- stream resubscribes at once, not on a timer.
-WITH rules AS (
-    SELECT m.id,
+-- Re-derives sync_priority from status, dates, volume and interest for the markets of the
+-- venue whose inputs changed (logged in ops.priority_changes) or whose priority is due ($2 is
+-- now: a time threshold of the rules passed), at most $7 of each (NULL: no limit), the oldest
+-- first, so a cycle's work is bounded and the rest follows in the next cycles; or all of them
+-- when $8 (the thresholds changed). $3 is the interest window, $4 the high volume, $5 the closing
+-- window, $6 the recent-close window. Rows and markets are read by key lists (= ANY of an
+-- array), so the plan stays index lookups whatever the estimates. Each row also gets the next
+-- time its priority may change with no change of its inputs (the first threshold after now;
+-- a threshold met on "at least" turns one microsecond after it), so later cycles read only
+-- rows whose time came. A row is written only when its priority or that time moves; rows are
+-- locked in id order, as every stamp does, and written only if no one wrote them since they
+-- were read (their xmin); the log entries read are deleted, but for a row so skipped, which
+-- the next cycle takes again. When a market enters or leaves 'high', the venue's name is sent
+-- on predhub_high_markets (at commit) so its live stream resubscribes at once, not on a timer.
+WITH logged AS (
+    SELECT id, market_id FROM ops.priority_changes WHERE venue = $1 ORDER BY id LIMIT $7
+), due AS (
+    SELECT s.xmin AS seen, s.market_id, s.sync_priority AS was, s.priority_until AS was_until,
+           s.interest_at
+    FROM silver.market_sync s
+    WHERE s.market_id = ANY (ARRAY(
+        SELECT market_id FROM logged
+        UNION
+        SELECT market_id FROM (
+            SELECT market_id FROM silver.market_sync
+            WHERE venue = $1
+              AND priority_until <= CASE WHEN $8 THEN 'infinity' ELSE $2::timestamptz END
+            ORDER BY priority_until
+            LIMIT $7) AS d))
+), inputs AS (
+    SELECT d.*, m.status, m.end_at, m.volume_24h,
+           coalesce(m.resolved_at, m.end_at, m.venue_updated_at, m.updated_at) AS settled_at,
+           coalesce(m.end_at, m.venue_updated_at, m.updated_at) AS stopped_at
+    FROM due d JOIN silver.markets m ON m.id = d.market_id
+    WHERE m.id = ANY (ARRAY(SELECT market_id FROM due))
+), rules AS (
+    SELECT i.market_id, i.seen, i.was, i.was_until,
            CASE
-               WHEN m.status IN ('resolved', 'voided')
-                    AND coalesce(m.resolved_at, m.end_at, m.venue_updated_at, m.updated_at) >= $5
-                    THEN 'low'
-               WHEN m.status IN ('resolved', 'voided') THEN 'archived'
-               WHEN s.interest_at >= $2 THEN 'high'
-               WHEN m.status = 'open' AND (
-                        coalesce(m.volume_24h, 0) >= $3
-                        OR (m.end_at IS NOT NULL AND m.end_at > $6 AND m.end_at <= $4)) THEN 'high'
-               WHEN m.status = 'open' THEN 'normal'
-               WHEN coalesce(m.end_at, m.venue_updated_at, m.updated_at) >= $5 THEN 'normal'
+               WHEN i.status IN ('resolved', 'voided')
+                    AND i.settled_at >= $2::timestamptz - $6::interval THEN 'low'
+               WHEN i.status IN ('resolved', 'voided') THEN 'archived'
+               WHEN i.interest_at >= $2::timestamptz - $3::interval THEN 'high'
+               WHEN i.status = 'open' AND (
+                        coalesce(i.volume_24h, 0) >= $4
+                        OR (i.end_at IS NOT NULL AND i.end_at > $2::timestamptz
+                            AND i.end_at <= $2::timestamptz + $5::interval)) THEN 'high'
+               WHEN i.status = 'open' THEN 'normal'
+               WHEN i.stopped_at >= $2::timestamptz - $6::interval THEN 'normal'
                ELSE 'low'
            END AS priority,
-           s.sync_priority AS was
-    FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id
-    WHERE m.venue = $1
+           coalesce((
+               SELECT min(t) FROM (VALUES
+                   (CASE WHEN i.status IN ('resolved', 'voided')
+                         THEN i.settled_at + $6::interval + interval '1 microsecond' END),
+                   (CASE WHEN i.status NOT IN ('resolved', 'voided')
+                         THEN i.interest_at + $3::interval + interval '1 microsecond' END),
+                   (CASE WHEN i.status = 'open' THEN i.end_at - $5::interval END),
+                   (CASE WHEN i.status = 'open' THEN i.end_at END),
+                   (CASE WHEN i.status NOT IN ('open', 'resolved', 'voided')
+                         THEN i.stopped_at + $6::interval + interval '1 microsecond' END)
+               ) AS v (t)
+               WHERE t > $2::timestamptz), 'infinity') AS until
+    FROM inputs i
+), moved AS (
+    SELECT * FROM rules WHERE (was, was_until) IS DISTINCT FROM (priority, until)
+), locked AS (
+    SELECT s.ctid AS tid, s.xmin AS latest, s.market_id
+    FROM silver.market_sync s
+    WHERE s.market_id = ANY (ARRAY(SELECT market_id FROM moved))
+    ORDER BY s.market_id
+    FOR UPDATE
 ), changed AS (
-    UPDATE silver.market_sync s SET sync_priority = r.priority
-    FROM rules r
-    WHERE s.market_id = r.id AND r.was IS DISTINCT FROM r.priority
-    RETURNING r.was, r.priority
+    UPDATE silver.market_sync s SET sync_priority = r.priority, priority_until = r.until
+    FROM moved r JOIN locked l ON l.market_id = r.market_id
+    WHERE s.ctid = ANY (ARRAY(SELECT tid FROM locked)) AND s.ctid = l.tid
+      AND l.latest = r.seen
+    RETURNING r.market_id, r.was, r.priority
+), cleared AS (
+    DELETE FROM ops.priority_changes
+    WHERE id = ANY (ARRAY(
+        SELECT l.id FROM logged l
+        WHERE l.market_id NOT IN (SELECT market_id FROM moved
+                                  EXCEPT SELECT market_id FROM changed)))
 ), told AS (
     SELECT pg_notify('predhub_high_markets', $1)
     WHERE EXISTS (SELECT 1 FROM changed WHERE was = 'high' OR priority = 'high')
 )
-SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM told) AS told;
+SELECT (SELECT count(*) FROM changed WHERE was IS DISTINCT FROM priority) AS changed,
+       (SELECT count(*) FROM changed) AS written,
+       (SELECT count(*) FROM told) AS told;
 
 -- name: high_priority_markets
 -- The venue's open high-priority markets to stream, busiest first, at most $2.
@@ -78,25 +152,69 @@ UPDATE silver.market_sync SET {column} = $2 WHERE market_id = ANY($1::bigint[]);
 -- markets the planner leaves out). $2..$5 are parallel arrays of priority, kind, cadence in
 -- seconds and value (the planner's priority value times kind value); a pair's score is its
 -- overdue ratio times that value, a never-synced pair being $7 cadences overdue, as in the
--- planner. Each kind's best pairs within a priority are a prefix of that group, so the
--- planner chunks them as it would the whole set. One scan of the narrow sync rows and a
--- top-N sort: only those pairs reach Python, so its work follows the budget, not the
--- catalogue.
+-- planner. Within one priority and kind the score follows the stamp's age, so each group's
+-- best pairs are its never-synced ones and its oldest stamps: two index ranges of the
+-- group's (venue, sync_priority, <kind>_synced_at, market_id) index, each read only up to
+-- the group's take ($9: what the cycle's room could take of that group; a branch whose kind
+-- is not the group's is not run). Each kind's best pairs within a priority are a prefix of
+-- that group, so the planner chunks them as it would the whole set. A cycle reads at most
+-- twice the takes, whatever the catalogue's size.
 WITH c AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[])
-        AS c (priority, kind, cadence, value)
+    SELECT * FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $9::int[])
+        AS c (priority, kind, cadence, value, take)
+), picked AS (
+    SELECT c.priority, c.kind, c.cadence, c.value, p.market_id, p.synced
+    FROM c CROSS JOIN LATERAL (
+        (SELECT market_id, quotes_synced_at FROM silver.market_sync
+         WHERE c.kind = 'quotes' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived' AND quotes_synced_at IS NULL
+         ORDER BY quotes_synced_at, market_id LIMIT c.take)
+        UNION ALL
+        (SELECT market_id, quotes_synced_at FROM silver.market_sync
+         WHERE c.kind = 'quotes' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived'
+           AND quotes_synced_at <= $6::timestamptz - make_interval(secs => c.cadence)
+         ORDER BY quotes_synced_at, market_id LIMIT c.take)
+        UNION ALL
+        (SELECT market_id, trades_synced_at FROM silver.market_sync
+         WHERE c.kind = 'trades' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived' AND trades_synced_at IS NULL
+         ORDER BY trades_synced_at, market_id LIMIT c.take)
+        UNION ALL
+        (SELECT market_id, trades_synced_at FROM silver.market_sync
+         WHERE c.kind = 'trades' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived'
+           AND trades_synced_at <= $6::timestamptz - make_interval(secs => c.cadence)
+         ORDER BY trades_synced_at, market_id LIMIT c.take)
+        UNION ALL
+        (SELECT market_id, books_synced_at FROM silver.market_sync
+         WHERE c.kind = 'books' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived' AND books_synced_at IS NULL
+         ORDER BY books_synced_at, market_id LIMIT c.take)
+        UNION ALL
+        (SELECT market_id, books_synced_at FROM silver.market_sync
+         WHERE c.kind = 'books' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived'
+           AND books_synced_at <= $6::timestamptz - make_interval(secs => c.cadence)
+         ORDER BY books_synced_at, market_id LIMIT c.take)
+        UNION ALL
+        (SELECT market_id, metadata_synced_at FROM silver.market_sync
+         WHERE c.kind = 'metadata' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived' AND metadata_synced_at IS NULL
+         ORDER BY metadata_synced_at, market_id LIMIT c.take)
+        UNION ALL
+        (SELECT market_id, metadata_synced_at FROM silver.market_sync
+         WHERE c.kind = 'metadata' AND venue = $1 AND sync_priority = c.priority
+           AND sync_priority <> 'archived'
+           AND metadata_synced_at <= $6::timestamptz - make_interval(secs => c.cadence)
+         ORDER BY metadata_synced_at, market_id LIMIT c.take)
+    ) AS p (market_id, synced)
 )
-SELECT s.market_id, s.sync_priority, k.kind, k.synced
-FROM silver.market_sync s
-CROSS JOIN LATERAL (VALUES ('quotes', s.quotes_synced_at), ('trades', s.trades_synced_at),
-                           ('books', s.books_synced_at),
-                           ('metadata', s.metadata_synced_at)) AS k (kind, synced)
-JOIN c ON c.priority = s.sync_priority AND c.kind = k.kind
-WHERE s.venue = $1 AND s.sync_priority <> 'archived'
-  AND (k.synced IS NULL OR k.synced <= $6::timestamptz - make_interval(secs => c.cadence))
-ORDER BY c.value * CASE WHEN k.synced IS NULL THEN $7::float8
-                        ELSE extract(epoch FROM $6::timestamptz - k.synced) / c.cadence END DESC,
-         s.market_id
+SELECT market_id, priority AS sync_priority, kind, synced
+FROM picked
+ORDER BY value * CASE WHEN synced IS NULL THEN $7::float8
+                      ELSE extract(epoch FROM $6::timestamptz - synced) / cadence END DESC,
+         market_id
 LIMIT $8;
 
 -- name: count_markets
