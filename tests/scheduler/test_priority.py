@@ -193,3 +193,20 @@ async def test_a_clock_gone_back_rederives_everything(conn: asyncpg.Connection) 
     assert (await priorities(conn))["m"] == "normal"  # interest cooled
     await recompute_priorities(conn, "kalshi", s, NOW - timedelta(minutes=30))
     assert (await priorities(conn))["m"] == "high"
+
+
+async def test_workers_whose_clocks_differ_a_little_rederive_only_what_is_due(
+    conn: asyncpg.Connection,
+) -> None:
+    s = Settings()
+    await add_market(conn, "m", volume_24h=10)
+    first = await priority.apply_priority_rules(conn, "kalshi", s, NOW)
+    assert (first.everything, first.written) == (False, 1)
+    behind = await priority.apply_priority_rules(conn, "kalshi", s, NOW - timedelta(seconds=2))
+    assert (behind.everything, behind.written) == (False, 0)
+    back = await priority.apply_priority_rules(conn, "kalshi", s, NOW - timedelta(minutes=5))
+    assert back.everything
+    moved = await priority.apply_priority_rules(
+        conn, "kalshi", Settings(high_volume_24h_usd=5), NOW
+    )
+    assert (moved.everything, moved.changed) == (True, 1)

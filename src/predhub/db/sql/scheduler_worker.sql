@@ -12,19 +12,26 @@ RETURNING (xmax = 0) AS first;
 
 -- name: priority_rules_seen
 -- Records the thresholds the priority rules of the venue were last applied with ($2) and the
--- time they were applied at ($3); says whether every market must be re-derived (thresholds
--- changed, or a clock gone back), as a stored "priority until" holds only for the thresholds
--- and times it was computed with. On the first run every row is due already (new rows are).
+-- latest time they were applied at ($3); says whether every market must be re-derived
+-- (thresholds changed, or a clock gone back more than a minute), as a stored "priority until"
+-- holds only for the thresholds and times it was computed with. The minute lets workers whose
+-- clocks differ slightly plan the same venue in turn without that; a threshold seen a few
+-- milliseconds late is harmless. On the first run every row is due already (new rows are).
 WITH was AS (
     SELECT watermark, updated_at FROM ops.sync_state WHERE venue = $1 AND kind = 'priority_rules'
+), verdict AS (
+    SELECT EXISTS (SELECT 1 FROM was
+                   WHERE watermark IS DISTINCT FROM $2
+                      OR updated_at > $3::timestamptz + interval '1 minute') AS everything
 ), saved AS (
     INSERT INTO ops.sync_state AS s (venue, kind, watermark, updated_at)
     VALUES ($1, 'priority_rules', $2, $3)
-    ON CONFLICT (venue, kind) DO UPDATE SET watermark = EXCLUDED.watermark,
-                                            updated_at = EXCLUDED.updated_at
+    ON CONFLICT (venue, kind) DO UPDATE SET
+        watermark = EXCLUDED.watermark,
+        updated_at = CASE WHEN (SELECT everything FROM verdict) THEN EXCLUDED.updated_at
+                          ELSE greatest(s.updated_at, EXCLUDED.updated_at) END
 )
-SELECT EXISTS (SELECT 1 FROM was WHERE watermark IS DISTINCT FROM $2 OR updated_at > $3)
-    AS everything;
+SELECT everything FROM verdict;
 
 -- name: recompute_priorities
 -- Re-derives sync_priority from status, dates, volume and interest for the markets of the
