@@ -108,8 +108,7 @@ WITH logged AS (
 ), changed AS (
     UPDATE silver.market_sync s SET sync_priority = r.priority, priority_until = r.until
     FROM moved r JOIN locked l ON l.market_id = r.market_id
-    WHERE s.ctid = ANY (ARRAY(SELECT tid FROM locked)) AND s.ctid = l.tid
-      AND l.latest = r.seen
+    WHERE s.ctid = l.tid AND l.latest = r.seen
     RETURNING r.market_id, r.was, r.priority
 ), cleared AS (
     DELETE FROM ops.priority_changes
