@@ -7,9 +7,10 @@
 -- such as a closing window opening, interest cooling down or a recent close
 -- ageing into archive), and a change of the inputs (the market's status,
 -- dates or volume, logged; an API caller's interest) makes it due at once.
--- The rules then read only the logged and due rows, index ranges. The due pairs of each
--- priority and kind are an index range too, oldest stamp first, read with a
--- limit: a cycle reads what the budget could take, wherever it sits.
+-- The rules then read only the logged and due rows, index ranges. The due
+-- pairs of each priority and kind are an index range too, oldest stamp
+-- first, read with a limit: a cycle reads what the budget could take,
+-- wherever it sits.
 --
 -- The trade: the stamps (`<kind>_synced_at`) are indexed, so a stamp is no
 -- longer a HOT update; it writes an entry in each of the row's indexes. The
