@@ -97,3 +97,7 @@ async def test_a_new_market_is_queued_once_and_deleting_it_or_its_event_leaves_n
     for child in ("silver.outcomes", "silver.market_sync"):
         kept = await conn.fetch(f"SELECT DISTINCT market_id FROM {child} ORDER BY 1")
         assert [r["market_id"] for r in kept] == [ids[1]], child
+
+    await conn.execute("TRUNCATE silver.markets CASCADE")
+    for child in ("silver.outcomes", "silver.market_sync"):
+        assert await conn.fetchval(f"SELECT count(*) FROM {child}") == 0, child

@@ -725,6 +725,7 @@ TABLE silver.markets
   CREATE TRIGGER markets_deleted_children AFTER DELETE ON silver.markets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_deleted()
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
   CREATE TRIGGER markets_inserted AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted_all()
+  CREATE TRIGGER markets_truncated_children AFTER TRUNCATE ON silver.markets FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_truncated()
 
 TABLE silver.order_book_latest
     outcome_id bigint NOT NULL
@@ -1091,6 +1092,18 @@ BEGIN
     INSERT INTO ops.match_changes (market_id)
     SELECT id FROM new_rows ORDER BY id
     ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.markets_truncated()
+CREATE OR REPLACE FUNCTION silver.markets_truncated()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    DELETE FROM silver.outcomes;
+    DELETE FROM silver.market_sync;
     RETURN NULL;
 END;
 $function$

@@ -45,6 +45,21 @@ CREATE TRIGGER markets_deleted_children
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_deleted();
 
+-- TRUNCATE silver.markets (CASCADE) empties its children as the references did (by
+-- DELETE: the statement's own cascade holds the tables that reference outcomes).
+CREATE FUNCTION silver.markets_truncated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM silver.outcomes;
+    DELETE FROM silver.market_sync;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER markets_truncated_children
+    AFTER TRUNCATE ON silver.markets
+    FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_truncated();
+
 CREATE FUNCTION silver.events_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
