@@ -21,7 +21,8 @@ ALTER TABLE silver.markets ADD COLUMN search_vector tsvector GENERATED ALWAYS AS
     setweight(to_tsvector('english', coalesce(question, '')), 'A') ||
     setweight(to_tsvector('english', coalesce(event_title, '')), 'B')
 ) STORED;
-CREATE INDEX markets_search_idx ON silver.markets USING gin (search_vector);
+CREATE INDEX markets_search_idx ON silver.markets USING gin (search_vector)
+    WITH (gin_pending_list_limit = 512);  -- as 0027 set it
 
 -- 2. Outcomes, sync rows and the market's event reference are written only by
 --    predhub's writers, with ids they read or reserved in the same transaction
