@@ -144,8 +144,8 @@ async def part_static(run: Run) -> None:
     run.put("1 static load: requests", requests)
     run.put("1 static load: ms per request", 1000 * wall / max(1, requests))
     run.put("1 static load: markets/s", held / wall)
-    run.put("1 static load: simulator CPU ms per request", 1000 * sim_cpu / summary.requests)
-    run.put("1 static load: loader CPU ms per request", 1000 * (cpu - sim_cpu) / summary.requests)
+    run.put("1 static load: simulator CPU ms per request", 1000 * sim_cpu / max(1, requests))
+    run.put("1 static load: loader CPU ms per request", 1000 * (cpu - sim_cpu) / max(1, requests))
 
 
 # ----------------------------------------------------------------------------- fill
