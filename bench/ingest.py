@@ -41,11 +41,10 @@ and 220,000 trades):
   (the two keys, lookups by condition id, ticker, slug, event, venue and
   status, the closing queue, the GIN search index; priority, interest and the
   backfill queue index the narrow silver.market_sync row a trigger adds in the
-  same statement), the search-vector
-  trigger (two to_tsvector calls, about 12 us) and the event foreign key
-  (about 5 us). The GIN index alone, with its vector, costs more than the
-  plain COPY of the row ("search-vector floor" prints that floor). Then the
-  outcomes (two rows a market, staged and joined to resolve market ids).
+  same statement) and the generated search vector (two to_tsvector calls).
+  The GIN index alone, with its vector, costs more than the plain COPY of
+  the row ("search-vector floor" prints that floor). Then the outcomes (two
+  rows a market, COPied with the ids reserved for their markets).
 - trades: the COPY into silver.trades with its three indexes (primary key,
   the (venue, trade_key) dedupe key, (market_id, executed_at)); normalising
   (Decimal and datetime construction) is a fifth of the wall time.
@@ -57,10 +56,13 @@ tables (a staging table cost as much as the COPY itself), with a savepoint
 and the staged INSERT ... ON CONFLICT as the fallback when a concurrent
 writer stored the same keys; the stored-trade lookup is one index range scan
 per market, not a probe per trade; trades have no per-row foreign-key checks
-(the writer resolves both ids from silver in the same transaction); the
-search vector covers question and event title and is recomputed only when
-they change (it was a generated column over the description too, recomputed
-on every update); a duplicate index on markets went; markets carry a content
+(the writer resolves both ids from silver in the same transaction), and
+since migration 0028 neither have outcomes, sync rows nor a market's event
+reference (ON DELETE is kept by statement triggers); the search vector
+covers question and event title, a generated column again (0005 had made it
+a row trigger to skip unchanged text, but the trigger's call cost as much as
+the vector, and a row is written only when its content changed); the three
+statement triggers queueing a new market are one; a duplicate index on markets went; markets carry a content
 fingerprint, so re-polled unchanged markets are dropped by comparing one
 number before anything is staged; bronze serialises each page once. Unchanged
 rows are never rewritten, so re-applying a batch updates nothing (`n_tup_upd`

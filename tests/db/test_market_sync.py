@@ -51,3 +51,53 @@ async def test_a_new_market_gets_its_sync_row_and_a_stamp_leaves_the_wide_row_al
     )
     await asyncio.sleep(0.2)
     assert heard == []
+
+
+async def test_a_new_market_is_queued_once_and_deleting_it_or_its_event_leaves_no_orphan(
+    conn: asyncpg.Connection,
+) -> None:
+    # Outcomes, sync rows and a market's event carry no foreign keys (0028): the
+    # insert trigger queues the market everywhere, statement triggers do ON DELETE's work.
+    event_id = await conn.fetchval(
+        "INSERT INTO silver.events (venue, native_id, title) VALUES ('kalshi', 'E1', 'E')"
+        " RETURNING id"
+    )
+    ids = [
+        await conn.fetchval(
+            "INSERT INTO silver.markets (venue, native_id, question, event_id)"
+            " VALUES ('kalshi', $1, 'Q?', $2) RETURNING id",
+            native,
+            event_id,
+        )
+        for native in ("K1", "K2")
+    ]
+    for market_id in ids:
+        await conn.execute(
+            "INSERT INTO silver.outcomes (market_id, idx, label) VALUES ($1, 0, 'Yes'), ($1, 1, 'No')",
+            market_id,
+        )
+    for queue in ("silver.market_sync", "ops.gold_changes", "ops.match_changes"):
+        assert (
+            await conn.fetchval(
+                f"SELECT count(*) FROM {queue} WHERE market_id = ANY($1::bigint[])", ids
+            )
+            == 2
+        ), queue
+
+    await conn.execute("DELETE FROM silver.events WHERE id = $1", event_id)
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM silver.markets WHERE id = ANY($1::bigint[]) AND event_id IS NULL",
+            ids,
+        )
+        == 2
+    )
+
+    await conn.execute("DELETE FROM silver.markets WHERE id = $1", ids[0])
+    for child in ("silver.outcomes", "silver.market_sync"):
+        kept = await conn.fetch(f"SELECT DISTINCT market_id FROM {child} ORDER BY 1")
+        assert [r["market_id"] for r in kept] == [ids[1]], child
+
+    await conn.execute("TRUNCATE silver.markets CASCADE")
+    for child in ("silver.outcomes", "silver.market_sync"):
+        assert await conn.fetchval(f"SELECT count(*) FROM {child}") == 0, child

@@ -660,6 +660,7 @@ TABLE silver.events
   CREATE INDEX events_slug_idx ON silver.events USING btree (venue, slug)
   CREATE UNIQUE INDEX events_venue_native_key ON silver.events USING btree (venue, native_id)
   CREATE TRIGGER events_changed_gold AFTER UPDATE ON silver.events FOR EACH ROW WHEN ((((((new.title IS DISTINCT FROM old.title) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.category IS DISTINCT FROM old.category)) OR (new.tags IS DISTINCT FROM old.tags))) EXECUTE FUNCTION silver.event_row_changed()
+  CREATE TRIGGER events_deleted_markets AFTER DELETE ON silver.events REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.events_deleted()
 
 TABLE silver.market_sync
     market_id bigint NOT NULL
@@ -674,7 +675,6 @@ TABLE silver.market_sync
     interest_at timestamp with time zone
     quotes_streamed_until timestamp with time zone
     priority_until timestamp with time zone NOT NULL DEFAULT '-infinity'::timestamp with time zone
-  CONSTRAINT market_sync_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
   CONSTRAINT market_sync_pkey PRIMARY KEY (market_id)
   CONSTRAINT market_sync_priority_check CHECK ((sync_priority = ANY (ARRAY['high'::text, 'normal'::text, 'low'::text, 'archived'::text])))
   CREATE INDEX market_sync_books_due_idx ON silver.market_sync USING btree (venue, sync_priority, books_synced_at, market_id) WHERE (sync_priority <> 'archived'::text)
@@ -720,9 +720,8 @@ TABLE silver.markets
     bronze_id bigint
     created_at timestamp with time zone NOT NULL DEFAULT now()
     updated_at timestamp with time zone NOT NULL DEFAULT now()
-    search_vector tsvector
     row_fingerprint bigint
-  CONSTRAINT markets_event_id_fkey FOREIGN KEY (event_id) REFERENCES silver.events(id) ON DELETE SET NULL
+    search_vector tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, COALESCE(question, ''::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(event_title, ''::text)), 'B'::"char"))) STORED
   CONSTRAINT markets_pkey PRIMARY KEY (id)
   CONSTRAINT markets_status_check CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text, 'resolved'::text, 'voided'::text])))
   CONSTRAINT markets_venue_native_key UNIQUE (venue, native_id)
@@ -737,13 +736,11 @@ TABLE silver.markets
   CREATE UNIQUE INDEX markets_venue_native_key ON silver.markets USING btree (venue, native_id)
   CREATE TRIGGER markets_changed_match AFTER UPDATE ON silver.markets FOR EACH ROW WHEN (((((((((new.question IS DISTINCT FROM old.question) OR (new.description IS DISTINCT FROM old.description)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.status IS DISTINCT FROM old.status)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR ((new.extra ->> 'yes_sub_title'::text) IS DISTINCT FROM (old.extra ->> 'yes_sub_title'::text))) OR ((new.extra ->> 'groupItemTitle'::text) IS DISTINCT FROM (old.extra ->> 'groupItemTitle'::text)))) EXECUTE FUNCTION silver.match_market_changed()
   CREATE TRIGGER markets_changed_notify AFTER UPDATE ON silver.markets FOR EACH ROW WHEN ((((((((((((((new.status IS DISTINCT FROM old.status) OR (new.question IS DISTINCT FROM old.question)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.event_id IS DISTINCT FROM old.event_id)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.category IS DISTINCT FROM old.category))) EXECUTE FUNCTION silver.market_row_changed()
+  CREATE TRIGGER markets_deleted_children AFTER DELETE ON silver.markets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_deleted()
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
-  CREATE TRIGGER markets_inserted_gold AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted()
-  CREATE TRIGGER markets_inserted_match AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.match_markets_inserted()
-  CREATE TRIGGER markets_inserted_sync AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.market_sync_inserted()
+  CREATE TRIGGER markets_inserted AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted_all()
   CREATE TRIGGER markets_priority_inputs_changed AFTER UPDATE ON silver.markets FOR EACH ROW WHEN (((((((new.status IS DISTINCT FROM old.status) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR ((new.updated_at IS DISTINCT FROM old.updated_at) AND (COALESCE(new.end_at, new.venue_updated_at) IS NULL)))) EXECUTE FUNCTION silver.market_priority_inputs_changed()
-  CREATE TRIGGER markets_search_vector_insert BEFORE INSERT ON silver.markets FOR EACH ROW EXECUTE FUNCTION silver.market_search_vector()
-  CREATE TRIGGER markets_search_vector_update BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((new.question IS DISTINCT FROM old.question) OR (new.event_title IS DISTINCT FROM old.event_title))) EXECUTE FUNCTION silver.market_search_vector()
+  CREATE TRIGGER markets_truncated_children AFTER TRUNCATE ON silver.markets FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_truncated()
 
 TABLE silver.order_book_latest
     outcome_id bigint NOT NULL
@@ -792,7 +789,6 @@ TABLE silver.outcomes
     idx smallint NOT NULL
     label text NOT NULL
     token_id text
-  CONSTRAINT outcomes_market_id_fkey FOREIGN KEY (market_id) REFERENCES silver.markets(id) ON DELETE CASCADE
   CONSTRAINT outcomes_market_idx_key UNIQUE (market_id, idx)
   CONSTRAINT outcomes_pkey PRIMARY KEY (id)
   CREATE UNIQUE INDEX outcomes_market_idx_key ON silver.outcomes USING btree (market_id, idx)
@@ -1024,6 +1020,17 @@ BEGIN
 END;
 $function$
 
+FUNCTION silver.events_deleted()
+CREATE OR REPLACE FUNCTION silver.events_deleted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    UPDATE silver.markets SET event_id = NULL WHERE event_id IN (SELECT id FROM old_rows);
+    RETURN NULL;
+END;
+$function$
+
 FUNCTION silver.market_fingerprint_cleared()
 CREATE OR REPLACE FUNCTION silver.market_fingerprint_cleared()
  RETURNS trigger
@@ -1062,19 +1069,6 @@ BEGIN
 END;
 $function$
 
-FUNCTION silver.market_search_vector()
-CREATE OR REPLACE FUNCTION silver.market_search_vector()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    NEW.search_vector :=
-        setweight(to_tsvector('english', coalesce(NEW.question, '')), 'A') ||
-        setweight(to_tsvector('english', coalesce(NEW.event_title, '')), 'B');
-    RETURN NEW;
-END;
-$function$
-
 FUNCTION silver.market_sync_books_synced()
 CREATE OR REPLACE FUNCTION silver.market_sync_books_synced()
  RETURNS trigger
@@ -1098,18 +1092,6 @@ BEGIN
 END;
 $function$
 
-FUNCTION silver.market_sync_inserted()
-CREATE OR REPLACE FUNCTION silver.market_sync_inserted()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    INSERT INTO silver.market_sync (market_id, venue)
-    SELECT id, venue FROM new_rows ORDER BY id;
-    RETURN NULL;
-END;
-$function$
-
 FUNCTION silver.market_sync_interest_changed()
 CREATE OR REPLACE FUNCTION silver.market_sync_interest_changed()
  RETURNS trigger
@@ -1121,15 +1103,44 @@ BEGIN
 END;
 $function$
 
-FUNCTION silver.markets_inserted()
-CREATE OR REPLACE FUNCTION silver.markets_inserted()
+FUNCTION silver.markets_deleted()
+CREATE OR REPLACE FUNCTION silver.markets_deleted()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
 BEGIN
+    DELETE FROM silver.outcomes WHERE market_id IN (SELECT id FROM old_rows);
+    DELETE FROM silver.market_sync WHERE market_id IN (SELECT id FROM old_rows);
+    RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.markets_inserted_all()
+CREATE OR REPLACE FUNCTION silver.markets_inserted_all()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    INSERT INTO silver.market_sync (market_id, venue)
+    SELECT id, venue FROM new_rows ORDER BY id;
     INSERT INTO ops.gold_changes (market_id)
     SELECT id FROM new_rows ORDER BY id
     ON CONFLICT DO NOTHING;
+    INSERT INTO ops.match_changes (market_id)
+    SELECT id FROM new_rows ORDER BY id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.markets_truncated()
+CREATE OR REPLACE FUNCTION silver.markets_truncated()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    DELETE FROM silver.outcomes;
+    DELETE FROM silver.market_sync;
     RETURN NULL;
 END;
 $function$
@@ -1142,19 +1153,6 @@ AS $function$
 BEGIN
     INSERT INTO ops.match_changes (market_id) VALUES (NEW.id)
     ON CONFLICT (market_id) DO UPDATE SET changed_at = EXCLUDED.changed_at;
-    RETURN NULL;
-END;
-$function$
-
-FUNCTION silver.match_markets_inserted()
-CREATE OR REPLACE FUNCTION silver.match_markets_inserted()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    INSERT INTO ops.match_changes (market_id)
-    SELECT id FROM new_rows ORDER BY id
-    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $function$

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 from bisect import bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -374,34 +376,47 @@ def _keyset_page(
 
     Items that change while a client pages move past or behind the cursor by
     their new sort value, so a walk never skips an item that did not change.
+    No page sorts the catalogue: in id order (items are kept in it) a page is
+    a binary search for the cursor; in any other order it is one pass keeping
+    the `limit` first items past the cursor in a heap. A page after the world
+    changed then costs what any page costs, not a sort of every item.
     """
     if "offset" in request.query_params:
         raise Reply(400, {"error": "offset is not supported on keyset endpoints; use after_cursor"})
     limit = _int(request, "limit", 20, 1, limit_max)
     key, desc = _sort_key(request, world, keyfn)
-    shape = tuple(
-        sorted((k, v) for k, v in request.query_params.multi_items() if k not in _PAGE_PARAMS)
-    )
-
-    def ordered() -> tuple[list[tuple[float, int]], list[Any]]:
-        keyed = sorted(((key(x), x) for x in items), key=lambda kx: kx[0], reverse=desc)
-        # ascending search keys either way: negated when the order is descending
-        keys = [(-k[0], -k[1]) if desc else k for k, _x in keyed]
-        return keys, [x for _k, x in keyed]
-
-    keys, ordered_items = world.memo(("keyset", keyfn is None, shape), ordered)
     after = request.query_params.get("after_cursor")
-    start = 0
-    if after:
-        k0 = _decode_cursor(after)
-        start = bisect_right(keys, (-k0[0], -k0[1]) if desc else k0)
-    page = ordered_items[start : start + limit]
-    rest = len(ordered_items) - start
+    cursor = _decode_cursor(after) if after else None
+
+    def ascending(x: Any) -> tuple[float, int]:
+        k = key(x)
+        return (-k[0], -k[1]) if desc else k
+
+    in_id_order = (request.query_params.get("order") or "id") == "id" and not desc
+    if in_id_order and keyfn is None and _id_ordered(items, world):
+        start = 0 if cursor is None else bisect_right(items, cursor, key=key)
+        page = items[start : start + limit + 1]
+    else:
+        past: Any = items
+        if cursor is not None:
+            bound = (-cursor[0], -cursor[1]) if desc else cursor
+            past = (x for x in items if ascending(x) > bound)
+        page = heapq.nsmallest(limit + 1, past, key=ascending)
     nxt = None
-    if rest > limit:
-        last = keys[start + limit - 1]
-        nxt = _encode_cursor((-last[0], -last[1]) if desc else last)
+    if len(page) > limit:
+        page = page[:limit]
+        nxt = _encode_cursor(key(page[-1]))
     return page, nxt
+
+
+def _id_ordered(items: list[Any], world: World) -> bool:
+    """Whether `items` are in ascending numeric id order (checked once per world version)."""
+
+    def check() -> bool:
+        ids = [int(x.native_id) for x in items]
+        return all(a < b for a, b in pairwise(ids))
+
+    return world.memo(("id-ordered", id(items)), check)
 
 
 def markets_list(request: Request, sim: Sim) -> Any:

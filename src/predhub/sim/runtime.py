@@ -8,6 +8,7 @@ only spreads the work out and feeds the WebSocket.
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections import Counter
@@ -120,6 +121,12 @@ class Sim:
         self.config = config
         start = config.start if config.start is not None else float(int(time.time()))
         self.world = World(config, start)
+        # The world (hundreds of thousands of objects at 55,000 markets) lives as long as
+        # the simulator: moved out of the collector's reach, full collections (which any
+        # large response triggers) stop scanning it, in its own process or one it shares
+        # with a loader under test, whose collections would otherwise grow with the world.
+        gc.collect()
+        gc.freeze()
         self.clock = SimClock(start, config.speed)
         self.control = Control(
             latency_scale=config.latency_scale,
