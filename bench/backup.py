@@ -149,6 +149,8 @@ def main() -> None:
     parser.add_argument("--step-hours", type=float, default=24.0, help="hours per load round")
     parser.add_argument("--quote-markets", type=int, default=1000, help="quotes per venue a step")
     parser.add_argument("--trade-markets", type=int, default=200, help="trades per venue a step")
+    parser.add_argument("--pg-port", type=int, default=0, help="the bench server's port (0: free)")
+    parser.add_argument("--sim-port", type=int, default=0, help="the simulator's port (0: free)")
     args = parser.parse_args()
     configure_logging("WARNING")
     # a SIGTERM (a timeout, a kill) still stops the bench's own server in `finally`
@@ -156,14 +158,14 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="predhub-bench-backup-"))
     root.chmod(0o755)  # the server's own user (when run as root) reaches the archive
     archive = root / "archive"
-    server = EmbeddedPostgres(root / "data", wal_archive=archive, archive_timeout=0)
+    server = EmbeddedPostgres(root / "data", args.pg_port, wal_archive=archive, archive_timeout=0)
     running = server.ensure_running()
     url = running.url
     try:
         asyncio.run(_migrate(url))
         start = float(int(time.time() - args.days * DAY))
         config = SimConfig(seed=7, start=start, speed=0.0, latency_scale=0.0, rate_limits=False)
-        with running_simulator(config) as sim:
+        with running_simulator(config, port=args.sim_port) as sim:
             print(f"simulating {args.days:g} days in {args.step_hours:g} h steps (demo world)")
             asyncio.run(
                 simulate_week(

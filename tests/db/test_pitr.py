@@ -8,6 +8,7 @@ says): archiving is a server setting, and the tools must be the server's version
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import shutil
 import subprocess
@@ -21,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from predhub.db import migrate, pitr
-from predhub.db.connect import connect
-from predhub.db.embedded import EmbeddedPostgres, wal_dir
+from predhub.db.connect import connect, create_pool
+from predhub.db.embedded import EmbeddedPostgres, archive_command, restore_command, wal_dir
 from predhub.db.errors import BackupFailed, BackupRefused
 from predhub.service.testing import SeedMarket, seed_market
 
@@ -32,6 +33,8 @@ SELECT venue, id, $2, 0.5, 1, now() FROM silver.markets WHERE id = $1 RETURNING 
 """
 TRADE_KEYS = "SELECT trade_key FROM silver.trades ORDER BY trade_key"
 NOW = "SELECT clock_timestamp()"
+WAL_SEGMENT_BYTES = 16 * 1024 * 1024  # initdb's default, which the embedded server keeps
+MINIMAL_PATH = {"PATH": "/usr/bin:/bin"}
 
 
 @dataclass
@@ -218,3 +221,147 @@ async def test_the_command_takes_base_backups_and_refuses_bad_times(archived: Ar
     _one_line(refused, "--force")
     both = await asyncio.to_thread(_cli, archived, "restore", "x.dump", "--to", stamp)
     _one_line(both, "not both")
+
+
+def _segment_names(folder: Path) -> list[str]:
+    """The archive's WAL segment files (24 hex digits, with any suffix), sorted."""
+    return sorted(p.name for p in folder.iterdir() if len(p.name.split(".")[0]) == 24)
+
+
+async def _restored_keys(archive: Path, target: Path, to: datetime, *, force: bool) -> list[str]:
+    await pitr.restore_to(archive, target, to, force=force)
+    restored = EmbeddedPostgres(target)
+    running = await asyncio.to_thread(restored.ensure_running)
+    try:
+        return sorted(await _keys(running.url))
+    finally:
+        await asyncio.to_thread(restored.stop)
+
+
+async def test_the_archive_holds_gzipped_segments_and_restores_exactly(
+    archived: Archived,
+) -> None:
+    conn = await connect(archived.url)
+    try:
+        market = await seed_market(conn, SeedMarket(native_id="gz"))
+        await pitr.base_backup(archived.url, archived.archive)
+        for n in range(40):
+            await conn.fetchval(INSERT_TRADE, market, f"a{n:02}")
+        at: datetime = await conn.fetchval(NOW)
+        await asyncio.sleep(0.05)
+        for n in range(40):
+            await conn.fetchval(INSERT_TRADE, market, f"b{n:02}")
+    finally:
+        await conn.close()
+    assert await pitr.archive_now(archived.url) is None
+    wal = wal_dir(archived.archive)
+    names = _segment_names(wal)
+    segments = [wal / name for name in names if "." not in name.removesuffix(".gz")]
+    assert segments and all(name.endswith(".gz") for name in names), names
+    for segment in segments:
+        whole = gzip.decompress(segment.read_bytes())
+        assert len(whole) == WAL_SEGMENT_BYTES  # a whole segment, not a truncated one
+        assert segment.stat().st_size < len(whole) // 4  # early-switched: mostly zeros
+    first = [f"a{n:02}" for n in range(40)]
+    assert await _restored_keys(archived.archive, archived.root / "r", at, force=False) == first
+
+    # an archive written before segments were compressed (plain files) restores the same
+    for packed in wal.glob("*.gz"):
+        packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
+        packed.unlink()
+    assert not list(wal.glob("*.gz"))
+    assert await _restored_keys(archived.archive, archived.root / "r", at, force=True) == first
+
+
+def _run(command: str, cwd: Path, path: str, name: str) -> int:
+    """Run an archive or restore command as PostgreSQL would (`%p`, `%f`, `%%` expanded),
+    with the minimal PATH a service manager gives the server."""
+    expanded = command.replace("%p", path).replace("%f", name).replace("%%", "%")
+    done = subprocess.run(
+        ["/bin/sh", "-c", expanded], cwd=cwd, env=MINIMAL_PATH, capture_output=True, check=False
+    )
+    return done.returncode
+
+
+def test_the_archive_and_restore_commands_compress_and_never_overwrite(tmp_path: Path) -> None:
+    data = tmp_path / "pg data %x"  # a space and a % in the path survive the quoting
+    (data / "pg_wal").mkdir(parents=True)
+    wal = tmp_path / "archive %d" / "wal"
+    wal.mkdir(parents=True)
+    name = "000000010000000000000003"
+    segment = data / "pg_wal" / name
+    content = os.urandom(4096) + bytes(WAL_SEGMENT_BYTES - 4096)
+    segment.write_bytes(content)
+    push, fetch = archive_command(wal), restore_command(wal)
+
+    assert _run(push, data, f"pg_wal/{name}", name) == 0
+    assert [p.name for p in wal.iterdir()] == [f"{name}.gz"]  # no temporary file left
+    packed = (wal / f"{name}.gz").read_bytes()
+    assert gzip.decompress(packed) == content and len(packed) < WAL_SEGMENT_BYTES // 100
+    assert _run(push, data, f"pg_wal/{name}", name) == 0  # asked again: the same, accepted
+    segment.write_bytes(os.urandom(64) + content[64:])
+    assert _run(push, data, f"pg_wal/{name}", name) != 0  # a different one: refused ...
+    assert (wal / f"{name}.gz").read_bytes() == packed  # ... and the archived one kept
+
+    assert _run(fetch, data, "pg_wal/RECOVERYXLOG", name) == 0
+    assert (data / "pg_wal" / "RECOVERYXLOG").read_bytes() == content
+    plain = "000000010000000000000002"  # archived plain, before compression
+    (wal / plain).write_bytes(content)
+    assert _run(fetch, data, "pg_wal/RECOVERYXLOG", plain) == 0
+    assert (data / "pg_wal" / "RECOVERYXLOG").read_bytes() == content
+    assert _run(fetch, data, "pg_wal/RECOVERYXLOG", "000000010000000000000009") != 0
+
+
+async def test_a_week_of_daily_backups_keeps_the_newest_and_the_wal_they_need(
+    archived: Archived,
+) -> None:
+    from predhub.scheduler.backups import run_due
+    from predhub.settings import Settings
+
+    dumps = archived.root / "dumps"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=None,
+        postgres_host=None,
+        data_dir=archived.server.root,
+        backup_daily=True,
+        backup_dir=dumps,
+        backup_keep=3,
+        wal_archive_dir=archived.archive,
+    )
+    wal = wal_dir(archived.archive)
+    pool = await create_pool(archived.url, min_size=1, max_size=4)
+    try:
+        async with pool.acquire() as conn:
+            market = await seed_market(conn, SeedMarket(native_id="week"))
+        first_day = datetime(2026, 3, 1, 4, tzinfo=UTC)
+        written: list[Path] = []
+        early: list[str] = []
+        at: datetime | None = None
+        for day in range(7):
+            await pool.fetchval(INSERT_TRADE, market, f"d{day}")
+            now = first_day + timedelta(days=day)
+            made = await run_due(pool, settings, now=now)
+            assert made is not None
+            assert await run_due(pool, settings, now=now + timedelta(hours=1)) is None
+            written.append(made)
+            if day == 0:
+                early = _segment_names(wal)
+            if day == 4:  # the oldest base backup that will be kept
+                at = await pool.fetchval(NOW)
+        bases = pitr.list_base_backups(archived.archive)
+        deleted = await pool.fetchval("SELECT count(*) FROM ops.backups WHERE status = 'deleted'")
+    finally:
+        await pool.close()
+    assert sorted(p.name for p in dumps.iterdir()) == [p.name for p in written[-3:]]
+    assert len(bases) == 3 and len(list(pitr.base_dir(archived.archive).iterdir())) == 3
+    assert deleted == 4  # the four older dumps are marked deleted
+    left = _segment_names(wal)
+    oldest = bases[0].start_wal
+    assert early and not set(early) & set(left)  # the first day's WAL is gone ...
+    assert all(name[:24] >= oldest for name in left), (oldest, left)  # history files too
+    # ... and what is kept replays from the oldest kept base backup
+    assert await pitr.archive_now(archived.url) is None
+    assert at is not None
+    keys = await _restored_keys(archived.archive, archived.root / "r", at, force=False)
+    assert keys == [f"d{day}" for day in range(5)]

@@ -37,6 +37,7 @@ from predhub.db import migrate
 from predhub.db.backup import find_tool, record_backup, server_major
 from predhub.db.connect import connect
 from predhub.db.embedded import (
+    WAL_SUFFIX,
     EmbeddedPostgres,
     EmbeddedPostgresError,
     conf_string,
@@ -214,9 +215,12 @@ def prune_base_backups(archive: Path, keep: int, tools: Path) -> list[Path]:
         shutil.rmtree(old.path, ignore_errors=True)
     kept = bases[len(doomed) :]
     if doomed and kept:
-        # pg_archivecleanup removes every segment older than the one named
+        # pg_archivecleanup removes every segment (and, with -b, backup history file)
+        # older than the one named; `-x .gz` has it read `X.gz` as `X` (plain
+        # segments, archived before compression, are matched too)
+        cleanup = [str(tools / "pg_archivecleanup"), "-b", "-x", WAL_SUFFIX]
         subprocess.run(
-            [str(tools / "pg_archivecleanup"), str(wal_dir(archive)), kept[0].start_wal],
+            [*cleanup, str(wal_dir(archive)), kept[0].start_wal],
             capture_output=True,
             timeout=300,
             check=False,
