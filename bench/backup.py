@@ -32,8 +32,8 @@ Measured, all in one run, on an embedded server with WAL archiving on:
 - with `--pitr`, the base backup for point-in-time recovery (pg_basebackup, tar +
   gzip) and a point-in-time restore to a moment after the last write.
 
-The default run takes 10 to 13 minutes on two cores shared with other work (load
-average 12 to 19); `--plain` and `--pitr` add about 2 and 3 minutes.
+The default run takes 5 to 13 minutes on two cores shared with other work (load
+average 5 to 19); `--plain` and `--pitr` add about 2 and 3 minutes under load.
 
 Usage: python bench/backup.py [--days 7] [--quote-markets 1000] [--quote-minutes 60]
        [--trade-markets 200] [--trades-per-day 250] [--plain] [--pitr]
