@@ -7,6 +7,8 @@
     python bench/scale.py --sizes 5500,550000 --served 5500,5500 --trades 1000000,50000000 \
         --parts static,fill,rerun,plan,delta,history,bytes,reads   # the largest size, in ~60 min
     python bench/scale.py --sizes 550000 --trades 0 --parts static --static-limit 1200
+    python bench/scale.py --sizes 5500,55000 --served 5500,5500 --trades 0,0 \
+        --parts static,fill,search                      # search before and after, side by side
 
 For each size a simulator serves that many Polymarket markets (time frozen,
 no latency or rate limits: what is measured is predhub's side), a scratch
@@ -625,6 +627,112 @@ async def part_reads(run: Run) -> None:
             run.put("4 week of hourly candles p99 ms", 1000 * p99(candles))
 
 
+# The search query before the common-word walk (the text index for every query), kept
+# to time against the service's in the same run.
+_SEARCH_BEFORE = """
+WITH matched AS MATERIALIZED (
+    SELECT id, rank, volume_24h
+    FROM silver.search_matches(websearch_to_tsquery('english', $1), $2::text[], $3::text[], $4)
+), busiest AS (
+    SELECT b.id, ts_rank(b.search_vector, q) AS rank, b.volume_24h
+    FROM unnest($2::text[]) AS v (venue)
+    CROSS JOIN unnest($3::text[]) AS s (status)
+    CROSS JOIN LATERAL (
+        SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
+        WHERE m.venue = v.venue AND m.status = s.status
+        ORDER BY m.volume_24h DESC NULLS LAST LIMIT $5
+    ) b, websearch_to_tsquery('english', $1) q
+    WHERE b.search_vector @@ q AND (SELECT count(*) FROM matched) >= $4
+), found AS (
+    SELECT * FROM matched UNION SELECT * FROM busiest
+)
+SELECT id, rank FROM found
+ORDER BY rank DESC, volume_24h DESC NULLS LAST, id
+LIMIT $6 OFFSET $7
+"""
+_SEARCH_EVERY = """
+SELECT m.id FROM silver.markets m, websearch_to_tsquery('english', $1) q
+WHERE m.search_vector @@ q AND m.venue = ANY($2::text[]) AND m.status = ANY($3::text[])
+ORDER BY ts_rank(m.search_vector, q) DESC, m.volume_24h DESC NULLS LAST, m.id LIMIT $4
+"""
+
+
+async def part_search(run: Run) -> None:
+    """Search's query before and after the common-word walk, side by side in one run.
+
+    The service's query and the one before it, on the same random words from the
+    questions (as `reads` draws them), alternated so both see the same machine:
+    p99 of each, of the most common word alone and of a rare word alone, the
+    buffers `EXPLAIN (ANALYZE, BUFFERS)` counts for those two, and how many of 44
+    sampled words get the same first page as ranking every match.
+    """
+    from predhub.db.queries import load
+    from predhub.service import catalog
+    from predhub.venues.registry import venue_names
+
+    after = load("service_catalog").search
+    venues, statuses, limit = list(venue_names()), ["open"], 21
+
+    def args(sql: str, word: str) -> list[Any]:
+        base: list[Any] = [word, venues, statuses, catalog.SEARCH_CANDIDATES]
+        base += [catalog.SEARCH_BUSIEST, limit, 0]
+        if sql is after:
+            base += [max(catalog.SEARCH_COMMON, limit), catalog.SEARCH_WALK]
+            base += [catalog.SEARCH_WALK_MATCHES]
+        return base
+
+    async with run.db.acquire() as conn:
+        await conn.execute("ANALYZE silver.markets")
+        stats = await conn.fetch(
+            "SELECT word, ndoc FROM ts_stat($$SELECT search_vector FROM silver.markets"
+            " WHERE status = 'open'$$) WHERE length(word) > 4 AND word ~ '^[a-z]+$'"
+            " ORDER BY ndoc DESC, word"
+        )
+        common, rare = stats[0]["word"], stats[-1]["word"]
+        run.put(f"search: open markets matching the common word {common!r}", stats[0]["ndoc"])
+        run.put(f"search: open markets matching the rare word {rare!r}", stats[-1]["ndoc"])
+        words = [
+            w
+            for r in await conn.fetch(
+                "SELECT question FROM silver.markets ORDER BY random() LIMIT 200"
+            )
+            for w in r["question"].split()
+            if len(w) > 4 and w.isalpha()
+        ] or ["will"]
+        rng = random.Random(5)
+        picked = [rng.choice(words) for _ in range(run.requests + 20)]
+        for label, sql in (("before", _SEARCH_BEFORE), ("after", after)):
+            for name, word in (("common", common), ("rare", rare)):
+                plan = await conn.fetchval(
+                    f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args(sql, word)
+                )
+                top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+                run.put(
+                    f"search {label}: {name} word buffers",
+                    top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0),
+                )
+        samples: dict[str, list[float]] = {}
+        for series, pick in (("random", picked), ("common", [common] * len(picked))):
+            for k, word in enumerate(pick):
+                for label, sql in (("before", _SEARCH_BEFORE), ("after", after)):
+                    t0 = time.perf_counter()
+                    await conn.fetch(sql, *args(sql, word))
+                    if k >= 20:
+                        samples.setdefault(f"{label} {series}", []).append(
+                            time.perf_counter() - t0
+                        )
+        for key, values in samples.items():
+            run.put(f"search {key} word p99 ms", 1000 * p99(values))
+        same = {"before": 0, "after": 0}
+        for word in rng.sample(words, min(44, len(words))):
+            every = [r["id"] for r in await conn.fetch(_SEARCH_EVERY, *args("", word)[:3], 20)]
+            for label, sql in (("before", _SEARCH_BEFORE), ("after", after)):
+                page = [r["id"] for r in await conn.fetch(sql, *args(sql, word))][:20]
+                same[label] += page == every
+        for label, count in same.items():
+            run.put(f"search {label}: of 44 words, first page as ranking every match", count)
+
+
 async def part_bytes(run: Run) -> None:
     async def size(*tables: str) -> int:
         total = 0
@@ -661,6 +769,7 @@ PARTS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "delta": part_delta,
     "history": part_history,
     "reads": part_reads,
+    "search": part_search,
     "bytes": part_bytes,
 }
 

@@ -15,6 +15,7 @@ from predhub.api.keys import create_key
 from predhub.db import partitions
 from predhub.gold.history import rollup
 from predhub.gold.refresh import GoldConfig, refresh
+from predhub.service import catalog
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
 from predhub.settings import Settings
 from predhub.venues.descriptor import venue_names
@@ -267,6 +268,56 @@ async def test_search_ranks_by_relevance_then_volume(
     assert [h["id"] for h in paged["data"] + nxt["data"]] == [ids["btc"], ids["eth"]]
     assert (await client.get("/v1/search", params={"q": "zzzqqq"})).json()["data"] == []
 
+
+
+async def test_search_finds_a_common_and_a_rare_word_by_their_own_paths(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small bounds, so that 40 markets make a common word: 4 of the 10 busiest match
+    # (the page's end), and its candidates are the first 25 matches of a walk of the
+    # 30 busiest; a rarer word's come from the text index (5 of them).
+    monkeypatch.setattr(catalog, "SEARCH_BUSIEST", 10)
+    monkeypatch.setattr(catalog, "SEARCH_COMMON", 3)
+    monkeypatch.setattr(catalog, "SEARCH_WALK", 30)
+    monkeypatch.setattr(catalog, "SEARCH_WALK_MATCHES", 25)
+    monkeypatch.setattr(catalog, "SEARCH_CANDIDATES", 5)
+    ids = {}
+    for k in range(40):  # volume 40,000 down to 1,000: busiest first
+        title = "January markets" if k == 20 else None  # a stronger match, 21st busiest
+        ids[k] = await seed_market(
+            conn,
+            SeedMarket(
+                native_id=f"jan-{k}",
+                question=f"Will the index close higher in January, case {k}?",
+                event_native_id="ev-jan" if title else None,
+                event_title=title,
+                volume_24h=1000.0 * (40 - k),
+            ),
+        )
+    rare = await seed_market(
+        conn, SeedMarket(native_id="rare", question="Will Ostrava win the cup?", volume_24h=1.0)
+    )
+    every = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT m.id FROM silver.markets m, websearch_to_tsquery('english', 'january') q"
+            " WHERE m.search_vector @@ q"
+            " ORDER BY ts_rank(m.search_vector, q) DESC, m.volume_24h DESC, m.id"
+        )
+    ]
+    assert every[:4] == [ids[20], ids[0], ids[1], ids[2]]  # the stronger match ranks first
+    first = (await client.get("/v1/search", params={"q": "January", "limit": 3})).json()
+    nxt = (
+        await client.get(
+            "/v1/search", params={"q": "January", "limit": 3, "cursor": first["next_cursor"]}
+        )
+    ).json()
+    assert [h["id"] for h in first["data"] + nxt["data"]] == every[:6]
+    # the rare word's one market is the least busy of all, past the walk: the text index
+    hits = (await client.get("/v1/search", params={"q": "ostrava"})).json()["data"]
+    assert [h["id"] for h in hits] == [rare]
+    both = (await client.get("/v1/search", params={"q": "january cup"})).json()["data"]
+    assert both == []
 
 async def test_history_trades_book_and_price_at(
     client: httpx.AsyncClient, conn: asyncpg.Connection

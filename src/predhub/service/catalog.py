@@ -31,6 +31,13 @@ MARKET_STATUSES = ("open", "closed", "resolved", "voided")
 # this many busiest of each venue and status (a walk of the volume index).
 SEARCH_CANDIDATES = 1000
 SEARCH_BUSIEST = 200
+# A query matching at least this many of those busiest markets (and at least the
+# page's end) is common: its candidates are the first SEARCH_WALK_MATCHES matches of
+# a walk of at most SEARCH_WALK busiest markets of each venue and status, instead of
+# the text index, whose cost would follow the word's match count (see the query).
+SEARCH_COMMON = 10
+SEARCH_WALK = 1000
+SEARCH_WALK_MATCHES = 200
 
 SortName = Literal[
     "volume_24h",
@@ -275,15 +282,27 @@ class CatalogReads:
     ) -> list[Ranked]:
         """Market ids matching `text` by relevance; `status` None means any status.
 
-        Ranks candidates only (see the query): `SEARCH_CANDIDATES` matches from the
-        text index, at least the page's end, and the matches among the
-        `SEARCH_BUSIEST` busiest markets of each venue and status.
+        Ranks candidates only (see the query): the matches among the
+        `SEARCH_BUSIEST` busiest markets of each venue and status, and either, for a
+        common query (`SEARCH_COMMON` of those match, and at least the page's end),
+        `SEARCH_WALK_MATCHES` matches of a walk of the busiest `SEARCH_WALK`, or
+        `SEARCH_CANDIDATES` matches from the text index (at least the page's end).
         """
         venues = [venue] if venue else list(venue_names())
         statuses = [status] if status is not None else list(MARKET_STATUSES)
         candidates = max(SEARCH_CANDIDATES, offset + limit)
         rows = await self.read_pool.fetch(
-            _Q.search, text, venues, statuses, candidates, SEARCH_BUSIEST, limit, offset
+            _Q.search,
+            text,
+            venues,
+            statuses,
+            candidates,
+            SEARCH_BUSIEST,
+            limit,
+            offset,
+            max(SEARCH_COMMON, offset + limit),
+            max(SEARCH_WALK, offset + limit),
+            max(SEARCH_WALK_MATCHES, offset + limit),
         )
         return [Ranked(int(r["id"]), float(r["rank"])) for r in rows]
 

@@ -44,28 +44,54 @@ SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS
 
 -- name: search
 -- Markets matching the words of $1 (web-search syntax) among venues $2 and statuses $3,
--- by relevance then 24 h volume, with their rank. Only candidates are ranked, so the
--- work follows the page, not how many markets match: the first $4 matches the text
--- index yields (silver.search_matches, migration 0027; every match when there are
--- fewer: a rarer query ranks exactly), and,
--- when there were more, those of the $5 busiest markets of each venue and status that
--- match (a walk of the volume index that stops there), so a common word's busiest
--- markets are among them. $6 limit, $7 offset.
-WITH matched AS MATERIALIZED (
-    SELECT id, rank, volume_24h
-    FROM silver.search_matches(websearch_to_tsquery('english', $1), $2::text[], $3::text[], $4)
-), busiest AS (
-    SELECT b.id, ts_rank(b.search_vector, q) AS rank, b.volume_24h
+-- by relevance then 24 h volume, with their rank. Only candidates are ranked, and how
+-- they are found depends on how common the query is, so the work follows the page,
+-- not how many markets match. First the $5 busiest markets of each venue and status
+-- are walked (the volume index, a walk that stops there) and tested with `@@`:
+-- - a common query, at least $8 of them matching: its candidates are, for each venue
+--   and status, the first $10 matches of a longer walk of the same index in busiest
+--   order, which stops there or after $9 markets (a subquery with a LIMIT, so the
+--   `@@` test stays above the walk). The text index is not read: a GIN index is
+--   read as a bitmap, so a common word's whole match list would be built before the
+--   first candidate is ranked, at a cost that follows its match count;
+-- - any other query: those matches and the first $4 matches the text index yields
+--   (silver.search_matches, migration 0027; every match when there are fewer, so a
+--   rarer query ranks exactly).
+-- $6 limit, $7 offset.
+WITH query AS MATERIALIZED (
+    SELECT websearch_to_tsquery('english', $1) AS q
+), busiest AS MATERIALIZED (
+    SELECT b.id, ts_rank(b.search_vector, query.q) AS rank, b.volume_24h
     FROM unnest($2::text[]) AS v (venue)
     CROSS JOIN unnest($3::text[]) AS s (status)
     CROSS JOIN LATERAL (
         SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
         WHERE m.venue = v.venue AND m.status = s.status
         ORDER BY m.volume_24h DESC NULLS LAST LIMIT $5
-    ) b, websearch_to_tsquery('english', $1) q
-    WHERE b.search_vector @@ q AND (SELECT count(*) FROM matched) >= $4
+    ) b, query
+    WHERE b.search_vector @@ query.q
+), common AS MATERIALIZED (
+    SELECT count(*) >= $8 AS yes FROM busiest
+), walked AS (
+    SELECT w.id, ts_rank(w.search_vector, query.q) AS rank, w.volume_24h
+    FROM unnest($2::text[]) AS v (venue)
+    CROSS JOIN unnest($3::text[]) AS s (status)
+    CROSS JOIN LATERAL (
+        SELECT b.id, b.search_vector, b.volume_24h FROM (
+            SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
+            WHERE m.venue = v.venue AND m.status = s.status
+            ORDER BY m.volume_24h DESC NULLS LAST LIMIT $9
+        ) b
+        WHERE b.search_vector @@ (SELECT q FROM query)
+        LIMIT $10
+    ) w, query
+    WHERE (SELECT yes FROM common)
+), matched AS (
+    SELECT f.id, f.rank, f.volume_24h
+    FROM silver.search_matches((SELECT q FROM query), $2::text[], $3::text[], $4::integer) f
+    WHERE NOT (SELECT yes FROM common)
 ), found AS (
-    SELECT * FROM matched UNION SELECT * FROM busiest
+    SELECT * FROM busiest UNION SELECT * FROM walked UNION SELECT * FROM matched
 )
 SELECT id, rank FROM found
 ORDER BY rank DESC, volume_24h DESC NULLS LAST, id
