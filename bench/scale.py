@@ -677,7 +677,7 @@ async def part_search(run: Run) -> None:
         base: list[Any] = [word, venues, statuses, catalog.SEARCH_CANDIDATES]
         base += [catalog.SEARCH_BUSIEST, limit, 0]
         if sql is after:
-            base += [max(catalog.SEARCH_COMMON, limit), catalog.SEARCH_WALK]
+            base += [catalog.SEARCH_COMMON, catalog.SEARCH_WALK]
             base += [catalog.SEARCH_WALK_MATCHES]
         return base
 
@@ -688,9 +688,10 @@ async def part_search(run: Run) -> None:
             " WHERE status = 'open'$$) WHERE length(word) > 4 AND word ~ '^[a-z]+$'"
             " ORDER BY ndoc DESC, word"
         )
-        common, rare = stats[0]["word"], stats[-1]["word"]
-        run.put(f"search: open markets matching the common word {common!r}", stats[0]["ndoc"])
-        run.put(f"search: open markets matching the rare word {rare!r}", stats[-1]["ndoc"])
+        tried = {"common": stats[0], "middling": stats[len(stats) // 10], "rare": stats[-1]}
+        for name, row in tried.items():
+            run.put(f"search: open markets matching the {name} word {row['word']!r}", row["ndoc"])
+        common = tried["common"]["word"]
         words = [
             w
             for r in await conn.fetch(
@@ -702,15 +703,15 @@ async def part_search(run: Run) -> None:
         rng = random.Random(5)
         picked = [rng.choice(words) for _ in range(run.requests + 20)]
         for label, sql in (("before", _SEARCH_BEFORE), ("after", after)):
-            for name, word in (("common", common), ("rare", rare)):
+            for name, row in tried.items():
                 plan = await conn.fetchval(
-                    f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args(sql, word)
+                    f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args(sql, row["word"])
                 )
-                top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-                run.put(
-                    f"search {label}: {name} word buffers",
-                    top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0),
-                )
+                top = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+                blocks = top["Plan"].get("Shared Hit Blocks", 0)
+                blocks += top["Plan"].get("Shared Read Blocks", 0)
+                run.put(f"search {label}: {name} word buffers", blocks)
+                run.put(f"search {label}: {name} word execution ms", top["Execution Time"])
         samples: dict[str, list[float]] = {}
         for series, pick in (("random", picked), ("common", [common] * len(picked))):
             for k, word in enumerate(pick):

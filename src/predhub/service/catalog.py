@@ -31,10 +31,11 @@ MARKET_STATUSES = ("open", "closed", "resolved", "voided")
 # this many busiest of each venue and status (a walk of the volume index).
 SEARCH_CANDIDATES = 1000
 SEARCH_BUSIEST = 200
-# A query matching at least this many of those busiest markets (and at least the
-# page's end) is common: its candidates are the first SEARCH_WALK_MATCHES matches of
-# a walk of at most SEARCH_WALK busiest markets of each venue and status, instead of
-# the text index, whose cost would follow the word's match count (see the query).
+# A query matching at least this many of those busiest markets is common: its
+# candidates are the first SEARCH_WALK_MATCHES matches of a walk of at most
+# SEARCH_WALK busiest markets of each venue and status, instead of the text index,
+# whose cost would follow the word's match count (the index is read after all when
+# the walk finds fewer than the page's end; see the query).
 SEARCH_COMMON = 10
 SEARCH_WALK = 1000
 SEARCH_WALK_MATCHES = 200
@@ -284,7 +285,7 @@ class CatalogReads:
 
         Ranks candidates only (see the query): the matches among the
         `SEARCH_BUSIEST` busiest markets of each venue and status, and either, for a
-        common query (`SEARCH_COMMON` of those match, and at least the page's end),
+        common query (`SEARCH_COMMON` of those match, and its walk finds the page's end),
         `SEARCH_WALK_MATCHES` matches of a walk of the busiest `SEARCH_WALK`, or
         `SEARCH_CANDIDATES` matches from the text index (at least the page's end).
         """
@@ -300,7 +301,7 @@ class CatalogReads:
             SEARCH_BUSIEST,
             limit,
             offset,
-            max(SEARCH_COMMON, offset + limit),
+            SEARCH_COMMON,
             max(SEARCH_WALK, offset + limit),
             max(SEARCH_WALK_MATCHES, offset + limit),
         )

@@ -54,7 +54,8 @@ SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS
 --   `@@` test stays above the walk). The text index is not read: a GIN index is
 --   read as a bitmap, so a common word's whole match list would be built before the
 --   first candidate is ranked, at a cost that follows its match count;
--- - any other query: those matches and the first $4 matches the text index yields
+-- - any other query, or a common one whose walk found fewer than the page's end: those
+--   matches and the first $4 matches the text index yields
 --   (silver.search_matches, migration 0027; every match when there are fewer, so a
 --   rarer query ranks exactly).
 -- $6 limit, $7 offset.
@@ -72,7 +73,7 @@ WITH query AS MATERIALIZED (
     WHERE b.search_vector @@ query.q
 ), common AS MATERIALIZED (
     SELECT count(*) >= $8 AS yes FROM busiest
-), walked AS (
+), walked AS MATERIALIZED (
     SELECT w.id, ts_rank(w.search_vector, query.q) AS rank, w.volume_24h
     FROM unnest($2::text[]) AS v (venue)
     CROSS JOIN unnest($3::text[]) AS s (status)
@@ -89,7 +90,7 @@ WITH query AS MATERIALIZED (
 ), matched AS (
     SELECT f.id, f.rank, f.volume_24h
     FROM silver.search_matches((SELECT q FROM query), $2::text[], $3::text[], $4::integer) f
-    WHERE NOT (SELECT yes FROM common)
+    WHERE NOT (SELECT yes FROM common) OR (SELECT count(*) FROM walked) < $6::bigint + $7::bigint
 ), found AS (
     SELECT * FROM busiest UNION SELECT * FROM walked UNION SELECT * FROM matched
 )
