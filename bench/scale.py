@@ -39,6 +39,10 @@ server) is filled, and the measures run in order:
    the smallest to the largest size);
 5. `bytes`: bytes per market (markets, outcomes, quotes, sync rows, events)
    with and without bronze, and per million trades.
+4. `search`: the search query and the one before the common-word walk, side by
+   side on the same words: p99 of random words and of the most common word,
+   and `EXPLAIN (ANALYZE, BUFFERS)` execution time and buffers for a common, a
+   middling and a rare word, and first pages against ranking every match.
 
 Every size's figures are printed side by side with the ratio largest /
 smallest. Each figure is a named row, so work that changes the storage
@@ -719,9 +723,7 @@ async def part_search(run: Run) -> None:
                     t0 = time.perf_counter()
                     await conn.fetch(sql, *args(sql, word))
                     if k >= 20:
-                        samples.setdefault(f"{label} {series}", []).append(
-                            time.perf_counter() - t0
-                        )
+                        samples.setdefault(f"{label} {series}", []).append(time.perf_counter() - t0)
         for key, values in samples.items():
             run.put(f"search {key} word p99 ms", 1000 * p99(values))
         same = {"before": 0, "after": 0}

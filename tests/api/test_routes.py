@@ -269,7 +269,6 @@ async def test_search_ranks_by_relevance_then_volume(
     assert (await client.get("/v1/search", params={"q": "zzzqqq"})).json()["data"] == []
 
 
-
 async def test_search_finds_a_common_and_a_rare_word_by_their_own_paths(
     client: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -318,6 +317,7 @@ async def test_search_finds_a_common_and_a_rare_word_by_their_own_paths(
     assert [h["id"] for h in hits] == [rare]
     both = (await client.get("/v1/search", params={"q": "january cup"})).json()["data"]
     assert both == []
+
 
 async def test_history_trades_book_and_price_at(
     client: httpx.AsyncClient, conn: asyncpg.Connection
