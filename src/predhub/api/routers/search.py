@@ -1,8 +1,9 @@
 """Full-text search across venues, ranked by relevance then 24 h volume.
 
-A query matching more markets than the service ranks (`SEARCH_CANDIDATES` in
-`predhub.service.catalog`) ranks its first matches and its busiest ones, so a
-common word costs a page's work, not the catalogue's.
+The service ranks candidates, not every match (`SEARCH_*` in
+`predhub.service.catalog`): a common word's come from a bounded walk of the
+busiest markets, a rarer query's from the text index (all its matches up to
+`SEARCH_CANDIDATES`), so a common word costs a page's work, not the catalogue's.
 """
 
 from __future__ import annotations
