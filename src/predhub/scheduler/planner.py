@@ -148,10 +148,21 @@ def plan_due(
                 )
             )
 
-    candidates.sort(key=lambda r: (-r.score, r.kind.value, r.market_ids))
+    return choose(candidates, budget)
+
+
+def choose(candidates: Iterable[PlannedRequest], budget: int) -> list[PlannedRequest]:
+    """The best `candidates` within `budget`, highest priority first.
+
+    Candidates are taken by score (a request that no longer fits is passed over
+    for cheaper ones after it) until the budget is spent. The worker builds its
+    candidates in the database, chunked as `plan_due` chunks them, and calls
+    this directly.
+    """
+    ordered = sorted(candidates, key=lambda r: (-r.score, r.kind.value, r.market_ids))
     chosen: list[PlannedRequest] = []
     left = budget
-    for request in candidates:
+    for request in ordered:
         if request.cost <= left:
             chosen.append(request)
             left -= request.cost

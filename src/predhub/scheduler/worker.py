@@ -49,7 +49,12 @@ from predhub.scheduler.cadence import (
     Cadences,
     DataKind,
 )
-from predhub.scheduler.planner import NEVER_SYNCED_RATIO, DueItem, PlannedRequest, plan_due
+from predhub.scheduler.planner import (
+    NEVER_SYNCED_RATIO,
+    PlannedRequest,
+    choose,
+    overdue_ratio,
+)
 from predhub.scheduler.priority import recompute_priorities
 from predhub.scheduler.runner import KIND_PRIORITY, IngestorLike, JobKind, run_job
 from predhub.settings import Settings
@@ -307,14 +312,9 @@ class VenueWorker:
                 room = max(room, self.reserve_cap - used)
             room = max(0, room - await jobs.queued_cost(conn, self.name))
             lead = self.settings.scheduler_cycle_seconds
-            planned = plan_due(
-                await self._due(conn, now + timedelta(seconds=lead), room, busy),
-                now=now,
-                cadences=self.cadences,
-                profile=self.profile,
-                budget=room,
-                busy=busy,
-                lead_seconds=lead,
+            planned = choose(
+                await self._due_jobs(conn, now, lead, room, busy),
+                room,
             )
             report.enqueued = await jobs.enqueue(
                 conn, self._plan_jobs(planned, report.cycle), now=now
@@ -323,17 +323,22 @@ class VenueWorker:
                 report.kinds[request.kind.value] = report.kinds.get(request.kind.value, 0) + 1
         return report
 
-    async def _due(
+    async def _due_jobs(
         self,
         conn: asyncpg.Connection,
-        due_by: datetime,
+        now: datetime,
+        lead: float,
         room: int,
         busy: dict[DataKind, set[int]],
-    ) -> list[DueItem]:
-        """The (market, kind) pairs due by `due_by`, the most valuable first, as many as
-        `room` requests could take (one more job per group for a partial last chunk),
-        plus the busy ones the planner leaves out; from each (priority, kind) group at
-        most what the room could take of that group."""
+    ) -> list[PlannedRequest]:
+        """The candidate jobs of this cycle, as `plan_due` would cut them from the due pairs.
+
+        The (market, kind) pairs due by the next cycle (`lead` seconds on), the most
+        valuable first, as many as `room` requests could take (one more job per group for
+        a partial last chunk) plus the busy ones left out, from each (priority, kind) group
+        at most what the room could take of that group; the database reads, ranks and
+        chunks them, so the worker receives jobs (a few hundred rows), not pairs (thousands).
+        """
         groups = [
             (priority, kind, cadence)
             for priority in PRIORITY_ORDER
@@ -356,24 +361,38 @@ class VenueWorker:
             )
             for _, k, _ in groups
         ]
+        busy_pairs = [(k.value, i) for k, ids in busy.items() for i in ids]
         rows = await conn.fetch(
-            _Q.due_market_states,
+            _Q.due_jobs,
             self.name,
             [p.value for p, _, _ in groups],
             [k.value for _, k, _ in groups],
             [c for _, _, c in groups],
             [PRIORITY_VALUE[p] * KIND_VALUE[k] for p, k, _ in groups],
-            due_by,
+            now + timedelta(seconds=lead),
             NEVER_SYNCED_RATIO,
             limit,
             takes,
+            [self.profile.job_size(k) for _, k, _ in groups],
+            [k for k, _ in busy_pairs],
+            [i for _, i in busy_pairs],
         )
-        return [
-            DueItem(
-                r["market_id"], SyncPriority(r["sync_priority"]), DataKind(r["kind"]), r["synced"]
+        cadence_of = {(p, k): c for p, k, c in groups}
+        out = []
+        for r in rows:
+            priority, kind = SyncPriority(r["sync_priority"]), DataKind(r["kind"])
+            ratio = overdue_ratio(r["synced"], now, cadence_of[priority, kind], lead_seconds=lead)
+            market_ids = tuple(r["market_ids"])
+            out.append(
+                PlannedRequest(
+                    kind=kind,
+                    priority=priority,
+                    market_ids=market_ids,
+                    cost=self.profile.job_cost(kind, len(market_ids)),
+                    score=ratio * PRIORITY_VALUE[priority] * KIND_VALUE[kind],
+                )
             )
-            for r in rows
-        ]
+        return out
 
     def _plan_jobs(self, planned: Sequence[PlannedRequest], cycle: int) -> list[jobs.NewJob]:
         return [

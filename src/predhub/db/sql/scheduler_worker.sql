@@ -152,24 +152,28 @@ WHERE market_id = ANY($1::bigint[]);
 -- kind's `<kind>_synced_at` column, from the scheduler's own kind list.
 UPDATE silver.market_sync SET {column} = $2 WHERE market_id = ANY($1::bigint[]);
 
--- name: due_market_states
--- The planner's input: the (market, kind) pairs due by $6 (now plus the wait for the next
--- cycle), the $8 most valuable first (what the cycle's budget could take, plus the busy
--- markets the planner leaves out). $2..$5 are parallel arrays of priority, kind, cadence in
--- seconds and value (the planner's priority value times kind value); a pair's score is its
--- overdue ratio times that value, a never-synced pair being $7 cadences overdue, as in the
--- planner. Within one priority and kind the score follows the stamp's age, so each group's
--- best pairs are its never-synced ones and its oldest stamps: two index ranges of the
--- group's (venue, sync_priority, <kind>_synced_at, market_id) index, each read only up to
--- the group's take ($9: what the cycle's room could take of that group; a branch whose kind
--- is not the group's is not run). Each kind's best pairs within a priority are a prefix of
--- that group, so the planner chunks them as it would the whole set. A cycle reads at most
--- twice the takes, whatever the catalogue's size.
+-- name: due_jobs
+-- The planner's candidate jobs: the (market, kind) pairs due by $6 (now plus the wait for the
+-- next cycle), the $8 most valuable first (what the cycle's budget could take, plus the busy
+-- markets left out), cut into jobs of $10 markets per priority and kind, so the worker receives
+-- jobs, not pairs. $2..$5 are parallel arrays of priority, kind, cadence in seconds and value
+-- (the planner's priority value times kind value); a pair's score is its overdue ratio times
+-- that value, a never-synced pair being $7 cadences overdue, as in the planner. Within one
+-- priority and kind the score follows the stamp's age, so each group's best pairs are its
+-- never-synced ones and its oldest stamps: two index ranges of the group's (venue,
+-- sync_priority, <kind>_synced_at, market_id) index, each read only up to the group's take ($9:
+-- what the cycle's room could take of that group; a branch whose kind is not the group's is
+-- not run). A cycle reads at most twice the takes, whatever the catalogue's size. Of the best
+-- pairs, those in live jobs ($11/$12: kind and market, parallel) are left out, and each group's
+-- rest is chunked best first, as `planner.plan_due` chunks them: each job's markets in order,
+-- with the first one's stamp (its score).
 WITH c AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $9::int[])
-        AS c (priority, kind, cadence, value, take)
+    SELECT * FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $9::int[], $10::int[])
+        AS c (priority, kind, cadence, value, take, size)
 ), picked AS (
-    SELECT c.priority, c.kind, c.cadence, c.value, p.market_id, p.synced
+    SELECT c.priority, c.kind, c.size, p.market_id, p.synced,
+           c.value * CASE WHEN p.synced IS NULL THEN $7::float8
+                          ELSE extract(epoch FROM $6::timestamptz - p.synced) / c.cadence END AS score
     FROM c CROSS JOIN LATERAL (
         (SELECT market_id, quotes_synced_at FROM silver.market_sync
          WHERE c.kind = 'quotes' AND venue = $1 AND sync_priority = c.priority
@@ -215,13 +219,23 @@ WITH c AS (
            AND metadata_synced_at <= $6::timestamptz - make_interval(secs => c.cadence)
          ORDER BY metadata_synced_at, market_id LIMIT c.take)
     ) AS p (market_id, synced)
+), best AS (
+    SELECT * FROM picked ORDER BY score DESC, market_id LIMIT $8
+), free AS (
+    SELECT priority, kind, market_id, synced,
+           (row_number() OVER (PARTITION BY priority, kind ORDER BY score DESC, market_id) - 1)
+               / size AS chunk,
+           score
+    FROM best b
+    WHERE NOT EXISTS (
+        SELECT 1 FROM unnest($11::text[], $12::bigint[]) AS busy (kind, market_id)
+        WHERE busy.kind = b.kind AND busy.market_id = b.market_id)
 )
-SELECT market_id, priority AS sync_priority, kind, synced
-FROM picked
-ORDER BY value * CASE WHEN synced IS NULL THEN $7::float8
-                      ELSE extract(epoch FROM $6::timestamptz - synced) / cadence END DESC,
-         market_id
-LIMIT $8;
+SELECT priority AS sync_priority, kind,
+       array_agg(market_id ORDER BY score DESC, market_id) AS market_ids,
+       (array_agg(synced ORDER BY score DESC, market_id))[1] AS synced
+FROM free
+GROUP BY priority, kind, chunk;
 
 -- name: count_markets
 -- How many markets the venue has, to tell a first load from a later one.
