@@ -166,14 +166,15 @@ UPDATE silver.market_sync SET {column} = $2 WHERE market_id = ANY($1::bigint[]);
 -- not run). A cycle reads at most twice the takes, whatever the catalogue's size. Of the best
 -- pairs, those in live jobs ($11/$12: kind and market, parallel) are left out, and each group's
 -- rest is chunked best first, as `planner.plan_due` chunks them: each job's markets in order,
--- with the first one's stamp (its score).
+-- with the first one's stamp (its score). The score's age is date_part's float, not extract's
+-- numeric, which cost a fifth of the statement.
 WITH c AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $9::int[], $10::int[])
         AS c (priority, kind, cadence, value, take, size)
 ), picked AS (
     SELECT c.priority, c.kind, c.size, p.market_id, p.synced,
            c.value * CASE WHEN p.synced IS NULL THEN $7::float8
-                          ELSE extract(epoch FROM $6::timestamptz - p.synced) / c.cadence END AS score
+                          ELSE date_part('epoch', $6::timestamptz - p.synced) / c.cadence END AS score
     FROM c CROSS JOIN LATERAL (
         (SELECT market_id, quotes_synced_at FROM silver.market_sync
          WHERE c.kind = 'quotes' AND venue = $1 AND sync_priority = c.priority
