@@ -408,7 +408,7 @@ async def test_screener_searches_filters_sorts_pages_and_exports(site: Site, tab
     # filter by venue: every row is of that venue
     await page.get_by_label("Venue").select_option(V2)
     await _reloaded(page, lambda: page.get_by_role("button", name="Apply filters").click())
-    rows = await _rows(page)
+    rows = await _rows_once(page, lambda rows: bool(rows) and {r[1] for r in rows} == {V2})
     assert rows and {r[1] for r in rows} == {V2}
     await page.get_by_label("Venue").select_option("")
 
@@ -417,25 +417,31 @@ async def test_screener_searches_filters_sorts_pages_and_exports(site: Site, tab
     await _reloaded(page, lambda: header.get_by_role("button").click())
     assert await header.get_attribute("aria-sort") == "ascending"
     api_asc = await _api(site.base, "/v1/markets?status=open&sort=-volume_24h&limit=50")
-    assert [r[0] for r in await _rows(page)] == [m["question"] for m in api_asc["data"]]
+    ascending = [m["question"] for m in api_asc["data"]]
+    rows = await _rows_once(page, lambda rows: [r[0] for r in rows] == ascending)
+    assert [r[0] for r in rows] == ascending
     await _reloaded(page, lambda: header.get_by_role("button").click())
     assert await header.get_attribute("aria-sort") == "descending"
 
     # pages of 25: the second differs from the first, and back again
     await page.get_by_label("Per page").select_option("25")
     await _reloaded(page, lambda: page.get_by_role("button", name="Apply filters").click())
-    first = await _rows(page)
+    first = await _rows_once(page, lambda rows: len(rows) == 25)
     await _reloaded(page, lambda: page.get_by_role("button", name="Next page").click())
-    second = await _rows(page)
+    second = await _rows_once(page, lambda rows: bool(rows) and rows[0][0] != first[0][0])
     assert len(first) == 25 and second and not {r[0] for r in first} & {r[0] for r in second}
     assert "page 2" in await page.locator("#pageno").inner_text()
     await _reloaded(page, lambda: page.get_by_role("button", name="Previous page").click())
-    assert [r[0] for r in await _rows(page)] == [r[0] for r in first]
+    back = await _rows_once(page, lambda rows: [r[0] for r in rows] == [r[0] for r in first])
+    assert [r[0] for r in back] == [r[0] for r in first]
 
     # presets: coin flips are priced 40-60¢
     await _reloaded(page, lambda: page.get_by_role("button", name="Coin flips 40–60¢").click())
-    flips = await _rows(page)
-    assert flips and all(40 <= float(r[3].rstrip("¢")) <= 60 for r in flips)
+
+    def coin_flips(rows: list[list[str]]) -> bool:
+        return bool(rows) and all(40 <= float(r[3].rstrip("¢")) <= 60 for r in rows)
+
+    assert coin_flips(await _rows_once(page, coin_flips))
 
     # export: the view's filters, as CSV, every matching market
     async with page.expect_download() as download:
