@@ -99,14 +99,22 @@ async def test_head_takes_the_fast_path_too(
 
     layer.app = counting
     try:
-        head = await client.head(
-            url, params={"tier": "T3"}, headers={"accept-encoding": "identity"}
-        )
+        # The answer carries its age, whose digits change as time passes: a GET right after
+        # the HEAD is the body the HEAD describes, unless the age moved between the two.
+        for _ in range(5):
+            head = await client.head(
+                url, params={"tier": "T3"}, headers={"accept-encoding": "identity"}
+            )
+            after = await client.get(
+                url, params={"tier": "T3"}, headers={"accept-encoding": "identity"}
+            )
+            if head.headers["content-length"] == str(len(after.content)):
+                break
         assert head.status_code == 200 and head.content == b""
         assert head.headers["etag"] == get.headers["etag"]
-        assert head.headers["content-length"] == get.headers["content-length"]
+        assert head.headers["content-length"] == str(len(after.content))
         assert head.headers["content-type"] == "application/json"
-        assert passed == []  # answered from the cache, no routing
+        assert passed == []  # HEAD and GET answered from the cache, no routing
         tagged = await client.head(
             url, params={"tier": "T3"}, headers={"if-none-match": get.headers["etag"]}
         )

@@ -93,7 +93,7 @@ class SimConfig(BaseModel):
     ws_ping_seconds: float = Field(
         default=25.0,
         gt=0,
-        description="Real seconds between the server's own pings on feeds that ping (Limitless)",
+        description="Real seconds between the server's own pings on feeds whose venue pings",
     )
     faults: list[FaultRule] = Field(default_factory=list)
     tick_seconds: float = Field(
