@@ -35,16 +35,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from _figures import kept_results, side_by_side
 from _scratch import scratch_database
 from predhub.db.connect import create_pool
 
@@ -190,25 +189,6 @@ async def measure(size: int) -> dict[str, float]:
     return figures
 
 
-def table(results: dict[str, dict[str, float]]) -> str:
-    """Every figure by column (size, with its run's label), side by side, ratio last / first."""
-    labels = list(results)
-    names: list[str] = []
-    for figures in results.values():
-        names += [k for k in figures if k not in names]
-    width = max(len(n) for n in names) + 2
-    lines = ["".ljust(width) + "".join(f"{c:>16}" for c in labels) + f"{'last/first':>12}"]
-    for name in sorted(names):
-        cells = [results[c].get(name) for c in labels]
-        row = name.ljust(width) + "".join(
-            f"{v:>16,.2f}" if v is not None else f"{'-':>16}" for v in cells
-        )
-        first, last = cells[0], cells[-1]
-        ratio = f"{last / first:>12.2f}" if first and last is not None else f"{'-':>12}"
-        lines.append(row + ratio)
-    return "\n".join(lines)
-
-
 async def main_async(
     args: argparse.Namespace, results: dict[str, Any], save: Callable[[], None]
 ) -> None:
@@ -217,7 +197,7 @@ async def main_async(
         results[f"{args.label}{size:,}"] = await measure(size)
         save()
     print()
-    print(table(results))
+    print(side_by_side(results, cell=16))
 
 
 def main() -> None:
@@ -226,14 +206,7 @@ def main() -> None:
     parser.add_argument("--json", help="read earlier figures from, and add these to, this file")
     parser.add_argument("--label", default="", help="prefix of this run's column names")
     args = parser.parse_args()
-    path = Path(args.json) if args.json else None
-    results: dict[str, Any] = {}
-    if path is not None and path.exists():
-        results = json.loads(path.read_text())
-
-    def save() -> None:
-        if path is not None:
-            path.write_text(json.dumps(results, indent=1))
+    results, save = kept_results(args.json)
 
     asyncio.run(main_async(args, results, save))
 

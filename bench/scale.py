@@ -65,13 +65,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import orjson
 
+from _figures import kept_results, side_by_side
 from _scratch import scratch_database
 from predhub.db.connect import create_pool
 
@@ -846,23 +846,9 @@ async def measure(
     return run.figures
 
 
-def table(results: dict[str, dict[str, float]]) -> str:
-    """Every figure by size (or run label), side by side, with the ratio last / first."""
-    labels = list(results)
-    names: list[str] = []
-    for figures in results.values():
-        names += [k for k in figures if k not in names]
-    width = max(len(n) for n in names) + 2
-    lines = ["".ljust(width) + "".join(f"{c:>14}" for c in labels) + f"{'last/first':>12}"]
-    for name in sorted(names, key=lambda n: (n.split()[0], names.index(n))):
-        cells = [results[c].get(name) for c in labels]
-        row = name.ljust(width) + "".join(
-            f"{v:>14,.2f}" if v is not None else f"{'-':>14}" for v in cells
-        )
-        first, last = cells[0], cells[-1]
-        ratio = f"{last / first:>12.2f}" if first and last is not None else f"{'-':>12}"
-        lines.append(row + ratio)
-    return "\n".join(lines)
+def _by_part(names: list[str]) -> list[str]:
+    """Figures grouped by the part's number, in the order they were first measured."""
+    return sorted(names, key=lambda n: (n.split()[0], names.index(n)))
 
 
 async def main_async(
@@ -885,7 +871,7 @@ async def main_async(
         )
         save()
     print()
-    print(table(results))
+    print(side_by_side(results, order=_by_part))
 
 
 def main() -> None:
@@ -911,14 +897,7 @@ def main() -> None:
     parser.add_argument("--json", help="read earlier figures from, and add these to, this file")
     parser.add_argument("--label", default="", help="prefix of this run's column names")
     args = parser.parse_args()
-    path = Path(args.json) if args.json else None
-    results: dict[str, dict[str, float]] = {}
-    if path is not None and path.exists():
-        results = json.loads(path.read_text())
-
-    def save() -> None:
-        if path is not None:
-            path.write_text(json.dumps(results, indent=1))
+    results, save = kept_results(args.json)
 
     asyncio.run(main_async(args, results, save))
 
