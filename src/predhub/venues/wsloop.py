@@ -21,8 +21,9 @@ consumer, which watches its own silence as a backstop, sees the feed is up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import Enum
 from typing import Protocol
 
@@ -91,6 +92,10 @@ class Abortable(Protocol):
     def transport(self) -> asyncio.Transport: ...
 
 
+class Connection(Receiver, Abortable, Protocol):
+    """A client socket as the sessions use it: frames in, and dropped at once when dead."""
+
+
 def abandon(ws: Abortable) -> None:
     """Drop a dead peer's connection at once: a closing handshake would wait for an answer
     that is not coming (`close_timeout`, 10 s) before the reconnect."""
@@ -117,3 +122,39 @@ async def receive(ws: Receiver, alive: Liveness) -> str | bytes | Lull:
 def alive() -> StreamUpdate:
     """The update a session yields for a sign of life that carries no data (a ping, a pong)."""
     return StreamUpdate()
+
+
+async def frames(
+    ws: Connection, alive: Liveness, venue: str
+) -> AsyncIterator[str | bytes | StreamUpdate]:
+    """A session's frames as they come, with an empty update for a quiet but live window.
+
+    When the peer shows no life for `alive.seconds`, the connection is dropped at
+    once and the last item is the `silent` resync update: the session then ends,
+    and the reconnect brings a new subscription with fresh snapshots.
+    """
+    while True:
+        frame = await receive(ws, alive)
+        if frame is Lull.SILENT:
+            abandon(ws)
+            yield silent(venue, alive.seconds)
+            return
+        yield StreamUpdate() if frame is Lull.ALIVE else frame
+
+
+@contextlib.asynccontextmanager
+async def pinging(ping: Callable[[], Awaitable[None]], every: float) -> AsyncIterator[None]:
+    """`ping()` every `every` seconds while the block runs; stopped when it ends."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every)
+            await ping()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketException):
+            await task

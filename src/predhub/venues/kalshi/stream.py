@@ -22,9 +22,7 @@ brings fresh snapshots.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,7 +32,7 @@ from typing import Any
 import orjson
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import InvalidStatus
 
 from predhub.models import OrderBook, Quote, RawResponse, Trade
 from predhub.settings import Settings
@@ -45,7 +43,7 @@ from predhub.venues.http import excerpt, utc_now
 from predhub.venues.kalshi import parse
 from predhub.venues.kalshi.signing import Signer
 from predhub.venues.normalize import ItemInvalid, amount, decimal, opt, price, req, req_str
-from predhub.venues.wsloop import Liveness, Lull, receive, reconnecting, silent
+from predhub.venues.wsloop import Liveness, reconnecting
 
 log = structlog.get_logger(__name__)
 
@@ -223,13 +221,14 @@ class Session:
         return update, command
 
 
-async def _pinger(ws: ClientConnection, every: float, alive: Liveness) -> None:
-    """A WebSocket ping every `every` seconds; each pong marks the peer alive."""
-    while True:
-        await asyncio.sleep(every)
-        pong = await ws.ping()
-        await pong
+def _pong_marks(ws: ClientConnection, alive: Liveness) -> Callable[[], Awaitable[None]]:
+    """A WebSocket ping whose pong marks the peer alive."""
+
+    async def ping() -> None:
+        await (await ws.ping())
         alive.saw()
+
+    return ping
 
 
 async def market_stream(
@@ -257,26 +256,16 @@ async def market_stream(
             ) as ws:
                 await ws.send(state.subscribe())
                 alive = Liveness(settings.ws_silence_seconds)
-                pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds, alive))
-                try:
-                    while True:
-                        frame = await receive(ws, alive)
-                        if frame is Lull.SILENT:
-                            # reconnect: a new subscription brings fresh snapshots
-                            wsloop.abandon(ws)
-                            yield silent(VENUE, settings.ws_silence_seconds)
-                            return
-                        if frame is Lull.ALIVE:
-                            yield wsloop.alive()  # pongs but no data: quiet, not dead
+                async with wsloop.pinging(_pong_marks(ws, alive), settings.ws_ping_seconds):
+                    # a quiet window yields an empty update: pongs but no data is not dead
+                    async for frame in wsloop.frames(ws, alive, VENUE):
+                        if isinstance(frame, StreamUpdate):
+                            yield frame
                             continue
                         update, command = _decode(state, frame)
                         if command is not None:
                             await ws.send(command)
                         yield update
-                finally:
-                    pinger.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, WebSocketException):
-                        await pinger
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status not in (401, 403):

@@ -15,15 +15,12 @@ connection does the same, with backoff.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
+from websockets.asyncio.client import connect
 
 from predhub.models import RawResponse
 from predhub.settings import Settings
@@ -31,16 +28,10 @@ from predhub.venues import wsloop
 from predhub.venues.base import MarketRef, StreamUpdate
 from predhub.venues.http import utc_now
 from predhub.venues.polymarket.parse import VENUE, parse_ws_message
-from predhub.venues.wsloop import Liveness, Lull, receive, reconnecting, silent
+from predhub.venues.wsloop import Liveness, reconnecting
 
 log = structlog.get_logger(__name__)
 ENDPOINT = "ws:/ws/market"
-
-
-async def _pinger(ws: ClientConnection, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        await ws.send("PING")
 
 
 def _pong(frame: str | bytes) -> bool:
@@ -85,24 +76,15 @@ async def market_stream(
     async def session() -> AsyncIterator[StreamUpdate]:
         async with connect(settings.venue(VENUE).url("ws_url"), ping_interval=None) as ws:
             await ws.send(subscribe)
-            pinger = asyncio.create_task(_pinger(ws, settings.ws_ping_seconds))
             alive = Liveness(settings.ws_silence_seconds)
-            try:
-                while True:
-                    frame = await receive(ws, alive)
-                    if frame is Lull.SILENT:
-                        # reconnect: a new subscription brings a fresh book
-                        wsloop.abandon(ws)
-                        yield silent(VENUE, settings.ws_silence_seconds)
-                        return
-                    if frame is Lull.ALIVE or _pong(frame):
+            async with wsloop.pinging(lambda: ws.send("PING"), settings.ws_ping_seconds):
+                async for frame in wsloop.frames(ws, alive, VENUE):
+                    if isinstance(frame, StreamUpdate):
+                        yield frame  # quiet, not dead; or, last, the silent resync
+                    elif _pong(frame):
                         yield wsloop.alive()  # quiet, not dead: the subscription stands
-                        continue
-                    yield decode(frame, tokens)
-            finally:
-                pinger.cancel()
-                with contextlib.suppress(asyncio.CancelledError, WebSocketException):
-                    await pinger
+                    else:
+                        yield decode(frame, tokens)
 
     async for update in reconnecting(settings, VENUE, session):
         yield update
