@@ -73,10 +73,14 @@ CATEGORIES = ("Crypto", "Economics", "Weather")
 @dataclass
 class Site:
     base: str
-    hero: int  # a market with history, trades, a book and a match
+    hero: int  # a market with history, trades, a book, rules, a venue link and a match
     event: int
     match: int
     ids: list[int] = field(default_factory=list)
+    other: int = 0  # the hero's match on the other venue: no trade, no link to its venue
+
+
+HERO_RULES = "Resolves YES if the Bitcoin index closes above $91,234 on March 5, 2027."
 
 
 async def _seed(conn: asyncpg.Connection) -> dict[str, Any]:
@@ -117,6 +121,8 @@ async def _seed(conn: asyncpg.Connection) -> dict[str, Any]:
             V1,
             "hero",
             "Will Bitcoin be above $91,234 on March 5?",
+            slug="bitcoin-above-91234-on-march-5",
+            description=HERO_RULES,
             category="Crypto",
             volume_24h=900_000,
             end_at=end,
@@ -125,11 +131,17 @@ async def _seed(conn: asyncpg.Connection) -> dict[str, Any]:
             synced_ago=1,
         ),
     )
-    await seed_market(
+    other = await seed_market(
         conn,
         SeedMarket(
             V2, "hero-b", "BTC price above 91234 on Mar 5, 2027?", end_at=end, prices=(0.55, 0.45)
         ),
+    )
+    # the event's slug: the venue's link template for the hero's page needs it
+    await conn.execute(
+        "UPDATE silver.events SET slug = 'bitcoin-on-march-5' WHERE id ="
+        " (SELECT event_id FROM silver.markets WHERE id = $1)",
+        hero,
     )
     await run(conn, MatchConfig(venues=(V1, V2)), now=NOW, full=True)
     match_id = await conn.fetchval(
@@ -195,14 +207,33 @@ async def _seed(conn: asyncpg.Connection) -> dict[str, Any]:
     )
     await refresh(conn, config, now=datetime.now(UTC))
     event_id = await conn.fetchval("SELECT event_id FROM silver.markets WHERE id = $1", hero)
-    return {"ids": ids, "hero": hero, "match": int(match_id), "event": int(event_id)}
+    # a second proposal, to reject (whatever else the matcher proposed)
+    await conn.execute(
+        "INSERT INTO gold.market_matches (market_a, market_b, relation, confidence, status)"
+        " VALUES ($1, $2, 'same', 0.6, 'proposed')"
+        " ON CONFLICT (market_a, market_b) DO UPDATE SET status = 'proposed',"
+        " decided_at = NULL, decided_by = NULL",
+        *sorted((ids[0], ids[1])),
+    )
+    return {
+        "ids": ids,
+        "hero": hero,
+        "match": int(match_id),
+        "event": int(event_id),
+        "other": other,
+    }
 
 
 @pytest.fixture
 async def site(live_url: str, conn: asyncpg.Connection) -> Site:
     seeded = await _seed(conn)
     return Site(
-        f"http://{live_url}", seeded["hero"], seeded["event"], seeded["match"], seeded["ids"]
+        f"http://{live_url}",
+        seeded["hero"],
+        seeded["event"],
+        seeded["match"],
+        seeded["ids"],
+        seeded["other"],
     )
 
 
@@ -315,6 +346,10 @@ async def test_every_page_says_data_as_of_and_uses_every_control(site: Site, tab
         assert "Data as of" in await page.locator("#asof").inner_text()
         assert "UTC" in await page.locator("#asof-time").inner_text()
         await page.wait_for_load_state("networkidle")
+        # pages with prices go live; the others say how they keep current
+        await page.wait_for_function(
+            "document.getElementById('live').textContent !== 'connecting…'", timeout=5000
+        )
         name = path.strip("/").split("?")[0] or "home"
         await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         # every control once: buttons (a decision without a key is refused on the page)
@@ -326,7 +361,7 @@ async def test_every_page_says_data_as_of_and_uses_every_control(site: Site, tab
         await page.wait_for_load_state("networkidle")
         for href in await page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
             if href.startswith(site.base) and "format=csv" not in href:
-                links.add(href)
+                links.add(href.split("#")[0])  # "Skip to content" is the page itself
         tab.clean()
     # every link once: each page of the dashboard it names opens, and each API link answers
     for href in sorted(links):
@@ -397,6 +432,16 @@ async def test_screener_searches_filters_sorts_pages_and_exports(site: Site, tab
     await page.get_by_label("Search questions and events").fill("bitcoin")
     await page.locator("#suggestions li").first.wait_for()
     assert "Bitcoin" in await page.locator("#suggestions").inner_text()
+    # the keyboard walks the suggestions and back to the box
+    box = page.get_by_label("Search questions and events")
+    suggestions = page.locator("#suggestions a")
+    await box.press("ArrowDown")
+    assert await suggestions.first.evaluate("a => a === document.activeElement")
+    await page.keyboard.press("ArrowDown")
+    assert await suggestions.nth(1).evaluate("a => a === document.activeElement")
+    await page.keyboard.press("ArrowUp")
+    await page.keyboard.press("ArrowUp")
+    assert await box.evaluate("q => q === document.activeElement")
     await _reloaded(page, lambda: page.get_by_role("button", name="Search", exact=True).click())
 
     def bitcoin_only(rows: list[list[str]]) -> bool:
@@ -431,6 +476,9 @@ async def test_screener_searches_filters_sorts_pages_and_exports(site: Site, tab
     second = await _rows_once(page, lambda rows: bool(rows) and rows[0][0] != first[0][0])
     assert len(first) == 25 and second and not {r[0] for r in first} & {r[0] for r in second}
     assert "page 2" in await page.locator("#pageno").inner_text()
+    # this view as CSV: the rows shown on this page, in their order, nothing more
+    view = await _download(page, "Export this view as CSV")
+    assert _questions(view) == [r[0] for r in second]
     await _reloaded(page, lambda: page.get_by_role("button", name="Previous page").click())
     back = await _rows_once(page, lambda rows: [r[0] for r in rows] == [r[0] for r in first])
     assert [r[0] for r in back] == [r[0] for r in first]
@@ -443,17 +491,29 @@ async def test_screener_searches_filters_sorts_pages_and_exports(site: Site, tab
 
     assert coin_flips(await _rows_once(page, coin_flips))
 
-    # export: the view's filters, as CSV, every matching market
-    async with page.expect_download() as download:
-        await page.get_by_role("link", name="Export this view as CSV").click()
-    path = await (await download.value).path()
-    text = await asyncio.to_thread(Path(path).read_text)
-    exported = list(csv.DictReader(io.StringIO(text)))
+    # export: the view's filters, as CSV; and every matching market, in the view's order
+    exported = await _download(page, "Export this view as CSV")
     api_flips = await _api(
         site.base, "/v1/markets?status=open&min_price=0.4&max_price=0.6&limit=500"
     )
     assert {int(r["market_id"]) for r in exported} == {m["id"] for m in api_flips["data"]}
+    every = await _download(page, "Export every matching market as CSV")
+    assert _questions(every) == [m["question"] for m in api_flips["data"]]
     tab.clean()
+
+
+async def _download(page: Page, link: str) -> list[dict[str, str]]:
+    """The CSV a link of the page downloads, as rows."""
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name=link).click()
+    path = await (await download.value).path()
+    text = await asyncio.to_thread(Path(path).read_text)
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _questions(rows: list[dict[str, str]]) -> list[str]:
+    """Each market's question once, in the file's order (a row per outcome)."""
+    return list(dict.fromkeys(r["question"] for r in rows))
 
 
 async def test_a_new_price_reaches_the_market_page_live(
@@ -511,6 +571,15 @@ async def test_a_match_is_confirmed_with_a_typed_key(site: Site, tab: Tab) -> No
     decided = await _api(site.base, "/v1/matches?status=confirmed")
     assert site.match in [m["id"] for m in decided["data"]]
     assert "confirmed" in await page.locator(f"#matches tr[data-id='{site.match}']").inner_text()
+    # and another one shown rejected, with the same key
+    shown = await _api(site.base, "/v1/matches?status=proposed&limit=25")
+    doubtful = next(m["id"] for m in shown["data"] if m["id"] != site.match)
+    other = page.locator(f"#matches tr[data-id='{doubtful}']")
+    await other.get_by_role("button", name=f"Reject match {doubtful}").click()
+    await page.locator("#decision").get_by_text("rejected by admin").wait_for()
+    rejected = await _api(site.base, "/v1/matches?status=rejected")
+    assert doubtful in [m["id"] for m in rejected["data"]]
+    assert "rejected" in await page.locator(f"#matches tr[data-id='{doubtful}']").inner_text()
     # 401 is the expected answer to the wrong key: the console names the failed request
     assert all("401" in e for e in tab.errors), tab.errors
 
@@ -524,10 +593,16 @@ async def test_the_layout_holds_at_a_phones_width(site: Site, browser: Browser) 
             await _shown_as_of(page)
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 380, (path, width)  # wide tables scroll inside their card
-            # keyboard: the first Tab reaches the navigation
+            # keyboard: the first Tab reaches "Skip to content", which leads into the page;
+            # the next from the top reaches the navigation
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
             await page.keyboard.press("Tab")
             focused = await page.evaluate("document.activeElement.closest('nav') !== null")
             assert focused, path
+            await page.keyboard.press("Shift+Tab")
+            await page.keyboard.press("Enter")
+            assert await page.evaluate("document.activeElement.id") == "main", path
         await page.screenshot(path=str(ARTIFACTS / "phone-status.png"))
         unlabeled = await page.goto(site.base + "/markets")
         assert unlabeled is not None
@@ -693,3 +768,53 @@ async def test_polling_reads_fresh_answers_not_the_browsers_cache(
         timeout=12000,
     )
     assert len(answered) >= 2 and cached == [], (answered, cached)
+
+
+async def test_the_market_page_shows_rules_the_venue_link_and_says_what_is_missing(
+    site: Site, tab: Tab
+) -> None:
+    page = tab.page
+    await page.goto(f"{site.base}/market?id={site.hero}")
+    await _shown_as_of(page)
+    await page.locator("#rules", has_text=HERO_RULES).wait_for()
+    detail = await _api(site.base, f"/v1/markets/{site.hero}")
+    assert detail["rules"] == HERO_RULES
+    # the venue's link template, filled from the market's and its event's slugs
+    link = page.get_by_role("link", name=f"Open on {V1}")
+    assert await link.get_attribute("href") == detail["url"]
+    assert detail["url"].endswith("/bitcoin-on-march-5/bitcoin-above-91234-on-march-5")
+    # the chart spans the range asked for (a day), not years around a few candles
+    await page.locator("#chart canvas").first.wait_for()
+    label = await page.locator("#chart").get_attribute("aria-label")
+    assert label, "no chart label"
+    spans = re.findall(r"(\d{4}-\d\d-\d\d \d\d:\d\d)", label)
+    start, end = (datetime.fromisoformat(t).replace(tzinfo=UTC) for t in spans)
+    assert timedelta(hours=23) < end - start < timedelta(hours=25), label
+
+    # a market with no rules, no trade and no slug its venue's template needs
+    await page.goto(f"{site.base}/market?id={site.other}")
+    await _shown_as_of(page)
+    await page.locator("#rules", has_text="No rules text from the venue.").wait_for()
+    await page.locator("#venue-link", has_text=f"No link to this market's page on {V2}").wait_for()
+    await page.locator("#trades tbody", has_text="No trade recorded yet").wait_for()
+    assert await page.locator("#venue-link a").count() == 0
+    tab.clean()
+
+
+async def test_home_fills_its_top_markets_once_the_first_sync_lands(
+    live_url: str, tab: Tab, conn: asyncpg.Connection
+) -> None:
+    """A new hub's first minute: nothing is loaded, then markets arrive before gold's first
+    refresh; the page says so, then lists them without a reload."""
+    page = tab.page
+    base = f"http://{live_url}"
+    await page.goto(base + "/")
+    await _shown_as_of(page)
+    await page.locator("#top tbody", has_text="No market loaded yet").wait_for()
+    await seed_market(
+        conn, SeedMarket(V1, "first", "The first market synced?", volume_24h=1e6, synced_ago=1)
+    )
+    await page.locator("#top tbody a", has_text="The first market synced?").wait_for(
+        timeout=15000
+    )
+    tab.clean()

@@ -195,6 +195,18 @@ def test_deep_links() -> None:
     )
 
 
+def test_a_link_missing_a_field_its_template_needs_is_none() -> None:
+    """No broken link (`/event//`): the page shows none instead."""
+    links = descriptor("polymarket").links
+    assert links.market_url(market_slug="cut-in-june") is None
+    assert links.event_url() is None
+    assert descriptor("kalshi").links.market_url(market_id="KXFED-25JUN-T4") is None
+    assert (
+        descriptor("kalshi").links.market_url(event_id="KXFED-25JUN")
+        == "https://kalshi.com/markets/KXFED-25JUN"
+    )
+
+
 # --- fees of one market, from the fields its venue stores ------------------------------
 
 

@@ -88,6 +88,15 @@ class Market(BaseModel):
     fetched_at: datetime | None = Field(None, description="When we last fetched the quotes")
 
 
+class MarketDetail(Market):
+    rules: str | None = Field(
+        None, description="The market's rules as its venue words them (this answer only)"
+    )
+    resolution_source: str | None = Field(
+        None, description="Where the venue reads the result from, when it says"
+    )
+
+
 class MarketPrice(Market):
     source: Literal["database", "venue"]
     tier: str

@@ -329,6 +329,11 @@ class CatalogReads:
         rows = await self.read_pool.fetch(_Q.market_venues, market_ids)
         return {int(r["id"]): str(r["venue"]) for r in rows}
 
+    async def market_rules(self, market_id: int) -> tuple[str | None, str | None]:
+        """(rules, resolution source) of one market: the detail answer's long texts."""
+        row = await self.read_pool.fetchrow(_Q.market_rules, market_id)
+        return (row["description"], row["resolution_source"]) if row else (None, None)
+
     async def top_open_market_ids(self, venue: str, n: int) -> list[int]:
         return [int(r["id"]) for r in await self.read_pool.fetch(_Q.top_open_markets, venue, n)]
 

@@ -18,6 +18,7 @@ import importlib
 import math
 import pkgutil
 import re
+import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -108,7 +109,9 @@ class LinkTemplates:
     """Deep links to a market's and an event's page on the venue's website.
 
     Templates are `str.format` strings over `market_id`, `market_slug`,
-    `event_id` and `event_slug`.
+    `event_id` and `event_slug`. A link is None when a field its template needs
+    is empty: `https://polymarket.com/event//` leads nowhere, and a page showing
+    no link says more than one showing a broken one.
     """
 
     market: str
@@ -121,13 +124,25 @@ class LinkTemplates:
         market_slug: str = "",
         event_id: str = "",
         event_slug: str = "",
-    ) -> str:
-        return self.market.format(
-            market_id=market_id, market_slug=market_slug, event_id=event_id, event_slug=event_slug
+    ) -> str | None:
+        return _filled(
+            self.market,
+            market_id=market_id,
+            market_slug=market_slug,
+            event_id=event_id,
+            event_slug=event_slug,
         )
 
-    def event_url(self, *, event_id: str = "", event_slug: str = "") -> str:
-        return self.event.format(event_id=event_id, event_slug=event_slug)
+    def event_url(self, *, event_id: str = "", event_slug: str = "") -> str | None:
+        return _filled(self.event, event_id=event_id, event_slug=event_slug)
+
+
+def _filled(template: str, **values: str) -> str | None:
+    """`template` filled from `values`, or None when a field it names is empty."""
+    needed = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    if any(not values.get(name) for name in needed):
+        return None
+    return template.format(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from predhub.api.errors import ERROR_RESPONSES, ApiError
 from predhub.api.export import EXPORT_CONTENT, FormatQuery, export_format, stream
 from predhub.api.pagination import decode_cursor, encode_cursor
 from predhub.api.responses import json_response, price_response
-from predhub.api.schemas import Market, MarketPage, MarketPrice, OutcomeQuote
+from predhub.api.schemas import MarketDetail, MarketPage, MarketPrice, OutcomeQuote
 from predhub.api.venue_param import VenueName, venue_value
 from predhub.service import export
 from predhub.service.catalog import SORTS, MarketFilter, Sort, SortName
@@ -136,11 +136,12 @@ async def _all_pages(
         after = (page[-1].sort_key, page[-1].id)
 
 
-@router.get("/{market_id}", response_model=Market, summary="One market")
+@router.get("/{market_id}", response_model=MarketDetail, summary="One market, with its rules")
 async def market_detail(market_id: MarketIdPath, service: ServiceDep) -> Response:
     resolved = await service.resolve_one(market_id)
     docs = await documents(service, [resolved])
-    return json_response(docs[0])
+    rules, source = await service.market_rules(resolved)
+    return json_response({**docs[0], "rules": rules, "resolution_source": source})
 
 
 @router.get("/{market_id}/outcomes", response_model=list[OutcomeQuote], summary="Its outcomes")

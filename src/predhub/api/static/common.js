@@ -116,10 +116,23 @@ export function notice(text, kind = "warn") {
   el.hidden = !text;
 }
 
-/** Header with navigation, "Data as of" and the live status; called once per page. */
-export function shell(title) {
+/**
+ * Header with navigation, "Data as of" and the live status; called once per page.
+ * `live` is the status a page without a live feed shows instead of "connecting…"
+ * (how it keeps itself current).
+ */
+export function shell(title, { live = "connecting…" } = {}) {
   document.title = `${title} · predhub`;
   const header = document.createElement("header");
+  // keyboard users reach the page's own controls without tabbing through the navigation
+  const skip = document.createElement("a");
+  skip.href = "#main";
+  skip.className = "skip";
+  skip.textContent = "Skip to content";
+  skip.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    document.getElementById("main").focus();
+  });
   const nav = document.createElement("nav");
   nav.setAttribute("aria-label", "Pages");
   const brand = document.createElement("a");
@@ -142,8 +155,9 @@ export function shell(title) {
   meta.className = "meta";
   meta.innerHTML =
     '<span id="asof">Data as of <time id="asof-time">–</time> (<span id="asof-age">–</span>)</span>' +
-    ' · <span id="live" role="status" aria-live="polite">connecting…</span>';
-  header.append(nav, meta);
+    ' · <span id="live" role="status" aria-live="polite"></span>';
+  meta.querySelector("#live").textContent = live;
+  header.append(skip, nav, meta);
   const note = document.createElement("div");
   note.id = "notice";
   note.className = "notice";

@@ -1,7 +1,7 @@
 // Events: the list by total volume, with filters and keyset pages.
 import { api, shell, setAsOf, td, fmt, usd, fail, notice, ageEl } from "/static/common.js";
 
-shell("Events");
+shell("Events", { live: "no prices here: read on load" });
 const main = document.getElementById("main");
 main.innerHTML = `
 <h1>Events</h1>

@@ -2,7 +2,7 @@
 // by venue and by category.
 import {
   api, shell, setAsOf, LiveFeed, td, ageEl, fmt, usd, cents, points, priceOf, fetchedOf,
-  marketLink, fail, notice,
+  marketLink, fail, oldest,
 } from "/static/common.js";
 
 shell("Home");
@@ -30,15 +30,15 @@ main.innerHTML = `
     </tr></thead><tbody></tbody></table></div></section>
   <section class="card" aria-labelledby="h-trending"><h2 id="h-trending">Trending</h2>
     <div class="scroll"><table id="trending"><thead><tr>
-      <th>Market</th><th>Venue</th><th class="num">Notional 24 h</th><th class="num">Day before</th><th class="num">Trades 24 h</th>
+      <th>Market</th><th>Venue</th><th class="num">Notional 24 h</th><th class="num">Day before</th><th class="num">Trades 24 h</th><th>Counted</th>
     </tr></thead><tbody></tbody></table></div></section>
   <section class="card" aria-labelledby="h-byvenue"><h2 id="h-byvenue">Volume by venue</h2>
     <div class="scroll"><table id="byvenue"><thead><tr>
-      <th>Venue</th><th class="num">24 h volume</th><th class="num">Share</th><th class="num">Open interest</th><th class="num">Open markets</th>
+      <th>Venue</th><th class="num">24 h volume</th><th class="num">Share</th><th class="num">Open interest</th><th class="num">Open markets</th><th>Counted</th>
     </tr></thead><tbody></tbody></table></div></section>
   <section class="card" aria-labelledby="h-bycat"><h2 id="h-bycat">Volume by category</h2>
     <div class="scroll"><table id="bycat"><thead><tr>
-      <th>Category</th><th class="num">24 h volume</th><th class="num">Share</th><th class="num">Open markets</th>
+      <th>Category</th><th class="num">24 h volume</th><th class="num">Share</th><th class="num">Open markets</th><th>Counted</th>
     </tr></thead><tbody></tbody></table></div></section>
 </div>`;
 
@@ -67,7 +67,7 @@ async function loadVenues() {
 
 async function loadTop() {
   const data = await api("/v1/top?n=10");
-  setAsOf(data.as_of, "/v1/top");
+  setAsOf(data.as_of || oldest(data.overall.map(fetchedOf)), "/v1/top");
   const body = document.querySelector("#top tbody");
   topRows.clear();
   body.replaceChildren(...data.overall.slice(0, 15).map((m) => {
@@ -76,6 +76,7 @@ async function loadTop() {
     topRows.set(m.id, tr);
     return tr;
   }));
+  if (!body.children.length) body.append(emptyRow(5, "No market loaded yet: the first sync is under way."));
   return [...topRows.keys()];
 }
 
@@ -91,6 +92,9 @@ async function loadMovers(window) {
   if (!body.children.length) body.append(emptyRow(5, "No moves in this window yet."));
 }
 
+// A ranked row's age: when the gold refresh counted it (its figures are that old).
+const counted = (r) => ageEl(r.refreshed_at || r.as_of, { staleAfter: 900 });
+
 function emptyRow(span, text) {
   const tr = document.createElement("tr");
   const cell = td(text, "muted");
@@ -105,10 +109,10 @@ async function loadTrending() {
   body.replaceChildren(...data.data.filter((r) => r.market).map((r) => {
     const tr = document.createElement("tr");
     tr.append(td(marketLink(r.market)), td(r.venue), td(usd(r.notional_24h), "num"),
-      td(usd(r.notional_prev_24h), "num"), td(fmt(r.trades_24h), "num"));
+      td(usd(r.notional_prev_24h), "num"), td(fmt(r.trades_24h), "num"), td(counted(r)));
     return tr;
   }));
-  if (!body.children.length) body.append(emptyRow(5, "No trading activity yet."));
+  if (!body.children.length) body.append(emptyRow(6, "No trading activity yet."));
 }
 
 async function loadStats() {
@@ -116,31 +120,46 @@ async function loadStats() {
   document.querySelector("#byvenue tbody").replaceChildren(...data.venues.map((v) => {
     const tr = document.createElement("tr");
     tr.append(td(v.venue), td(usd(v.volume_24h), "num"), td(v.share == null ? "–" : `${fmt(v.share * 100, 1)} %`, "num"),
-      td(usd(v.open_interest), "num"), td(fmt(v.open_markets), "num"));
+      td(usd(v.open_interest), "num"), td(fmt(v.open_markets), "num"), td(counted(v)));
     return tr;
   }));
   document.querySelector("#bycat tbody").replaceChildren(...data.categories.slice(0, 12).map((c) => {
     const tr = document.createElement("tr");
     tr.append(td(c.category || "(none)"), td(usd(c.volume_24h), "num"),
-      td(c.share == null ? "–" : `${fmt(c.share * 100, 1)} %`, "num"), td(fmt(c.open_markets), "num"));
+      td(c.share == null ? "–" : `${fmt(c.share * 100, 1)} %`, "num"), td(fmt(c.open_markets), "num"), td(counted(c)));
     return tr;
   }));
+  if (!data.venues.length) document.querySelector("#byvenue tbody").append(emptyRow(6, "No gold refresh yet."));
+  if (!data.categories.length) document.querySelector("#bycat tbody").append(emptyRow(5, "No gold refresh yet."));
 }
 
+let moversWindow = "24h";
 for (const button of document.querySelectorAll("[data-window]")) {
   button.addEventListener("click", () => {
+    moversWindow = button.dataset.window;
     for (const b of document.querySelectorAll("[data-window]")) b.setAttribute("aria-pressed", String(b === button));
     loadMovers(button.dataset.window).catch(fail);
   });
 }
 
+let feed = null;
+
+// The rankings change as the worker refreshes gold: read them again now and then (every
+// 5 s while nothing is ranked yet, as in a new hub's first minute), following new rows live.
 async function refresh() {
-  await Promise.all([loadVenues(), loadTop(), loadStats()]);
+  const [, ids] = await Promise.all([loadVenues(), loadTop(), loadStats(), loadMovers(moversWindow), loadTrending()]);
+  if (feed) feed.follow(ids);
+  return ids;
+}
+
+function schedule() {
+  setTimeout(() => refresh().catch(() => {}).finally(schedule), topRows.size ? 30000 : 5000);
 }
 
 try {
-  const [, ids] = await Promise.all([loadVenues(), loadTop(), loadStats(), loadMovers("24h"), loadTrending()]);
-  new LiveFeed({
+  const ids = await refresh();
+  schedule();
+  feed = new LiveFeed({
     markets: ids,
     poll: refresh,
     handlers: {
@@ -155,7 +174,6 @@ try {
     },
   });
   setInterval(() => loadVenues().catch(() => {}), 10000);
-  notice(null);
 } catch (e) {
   fail(e);
 }

@@ -28,7 +28,8 @@ main.innerHTML = `
       <th>Outcome</th><th class="num">Price</th><th class="num">Bid</th><th class="num">Ask</th>
       <th class="num">Spread</th><th class="num">Last</th></tr></thead><tbody></tbody></table></div></section>
   <section class="card" aria-labelledby="h-rules"><h2 id="h-rules">Rules</h2>
-    <div id="rules" class="rules muted">No rules text from the venue.</div>
+    <div id="rules" class="rules muted">Loading the rules…</div>
+    <p id="resolution-source" class="muted" hidden></p>
     <p id="venue-link"></p></section>
 </div>
 <section class="card" aria-labelledby="h-chart"><h2 id="h-chart">Price history</h2>
@@ -95,17 +96,35 @@ function showMarket(doc, { stale = false, reason = null } = {}) {
     ageEl(fetchedOf(doc), { reason: stale ? reason || "older than its tier allows" : null }),
     document.createTextNode(doc.as_of ? ` · venue observed ${doc.as_of.slice(11, 19)} UTC` : ""));
   setAsOf(fetchedOf(doc), "fetched_at");
-  const rules = doc.rules || doc.description;
-  if (rules) document.getElementById("rules").textContent = rules;
-  const url = doc.url || doc.venue_url;
-  if (url) {
+  venueLink(doc);
+  for (const [, other] of others) drawOther(other);
+}
+
+// The market's page on its venue: the document's `url`, which the API builds from the
+// venue's link template; a market missing a field the template needs has none.
+function venueLink(doc) {
+  const line = document.getElementById("venue-link");
+  if (doc.url) {
     const a = document.createElement("a");
-    a.href = url;
+    a.href = doc.url;
     a.rel = "noopener";
     a.textContent = `Open on ${doc.venue}`;
-    document.getElementById("venue-link").replaceChildren(a);
+    line.replaceChildren(a);
+  } else if (!line.querySelector("a")) {
+    line.textContent = `No link to this market's page on ${doc.venue}.`;
   }
-  for (const [, other] of others) drawOther(other);
+}
+
+// Rules come with the market's detail answer only (too long for every price answer).
+async function loadRules() {
+  const doc = await api(`/v1/markets/${id}`);
+  const rules = document.getElementById("rules");
+  rules.textContent = doc.rules || "No rules text from the venue.";
+  rules.classList.toggle("muted", !doc.rules);
+  const source = document.getElementById("resolution-source");
+  source.hidden = !doc.resolution_source;
+  source.textContent = doc.resolution_source ? `Resolution source: ${doc.resolution_source}` : "";
+  venueLink(doc);
 }
 
 function chartSize(el) {
@@ -123,9 +142,13 @@ async function loadChart(name) {
   const el = document.getElementById("chart");
   if (chart) chart.destroy();
   el.replaceChildren();
+  // the range asked for, not the candles' own span: one candle would otherwise stretch
+  // the axis over years
+  const span = [Date.parse(data.start) / 1000, Date.parse(data.end) / 1000];
+  if (name === "all" && xs.length) span[0] = Math.min(xs[0], span[1] - 86400);  // all: from the first candle
   chart = new uPlot({
     ...chartSize(el),
-    scales: { x: { time: true }, p: { range: [0, 100] }, v: {} },
+    scales: { x: { time: true, range: () => span }, p: { range: [0, 100] }, v: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
     axes: [{}, { scale: "p", label: "price (¢)", values: (u, v) => v.map((x) => `${x}`) }, { scale: "v", side: 1, grid: { show: false }, label: "volume" }],
     series: [
       {},
@@ -133,6 +156,9 @@ async function loadChart(name) {
       { label: "Volume", scale: "v", fill: "rgba(10,122,61,0.35)", stroke: "#0a7a3d", paths: uPlot.paths.bars({ size: [0.8, 40] }) },
     ],
   }, [xs, closes, vols], el);
+  // what the chart spans, in words (its axes are drawn on a canvas a screen reader cannot read)
+  const when = (x) => new Date(x * 1000).toISOString().slice(0, 16).replace("T", " ");
+  el.setAttribute("aria-label", `Price and volume of the first outcome, ${when(span[0])} to ${when(span[1])} UTC`);
 }
 
 async function loadBook() {
@@ -192,10 +218,21 @@ async function loadTrades() {
   const data = await api(`/v1/markets/${id}/trades?limit=25`);
   const body = document.querySelector("#trades tbody");
   body.replaceChildren(...data.data.map(tradeRow));
+  if (!data.data.length) body.append(emptyRow(5, "No trade recorded yet: new ones appear here live."));
+}
+
+function emptyRow(span, text) {
+  const tr = document.createElement("tr");
+  tr.className = "empty";
+  const cell = td(text, "muted");
+  cell.colSpan = span;
+  tr.append(cell);
+  return tr;
 }
 
 function onTrades(trades) {
   const body = document.querySelector("#trades tbody");
+  for (const empty of body.querySelectorAll("tr.empty")) empty.remove();
   for (const t of trades) {
     const tr = tradeRow(t);
     tr.classList.add("flash");
@@ -215,7 +252,7 @@ function drawOther(other) {
   link.textContent = side.question;
   tr.replaceChildren(td(side.venue), td(link), td(cents(theirs), "num"), td(cents(ours), "num"),
     td(diff == null ? "–" : `${diff > 0 ? "+" : ""}${diff.toFixed(1)}¢`, "num"), td(match.relation),
-    td(fmt(match.confidence, 2), "num"), td(match.status), td(doc ? ageEl(fetchedOf(doc)) : "–"));
+    td(fmt(match.confidence, 2), "num"), td(match.status), td(doc ? ageEl(fetchedOf(doc), { reason: doc.stale ? doc.stale_reason || "not refreshed" : null }) : "–"));
 }
 
 async function loadOthers() {
@@ -235,13 +272,7 @@ async function loadOthers() {
     drawOther(other);
     body.append(tr);
   });
-  if (!wanted.length) {
-    const tr = document.createElement("tr");
-    const cell = td("No match on another venue yet.", "muted");
-    cell.colSpan = 9;
-    tr.append(cell);
-    body.append(tr);
-  }
+  if (!wanted.length) body.append(emptyRow(9, "No match on another venue yet."));
   return ids;
 }
 
@@ -265,7 +296,7 @@ if (!id) {
     const doc = await loadQuote();
     market = doc;
     const [, , , otherIds] = await Promise.all([
-      window.uPlot ? loadChart("1d") : Promise.resolve(), loadBook(), loadTrades(), loadOthers(),
+      window.uPlot ? loadChart("1d") : Promise.resolve(), loadBook(), loadTrades(), loadOthers(), loadRules(),
     ]);
     new LiveFeed({
       markets: [doc.id, ...otherIds],

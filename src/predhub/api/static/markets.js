@@ -41,8 +41,9 @@ main.innerHTML = `
   <label for="f-max-price">to (¢)<input id="f-max-price" name="max_price" type="number" min="0" max="100" step="any" size="4"></label>
   <label for="f-limit">Per page<select id="f-limit" name="limit"><option>25</option><option selected>50</option><option>100</option></select></label>
   <button type="submit" class="primary">Apply filters</button>
-  <a id="export" href="/v1/markets?format=csv" download="markets.csv">Export this view as CSV</a>
 </form>
+<p class="controls"><a id="export" href="/v1/markets?format=csv" download="markets.csv">Export this view as CSV</a>
+  <a id="export-all" href="/v1/markets?format=csv" download="markets-all.csv">Export every matching market as CSV</a></p>
 <p id="mode" class="muted" aria-live="polite"></p>
 <div class="scroll"><table id="markets"><thead><tr>
   <th>Market</th><th>Venue</th><th>Category</th><th class="num">Price</th>
@@ -131,18 +132,20 @@ async function load() {
     if (cursor) p.set("cursor", cursor);
     data = await api(`/v1/search?${p}`);
     document.getElementById("mode").textContent = `Search results for “${state.q}”, by relevance.`;
-    const csv = new URLSearchParams(p);
-    csv.delete("cursor");
-    setExport(null);
+    setExport(null, null);
   } else {
     const p = filterParams();
     p.set("sort", state.sort);
     p.set("limit", limit);
-    const csv = new URLSearchParams(p);
-    csv.delete("limit");
-    csv.set("format", "csv");
-    setExport(`/v1/markets?${csv}`);
     if (cursor) p.set("cursor", cursor);
+    // this view: the same filters, order, page size and page as the rows shown; and
+    // every market the filters match, in the same order
+    const view = new URLSearchParams(p);
+    view.set("format", "csv");
+    const every = new URLSearchParams(view);
+    every.delete("limit");
+    every.delete("cursor");
+    setExport(`/v1/markets?${view}`, `/v1/markets?${every}`);
     data = await api(`/v1/markets?${p}`);
     document.getElementById("mode").textContent = `Markets by ${state.sort.replace(/^-/, "")} (${state.sort.startsWith("-") ? "reversed" : "natural order"}).`;
   }
@@ -151,26 +154,32 @@ async function load() {
 }
 
 let exportDocs = null;
-function setExport(href) {
+function setExport(href, all) {
   const a = document.getElementById("export");
+  const every = document.getElementById("export-all");
+  every.hidden = !all;
+  if (all) every.href = all;
   if (href) {
     a.href = href;
+    a.download = "markets.csv";
     exportDocs = null;
   } else {
-    // search results: the rows shown, written here
+    // search results: the rows shown, written here in the export's own columns
     exportDocs = true;
-    a.removeAttribute("href");
     a.href = "#";
+    a.download = "search.csv";
   }
 }
 
 document.getElementById("export").addEventListener("click", (ev) => {
   if (!exportDocs) return;
   ev.preventDefault();
-  const head = ["id", "venue", "question", "category", "price", "change_24h", "volume_24h", "liquidity", "end_at", "fetched_at"];
+  const head = ["market_id", "venue", "native_id", "question", "category", "status", "end_at", "volume_24h",
+    "liquidity", "outcome", "outcome_label", "price", "best_bid", "best_ask"];
   const esc = (v) => (v == null ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-  const lines = [head.join(",")].concat(state.rows.map((m) =>
-    [m.id, m.venue, m.question, m.category, priceOf(m), m.change_24h, m.volume_24h, m.liquidity, m.end_at, m.fetched_at].map(esc).join(",")));
+  const lines = [head.join(",")].concat(state.rows.flatMap((m) => (m.outcomes || []).map((o, i) =>
+    [m.id, m.venue, m.native_id, m.question, m.category, m.status, m.end_at, m.volume_24h, m.liquidity,
+      i, o.label, o.price, o.best_bid, o.best_ask].map(esc).join(","))));
   const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
@@ -274,6 +283,13 @@ q.addEventListener("keydown", (ev) => {
     const first = list.querySelector("a");
     if (first) first.focus();
   }
+});
+list.addEventListener("keydown", (ev) => {
+  const links = [...list.querySelectorAll("a")];
+  const at = links.indexOf(document.activeElement);
+  if (ev.key === "ArrowDown" && at < links.length - 1) { ev.preventDefault(); links[at + 1].focus(); }
+  else if (ev.key === "ArrowUp") { ev.preventDefault(); (at > 0 ? links[at - 1] : q).focus(); }
+  else if (ev.key === "Escape") { list.hidden = true; q.focus(); }
 });
 document.getElementById("search-form").addEventListener("submit", (ev) => {
   ev.preventDefault();

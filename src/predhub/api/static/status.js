@@ -5,7 +5,7 @@
 // memory and goes with every status read as X-API-Key.
 import { api, shell, setAsOf, td, ageEl, fmt, usd, fail, notice } from "/static/common.js";
 
-shell("Status");
+shell("Status", { live: "read every 10 s" });
 const main = document.getElementById("main");
 const table = (id, heads) =>
   `<div class="scroll"><table id="${id}"><thead><tr>${heads

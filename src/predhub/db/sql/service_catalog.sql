@@ -117,6 +117,11 @@ WHERE f.sync_priority = '*';
 -- The venue of each of the given markets (the admin refresh checks ids against its venue).
 SELECT id, venue FROM silver.markets WHERE id = ANY($1::bigint[]);
 
+-- name: market_rules
+-- A market's rules as its venue words them, and where its resolution is read from:
+-- only the market's own page shows them (too long for every price answer).
+SELECT description, resolution_source FROM silver.markets WHERE id = $1;
+
 -- name: top_open_markets
 -- A venue's $2 busiest open markets: the admin refresh's default targets.
 SELECT id FROM silver.markets WHERE venue = $1 AND status = 'open' ORDER BY volume_24h DESC NULLS LAST, id LIMIT $2;
