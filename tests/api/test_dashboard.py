@@ -814,7 +814,5 @@ async def test_home_fills_its_top_markets_once_the_first_sync_lands(
     await seed_market(
         conn, SeedMarket(V1, "first", "The first market synced?", volume_24h=1e6, synced_ago=1)
     )
-    await page.locator("#top tbody a", has_text="The first market synced?").wait_for(
-        timeout=15000
-    )
+    await page.locator("#top tbody a", has_text="The first market synced?").wait_for(timeout=15000)
     tab.clean()
