@@ -110,8 +110,8 @@ class LinkTemplates:
 
     Templates are `str.format` strings over `market_id`, `market_slug`,
     `event_id` and `event_slug`. A link is None when a field its template needs
-    is empty: `https://polymarket.com/event//` leads nowhere, and a page showing
-    no link says more than one showing a broken one.
+    is empty: a path with an empty part (`/event//`) leads nowhere, and a page
+    showing no link says more than one showing a broken one.
     """
 
     market: str
