@@ -134,7 +134,12 @@ async def _seed(conn: asyncpg.Connection) -> dict[str, Any]:
     other = await seed_market(
         conn,
         SeedMarket(
-            V2, "hero-b", "BTC price above 91234 on Mar 5, 2027?", end_at=end, prices=(0.55, 0.45)
+            V2,
+            "hero-b",
+            "BTC price above 91234 on Mar 5, 2027?",
+            end_at=end,
+            prices=(0.55, 0.45),
+            synced_ago=3600,  # an hour old: marked stale beside the hero, with why
         ),
     )
     # the event's slug: the venue's link template for the hero's page needs it
@@ -525,7 +530,9 @@ async def test_a_new_price_reaches_the_market_page_live(
     await page.wait_for_function("document.getElementById('live').textContent.startsWith('live')")
     assert await page.locator("#chart canvas").count() >= 1
     assert len(await _rows(page, "#trades tbody tr")) == 24
-    assert "BTC price above" in await page.locator("#other").inner_text()
+    other = await page.locator("#other").inner_text()
+    assert "BTC price above" in other and "60 min ago · stale: over 10 min old" in other, other
+    assert await page.locator("#other .age.stale").count() == 1
     await write_quote(conn, site.hero, [0.83, 0.17])  # upsert and NOTIFY, as ingestion does
     cell = page.locator("#outcomes tbody tr").first.locator("td").nth(1)
     await page.wait_for_function(

@@ -52,6 +52,14 @@ export function ago(iso) {
   return `${Math.round(s / 86400)} d ago`;
 }
 
+/** A duration in words: 600 -> "10 min", 86400 -> "1 d". */
+function span(s) {
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} d`;
+}
+
 /** "2026-12-01 18:20:03 UTC" */
 export function utc(iso) {
   if (!iso) return "–";
@@ -81,7 +89,7 @@ function tickOne(el) {
   const after = Number(el.dataset.staleAfter || STALE_AFTER_S);
   const stale = !iso || ageSeconds(iso) > after || Boolean(el.dataset.reason);
   let text = ago(iso);
-  if (stale && iso) text += ` · stale${el.dataset.reason ? ": " + el.dataset.reason : ""}`;
+  if (stale && iso) text += ` · stale: ${el.dataset.reason || `over ${span(after)} old`}`;
   if (el.textContent !== text) el.textContent = text;
   el.classList.toggle("stale", stale && Boolean(iso));
 }

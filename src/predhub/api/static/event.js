@@ -42,9 +42,12 @@ async function chart(markets) {
     el.textContent = "No price history yet.";
     return;
   }
+  // the 7 days asked for, not the candles' own span (a few candles would stretch it over years)
+  const span = [Date.parse(answers[0].start) / 1000, Date.parse(answers[0].end) / 1000];
   new uPlot({
     width: Math.max(280, el.clientWidth - 4), height: 280,
-    scales: { x: { time: true }, y: { range: [0, 100] } },
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),  // the axis in UTC, as the page
+    scales: { x: { time: true, range: () => span }, y: { range: [0, 100] } },
     axes: [{}, { label: "probability (¢)" }],
     series: [{}, ...shown.map((m, i) => ({ label: m.question.slice(0, 40), stroke: COLORS[i], width: 2, spanGaps: true }))],
   }, [xs, ...series], el);

@@ -148,6 +148,7 @@ async function loadChart(name) {
   if (name === "all" && xs.length) span[0] = Math.min(xs[0], span[1] - 86400);  // all: from the first candle
   chart = new uPlot({
     ...chartSize(el),
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),  // the axis in UTC, as the page
     scales: { x: { time: true, range: () => span }, p: { range: [0, 100] }, v: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
     axes: [{}, { scale: "p", label: "price (¢)", values: (u, v) => v.map((x) => `${x}`) }, { scale: "v", side: 1, grid: { show: false }, label: "volume" }],
     series: [
