@@ -339,6 +339,9 @@ def _pages(site: Site) -> list[str]:
     ]
 
 
+# Every page and control of the dashboard in one browser session: minutes on a busy
+# machine, so its own ceiling is above the suite's 300 s.
+@pytest.mark.timeout(900)
 async def test_every_page_says_data_as_of_and_uses_every_control(site: Site, tab: Tab) -> None:
     page = tab.page
     links: set[str] = set()
