@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from predhub.db import changes
+
 
 async def test_a_new_market_gets_its_sync_row_and_a_stamp_leaves_the_wide_row_alone(
     conn: asyncpg.Connection,
@@ -57,7 +59,8 @@ async def test_a_new_market_is_queued_once_and_deleting_it_or_its_event_leaves_n
     conn: asyncpg.Connection,
 ) -> None:
     # Outcomes, sync rows and a market's event carry no foreign keys (0028): the
-    # insert trigger queues the market everywhere, statement triggers do ON DELETE's work.
+    # insert trigger makes the sync rows, statement triggers do ON DELETE's work; gold
+    # and the matcher read the new markets from the change stream (0030), not a queue.
     event_id = await conn.fetchval(
         "INSERT INTO silver.events (venue, native_id, title) VALUES ('kalshi', 'E1', 'E')"
         " RETURNING id"
@@ -76,13 +79,16 @@ async def test_a_new_market_is_queued_once_and_deleting_it_or_its_event_leaves_n
             "INSERT INTO silver.outcomes (market_id, idx, label) VALUES ($1, 0, 'Yes'), ($1, 1, 'No')",
             market_id,
         )
-    for queue in ("silver.market_sync", "ops.gold_changes", "ops.match_changes"):
-        assert (
-            await conn.fetchval(
-                f"SELECT count(*) FROM {queue} WHERE market_id = ANY($1::bigint[])", ids
-            )
-            == 2
-        ), queue
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM silver.market_sync WHERE market_id = ANY($1::bigint[])", ids
+        )
+        == 2
+    )
+    assert await conn.fetchval("SELECT count(*) FROM ops.gold_changes") == 0
+    for reader in ("gold", "match"):
+        async with conn.transaction():
+            assert sorted(await changes.take(conn, reader, 100) or []) == ids, reader
 
     await conn.execute("DELETE FROM silver.events WHERE id = $1", event_id)
     assert (

@@ -316,6 +316,12 @@ TABLE gold.market_stats
   CREATE INDEX market_stats_venue_volume_idx ON gold.market_stats USING btree (venue, volume_24h DESC, market_id) WHERE (status = 'open'::text)
   CREATE INDEX market_stats_volume_idx ON gold.market_stats USING btree (volume_24h DESC, market_id) WHERE (status = 'open'::text)
 
+TABLE gold.match_inputs
+    market_id bigint NOT NULL
+    digest bigint NOT NULL
+  CONSTRAINT match_inputs_pkey PRIMARY KEY (market_id)
+  CREATE UNIQUE INDEX match_inputs_pkey ON gold.match_inputs USING btree (market_id)
+
 TABLE gold.match_tokens
     token text NOT NULL
     market_id bigint NOT NULL
@@ -468,6 +474,12 @@ TABLE ops.backups
   CREATE INDEX backups_finished_idx ON ops.backups USING btree (finished_at DESC) WHERE (status = 'done'::text)
   CREATE UNIQUE INDEX backups_pkey ON ops.backups USING btree (id)
 
+TABLE ops.change_readers
+    name text NOT NULL
+    seen pg_snapshot NOT NULL
+  CONSTRAINT change_readers_pkey PRIMARY KEY (name)
+  CREATE UNIQUE INDEX change_readers_pkey ON ops.change_readers USING btree (name)
+
 TABLE ops.freshness_tiers
     name text NOT NULL
     max_age_seconds double precision NOT NULL
@@ -552,12 +564,6 @@ TABLE ops.loads
   CONSTRAINT loads_pkey PRIMARY KEY (id)
   CREATE UNIQUE INDEX loads_pkey ON ops.loads USING btree (id)
   CREATE INDEX loads_started_idx ON ops.loads USING btree (started_at)
-
-TABLE ops.match_changes
-    market_id bigint NOT NULL
-    changed_at timestamp with time zone NOT NULL DEFAULT now()
-  CONSTRAINT match_changes_pkey PRIMARY KEY (market_id)
-  CREATE UNIQUE INDEX match_changes_pkey ON ops.match_changes USING btree (market_id)
 
 TABLE ops.partition_plans
     parent text NOT NULL
@@ -722,9 +728,11 @@ TABLE silver.markets
     updated_at timestamp with time zone NOT NULL DEFAULT now()
     row_fingerprint bigint
     search_vector tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, COALESCE(question, ''::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(event_title, ''::text)), 'B'::"char"))) STORED
+    change_xid xid8 NOT NULL DEFAULT pg_current_xact_id()
   CONSTRAINT markets_pkey PRIMARY KEY (id)
   CONSTRAINT markets_status_check CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text, 'resolved'::text, 'voided'::text])))
   CONSTRAINT markets_venue_native_key UNIQUE (venue, native_id)
+  CREATE INDEX markets_change_idx ON silver.markets USING btree (change_xid)
   CREATE INDEX markets_closing_idx ON silver.markets USING btree (venue, end_at) WHERE (status = ANY (ARRAY['open'::text, 'closed'::text]))
   CREATE INDEX markets_condition_idx ON silver.markets USING btree (condition_id) WHERE (condition_id IS NOT NULL)
   CREATE INDEX markets_event_idx ON silver.markets USING btree (event_id)
@@ -734,7 +742,7 @@ TABLE silver.markets
   CREATE INDEX markets_status_volume_idx ON silver.markets USING btree (venue, status, volume_24h DESC NULLS LAST)
   CREATE INDEX markets_ticker_idx ON silver.markets USING btree (ticker) WHERE (ticker IS NOT NULL)
   CREATE UNIQUE INDEX markets_venue_native_key ON silver.markets USING btree (venue, native_id)
-  CREATE TRIGGER markets_changed_match AFTER UPDATE ON silver.markets FOR EACH ROW WHEN (((((((((new.question IS DISTINCT FROM old.question) OR (new.description IS DISTINCT FROM old.description)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.status IS DISTINCT FROM old.status)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR ((new.extra ->> 'yes_sub_title'::text) IS DISTINCT FROM (old.extra ->> 'yes_sub_title'::text))) OR ((new.extra ->> 'groupItemTitle'::text) IS DISTINCT FROM (old.extra ->> 'groupItemTitle'::text)))) EXECUTE FUNCTION silver.match_market_changed()
+  CREATE TRIGGER markets_change_stamped BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN ((new.change_xid = old.change_xid)) EXECUTE FUNCTION silver.market_change_stamped()
   CREATE TRIGGER markets_changed_notify AFTER UPDATE ON silver.markets FOR EACH ROW WHEN ((((((((((((((new.status IS DISTINCT FROM old.status) OR (new.question IS DISTINCT FROM old.question)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.event_id IS DISTINCT FROM old.event_id)) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.category IS DISTINCT FROM old.category))) EXECUTE FUNCTION silver.market_row_changed()
   CREATE TRIGGER markets_deleted_children AFTER DELETE ON silver.markets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_deleted()
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
@@ -869,6 +877,17 @@ TABLE silver.trades
   CREATE INDEX trades_market_time_idx ON ONLY silver.trades USING btree (market_id, executed_at DESC, id DESC)
   CREATE UNIQUE INDEX trades_pkey ON ONLY silver.trades USING btree (id, executed_at)
   CREATE UNIQUE INDEX trades_venue_key ON ONLY silver.trades USING btree (venue, trade_key, executed_at)
+
+FUNCTION gold.match_input_digest(m silver.markets)
+CREATE OR REPLACE FUNCTION gold.match_input_digest(m silver.markets)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT hashtextextended(format('%L %L %L %L %L %L %L %L',
+        m.question, m.description, m.event_title, extract(epoch FROM m.end_at), m.status,
+        m.resolution_source, m.extra ->> 'yes_sub_title', m.extra ->> 'groupItemTitle'), 0)
+$function$
 
 FUNCTION ops.account_changed()
 CREATE OR REPLACE FUNCTION ops.account_changed()
@@ -1026,8 +1045,20 @@ CREATE OR REPLACE FUNCTION silver.events_deleted()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-    UPDATE silver.markets SET event_id = NULL WHERE event_id IN (SELECT id FROM old_rows);
+    UPDATE silver.markets SET event_id = NULL, change_xid = pg_current_xact_id()
+    WHERE event_id IN (SELECT id FROM old_rows);
     RETURN NULL;
+END;
+$function$
+
+FUNCTION silver.market_change_stamped()
+CREATE OR REPLACE FUNCTION silver.market_change_stamped()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    NEW.change_xid := pg_current_xact_id();
+    RETURN NEW;
 END;
 $function$
 
@@ -1060,7 +1091,6 @@ CREATE OR REPLACE FUNCTION silver.market_row_changed()
 AS $function$
 BEGIN
     PERFORM pg_notify('predhub_market_changed', NEW.id::text);
-    INSERT INTO ops.gold_changes (market_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
     IF OLD.event_id IS DISTINCT FROM NEW.event_id AND OLD.event_id IS NOT NULL THEN
         INSERT INTO ops.gold_event_changes (event_id) VALUES (OLD.event_id)
         ON CONFLICT DO NOTHING;
@@ -1123,12 +1153,6 @@ AS $function$
 BEGIN
     INSERT INTO silver.market_sync (market_id, venue)
     SELECT id, venue FROM new_rows ORDER BY id;
-    INSERT INTO ops.gold_changes (market_id)
-    SELECT id FROM new_rows ORDER BY id
-    ON CONFLICT DO NOTHING;
-    INSERT INTO ops.match_changes (market_id)
-    SELECT id FROM new_rows ORDER BY id
-    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $function$
@@ -1141,18 +1165,6 @@ AS $function$
 BEGIN
     DELETE FROM silver.outcomes;
     DELETE FROM silver.market_sync;
-    RETURN NULL;
-END;
-$function$
-
-FUNCTION silver.match_market_changed()
-CREATE OR REPLACE FUNCTION silver.match_market_changed()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    INSERT INTO ops.match_changes (market_id) VALUES (NEW.id)
-    ON CONFLICT (market_id) DO UPDATE SET changed_at = EXCLUDED.changed_at;
     RETURN NULL;
 END;
 $function$

@@ -1,6 +1,8 @@
 """The incremental refresh: recompute what the changed markets touch, nothing else.
 
-A refresh takes the ids in the change log (fed by silver's triggers) and the
+A refresh takes the markets written since its last read of the market change
+stream (`predhub.db.changes`: no queue row per market write), the ids queued in
+the change log (by quotes, books, sync stamps and the re-queues) and the
 markets with trades past the trades watermark, recomputes those markets'
 `gold.market_stats` rows, moves their contribution to venue and category
 totals and to each venue's freshness (counts, and a histogram of quote syncs by
@@ -20,6 +22,7 @@ from datetime import datetime
 
 import asyncpg
 
+from predhub.db import changes as change_stream
 from predhub.db.queries import load, render
 from predhub.gold.arbitrage import ArbitrageConfig, ArbitrageReport, cycle
 from predhub.gold.categories import normalise
@@ -85,7 +88,12 @@ async def refresh(conn: asyncpg.Connection, config: GoldConfig, *, now: datetime
     report = RefreshReport()
     async with conn.transaction():
         await conn.execute(Q.lock_refresh)
+        written = await change_stream.take(conn, "gold", config.batch)
+        if written is None:  # the stream starts over: every market once
+            await mark_all(conn)
+            written = []
         changed = {int(r["market_id"]) for r in await conn.fetch(Q.take_changes, config.batch)}
+        changed.update(written)
         watermark = int(await conn.fetchval(Q.trades_watermark))
         traded = await conn.fetchrow(Q.traded_markets, watermark)
         changed.update(int(i) for i in traded["market_ids"])

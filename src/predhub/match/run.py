@@ -1,8 +1,10 @@
 """One matcher run: read changed markets, find candidates in PostgreSQL, decide, store.
 
 A full run reads every open market, rebuilds the token index and re-decides
-every candidate pair. An incremental run takes the markets in
-`ops.match_changes` (fed by silver's triggers), rebuilds only their tokens and
+every candidate pair. An incremental run takes the markets written since its
+last read of the market change stream (`predhub.db.changes`), keeps those
+whose matching inputs changed (a digest per market in `gold.match_inputs`: a
+new price or volume alone re-indexes nothing), rebuilds only their tokens and
 re-decides only the pairs they are part of, so its cost follows what changed.
 Both write `gold.market_matches` with one upsert that leaves decided rows
 (confirmed, rejected) untouched, then delete the proposals they did not make
@@ -20,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from predhub.db import changes as change_stream
 from predhub.db.queries import load
 from predhub.match.relate import Relation, relate
 from predhub.match.terms import MarketText, Terms, extract
@@ -154,14 +157,17 @@ async def run(
     report = MatchReport(full=full)
     async with conn.transaction():
         await conn.execute(Q.lock_match)
+        written: list[int] | None = []
+        if not full:
+            written = await change_stream.take(conn, "match", config.batch)
+            full = report.full = written is None  # the stream starts over: a full run
         if full:
+            await change_stream.catch_up(conn, "match")
             ids = [int(r["id"]) for r in await conn.fetch(Q.open_ids, list(config.venues))]
-            await conn.execute(Q.clear_changes, now)
             await conn.execute(Q.truncate_tokens)
+            await conn.execute(Q.reset_inputs)
         else:
-            ids = sorted(
-                int(r["market_id"]) for r in await conn.fetch(Q.take_changes, config.batch)
-            )
+            ids = sorted(int(r["market_id"]) for r in await conn.fetch(Q.changed_inputs, written))
             if ids:
                 await conn.execute(Q.delete_tokens, ids)
         inputs, ends = await _fetch_inputs(conn, ids)

@@ -2,8 +2,9 @@
 -- changed (by id) or reads a small ranked table by index, never the whole catalogue.
 
 -- name: take_changes
--- The markets changed since the last refresh, taken (deleted) in the refresh's
--- transaction: a failed refresh rolls back and leaves them for the next one.
+-- The markets queued since the last refresh (by quotes, books, sync stamps and the
+-- re-queues; market writes are read from the change stream), taken (deleted) in the
+-- refresh's transaction: a failed refresh rolls back and leaves them for the next one.
 DELETE FROM ops.gold_changes c
 WHERE c.market_id IN (SELECT market_id FROM ops.gold_changes ORDER BY market_id LIMIT $1)
 RETURNING c.market_id
@@ -439,8 +440,9 @@ FROM (SELECT * FROM gold.market_stats s
 -- Take the named refresh when its cadence has come and no live lease holds it:
 -- one worker at a time, however many run. With $6, a refresh that found nothing
 -- to fold (a new hub before its first load) is due again as soon as changes
--- wait, so the ranked tables fill right after the first load instead of a
--- cadence later. Returns the trades watermark.
+-- wait (queued, or markets written since gold's last read of the change stream,
+-- predhub.db.changes), so the ranked tables fill right after the first load instead
+-- of a cadence later. Returns the trades watermark.
 INSERT INTO ops.gold_refresh AS r (name, lease_owner, lease_expires_at, last_started_at)
 VALUES ($1, $2, $3::timestamptz + $4::float8 * interval '1 second', $3)
 ON CONFLICT (name) DO UPDATE SET
@@ -449,7 +451,11 @@ ON CONFLICT (name) DO UPDATE SET
 WHERE (r.lease_expires_at IS NULL OR r.lease_expires_at < $3)
   AND (r.last_finished_at IS NULL
        OR r.last_started_at <= $3::timestamptz - $5::float8 * interval '1 second'
-       OR ($6::boolean AND r.last_markets = 0 AND EXISTS (SELECT 1 FROM ops.gold_changes)))
+       OR ($6::boolean AND r.last_markets = 0
+           AND (EXISTS (SELECT 1 FROM ops.gold_changes)
+                OR EXISTS (SELECT 1 FROM silver.markets m, ops.change_readers c
+                           WHERE c.name = 'gold' AND m.change_xid >= pg_snapshot_xmin(c.seen)
+                             AND NOT pg_visible_in_snapshot(m.change_xid, c.seen)))))
 RETURNING r.watermark
 
 -- name: finish_refresh

@@ -8,15 +8,27 @@
 -- One matcher run at a time (a transaction-scoped advisory lock).
 SELECT pg_advisory_xact_lock(7370616)
 
--- name: take_changes
--- Markets changed since the last run, taken (deleted) in the run's transaction.
-DELETE FROM ops.match_changes c
-WHERE c.market_id IN (SELECT market_id FROM ops.match_changes ORDER BY market_id LIMIT $1)
-RETURNING c.market_id
+-- name: changed_inputs
+-- Of the markets written since the last run, those whose matching inputs changed (or
+-- that the matcher never read): their digests are stored in the run's transaction, so
+-- a failed run leaves them to the next one.
+WITH d AS (
+    SELECT m.id, gold.match_input_digest(m) AS digest
+    FROM silver.markets m WHERE m.id = ANY($1::bigint[])
+), up AS (
+    INSERT INTO gold.match_inputs AS i (market_id, digest)
+    SELECT id, digest FROM d ORDER BY id
+    ON CONFLICT (market_id) DO UPDATE SET digest = excluded.digest
+    WHERE i.digest <> excluded.digest
+    RETURNING i.market_id
+)
+SELECT market_id FROM up
 
--- name: clear_changes
--- A full run reads every market, so the change log up to its start is done.
-DELETE FROM ops.match_changes WHERE changed_at <= $1
+-- name: reset_inputs
+-- A full run reads every market: every digest is rewritten from what it reads (after
+-- truncate_tokens, which empties the digests too).
+INSERT INTO gold.match_inputs (market_id, digest)
+SELECT m.id, gold.match_input_digest(m) FROM silver.markets m
 
 -- name: inputs
 -- What the matcher reads of the given markets: text, close, status, the YES label of a
@@ -37,8 +49,8 @@ GROUP BY m.id, e.title
 SELECT id FROM silver.markets WHERE status = 'open' AND venue = ANY($1::text[]) ORDER BY id
 
 -- name: truncate_tokens
--- A full run rebuilds the whole token index.
-TRUNCATE gold.match_tokens
+-- A full run rebuilds the whole token index and every digest.
+TRUNCATE gold.match_tokens, gold.match_inputs
 
 -- name: delete_tokens
 -- A changed market's old tokens go before its new ones are written.

@@ -63,16 +63,21 @@ def _upsert_sql(
     cols: Sequence[str],
     data: Sequence[str],
     source: str,
+    *,
+    stamp: str = "",
 ) -> str:
     """The `upsert_by_native_id` template filled in for one table (see its docstring).
 
-    `data` are the compared columns; every name is a code constant.
+    `data` are the compared columns; every name is a code constant. `stamp`
+    is one more assignment a changed row gets (the markets' change_xid).
     """
     schema, table = target.split(".")
     target = f"{identifier(schema)}.{identifier(table)}"
     alias = identifier(alias)
     sets = ", ".join(f"{c} = excluded.{c}" for c in map(identifier, (*data, "bronze_id")))
     upd_sets = ", ".join(f"{c} = d.{c}" for c in map(identifier, (*data, "bronze_id")))
+    if stamp:
+        sets, upd_sets = f"{sets}, {stamp}", f"{upd_sets}, {stamp}"
     return render(
         _Q.upsert_by_native_id,
         source=source,
@@ -170,6 +175,9 @@ _MARKETS_SQL = _upsert_sql(
     (*_MARKET_COLS, "event_id"),
     (*_MARKET_DATA, "event_id"),
     render(_Q.staged_markets, columns=", ".join(_cast(c, "t") for c in _MARKET_COLS)),
+    # a changed market is new to gold and the matcher (predhub.db.changes): the write
+    # stamps it, so the row trigger that would otherwise stamp it never runs
+    stamp="change_xid = pg_current_xact_id()",
 )
 
 _COPY_MARKET_COLS = ("id", *_MARKET_COLS, "event_id")

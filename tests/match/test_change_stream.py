@@ -1,0 +1,68 @@
+"""The matcher reads market writes from the change stream and re-indexes text changes only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from predhub.match.run import MatchConfig, run
+from predhub.service.testing import SeedMarket, seed_market
+from predhub.venues.descriptor import venue_names
+
+CONFIG = MatchConfig(venues=tuple(venue_names()))
+END = datetime(2026, 3, 5, 20, tzinfo=UTC)
+V1, V2 = venue_names()[0], venue_names()[1]
+
+
+async def _seed(conn: asyncpg.Connection) -> tuple[int, int]:
+    a = await seed_market(
+        conn, SeedMarket(V1, "a", "Will Bitcoin be above $91,234 on March 5?", end_at=END)
+    )
+    b = await seed_market(
+        conn, SeedMarket(V2, "b", "BTC price above 91234 on Mar 5, 2026?", end_at=END)
+    )
+    return a, b
+
+
+async def test_new_markets_are_matched_once_and_a_volume_change_reindexes_nothing(
+    conn: asyncpg.Connection,
+) -> None:
+    a, b = await _seed(conn)
+    first = await run(conn, CONFIG, now=datetime.now(UTC))
+    assert (first.markets, first.proposed) == (2, 1)
+    assert await conn.fetchval("SELECT count(*) FROM gold.market_matches") == 1
+    assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 0
+
+    await conn.execute("UPDATE silver.markets SET volume_24h = 7 WHERE id = $1", a)
+    assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 0
+
+    await conn.execute(
+        "UPDATE silver.markets SET question = 'Will Bitcoin be above $91,234 on 5 March?'"
+        " WHERE id = $1",
+        b,
+    )
+    assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 1
+    assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 0
+
+
+async def test_a_run_that_dies_before_its_commit_leaves_the_markets_to_the_next(
+    conn: asyncpg.Connection,
+) -> None:
+    await _seed(conn)
+    with pytest.raises(RuntimeError):
+        async with conn.transaction():
+            assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 2
+            raise RuntimeError("the worker died")
+    assert await conn.fetchval("SELECT count(*) FROM gold.match_inputs") == 0
+    again = await run(conn, CONFIG, now=datetime.now(UTC))
+    assert (again.markets, again.proposed) == (2, 1)
+
+
+async def test_a_full_run_leaves_nothing_for_the_next_incremental_one(
+    conn: asyncpg.Connection,
+) -> None:
+    await _seed(conn)
+    assert (await run(conn, CONFIG, now=datetime.now(UTC), full=True)).markets == 2
+    assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 0
