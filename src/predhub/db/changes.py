@@ -95,7 +95,6 @@ async def take(conn: asyncpg.Connection, reader: str, limit: int) -> list[int] |
     return [int(r["id"]) for r in rows]
 
 
-
 async def catch_up(conn: asyncpg.Connection, reader: str) -> None:
     """Mark everything committed now as read by `reader` (it is about to read every market)."""
     await conn.fetchval(_Q.lock_reader, reader)
