@@ -37,11 +37,12 @@ and nothing else. The ratio against the silver records alone is printed too.
 Where the time goes (EXPLAIN ANALYZE and per-statement timing, 5,500 markets
 and 220,000 trades):
 
-- markets: the insert itself, about 50 us a row: nine index entries a row
+- markets: the insert itself, about 50 us a row: ten index entries a row
   (the two keys, lookups by condition id, ticker, slug, event, venue and
-  status, the closing queue, the GIN search index; priority, interest and the
-  backfill queue index the narrow silver.market_sync row a trigger adds in the
-  same statement) and the generated search vector (two to_tsvector calls).
+  status, the closing queue, the GIN search index, the change stream's
+  transaction id; priority, interest and the backfill queue index the narrow
+  silver.market_sync row a trigger adds in the same statement) and the
+  generated search vector (two to_tsvector calls).
   The GIN index alone, with its vector, costs more than the plain COPY of
   the row ("search-vector floor" prints that floor). Then the outcomes (two
   rows a market, COPied with the ids reserved for their markets).
@@ -62,7 +63,9 @@ reference (ON DELETE is kept by statement triggers); the search vector
 covers question and event title, a generated column again (0005 had made it
 a row trigger to skip unchanged text, but the trigger's call cost as much as
 the vector, and a row is written only when its content changed); the three
-statement triggers queueing a new market are one; a duplicate index on markets went; markets carry a content
+statement triggers queueing a new market are one, and since migration 0030 it
+makes the sync rows only: gold and the matcher find written markets by the
+writing transaction's id (predhub.db.changes) instead of a queue row each; a duplicate index on markets went; markets carry a content
 fingerprint, so re-polled unchanged markets are dropped by comparing one
 number before anything is staged; bronze serialises each page once. Unchanged
 rows are never rewritten, so re-applying a batch updates nothing (`n_tup_upd`
@@ -79,6 +82,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -313,6 +317,28 @@ async def _plain_copy(
     return time.perf_counter() - started
 
 
+def _server_cpu(pids: list[int]) -> float | None:
+    """CPU seconds the server processes `pids` have used, when the server runs on this machine.
+
+    Wall time on shared cores moves with the load; the server's own CPU time
+    for the same work moves far less, so it is printed beside the wall figure.
+    """
+    try:
+        return sum(int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) for pid in pids) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def _server_pids(pool: asyncpg.Pool) -> list[int]:
+    """The server process behind each of the pool's connections (all of them opened)."""
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        return [int(await c.fetchval("SELECT pg_backend_pid()")) for c in held]
+    finally:
+        for c in held:
+            await pool.release(c)
+
+
 def _bronze_records(pages: list[RawResponse]) -> list[tuple[Any, ...]]:
     return [
         (
@@ -357,18 +383,36 @@ async def bench_db(n_markets: int, trades_per_market: int, writers: int) -> None
         try:
             print(f"database side, {writers} concurrent writer(s), ten pages a transaction")
             pages = market_pages(n_markets, 100, version=0)
+            pids = await _server_pids(pool)
+            cpu_before = _server_cpu(pids)
             seconds, norm = await _write_pages(
                 pool, pages, normalize, "markets", chunk=10, writers=writers
             )
+            cpu_after = _server_cpu(pids)
             from predhub.ingest.silver.catalog import MARKETS_IN
 
             records = [_market_record(m) for page in pages for m in normalize(page)]
+            own = [int(await conn.fetchval("SELECT pg_backend_pid()"))]
+            copy_before = _server_cpu(own)
             silver_s, bronze_s = await _baseline(conn, "markets", MARKETS_IN.ddl, records, pages)
+            copy_after = _server_cpu(own)
             print(
                 f"markets: {n_markets} through normalize+bronze+silver in {seconds:.2f}s"
                 f" = {n_markets / seconds:,.0f}/s (normalize alone {norm:.2f}s)"
             )
             _report("markets", n_markets, seconds, silver_s, bronze_s)
+            if (
+                cpu_before is not None
+                and cpu_after is not None
+                and copy_before is not None
+                and copy_after is not None
+            ):
+                ours_cpu, copy_cpu = cpu_after - cpu_before, copy_after - copy_before
+                print(
+                    f"markets: server CPU {ours_cpu:.2f}s for the write path vs {copy_cpu:.2f}s"
+                    f" for the plain COPY (silver rows and bronze pages): ratio"
+                    f" {copy_cpu / ours_cpu:.2f}; {ours_cpu / n_markets * 1e6:.0f} us a market"
+                )
             floor_s = await _plain_copy(
                 conn, "bench_search_floor", MARKETS_IN.ddl, records, _SEARCH_FLOOR
             )
