@@ -39,7 +39,7 @@ server) is filled, and the measures run in order:
    the smallest to the largest size);
 5. `bytes`: bytes per market (markets, outcomes, quotes, sync rows, events)
    with and without bronze, and per million trades.
-4. `search`: the search query and the one before the common-word walk, side by
+4. `search`: the search query and the one before the per-word lists, side by
    side on the same words: p99 of random words and of the most common word,
    and `EXPLAIN (ANALYZE, BUFFERS)` execution time and buffers for a common, a
    middling and a rare word, and first pages against ranking every match.
@@ -631,29 +631,52 @@ async def part_reads(run: Run) -> None:
             run.put("4 week of hourly candles p99 ms", 1000 * p99(candles))
 
 
-# The search query before the common-word walk (the text index for every query), kept
-# to time against the service's in the same run.
+# The search query before the per-word lists (migration 0029): the 200 busiest markets
+# of each venue and status, a walk of the busiest for a common word, the text index for
+# the rest; kept to time against the service's in the same run.
 _SEARCH_BEFORE = """
-WITH matched AS MATERIALIZED (
-    SELECT id, rank, volume_24h
-    FROM silver.search_matches(websearch_to_tsquery('english', $1), $2::text[], $3::text[], $4)
-), busiest AS (
-    SELECT b.id, ts_rank(b.search_vector, q) AS rank, b.volume_24h
+WITH query AS MATERIALIZED (
+    SELECT websearch_to_tsquery('english', $1) AS q
+), busiest AS MATERIALIZED (
+    SELECT b.id, ts_rank(b.search_vector, query.q) AS rank, b.volume_24h
     FROM unnest($2::text[]) AS v (venue)
     CROSS JOIN unnest($3::text[]) AS s (status)
     CROSS JOIN LATERAL (
         SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
         WHERE m.venue = v.venue AND m.status = s.status
         ORDER BY m.volume_24h DESC NULLS LAST LIMIT $5
-    ) b, websearch_to_tsquery('english', $1) q
-    WHERE b.search_vector @@ q AND (SELECT count(*) FROM matched) >= $4
+    ) b, query
+    WHERE b.search_vector @@ query.q
+), common AS MATERIALIZED (
+    SELECT count(*) >= $8 AS yes FROM busiest
+), walked AS MATERIALIZED (
+    SELECT w.id, ts_rank(w.search_vector, query.q) AS rank, w.volume_24h
+    FROM unnest($2::text[]) AS v (venue)
+    CROSS JOIN unnest($3::text[]) AS s (status)
+    CROSS JOIN LATERAL (
+        SELECT b.id, b.search_vector, b.volume_24h FROM (
+            SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
+            WHERE m.venue = v.venue AND m.status = s.status
+            ORDER BY m.volume_24h DESC NULLS LAST LIMIT $9
+        ) b
+        WHERE b.search_vector @@ (SELECT q FROM query)
+        LIMIT $10
+    ) w, query
+    WHERE (SELECT yes FROM common)
+), matched AS (
+    SELECT f.id, f.rank, f.volume_24h
+    FROM silver.search_matches((SELECT q FROM query), $2::text[], $3::text[], $4::integer) f
+    WHERE NOT (SELECT yes FROM common) OR (SELECT count(*) FROM walked) < $6::bigint + $7::bigint
 ), found AS (
-    SELECT * FROM matched UNION SELECT * FROM busiest
+    SELECT * FROM busiest UNION SELECT * FROM walked UNION SELECT * FROM matched
 )
 SELECT id, rank FROM found
 ORDER BY rank DESC, volume_24h DESC NULLS LAST, id
 LIMIT $6 OFFSET $7
 """
+# Its bounds: the busiest walked first, the matches among them that make a word common,
+# the walk of a common word and the matches it keeps.
+_BEFORE_BUSIEST, _BEFORE_COMMON, _BEFORE_WALK, _BEFORE_WALK_MATCHES = 200, 10, 1000, 200
 _SEARCH_EVERY = """
 SELECT m.id FROM silver.markets m, websearch_to_tsquery('english', $1) q
 WHERE m.search_vector @@ q AND m.venue = ANY($2::text[]) AND m.status = ANY($3::text[])
@@ -662,13 +685,14 @@ ORDER BY ts_rank(m.search_vector, q) DESC, m.volume_24h DESC NULLS LAST, m.id LI
 
 
 async def part_search(run: Run) -> None:
-    """Search's query before and after the common-word walk, side by side in one run.
+    """Search's query before and after the per-word lists, side by side in one run.
 
-    The service's query and the one before it, on the same random words from the
-    questions (as `reads` draws them), alternated so both see the same machine:
-    p99 of each, of the most common word alone and of a rare word alone, the
-    buffers `EXPLAIN (ANALYZE, BUFFERS)` counts for those two, and how many of 44
-    sampled words get the same first page as ranking every match.
+    The service's query and the one before it (the busiest markets' walk and the
+    text index), on the same random words from the questions (as `reads` draws
+    them), alternated so both see the same machine: p99 of each, of the most common
+    word alone, the execution time and buffers `EXPLAIN (ANALYZE, BUFFERS)` counts
+    for a common, a middling and a rare word, how many of 44 sampled words get the
+    same first page as ranking every match, and the per-word lists' bytes.
     """
     from predhub.db.queries import load
     from predhub.service import catalog
@@ -679,11 +703,9 @@ async def part_search(run: Run) -> None:
 
     def args(sql: str, word: str) -> list[Any]:
         base: list[Any] = [word, venues, statuses, catalog.SEARCH_CANDIDATES]
-        base += [catalog.SEARCH_BUSIEST, limit, 0]
         if sql is after:
-            base += [catalog.SEARCH_COMMON, catalog.SEARCH_WALK]
-            base += [catalog.SEARCH_WALK_MATCHES]
-        return base
+            return [*base, catalog.SEARCH_WORD_WALK, limit, 0]
+        return [*base, _BEFORE_BUSIEST, limit, 0, _BEFORE_COMMON, _BEFORE_WALK, _BEFORE_WALK_MATCHES]
 
     async with run.db.acquire() as conn:
         await conn.execute("ANALYZE silver.markets")
@@ -734,6 +756,9 @@ async def part_search(run: Run) -> None:
                 same[label] += page == every
         for label, count in same.items():
             run.put(f"search {label}: of 44 words, first page as ranking every match", count)
+        markets = int(await conn.fetchval("SELECT count(*) FROM silver.markets"))
+        lists = await conn.fetchval("SELECT pg_total_relation_size('silver.search_words')")
+        run.put("search after: per-word lists, bytes per market", lists / max(markets, 1))
 
 
 async def part_bytes(run: Run) -> None:
@@ -752,8 +777,21 @@ async def part_bytes(run: Run) -> None:
         return total
 
     markets = int(await run.db.fetchval("SELECT count(*) FROM silver.markets"))
+    # the per-word search lists (migration 0029) where the schema has them
+    tables = {
+        r["t"]
+        for r in await run.db.fetch(
+            "SELECT to_regclass('silver.search_words')::text AS t"
+        )
+        if r["t"]
+    }
     silver = await size(
-        "silver.markets", "silver.outcomes", "silver.quotes", "silver.market_sync", "silver.events"
+        "silver.markets",
+        "silver.outcomes",
+        "silver.quotes",
+        "silver.market_sync",
+        "silver.events",
+        *[t for t in ("silver.search_words",) if t in tables],
     )
     bronze = await size("bronze.api_responses", "bronze.response_sightings")
     run.put("5 bytes per market, silver", silver / markets)

@@ -272,13 +272,11 @@ async def test_search_ranks_by_relevance_then_volume(
 async def test_search_finds_a_common_and_a_rare_word_by_their_own_paths(
     client: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Small bounds, so that 40 markets make a common word: 4 of the 10 busiest match
-    # (the page's end), and its candidates are the first 25 matches of a walk of the
-    # 30 busiest; a rarer word's come from the text index (5 of them).
-    monkeypatch.setattr(catalog, "SEARCH_BUSIEST", 10)
-    monkeypatch.setattr(catalog, "SEARCH_COMMON", 3)
-    monkeypatch.setattr(catalog, "SEARCH_WALK", 30)
-    monkeypatch.setattr(catalog, "SEARCH_WALK_MATCHES", 25)
+    # Small bounds, so that 40 markets make a common word: its candidates are the first
+    # 25 of its list (question first, busiest first), which hold the page's end; a
+    # rarer word's list holds all of its markets (and the text index is read too, as
+    # they are fewer than the page's end).
+    monkeypatch.setattr(catalog, "SEARCH_WORD_WALK", 25)
     monkeypatch.setattr(catalog, "SEARCH_CANDIDATES", 5)
     ids = {}
     for k in range(40):  # volume 40,000 down to 1,000: busiest first
@@ -312,7 +310,7 @@ async def test_search_finds_a_common_and_a_rare_word_by_their_own_paths(
         )
     ).json()
     assert [h["id"] for h in first["data"] + nxt["data"]] == every[:6]
-    # the rare word's one market is the least busy of all, past the walk: the text index
+    # the rare word's one market is the least busy of all: its own list's only entry
     hits = (await client.get("/v1/search", params={"q": "ostrava"})).json()["data"]
     assert [h["id"] for h in hits] == [rare]
     both = (await client.get("/v1/search", params={"q": "january cup"})).json()["data"]

@@ -25,20 +25,14 @@ from predhub.venues.descriptor import venue_names
 _Q = load("service_catalog")
 
 MARKET_STATUSES = ("open", "closed", "resolved", "voided")
-# Search ranks candidates, not every match, so a common word costs what a page does
-# whatever the catalogue's size: this many matches as the text index yields them (all
-# of them for a rarer query, which then ranks exactly), plus the matching markets among
-# this many busiest of each venue and status (a walk of the volume index).
+# Search ranks candidates, read by key, so a query costs what a page and its words do
+# whatever the catalogue's size: for each word, venue and status, this many markets of
+# the word's list (question before event title, busiest first; every market carrying
+# the word when there are fewer, so a rarer word ranks exactly). Only when those hold
+# fewer matches than the page's end, this many matches as the text index yields them
+# (its cost follows the query's match count).
+SEARCH_WORD_WALK = 200
 SEARCH_CANDIDATES = 1000
-SEARCH_BUSIEST = 200
-# A query matching at least this many of those busiest markets is common: its
-# candidates are the first SEARCH_WALK_MATCHES matches of a walk of at most
-# SEARCH_WALK busiest markets of each venue and status, instead of the text index,
-# whose cost would follow the word's match count (the index is read after all when
-# the walk finds fewer than the page's end; see the query).
-SEARCH_COMMON = 10
-SEARCH_WALK = 1000
-SEARCH_WALK_MATCHES = 200
 
 SortName = Literal[
     "volume_24h",
@@ -283,27 +277,22 @@ class CatalogReads:
     ) -> list[Ranked]:
         """Market ids matching `text` by relevance; `status` None means any status.
 
-        Ranks candidates only (see the query): the matches among the
-        `SEARCH_BUSIEST` busiest markets of each venue and status, and either, for a
-        common query (`SEARCH_COMMON` of those match, and its walk finds the page's end),
-        `SEARCH_WALK_MATCHES` matches of a walk of the busiest `SEARCH_WALK`, or
-        `SEARCH_CANDIDATES` matches from the text index (at least the page's end).
+        Ranks candidates only (see the query): the first `SEARCH_WORD_WALK` (at least
+        the page's end) of each query word's list per venue and status, and, when they
+        hold fewer matches than the page's end, `SEARCH_CANDIDATES` matches from the
+        text index.
         """
         venues = [venue] if venue else list(venue_names())
         statuses = [status] if status is not None else list(MARKET_STATUSES)
-        candidates = max(SEARCH_CANDIDATES, offset + limit)
         rows = await self.read_pool.fetch(
             _Q.search,
             text,
             venues,
             statuses,
-            candidates,
-            SEARCH_BUSIEST,
+            max(SEARCH_CANDIDATES, offset + limit),
+            max(SEARCH_WORD_WALK, offset + limit),
             limit,
             offset,
-            SEARCH_COMMON,
-            max(SEARCH_WALK, offset + limit),
-            max(SEARCH_WALK_MATCHES, offset + limit),
         )
         return [Ranked(int(r["id"]), float(r["rank"])) for r in rows]
 

@@ -1,9 +1,10 @@
 """Full-text search across venues, ranked by relevance then 24 h volume.
 
 The service ranks candidates, not every match (`SEARCH_*` in
-`predhub.service.catalog`): a common word's come from a bounded walk of the
-busiest markets, a rarer query's from the text index (all its matches up to
-`SEARCH_CANDIDATES`), so a common word costs a page's work, not the catalogue's.
+`predhub.service.catalog`): each query word's busiest markets, read by key
+from a per-word list (question before event title, then busiest first), and
+the text index only when those hold fewer matches than the page's end, so a
+word costs a page's work, not its match count.
 """
 
 from __future__ import annotations

@@ -44,55 +44,46 @@ SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS
 
 -- name: search
 -- Markets matching the words of $1 (web-search syntax) among venues $2 and statuses $3,
--- by relevance then 24 h volume, with their rank. Only candidates are ranked, and how
--- they are found depends on how common the query is, so the work follows the page,
--- not how many markets match. First the $5 busiest markets of each venue and status
--- are walked (the volume index, a walk that stops there) and tested with `@@`:
--- - a common query, at least $8 of them matching: its candidates are, for each venue
---   and status, the first $10 matches of a longer walk of the same index in busiest
---   order, which stops there or after $9 markets (a subquery with a LIMIT, so the
---   `@@` test stays above the walk). The text index is not read: a GIN index is
---   read as a bitmap, so a common word's whole match list would be built before the
---   first candidate is ranked, at a cost that follows its match count;
--- - any other query, or a common one whose walk found fewer than the page's end: those
---   matches and the first $4 matches the text index yields
---   (silver.search_matches, migration 0027; every match when there are fewer, so a
---   rarer query ranks exactly).
+-- by relevance then 24 h volume, with their rank. Only candidates are ranked, and they
+-- are read by key, so the work follows the page and the query's words, not how many
+-- markets match:
+-- - for each word of the query, venue and status, the first $5 markets of the word's
+--   list (silver.search_words, migration 0029: the markets with the word in their
+--   question first, then busiest first by a bucket of the 24 h volume, then id), a
+--   range of one btree that stops there; every market carrying the word when it has
+--   fewer, so a rarer word ranks exactly. Each candidate is tested with `@@` against
+--   the whole query, so every query word matches (a walk of a word the query negates
+--   finds only markets the test drops);
+-- - only when those give fewer matches than the page's end (words that rarely meet,
+--   a venue or status where the words' busiest lists hold few matches): the first $4
+--   matches the text index yields (silver.search_matches, migration 0027), whose cost
+--   follows the query's matches.
 -- $6 limit, $7 offset.
 WITH query AS MATERIALIZED (
     SELECT websearch_to_tsquery('english', $1) AS q
-), busiest AS MATERIALIZED (
-    SELECT b.id, ts_rank(b.search_vector, query.q) AS rank, b.volume_24h
-    FROM unnest($2::text[]) AS v (venue)
-    CROSS JOIN unnest($3::text[]) AS s (status)
-    CROSS JOIN LATERAL (
-        SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
-        WHERE m.venue = v.venue AND m.status = s.status
-        ORDER BY m.volume_24h DESC NULLS LAST LIMIT $5
-    ) b, query
-    WHERE b.search_vector @@ query.q
-), common AS MATERIALIZED (
-    SELECT count(*) >= $8 AS yes FROM busiest
+), words AS MATERIALIZED (
+    SELECT DISTINCT w.lexeme COLLATE "C" AS lexeme FROM unnest(to_tsvector('english', $1)) w
 ), walked AS MATERIALIZED (
-    SELECT w.id, ts_rank(w.search_vector, query.q) AS rank, w.volume_24h
-    FROM unnest($2::text[]) AS v (venue)
+    SELECT DISTINCT x.market_id
+    FROM words
+    CROSS JOIN unnest($2::text[]) AS v (venue)
     CROSS JOIN unnest($3::text[]) AS s (status)
     CROSS JOIN LATERAL (
-        SELECT b.id, b.search_vector, b.volume_24h FROM (
-            SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
-            WHERE m.venue = v.venue AND m.status = s.status
-            ORDER BY m.volume_24h DESC NULLS LAST LIMIT $9
-        ) b
-        WHERE b.search_vector @@ (SELECT q FROM query)
-        LIMIT $10
-    ) w, query
-    WHERE (SELECT yes FROM common)
+        SELECT sw.market_id FROM silver.search_words sw
+        WHERE sw.lexeme = words.lexeme AND sw.venue = v.venue AND sw.status = s.status
+        ORDER BY sw.heavy DESC, sw.bucket DESC, sw.market_id
+        LIMIT $5
+    ) x
+), ranked AS MATERIALIZED (
+    SELECT m.id, ts_rank(m.search_vector, query.q) AS rank, m.volume_24h
+    FROM walked JOIN silver.markets m ON m.id = walked.market_id, query
+    WHERE m.search_vector @@ query.q AND m.venue = ANY($2::text[]) AND m.status = ANY($3::text[])
 ), matched AS (
     SELECT f.id, f.rank, f.volume_24h
     FROM silver.search_matches((SELECT q FROM query), $2::text[], $3::text[], $4::integer) f
-    WHERE NOT (SELECT yes FROM common) OR (SELECT count(*) FROM walked) < $6::bigint + $7::bigint
+    WHERE (SELECT count(*) FROM ranked) < $6::bigint + $7::bigint
 ), found AS (
-    SELECT * FROM busiest UNION SELECT * FROM walked UNION SELECT * FROM matched
+    SELECT * FROM ranked UNION SELECT * FROM matched
 )
 SELECT id, rank FROM found
 ORDER BY rank DESC, volume_24h DESC NULLS LAST, id
