@@ -705,7 +705,15 @@ async def part_search(run: Run) -> None:
         base: list[Any] = [word, venues, statuses, catalog.SEARCH_CANDIDATES]
         if sql is after:
             return [*base, catalog.SEARCH_WORD_WALK, limit, 0]
-        return [*base, _BEFORE_BUSIEST, limit, 0, _BEFORE_COMMON, _BEFORE_WALK, _BEFORE_WALK_MATCHES]
+        return [
+            *base,
+            _BEFORE_BUSIEST,
+            limit,
+            0,
+            _BEFORE_COMMON,
+            _BEFORE_WALK,
+            _BEFORE_WALK_MATCHES,
+        ]
 
     async with run.db.acquire() as conn:
         await conn.execute("ANALYZE silver.markets")
@@ -780,9 +788,7 @@ async def part_bytes(run: Run) -> None:
     # the per-word search lists (migration 0029) where the schema has them
     tables = {
         r["t"]
-        for r in await run.db.fetch(
-            "SELECT to_regclass('silver.search_words')::text AS t"
-        )
+        for r in await run.db.fetch("SELECT to_regclass('silver.search_words')::text AS t")
         if r["t"]
     }
     silver = await size(

@@ -1261,3 +1261,23 @@ AS $function$
     WHERE m.search_vector @@ query AND m.venue = ANY(venues) AND m.status = ANY(statuses)
     LIMIT n
 $function$
+
+FUNCTION silver.search_walk(words text[], venues text[], statuses text[], n integer)
+CREATE OR REPLACE FUNCTION silver.search_walk(words text[], venues text[], statuses text[], n integer)
+ RETURNS TABLE(market_id bigint)
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+ SET enable_bitmapscan TO 'off'
+ SET enable_seqscan TO 'off'
+AS $function$
+    SELECT x.market_id
+    FROM unnest(words) AS w (lexeme)
+    CROSS JOIN unnest(venues) AS v (venue)
+    CROSS JOIN unnest(statuses) AS s (status)
+    CROSS JOIN LATERAL (
+        SELECT sw.market_id FROM silver.search_words sw
+        WHERE sw.lexeme = w.lexeme COLLATE "C" AND sw.venue = v.venue AND sw.status = s.status
+        ORDER BY sw.heavy DESC, sw.bucket DESC, sw.market_id
+        LIMIT n
+    ) x
+$function$

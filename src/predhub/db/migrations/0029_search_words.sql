@@ -48,6 +48,31 @@ SELECT w.lexeme, m.venue, m.status, 'A' = ANY(w.weights), silver.search_bucket(m
 FROM silver.markets m, unnest(m.search_vector) w
 ORDER BY 1, 2, 3, 4 DESC, 5 DESC, 6;
 
+-- Search's walk: for each of `words`, venue and status, the first `n` markets of the
+-- word's list. The ranges must be read in the index's order, so that each stops after
+-- `n`: a bitmap scan with a sort, which the planner can take for a table fresh from a
+-- bulk load (its visibility map unset) or for a word it thinks rare, reads a word's
+-- whole list first, at the cost of its match count. The function's own settings
+-- leave the ordered index scan; being a function with settings it is planned apart
+-- from the query that calls it (as silver.search_matches is).
+CREATE FUNCTION silver.search_walk(words text[], venues text[], statuses text[], n integer)
+RETURNS TABLE (market_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+AS $$
+    SELECT x.market_id
+    FROM unnest(words) AS w (lexeme)
+    CROSS JOIN unnest(venues) AS v (venue)
+    CROSS JOIN unnest(statuses) AS s (status)
+    CROSS JOIN LATERAL (
+        SELECT sw.market_id FROM silver.search_words sw
+        WHERE sw.lexeme = w.lexeme COLLATE "C" AND sw.venue = v.venue AND sw.status = s.status
+        ORDER BY sw.heavy DESC, sw.bucket DESC, sw.market_id
+        LIMIT n
+    ) x
+$$;
+
 CREATE OR REPLACE FUNCTION silver.markets_inserted_all() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

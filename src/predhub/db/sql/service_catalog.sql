@@ -48,10 +48,10 @@ SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS
 -- are read by key, so the work follows the page and the query's words, not how many
 -- markets match:
 -- - for each word of the query, venue and status, the first $5 markets of the word's
---   list (silver.search_words, migration 0029: the markets with the word in their
---   question first, then busiest first by a bucket of the 24 h volume, then id), a
---   range of one btree that stops there; every market carrying the word when it has
---   fewer, so a rarer word ranks exactly. Each candidate is tested with `@@` against
+--   list (silver.search_words, read by silver.search_walk, migration 0029: the
+--   markets with the word in their question first, then busiest first by a bucket of
+--   the 24 h volume, then id), a range of one btree that stops there; every market
+--   carrying the word when it has fewer, so a rarer word ranks exactly. Each candidate is tested with `@@` against
 --   the whole query, so every query word matches (a walk of a word the query negates
 --   finds only markets the test drops);
 -- - only when those give fewer matches than the page's end (words that rarely meet,
@@ -61,18 +61,11 @@ SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS
 -- $6 limit, $7 offset.
 WITH query AS MATERIALIZED (
     SELECT websearch_to_tsquery('english', $1) AS q
-), words AS MATERIALIZED (
-    SELECT DISTINCT w.lexeme COLLATE "C" AS lexeme FROM unnest(to_tsvector('english', $1)) w
 ), walked AS MATERIALIZED (
     SELECT DISTINCT x.market_id
-    FROM words
-    CROSS JOIN unnest($2::text[]) AS v (venue)
-    CROSS JOIN unnest($3::text[]) AS s (status)
-    CROSS JOIN LATERAL (
-        SELECT sw.market_id FROM silver.search_words sw
-        WHERE sw.lexeme = words.lexeme AND sw.venue = v.venue AND sw.status = s.status
-        ORDER BY sw.heavy DESC, sw.bucket DESC, sw.market_id
-        LIMIT $5
+    FROM silver.search_walk(
+        ARRAY(SELECT DISTINCT w.lexeme FROM unnest(to_tsvector('english', $1)) w),
+        $2::text[], $3::text[], $5::integer
     ) x
 ), ranked AS MATERIALIZED (
     SELECT m.id, ts_rank(m.search_vector, query.q) AS rank, m.volume_24h
