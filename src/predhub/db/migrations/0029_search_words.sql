@@ -17,7 +17,7 @@
 -- the candidates by their exact rank and volume (service_catalog.sql, `search`).
 --
 -- Kept by the markets' own triggers in the writing transaction: a new market's
--- words by the statement trigger that queues it, a changed question, event title,
+-- words by a statement trigger, a changed question, event title,
 -- status, venue or volume bucket by a row trigger whose WHEN clause the executor
 -- checks without a function call, so an update that changes none of them costs a
 -- comparison; deleted and truncated markets' words with their children.
@@ -73,17 +73,11 @@ AS $$
     ) x
 $$;
 
-CREATE OR REPLACE FUNCTION silver.markets_inserted_all() RETURNS trigger
+-- A new market's words: a statement trigger of its own beside the one that queues the
+-- market (the two share the statement's transition table).
+CREATE FUNCTION silver.markets_inserted_search_words() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO silver.market_sync (market_id, venue)
-    SELECT id, venue FROM new_rows ORDER BY id;
-    INSERT INTO ops.gold_changes (market_id)
-    SELECT id FROM new_rows ORDER BY id
-    ON CONFLICT DO NOTHING;
-    INSERT INTO ops.match_changes (market_id)
-    SELECT id FROM new_rows ORDER BY id
-    ON CONFLICT DO NOTHING;
     INSERT INTO silver.search_words (lexeme, venue, status, heavy, bucket, market_id)
     SELECT w.lexeme, m.venue, m.status, 'A' = ANY(w.weights),
            silver.search_bucket(m.volume_24h), m.id
@@ -91,6 +85,11 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+CREATE TRIGGER markets_inserted_search_words
+    AFTER INSERT ON silver.markets
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted_search_words();
 
 -- A changed market's words: the old row's are deleted by their keys (the walk's
 -- index, so no second index by market), the new row's inserted.
