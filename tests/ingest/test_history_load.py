@@ -228,6 +228,37 @@ async def test_polymarket_reads_the_trades_of_many_markets_a_request(
         assert counts.get(native_id, 0) == t["trade_count"], native_id
 
 
+async def test_kalshi_reads_the_price_history_of_a_hundred_markets_a_request(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool
+) -> None:
+    """The live set's candlesticks come batched; the archive's, one market a request."""
+    venue = make("kalshi")
+    archive.reset_stats()
+    summary, report = await Ingestor(pool, venue, archive.settings()).history_load()
+    assert report.complete and summary.failures == 0
+    cutoff = archive.world()["now"] - 30 * 86400  # the simulator's historical cutoff
+    truth = closed_truth(archive, "kalshi")
+    archived = [m for m in truth.values() if m["close_at"] < cutoff]
+    live = len(truth) - len(archived)
+    assert archived and live
+    batched = archive.count("kalshi", "/markets/candlesticks")
+    assert 0 < batched <= report.pages + live // 100
+    single = "/series/{series_ticker}/markets/{ticker}/candlesticks"
+    assert archive.count("kalshi", single) == len(archived)
+    assert archive.count("kalshi", "/historical/cutoff") == 1
+    unsynced = await pool.fetchval(
+        "SELECT count(*) FROM silver.markets m JOIN silver.market_sync s ON s.market_id = m.id "
+        "WHERE m.venue = 'kalshi' AND m.status <> 'open' AND s.history_synced_at IS NULL"
+    )
+    assert unsynced == 0
+    points = await pool.fetchval(
+        "SELECT count(DISTINCT o.market_id) FROM silver.price_history h "
+        "JOIN silver.outcomes o ON o.id = h.outcome_id "
+        "JOIN silver.markets m ON m.id = o.market_id WHERE m.venue = 'kalshi'"
+    )
+    assert points > live // 2  # batched answers reach silver, not only the stamps
+
+
 async def test_bulk_trades_past_the_reachable_offsets_halve_the_markets(
     archive: SimHandle, make: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -366,3 +366,73 @@ def test_kalshi_status_filter(sim_session: SimHandle, status: str) -> None:
     page = _get(sim_session, "KALSHI_URL", "/markets", status=status, limit=1000)
     expected = {"open": {"active"}, "closed": {"closed"}, "settled": {"finalized"}}[status]
     assert {m["status"] for m in page["markets"]} <= expected
+
+
+_CANDLE_LEGACY = {"volume", "open_interest", "open", "low", "high", "close", "mean", "previous"}
+
+
+def test_kalshi_batch_candlesticks(sim_session: SimHandle) -> None:
+    """`/markets/candlesticks` as the spec has it: grouped by market, at most 100 tickers."""
+    world = sim_session.truth("kalshi", trades=False)
+    now = int(world["now"])
+    live = [m["market"] for m in world["markets"] if m["status"] == "open"][:3]
+    archived = [
+        m["market"]
+        for m in world["markets"]
+        if m["resolved_at"] is not None and now - m["resolved_at"] > 30 * 86400
+    ][:1]
+    body = _get(
+        sim_session,
+        "KALSHI_URL",
+        "/markets/candlesticks",
+        market_tickers=",".join([*live, *archived, "KXNOSUCH-26JAN01-T1"]),
+        start_ts=now - 7200,
+        end_ts=now,
+        period_interval=60,
+    )
+    _validate(body, _schema("Kalshi.yaml", "/markets/candlesticks", drop_required=_CANDLE_LEGACY))
+    # the live set only: an archived market's candlesticks are under /historical
+    assert [m["market_ticker"] for m in body["markets"]] == live
+    assert all(m["candlesticks"] for m in body["markets"])
+    one = _get(
+        sim_session,
+        "KALSHI_URL",
+        f"/series/KX/markets/{live[0]}/candlesticks",
+        start_ts=now - 7200,
+        end_ts=now,
+        period_interval=60,
+    )
+    assert body["markets"][0]["candlesticks"] == one["candlesticks"]
+
+
+def test_kalshi_batch_candlesticks_refuses_what_the_venue_refuses(sim_session: SimHandle) -> None:
+    world = sim_session.truth("kalshi", trades=False)
+    now = int(world["now"])
+    tickers = [m["market"] for m in world["markets"]][:101]
+    assert len(tickers) == 101
+    url = sim_session.url("KALSHI_URL") + "/markets/candlesticks"
+    window = {"start_ts": now - 3600, "end_ts": now, "period_interval": 60}
+    over = httpx.get(url, params={"market_tickers": ",".join(tickers), **window}, timeout=30)
+    assert over.status_code == 400 and "100" in over.json()["error"]["message"]
+    exactly = httpx.get(url, params={"market_tickers": ",".join(tickers[:100]), **window})
+    assert exactly.status_code == 200
+    missing = httpx.get(url, params={"market_tickers": tickers[0], "start_ts": now - 3600})
+    assert missing.status_code == 400
+
+
+def test_kalshi_batch_candlesticks_stop_at_ten_thousand(sim_session: SimHandle) -> None:
+    """The spec's cap: 10,000 candlesticks in all, across the markets of one answer."""
+    world = sim_session.truth("kalshi", trades=False)
+    now = int(world["now"])
+    live = [m["market"] for m in world["markets"] if m["status"] == "open"][:12]
+    body = _get(
+        sim_session,
+        "KALSHI_URL",
+        "/markets/candlesticks",
+        market_tickers=",".join(live),
+        start_ts=now - 86_400,
+        end_ts=now,
+        period_interval=1,
+    )
+    counts = [len(m["candlesticks"]) for m in body["markets"]]
+    assert sum(counts) == 10_000 and counts[0] > 1000 and counts[-1] == 0

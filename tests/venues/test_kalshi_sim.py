@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 from predhub.models import MarketStatus
 from predhub.settings import Settings
 from predhub.sim.testing import SimHandle
-from predhub.venues.base import MarketRef
+from predhub.venues.base import HistoryWindow, MarketRef
 from predhub.venues.errors import NotJsonError
 from predhub.venues.kalshi import venue as kalshi_venue
 from predhub.venues.kalshi.venue import KalshiVenue
@@ -181,3 +181,99 @@ async def test_listed_markets_carry_event_titles(sim: SimHandle) -> None:
         assert all(m.event_title for m in delta if m.event_native_id in events)
     finally:
         await venue.close()
+
+
+BATCH = "/markets/candlesticks"
+ARCHIVE_AFTER = 30 * 86400  # the simulator's historical cutoff: settled a month ago
+
+
+def _at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+async def _alone(venue: KalshiVenue, w: HistoryWindow, interval: int) -> set[tuple[Any, ...]]:
+    got = await venue.price_history(w.ref, start=w.start, end=w.end, interval_seconds=interval)
+    assert got.errors == []
+    return {(p.market_native_id, p.outcome_index, p.ts, p.price) for p in got.items}
+
+
+async def test_batch_candlesticks_match_single_reads_and_leave_the_archive_to_them(
+    kalshi: KalshiVenue, sim_session: SimHandle
+) -> None:
+    world = truth(sim_session)
+    now = world["now"]
+    ms = world["markets"]
+    open_ = [m for m in ms if m["status"] == "open"][:45]
+    archived = [m for m in ms if m["resolved_at"] and now - m["resolved_at"] > ARCHIVE_AFTER][:5]
+    assert len(open_) == 45 and archived
+
+    def window(m: dict[str, Any]) -> HistoryWindow:
+        end = _at(min(now, m["close_at"]))
+        return HistoryWindow(MarketRef(m["market"], ticker=m["market"]), end - timedelta(1), end)
+
+    windows = [window(m) for m in [*open_, *archived]]
+    before = sim_session.count("kalshi", BATCH)
+    got = await kalshi.price_histories(windows, interval_seconds=3600)
+    assert sim_session.count("kalshi", BATCH) - before == 1  # 45 live markets: one request
+    assert got.fetched.errors == []
+    live = {m["market"] for m in open_}
+    assert set(got.answered) == live
+    # settled before the cutoff: handed back unasked, for /historical one by one
+    assert {w.ref.native_id for w in got.rest} == {m["market"] for m in archived}
+    points = {(p.market_native_id, p.outcome_index, p.ts, p.price) for p in got.fetched.items}
+    alone: set[tuple[Any, ...]] = set()
+    for w in windows:
+        if w.ref.native_id in live:
+            alone |= await _alone(kalshi, w, 3600)
+    assert points == alone and len(points) > 45
+
+
+async def test_batch_requests_hold_no_more_candlesticks_than_an_answer_may(
+    kalshi: KalshiVenue, sim_session: SimHandle
+) -> None:
+    """Hourly candles over a week: 60 markets of 170 periods fit 58 a request, not 100."""
+    world = truth(sim_session)
+    end = _at(world["now"])
+    windows = [
+        HistoryWindow(MarketRef(m["market"], ticker=m["market"]), end - timedelta(7), end)
+        for m in world["markets"]
+        if m["status"] == "open"
+    ][:60]
+    assert len(windows) == 60
+    before = sim_session.count("kalshi", BATCH)
+    got = await kalshi.price_histories(windows, interval_seconds=3600)
+    assert sim_session.count("kalshi", BATCH) - before == 2
+    assert sorted(got.answered) == sorted(w.ref.native_id for w in windows)
+    assert all(p.raw is not None and p.raw.endpoint == BATCH for p in got.fetched.items)
+
+
+async def test_an_answer_at_the_candlestick_cap_is_asked_again_in_halves(
+    scripted: ScriptedServer,
+) -> None:
+    """An answer holding 10,000 candlesticks may have been cut: each half is asked alone."""
+    end = datetime(2026, 3, 1, tzinfo=UTC)
+    ts = int(end.timestamp())
+
+    def candles(n: int) -> list[dict[str, Any]]:
+        return [
+            {"end_period_ts": ts - 3600 * k, "price": {"close_dollars": "0.4200"}} for k in range(n)
+        ]
+
+    def answer(*tickers: str, n: int) -> Reply:
+        body = {"markets": [{"market_ticker": t, "candlesticks": candles(n)} for t in tickers]}
+        return Reply(200, body)
+
+    scripted.script("/historical/cutoff", Reply(200, {"market_settled_ts": "2020-01-01T00:00:00Z"}))
+    scripted.script(BATCH, answer("A", "B", n=5000), answer("A", n=3), answer("B", n=2))
+    venue = KalshiVenue(Settings(kalshi_url=scripted.url))
+    try:
+        windows = [HistoryWindow(MarketRef(t), end - timedelta(1), end) for t in ("A", "B")]
+        got = await venue.price_histories(windows, interval_seconds=3600)
+    finally:
+        await venue.close()
+    asked = [s.query["market_tickers"] for s in scripted.seen if s.path == BATCH]
+    assert asked == [["A,B"], ["A"], ["B"]]
+    assert sorted(got.answered) == ["A", "B"] and not got.rest
+    per_market = {t: {p.ts for p in got.fetched.items if p.market_native_id == t} for t in "AB"}
+    assert (len(per_market["A"]), len(per_market["B"])) == (3, 2)  # the cut answer is not kept
+    assert len(got.fetched.raw) == 2

@@ -41,7 +41,14 @@ from predhub.ingest.refs import HeldMarket, held_markets, ids_by_native
 from predhub.ingest.store import Batch
 from predhub.ingest.summary import LoadSummary
 from predhub.models import Market, PricePoint
-from predhub.venues.base import Capability, Fetched, NotSupported, VenueError
+from predhub.venues.base import (
+    Capability,
+    Fetched,
+    HistoryWindow,
+    MarketRef,
+    NotSupported,
+    VenueError,
+)
 
 if TYPE_CHECKING:
     from predhub.ingest.pipeline import Ingestor, _Run
@@ -202,12 +209,20 @@ async def _page(
         report.history_markets += len(history_rows)
         ends = {r["id"]: r["end_at"] for r in history_rows}
         held = await held_markets(ing.pool, ing.name, list(ends))
-        for market in held:
-            jobs.append(
-                functools.partial(
-                    _market_history, ing, run, market, ends[market.id], writer, history_days
+        per_call = ing.bulk_history()
+        if per_call:  # neighbours in close time share a request's window
+            held.sort(key=lambda h: (ends[h.id] is None, ends[h.id] or ing.clock()))
+            for chunk in ing._chunks(held, per_call):
+                jobs.append(
+                    functools.partial(_markets_history, ing, run, chunk, ends, writer, history_days)
                 )
-            )
+        else:
+            for market in held:
+                jobs.append(
+                    functools.partial(
+                        _market_history, ing, run, market, ends[market.id], writer, history_days
+                    )
+                )
     # Markets run side by side, up to the setting's requests in flight: the venue's rate
     # limits pace them (a history read waits for its endpoint's tokens), not page order.
     await ing._bounded(jobs, ing.settings.history_load_concurrency)
@@ -275,6 +290,53 @@ class _HistoryWriter:
         self.bars.advance("history", len(done))
 
 
+def _window(
+    ing: Ingestor, ref: MarketRef, end_at: datetime | None, history_days: float
+) -> HistoryWindow:
+    end = min(end_at, ing.clock()) if end_at is not None else ing.clock()
+    return HistoryWindow(ref, end - timedelta(days=history_days), end)
+
+
+async def _markets_history(
+    ing: Ingestor,
+    run: _Run,
+    markets: Sequence[HeldMarket],
+    ends: dict[int, datetime | None],
+    writer: _HistoryWriter,
+    history_days: float,
+) -> None:
+    """Price histories of several markets from the venue's batch endpoint, one transaction.
+
+    The markets the batch endpoint does not serve (`MarketsHistory.rest`)
+    are then read one by one, as without it.
+    """
+    from predhub.ingest.pipeline import linked
+
+    by_native = {h.ref.native_id: h for h in markets}
+    windows = [_window(ing, h.ref, ends[h.id], history_days) for h in markets]
+    try:
+        got = await ing.venue.price_histories(windows, interval_seconds=HISTORY_INTERVAL_SECONDS)
+    except NotSupported:
+        for market in markets:
+            await _market_history(ing, run, market, ends[market.id], writer, history_days)
+        return
+    except VenueError as exc:
+        ing._failed(run, "price_histories", exc, markets=len(markets))
+        return
+    fetched = linked(got.fetched)
+    done = [by_native[n].id for n in got.answered if n in by_native]
+    await ing._write(
+        run,
+        Batch(raw=fetched.raw, errors=fetched.errors, points=fetched.items),
+        stamps=("history_synced_at",),
+        stamp_ids=done,
+    )
+    writer.bars.advance("history", len(done))
+    for window in got.rest:
+        if (alone := by_native.get(window.ref.native_id)) is not None:
+            await _market_history(ing, run, alone, ends[alone.id], writer, history_days)
+
+
 async def _market_history(
     ing: Ingestor,
     run: _Run,
@@ -283,11 +345,13 @@ async def _market_history(
     writer: _HistoryWriter,
     history_days: float,
 ) -> None:
-    end = min(end_at, ing.clock()) if end_at is not None else ing.clock()
-    start = end - timedelta(days=history_days)
+    window = _window(ing, market.ref, end_at, history_days)
     try:
         fetched = await ing._history(
-            market.ref, start=start, end=end, interval_seconds=HISTORY_INTERVAL_SECONDS
+            market.ref,
+            start=window.start,
+            end=window.end,
+            interval_seconds=HISTORY_INTERVAL_SECONDS,
         )
     except NotSupported:
         return

@@ -470,6 +470,12 @@ class Ingestor:
         held = await held_markets(self.pool, self.name, market_ids)
         await self._bounded([functools.partial(self._market_trades, run, h) for h in held])
 
+    def bulk_history(self) -> int:
+        """Markets per `price_histories` call, or 0 when the venue reads one market a call."""
+        if type(self.venue).price_histories is Venue.price_histories:
+            return 0
+        return self.venue.bulk_history_markets
+
     def bulk_trades(self) -> int:
         """Markets per `trades_of_markets` call, or 0 when the venue reads one market a call."""
         if type(self.venue).trades_of_markets is Venue.trades_of_markets:

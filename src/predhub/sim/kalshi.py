@@ -482,24 +482,35 @@ def trades(request: Request, sim: Sim) -> Any:
     return {"cursor": nxt, "trades": [kalshi_trade(mk, tr, w) for _k, mk, tr in page]}
 
 
-def candlesticks(request: Request, sim: Sim) -> Any:
-    m = _market(sim, request.path_params["ticker"], None)
+BATCH_TICKERS = 100  # /markets/candlesticks: tickers a request
+BATCH_CANDLES = 10_000  # /markets/candlesticks: candlesticks an answer, across its markets
+
+
+def _window(request: Request, periods: tuple[int, ...] | None) -> tuple[int, int, int]:
+    """(start_ts, end_ts, period_interval) of a candlestick request, checked as the venue does."""
     period = _int(request, "period_interval", None, 1)
-    if period not in (1, 60, 1440):
+    if period is None or (periods is not None and period not in periods):
         raise Reply(400, _error(400, "period_interval must be 1, 60 or 1440"))
     start = _int(request, "start_ts", None)
     end = _int(request, "end_ts", None)
     if start is None or end is None or end < start:
         raise Reply(400, _error(400, "start_ts and end_ts are required"))
-    w = sim.world
+    return start, end, period
+
+
+def market_candles(
+    m: SimMarket, w: World, start: int, end: int, period: int, limit: int
+) -> list[dict[str, Any]]:
+    """At most `limit` candles of one market ending in [start, end], none before it opened."""
     step = period * 60
     trades_all = w.trades.get(m.idx, 0, w.trades.count(m.idx))
     candles: list[dict[str, Any]] = []
     prev: float | None = None
     i = 0
+    start = max(start, int(m.open_at) // step * step)  # a market has no candles before it opened
     first = (start // step) * step + step
     t_end = first
-    while t_end <= min(end + step, w.now + step) and len(candles) < 5000:
+    while t_end <= min(end + step, w.now + step) and len(candles) < limit:
         bucket: list[float] = []
         vol = 0.0
         while i < len(trades_all) and trades_all[i].ts_ms < t_end * 1000:
@@ -543,7 +554,43 @@ def candlesticks(request: Request, sim: Sim) -> Any:
         if bucket:
             prev = bucket[-1]
         t_end += step
-    return {"candlesticks": candles, "ticker": m.native_id}
+    return candles
+
+
+def candlesticks(request: Request, sim: Sim) -> Any:
+    m = _market(sim, request.path_params["ticker"], None)
+    start, end, period = _window(request, (1, 60, 1440))
+    return {
+        "candlesticks": market_candles(m, sim.world, start, end, period, 5000),
+        "ticker": m.native_id,
+    }
+
+
+def batch_candlesticks(request: Request, sim: Sim) -> Any:
+    """`/markets/candlesticks`: up to 100 tickers, up to 10,000 candlesticks in all.
+
+    Only the live set answers here: a market settled before the historical
+    cutoff (its candlesticks are at `/historical/markets/{ticker}/candlesticks`)
+    or a ticker the venue does not know gets no entry. Markets are answered
+    in the order asked; once the answer holds 10,000 candlesticks the rest
+    get none, so a caller that meets the cap splits its request.
+    """
+    raw = request.query_params.get("market_tickers") or ""
+    tickers = list(dict.fromkeys(t for t in raw.split(",") if t))
+    if not tickers or len(tickers) > BATCH_TICKERS:
+        raise Reply(400, _error(400, "market_tickers must list 1 to 100 markets"))
+    start, end, period = _window(request, None)
+    w = sim.world
+    left = BATCH_CANDLES
+    out = []
+    for ticker in tickers:
+        m = w.market(VENUE, ticker)
+        if m is None or not m.listed or _historical(m, w.now):
+            continue
+        candles = market_candles(m, w, start, end, period, left) if left else []
+        left -= len(candles)
+        out.append({"market_ticker": m.native_id, "candlesticks": candles})
+    return {"markets": out}
 
 
 def routes() -> dict[str, list[BaseRoute]]:
@@ -554,6 +601,7 @@ def routes() -> dict[str, list[BaseRoute]]:
             ("/markets", markets, 0.15),
             ("/markets/trades", trades, 0.12),
             ("/markets/orderbooks", orderbooks, 0.1),
+            ("/markets/candlesticks", batch_candlesticks, 0.15),
             ("/markets/{ticker}", market, 0.08),
             ("/markets/{ticker}/orderbook", orderbook, 0.06),
             ("/events", events, 0.15),

@@ -96,6 +96,24 @@ class StreamUpdate:
     reason: str = ""  # why it resyncs: "gap", "silent" or "dropped" (counted in metrics)
 
 
+@dataclass(slots=True, frozen=True)
+class HistoryWindow:
+    """One market's price history to read: its address and the span wanted."""
+
+    ref: MarketRef
+    start: datetime
+    end: datetime
+
+
+@dataclass(slots=True)
+class MarketsHistory:
+    """Price histories of several markets read together, and the markets left to read alone."""
+
+    fetched: Fetched[PricePoint] = field(default_factory=lambda: Fetched[PricePoint]())
+    answered: list[str] = field(default_factory=list)  # native ids whose window is in `fetched`
+    rest: list[HistoryWindow] = field(default_factory=list)  # for `price_history`, one each
+
+
 @dataclass(slots=True)
 class MarketsTrades:
     """Every trade of several markets read together, with where each market's sync resumes."""
@@ -173,6 +191,21 @@ class Venue(ABC):
         an interrupted sync resumes without re-fetching what it already has.
         """
         raise NotSupported(f"{self.name} has no trades")
+
+    # How many markets one `price_histories` call should be given (0: the venue has none).
+    bulk_history_markets: ClassVar[int] = 0
+
+    async def price_histories(
+        self, windows: Sequence[HistoryWindow], *, interval_seconds: int = 3600
+    ) -> MarketsHistory:
+        """The price histories of several markets, many markets to a request.
+
+        Where the venue's history endpoint takes a list of markets, a complete
+        catalogue costs a request per `bulk_history_markets` markets instead
+        of one each. Markets the batch endpoint does not serve (an archive
+        tier, a market it left out) come back in `rest`, for `price_history`.
+        """
+        raise NotSupported(f"{self.name} reads price history one market at a time")
 
     # How many markets one `trades_of_markets` call should be given (0: the venue has none).
     bulk_trades_markets: ClassVar[int] = 0

@@ -8,7 +8,7 @@ the venue quotes the No side as the complement of the Yes side.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -446,6 +446,38 @@ def parse_candlesticks(
         VENUE, endpoint, page_list(body, "candlesticks"), one, key_id("end_period_ts")
     )
     return [point for pair in nested for point in pair], errors
+
+
+BATCH_CANDLES_ENDPOINT = "/markets/candlesticks"
+
+
+def parse_batch_candlesticks(
+    body: Any, tickers: Collection[str], endpoint: str = BATCH_CANDLES_ENDPOINT
+) -> tuple[list[PricePoint], list[DataError], dict[str, int]]:
+    """`/markets/candlesticks`: price points, data errors, and candles per market answered.
+
+    An entry for a market not asked for, or without a ticker, is a data error
+    (its candles are not kept); a market left out of the answer is simply
+    absent from the counts.
+    """
+    points: list[PricePoint] = []
+    errors: list[DataError] = []
+    counts: dict[str, int] = {}
+    for entry in page_list(body, "markets"):
+        try:
+            e = obj(entry, "market candlesticks")
+            ticker = req_str(e, "market_ticker")
+            if ticker not in tickers:
+                raise ItemInvalid(f"candlesticks of a market not asked for: {ticker[:70]!r}")
+            candles = page_list(e, "candlesticks")
+        except ItemInvalid as exc:
+            errors.append(DataError(VENUE, endpoint, None, str(exc), entry))
+            continue
+        got, bad = parse_candlesticks(ticker, {"candlesticks": candles}, endpoint)
+        counts[ticker] = counts.get(ticker, 0) + len(candles)
+        points.extend(got)
+        errors.extend(bad)
+    return points, errors, counts
 
 
 def quotes_from_market(market: Market, observed_at: datetime) -> list[Quote]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 
@@ -32,7 +32,13 @@ from predhub.models import (
     Trade,
 )
 from predhub.settings import Settings
-from predhub.venues.base import Fetched, MarketRef, StreamUpdate
+from predhub.venues.base import (
+    Fetched,
+    HistoryWindow,
+    MarketRef,
+    MarketsHistory,
+    StreamUpdate,
+)
 from predhub.venues.errors import FatalError, NotSupported, VenueNotFound
 from predhub.venues.hosted import SingleHostVenue
 from predhub.venues.http import RequestSigner, VenueHttp, utc_now
@@ -42,7 +48,9 @@ from predhub.venues.kalshi.signing import Signer
 from predhub.venues.normalize import (
     ItemInvalid,
     iso_time,
+    obj,
     page_error,
+    req,
     to_unix,
     with_raw,
 )
@@ -58,6 +66,9 @@ CLOSED_PHASES = ("closed", "settled", "historical")  # the order a history walk 
 TRADES_PAGE = 1000
 TICKERS_PER_CALL = 100  # /markets?tickers= and /markets/orderbooks accept up to 100
 CANDLES_PER_CALL = 5000
+BATCH_TICKERS = 100  # /markets/candlesticks: market tickers a request
+BATCH_CANDLES = 10_000  # /markets/candlesticks: candlesticks an answer holds at most, in all
+CUTOFF_TTL = timedelta(hours=1)  # how long the historical cutoff read is trusted
 PERIODS = (1, 60, 1440)  # candlestick periods Kalshi offers, in minutes
 # endpoints Kalshi answers only when signed (the account's own data); the
 # public market data predhub reads is signed only with KALSHI_SIGN_ALL_REQUESTS
@@ -97,6 +108,7 @@ class KalshiVenue(SingleHostVenue):
         self.sign_all = config.flag("sign_all_requests")
         super().__init__(settings, http)
         self._events: dict[str, Event] = {}  # events seen, to title markets read without them
+        self._cutoff: tuple[datetime, datetime | None] | None = None  # (read at, settled cutoff)
 
     def request_signer(self, settings: Settings) -> RequestSigner | None:
         signer, sign_all = self.signer, self.sign_all
@@ -372,6 +384,98 @@ class KalshiVenue(SingleHostVenue):
         out.items = unique
         return out
 
+    bulk_history_markets: ClassVar[int] = BATCH_TICKERS
+
+    async def price_histories(
+        self, windows: Sequence[HistoryWindow], *, interval_seconds: int = 3600
+    ) -> MarketsHistory:
+        """Candlesticks of many markets from `/markets/candlesticks`, 100 tickers a request.
+
+        The batch endpoint serves the live set only: a market that closed
+        before the venue's historical cutoff (`/historical/cutoff`, read once
+        an hour) has its candlesticks at `/historical/markets/{ticker}/candlesticks`,
+        one market a request, so it is handed back in `rest` unasked, as is
+        any market the answer leaves out. One request spans its markets'
+        windows together (each market keeps the points of its own), and holds
+        as many markets as fit the endpoint's 10,000 candlesticks with every
+        market answering a candle each period of that span. An answer that
+        holds 10,000 anyway may have been cut, so its request is split in two
+        and read again.
+        """
+        out = MarketsHistory()
+        cutoff = await self._settled_cutoff()
+        live: list[HistoryWindow] = []
+        for w in windows:
+            if cutoff is not None and w.end < cutoff:
+                out.rest.append(w)
+            else:
+                live.append(w)
+        period = period_for(interval_seconds)
+        live.sort(key=lambda w: w.end)  # neighbours in time share a window
+        answered: set[str] = set()
+        for group in _candle_groups(live, period):
+            await self._batch_candles(group, period, out.fetched, answered)
+        out.answered = [ticker_of(w.ref) for w in live if ticker_of(w.ref) in answered]
+        out.rest.extend(w for w in live if ticker_of(w.ref) not in answered)
+        return out
+
+    async def _batch_candles(
+        self,
+        group: Sequence[HistoryWindow],
+        period: int,
+        out: Fetched[PricePoint],
+        answered: set[str],
+    ) -> None:
+        endpoint = parse.BATCH_CANDLES_ENDPOINT
+        by_ticker = {ticker_of(w.ref): w for w in group}
+        lo = min(w.start for w in group)
+        hi = max(w.end for w in group)
+        params = {
+            "market_tickers": ",".join(by_ticker),
+            "start_ts": to_unix(lo),
+            "end_ts": to_unix(hi),
+            "period_interval": period,
+        }
+        body, raw = await self.http.get_json(endpoint, params=params)
+        try:
+            points, errors, counts = parse.parse_batch_candlesticks(body, by_ticker, endpoint)
+        except ItemInvalid as exc:
+            out.raw.append(raw)
+            out.errors.append(page_error(VENUE, endpoint, exc, body, raw))
+            return  # nothing answered: every market is read alone
+        if sum(counts.values()) >= BATCH_CANDLES and len(group) > 1:
+            half = len(group) // 2  # the answer may be cut at the cap: ask in two
+            await self._batch_candles(group[:half], period, out, answered)
+            await self._batch_candles(group[half:], period, out, answered)
+            return
+        out.raw.append(raw)
+        with_raw([*points, *errors], raw)
+        out.errors.extend(errors)
+        seen: set[tuple[str, int, datetime]] = set()
+        for point in points:
+            w = by_ticker[point.market_native_id]
+            key = (point.market_native_id, point.outcome_index, point.ts)
+            if w.start <= point.ts <= w.end and key not in seen:
+                seen.add(key)
+                out.items.append(point)
+        answered.update(counts)
+
+    async def _settled_cutoff(self) -> datetime | None:
+        """`market_settled_ts` of `/historical/cutoff`; None when the venue does not say."""
+        now = utc_now()
+        if self._cutoff is not None and now - self._cutoff[0] < CUTOFF_TTL:
+            return self._cutoff[1]
+        endpoint = "/historical/cutoff"
+        try:
+            body, _raw = await self.http.get_json(endpoint)
+            cutoff: datetime | None = iso_time(
+                req(obj(body, "cutoff"), "market_settled_ts"), "market_settled_ts"
+            )
+        except (VenueNotFound, ItemInvalid):
+            cutoff = None  # no tiers known: every market is tried in the batch first
+        self._cutoff = (now, cutoff)
+        return cutoff
+
     async def _candles(
         self,
         ref: MarketRef,
@@ -447,6 +551,33 @@ class KalshiVenue(SingleHostVenue):
                 page.raw, page.errors = collected.raw, collected.errors
                 first = False
             yield page
+
+
+def _candle_groups(windows: Sequence[HistoryWindow], period: int) -> list[list[HistoryWindow]]:
+    """Consecutive windows (sorted by end) in requests no answer can take past the cap.
+
+    A market answers at most a candle a period of the request's span, so a
+    group of n markets spanning p periods holds at most n * p candlesticks.
+    """
+    step = period * 60
+    groups: list[list[HistoryWindow]] = []
+    group: list[HistoryWindow] = []
+    lo = hi = 0
+    for w in windows:
+        start, end = to_unix(w.start), to_unix(w.end)
+        if group:
+            span_lo, span_hi = min(lo, start), max(hi, end)
+            periods = (span_hi - span_lo) // step + 2
+            if len(group) >= BATCH_TICKERS or (len(group) + 1) * periods > BATCH_CANDLES:
+                groups.append(group)
+                group = []
+        if not group:
+            lo, hi = start, end
+        lo, hi = min(lo, start), max(hi, end)
+        group.append(w)
+    if group:
+        groups.append(group)
+    return groups
 
 
 def _same_instant_chunks(trades: list[Trade], size: int) -> list[list[Trade]]:
