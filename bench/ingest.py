@@ -14,8 +14,10 @@ process spent, and the requests it spent against the fewest the venue's page
 sizes allow, per endpoint: the listing at the venue's largest page; the trades
 at the largest page of an endpoint that takes many markets a request (every
 trade / 10,000 on Polymarket's Data API), or a request per page of each traded
-market where it takes one (Kalshi); and the price-history requests per market
-(one per outcome token on Polymarket, one per market on Kalshi). The
+market where it takes one (Kalshi); and the price-history requests (one per
+outcome token on Polymarket; on Kalshi one per 100 markets of the live set
+through the batch candlesticks, one per market settled before the historical
+cutoff, which the venue serves one market a request). The
 baseline, measured in the same run, is the bare listing walk (the same pages
 fetched and parsed, nothing written).
 
@@ -514,10 +516,11 @@ async def _sim_loads(which: str, markets: int) -> None:
 
 
 # Per venue: the largest closed-listing page, the trades endpoint (its template, its largest
-# page and whether one request may name many markets), and the price-history endpoint with
-# its requests per market.
-_HISTORY_FLOOR: dict[str, tuple[int, str, int, bool, str, int]] = {
-    "polymarket": (1000, "/trades", 10_000, True, "/prices-history", 2),
+# page and whether one request may name many markets), and the price-history endpoints:
+# the one read a market (or an outcome token) at a time with its requests per market, and
+# the batch one with its markets per request ("" where the venue has none).
+_HISTORY_FLOOR: dict[str, tuple[int, str, int, bool, str, int, str, int]] = {
+    "polymarket": (1000, "/trades", 10_000, True, "/prices-history", 2, "", 0),
     "kalshi": (
         1000,
         "/markets/trades",
@@ -525,8 +528,27 @@ _HISTORY_FLOOR: dict[str, tuple[int, str, int, bool, str, int]] = {
         False,
         "/series/{series_ticker}/markets/{ticker}/candlesticks",
         1,
+        "/markets/candlesticks",
+        100,
     ),
 }
+KALSHI_ARCHIVE_AFTER = 30 * 86_400  # the simulator's historical cutoff (settled a month ago)
+
+
+def _history_floor_split(sim: Any, venue_name: str, history_markets: int) -> tuple[int, int]:
+    """(markets the batch endpoint may serve, markets read one at a time) of a history load.
+
+    Kalshi's batch candlesticks serve the live set only: a market that closed
+    before the historical cutoff is read alone (`/historical/...` on the venue;
+    the simulator's single-market route serves both tiers).
+    """
+    if venue_name != "kalshi":
+        return 0, history_markets
+    world = sim.truth(venue=venue_name, trades=False)
+    cutoff = world["now"] - KALSHI_ARCHIVE_AFTER
+    closed = [m for m in world["markets"] if m["status"] != "open"]
+    archived = sum(1 for m in closed if m["close_at"] < cutoff)
+    return history_markets - archived, archived
 
 
 async def _history_load(venue_name: str, closed: int) -> None:
@@ -589,15 +611,21 @@ async def _history_load(venue_name: str, closed: int) -> None:
                     many,
                     history_endpoint,
                     history_per_market,
+                    batch_endpoint,
+                    batch_markets,
                 ) = _HISTORY_FLOOR[venue_name]
                 listing_floor = math.ceil(report.markets / page_max)
                 if many:  # one request pages through any set of markets' trades
                     trades_floor = math.ceil(trades / trades_page)
                 else:  # at least a request per traded market, a page at a time
                     trades_floor = sum(math.ceil(r["n"] / trades_page) for r in per_market)
-                history_floor = history_per_market * report.history_markets
+                batched, alone = _history_floor_split(sim, venue_name, report.history_markets)
+                batch_floor = math.ceil(batched / batch_markets) if batch_markets else 0
+                history_floor = history_per_market * alone + batch_floor
                 floor = listing_floor + trades_floor + history_floor
                 spent_trades = served.get(trades_endpoint, 0)
+                spent_history = served.get(history_endpoint, 0) + served.get(batch_endpoint, 0)
+                other = summary.requests - report.pages - spent_trades - spent_history
                 print(
                     f"history: {report.markets} closed markets listed in {report.pages} pages, "
                     f"{markets} closed markets and {trades} trades stored in {wall:.1f}s wall: "
@@ -617,8 +645,16 @@ async def _history_load(venue_name: str, closed: int) -> None:
                     f"{report.pages} vs {listing_floor} ({page_max} a page), trades "
                     f"{spent_trades} vs {trades_floor} ({trades_page} a page"
                     f"{', many markets a request' if many else ', one market a request'}), "
-                    f"price history {served.get(history_endpoint, 0)} vs "
-                    f"{history_floor} ({history_per_market} a market)"
+                    f"price history {spent_history} vs {history_floor} "
+                    f"({history_per_market} a market"
+                    + (
+                        f" for {alone} read alone; {served.get(batch_endpoint, 0)} batch "
+                        f"requests vs {batch_floor} for {batched} markets, {batch_markets} "
+                        f"a request"
+                        if batch_markets
+                        else ""
+                    )
+                    + f"); other requests {other}"
                 )
             finally:
                 await venue.close()
