@@ -519,14 +519,17 @@ async def _sim_loads(which: str, markets: int) -> None:
 # page and whether one request may name many markets), and the price-history endpoints:
 # the one read a market (or an outcome token) at a time with its requests per market, and
 # the batch one with its markets per request ("" where the venue has none).
-_HISTORY_FLOOR: dict[str, tuple[int, str, int, bool, str, int, str, int]] = {
-    "polymarket": (1000, "/trades", 10_000, True, "/prices-history", 2, "", 0),
+_HISTORY_FLOOR: dict[str, tuple[int, str, int, bool, tuple[str, ...], int, str, int]] = {
+    "polymarket": (1000, "/trades", 10_000, True, ("/prices-history",), 2, "", 0),
     "kalshi": (
         1000,
         "/markets/trades",
         1000,
         False,
-        "/series/{series_ticker}/markets/{ticker}/candlesticks",
+        (
+            "/historical/markets/{ticker}/candlesticks",
+            "/series/{series_ticker}/markets/{ticker}/candlesticks",
+        ),
         1,
         "/markets/candlesticks",
         100,
@@ -539,8 +542,7 @@ def _history_floor_split(sim: Any, venue_name: str, history_markets: int) -> tup
     """(markets the batch endpoint may serve, markets read one at a time) of a history load.
 
     Kalshi's batch candlesticks serve the live set only: a market that closed
-    before the historical cutoff is read alone (`/historical/...` on the venue;
-    the simulator's single-market route serves both tiers).
+    before the historical cutoff is read alone, from `/historical`.
     """
     if venue_name != "kalshi":
         return 0, history_markets
@@ -609,7 +611,7 @@ async def _history_load(venue_name: str, closed: int) -> None:
                     trades_endpoint,
                     trades_page,
                     many,
-                    history_endpoint,
+                    history_endpoints,
                     history_per_market,
                     batch_endpoint,
                     batch_markets,
@@ -624,7 +626,8 @@ async def _history_load(venue_name: str, closed: int) -> None:
                 history_floor = history_per_market * alone + batch_floor
                 floor = listing_floor + trades_floor + history_floor
                 spent_trades = served.get(trades_endpoint, 0)
-                spent_history = served.get(history_endpoint, 0) + served.get(batch_endpoint, 0)
+                alone_spent = sum(served.get(e, 0) for e in history_endpoints)
+                spent_history = alone_spent + served.get(batch_endpoint, 0)
                 other = summary.requests - report.pages - spent_trades - spent_history
                 print(
                     f"history: {report.markets} closed markets listed in {report.pages} pages, "
@@ -648,7 +651,8 @@ async def _history_load(venue_name: str, closed: int) -> None:
                     f"price history {spent_history} vs {history_floor} "
                     f"({history_per_market} a market"
                     + (
-                        f" for {alone} read alone; {served.get(batch_endpoint, 0)} batch "
+                        f": {alone_spent} for {alone} read alone; "
+                        f"{served.get(batch_endpoint, 0)} batch "
                         f"requests vs {batch_floor} for {batched} markets, {batch_markets} "
                         f"a request"
                         if batch_markets

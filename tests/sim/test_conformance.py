@@ -436,3 +436,31 @@ def test_kalshi_batch_candlesticks_stop_at_ten_thousand(sim_session: SimHandle) 
     )
     counts = [len(m["candlesticks"]) for m in body["markets"]]
     assert sum(counts) == 10_000 and counts[0] > 1000 and counts[-1] == 0
+
+
+def test_kalshi_archived_candlesticks_are_under_historical_only(sim_session: SimHandle) -> None:
+    world = sim_session.truth("kalshi", trades=False)
+    now = int(world["now"])
+    archived = [
+        m
+        for m in world["markets"]
+        if m["resolved_at"] is not None and now - m["resolved_at"] > 30 * 86400
+    ]
+    assert archived
+    m = archived[0]
+    window = {"start_ts": int(m["close_at"]) - 14 * 86400, "end_ts": int(m["close_at"])}
+    body = _get(
+        sim_session,
+        "KALSHI_URL",
+        f"/historical/markets/{m['market']}/candlesticks",
+        period_interval=60,
+        **window,
+    )
+    _validate(body, _schema("Kalshi.yaml", "/historical/markets/{ticker}/candlesticks"))
+    assert body["candlesticks"] and body["ticker"] == m["market"]
+    live = httpx.get(
+        sim_session.url("KALSHI_URL") + f"/series/KX/markets/{m['market']}/candlesticks",
+        params={"period_interval": 60, **window},
+        timeout=30,
+    )
+    assert live.status_code == 404

@@ -264,3 +264,22 @@ def test_bad_nested_market_keeps_its_event() -> None:
 def test_page_without_list_is_invalid() -> None:
     with pytest.raises(ItemInvalid):
         parse.parse_markets_page({"error": "oops"})
+
+
+def test_batch_candlesticks_keep_each_market_apart() -> None:
+    """`/markets/candlesticks` (BatchGetMarketCandlesticksResponse): grouped by market_ticker."""
+    candles = load("candlesticks.json")["candlesticks"]
+    body = {
+        "markets": [
+            {"market_ticker": "A", "candlesticks": candles},
+            {"market_ticker": "B", "candlesticks": candles[:1]},
+            {"market_ticker": "Z", "candlesticks": candles},  # not asked for
+            {"candlesticks": candles},  # no ticker
+        ]
+    }
+    points, errors, counts = parse.parse_batch_candlesticks(body, {"A", "B"})
+    alone, _ = parse.parse_candlesticks("A", load("candlesticks.json"))
+    assert counts == {"A": len(candles), "B": 1}
+    assert [p for p in points if p.market_native_id == "A"] == alone
+    assert {p.market_native_id for p in points} == {"A", "B"}
+    assert len(errors) == 2 and "not asked for" in errors[0].reason

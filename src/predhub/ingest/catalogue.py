@@ -12,11 +12,13 @@ silver twice and nothing is lost.
 
 What a page costs: its markets' trades are read together where the venue
 takes several markets a request (`Venue.trades_of_markets`, a hundred
-markets a request against one each otherwise), and their price histories are
-fetched side by side, up to HISTORY_LOAD_CONCURRENCY requests in flight,
+markets a request against one each otherwise), and so are their price
+histories (`Venue.price_histories`: Kalshi's batch candlesticks, a hundred
+markets a request; the markets it does not serve are read one each); the rest
+are fetched side by side, up to HISTORY_LOAD_CONCURRENCY requests in flight,
 paced by the venue's own rate limits, and written fifty markets to a
-transaction. On the venues' documented limits the price history (a request
-per market, or per outcome token) is then what bounds the load.
+transaction. On the venues' documented limits what is read a market (or an
+outcome token) a request is then what bounds the load.
 
 A completed walk remembers when it started; the next walk without `--since`
 reads only markets that closed after that (less a day of slack), so a

@@ -558,12 +558,38 @@ def market_candles(
 
 
 def candlesticks(request: Request, sim: Sim) -> Any:
-    m = _market(sim, request.path_params["ticker"], None)
+    """A live-set market's candlesticks; an archived one's are under /historical (404 here)."""
+    m = _market(sim, request.path_params["ticker"])
     start, end, period = _window(request, (1, 60, 1440))
     return {
         "candlesticks": market_candles(m, sim.world, start, end, period, 5000),
         "ticker": m.native_id,
     }
+
+
+def _historical_candle(c: dict[str, Any]) -> dict[str, Any]:
+    """A live candle in the archive's spelling: dollars without `_dollars`, counts without `_fp`."""
+
+    def plain(d: dict[str, str], nullable: bool) -> dict[str, str | None]:
+        keys = ("open", "low", "high", "close") + (("mean", "previous") if nullable else ())
+        return {k: d.get(k + "_dollars") for k in keys}
+
+    return {
+        "end_period_ts": c["end_period_ts"],
+        "open_interest": c["open_interest_fp"],
+        "price": plain(c["price"], True),
+        "volume": c["volume_fp"],
+        "yes_ask": plain(c["yes_ask"], False),
+        "yes_bid": plain(c["yes_bid"], False),
+    }
+
+
+def historical_candlesticks(request: Request, sim: Sim) -> Any:
+    """`/historical/markets/{ticker}/candlesticks`: markets settled before the cutoff only."""
+    m = _market(sim, request.path_params["ticker"], True)
+    start, end, period = _window(request, (1, 60, 1440))
+    candles = market_candles(m, sim.world, start, end, period, 5000)
+    return {"candlesticks": [_historical_candle(c) for c in candles], "ticker": m.native_id}
 
 
 def batch_candlesticks(request: Request, sim: Sim) -> Any:
@@ -610,6 +636,7 @@ def routes() -> dict[str, list[BaseRoute]]:
             ("/historical/cutoff", historical_cutoff, 0.05),
             ("/historical/markets", historical_markets, 0.15),
             ("/historical/markets/{ticker}", historical_market, 0.08),
+            ("/historical/markets/{ticker}/candlesticks", historical_candlesticks, 0.12),
         ],
     )
 

@@ -486,16 +486,24 @@ class KalshiVenue(SingleHostVenue):
         out: Fetched[PricePoint],
     ) -> None:
         params = {"start_ts": to_unix(lo), "end_ts": to_unix(hi), "period_interval": period}
-        endpoint = "/series/{series_ticker}/markets/{ticker}/candlesticks"
-        path = f"/series/{series_of(ref)}/markets/{ticker}/candlesticks"
-        historical = False
+        live = (
+            "/series/{series_ticker}/markets/{ticker}/candlesticks",
+            f"/series/{series_of(ref)}/markets/{ticker}/candlesticks",
+        )
+        archive = (
+            "/historical/markets/{ticker}/candlesticks",
+            f"/historical/markets/{ticker}/candlesticks",
+        )
+        # a window that ended before the cutoff is most likely archived: ask there first
+        cutoff = self._cutoff[1] if self._cutoff is not None else None
+        first, second = (archive, live) if cutoff is not None and hi < cutoff else (live, archive)
+        endpoint = first[0]
         try:
-            body, raw = await self.http.get_json(endpoint, path, params)
+            body, raw = await self.http.get_json(first[0], first[1], params)
         except VenueNotFound:
-            endpoint = "/historical/markets/{ticker}/candlesticks"
-            path = f"/historical/markets/{ticker}/candlesticks"
-            historical = True
-            body, raw = await self.http.get_json(endpoint, path, params)
+            endpoint = second[0]
+            body, raw = await self.http.get_json(second[0], second[1], params)
+        historical = endpoint == archive[0]
         out.raw.append(raw)
         try:
             points, errors = parse.parse_candlesticks(ticker, body, endpoint, historical=historical)
