@@ -13,7 +13,7 @@ silver twice and nothing is lost.
 What a page costs: its markets' trades are read together where the venue
 takes several markets a request (`Venue.trades_of_markets`, a hundred
 markets a request against one each otherwise), and so are their price
-histories (`Venue.price_histories`: Kalshi's batch candlesticks, a hundred
+histories (`Venue.price_histories`: a batch history endpoint, a hundred
 markets a request; the markets it does not serve are read one each); the rest
 are fetched side by side, up to HISTORY_LOAD_CONCURRENCY requests in flight,
 paced by the venue's own rate limits, and written fifty markets to a
