@@ -658,7 +658,11 @@ async def _history_load(venue_name: str, closed: int) -> None:
                         if batch_markets
                         else ""
                     )
-                    + f"); other requests {other}"
+                    + f"); other requests {other}, retries {summary.retries}"
+                )
+                print(
+                    "history: served, per endpoint: "
+                    + ", ".join(f"{e} {n}" for e, n in sorted(served.items(), key=lambda x: -x[1]))
                 )
             finally:
                 await venue.close()
