@@ -594,11 +594,10 @@ async def _history_load(venue_name: str, closed: int) -> None:
                 summary, report = await ingestor.history_load()
                 wall = time.perf_counter() - started
                 cpu = time.process_time() - cpu
-                served = {
-                    r["endpoint"]: r["count"]
-                    for r in sim.stats()["requests"]
-                    if r["venue"] == venue_name
-                }
+                served: dict[str, int] = {}  # the simulator counts per endpoint and status
+                for r in sim.stats()["requests"]:
+                    if r["venue"] == venue_name:
+                        served[r["endpoint"]] = served.get(r["endpoint"], 0) + r["count"]
                 markets = await pool.fetchval(
                     "SELECT count(*) FROM silver.markets WHERE status <> 'open'"
                 )
