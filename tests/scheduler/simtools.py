@@ -11,11 +11,34 @@ from predhub.sim.config import SimConfig
 from predhub.sim.testing import SimHandle
 
 
+def slot_start(now: datetime | None = None) -> datetime:
+    """One second into the hour `now` (default: the wall time) falls in.
+
+    The worker's schedules are cut at fixed instants: the per-minute budget,
+    history walks every HISTORY_LOAD_INTERVAL_SECONDS (a divisor of an hour in
+    the tests), delta loads and resolution sweeps every hour. A fake clock
+    started at the bare wall time lands anywhere in those slots, so a test
+    whose steps add up to a minute crosses a boundary it never meant to cross
+    in about one run in a hundred (a delta load appears, the minute's budget
+    resets). Started here, steps adding up to less than 59 seconds stay in the
+    first minute, and steps short of an interval stay in its first slot; a test
+    that means to cross a boundary advances past it on purpose. The start stays
+    within the hour before the wall time, near the rows the database stamps with
+    now().
+    """
+    at = now or datetime.now(UTC)
+    return at.replace(minute=0, second=1, microsecond=0)
+
+
 class FakeClock:
-    """A clock the test moves by hand (the engine takes any `() -> datetime`)."""
+    """A clock the test moves by hand (the engine takes any `() -> datetime`).
+
+    It starts at `start`, by default at `slot_start()`: aligned, so a test's
+    steps cross the schedules' boundaries only where the test says so.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC)
+        self.now = start or slot_start()
 
     def __call__(self) -> datetime:
         return self.now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -67,9 +66,7 @@ async def checkpoint(pool: asyncpg.Pool) -> Checkpoint:
 async def test_the_worker_walks_history_pages_per_interval_at_the_lowest_priority(
     pool: asyncpg.Pool, sim: SimHandle, venues: list[Venue]
 ) -> None:
-    # Start just after an interval's boundary, so the 60 s step below stays inside it.
-    aligned = (int(datetime.now(UTC).timestamp()) // 600) * 600 + 1
-    clock = FakeClock(datetime.fromtimestamp(aligned, UTC))
+    clock = FakeClock()  # just after an hour's start: the 60 s step below stays in its slot
     w = worker(
         pool,
         sim,
