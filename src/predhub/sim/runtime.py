@@ -12,6 +12,7 @@ import gc
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from predhub.sim.config import FaultRule, SimConfig
@@ -37,16 +38,24 @@ class SimClock:
 
 
 class TokenBucket:
-    """`rate` tokens per second up to `capacity`; may run negative to queue (delay mode)."""
+    """`rate` tokens per second up to `capacity`; may run negative to queue (delay mode).
 
-    def __init__(self, rate: float, capacity: float) -> None:
+    `clock` is what the bucket measures time by: the monotonic clock, or a
+    time a test moves by hand, shared with the client's limiter, so what it
+    checks is the client's pacing and not when the requests happen to arrive.
+    """
+
+    def __init__(
+        self, rate: float, capacity: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.capacity = capacity
         self.tokens = capacity
-        self.at = time.monotonic()
+        self._clock = clock
+        self.at = clock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
         self.at = now
 
@@ -74,6 +83,7 @@ class Control:
     faults: list[FaultRule] = field(default_factory=list)
     stats: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     buckets: dict[tuple[str, str], TokenBucket] = field(default_factory=dict)
+    limit_clock: Callable[[], float] = time.monotonic  # what the venues' rate limits count by
     fault_rng: random.Random = field(default_factory=random.Random)
     latency_rng: random.Random = field(default_factory=random.Random)
 
@@ -100,7 +110,7 @@ class Control:
     def bucket(self, key: tuple[str, str], rate: float, capacity: float) -> TokenBucket:
         b = self.buckets.get(key)
         if b is None:
-            b = self.buckets[key] = TokenBucket(rate, capacity)
+            b = self.buckets[key] = TokenBucket(rate, capacity, self.limit_clock)
         return b
 
     def stats_json(self) -> dict[str, object]:
