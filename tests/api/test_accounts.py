@@ -16,6 +16,7 @@ from api_support import ADMIN_KEY, assert_error, make_settings
 
 from predhub.api.app import create_app
 from predhub.api.keys import hash_key
+from predhub.api.keys import new_key as new_api_key
 from predhub.service.testing import SeedMarket, WritingRefresher, seed_market
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -337,6 +338,52 @@ async def test_every_process_refuses_a_revoked_key_or_blocked_account_it_had_adm
         blocked = await until_status(lambda: one.get(url, headers=lee), 403)
         assert_error(blocked, 403, "blocked")
         assert_error(await two.get(url, headers=lee), 403, "blocked")
+
+
+async def test_blocking_an_account_with_more_keys_than_one_notify_holds_refuses_them_all(
+    db_url: str, refresher: WritingRefresher, conn: asyncpg.Connection
+) -> None:
+    """A NOTIFY payload holds under 8,000 bytes: an account's key ids go out in as many
+    notifications as they need, so every process drops every kept check of the account
+    at once (not only the first 7,000 characters' worth, the rest waiting an hour)."""
+    mid = await seed_market(conn, SeedMarket(native_id="mk", synced_ago=1))
+    url = f"/v1/markets/{mid}/price"
+    kept = {"api_key_cache_seconds": 3600}
+    async with (
+        client_for(db_url, refresher, **kept) as one,
+        client_for(db_url, refresher, **kept) as two,
+    ):
+        keys = [await new_key(one, "many", "vip", name="many-0")]
+        account = await conn.fetchval("SELECT account_id FROM ops.api_keys WHERE name = 'many-0'")
+        # Long ids (16 digits), so 500 keys are 8,500 characters of ids.
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('ops.api_keys', 'id'), 1000000000000000)"
+        )
+        more = [new_api_key() for _ in range(500)]
+        await conn.executemany(
+            "INSERT INTO ops.api_keys (name, key_hash, scopes, account_id) VALUES ($1, $2, '{}', $3)",
+            [(f"many-{i}", hash_key(key), account) for i, key in enumerate(more, 1)],
+        )
+        keys += more
+        ids = await conn.fetchval(
+            "SELECT string_agg(id::text, ',') FROM ops.api_keys WHERE account_id = $1", account
+        )
+        assert len(ids) > 8000
+        for key in keys:  # each checked once, then admitted from one's memory
+            assert (await one.get(url, headers={"X-API-Key": key})).status_code == 200
+        changed = await two.patch(
+            "/v1/admin/accounts/many", json={"level": "blocked"}, headers=ADMIN
+        )
+        assert changed.status_code == 200, changed.text
+        # The notifications arrive in order: once the last key is refused, all were announced.
+        last = await until_status(lambda: one.get(url, headers={"X-API-Key": keys[-1]}), 403)
+        assert_error(last, 403, "blocked")
+        admitted = [
+            i
+            for i, key in enumerate(keys)
+            if (await one.get(url, headers={"X-API-Key": key})).status_code != 403
+        ]
+        assert admitted == [], f"{len(admitted)} of {len(keys)} keys still admitted"
 
 
 async def test_a_change_made_without_announcement_is_caught_by_the_recheck(

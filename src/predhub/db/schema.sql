@@ -908,10 +908,17 @@ AS $function$
 DECLARE
     ids text;
 BEGIN
-    SELECT string_agg(id::text, ',') INTO ids FROM ops.api_keys WHERE account_id = OLD.id;
-    IF ids IS NOT NULL THEN
-        PERFORM pg_notify('predhub_keys', left(ids, 7000));
-    END IF;
+    FOR ids IN
+        SELECT string_agg(id::text, ',' ORDER BY id)
+        FROM (
+            SELECT id, (row_number() OVER (ORDER BY id) - 1) / 300 AS batch
+            FROM ops.api_keys WHERE account_id = OLD.id
+        ) numbered
+        GROUP BY batch
+        ORDER BY batch
+    LOOP
+        PERFORM pg_notify('predhub_keys', ids);
+    END LOOP;
     RETURN NULL;
 END;
 $function$
