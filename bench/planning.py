@@ -28,7 +28,8 @@ directory, or a scratch database on DATABASE_URL's server):
 
 Figures are printed per size side by side with the ratio largest / smallest;
 `--json` keeps them so a run of another version of predhub (the same script
-with that version first on PYTHONPATH) adds its columns under its `--label`.
+with that version first on PYTHONPATH) adds its columns under its `--label`,
+and the ratios are then per size, the last label's figure over the first's.
 """
 
 from __future__ import annotations

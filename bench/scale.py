@@ -47,7 +47,8 @@ server) is filled, and the measures run in order:
 Every size's figures are printed side by side with the ratio largest /
 smallest. Each figure is a named row, so work that changes the storage
 (partitions, replicas) adds rows or reruns the table with `--json` and a
-`--label` to set the runs side by side.
+`--label` to set the runs side by side; the ratios are then per size, the last
+label's figure over the first's.
 """
 
 from __future__ import annotations
