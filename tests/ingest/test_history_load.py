@@ -305,26 +305,35 @@ def _frozen_minutes() -> tuple[Any, Any, list[datetime]]:
     return clock, sleep, now
 
 
+async def _run_by_hand(
+    archive: SimHandle, make: Any, pool: asyncpg.Pool, rps: float | None = None
+) -> tuple[VenueBudget, VenueBudget, Any, Any]:
+    """Kalshi's history load run by hand (`--rps`) beside workers held to a tiny budget
+    (half a request a second), on a clock that stands still until a budget waits: the
+    workers' budget, the run's, its allowance and its summary. The run completed."""
+    settings = archive.settings(venue_request_budgets={"kalshi": 0.5})
+    venue = make("kalshi", venue_request_budgets={"kalshi": 0.5})
+    clock, sleep, _ = _frozen_minutes()
+    workers = VenueBudget.for_workers(pool, "kalshi", settings, clock=clock, sleep=sleep)
+    budget = VenueBudget.for_history(pool, "kalshi", settings, rps=rps)
+    budget.clock, budget.sleep = clock, sleep
+    own = published_per_second("kalshi") * settings.rate_limit_scale if rps is None else rps
+    assert budget.cap == workers.cap + math.floor(own * 60)  # its rate on top of the workers'
+    allowance = budget.allowance(block=max(5, budget.cap // 60))
+    with drawing(allowance):
+        summary, report = await Ingestor(pool, venue, settings).history_load()
+    await allowance.release()
+    assert report.complete and summary.failures == 0
+    return workers, budget, allowance, summary
+
+
 async def test_a_history_load_run_by_hand_is_not_held_to_the_workers_share(
     archive: SimHandle, make: Any, pool: asyncpg.Pool
 ) -> None:
     """The workers' share of a tiny budget would spread this load over many minutes; the
     operator's run has the venue's published limits as its own and finishes in one, every
     request counted in the shared minute row. A worker then finds the minute spent."""
-    settings = archive.settings(venue_request_budgets={"kalshi": 0.5})
-    venue = make("kalshi", venue_request_budgets={"kalshi": 0.5})
-    clock, sleep, _ = _frozen_minutes()
-    workers = VenueBudget.for_workers(pool, "kalshi", settings, clock=clock, sleep=sleep)
-    budget = VenueBudget.for_history(pool, "kalshi", settings)
-    budget.clock, budget.sleep = clock, sleep
-    assert budget.cap == workers.cap + math.floor(
-        published_per_second("kalshi") * settings.rate_limit_scale * 60
-    )
-    allowance = budget.allowance(block=max(5, budget.cap // 60))
-    with drawing(allowance):
-        summary, report = await Ingestor(pool, venue, settings).history_load()
-    await allowance.release()
-    assert report.complete and summary.failures == 0
+    workers, _, allowance, summary = await _run_by_hand(archive, make, pool)
     assert summary.requests > workers.cap  # more than the workers may send in a minute
     assert allowance.waited == 0  # and it never waited for a next minute
     usage = await pool.fetch("SELECT minute, requests FROM ops.venue_usage WHERE venue = 'kalshi'")
@@ -336,17 +345,7 @@ async def test_a_history_load_run_by_hand_keeps_to_its_own_rate(
     archive: SimHandle, make: Any, pool: asyncpg.Pool
 ) -> None:
     """`--rps 0.5` (30 a minute on top of the workers' share) spreads the load over minutes."""
-    settings = archive.settings(venue_request_budgets={"kalshi": 0.5})
-    venue = make("kalshi", venue_request_budgets={"kalshi": 0.5})
-    clock, sleep, _ = _frozen_minutes()
-    budget = VenueBudget.for_history(pool, "kalshi", settings, rps=0.5)
-    budget.clock, budget.sleep = clock, sleep
-    assert budget.cap == VenueBudget.for_workers(pool, "kalshi", settings).cap + 30
-    allowance = budget.allowance(block=max(5, budget.cap // 60))
-    with drawing(allowance):
-        summary, report = await Ingestor(pool, venue, settings).history_load()
-    await allowance.release()
-    assert report.complete and summary.failures == 0
+    _, budget, _, summary = await _run_by_hand(archive, make, pool, rps=0.5)
     usage = await pool.fetch(
         "SELECT minute, requests FROM ops.venue_usage WHERE venue = 'kalshi' ORDER BY minute"
     )
