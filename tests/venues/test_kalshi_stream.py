@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from collections.abc import Callable
 from contextlib import aclosing
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -60,30 +62,52 @@ class DeadPeer:
             writer.close()
 
 
-async def test_a_dead_peer_is_resynced_and_reconnected(signer: Signer) -> None:
-    peer = DeadPeer()
-    server = await asyncio.start_server(peer.handler, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = Settings(
-        kalshi_ws_url=f"ws://127.0.0.1:{port}/trade-api/ws/v2",
-        ws_ping_seconds=0.1,
-        ws_silence_seconds=0.5,
-        http_backoff_base_seconds=0.01,
+def _settings(port: int, **windows: Any) -> Settings:
+    """The stream pointed at a local peer, pinging every 0.1 s."""
+    return Settings(
+        kalshi_ws_url=f"ws://127.0.0.1:{port}/trade-api/ws/v2", ws_ping_seconds=0.1, **windows
     )
+
+
+async def _session(
+    settings: Settings,
+    signer: Signer,
+    seconds: float,
+    stop: Callable[[StreamUpdate], bool] = lambda _: False,
+) -> tuple[list[StreamUpdate], bool]:
+    """The stream's updates until `stop` says so or `seconds` pass, and whether it stopped."""
     updates: list[StreamUpdate] = []
 
     async def consume() -> None:
         async with aclosing(market_stream(settings, signer, REFS)) as stream:
             async for update in stream:
                 updates.append(update)
-                if update.resync and peer.connections >= 2:
+                if stop(update):
                     return
 
     try:
-        await asyncio.wait_for(consume(), 10)
+        await asyncio.wait_for(consume(), seconds)
+    except TimeoutError:
+        return updates, False
+    return updates, True
+
+
+async def test_a_dead_peer_is_resynced_and_reconnected(signer: Signer) -> None:
+    peer = DeadPeer()
+    server = await asyncio.start_server(peer.handler, "127.0.0.1", 0)
+    settings = _settings(
+        server.sockets[0].getsockname()[1],
+        ws_silence_seconds=0.5,
+        http_backoff_base_seconds=0.01,
+    )
+    try:
+        updates, stopped = await _session(
+            settings, signer, 10, stop=lambda u: u.resync and peer.connections >= 2
+        )
     finally:
         peer.close()
         server.close()
+    assert stopped, "no resync after a second connection within 10 s"
     assert [u.reason for u in updates if u.resync][:2] == ["silent", "silent"]
     assert not [u for u in updates if not u.resync]  # not a sign of life from a dead peer
 
@@ -100,22 +124,10 @@ async def test_a_quiet_feed_lives_on_its_pongs(signer: Signer) -> None:
             got.append(str(message))
 
     async with serve(handler, "127.0.0.1", 0) as listening:
-        port = listening.sockets[0].getsockname()[1]
-        settings = Settings(
-            kalshi_ws_url=f"ws://127.0.0.1:{port}/trade-api/ws/v2",
-            ws_ping_seconds=0.1,
-            ws_silence_seconds=1.0,
-        )
-        updates: list[StreamUpdate] = []
+        settings = _settings(listening.sockets[0].getsockname()[1], ws_silence_seconds=1.0)
+        updates, stopped = await _session(settings, signer, 3.0)  # three windows of quiet
 
-        async def consume() -> None:
-            async with aclosing(market_stream(settings, signer, REFS)) as stream:
-                async for update in stream:
-                    updates.append(update)
-
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(consume(), 3.0)  # three windows of quiet
-
+    assert not stopped
     assert len(connections) == 1
     assert '"cmd":"subscribe"' in connections[0][0]
     assert not [u for u in updates if u.resync]
