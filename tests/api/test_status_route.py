@@ -69,6 +69,12 @@ async def test_status_reports_budget_jobs_errors_quarantine_freshness_and_size(
     size = await conn.fetchval("SELECT pg_database_size(current_database())")
     assert 0.8 * size <= body["database"]["size_bytes"] <= 1.2 * size
     assert datetime.fromisoformat(body["as_of"]) <= datetime.now(UTC)
+    # the size is measured at most once a minute, and says when
+    assert datetime.fromisoformat(body["database"]["measured_at"]) <= datetime.fromisoformat(
+        body["as_of"]
+    )
+    again = (await client.get("/v1/status", headers={"X-API-Key": ADMIN_KEY})).json()
+    assert again["database"] == body["database"]
 
 
 async def test_the_client_types_the_status(app: FastAPI, conn: asyncpg.Connection) -> None:

@@ -10,13 +10,17 @@ from predhub.api.state import ApiState
 from predhub.service.service import MarketDataService
 
 
-def get_state(request: Request) -> ApiState:
+# Coroutines, not plain functions: FastAPI runs a plain-function dependency in its thread
+# pool, and two thread hand-offs per request cost more than the route's own work on a
+# busy machine.
+async def get_state(request: Request) -> ApiState:
     state: ApiState = request.app.state.api
     return state
 
 
-def get_service(request: Request) -> MarketDataService:
-    return get_state(request).service
+async def get_service(request: Request) -> MarketDataService:
+    state: ApiState = request.app.state.api
+    return state.service
 
 
 StateDep = Annotated[ApiState, Depends(get_state)]

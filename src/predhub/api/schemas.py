@@ -415,6 +415,9 @@ class Upkeep(BaseModel):
 
 class DatabaseSize(BaseModel):
     size_bytes: int
+    measured_at: datetime = Field(
+        description="When the size was measured: at most a minute before `as_of`"
+    )
 
 
 class HubStatus(BaseModel):

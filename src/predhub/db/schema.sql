@@ -665,6 +665,7 @@ TABLE silver.events
   CREATE UNIQUE INDEX events_pkey ON silver.events USING btree (id)
   CREATE INDEX events_slug_idx ON silver.events USING btree (venue, slug)
   CREATE UNIQUE INDEX events_venue_native_key ON silver.events USING btree (venue, native_id)
+  CREATE INDEX events_volume_order_idx ON silver.events USING btree (COALESCE(volume_total, ('-1'::integer)::numeric) DESC, id DESC)
   CREATE TRIGGER events_changed_gold AFTER UPDATE ON silver.events FOR EACH ROW WHEN ((((((new.title IS DISTINCT FROM old.title) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.category IS DISTINCT FROM old.category)) OR (new.tags IS DISTINCT FROM old.tags))) EXECUTE FUNCTION silver.event_row_changed()
   CREATE TRIGGER events_deleted_markets AFTER DELETE ON silver.events REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.events_deleted()
 

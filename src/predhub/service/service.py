@@ -52,7 +52,7 @@ from predhub.service.payload import Snapshot, answer_fields, render
 from predhub.service.refresh import Refresher
 from predhub.service.research import ResearchStore
 from predhub.service.singleflight import Outcome, SingleFlight, wait_outcomes
-from predhub.service.status import read_status
+from predhub.service.status import SizeCache, read_status
 from predhub.service.tiers import Freshness, TierTable
 from predhub.settings import Settings
 
@@ -111,6 +111,7 @@ class MarketDataService(CatalogReads, HistoryReads):
         self.gold = GoldReader(lambda: self.read_pool)
         self.matches = MatchReader(pool)
         self.cache = cache or SnapshotCache(ttl=settings.db_cache_ttl_seconds)
+        self.sizes = SizeCache()  # the status report's database size, measured once a minute
         self.listener = listener
         self.refresher = refresher
         self.flight = (
@@ -179,7 +180,7 @@ class MarketDataService(CatalogReads, HistoryReads):
         """Budgets, jobs, errors, quarantine and size (`predhub.service.status`), from the
         primary: the workers' counters are its most recent writes; error texts only
         with `details`."""
-        return await read_status(self.pool, self.settings, details=details)
+        return await read_status(self.pool, self.settings, details=details, sizes=self.sizes)
 
     async def schema_status(self) -> SchemaStatus:
         """Whether the database answers (within 2 s) and its schema is current: readiness."""

@@ -5,15 +5,18 @@ hour (with errors and retries), jobs queued, running and failed, the newest
 jobs whose last attempt failed with their error, quarantined items (count and
 the newest), and freshness per priority from the gold row the worker keeps
 (never a percentile over the catalogue per request). Beside them: the size of
-the database and each gold refresh's and prune's last run. Everything comes
+the database (measured at most every `SIZE_MAX_AGE` seconds, with when) and
+each gold refresh's and prune's last run. Everything comes
 from PostgreSQL, so any API process shows the whole fleet of workers; every
 read is an index probe or a small table, so the page can poll it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -57,6 +60,28 @@ _FRESHNESS_FIELDS = (
 )
 
 
+# pg_database_size() stats every relation file: hundreds with partitions, most of the
+# report's time; a size a minute old is as good on a page that polls it
+SIZE_MAX_AGE = timedelta(seconds=60)
+
+
+@dataclass
+class SizeCache:
+    """The database's size and when it was measured, kept between status reads so the
+    report measures it at most once per `max_age` (each API process keeps its own)."""
+
+    max_age: timedelta = SIZE_MAX_AGE
+    size_bytes: int | None = None
+    measured_at: datetime | None = None  # the database's clock, beside the report's as_of
+    _taken: float | None = None  # this process's monotonic clock: immune to clock skew
+
+    def due(self) -> bool:
+        return self._taken is None or time.monotonic() - self._taken >= self.max_age.total_seconds()
+
+    def store(self, size_bytes: int, at: datetime) -> None:
+        self.size_bytes, self.measured_at, self._taken = size_bytes, at, time.monotonic()
+
+
 def _venue_order(names: Iterable[str]) -> list[str]:
     known = [v for v in VENUE_NAMES if v in names]
     return known + sorted(set(names) - set(known))
@@ -89,14 +114,25 @@ def _empty_venue(name: str, settings: Settings) -> dict[str, Any]:
 
 
 async def read_status(
-    pool: asyncpg.Pool, settings: Settings, *, errors_per_venue: int = 5, details: bool = True
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    errors_per_venue: int = 5,
+    details: bool = True,
+    sizes: SizeCache | None = None,
 ) -> dict[str, Any]:
     """The status document, read in one statement (one round trip). Without `details`
     the texts that can carry internal detail (a job's error, a quarantined item's
-    reason: exception messages, venue answers, hosts) are left out."""
+    reason: exception messages, venue answers, hosts) are left out. With `sizes` the
+    database's size is measured only when the cached one is due (without: every time)."""
     asked = _venue_order(set(settings.venues) | set(VENUE_NAMES))
-    row = await pool.fetchrow(_REPORT, minute_of(datetime.now(UTC)), asked, errors_per_venue)
+    now = datetime.now(UTC)
+    sizes = sizes if sizes is not None else SizeCache()
+    measure = sizes.due()
+    row = await pool.fetchrow(_REPORT, minute_of(now), asked, errors_per_venue, measure)
     at = row["at"]
+    if measure:
+        sizes.store(int(row["size_bytes"]), at)
     usage, jobs, quarantined, freshness, latest, errors, gold, prunes = (
         _parsed(row[k])
         for k in ("usage", "jobs", "quarantine", "freshness", "latest", "errors", "gold", "prunes")
@@ -168,7 +204,7 @@ async def read_status(
     ]
     return {
         "as_of": plain(at),
-        "database": {"size_bytes": int(row["size_bytes"])},
+        "database": {"size_bytes": sizes.size_bytes, "measured_at": plain(sizes.measured_at)},
         "venues": list(venues.values()),
         "upkeep": upkeep,
         "details_hidden": not details,

@@ -7,7 +7,11 @@
 -- costs more than these reads): each part is a JSON array of rows. {usage}, {jobs} and
 -- {quarantine} are the counts `predhub status` prints (scheduler_status.sql; $1 is this
 -- minute), {gold} and {prunes} the upkeep's last runs; $2 the venues, $3 errors per venue.
-SELECT now() AS at, pg_database_size(current_database()) AS size_bytes,
+-- The database's size only when $4: pg_database_size() stats every file of every relation
+-- (partitions make that hundreds), most of this statement's time, so the service measures
+-- it at most once a minute and serves the figure with its age in between.
+SELECT now() AS at,
+       CASE WHEN $4::boolean THEN pg_database_size(current_database()) END AS size_bytes,
        (SELECT coalesce(json_agg(t), '[]') FROM ({usage}) t) AS usage,
        (SELECT coalesce(json_agg(t), '[]') FROM ({jobs}) t) AS jobs,
        (SELECT coalesce(json_agg(t), '[]') FROM ({quarantine}) t) AS quarantine,
