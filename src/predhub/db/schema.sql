@@ -219,6 +219,7 @@ TABLE gold.market_matches
   CONSTRAINT market_matches_status_check CHECK ((status = ANY (ARRAY['proposed'::text, 'confirmed'::text, 'rejected'::text])))
   CREATE INDEX market_matches_a_idx ON gold.market_matches USING btree (market_a)
   CREATE INDEX market_matches_b_idx ON gold.market_matches USING btree (market_b)
+  CREATE INDEX market_matches_confidence_idx ON gold.market_matches USING btree (confidence DESC, id DESC)
   CREATE UNIQUE INDEX market_matches_market_a_market_b_key ON gold.market_matches USING btree (market_a, market_b)
   CREATE UNIQUE INDEX market_matches_pkey ON gold.market_matches USING btree (id)
   CREATE INDEX market_matches_status_idx ON gold.market_matches USING btree (status, confidence DESC)
