@@ -3,7 +3,8 @@
 A refresh takes the markets written since its last read of the market change
 stream (`predhub.db.changes`: no queue row per market write), the ids queued in
 the change log (by quotes, books, sync stamps and the re-queues) and the
-markets with trades past the trades watermark, recomputes those markets'
+markets with trades past the trades watermark (`predhub.gold.trades`: it
+skips no trade whose writer commits late), recomputes those markets'
 `gold.market_stats` rows, moves their contribution to venue and category
 totals and to each venue's freshness (counts, and a histogram of quote syncs by
 second that the age percentiles are read from) by difference (old rows out, new
@@ -26,6 +27,8 @@ from predhub.db import changes as change_stream
 from predhub.db.queries import load, render
 from predhub.gold.arbitrage import ArbitrageConfig, ArbitrageReport, cycle
 from predhub.gold.categories import normalise
+from predhub.gold.trades import save as save_trades
+from predhub.gold.trades import take_mark, traded
 
 Q = load("gold")
 
@@ -88,15 +91,15 @@ async def refresh(conn: asyncpg.Connection, config: GoldConfig, *, now: datetime
     report = RefreshReport()
     async with conn.transaction():
         await conn.execute(Q.lock_refresh)
+        mark = await take_mark(conn)  # before this transaction writes anything
         written = await change_stream.take(conn, "gold", config.batch)
         if written is None:  # the stream starts over: every market once
             await mark_all(conn)
             written = []
         changed = {int(r["market_id"]) for r in await conn.fetch(Q.take_changes, config.batch)}
         changed.update(written)
-        watermark = int(await conn.fetchval(Q.trades_watermark))
-        traded = await conn.fetchrow(Q.traded_markets, watermark)
-        changed.update(int(i) for i in traded["market_ids"])
+        trades = await traded(conn, mark)
+        changed.update(trades.market_ids)
         events = {int(r["event_id"]) for r in await conn.fetch(Q.take_event_changes, config.batch)}
         ids = sorted(changed)
         if ids:
@@ -130,8 +133,7 @@ async def refresh(conn: asyncpg.Connection, config: GoldConfig, *, now: datetime
             # every changed market, also those the stats skip: a book or a status
             # change re-prices (or closes) the opportunities it is a leg of
             report.arbitrage = await cycle(conn, config.arbitrage, sorted(changed), now=now)
-        if traded["newest"] is not None:
-            await conn.execute(Q.save_watermark, int(traded["newest"]))
+        await save_trades(conn, trades)
     report.markets = len(ids)
     report.events = len(events)
     report.market_ids = ids

@@ -16,10 +16,29 @@ WHERE c.event_id IN (SELECT event_id FROM ops.gold_event_changes ORDER BY event_
 RETURNING c.event_id
 
 -- name: traded_markets
--- Markets with trades written past the watermark (a range scan of the trades' key),
--- and the new watermark.
-SELECT coalesce(array_agg(DISTINCT market_id), '{}') AS market_ids, max(id) AS newest
+-- Markets with trades past the watermark $1 (a range scan of the trades' key), and,
+-- in the same snapshot, whether every transaction older than the pending mark's $2
+-- has finished (settled: every id up to the mark is committed and read here) or the
+-- mark is ahead of the server (a restore into a cluster whose counter is behind).
+SELECT coalesce(array_agg(DISTINCT market_id), '{}') AS market_ids,
+       coalesce(pg_snapshot_xmin(pg_current_snapshot()) > $2::bigint::text::xid8, false)
+           AS settled,
+       coalesce(pg_snapshot_xmax(pg_current_snapshot()) < $2::bigint::text::xid8, false)
+           AS ahead
 FROM silver.trades WHERE id > $1
+
+-- name: trades_mark
+-- The trade ids taken so far, then this transaction's id: every writer that took one
+-- of those ids held an older transaction id (silver.trades_writer_xid). The scan of
+-- the CTE yields its row before the projection assigns the transaction id. No mark
+-- (a null xid) when the transaction already had an id: it would not be younger.
+WITH taken AS MATERIALIZED (
+    SELECT coalesce(pg_sequence_last_value(
+               pg_get_serial_sequence('silver.trades', 'id')::regclass), 0) AS last_id,
+           pg_current_xact_id_if_assigned() IS NULL AS fresh
+)
+SELECT last_id, CASE WHEN fresh THEN pg_current_xact_id()::text::bigint END AS xid
+FROM taken
 
 -- name: mark_all_changed
 -- A full rebuild: every market is changed once.
@@ -471,13 +490,17 @@ UPDATE ops.gold_refresh SET lease_owner = NULL, lease_expires_at = NULL
 WHERE name = $1 AND lease_owner = $2
 
 -- name: trades_watermark
--- The trades already folded into gold (the highest trade id read).
-SELECT coalesce((SELECT watermark FROM ops.gold_refresh WHERE name = 'trades'), 0)
+-- The trades already folded into gold (every id up to the watermark is), and the
+-- pending mark a later refresh may move the watermark up to.
+SELECT watermark, pending_id, pending_xid::text::bigint AS pending_xid
+FROM ops.gold_refresh WHERE name = 'trades'
 
 -- name: save_watermark
--- Record the trades folded in by a refresh.
-INSERT INTO ops.gold_refresh AS r (name, watermark) VALUES ('trades', $1)
-ON CONFLICT (name) DO UPDATE SET watermark = greatest(r.watermark, EXCLUDED.watermark)
+-- Record the trades folded in by a refresh and the next pending mark.
+INSERT INTO ops.gold_refresh AS r (name, watermark, pending_id, pending_xid)
+VALUES ('trades', $1, $2, $3::bigint::text::xid8)
+ON CONFLICT (name) DO UPDATE SET watermark = greatest(r.watermark, EXCLUDED.watermark),
+    pending_id = EXCLUDED.pending_id, pending_xid = EXCLUDED.pending_xid
 
 -- name: refresh_state
 -- Every gold refresh's last run, for `predhub status` and the API.
