@@ -510,6 +510,8 @@ TABLE ops.gold_refresh
     last_markets integer NOT NULL DEFAULT 0
     last_seconds double precision
     watermark bigint NOT NULL DEFAULT 0
+    pending_id bigint
+    pending_xid xid8
   CONSTRAINT gold_refresh_pkey PRIMARY KEY (name)
   CREATE UNIQUE INDEX gold_refresh_pkey ON ops.gold_refresh USING btree (name)
 
@@ -890,6 +892,7 @@ TABLE silver.trades
   CREATE INDEX trades_market_time_idx ON ONLY silver.trades USING btree (market_id, executed_at DESC, id DESC)
   CREATE UNIQUE INDEX trades_pkey ON ONLY silver.trades USING btree (id, executed_at)
   CREATE UNIQUE INDEX trades_venue_key ON ONLY silver.trades USING btree (venue, trade_key, executed_at)
+  CREATE TRIGGER trades_writer_xid BEFORE INSERT ON silver.trades FOR EACH STATEMENT EXECUTE FUNCTION silver.trades_writer_xid()
 
 FUNCTION gold.match_input_digest(m silver.markets)
 CREATE OR REPLACE FUNCTION gold.match_input_digest(m silver.markets)
@@ -1349,4 +1352,15 @@ AS $function$
         ORDER BY sw.heavy DESC, sw.bucket DESC, sw.market_id
         LIMIT n
     ) x
+$function$
+
+FUNCTION silver.trades_writer_xid()
+CREATE OR REPLACE FUNCTION silver.trades_writer_xid()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    PERFORM pg_current_xact_id();
+    RETURN NULL;
+END;
 $function$
