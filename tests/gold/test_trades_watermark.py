@@ -123,3 +123,21 @@ async def test_the_watermark_moves_up_once_the_writers_have_finished(
         # every id up to the newest trade is settled: the next refresh reads none again
         assert market not in (await refresh(conn, config(), now=NOW)).market_ids
     assert await trades_24h(pool, market) == 1
+
+
+async def test_a_trade_writer_holds_its_transaction_id_before_it_takes_trade_ids(
+    pool: asyncpg.Pool,
+) -> None:
+    # a statement that writes no row shows it: only the statement trigger assigns the id
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO silver.trades (venue, market_id, trade_key, price, size, executed_at)"
+                " SELECT 'kalshi', 1, 'k', 0.5, 1, now() WHERE false"
+            )
+            assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is not None
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "trades", schema_name="silver", records=[], columns=["venue"]
+            )
+            assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is not None
