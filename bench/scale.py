@@ -562,10 +562,23 @@ async def part_history(run: Run) -> None:
     run.put("5 trades generated: index build s", seconds["index"])
 
 
+async def _search_lists_kept(run: Run) -> None:
+    """Bring the search lists up to date, as the worker's upkeep does after a write."""
+    from predhub.db import search_words
+
+    started = time.perf_counter()
+    async with run.db.acquire() as conn:
+        kept = await search_words.keep(conn)
+    if kept.markets:
+        run.put("0 search lists: markets read", kept.markets)
+        run.put("0 search lists: wall s", time.perf_counter() - started)
+
+
 async def part_reads(run: Run) -> None:
     from predhub.api.app import create_app
     from predhub.settings import Settings
 
+    await _search_lists_kept(run)
     settings = Settings(_env_file=None, database_only_mode=True)  # type: ignore[call-arg]
     app = create_app(settings, database_url=run.url)
     ids = [
@@ -716,6 +729,7 @@ async def part_search(run: Run) -> None:
             _BEFORE_WALK_MATCHES,
         ]
 
+    await _search_lists_kept(run)
     async with run.db.acquire() as conn:
         await conn.execute("ANALYZE silver.markets")
         stats = await conn.fetch(

@@ -12,7 +12,7 @@ from api_support import ADMIN_KEY
 from fastapi import FastAPI
 
 from predhub.api.keys import create_key
-from predhub.db import partitions
+from predhub.db import partitions, search_words
 from predhub.gold.history import rollup
 from predhub.gold.refresh import GoldConfig, refresh
 from predhub.service import catalog
@@ -252,6 +252,7 @@ async def test_search_ranks_by_relevance_then_volume(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     ids = await _seed_world(conn)
+    await search_words.keep(conn)
     hits = (await client.get("/v1/search", params={"q": "bitcoin"})).json()["data"]
     # Both open Bitcoin markets match; the one with "Bitcoin" in a stronger position and more
     # volume first; the resolved one is left out by the default status filter.
@@ -294,6 +295,7 @@ async def test_search_finds_a_common_and_a_rare_word_by_their_own_paths(
     rare = await seed_market(
         conn, SeedMarket(native_id="rare", question="Will Ostrava win the cup?", volume_24h=1.0)
     )
+    await search_words.keep(conn)
     every = [
         r["id"]
         for r in await conn.fetch(

@@ -1,7 +1,9 @@
 """Search reads a word's busiest markets by key, and the text index only when they fall short.
 
 The plans are read with `EXPLAIN (ANALYZE)` on a real PostgreSQL: the point is which
-index a search reads and how much of it, whatever the word's match count.
+index a search reads and how much of it, whatever the word's match count. The worker
+keeps the lists from the change stream (`search_words.keep`), run here where a test
+needs them current; a market not yet listed is found through the text index.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from predhub.db import search_words
 from predhub.db.queries import load
 from predhub.service import catalog
 from predhub.service.testing import SeedMarket, seed_market
@@ -63,6 +66,7 @@ async def test_a_common_word_reads_its_list_not_the_text_index(conn: asyncpg.Con
         "INSERT INTO silver.markets (venue, native_id, question, volume_24h)"
         " VALUES ('polymarket', 'rare', 'Will Ostrava win the cup?', 1)"
     )
+    await search_words.keep(conn)
     await conn.execute("ANALYZE silver.markets")
     await conn.execute("ANALYZE silver.search_words")
     venues = len(venue_names())
@@ -137,6 +141,7 @@ async def test_question_words_come_before_event_title_words(
         )
         for k in range(1, 4)
     ]
+    await search_words.keep(conn)
     every = [r["id"] for r in await conn.fetch(_EVERY, "election")]
     assert every[:3] == asked[::-1] and every[3] == titled[0]
     hits = (await client.get("/v1/search", params={"q": "election", "limit": 5})).json()["data"]
@@ -154,6 +159,7 @@ async def test_words_that_rarely_meet_fall_back_to_the_text_index(
     both = await seed_market(
         conn, SeedMarket(native_id="ab", question="Will alpha beat beta?", volume_24h=1.0)
     )
+    await search_words.keep(conn)
     hits = (await client.get("/v1/search", params={"q": "alpha beta"})).json()["data"]
     assert [h["id"] for h in hits] == [both]
     # every query word matches every hit, whichever path found it
@@ -163,3 +169,35 @@ async def test_words_that_rarely_meet_fall_back_to_the_text_index(
     assert (await client.get("/v1/search", params={"q": "alpha -beta"})).json()["data"]
     negated = (await client.get("/v1/search", params={"q": "alpha -rise"})).json()["data"]
     assert [h["id"] for h in negated] == [both]
+
+
+async def test_a_market_not_yet_listed_is_found_through_the_text_index(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lists are written by the worker after a market's write: until then a market
+    # whose words are rare is found by the text index, and with its words listed, both
+    # paths give the same page.
+    monkeypatch.setattr(catalog, "SEARCH_WORD_WALK", 10)
+    await _seed_many(conn, 40, "Will gamma rise", 1e5)
+    await search_words.keep(conn)
+    new = await seed_market(
+        conn, SeedMarket(native_id="new", question="Will Ostrava host gamma?", volume_24h=1e6)
+    )
+    assert await conn.fetchval(
+        "SELECT count(*) FROM silver.search_words WHERE market_id = $1", new
+    ) == 0
+    hits = (await client.get("/v1/search", params={"q": "ostrava"})).json()["data"]
+    assert [h["id"] for h in hits] == [new]
+    before = [h["id"] for h in (await client.get("/v1/search", params={"q": "gamma ostrava"})).json()["data"]]
+    assert before == [new]
+    # a common word's page is read from its list alone: the new market, busiest of all,
+    # is not on it until the reader ran (one upkeep round)
+    gamma = (await client.get("/v1/search", params={"q": "gamma", "limit": 5})).json()["data"]
+    assert new not in [h["id"] for h in gamma]
+    kept = await search_words.keep(conn)
+    assert kept.markets == 1 and kept.inserted > 0
+    # now listed, and the busiest of its common word: first of that word's page
+    gamma = (await client.get("/v1/search", params={"q": "gamma", "limit": 5})).json()["data"]
+    assert gamma[0]["id"] == new
+    hits = (await client.get("/v1/search", params={"q": "ostrava"})).json()["data"]
+    assert [h["id"] for h in hits] == [new]

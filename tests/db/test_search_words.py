@@ -1,13 +1,18 @@
 """The per-word search lists (silver.search_words, migration 0029) follow the markets.
 
-Every write a market can take (insert, a changed question, event title, status or
-volume bucket, delete, truncate) leaves the lists equal to the markets' own words;
-a volume change inside its bucket writes nothing.
+The worker keeps them from the change stream (migration 0036): after every write a
+market can take (insert, a changed question, event title, status or volume bucket,
+delete, truncate) and one run of the reader, the lists equal the markets' own
+words; a volume change inside its bucket, and a second run, write nothing; a run
+that fails before its commit loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncpg
+import pytest
+
+from predhub.db import search_words
 
 # What the lists must hold: one row per word of each market's search vector.
 _EXPECTED = """
@@ -45,7 +50,13 @@ async def test_the_volume_bucket_orders_volumes_and_puts_unknown_last(
     assert buckets[4] == buckets[5]  # 1 % more stays in the bucket
 
 
-async def test_the_lists_follow_every_write_of_a_market(conn: asyncpg.Connection) -> None:
+async def _versions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT xmin::text, ctid::text FROM silver.search_words ORDER BY 1, 2")
+
+
+async def test_the_lists_follow_every_write_of_a_market_once_the_reader_ran(
+    conn: asyncpg.Connection,
+) -> None:
     assert await _in_step(conn) == []
     ids = [
         r["id"]
@@ -58,31 +69,91 @@ async def test_the_lists_follow_every_write_of_a_market(conn: asyncpg.Connection
             " RETURNING id"
         )
     ]
+    # off the write path: the insert wrote no row of the lists
+    assert await conn.fetchval("SELECT count(*) FROM silver.search_words") == 0
+    kept = await search_words.keep(conn)
+    assert kept.markets == 3 and kept.deleted == 0 and kept.inserted > 0
     await _in_step(conn)
     btc = await _words(conn, ids[0])
     assert btc["bitcoin"] == ("open", True, 19) and btc["crypto"] == ("open", False, 19)
     assert (await _words(conn, ids[1]))["bitcoin"] == ("open", True, -1)
 
-    # a volume change inside its bucket writes no row of the lists
-    versions = await conn.fetch("SELECT xmin::text, ctid::text FROM silver.search_words")
+    # the reader run again reads nothing and writes nothing
+    versions = await _versions(conn)
+    assert await search_words.keep(conn) == search_words.KeepReport()
+    assert await _versions(conn) == versions
+
+    # a volume change inside its bucket: the market is read, no row of the lists written
     await conn.execute("UPDATE silver.markets SET volume_24h = 1010 WHERE id = $1", ids[0])
-    assert await conn.fetch("SELECT xmin::text, ctid::text FROM silver.search_words") == versions
+    kept = await search_words.keep(conn)
+    assert (kept.markets, kept.deleted, kept.inserted) == (1, 0, 0)
+    assert await _versions(conn) == versions
 
     # across a bucket's edge, a new question, event title and status: the new words
     await conn.execute("UPDATE silver.markets SET volume_24h = 5000 WHERE id = $1", ids[0])
+    await search_words.keep(conn)
     assert (await _words(conn, ids[0]))["bitcoin"] == ("open", True, 24)
     await conn.execute(
         "UPDATE silver.markets SET question = 'Will Solana reach 500?', event_title = NULL"
         " WHERE id = $1",
         ids[0],
     )
-    assert set(await _words(conn, ids[0])) == {"solana", "reach", "500"}
     await conn.execute("UPDATE silver.markets SET status = 'resolved' WHERE id = $1", ids[1])
+    await search_words.keep(conn)
+    assert set(await _words(conn, ids[0])) == {"solana", "reach", "500"}
     assert {s for s, _, _ in (await _words(conn, ids[1])).values()} == {"resolved"}
     await _in_step(conn)
 
+    # a market changed, then deleted before the reader ran: none of its rows stay
+    await conn.execute("UPDATE silver.markets SET question = 'Rates up?' WHERE id = $1", ids[2])
     await conn.execute("DELETE FROM silver.markets WHERE id = $1", ids[2])
     assert await _words(conn, ids[2]) == {}
+    await search_words.keep(conn)
     assert len(await _in_step(conn)) > 0
     await conn.execute("TRUNCATE silver.markets CASCADE")
     assert await _in_step(conn) == []
+
+
+async def test_a_read_that_fails_before_its_commit_loses_nothing(
+    conn: asyncpg.Connection,
+) -> None:
+    await conn.execute(
+        "INSERT INTO silver.markets (venue, native_id, question, status) VALUES"
+        " ('kalshi', 'a', 'Will it rain in Ostrava?', 'open'),"
+        " ('kalshi', 'b', 'Will it snow in Brno?', 'open')"
+    )
+
+    class Crash(Exception):
+        pass
+
+    # the rows are written and the snapshot saved, then the transaction fails
+    with pytest.raises(Crash):
+        async with conn.transaction():
+            report = await search_words.keep_once(conn)
+            assert report.markets == 2 and report.inserted > 0
+            raise Crash
+    assert await conn.fetchval("SELECT count(*) FROM silver.search_words") == 0
+    kept = await search_words.keep(conn)
+    assert kept.markets == 2  # the same markets again
+    await _in_step(conn)
+
+
+async def test_a_reader_that_starts_over_compares_every_market_and_drops_orphans(
+    conn: asyncpg.Connection,
+) -> None:
+    await conn.execute(
+        "INSERT INTO silver.markets (venue, native_id, question, status) VALUES"
+        " ('kalshi', 'a', 'Will it rain in Ostrava?', 'open')"
+    )
+    await search_words.keep(conn)
+    # a stray row of a market that does not exist, and a snapshot ahead of the server's
+    await conn.execute(
+        "INSERT INTO silver.search_words (lexeme, venue, status, heavy, bucket, market_id)"
+        " VALUES ('ghost', 'kalshi', 'open', true, 0, 999999)"
+    )
+    await conn.execute(
+        "UPDATE ops.change_readers SET seen = '9999999999:9999999999:' WHERE name = 'search'"
+    )
+    kept = await search_words.keep(conn)
+    assert kept.markets == 1 and kept.inserted == 0
+    await _in_step(conn)

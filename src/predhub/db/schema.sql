@@ -751,9 +751,7 @@ TABLE silver.markets
   CREATE TRIGGER markets_deleted_children AFTER DELETE ON silver.markets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_deleted()
   CREATE TRIGGER markets_fingerprint_cleared BEFORE UPDATE ON silver.markets FOR EACH ROW WHEN (((NOT (new.row_fingerprint IS DISTINCT FROM old.row_fingerprint)) AND (new.row_fingerprint IS NOT NULL) AND ((((((((((((((((((((((((new.event_native_id IS DISTINCT FROM old.event_native_id) OR (new.event_title IS DISTINCT FROM old.event_title)) OR (new.condition_id IS DISTINCT FROM old.condition_id)) OR (new.ticker IS DISTINCT FROM old.ticker)) OR (new.slug IS DISTINCT FROM old.slug)) OR (new.question IS DISTINCT FROM old.question)) OR (new.description IS DISTINCT FROM old.description)) OR (new.category IS DISTINCT FROM old.category)) OR (new.status IS DISTINCT FROM old.status)) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_total IS DISTINCT FROM old.volume_total)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR (new.liquidity IS DISTINCT FROM old.liquidity)) OR (new.open_interest IS DISTINCT FROM old.open_interest)) OR (new.fee_bps IS DISTINCT FROM old.fee_bps)) OR (new.tick_size IS DISTINCT FROM old.tick_size)) OR (new.winning_outcome IS DISTINCT FROM old.winning_outcome)) OR (new.is_void IS DISTINCT FROM old.is_void)) OR (new.payouts IS DISTINCT FROM old.payouts)) OR (new.resolution_source IS DISTINCT FROM old.resolution_source)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.extra IS DISTINCT FROM old.extra)) OR (new.event_id IS DISTINCT FROM old.event_id)))) EXECUTE FUNCTION silver.market_fingerprint_cleared()
   CREATE TRIGGER markets_inserted AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted_all()
-  CREATE TRIGGER markets_inserted_search_words AFTER INSERT ON silver.markets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_inserted_search_words()
   CREATE TRIGGER markets_priority_inputs_changed AFTER UPDATE ON silver.markets FOR EACH ROW WHEN (((((((new.status IS DISTINCT FROM old.status) OR (new.end_at IS DISTINCT FROM old.end_at)) OR (new.resolved_at IS DISTINCT FROM old.resolved_at)) OR (new.venue_updated_at IS DISTINCT FROM old.venue_updated_at)) OR (new.volume_24h IS DISTINCT FROM old.volume_24h)) OR ((new.updated_at IS DISTINCT FROM old.updated_at) AND (COALESCE(new.end_at, new.venue_updated_at) IS NULL)))) EXECUTE FUNCTION silver.market_priority_inputs_changed()
-  CREATE TRIGGER markets_search_words AFTER UPDATE ON silver.markets FOR EACH ROW WHEN (((old.question IS DISTINCT FROM new.question) OR (old.event_title IS DISTINCT FROM new.event_title) OR (old.status IS DISTINCT FROM new.status) OR (old.venue IS DISTINCT FROM new.venue) OR (silver.search_bucket(old.volume_24h) IS DISTINCT FROM silver.search_bucket(new.volume_24h)))) EXECUTE FUNCTION silver.market_search_words_changed()
   CREATE TRIGGER markets_truncated_children AFTER TRUNCATE ON silver.markets FOR EACH STATEMENT EXECUTE FUNCTION silver.markets_truncated()
 
 TABLE silver.order_book_latest
@@ -869,6 +867,7 @@ TABLE silver.search_words
     heavy boolean NOT NULL
     bucket smallint NOT NULL
     market_id bigint NOT NULL
+  CREATE INDEX search_words_market ON silver.search_words USING btree (market_id)
   CREATE UNIQUE INDEX search_words_walk ON silver.search_words USING btree (lexeme, venue, status, heavy DESC, bucket DESC, market_id)
 
 TABLE silver.trades
@@ -1122,25 +1121,6 @@ BEGIN
 END;
 $function$
 
-FUNCTION silver.market_search_words_changed()
-CREATE OR REPLACE FUNCTION silver.market_search_words_changed()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    DELETE FROM silver.search_words s
-    USING unnest(OLD.search_vector) w
-    WHERE s.lexeme = w.lexeme COLLATE "C" AND s.venue = OLD.venue AND s.status = OLD.status
-      AND s.heavy = ('A' = ANY(w.weights))
-      AND s.bucket = silver.search_bucket(OLD.volume_24h) AND s.market_id = OLD.id;
-    INSERT INTO silver.search_words (lexeme, venue, status, heavy, bucket, market_id)
-    SELECT w.lexeme, NEW.venue, NEW.status, 'A' = ANY(w.weights),
-           silver.search_bucket(NEW.volume_24h), NEW.id
-    FROM unnest(NEW.search_vector) w;
-    RETURN NULL;
-END;
-$function$
-
 FUNCTION silver.market_sync_books_synced()
 CREATE OR REPLACE FUNCTION silver.market_sync_books_synced()
  RETURNS trigger
@@ -1183,11 +1163,7 @@ AS $function$
 BEGIN
     DELETE FROM silver.outcomes WHERE market_id IN (SELECT id FROM old_rows);
     DELETE FROM silver.market_sync WHERE market_id IN (SELECT id FROM old_rows);
-    DELETE FROM silver.search_words s
-    USING old_rows m, unnest(m.search_vector) w
-    WHERE s.lexeme = w.lexeme COLLATE "C" AND s.venue = m.venue AND s.status = m.status
-      AND s.heavy = ('A' = ANY(w.weights))
-      AND s.bucket = silver.search_bucket(m.volume_24h) AND s.market_id = m.id;
+    DELETE FROM silver.search_words WHERE market_id IN (SELECT id FROM old_rows);
     RETURN NULL;
 END;
 $function$
@@ -1200,20 +1176,6 @@ AS $function$
 BEGIN
     INSERT INTO silver.market_sync (market_id, venue)
     SELECT id, venue FROM new_rows ORDER BY id;
-    RETURN NULL;
-END;
-$function$
-
-FUNCTION silver.markets_inserted_search_words()
-CREATE OR REPLACE FUNCTION silver.markets_inserted_search_words()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    INSERT INTO silver.search_words (lexeme, venue, status, heavy, bucket, market_id)
-    SELECT w.lexeme, m.venue, m.status, 'A' = ANY(w.weights),
-           silver.search_bucket(m.volume_24h), m.id
-    FROM new_rows m, unnest(m.search_vector) w;
     RETURN NULL;
 END;
 $function$

@@ -14,6 +14,7 @@ import contextlib
 import asyncpg
 import structlog
 
+from predhub.db import search_words
 from predhub.gold import schedule as gold_schedule
 from predhub.gold.arbitrage import ArbitrageConfig
 from predhub.gold.refresh import GoldConfig
@@ -68,7 +69,12 @@ def match_config(settings: Settings) -> MatchConfig:
 
 
 async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock: Clock) -> None:
-    """Run whatever gold refresh and retention is due now."""
+    """Run whatever gold refresh and retention is due now, and bring the search lists up to date.
+
+    The search lists are read from the change stream every round, beside gold's hot
+    refresh: a round that finds no changed market costs one read of the change index.
+    Several workers read one after the other (the reader's row is locked for a read).
+    """
     await gold_schedule.run_due(
         pool,
         gold_config(settings),
@@ -77,6 +83,15 @@ async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock:
         now=clock(),
         lease_seconds=settings.worker_lease_seconds,
     )
+    async with pool.acquire() as conn:
+        kept = await search_words.keep(conn)
+    if kept.markets:
+        log.info(
+            "search.lists_kept",
+            markets=kept.markets,
+            deleted=kept.deleted,
+            inserted=kept.inserted,
+        )
     await match_schedule.run_due(
         pool,
         match_config(settings),
