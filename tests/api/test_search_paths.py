@@ -183,12 +183,16 @@ async def test_a_market_not_yet_listed_is_found_through_the_text_index(
     new = await seed_market(
         conn, SeedMarket(native_id="new", question="Will Ostrava host gamma?", volume_24h=1e6)
     )
-    assert await conn.fetchval(
-        "SELECT count(*) FROM silver.search_words WHERE market_id = $1", new
-    ) == 0
+    assert (
+        await conn.fetchval("SELECT count(*) FROM silver.search_words WHERE market_id = $1", new)
+        == 0
+    )
     hits = (await client.get("/v1/search", params={"q": "ostrava"})).json()["data"]
     assert [h["id"] for h in hits] == [new]
-    before = [h["id"] for h in (await client.get("/v1/search", params={"q": "gamma ostrava"})).json()["data"]]
+    before = [
+        h["id"]
+        for h in (await client.get("/v1/search", params={"q": "gamma ostrava"})).json()["data"]
+    ]
     assert before == [new]
     # a common word's page is read from its list alone: the new market, busiest of all,
     # is not on it until the reader ran (one upkeep round)
