@@ -157,3 +157,22 @@ async def test_a_reader_that_starts_over_compares_every_market_and_drops_orphans
     kept = await search_words.keep(conn)
     assert kept.markets == 1 and kept.inserted == 0
     await _in_step(conn)
+
+
+async def test_a_worker_upkeep_round_brings_the_lists_up_to_date(
+    pool: asyncpg.Pool, db_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from predhub.scheduler.maintenance import upkeep_once
+    from predhub.settings import Settings
+
+    await pool.execute(
+        "INSERT INTO silver.markets (venue, native_id, question, status) VALUES"
+        " ('kalshi', 'a', 'Will it rain in Ostrava?', 'open')"
+    )
+    assert await pool.fetchval("SELECT count(*) FROM silver.search_words") == 0
+    settings = Settings(_env_file=None, database_url=db_url)  # type: ignore[call-arg]
+    await upkeep_once(pool, settings, "w1", lambda: datetime(2026, 3, 1, tzinfo=UTC))
+    async with pool.acquire() as conn:
+        assert len(await _in_step(conn)) > 0
