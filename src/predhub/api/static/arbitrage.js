@@ -1,7 +1,7 @@
 // Arbitrage and matches: open opportunities (edge after fees, size, legs with their ages),
 // live over the WebSocket's arbitrage topic; proposed matches to confirm or reject with an
 // admin key the user types (kept in this tab's memory only, sent as X-API-Key).
-import { api, shell, setAsOf, LiveFeed, td, ageEl, fmt, usd, cents, fail, notice } from "/static/common.js";
+import { api, shell, setAsOf, LiveFeed, td, emptyRow, ageEl, fmt, usd, cents, fail, notice } from "/static/common.js";
 
 shell("Arbitrage & matches");
 const main = document.getElementById("main");
@@ -62,14 +62,6 @@ async function loadArbitrage() {
   if (!data.data.length) body.append(emptyRow(6, "No open opportunity after fees."));
 }
 
-function emptyRow(span, text) {
-  const tr = document.createElement("tr");
-  tr.className = "empty";
-  const cell = td(text, "muted");
-  cell.colSpan = span;
-  tr.append(cell);
-  return tr;
-}
 
 function side(s) {
   const wrap = document.createElement("div");

@@ -305,6 +305,16 @@ export function td(content, cls) {
   return cell;
 }
 
+/** A table's one row saying why it has no rows (class "empty", spanning `span` columns). */
+export function emptyRow(span, text) {
+  const tr = document.createElement("tr");
+  tr.className = "empty";
+  const cell = td(text, "muted");
+  cell.colSpan = span;
+  tr.append(cell);
+  return tr;
+}
+
 /** A link to a market's page. */
 export function marketLink(m) {
   const a = document.createElement("a");

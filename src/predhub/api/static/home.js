@@ -1,7 +1,7 @@
 // Home: venues with their freshness, top markets (live), movers, trending, volume
 // by venue and by category.
 import {
-  api, shell, setAsOf, LiveFeed, td, ageEl, fmt, usd, cents, points, priceOf, fetchedOf,
+  api, shell, setAsOf, LiveFeed, td, emptyRow, ageEl, fmt, usd, cents, points, priceOf, fetchedOf,
   marketLink, fail, oldest,
 } from "/static/common.js";
 
@@ -95,13 +95,6 @@ async function loadMovers(window) {
 // A ranked row's age: when the gold refresh counted it (its figures are that old).
 const counted = (r) => ageEl(r.refreshed_at || r.as_of, { staleAfter: 900 });
 
-function emptyRow(span, text) {
-  const tr = document.createElement("tr");
-  const cell = td(text, "muted");
-  cell.colSpan = span;
-  tr.append(cell);
-  return tr;
-}
 
 async function loadTrending() {
   const data = await api("/v1/trending?limit=10");

@@ -2,7 +2,7 @@
 // bars (1 h, 1 d, 1 w, all), order book depth, trades (live), and the same market on
 // other venues from matching, each figure with its age.
 import {
-  api, shell, setAsOf, LiveFeed, td, ageEl, fmt, usd, cents, priceOf, fetchedOf,
+  api, shell, setAsOf, LiveFeed, td, emptyRow, ageEl, fmt, usd, cents, priceOf, fetchedOf,
   fail, notice,
 } from "/static/common.js";
 
@@ -222,14 +222,6 @@ async function loadTrades() {
   if (!data.data.length) body.append(emptyRow(5, "No trade recorded yet: new ones appear here live."));
 }
 
-function emptyRow(span, text) {
-  const tr = document.createElement("tr");
-  tr.className = "empty";
-  const cell = td(text, "muted");
-  cell.colSpan = span;
-  tr.append(cell);
-  return tr;
-}
 
 function onTrades(trades) {
   const body = document.querySelector("#trades tbody");
