@@ -383,6 +383,18 @@ async def test_every_page_says_data_as_of_and_uses_every_control(site: Site, tab
     tab.clean()
 
 
+async def test_a_market_or_event_page_without_an_id_says_so(site: Site, tab: Tab) -> None:
+    """Opened bare, the market and event pages name what is missing and do not claim to be
+    connecting to a feed they will never open."""
+    page = tab.page
+    for path, text in (("/market", "No market given"), ("/event", "No event given")):
+        response = await page.goto(site.base + path)
+        assert response is not None and response.status == 200, path
+        await page.locator("#notice", has_text=text).wait_for(timeout=5000)
+        assert await page.locator("#live").inner_text() == "nothing to follow", path
+    tab.clean()
+
+
 async def test_the_age_keeps_counting_and_the_nav_reaches_every_page(site: Site, tab: Tab) -> None:
     page = tab.page
     await page.goto(site.base + "/markets")

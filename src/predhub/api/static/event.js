@@ -55,6 +55,7 @@ async function chart(markets) {
 
 if (!id) {
   notice("No event given: open one from the Events page.", "error");
+  document.getElementById("live").textContent = "nothing to follow";
 } else {
   try {
     const doc = await api(`/v1/events/${encodeURIComponent(id)}`);

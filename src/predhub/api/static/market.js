@@ -284,6 +284,7 @@ for (const b of document.querySelectorAll("[data-range]")) {
 
 if (!id) {
   notice("No market given: open a market from the Markets page.", "error");
+  document.getElementById("live").textContent = "nothing to follow";
 } else {
   try {
     const doc = await loadQuote();
