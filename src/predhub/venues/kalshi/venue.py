@@ -109,6 +109,7 @@ class KalshiVenue(SingleHostVenue):
         super().__init__(settings, http)
         self._events: dict[str, Event] = {}  # events seen, to title markets read without them
         self._cutoff: tuple[datetime, datetime | None] | None = None  # (read at, settled cutoff)
+        self._cutoff_read = asyncio.Lock()  # concurrent history jobs read the cutoff once
 
     def request_signer(self, settings: Settings) -> RequestSigner | None:
         signer, sign_all = self.signer, self.sign_all
@@ -462,19 +463,19 @@ class KalshiVenue(SingleHostVenue):
 
     async def _settled_cutoff(self) -> datetime | None:
         """`market_settled_ts` of `/historical/cutoff`; None when the venue does not say."""
-        now = utc_now()
-        if self._cutoff is not None and now - self._cutoff[0] < CUTOFF_TTL:
-            return self._cutoff[1]
-        endpoint = "/historical/cutoff"
-        try:
-            body, _raw = await self.http.get_json(endpoint)
-            cutoff: datetime | None = iso_time(
-                req(obj(body, "cutoff"), "market_settled_ts"), "market_settled_ts"
-            )
-        except (VenueNotFound, ItemInvalid):
-            cutoff = None  # no tiers known: every market is tried in the batch first
-        self._cutoff = (now, cutoff)
-        return cutoff
+        async with self._cutoff_read:  # a second caller waits for the first's read
+            now = utc_now()
+            if self._cutoff is not None and now - self._cutoff[0] < CUTOFF_TTL:
+                return self._cutoff[1]
+            try:
+                body, _raw = await self.http.get_json("/historical/cutoff")
+                cutoff: datetime | None = iso_time(
+                    req(obj(body, "cutoff"), "market_settled_ts"), "market_settled_ts"
+                )
+            except (VenueNotFound, ItemInvalid):
+                cutoff = None  # no tiers known: every market is tried in the batch first
+            self._cutoff = (now, cutoff)
+            return cutoff
 
     async def _candles(
         self,
