@@ -19,8 +19,7 @@ async def get_state(request: Request) -> ApiState:
 
 
 async def get_service(request: Request) -> MarketDataService:
-    state: ApiState = request.app.state.api
-    return state.service
+    return (await get_state(request)).service
 
 
 StateDep = Annotated[ApiState, Depends(get_state)]
