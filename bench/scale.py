@@ -66,13 +66,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import orjson
 
-from _figures import kept_results, side_by_side
+from _figures import growth_chart, kept_results, side_by_side
 from _scratch import scratch_database
 from predhub.db.connect import create_pool
 
@@ -920,11 +921,13 @@ async def main_async(
     served = [int(s) for s in args.served.split(",")] if args.served else sizes
     if len(served) != len(sizes) or any(s > z for s, z in zip(served, sizes, strict=True)):
         raise SystemExit("--served needs one count per size, each at most its size")
-    parts = args.parts.split(",")
+    parts = args.parts.split(",") if args.parts else []
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise SystemExit(f"--parts: unknown {unknown}; known {list(PARTS)}")
     for size, count, serve in zip(sizes, trades, served, strict=True):
+        if not parts:
+            break
         results[f"{args.label}{size:,}"] = await measure(
             size, count, parts, args.requests, serve, args.jobs, args.static_limit
         )
@@ -955,10 +958,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="timed requests per read")
     parser.add_argument("--json", help="read earlier figures from, and add these to, this file")
     parser.add_argument("--label", default="", help="prefix of this run's column names")
+    parser.add_argument(
+        "--chart",
+        help="draw each goal's figure against the size into this SVG file (with --json and"
+        " --parts '' it draws kept figures without measuring)",
+    )
     args = parser.parse_args()
     results, save = kept_results(args.json)
 
     asyncio.run(main_async(args, results, save))
+    if args.chart:
+        Path(args.chart).write_text(growth_chart(results, args.label))
+        print(f"chart of growth with the catalogue: {args.chart}")
 
 
 if __name__ == "__main__":
