@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 
 from predhub.db.embedded import EmbeddedPostgres
 from predhub.db.errors import DatabaseUnavailable as DatabaseUnavailable
@@ -72,7 +73,15 @@ class JsonText(str):
 
 
 def _encode_json(value: Any) -> bytes:
-    return (value if isinstance(value, JsonText) else json.dumps(value)).encode()
+    """A value's JSON text: orjson, a tenth of the standard library's cost per value.
+
+    Every trade and quote row carries a jsonb column, so this runs once per row of
+    each COPY; dictionary keys that are not strings become strings, as `json.dumps`
+    made them.
+    """
+    if isinstance(value, JsonText):
+        return value.encode()
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _encode_jsonb(value: Any) -> bytes:
