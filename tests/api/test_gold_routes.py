@@ -103,6 +103,30 @@ async def test_top_ranks_silver_until_the_first_gold_refresh(
     assert _ranks(high) == _ranks((await client.get("/v1/top?min_volume=40000")).json())
 
 
+async def test_top_answers_twenty_per_list_unless_asked_and_at_most_a_hundred(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """A bare /v1/top is a page's worth, not every venue's whole ranking; past the
+    maximum a 422 names `n` and the limit."""
+    ranked = [
+        await seed_market(
+            conn, SeedMarket(native_id=f"m{i}", question=f"Market {i}?", volume_24h=90_000 - i)
+        )
+        for i in range(25)
+    ]
+    before = (await client.get("/v1/top")).json()  # silver's ranking, before gold's
+    await refresh(conn, gold_config(make_settings()), now=NOW)
+    bare = (await client.get("/v1/top")).json()
+    assert _ranks(bare) == _ranks(before)
+    assert [m["id"] for m in bare["venues"]["polymarket"]] == ranked[:20]
+    assert [m["id"] for m in bare["overall"]] == ranked[:20]
+    more = (await client.get("/v1/top", params={"n": 25})).json()
+    assert [m["id"] for m in more["overall"]] == ranked
+    past = await client.get("/v1/top", params={"n": 101})
+    assert past.status_code == 422
+    assert "n" in past.json()["error"]["message"] and "100" in past.json()["error"]["message"]
+
+
 async def test_movers_window_is_checked(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:

@@ -259,6 +259,8 @@ def search(
 def top(
     *, venue: str | None = None, n: int | None = None, min_volume: float | None = None
 ) -> Call[schemas.TopMarkets]:
+    """The top markets per venue and overall by 24 h volume: the first `n` of each (the
+    API answers 20 when `n` is not given, and refuses more than 100)."""
     return Call("GET", "/v1/top", _model(schemas.TopMarkets), _clean(locals()))
 
 

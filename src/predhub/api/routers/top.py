@@ -18,6 +18,12 @@ from predhub.settings import VENUE_NAMES
 
 router = APIRouter(tags=["venues"], responses=ERROR_RESPONSES)
 
+# Each market is a full snapshot document (about 0.8 KB): every venue's whole ranking
+# (TOP_N_MARKETS and each venue's top-N, up to a thousand markets) was an answer of
+# about 800 KB that a page showing ten did not need; twenty a list is about 80 KB.
+TOP_N_DEFAULT = 20
+TOP_N_MAX = 100
+
 
 @router.get("/v1/top", response_model=TopMarkets, summary="Top markets per venue")
 async def top_markets(
@@ -25,25 +31,31 @@ async def top_markets(
     service: ServiceDep,
     venue: Annotated[VenueName | None, Query()] = None,
     n: Annotated[
-        int | None,
-        Query(ge=1, le=1000, description="Per venue and overall; default settings"),
-    ] = None,
+        int,
+        Query(
+            ge=1,
+            le=TOP_N_MAX,
+            description=f"Markets per venue and overall (at most {TOP_N_MAX}, and at most"
+            " the worker's own top-N: TOP_N_MARKETS, <VENUE>_TOP_N)",
+        ),
+    ] = TOP_N_DEFAULT,
     min_volume: Annotated[
         float | None,
         Query(ge=0, le=1e15, description="Above each venue's own floor; default none"),
     ] = None,
 ) -> Response:
     """The worker's top-markets snapshot: per venue by 24 h volume above the venue's floor
-    (TOP_VOLUME_FLOORS), and across venues."""
+    (TOP_VOLUME_FLOORS), and across venues; the first `n` of each (20 unless asked, at
+    most 100: past that a 422 names the limit)."""
     settings = state.settings
     venue = venue_value(venue)
     venues = [venue] if venue else [v for v in settings.venues if v in VENUE_NAMES]
     per_venue = settings.venue_top_n()
     floor = min_volume or 0.0
-    limits = {name: n or per_venue.get(name, 0) for name in venues}
+    limits = {name: min(n, per_venue.get(name, 0)) for name in venues}
     if venue is None:
         # `n` bounds the overall list too (a page asking for ten gets ten, not 500)
-        limits["*"] = n or settings.top_n_markets
+        limits["*"] = min(n, settings.top_n_markets)
     scopes = await service.gold.top_scopes(limits, min_volume=floor)
     if not any(scopes.values()):
         # no gold refresh has ranked anything yet (a new hub's first minute): rank
@@ -68,7 +80,7 @@ async def _from_silver(
     service: ServiceDep,
     venues: list[str],
     floor: float,
-    n: int | None,
+    n: int,
     *,
     overall: bool,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -76,7 +88,7 @@ async def _from_silver(
     snapshot, stamped with each market's own `as_of`), for when gold is still empty."""
     settings = state.settings
     per_venue = settings.venue_top_n()
-    limits = {name: n or per_venue.get(name, 0) for name in venues}
+    limits = {name: min(n, per_venue.get(name, 0)) for name in venues}
     found = {name: await service.top_open_market_ids(name, limits[name]) for name in venues}
     snaps = await service.snapshots({i for ids in found.values() for i in ids})
     scopes: dict[str, list[dict[str, Any]]] = {}
@@ -92,7 +104,7 @@ async def _from_silver(
             (r for rows in scopes.values() for r in rows),
             key=lambda r: (-float(r["volume_24h"]), r["market_id"]),
         )
-        scopes["*"] = every[: n or settings.top_n_markets]
+        scopes["*"] = every[: min(n, settings.top_n_markets)]
     return scopes
 
 
