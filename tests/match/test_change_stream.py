@@ -66,3 +66,24 @@ async def test_a_full_run_leaves_nothing_for_the_next_incremental_one(
     await _seed(conn)
     assert (await run(conn, CONFIG, now=datetime.now(UTC), full=True)).markets == 2
     assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 0
+
+
+async def test_deleting_a_market_drops_what_the_matcher_kept_of_it(
+    conn: asyncpg.Connection,
+) -> None:
+    """Its digest and its tokens go with the market (its statement, as its other children),
+    and a TRUNCATE of the markets empties both."""
+    a, b = await _seed(conn)
+    await run(conn, CONFIG, now=datetime.now(UTC))
+    kept = "SELECT array_agg(DISTINCT market_id ORDER BY market_id) FROM gold.{}"
+    for table in ("match_inputs", "match_tokens"):
+        assert await conn.fetchval(kept.format(table)) == [a, b], table
+
+    await conn.execute("DELETE FROM silver.markets WHERE id = $1", a)
+    for table in ("match_inputs", "match_tokens"):
+        assert await conn.fetchval(kept.format(table)) == [b], table
+    assert (await run(conn, CONFIG, now=datetime.now(UTC))).markets == 0
+
+    await conn.execute("TRUNCATE silver.markets CASCADE")
+    for table in ("match_inputs", "match_tokens"):
+        assert await conn.fetchval(kept.format(table)) is None, table

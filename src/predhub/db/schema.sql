@@ -1164,6 +1164,8 @@ BEGIN
     DELETE FROM silver.outcomes WHERE market_id IN (SELECT id FROM old_rows);
     DELETE FROM silver.market_sync WHERE market_id IN (SELECT id FROM old_rows);
     DELETE FROM silver.search_words WHERE market_id IN (SELECT id FROM old_rows);
+    DELETE FROM gold.match_inputs WHERE market_id IN (SELECT id FROM old_rows);
+    DELETE FROM gold.match_tokens WHERE market_id IN (SELECT id FROM old_rows);
     RETURN NULL;
 END;
 $function$
@@ -1189,6 +1191,7 @@ BEGIN
     DELETE FROM silver.outcomes;
     DELETE FROM silver.market_sync;
     TRUNCATE silver.search_words;
+    TRUNCATE gold.match_tokens, gold.match_inputs;
     RETURN NULL;
 END;
 $function$
