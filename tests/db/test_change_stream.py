@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 import asyncpg
@@ -38,7 +37,7 @@ async def _insert(conn: asyncpg.Connection, native_id: str) -> int:
 async def _take(conn: asyncpg.Connection, reader: str = "gold", limit: int = 1000) -> list[int]:
     async with conn.transaction():
         taken = await changes.take(conn, reader, limit)
-    assert taken is not None
+    assert isinstance(taken, list), taken
     return sorted(taken)
 
 
@@ -99,7 +98,9 @@ async def test_a_consumer_that_fails_or_dies_before_its_commit_loses_nothing(
     await tx.start()
     assert await changes.take(dying, "gold", 10) == [market_id]
     pid = await dying.fetchval("SELECT pg_backend_pid()")
-    await conn.execute("SELECT pg_terminate_backend($1)", pid)  # the worker's crash
+    # the worker's crash, waited for: its row lock goes when its backend has exited
+    # (until then a read finds the reader busy and skips the round)
+    assert await conn.fetchval("SELECT pg_terminate_backend($1, 60000)", pid)
     dying.terminate()
 
     assert await _take(conn) == [market_id]
@@ -119,27 +120,46 @@ async def test_a_limit_cuts_between_transactions_and_the_rest_comes_next(
     assert await _take(conn, limit=3) == []
 
 
-async def test_two_workers_reading_at_once_take_each_market_once(
+async def test_a_reader_another_worker_holds_is_busy_at_once_and_loses_nothing(
     conn: asyncpg.Connection, db_url: str
 ) -> None:
+    """The second worker does not wait for the first's read: it takes nothing this round
+    (BUSY, not START_OVER), and its next read takes what the first left, once."""
     ids = [await _insert(conn, f"m{k}") for k in range(5)]
     a, b = await connect(db_url), await connect(db_url)
     try:
+        # waiting for the row would fail here rather than hang the test
+        await b.execute("SET lock_timeout = '5s'")
         tx_a = a.transaction()
         await tx_a.start()
         took_a = await changes.take(a, "gold", 100)
-        # the second worker waits for the first's row lock, then reads after it
-        took_b_task = asyncio.create_task(_take(b))
-        await asyncio.sleep(0.2)
-        assert not took_b_task.done()
+        async with b.transaction():
+            assert await changes.take(b, "gold", 100) is changes.BUSY
+        assert await _take(b, "match") == ids  # another reader's row is its own
         later = await _insert(conn, "later")
         await tx_a.commit()
-        took_b = await took_b_task
+        assert await _take(b) == [later]  # not the first's markets again
+
+        # a first read that rolls back leaves its markets to the one that was busy
+        again = await _insert(conn, "again")
+        tx_a = a.transaction()
+        await tx_a.start()
+        assert await changes.take(a, "gold", 100) == [again]
+        async with b.transaction():
+            assert await changes.take(b, "gold", 100) is changes.BUSY
+        await tx_a.rollback()
+        assert await _take(b) == [again]
+        assert await _take(a) == []
     finally:
         await a.close()
         await b.close()
-    assert sorted(took_a or []) == ids
-    assert took_b == [later]
+    assert isinstance(took_a, list) and sorted(took_a) == ids
+
+
+async def test_an_unknown_reader_is_an_error_not_a_busy_one(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        with pytest.raises(changes.UnknownReader):
+            await changes.take(conn, "nobody", 10)
 
 
 async def test_a_snapshot_ahead_of_the_server_starts_the_reader_over(
@@ -150,7 +170,7 @@ async def test_a_snapshot_ahead_of_the_server_starts_the_reader_over(
         "UPDATE ops.change_readers SET seen = '999999999999:999999999999:' WHERE name = 'gold'"
     )
     async with conn.transaction():
-        assert await changes.take(conn, "gold", 10) is None
+        assert await changes.take(conn, "gold", 10) is changes.START_OVER
     assert await _take(conn) == []  # it starts from the server's now
 
 

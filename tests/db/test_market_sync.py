@@ -88,7 +88,8 @@ async def test_a_new_market_is_queued_once_and_deleting_it_or_its_event_leaves_n
     assert await conn.fetchval("SELECT count(*) FROM ops.gold_changes") == 0
     for reader in ("gold", "match"):
         async with conn.transaction():
-            assert sorted(await changes.take(conn, reader, 100) or []) == ids, reader
+            taken = await changes.take(conn, reader, 100)
+            assert isinstance(taken, list) and sorted(taken) == ids, reader
 
     await conn.execute("DELETE FROM silver.events WHERE id = $1", event_id)
     assert (

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from predhub.db import search_words
+from predhub.db import changes, search_words
+from predhub.db.connect import connect
 
 # What the lists must hold: one row per word of each market's search vector.
 _EXPECTED = """
@@ -176,3 +177,29 @@ async def test_a_worker_upkeep_round_brings_the_lists_up_to_date(
     await upkeep_once(pool, settings, "w1", lambda: datetime(2026, 3, 1, tzinfo=UTC))
     async with pool.acquire() as conn:
         assert len(await _in_step(conn)) > 0
+
+
+async def test_a_worker_that_finds_another_reading_skips_the_round_and_loses_nothing(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    """A second worker's upkeep does not wait while the first reads a large batch: it
+    keeps nothing this round, and the markets the first leaves come to the next read."""
+
+    await conn.execute(
+        "INSERT INTO silver.markets (venue, native_id, question, status) VALUES"
+        " ('kalshi', 'a', 'Will it rain in Ostrava?', 'open')"
+    )
+    first = await connect(db_url)
+    try:
+        await conn.execute("SET lock_timeout = '5s'")  # a wait fails instead of hanging
+        tx = first.transaction()
+        await tx.start()
+        assert await changes.take(first, search_words.READER, 10) != []
+        kept = await search_words.keep(conn)
+        assert kept.busy and kept.markets == 0
+        await tx.rollback()  # the first read dies: its markets are still to take
+    finally:
+        await first.close()
+    kept = await search_words.keep(conn)
+    assert not kept.busy and kept.markets == 1
+    await _in_step(conn)

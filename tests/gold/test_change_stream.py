@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from predhub.db.connect import connect
 from predhub.gold.refresh import GoldConfig, refresh
 from predhub.service.testing import SeedMarket, seed_market
 
@@ -61,3 +62,27 @@ async def test_a_stream_that_starts_over_refreshes_every_market(conn: asyncpg.Co
     )
     assert sorted((await refresh(conn, config(), now=NOW)).market_ids) == ids
     assert (await refresh(conn, config(), now=NOW)).market_ids == []
+
+
+async def test_a_refresh_that_finds_the_reader_held_folds_nothing_and_the_next_takes_it(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    """Busy is not start-over: nothing is re-queued or folded, and the market comes to
+    the next refresh."""
+
+    market_id = await _seed(conn, "A")
+    holder = await connect(db_url)
+    try:
+        await conn.execute("SET lock_timeout = '5s'")  # a wait fails instead of hanging
+        tx = holder.transaction()
+        await tx.start()
+        await holder.fetchval("SELECT 1 FROM ops.change_readers WHERE name = 'gold' FOR UPDATE")
+        busy = await refresh(conn, config(), now=NOW)
+        assert busy.busy and busy.market_ids == []
+        assert await conn.fetchval("SELECT count(*) FROM ops.gold_changes") == 0
+        assert await conn.fetchval("SELECT count(*) FROM gold.market_stats") == 0
+        await tx.rollback()
+    finally:
+        await holder.close()
+    again = await refresh(conn, config(), now=NOW)
+    assert not again.busy and again.market_ids == [market_id]

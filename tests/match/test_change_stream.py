@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from predhub.db.connect import connect
 from predhub.match.run import MatchConfig, run
 from predhub.service.testing import SeedMarket, seed_market
 from predhub.venues.descriptor import venue_names
@@ -87,3 +88,25 @@ async def test_deleting_a_market_drops_what_the_matcher_kept_of_it(
     await conn.execute("TRUNCATE silver.markets CASCADE")
     for table in ("match_inputs", "match_tokens"):
         assert await conn.fetchval(kept.format(table)) is None, table
+
+
+async def test_a_run_that_finds_the_reader_held_does_nothing_and_the_next_takes_all(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    """Busy is not start-over: the run takes nothing (no full run, no digest), and the
+    markets come to the next run."""
+    await _seed(conn)
+    holder = await connect(db_url)
+    try:
+        await conn.execute("SET lock_timeout = '5s'")  # a wait fails instead of hanging
+        tx = holder.transaction()
+        await tx.start()
+        await holder.fetchval("SELECT 1 FROM ops.change_readers WHERE name = 'match' FOR UPDATE")
+        busy = await run(conn, CONFIG, now=datetime.now(UTC))
+        assert busy.busy and not busy.full and busy.markets == 0
+        assert await conn.fetchval("SELECT count(*) FROM gold.match_inputs") == 0
+        await tx.rollback()
+    finally:
+        await holder.close()
+    again = await run(conn, CONFIG, now=datetime.now(UTC))
+    assert (again.busy, again.full, again.markets, again.proposed) == (False, False, 2, 1)

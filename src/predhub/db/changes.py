@@ -20,7 +20,13 @@ that consumes the markets (gold's refresh, the matcher's run), so a crash or
 a failed consumer rolls both back and the next read takes the same markets
 again; gold and the matcher recompute a market from silver, so reading one
 twice (it changed twice) costs work, never a wrong figure. The reader's row is
-locked for the read, so several workers read one after the other.
+locked for the read, so one transaction at a time reads as a reader. Another
+worker's read that finds the row locked takes nothing and returns BUSY at once,
+instead of waiting while the first reads (and consumes) a large batch: its caller
+does nothing this round. It has neither read nor saved anything, so the
+markets the first leaves (past its limit, or its whole read if it rolls back) are
+taken by the next read, and those the first took are not taken again: a later
+read starts from the snapshot the first saved.
 
 A limit on one read cuts it at a transaction boundary: every market of the
 transaction that reaches the limit is taken, and the saved snapshot says
@@ -28,18 +34,35 @@ exactly that (`taken_up_to`).
 
 If the saved snapshot is ahead of the server's (the database was restored
 into another cluster whose transaction counter is behind), the read returns
-None: the caller re-reads everything, and the reader starts over from now.
+START_OVER: the caller re-reads everything, and the reader starts over from now.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from typing import Final
 
 import asyncpg
 
 from predhub.db.queries import load
 
 _Q = load("changes")
+
+
+class Read(Enum):
+    """A read of the stream that took no list of markets, and what its caller does."""
+
+    BUSY = "busy"  # another transaction reads as this reader: nothing taken, skip the round
+    START_OVER = "start over"  # the saved snapshot is ahead of the server's: read every market
+
+
+BUSY: Final = Read.BUSY
+START_OVER: Final = Read.START_OVER
+
+
+class UnknownReader(LookupError):
+    """The reader has no row in ops.change_readers (a migration adds each reader's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +99,26 @@ def taken_up_to(seen: Snapshot, now: Snapshot, last: int | None) -> Snapshot:
     return Snapshot(min(xip, default=xmax), xmax, frozenset(xip))
 
 
-async def take(conn: asyncpg.Connection, reader: str, limit: int) -> list[int] | None:
+async def take(conn: asyncpg.Connection, reader: str, limit: int) -> list[int] | Read:
     """Ids of the markets changed since `reader` last read, at most about `limit`.
 
     Call inside the consuming transaction, before it writes any market (its own
-    transaction id is not in its snapshot). Returns None when the reader must
-    re-read everything (its snapshot is ahead of the server's); the reader then
-    starts from now.
+    transaction id is not in its snapshot). Returns BUSY, having taken nothing,
+    when another transaction holds the reader (it is reading): the caller does
+    nothing this round. Returns START_OVER when the reader must re-read
+    everything (its snapshot is ahead of the server's); the reader then starts
+    from now.
     """
-    seen = Snapshot.parse(await conn.fetchval(_Q.lock_reader, reader))
+    text = await conn.fetchval(_Q.lock_reader_or_skip, reader)
+    if text is None:
+        if await conn.fetchval(_Q.reader_exists, reader):
+            return BUSY
+        raise UnknownReader(f"no change reader named {reader!r}")
+    seen = Snapshot.parse(text)
     now = Snapshot.parse(await conn.fetchval(_Q.current_snapshot))
     if now.xmax < seen.xmax:
         await conn.execute(_Q.save_reader, reader, str(now))
-        return None
+        return START_OVER
     rows = await conn.fetch(_Q.changed_markets, str(seen), str(now), max(1, limit))
     last = rows[0]["last"] if rows else None
     await conn.execute(_Q.save_reader, reader, str(taken_up_to(seen, now, last)))
@@ -96,6 +126,10 @@ async def take(conn: asyncpg.Connection, reader: str, limit: int) -> list[int] |
 
 
 async def catch_up(conn: asyncpg.Connection, reader: str) -> None:
-    """Mark everything committed now as read by `reader` (it is about to read every market)."""
+    """Mark everything committed now as read by `reader` (it is about to read every market).
+
+    A full read is asked for on purpose (or follows START_OVER in the same
+    transaction, which holds the row already): it waits for the row, not BUSY.
+    """
     await conn.fetchval(_Q.lock_reader, reader)
     await conn.execute(_Q.save_reader, reader, await conn.fetchval(_Q.current_snapshot))

@@ -41,16 +41,22 @@ class KeepReport:
     markets: int = 0
     deleted: int = 0
     inserted: int = 0
+    busy: bool = False  # another worker held the reader: this one read nothing
 
 
 async def keep_once(conn: asyncpg.Connection, batch: int = BATCH) -> KeepReport:
     """One read of the stream (about `batch` markets at most), in one transaction."""
     report = KeepReport()
     async with conn.transaction():
-        ids = await changes.take(conn, READER, batch)
-        if ids is None:  # the reader starts over: every market is compared once
+        taken = await changes.take(conn, READER, batch)
+        if taken is changes.BUSY:  # another worker is reading: it keeps the lists this round
+            report.busy = True
+            return report
+        if taken is changes.START_OVER:  # every market is compared once
             await conn.execute(_Q.orphans)
             ids = list(await conn.fetchval(_Q.all_market_ids))
+        else:
+            ids = taken
         if ids:
             row = await conn.fetchrow(_Q.keep, ids)
             report.deleted, report.inserted = int(row["deleted"]), int(row["inserted"])
@@ -66,5 +72,6 @@ async def keep(conn: asyncpg.Connection, batch: int = BATCH) -> KeepReport:
         total.markets += report.markets
         total.deleted += report.deleted
         total.inserted += report.inserted
+        total.busy = report.busy
         if report.markets < batch:
             return total

@@ -57,6 +57,7 @@ class RefreshReport:
     markets: int = 0
     events: int = 0
     seconds: float = 0.0
+    busy: bool = False  # another transaction held gold's change reader: nothing done
     market_ids: list[int] = field(default_factory=list)
     arbitrage: ArbitrageReport | None = None
 
@@ -93,7 +94,13 @@ async def refresh(conn: asyncpg.Connection, config: GoldConfig, *, now: datetime
         await conn.execute(Q.lock_refresh)
         mark = await take_mark(conn)  # before this transaction writes anything
         written = await change_stream.take(conn, "gold", config.batch)
-        if written is None:  # the stream starts over: every market once
+        if written is change_stream.BUSY:
+            # another transaction reads as gold (it holds the reader, not this lock):
+            # nothing was taken, and this round folds nothing
+            report.busy = True
+            report.seconds = time.perf_counter() - started
+            return report
+        if written is change_stream.START_OVER:  # the stream starts over: every market once
             await mark_all(conn)
             written = []
         changed = {int(r["market_id"]) for r in await conn.fetch(Q.take_changes, config.batch)}

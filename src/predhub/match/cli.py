@@ -47,6 +47,8 @@ def register(app: typer.Typer) -> None:
                 r = await run(conn, config_from(settings), now=datetime.now(UTC), full=full)
             finally:
                 await conn.close()
+            if r.busy:
+                return "another transaction is reading the matcher's changes: nothing done"
             rel = ", ".join(f"{k} {v}" for k, v in sorted(r.relations.items())) or "none"
             return (
                 f"{'full' if full else 'incremental'} run: {r.markets} markets, "

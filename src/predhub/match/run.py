@@ -54,6 +54,7 @@ class MatchReport:
     proposed: int = 0
     deleted: int = 0
     seconds: float = 0.0
+    busy: bool = False  # another transaction held the matcher's change reader: nothing done
     relations: dict[str, int] = field(default_factory=dict)
 
 
@@ -157,10 +158,18 @@ async def run(
     report = MatchReport(full=full)
     async with conn.transaction():
         await conn.execute(Q.lock_match)
-        written: list[int] | None = []
+        written: list[int] = []
         if not full:
-            written = await change_stream.take(conn, "match", config.batch)
-            full = report.full = written is None  # the stream starts over: a full run
+            taken = await change_stream.take(conn, "match", config.batch)
+            if taken is change_stream.BUSY:
+                # another transaction reads as the matcher: nothing taken, nothing to do
+                report.busy = True
+                report.seconds = time.perf_counter() - started
+                return report
+            if taken is change_stream.START_OVER:  # the stream starts over: a full run
+                full = report.full = True
+            else:
+                written = taken
         if full:
             await change_stream.catch_up(conn, "match")
             ids = [int(r["id"]) for r in await conn.fetch(Q.open_ids, list(config.venues))]

@@ -73,7 +73,8 @@ async def upkeep_once(pool: asyncpg.Pool, settings: Settings, owner: str, clock:
 
     The search lists are read from the change stream every round, beside gold's hot
     refresh: a round that finds no changed market costs one read of the change index.
-    Several workers read one after the other (the reader's row is locked for a read).
+    One worker reads at a time (the reader's row is locked for a read); another that
+    finds it reading keeps nothing this round rather than wait for its batch.
     """
     await gold_schedule.run_due(
         pool,

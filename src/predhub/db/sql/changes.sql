@@ -3,9 +3,18 @@
 -- snapshot it last read in and takes the markets whose change_xid was not committed
 -- then and is committed now (predhub.db.changes).
 
--- name: lock_reader
+-- name: lock_reader_or_skip
 -- The reader's last snapshot, its row locked for the reading transaction (one reader of
--- a name at a time; a second waits, then reads what the first saved).
+-- a name at a time). No row while another transaction holds it: that one is reading,
+-- and this read takes nothing this round instead of waiting for a large batch.
+SELECT seen::text FROM ops.change_readers WHERE name = $1 FOR UPDATE SKIP LOCKED
+
+-- name: reader_exists
+-- After lock_reader_or_skip found no row: locked by another (busy), or no such reader.
+SELECT EXISTS (SELECT 1 FROM ops.change_readers WHERE name = $1)
+
+-- name: lock_reader
+-- The same row, waiting for it (a full read, asked for on purpose, catches the reader up).
 SELECT seen::text FROM ops.change_readers WHERE name = $1 FOR UPDATE
 
 -- name: current_snapshot
