@@ -44,6 +44,15 @@ server) is filled, and the measures run in order:
    and `EXPLAIN (ANALYZE, BUFFERS)` execution time and buffers for a common, a
    middling and a rare word, and first pages against ranking every match.
 
+The delta (`DELTA_ROUNDS` cycles a size, the median) and the reads (blocks of
+`READ_BLOCK` requests) are measured once every size is built, the sizes taking
+turns, each size's database and simulator kept up until then: on shared cores
+the load moves during a run of an hour, and a size measured alone at a quiet
+moment would be compared with another measured at a busy one. `--one-by-one`
+measures each size's when it is built instead, one database up at a time.
+`--chart FILE.svg` draws each goal's figure against the size, relative to the
+smallest (`--parts ''` with `--json` draws kept figures without measuring).
+
 Every size's figures are printed side by side with the ratio largest /
 smallest. Each figure is a named row, so work that changes the storage
 (partitions, replicas) adds rows or reruns the table with `--json` and a
@@ -63,7 +72,8 @@ import re
 import statistics
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +91,9 @@ VENUE = "polymarket"
 CHANGED = 100
 HISTORY_MARKETS = 100
 PLAN_RUNS = 5
+DELTA_ROUNDS = 3  # delta cycles per size when the sizes take turns
+IN_TURNS = ("delta", "reads")  # the parts the sizes take in turns, once every size is built
+READ_BLOCK = 20  # requests a size makes in its turn, when the sizes take turns
 
 
 @dataclass
@@ -99,6 +112,7 @@ class Run:
     venue: Any = None
     ingestor: Any = None
     settings: Any = None
+    sim_thread: int | None = None
     figures: dict[str, float] = field(default_factory=dict)
 
     def put(self, name: str, value: float) -> None:
@@ -122,16 +136,20 @@ async def _row_versions(pool: asyncpg.Pool, table: str, key: str) -> dict[int, s
 
 
 # ----------------------------------------------------------------------------- measures
-def _sim_cpu() -> float:
-    """CPU seconds of the in-process simulator's thread, to split a load between it and us."""
-    for t in threading.enumerate():
-        if t.name == "predhub-sim" and t.ident is not None:
-            return time.clock_gettime(time.pthread_getcpuclockid(t.ident))
-    return 0.0
+def _sim_threads() -> set[int]:
+    """The in-process simulators' threads (one per size while the sizes are kept up)."""
+    return {t.ident for t in threading.enumerate() if t.name == "predhub-sim" and t.ident}
+
+
+def _sim_cpu(run: Run) -> float:
+    """CPU seconds of this size's simulator thread, to split a load between it and us."""
+    if run.sim_thread is None:
+        return 0.0
+    return time.clock_gettime(time.pthread_getcpuclockid(run.sim_thread))
 
 
 async def part_static(run: Run) -> None:
-    sim_cpu, cpu = _sim_cpu(), time.process_time()
+    sim_cpu, cpu = _sim_cpu(run), time.process_time()
     started = time.perf_counter()
     if run.static_limit:
         # a catalogue too large to load within the run: load for a while, then stop and
@@ -146,7 +164,7 @@ async def part_static(run: Run) -> None:
     else:
         requests = (await run.ingestor.static_load()).requests
     wall = time.perf_counter() - started
-    sim_cpu, cpu = _sim_cpu() - sim_cpu, time.process_time() - cpu
+    sim_cpu, cpu = _sim_cpu(run) - sim_cpu, time.process_time() - cpu
     held = await run.db.fetchval("SELECT count(*) FROM silver.markets")
     run.put("1 static load: markets held", held)
     run.put("1 static load: wall s", wall)
@@ -374,7 +392,8 @@ def _change_markets(run: Run, n: int) -> int:
     return changed
 
 
-async def part_delta(run: Run) -> None:
+async def delta_once(run: Run) -> dict[str, float]:
+    """Change CHANGED markets at the venue, walk the listing bare, then time one delta load."""
     from predhub.ingest import runs
     from predhub.ingest.pipeline import _parse_time
 
@@ -390,12 +409,31 @@ async def part_delta(run: Run) -> None:
     bare = time.perf_counter() - started
     started = time.perf_counter()
     summary = await run.ingestor.delta_load()
-    wall = time.perf_counter() - started
-    run.put("2 delta, 100 changed: markets changed at the venue", changed)
-    run.put("2 delta, 100 changed: markets updated", summary.updated)
-    run.put("2 delta, 100 changed: wall s", wall)
-    run.put("2 delta, 100 changed: the bare listing before it s", bare)
-    run.put("2 delta, 100 changed: requests", summary.requests)
+    return {
+        "markets changed at the venue": changed,
+        "markets updated": summary.updated,
+        "wall s": time.perf_counter() - started,
+        "the bare listing before it s": bare,
+        "requests": summary.requests,
+    }
+
+
+async def part_delta(run: Run) -> None:
+    await deltas_in_turns([run], rounds=1)
+
+
+async def deltas_in_turns(runs: list[Run], rounds: int = DELTA_ROUNDS) -> None:
+    """`rounds` delta cycles at every size, one size after another in each round; the
+    median of each figure per size, so a change in the machine's load weighs on every
+    size alike instead of on whichever size ran at the time."""
+    taken: dict[int, list[dict[str, float]]] = {id(run): [] for run in runs}
+    for _ in range(rounds):
+        for run in runs:
+            taken[id(run)].append(await delta_once(run))
+    for run in runs:
+        for name in taken[id(run)][0]:
+            values = [figures[name] for figures in taken[id(run)]]
+            run.put(f"2 delta, 100 changed: {name}", statistics.median(values))
 
 
 _TRADES = """
@@ -575,7 +613,10 @@ async def _search_lists_kept(run: Run) -> None:
         run.put("0 search lists: wall s", time.perf_counter() - started)
 
 
-async def part_reads(run: Run) -> None:
+@asynccontextmanager
+async def read_calls(run: Run) -> AsyncIterator[dict[str, Callable[[], Awaitable[httpx.Response]]]]:
+    """The timed reads of one size, through the API app in-process (database-only mode):
+    each a call that makes one request, with the app running until the context ends."""
     from predhub.api.app import create_app
     from predhub.settings import Settings
 
@@ -602,21 +643,6 @@ async def part_reads(run: Run) -> None:
         if len(w) > 4 and w.isalpha()
     ] or ["will"]
     rng = random.Random(5)
-    n = run.requests
-
-    async def timed(call: Callable[[], Awaitable[httpx.Response]]) -> list[float]:
-        samples = []
-        for k in range(n + 20):
-            t0 = time.perf_counter()
-            response = await call()
-            if k >= 20:
-                samples.append(time.perf_counter() - t0)
-            if response.status_code != 200:
-                raise RuntimeError(
-                    f"{response.request.url}: {response.status_code} {response.text}"
-                )
-        return samples
-
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
@@ -624,26 +650,51 @@ async def part_reads(run: Run) -> None:
         hot = ids[:200]
         for market in hot:  # the cache holds them afterwards
             await http.get(f"/v1/markets/{market}/price", params={"tier": "T4"})
-        single = await timed(
-            lambda: http.get(f"/v1/markets/{rng.choice(hot)}/price", params={"tier": "T4"})
-        )
-        run.put("4 cached single read p99 ms", 1000 * p99(single))
         body = orjson.dumps({"ids": [str(i) for i in ids[:1000]], "tier": "T4"})
-        batch = await timed(
-            lambda: http.post(
+        calls: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+            "4 cached single read p99 ms": lambda: http.get(
+                f"/v1/markets/{rng.choice(hot)}/price", params={"tier": "T4"}
+            ),
+            "4 batch of 1,000 p99 ms": lambda: http.post(
                 "/v1/prices", content=body, headers={"content-type": "application/json"}
-            )
-        )
-        run.put("4 batch of 1,000 p99 ms", 1000 * p99(batch))
-        search = await timed(lambda: http.get("/v1/search", params={"q": rng.choice(words)}))
-        run.put("4 search p99 ms", 1000 * p99(search))
+            ),
+            "4 search p99 ms": lambda: http.get("/v1/search", params={"q": rng.choice(words)}),
+        }
         if history_ids:
-            candles = await timed(
-                lambda: http.get(
-                    f"/v1/markets/{rng.choice(history_ids)}/history", params={"interval": "1h"}
-                )
+            calls["4 week of hourly candles p99 ms"] = lambda: http.get(
+                f"/v1/markets/{rng.choice(history_ids)}/history", params={"interval": "1h"}
             )
-            run.put("4 week of hourly candles p99 ms", 1000 * p99(candles))
+        yield calls
+
+
+async def part_reads(run: Run) -> None:
+    async with read_calls(run) as calls:
+        await reads_in_turns([(run, calls)])
+
+
+async def reads_in_turns(
+    sizes: list[tuple[Run, dict[str, Callable[[], Awaitable[httpx.Response]]]]],
+) -> None:
+    """Each read's p99 at every size, the sizes taking turns in blocks of READ_BLOCK
+    requests (after READ_BLOCK unmeasured ones each), so that the machine's load at
+    any moment weighs on every size alike."""
+    requests = sizes[0][0].requests
+    for name in sizes[0][1]:
+        samples: dict[int, list[float]] = {id(run): [] for run, _ in sizes}
+        for block in range(-1, -(-requests // READ_BLOCK)):
+            for run, calls in sizes if block % 2 else reversed(sizes):  # each first in turn
+                call = calls[name]
+                for _ in range(READ_BLOCK):
+                    t0 = time.perf_counter()
+                    response = await call()
+                    if block >= 0:
+                        samples[id(run)].append(time.perf_counter() - t0)
+                    if response.status_code != 200:
+                        raise RuntimeError(
+                            f"{response.request.url}: {response.status_code} {response.text}"
+                        )
+        for run, _ in sizes:
+            run.put(name, 1000 * p99(samples[id(run)]))
 
 
 # The search query before the per-word lists (migration 0029): the 200 busiest markets
@@ -854,7 +905,8 @@ async def _tune_embedded(url: str) -> None:
         await conn.close()
 
 
-async def measure(
+@asynccontextmanager
+async def built(
     size: int,
     trades: int,
     parts: list[str],
@@ -862,7 +914,9 @@ async def measure(
     served: int,
     jobs: int,
     static_limit: float = 0.0,
-) -> dict[str, float]:
+) -> AsyncIterator[Run]:
+    """One size's simulated venue and database, with `parts` measured in order; both stay
+    up until the context ends (the parts the sizes take in turns run after every size is built)."""
     from predhub.ingest.pipeline import Ingestor
     from predhub.sim.config import SimConfig
     from predhub.sim.plugins import plugins
@@ -886,9 +940,11 @@ async def measure(
         " building the simulated world",
         flush=True,
     )
-    built = time.perf_counter()
+    started = time.perf_counter()
+    others = _sim_threads()
     with running_simulator(config) as sim:
-        print(f"  world built in {time.perf_counter() - built:.1f} s", flush=True)
+        run.sim_thread = next(iter(_sim_threads() - others), None)
+        print(f"  world built in {time.perf_counter() - started:.1f} s", flush=True)
         async with scratch_database() as url:
             run.sim, run.url = sim, url
             if not os.environ.get("DATABASE_URL"):
@@ -900,10 +956,10 @@ async def measure(
             try:
                 for name in parts:
                     await PARTS[name](run)
+                yield run
             finally:
                 await run.venue.close()
                 await run.pool.close()
-    return run.figures
 
 
 def _by_part(names: list[str]) -> list[str]:
@@ -925,13 +981,31 @@ async def main_async(
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise SystemExit(f"--parts: unknown {unknown}; known {list(PARTS)}")
-    for size, count, serve in zip(sizes, trades, served, strict=True):
-        if not parts:
-            break
-        results[f"{args.label}{size:,}"] = await measure(
-            size, count, parts, args.requests, serve, args.jobs, args.static_limit
-        )
-        save()
+    in_turns = [p for p in IN_TURNS if p in parts] if len(sizes) > 1 and not args.one_by_one else []
+    alone = [p for p in parts if p not in in_turns]
+    async with AsyncExitStack() as kept:
+        runs: list[Run] = []
+        for size, count, serve in zip(sizes, trades, served, strict=True):
+            if not parts:
+                break
+            setup = built(size, count, alone, args.requests, serve, args.jobs, args.static_limit)
+            if in_turns:  # kept up until every size has taken its turns
+                runs.append(await kept.enter_async_context(setup))
+                results[f"{args.label}{size:,}"] = runs[-1].figures
+            else:
+                async with setup as run:
+                    results[f"{args.label}{size:,}"] = run.figures
+            save()
+        if "delta" in in_turns:
+            print("delta cycles, the sizes in turns", flush=True)
+            await deltas_in_turns(runs)
+            save()
+        if "reads" in in_turns:
+            print("reads, the sizes in turns", flush=True)
+            await reads_in_turns(
+                [(run, await kept.enter_async_context(read_calls(run))) for run in runs]
+            )
+            save()
     print()
     print(side_by_side(results, order=_by_part))
 
@@ -958,6 +1032,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="timed requests per read")
     parser.add_argument("--json", help="read earlier figures from, and add these to, this file")
     parser.add_argument("--label", default="", help="prefix of this run's column names")
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="measure the delta and the reads of each size when it is built, instead of every"
+        " size's in turns once all are built (one database up at a time)",
+    )
     parser.add_argument(
         "--chart",
         help="draw each goal's figure against the size into this SVG file (with --json and"
