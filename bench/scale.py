@@ -634,10 +634,13 @@ async def read_calls(run: Run) -> AsyncIterator[dict[str, Callable[[], Awaitable
         r["market_id"]
         for r in await run.db.fetch("SELECT DISTINCT market_id FROM gold.market_price_history_1h")
     ]
+    # The same words at every size: the copies made by `fill` share the served markets'
+    # questions, so 200 distinct questions in a fixed order are the same at every size.
     words = [
         w
         for r in await run.db.fetch(
-            "SELECT question FROM silver.markets ORDER BY random() LIMIT 200"
+            "SELECT question FROM (SELECT DISTINCT question FROM silver.markets) q"
+            " ORDER BY md5(question) LIMIT 200"
         )
         for w in r["question"].split()
         if len(w) > 4 and w.isalpha()
