@@ -51,7 +51,8 @@ SELECT id FROM silver.markets WHERE event_id = $1 ORDER BY volume_24h DESC NULLS
 --   list (silver.search_words, read by silver.search_walk, migration 0029: the
 --   markets with the word in their question first, then busiest first by a bucket of
 --   the 24 h volume, then id), a range of one btree that stops there; every market
---   carrying the word when it has fewer, so a rarer word ranks exactly. Each candidate is tested with `@@` against
+--   carrying the word when it has fewer, so a rarer word ranks exactly. Each candidate,
+--   read by its id, is tested with `@@` against
 --   the whole query, so every query word matches (a walk of a word the query negates
 --   finds only markets the test drops);
 -- - only when those give fewer matches than the page's end (words that rarely meet,
@@ -67,10 +68,17 @@ WITH query AS MATERIALIZED (
         ARRAY(SELECT DISTINCT w.lexeme FROM unnest(to_tsvector('english', $1)) w),
         $2::text[], $3::text[], $5::integer
     ) x
+), fetched AS MATERIALIZED (
+    -- The candidates by key (an id list, so the primary key is the plan at any size):
+    -- joined with the `@@` test in one step, the planner could read the query's whole
+    -- match list from the text index and hash it against the candidates instead.
+    SELECT m.id, m.search_vector, m.volume_24h FROM silver.markets m
+    WHERE m.id = ANY(ARRAY(SELECT market_id FROM walked))
+      AND m.venue = ANY($2::text[]) AND m.status = ANY($3::text[])
 ), ranked AS MATERIALIZED (
-    SELECT m.id, ts_rank(m.search_vector, query.q) AS rank, m.volume_24h
-    FROM walked JOIN silver.markets m ON m.id = walked.market_id, query
-    WHERE m.search_vector @@ query.q AND m.venue = ANY($2::text[]) AND m.status = ANY($3::text[])
+    SELECT f.id, ts_rank(f.search_vector, query.q) AS rank, f.volume_24h
+    FROM fetched f, query
+    WHERE f.search_vector @@ query.q
 ), matched AS (
     SELECT f.id, f.rank, f.volume_24h
     FROM silver.search_matches((SELECT q FROM query), $2::text[], $3::text[], $4::integer) f
