@@ -44,7 +44,8 @@ server) is filled, and the measures run in order:
    and `EXPLAIN (ANALYZE, BUFFERS)` execution time and buffers for a common, a
    middling and a rare word, and first pages against ranking every match.
 
-The delta (`DELTA_ROUNDS` cycles a size, the median) and the reads (blocks of
+The planning cycles (`PLAN_RUNS` a size), the delta (`DELTA_ROUNDS` cycles a
+size, the median) and the reads (blocks of
 `READ_BLOCK` requests) are measured once every size is built, the sizes taking
 turns, each size's database and simulator kept up until then: on shared cores
 the load moves during a run of an hour, and a size measured alone at a quiet
@@ -91,8 +92,9 @@ VENUE = "polymarket"
 CHANGED = 100
 HISTORY_MARKETS = 100
 PLAN_RUNS = 5
+PLAN_AT = datetime.now(UTC) + timedelta(hours=1)  # every normal quote due again
 DELTA_ROUNDS = 3  # delta cycles per size when the sizes take turns
-IN_TURNS = ("delta", "reads")  # the parts the sizes take in turns, once every size is built
+IN_TURNS = ("plan", "delta", "reads")  # the parts the sizes take in turns, once every size is built
 READ_BLOCK = 20  # requests a size makes in its turn, when the sizes take turns
 
 
@@ -112,6 +114,7 @@ class Run:
     venue: Any = None
     ingestor: Any = None
     settings: Any = None
+    planner: Any = None
     sim_thread: int | None = None
     figures: dict[str, float] = field(default_factory=dict)
 
@@ -335,45 +338,59 @@ async def part_rerun(run: Run) -> None:
     )
 
 
-async def part_plan(run: Run) -> None:
-    from predhub.scheduler.priority import recompute_priorities
+async def plan_settled(run: Run) -> None:
+    """Run the planning cycles that settle a freshly loaded catalogue's priorities (all due at
+    first; versions that store when each is due again settle them over the first cycles),
+    timed apart from the steady cycle."""
     from predhub.scheduler.worker import VenueWorker
 
-    worker = VenueWorker(run.db, run.venue, run.ingestor, run.settings)
-    now = datetime.now(UTC) + timedelta(hours=1)  # every normal quote due again
-    # A freshly loaded catalogue's priorities are all due; versions that store when each is
-    # due again settle them over the first cycles, timed apart from the steady cycle.
+    run.planner = VenueWorker(run.db, run.venue, run.ingestor, run.settings)
     started, settling = time.perf_counter(), 0
     has_until = await run.db.fetchval(
         "SELECT count(*) > 0 FROM information_schema.columns WHERE table_schema = 'silver'"
         " AND table_name = 'market_sync' AND column_name = 'priority_until'"
     )
     while settling < 100:
-        await worker.plan_cycle(now)
+        await run.planner.plan_cycle(PLAN_AT)
         settling += 1
         if not has_until or not await run.db.fetchval(
-            "SELECT count(*) FROM silver.market_sync WHERE priority_until <= $1", now
+            "SELECT count(*) FROM silver.market_sync WHERE priority_until <= $1", PLAN_AT
         ):
             break
     run.put("3 settling after the load: cycles", settling)
     run.put("3 settling after the load: s", time.perf_counter() - started)
-    samples: list[float] = []
-    enqueued = 0
+
+
+async def part_plan(run: Run) -> None:
+    await plan_settled(run)
+    await plans_in_turns([run])
+
+
+async def plans_in_turns(runs: list[Run]) -> None:
+    """PLAN_RUNS steady planning cycles at every size, one size after another in each round
+    (median and worst per size), then the priority rules alone the same way."""
+    from predhub.scheduler.priority import recompute_priorities
+
+    cycles: dict[int, list[float]] = {id(run): [] for run in runs}
+    enqueued: dict[int, int] = {}
     for _ in range(PLAN_RUNS):
-        started = time.perf_counter()
-        report = await worker.plan_cycle(now)
-        samples.append(time.perf_counter() - started)
-        enqueued = report.enqueued
-    await run.db.execute("DELETE FROM ops.jobs")
-    run.put("3 planning cycle: median ms", 1000 * statistics.median(samples))
-    run.put("3 planning cycle: worst ms", 1000 * max(samples))
-    run.put("3 planning cycle: jobs queued", enqueued)
-    parts: list[float] = []
-    for _ in range(PLAN_RUNS):  # of which: the priority rules over every market of the venue
-        started = time.perf_counter()
-        await recompute_priorities(run.db, VENUE, run.settings, now)
-        parts.append(time.perf_counter() - started)
-    run.put("3 of which priorities: median ms", 1000 * statistics.median(parts))
+        for run in runs:
+            started = time.perf_counter()
+            report = await run.planner.plan_cycle(PLAN_AT)
+            cycles[id(run)].append(time.perf_counter() - started)
+            enqueued[id(run)] = report.enqueued
+    rules: dict[int, list[float]] = {id(run): [] for run in runs}
+    for _ in range(PLAN_RUNS):  # of which: the priority rules over the venue's due markets
+        for run in runs:
+            started = time.perf_counter()
+            await recompute_priorities(run.db, VENUE, run.settings, PLAN_AT)
+            rules[id(run)].append(time.perf_counter() - started)
+    for run in runs:
+        await run.db.execute("DELETE FROM ops.jobs")
+        run.put("3 planning cycle: median ms", 1000 * statistics.median(cycles[id(run)]))
+        run.put("3 planning cycle: worst ms", 1000 * max(cycles[id(run)]))
+        run.put("3 planning cycle: jobs queued", enqueued[id(run)])
+        run.put("3 of which priorities: median ms", 1000 * statistics.median(rules[id(run)]))
 
 
 def _change_markets(run: Run, n: int) -> int:
@@ -889,6 +906,8 @@ PARTS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "search": part_search,
     "bytes": part_bytes,
 }
+# what a size runs when it is built if its planning cycles are timed in turns later
+STEPS: dict[str, Callable[[Run], Awaitable[None]]] = PARTS | {"plan_settled": plan_settled}
 
 
 # ----------------------------------------------------------------------------- one size
@@ -958,7 +977,7 @@ async def built(
             run.ingestor = Ingestor(run.pool, run.venue, run.settings)
             try:
                 for name in parts:
-                    await PARTS[name](run)
+                    await STEPS[name](run)
                 yield run
             finally:
                 await run.venue.close()
@@ -985,7 +1004,12 @@ async def main_async(
     if unknown:
         raise SystemExit(f"--parts: unknown {unknown}; known {list(PARTS)}")
     in_turns = [p for p in IN_TURNS if p in parts] if len(sizes) > 1 and not args.one_by_one else []
-    alone = [p for p in parts if p not in in_turns]
+    # a size's planning cycles need its catalogue settled first, when it is built
+    alone = [
+        "plan_settled" if p == "plan" and p in in_turns else p
+        for p in parts
+        if p not in in_turns or p == "plan"
+    ]
     async with AsyncExitStack() as kept:
         runs: list[Run] = []
         for size, count, serve in zip(sizes, trades, served, strict=True):
@@ -998,6 +1022,10 @@ async def main_async(
             else:
                 async with setup as run:
                     results[f"{args.label}{size:,}"] = run.figures
+            save()
+        if "plan" in in_turns:
+            print("planning cycles, the sizes in turns", flush=True)
+            await plans_in_turns(runs)
             save()
         if "delta" in in_turns:
             print("delta cycles, the sizes in turns", flush=True)
