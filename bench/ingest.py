@@ -263,6 +263,18 @@ async def n_tup_upd(pool: asyncpg.Pool, conn: asyncpg.Connection, table: str) ->
     return value
 
 
+def _batch(kind: str, group: list[RawResponse], items: list[Any]) -> Batch:
+    """The batch the pipeline writes for these pages.
+
+    A listing page is written as the pipeline's catalogue loads write it
+    (`Ingestor._market_batch`): its markets stamped metadata-synced, which
+    gives every market of the batch its `metadata_synced_at`.
+    """
+    if kind == "markets":
+        return Batch(raw=group, markets=items, metadata_synced=True)
+    return Batch(raw=group, trades=items)
+
+
 async def _write_pages(
     pool: asyncpg.Pool,
     pages: list[RawResponse],
@@ -289,7 +301,7 @@ async def _write_pages(
             items = [item for page in group for item in parse(page)]
             normalizing += time.perf_counter() - t
             async with pool.acquire() as conn, conn.transaction():
-                await write_batch(conn, Batch(raw=group, **{kind: items}))
+                await write_batch(conn, _batch(kind, group, items))
 
     started = time.perf_counter()
     await asyncio.gather(*(writer() for _ in range(writers)))
