@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
@@ -310,3 +311,90 @@ async def test_concurrent_writers_of_the_same_new_markets_store_each_once(
         "JOIN silver.outcomes o ON o.market_id = m.id GROUP BY m.native_id ORDER BY m.native_id"
     )
     assert [(r["native_id"], r["outcomes"]) for r in rows] == [(f"m{i}", 2) for i in range(5)]
+
+
+async def _sync_rows(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Each market's metadata_synced_at, by native id."""
+    rows = await conn.fetch(
+        "SELECT m.native_id, s.metadata_synced_at FROM silver.markets m "
+        "JOIN silver.market_sync s ON s.market_id = m.id"
+    )
+    return {r["native_id"]: r["metadata_synced_at"] for r in rows}
+
+
+async def test_new_markets_sync_rows_are_born_stamped_in_one_write(
+    conn: asyncpg.Connection,
+) -> None:
+    """A listing batch's new markets get their metadata_synced_at as their sync rows
+    are made (no second version of each); known markets of the batch are stamped by
+    an update of their sync rows."""
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    ins0, upd0 = await _stats(conn, "market_sync")
+    batch = Batch(markets=[market(i) for i in range(3)], metadata_synced=True)
+    assert await _write(conn, batch) == (3, 0, 0, 0)
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    ins1, upd1 = await _stats(conn, "market_sync")
+    assert (ins1 - ins0, upd1 - upd0) == (3, 0), "new sync rows were written twice"
+    assert await _sync_rows(conn) == {f"m{i}": T0 for i in range(3)}
+
+    later = T0 + timedelta(hours=1)
+    async with conn.transaction():
+        mixed = Batch(markets=[market(i) for i in range(1, 5)], metadata_synced=True)
+        summary = await write_batch(conn, mixed, fetched_at=later)
+    assert (summary.inserted, summary.unchanged) == (2, 2)
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    ins2, upd2 = await _stats(conn, "market_sync")
+    assert (ins2 - ins1, upd2 - upd1) == (2, 2), "only the known markets' rows are updated"
+    assert await _sync_rows(conn) == {"m0": T0, **{f"m{i}": later for i in range(1, 5)}}
+
+
+async def test_the_born_stamp_applies_to_its_own_insert_only(conn: asyncpg.Connection) -> None:
+    """The setting that stamps a COPY's sync rows is spent by that insert: markets
+    inserted later in the same transaction without a sync time get none."""
+    from predhub.ingest.silver import upsert_markets
+
+    async with conn.transaction():
+        await upsert_markets(conn, [market(1)], synced_at=T0)
+        await upsert_markets(conn, [market(2)])
+        await conn.execute(
+            "INSERT INTO silver.markets (venue, native_id, question) VALUES ('test', 'x', 'X?')"
+        )
+        assert not await conn.fetchval(
+            "SELECT current_setting('predhub.new_markets_synced_at', true)"
+        )
+    assert await _sync_rows(conn) == {"m1": T0, "m2": None, "x": None}
+
+
+async def test_a_writer_that_falls_back_to_the_staged_upsert_still_stamps_its_markets(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    """A writer whose COPY meets a concurrent writer's new markets takes the staged
+    upsert: the markets it inserts there are stamped with its own sync time, those
+    the other writer inserted keep the other's."""
+    later = T0 + timedelta(hours=1)
+    other = await connect(db_url)
+    try:
+        held = other.transaction()
+        await held.start()
+        first = Batch(markets=[market(i) for i in range(3)], metadata_synced=True)
+        await write_batch(other, first, fetched_at=T0)
+
+        async def second() -> int:
+            async with conn.transaction():
+                batch = Batch(markets=[market(i) for i in range(1, 5)], metadata_synced=True)
+                return (await write_batch(conn, batch, fetched_at=later)).inserted
+
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done(), "the second writer waits for the first's unique keys"
+        await held.commit()
+        assert await waiting == 2
+    finally:
+        await other.close()
+    assert await _sync_rows(conn) == {
+        "m0": T0,
+        "m1": T0,
+        "m2": T0,
+        "m3": later,
+        "m4": later,
+    }

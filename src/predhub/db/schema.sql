@@ -1175,9 +1175,15 @@ CREATE OR REPLACE FUNCTION silver.markets_inserted_all()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
+DECLARE
+    synced timestamptz :=
+        nullif(current_setting('predhub.new_markets_synced_at', true), '')::timestamptz;
 BEGIN
-    INSERT INTO silver.market_sync (market_id, venue)
-    SELECT id, venue FROM new_rows ORDER BY id;
+    IF synced IS NOT NULL THEN
+        PERFORM set_config('predhub.new_markets_synced_at', '', true);
+    END IF;
+    INSERT INTO silver.market_sync (market_id, venue, metadata_synced_at)
+    SELECT id, venue, synced FROM new_rows ORDER BY id;
     RETURN NULL;
 END;
 $function$

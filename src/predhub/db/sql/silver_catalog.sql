@@ -50,7 +50,8 @@ LEFT JOIN silver.events ev ON ev.venue = t.venue AND ev.native_id = t.event_nati
 -- name: stamp_markets_synced
 -- Every market of a listing batch was synced at $1, changed or not: a narrow row each
 -- (silver.market_sync), so an unchanged market costs no write of its wide row. Locked in
--- id order, as every stamp does.
+-- id order, as every stamp does. Markets the batch COPYed in are not among them: their
+-- sync rows were born stamped (reserve_market_ids).
 UPDATE silver.market_sync s SET metadata_synced_at = $1
 FROM (SELECT market_id FROM silver.market_sync WHERE market_id = ANY($2::bigint[])
       ORDER BY market_id FOR UPDATE) l
@@ -82,8 +83,15 @@ UNION ALL
 SELECT e.venue, e.native_id, e.id FROM k JOIN silver.events e USING (venue, native_id)
 
 -- name: reserve_market_ids
--- Reserves $1 ids from the markets' sequence, so new markets can be COPYed straight in.
-SELECT nextval(pg_get_serial_sequence('silver.markets', 'id')) FROM generate_series(1, $1)
+-- Reserves $1 ids from the markets' sequence, so new markets can be COPYed straight in,
+-- and sets the metadata_synced_at ($2, ISO 8601 text, or '' for none) that the insert
+-- trigger gives the sync rows of the next markets insert of this transaction, then clears
+-- (migration 0037): set in the COPY's savepoint, so a failed COPY takes it back.
+WITH synced AS MATERIALIZED (
+    SELECT set_config('predhub.new_markets_synced_at', $2::text, true)
+)
+SELECT nextval(pg_get_serial_sequence('silver.markets', 'id'))
+FROM synced, generate_series(1, $1)
 
 -- name: minimal_events_of_staged_markets
 -- Staged markets may reference events only their own listing names: creates minimal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -276,7 +276,9 @@ async def upsert_markets(
     ]
     new: set[int] = set()
     if fresh:
-        copied = await _copy_new(conn, [batch[i] for i in fresh], [records[i] for i in fresh])
+        copied = await _copy_new(
+            conn, [batch[i] for i in fresh], [records[i] for i in fresh], synced_at
+        )
         if copied is None:
             staged = sorted(staged + fresh)
         else:
@@ -287,10 +289,12 @@ async def upsert_markets(
             await _upsert_staged(conn, [batch[i] for i in staged], [records[i] for i in staged])
         )
     if synced_at is not None:
-        # Known markets, plus those this batch inserted (a market a concurrent writer
-        # inserted meanwhile with the same content is stamped by that writer).
-        ids = {r["id"] for r in existing} | result.markets
-        await conn.execute(_Q.stamp_markets_synced, synced_at, sorted(ids))
+        # Known markets, plus those the staged path inserted (a market a concurrent
+        # writer inserted meanwhile with the same content is stamped by that writer);
+        # the sync rows of the markets COPYed in were born stamped.
+        ids = ({r["id"] for r in existing} | result.markets) - new
+        if ids:
+            await conn.execute(_Q.stamp_markets_synced, synced_at, sorted(ids))
     result.unchanged = len(batch) - result.inserted - result.updated
     return result
 
@@ -299,12 +303,16 @@ async def _copy_new(
     conn: asyncpg.Connection,
     batch: Sequence[Market],
     records: Sequence[tuple[Any, ...]],
+    synced_at: datetime | None,
 ) -> list[int] | None:
     """COPY markets not in silver, and their outcomes, straight in; their ids.
 
     None when a concurrent writer inserted one of them meanwhile (a unique
     violation inside the savepoint): the caller then stages them instead.
-    Rows go in (venue, native_id) order, the order every writer uses.
+    Rows go in (venue, native_id) order, the order every writer uses. With
+    `synced_at`, their sync rows are born with it as their metadata_synced_at
+    (the insert trigger reads it from a setting made in the same savepoint),
+    instead of being made and then stamped: one write of each, not two.
     """
     order = sorted(range(len(batch)), key=lambda i: (batch[i].venue, batch[i].native_id))
     named = [records[i] for i in order if records[i][2] is not None]
@@ -318,21 +326,24 @@ async def _copy_new(
             [r[-1] for r in named],
         )
     }
-    ids = [r[0] for r in await conn.fetch(_Q.reserve_market_ids, len(order))]
-    rows: list[tuple[Any, ...]] = []
-    outcomes: list[tuple[Any, ...]] = []
-    for market_id, i in zip(ids, order, strict=True):
-        row = list(records[i])
-        for at in _JSON_AT:
-            row[at] = None if row[at] is None else JsonText(row[at])
-        event_id = event_ids.get((row[0], row[2])) if row[2] is not None else None
-        rows.append((market_id, *row, event_id))
-        outcomes.extend(
-            (market_id, o.index, o.label, o.token_id)
-            for o in last_wins(batch[i].outcomes, lambda o: o.index)
-        )
+    # The setting travels in the id reservation's statement (no round trip of its
+    # own), inside the savepoint, so a failed COPY takes it back.
+    synced = "" if synced_at is None else synced_at.astimezone(UTC).isoformat()
     try:
         async with conn.transaction():  # a savepoint: the staged path needs this undone
+            ids = [r[0] for r in await conn.fetch(_Q.reserve_market_ids, len(order), synced)]
+            rows: list[tuple[Any, ...]] = []
+            outcomes: list[tuple[Any, ...]] = []
+            for market_id, i in zip(ids, order, strict=True):
+                row = list(records[i])
+                for at in _JSON_AT:
+                    row[at] = None if row[at] is None else JsonText(row[at])
+                event_id = event_ids.get((row[0], row[2])) if row[2] is not None else None
+                rows.append((market_id, *row, event_id))
+                outcomes.extend(
+                    (market_id, o.index, o.label, o.token_id)
+                    for o in last_wins(batch[i].outcomes, lambda o: o.index)
+                )
             await conn.copy_records_to_table(
                 "markets", schema_name="silver", records=rows, columns=_COPY_MARKET_COLS
             )
