@@ -315,7 +315,8 @@ async def _copy_new(
     instead of being made and then stamped: one write of each, not two.
     """
     order = sorted(range(len(batch)), key=lambda i: (batch[i].venue, batch[i].native_id))
-    named = [records[i] for i in order if records[i][2] is not None]
+    # One entry per event (a listing names each event once per market of it).
+    named = list({(r[0], r[2]): r for i in order if (r := records[i])[2] is not None}.values())
     event_ids = {
         (r["venue"], r["native_id"]): r["id"]
         for r in await conn.fetch(
