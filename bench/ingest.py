@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import time
@@ -174,20 +175,36 @@ def normalize(page: RawResponse) -> list[Market]:
     return out
 
 
+def _frozen(pages: list[RawResponse]) -> list[RawResponse]:
+    """`pages`, kept out of the garbage collector's passes from now on (gc.freeze).
+
+    The synthetic input is built before the clock starts and held whole, every
+    page of the catalogue at once, where a load holds the pages it is writing.
+    Without this the write path pays for the collector walking the whole
+    prebuilt input in each full collection (about 0.1 s of its 0.6 s of CPU at
+    20,000 markets). The process's start-up objects are frozen with it, which
+    a worker does not do; the write path's own objects are collected as ever.
+    """
+    gc.freeze()
+    return pages
+
+
 def market_pages(n: int, per_page: int, version: int, seed: int = 1) -> list[RawResponse]:
     rng = random.Random(seed)
     items = [gamma_market(i, rng, version) for i in range(n)]
-    return [
-        RawResponse(
-            venue="polymarket",
-            endpoint="/markets/keyset",
-            params={"page": p, "v": version},
-            status=200,
-            fetched_at=datetime.now(UTC),
-            body=items[p : p + per_page],
-        )
-        for p in range(0, n, per_page)
-    ]
+    return _frozen(
+        [
+            RawResponse(
+                venue="polymarket",
+                endpoint="/markets/keyset",
+                params={"page": p, "v": version},
+                status=200,
+                fetched_at=datetime.now(UTC),
+                body=items[p : p + per_page],
+            )
+            for p in range(0, n, per_page)
+        ]
+    )
 
 
 def trade_pages(markets: int, per_market: int, per_page: int) -> list[RawResponse]:
@@ -218,7 +235,7 @@ def trade_pages(markets: int, per_market: int, per_page: int) -> list[RawRespons
                 body=rows[p : p + per_page],
             )
         )
-    return pages
+    return _frozen(pages)
 
 
 def normalize_trades(page: RawResponse) -> list[Trade]:
