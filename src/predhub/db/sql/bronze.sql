@@ -22,7 +22,11 @@ WHERE (k.content_hash, k.fetched_day) IN (SELECT content_hash, fetched_day FROM 
 
 -- name: reserve_response_ids
 -- Reserves $1 ids from the responses' sequence, so new contents can be COPYed straight in.
-SELECT nextval(pg_get_serial_sequence('bronze.api_responses', 'id')) FROM generate_series(1, $1)
+-- The sequence is looked up once, not per id.
+WITH s AS MATERIALIZED (
+    SELECT pg_get_serial_sequence('bronze.api_responses', 'id')::regclass AS seq
+)
+SELECT nextval(s.seq) FROM s, generate_series(1, $1)
 
 -- name: merge_staged_responses
 -- The staged path, taken when a concurrent writer stored one of the batch's contents:
