@@ -29,6 +29,9 @@ What `db` measures
 Our figure is the whole write path: parsing venue JSON into the unified model
 (Decimal and datetime construction), validation, bronze (canonical JSON,
 SHA-256, the raw pages stored as jsonb), then silver, ten pages a transaction,
+listing pages written as the pipeline writes them (`metadata_synced`: every
+market of the batch gets its `metadata_synced_at`; the listing's implied
+quotes, which the pipeline writes beside them, are left out),
 with two writers at once by default (the worker runs its jobs concurrently; on
 two cores one writer's Python work overlaps the other's database work;
 `--writers 1` shows the serial figure). The baseline is a binary COPY, in the
@@ -67,7 +70,15 @@ a row trigger to skip unchanged text, but the trigger's call cost as much as
 the vector, and a row is written only when its content changed); the three
 statement triggers queueing a new market are one, and since migration 0030 it
 makes the sync rows only: gold and the matcher find written markets by the
-writing transaction's id (predhub.db.changes) instead of a queue row each; a duplicate index on markets went; markets carry a content
+writing transaction's id (predhub.db.changes) instead of a queue row each;
+since migration 0037 a new market's sync row is born with its
+`metadata_synced_at` (the COPY's savepoint sets it for the insert trigger),
+where the listing's stamp used to UPDATE the row the trigger had just made (a
+second, non-HOT version of each, with its row trigger's NOTIFY and gold queue
+row): only the markets the batch already knew are stamped by an UPDATE;
+reserving ids looks the sequence up once, not once per id (the lookup cost
+twenty times the nextval); a valid market passes validation by a few
+comparisons before any message is built; a duplicate index on markets went; markets carry a content
 fingerprint, so re-polled unchanged markets are dropped by comparing one
 number before anything is staged; bronze serialises each page once. Unchanged
 rows are never rewritten, so re-applying a batch updates nothing (`n_tup_upd`
