@@ -28,6 +28,7 @@ from predhub.api.http import HttpMiddleware
 from predhub.api.keys import KEY_HEADER
 from predhub.api.metrics import MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse, json_response
+from predhub.api.shutdown import ShutdownSteps
 from predhub.api.routers import (
     accounts,
     admin,
@@ -45,7 +46,7 @@ from predhub.api.routers import (
 )
 from predhub.api.state import ApiState
 from predhub.api.ws import FanOut
-from predhub.db.connect import DatabaseUnavailable, create_pool
+from predhub.db.connect import DatabaseUnavailable, close_pool, create_pool
 from predhub.db.replicas import ReadRouter
 from predhub.service.notify import Listener
 from predhub.service.refresh import IngestRefresher, Refresher
@@ -53,6 +54,7 @@ from predhub.service.service import MarketDataService
 from predhub.settings import Settings, get_settings
 
 LOCK_POOL_SIZE = 4  # connections holding refresh locks, apart from those that write
+POOL_CLOSE_SECONDS = 3.0  # a pool's connections are terminated if closing takes longer
 
 
 def create_app(
@@ -77,31 +79,37 @@ def create_app(
         session = settings.database_session_url
         session_url = session.get_secret_value() if session is not None else url
         cache = settings.db_statement_cache_size
-        pool = await create_pool(
-            url,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-            statement_cache_size=cache,
-        )
-        lock_pool = await create_pool(
-            session_url, min_size=1, max_size=LOCK_POOL_SIZE, statement_cache_size=cache
-        )
-        reads = ReadRouter(
-            pool,
-            settings.database_read_urls,
-            max_lag=settings.database_read_max_lag_seconds,
-            pool_min=1,
-            pool_max=settings.db_pool_max,
-            statement_cache_size=cache,
-        )
-        listener = Listener(session_url)
-        used_refresher = refresher
-        owns_refresher = False
-        if used_refresher is None and not settings.database_only_mode:
-            used_refresher = IngestRefresher(pool, settings)
-            owns_refresher = True
+        # Each thing started registers its stop at once: a stop runs every step,
+        # newest first, within one bound, whatever state the database is in.
+        stops = ShutdownSteps()
         try:
+            pool = await create_pool(
+                url,
+                min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max,
+                statement_cache_size=cache,
+            )
+            stops.push("pool", lambda: close_pool(pool, grace=POOL_CLOSE_SECONDS))
+            lock_pool = await create_pool(
+                session_url, min_size=1, max_size=LOCK_POOL_SIZE, statement_cache_size=cache
+            )
+            stops.push("lock_pool", lambda: close_pool(lock_pool, grace=POOL_CLOSE_SECONDS))
+            used_refresher = refresher
+            if used_refresher is None and not settings.database_only_mode:
+                owned = used_refresher = IngestRefresher(pool, settings)
+                stops.push("refresher", owned.close)
+            reads = ReadRouter(
+                pool,
+                settings.database_read_urls,
+                max_lag=settings.database_read_max_lag_seconds,
+                pool_min=1,
+                pool_max=settings.db_pool_max,
+                statement_cache_size=cache,
+            )
+            stops.push("reads", reads.stop)
             await reads.start()
+            listener = Listener(session_url)
+            stops.push("listener", listener.stop)
             await listener.start()
             service = MarketDataService(
                 pool,
@@ -111,9 +119,11 @@ def create_app(
                 lock_pool=lock_pool,
                 reads=reads,
             )
+            stops.push("service", service.stop)
             await service.start()
             fanout = FanOut(service, listener)
             access = AccessControl(service.accounts, settings, listener)
+            stops.push("access", access.stop)
             await access.start()
             app.state.api = ApiState(settings, service, listener, fanout, used_refresher, access)
             # Everything built so far (modules, routes, schemas) lives as long as the
@@ -121,19 +131,10 @@ def create_app(
             # which a batch of 1,000 answers triggers, from scanning it (the batch p99).
             gc.collect()
             gc.freeze()
-            try:
-                yield
-            finally:
-                await access.stop()
-                await service.stop()
-                process_exited()
+            yield
         finally:
-            await listener.stop()
-            await reads.stop()
-            if owns_refresher and used_refresher is not None:
-                await used_refresher.close()
-            await lock_pool.close()
-            await pool.close()
+            await stops.run()
+            process_exited()
 
     app = FastAPI(
         title="predhub",

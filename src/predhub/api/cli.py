@@ -29,6 +29,10 @@ from predhub.settings import get_settings
 console = Console()
 T = TypeVar("T")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
+# A stopping server waits this long for requests and WebSockets under way, then
+# cancels them: without a bound one request waiting on a database that has gone
+# (or a client that never closes its socket) kept the process alive.
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 @contextlib.contextmanager
@@ -85,6 +89,7 @@ def register(app: typer.Typer) -> None:
                 workers=processes,
                 log_level=settings.log_level.lower(),
                 access_log=False,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 loop="uvloop",
                 http="httptools",
             )

@@ -6,6 +6,7 @@ the embedded one; every command goes through it.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import asyncpg
 import orjson
 
 from predhub.db.embedded import EmbeddedPostgres
+from predhub.db.errors import DATABASE_FAILURES
 from predhub.db.errors import DatabaseUnavailable as DatabaseUnavailable
 from predhub.settings import Settings, get_settings
 
@@ -152,3 +154,18 @@ async def create_pool(
         raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     assert pool is not None
     return pool
+
+
+async def close_pool(pool: asyncpg.Pool, *, grace: float) -> None:
+    """Close `pool`, terminating its connections once `grace` seconds have passed.
+
+    asyncpg's close waits for every connection to be released and for the
+    server to see each one closed; against a database that has gone or stopped
+    answering (a frozen host, a connection still held by a query that waits on
+    it) that is forever, so the close is bounded and the sockets then dropped.
+    """
+    try:
+        async with asyncio.timeout(grace):
+            await pool.close()
+    except DATABASE_FAILURES:  # TimeoutError among them
+        pool.terminate()

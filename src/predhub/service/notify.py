@@ -5,6 +5,13 @@ process sees every quote, trade and market change no matter which process or
 worker wrote it. The connection is watched: when it drops, subscribers are
 told to reset (the cache clears itself, WebSocket clients get a resync) and
 the listener reconnects with backoff.
+
+Its waits use `asyncio.timeout` rather than `asyncio.wait_for`: on Python
+3.11, `wait_for` drops a cancellation that arrives in the same step as the
+awaited result, and a stop's cancel does arrive then when the database is
+going away (its shutdown ends the LISTEN session as the process stops). The
+watcher then went on reconnecting to a database that was gone, and `stop()`,
+waiting for it, never returned.
 """
 
 from __future__ import annotations
@@ -96,7 +103,8 @@ class Listener:
         delay = 0.5
         while True:
             try:
-                await asyncio.wait_for(self._lost.wait(), timeout=5.0)
+                async with asyncio.timeout(5.0):
+                    await self._lost.wait()
             except TimeoutError:
                 if await self._alive():
                     continue
@@ -122,7 +130,8 @@ class Listener:
         if conn is None or conn.is_closed():
             return False
         try:
-            await asyncio.wait_for(conn.execute(_Q.ping), timeout=5.0)
+            async with asyncio.timeout(5.0):
+                await conn.execute(_Q.ping)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             return False
         return True
@@ -131,7 +140,8 @@ class Listener:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await asyncio.wait_for(conn.close(), timeout=2.0)
+                async with asyncio.timeout(2.0):
+                    await conn.close()
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)

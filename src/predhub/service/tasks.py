@@ -3,18 +3,43 @@
 The interest flusher and the change listener each run one task for the
 process; stopping one cancels it and waits until it has unwound, so nothing
 it holds (a connection, a pending flush) outlives `stop()`.
+
+The wait is bounded and the cancellation repeated while it lasts: a task can
+miss a cancellation (on Python 3.11, `asyncio.wait_for` returns the awaited
+result when that result and the cancel arrive in the same step of the loop),
+and a task that missed it runs on, often in a loop that retries a database
+that has gone, so a single cancel followed by an unbounded wait kept a
+stopping process alive forever.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+STOP_SECONDS = 5.0  # how long a stop waits for a task to unwind before leaving it
+RECANCEL_SECONDS = 0.5  # a task still running this long after a cancel is cancelled again
 
 
-async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
-    """Cancel `task` (if any) and wait for it to finish unwinding."""
+async def cancel_and_wait(task: asyncio.Task[None] | None, *, within: float = STOP_SECONDS) -> None:
+    """Cancel `task` (if any) and wait, at most `within` seconds, for it to finish unwinding.
+
+    A task that failed is logged rather than raised: a stop goes on to release
+    the rest. The caller's own cancellation is never swallowed.
+    """
     if task is None:
         return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not task.done():
+        left = deadline - loop.time()
+        if left <= 0:
+            log.warning("service.task_stop_timed_out", task=task.get_name(), seconds=within)
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(RECANCEL_SECONDS, left))
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("service.task_failed", task=task.get_name(), error=repr(exc))
