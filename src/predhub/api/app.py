@@ -28,7 +28,6 @@ from predhub.api.http import HttpMiddleware
 from predhub.api.keys import KEY_HEADER
 from predhub.api.metrics import MetricsMiddleware, process_exited
 from predhub.api.responses import ORJSONResponse, json_response
-from predhub.api.shutdown import ShutdownSteps
 from predhub.api.routers import (
     accounts,
     admin,
@@ -44,6 +43,7 @@ from predhub.api.routers import (
     search,
     top,
 )
+from predhub.api.shutdown import ShutdownSteps
 from predhub.api.state import ApiState
 from predhub.api.ws import FanOut
 from predhub.db.connect import DatabaseUnavailable, close_pool, create_pool

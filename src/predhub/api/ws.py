@@ -208,7 +208,10 @@ class FanOut:
     async def _writer(self, client: Client) -> None:
         while True:
             try:
-                message = await asyncio.wait_for(client.queue.get(), timeout=self.heartbeat)
+                # not asyncio.wait_for: on Python 3.11 it drops a cancel that arrives with
+                # a message, and `serve` then waited forever for a writer that wrote on
+                async with asyncio.timeout(self.heartbeat):
+                    message = await client.queue.get()
             except TimeoutError:
                 ts = datetime.now(UTC).isoformat()
                 await client.ws.send_text(orjson.dumps({"type": "heartbeat", "ts": ts}).decode())
