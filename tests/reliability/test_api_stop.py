@@ -23,8 +23,18 @@ import httpx
 import psutil
 
 from predhub.db.embedded import EmbeddedPostgres
+from predhub.sim.testing import running_simulator
+from scheduler.simtools import tiny_world
 
-from .stack import dedicated_server, free_port, migrated, predhub_process, wait_until_ready
+from .stack import (
+    dedicated_server,
+    free_port,
+    migrated,
+    predhub_process,
+    stack_env,
+    wait_for_markets,
+    wait_until_ready,
+)
 
 EXIT_BOUND_SECONDS = 60.0  # liveness only: "it exited", not how fast
 STOP_ROUNDS = 3  # the signal and the stop race differently each time
@@ -109,3 +119,21 @@ async def test_api_exits_on_sigterm_as_its_database_stops(tmp_path: Path) -> Non
                 exited = await exits(api.popen)
                 assert exited, f"the API did not exit:\n{api.log()[-3000:]}"
                 assert "Traceback" not in api.log(), api.log()[-3000:]
+
+
+async def test_worker_exits_on_sigterm_while_its_database_is_frozen(tmp_path: Path) -> None:
+    with (
+        running_simulator(tiny_world(kalshi_markets=20)) as sim,
+        dedicated_server(tmp_path / "pg") as server,
+    ):
+        assert server.server is not None
+        url = server.server.url
+        await migrated(url)
+        env = stack_env(url, sim, LOG_LEVEL="INFO")
+        with predhub_process(["worker"], env, tmp_path / "worker.log") as worker:
+            await wait_for_markets(url, 5, worker=worker)
+            with frozen(server):
+                await asyncio.sleep(1.0)  # jobs under way wait on the database
+                worker.popen.send_signal(signal.SIGTERM)
+                exited = await exits(worker.popen)
+            assert exited, f"the worker did not exit:\n{worker.log()[-3000:]}"

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Awaitable
 
 from predhub.service.notify import Listener
-from predhub.service.tasks import cancel_and_wait
+from predhub.tasks import cancel_and_wait
 
 RETURN_BOUND_SECONDS = 30.0  # liveness only
 

@@ -58,8 +58,8 @@ from predhub.service import accounts
 from predhub.service.accounts import REFRESH_GATE, AccountStore, AuditEntry, KeyInfo, Kind
 from predhub.service.catalog import DATABASE_UNAVAILABLE
 from predhub.service.notify import KEYS_CHANNEL, Listener
-from predhub.service.tasks import cancel_and_wait
 from predhub.settings import Settings
+from predhub.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 

@@ -54,7 +54,6 @@ from predhub.service.service import MarketDataService
 from predhub.settings import Settings, get_settings
 
 LOCK_POOL_SIZE = 4  # connections holding refresh locks, apart from those that write
-POOL_CLOSE_SECONDS = 3.0  # a pool's connections are terminated if closing takes longer
 
 
 def create_app(
@@ -89,11 +88,11 @@ def create_app(
                 max_size=settings.db_pool_max,
                 statement_cache_size=cache,
             )
-            stops.push("pool", lambda: close_pool(pool, grace=POOL_CLOSE_SECONDS))
+            stops.push("pool", lambda: close_pool(pool))
             lock_pool = await create_pool(
                 session_url, min_size=1, max_size=LOCK_POOL_SIZE, statement_cache_size=cache
             )
-            stops.push("lock_pool", lambda: close_pool(lock_pool, grace=POOL_CLOSE_SECONDS))
+            stops.push("lock_pool", lambda: close_pool(lock_pool))
             used_refresher = refresher
             if used_refresher is None and not settings.database_only_mode:
                 owned = used_refresher = IngestRefresher(pool, settings)

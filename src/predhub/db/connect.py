@@ -156,7 +156,10 @@ async def create_pool(
     return pool
 
 
-async def close_pool(pool: asyncpg.Pool, *, grace: float) -> None:
+POOL_CLOSE_SECONDS = 3.0  # a closing pool's connections are terminated after this
+
+
+async def close_pool(pool: asyncpg.Pool, *, grace: float = POOL_CLOSE_SECONDS) -> None:
     """Close `pool`, terminating its connections once `grace` seconds have passed.
 
     asyncpg's close waits for every connection to be released and for the

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from predhub.db.connect import connect, create_pool, resolve_database
+from predhub.db.connect import close_pool, connect, create_pool, resolve_database
 from predhub.errors import UsageProblem
 from predhub.runtime import run_async, upgrade_schema
 from predhub.settings import Settings, get_settings
@@ -52,7 +52,7 @@ async def _worker(settings: Settings, venues: list[str], once: bool) -> None:
                 highlight=False,
             )
     finally:
-        await pool.close()
+        await close_pool(pool)  # bounded: a stop must not wait on a database that froze
 
 
 async def _status(settings: Settings) -> None:

@@ -26,6 +26,7 @@ from predhub.scheduler.streams import StreamConsumer
 from predhub.scheduler.streamthread import StreamThread
 from predhub.scheduler.worker import Clock, CycleReport, VenueWorker, utc_now, worker_id
 from predhub.settings import Settings
+from predhub.tasks import cancel_and_wait
 from predhub.venues.base import Venue, VenueError
 from predhub.venues.budget import minute_of
 from predhub.venues.registry import build_venue
@@ -162,11 +163,7 @@ async def run_worker(
             tasks.append(asyncio.create_task(thread.stopped(), name="predhub-streams-stop"))
         # Let running jobs finish (their leases would otherwise have to expire).
         _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS) if tasks else ((), ())
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*(cancel_and_wait(task) for task in pending))
         return []
     finally:
         if thread is not None:

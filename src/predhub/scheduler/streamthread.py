@@ -26,10 +26,11 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from predhub.db.connect import create_pool
+from predhub.db.connect import close_pool, create_pool
 from predhub.ingest.pipeline import Ingestor
 from predhub.scheduler.streams import StreamConsumer
 from predhub.settings import Settings
+from predhub.tasks import cancel_and_wait
 from predhub.venues.base import Venue, VenueError
 
 log = structlog.get_logger(__name__)
@@ -90,14 +91,12 @@ class StreamThread:
             await stop.wait()
             if tasks:
                 _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
+                await asyncio.gather(*(cancel_and_wait(task) for task in pending))
         finally:
             for adapter in adapters:
                 with contextlib.suppress(VenueError, OSError, RuntimeError):
                     await adapter.close()
-            await pool.close()
+            await close_pool(pool)  # bounded: the database may have gone or frozen
             log.info("streams.thread_stop")
 
     def stop(self, timeout: float = STOP_GRACE_SECONDS + 5) -> None:

@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 
 from predhub.service import queries
-from predhub.service.tasks import cancel_and_wait
+from predhub.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 

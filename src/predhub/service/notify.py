@@ -26,7 +26,7 @@ import structlog
 from predhub.db.connect import DatabaseUnavailable, connect
 from predhub.db.queries import load
 from predhub.service.ids import ascii_int
-from predhub.service.tasks import cancel_and_wait
+from predhub.tasks import cancel_and_wait
 
 _Q = load("service_reads")
 

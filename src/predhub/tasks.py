@@ -1,15 +1,18 @@
-"""Stopping the service's background loops.
+"""Stopping a process's background loops.
 
-The interest flusher and the change listener each run one task for the
-process; stopping one cancels it and waits until it has unwound, so nothing
-it holds (a connection, a pending flush) outlives `stop()`.
+The API's interest flusher and change listener, and the worker's venue loops,
+each run tasks for the process; stopping one cancels it and waits until it
+has unwound, so nothing it holds (a connection, a pending flush) outlives the
+stop.
 
 The wait is bounded and the cancellation repeated while it lasts: a task can
 miss a cancellation (on Python 3.11, `asyncio.wait_for` returns the awaited
 result when that result and the cancel arrive in the same step of the loop),
 and a task that missed it runs on, often in a loop that retries a database
-that has gone, so a single cancel followed by an unbounded wait kept a
-stopping process alive forever.
+that has gone. A task cancelled in the middle of a query also waits, shielded,
+in asyncpg's release of the connection until the server confirms the cancel,
+which a frozen database never does; a second cancel ends that wait. A single
+cancel followed by an unbounded wait kept a stopping process alive forever.
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ async def cancel_and_wait(task: asyncio.Task[None] | None, *, within: float = ST
     while not task.done():
         left = deadline - loop.time()
         if left <= 0:
-            log.warning("service.task_stop_timed_out", task=task.get_name(), seconds=within)
+            log.warning("task.stop_timed_out", task=task.get_name(), seconds=within)
             return
         task.cancel()
         await asyncio.wait({task}, timeout=min(RECANCEL_SECONDS, left))
     if not task.cancelled() and (exc := task.exception()) is not None:
-        log.warning("service.task_failed", task=task.get_name(), error=repr(exc))
+        log.warning("task.failed", task=task.get_name(), error=repr(exc))
