@@ -1,12 +1,12 @@
-"""A signalled API exits, whatever state its database is in.
+"""A signalled API or worker exits, whatever state its database is in.
 
-The hub's supervisor stops the API with a signal, and when the supervisor
-itself is killed the kernel sends it (the parent-death signal) while the
-watchdog stops the embedded server at the same moment. A stop that waits on
-the database (a last flush, a pool's close, a request under way, the LISTEN
-watcher) must not wait forever on one that has gone or stopped answering: the
-process exits, and nothing is left behind. The bound below only says that it
-exited at all; the stop itself is bounded well under it.
+The hub's supervisor stops its components with a signal, and when the
+supervisor itself is killed the kernel sends it (the parent-death signal)
+while the watchdog stops the embedded server at the same moment. A stop that
+waits on the database (a last flush, a pool's close, a request or a job under
+way, the LISTEN watcher) must not wait forever on one that has gone or stopped
+answering: the process exits. The bound below only says that it exited at
+all; the stop itself is bounded well under it.
 """
 
 from __future__ import annotations
