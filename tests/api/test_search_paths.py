@@ -101,17 +101,7 @@ async def test_candidates_are_read_by_key_whatever_the_planner_guesses(
     await conn.execute("ANALYZE silver.markets")
     async with conn.transaction():
         await conn.execute("SET LOCAL enable_nestloop = off")
-        raw = await conn.fetchval(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {_SEARCH}",
-            "January",
-            list(venue_names()),
-            ["open"],
-            1000,
-            50,
-            21,
-            0,
-        )
-    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+        plan = await _search_plan(conn, "January")
     on_markets = [
         n for n in _nodes(plan) if n.get("Relation Name") == "markets" and n.get("Actual Loops")
     ]
@@ -128,8 +118,8 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-async def _text_index_reads(conn: asyncpg.Connection, word: str) -> int:
-    """How many times the search read the text index (silver.search_matches), by its plan."""
+async def _search_plan(conn: asyncpg.Connection, word: str) -> dict[str, Any]:
+    """The executed plan of a search for `word` among open markets (a walk of 50, a page of 21)."""
     raw = await conn.fetchval(
         f"EXPLAIN (ANALYZE, FORMAT JSON) {_SEARCH}",
         word,
@@ -140,7 +130,13 @@ async def _text_index_reads(conn: asyncpg.Connection, word: str) -> int:
         21,
         0,
     )
-    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    plan: dict[str, Any] = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    return plan
+
+
+async def _text_index_reads(conn: asyncpg.Connection, word: str) -> int:
+    """How many times the search read the text index (silver.search_matches), by its plan."""
+    plan = await _search_plan(conn, word)
     calls = [n for n in _nodes(plan) if n.get("Function Name") == "search_matches"]
     assert len(calls) == 1
     return int(calls[0]["Actual Loops"])
