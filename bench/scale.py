@@ -653,16 +653,16 @@ async def read_calls(run: Run) -> AsyncIterator[dict[str, Callable[[], Awaitable
         for r in await run.db.fetch("SELECT DISTINCT market_id FROM gold.market_price_history_1h")
     ]
     # The same words at every size, each filling a page: the copies made by `fill` share
-    # the served markets' questions, so words found in at least a page's worth of distinct
-    # questions are the same at every size, and at none does a search return fewer
+    # the served markets' questions, so words found in more than a page's worth of distinct
+    # open questions (the API searches open markets unless asked) are the same at every size, and at none does a search return fewer
     # documents because the catalogue is small (a partial page costs less to answer).
     words = [
         r["w"]
         for r in await run.db.fetch(
-            "SELECT w FROM (SELECT DISTINCT question FROM silver.markets) q,"
+            "SELECT w FROM (SELECT DISTINCT question FROM silver.markets WHERE status = 'open') q,"
             " regexp_split_to_table(q.question, '\\s+') w"
             " WHERE length(w) > 4 AND w ~ '^[A-Za-z]+$'"
-            " GROUP BY w HAVING count(*) >= $1 ORDER BY md5(w) LIMIT 200",
+            " GROUP BY w HAVING count(*) > $1 ORDER BY md5(w) LIMIT 200",
             SEARCH_PAGE,
         )
     ] or ["will"]
