@@ -45,7 +45,9 @@ from typing import Final
 
 import asyncpg
 
+from predhub.db.errors import DatabaseError
 from predhub.db.queries import load
+from predhub.errors import Fatal
 
 _Q = load("changes")
 
@@ -61,7 +63,7 @@ BUSY: Final = Read.BUSY
 START_OVER: Final = Read.START_OVER
 
 
-class UnknownReader(LookupError):
+class UnknownReader(DatabaseError, Fatal):
     """The reader has no row in ops.change_readers (a migration adds each reader's)."""
 
 
