@@ -7,6 +7,7 @@ earlier run's, so both scripts that print sizes side by side keep and print them
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -121,8 +122,6 @@ def growth_chart(
     goals' 1.5 times: a flat line is a cost that follows the change, not the catalogue.
     Drawn by hand (a few dozen SVG elements) so the benchmarks need no plotting library.
     """
-    import math
-
     sizes: dict[int, str] = {}
     for column in results:
         m = _SIZE.match(column)

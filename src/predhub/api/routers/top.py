@@ -60,7 +60,7 @@ async def top_markets(
     if not any(scopes.values()):
         # no gold refresh has ranked anything yet (a new hub's first minute): rank
         # silver's open markets by the venue's volume index instead
-        scopes = await _from_silver(state, service, venues, floor, n, overall=venue is None)
+        scopes = await _from_silver(state, service, limits, floor)
     ids = {name: [int(r["market_id"]) for r in found] for name, found in scopes.items()}
     # one snapshot read for every scope's markets
     snaps = await service.snapshots({i for scope_ids in ids.values() for i in scope_ids})
@@ -78,17 +78,14 @@ async def top_markets(
 async def _from_silver(
     state: StateDep,
     service: ServiceDep,
-    venues: list[str],
+    limits: dict[str, int],
     floor: float,
-    n: int,
-    *,
-    overall: bool,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The top scopes ranked from silver (the same order and floors as the gold
-    snapshot, stamped with each market's own `as_of`), for when gold is still empty."""
+    """The top scopes ranked from silver (the same order, floors and `limits` as the gold
+    snapshot, stamped with each market's own `as_of`), for when gold is still empty;
+    the overall scope ("*") when `limits` names it."""
     settings = state.settings
-    per_venue = settings.venue_top_n()
-    limits = {name: min(n, per_venue.get(name, 0)) for name in venues}
+    venues = [name for name in limits if name != "*"]
     found = {name: await service.top_open_market_ids(name, limits[name]) for name in venues}
     snaps = await service.snapshots({i for ids in found.values() for i in ids})
     scopes: dict[str, list[dict[str, Any]]] = {}
@@ -99,12 +96,12 @@ async def _from_silver(
             for i in ids
             if i in snaps and (vol := snaps[i].document.get("volume_24h") or 0) >= least
         ]
-    if overall:
+    if "*" in limits:
         every = sorted(
             (r for rows in scopes.values() for r in rows),
             key=lambda r: (-float(r["volume_24h"]), r["market_id"]),
         )
-        scopes["*"] = every[: min(n, settings.top_n_markets)]
+        scopes["*"] = every[: limits["*"]]
     return scopes
 
 
